@@ -1,0 +1,85 @@
+"""Opening the database: many readers, one writer, and loads that land all at once.
+
+DuckDB lets one process write a file or several read it, never both. Managers browse while
+loads run, so a writer never touches the live file: it copies it, applies its files to the copy,
+and renames the copy over the live file when done. Readers open the live path read-only and see
+either the database before the load or after it, never a half-loaded one, and never a lock error.
+A load that crashes or is killed leaves only an orphaned copy, which the next writer removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from aftersales import model
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+
+
+class DatabaseMissing(FileNotFoundError):
+    pass
+
+
+def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the live database (safe while a load runs)."""
+    if not Path(db_path).exists():
+        raise DatabaseMissing(
+            f"database {db_path} does not exist yet: run `aftersales load PATH` (or the quickstart) first"
+        )
+    return duckdb.connect(str(db_path), read_only=True)
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(model.ddl())
+    con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An exclusive read-write session whose changes become visible only when it ends cleanly.
+
+    Writers queue on a lock file. On an exception nothing is published and the live file is
+    untouched; the caller decides per file what to commit inside the session.
+    """
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        work = db_path.with_name(f".{db_path.name}.work")
+        for stale in (work, work.with_name(work.name + ".wal")):
+            stale.unlink(missing_ok=True)  # left by a killed writer; we hold the lock
+        if db_path.exists():
+            shutil.copyfile(db_path, work)
+        con = duckdb.connect(str(work))
+        published = False
+        try:
+            create_schema(con)
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            _fsync(work)
+            os.replace(work, db_path)
+            _fsync(db_path.parent)
+            published = True
+        finally:
+            if not published:
+                with contextlib.suppress(Exception):
+                    con.close()
+                work.unlink(missing_ok=True)
+                work.with_name(work.name + ".wal").unlink(missing_ok=True)

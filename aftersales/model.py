@@ -1,0 +1,239 @@
+"""The canonical data model, declared once.
+
+The DDL, the column reference in docs/DATA_MODEL.md (``aftersales schema --markdown``) and the
+pipeline's validation rules are all derived from these declarations, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+REGIONS = {
+    "east": "华东", "north": "华北", "south": "华南", "central": "华中",
+    "southwest": "西南", "northwest": "西北", "northeast": "东北",
+}
+CHANNELS = {
+    "taobao": "淘宝", "tmall": "天猫", "jd": "京东", "pdd": "拼多多", "douyin": "抖音",
+    "suning": "苏宁", "vip": "唯品会", "weidian": "微店", "wechat": "微信公众号/小程序",
+    "phone": "电话", "store": "门店",
+}
+SERVICE_TYPES = {
+    "delivery": "配送", "install": "安装", "repair": "维修", "return": "退货",
+    "exchange": "换货", "refund": "退款", "consult": "咨询",
+}
+STATUSES = {
+    "open": "待处理", "dispatched": "已派工", "in_progress": "处理中",
+    "resolved": "已完成", "closed": "已关闭", "cancelled": "已取消",
+}
+PRIORITIES = {"low": "低", "normal": "普通", "high": "高", "urgent": "紧急"}
+RESOLUTIONS = {
+    "fixed": "已修复", "not_fixed": "未修复", "replaced": "已换新", "returned": "已退货",
+    "refunded": "已退款", "delivered": "已送达", "installed": "已安装", "answered": "已答复",
+    "cancelled": "已取消",
+}
+COMPLAINT_REASONS = {
+    "attitude": "服务态度", "delay": "处理超时", "repeat_failure": "重复故障",
+    "charges": "乱收费", "wrong_goods": "发错货", "quality": "产品质量", "other": "其他",
+}
+OUTLET_TYPES = {"own": "自营", "outsourced": "外包"}
+PRODUCT_CATEGORIES = {
+    "air_conditioner": "空调", "water_heater": "热水器", "washer": "洗衣机", "fridge": "冰箱",
+    "tv": "电视", "kitchen": "厨电", "small_appliance": "小家电",
+}
+VISIT_TYPES = {"onsite": "上门", "workshop": "返厂/送修"}
+VISIT_OUTCOMES = {
+    "fixed": "已修复", "not_fixed": "未修复", "need_parts": "待配件",
+    "customer_absent": "用户不在", "referred": "转返厂",
+}
+SURVEY_CHANNELS = {"sms": "短信", "wechat": "微信", "phone": "电话回访"}
+
+# Open (not yet resolved) ticket statuses, used by backlog and SLA logic.
+OPEN_STATUSES = ("open", "dispatched", "in_progress")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type
+    doc: str
+    zh: str = ""
+    required: bool = False
+    allowed: dict[str, str] | None = None  # code -> Chinese label
+    min: float | None = None  # inclusive scale bounds, checked as rule `in_range`
+    max: float | None = None
+    references: tuple[str, str] | None = None  # (table, column) checked as rule `known_reference`
+    personal: bool = False  # masked in every export
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    doc: str
+    zh: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    optional: bool = False
+    # Pairs (earlier, later): `later` must not be before `earlier` (rule `order_of_events`).
+    ordered: tuple[tuple[str, str], ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}; columns: {', '.join(self.column_names)}")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+C = Column
+TABLES: dict[str, Table] = {}
+
+
+def _table(t: Table) -> None:
+    TABLES[t.name] = t
+
+
+_table(Table("outlets", "Service outlets (网点): own branches and outsourced agents.", "服务网点", ("outlet_id",), (
+    C("outlet_id", "VARCHAR", "Outlet code, unique across the firm.", "网点编码", required=True),
+    C("outlet_name", "VARCHAR", "Display name.", "网点名称"),
+    C("region", "VARCHAR", "Sales region.", "大区", required=True, allowed=REGIONS),
+    C("city", "VARCHAR", "City the outlet serves (Chinese name).", "城市", required=True),
+    C("city_tier", "TINYINT", "City tier 1..4.", "城市等级", min=1, max=4),
+    C("outlet_type", "VARCHAR", "Own branch or outsourced agent.", "网点类型", required=True, allowed=OUTLET_TYPES),
+    C("opened_on", "DATE", "Date the outlet started service.", "开业日期"),
+)))
+_table(Table("technicians", "Technicians (师傅) and the outlet they work for.", "技师", ("technician_id",), (
+    C("technician_id", "VARCHAR", "Technician code.", "师傅工号", required=True),
+    C("technician_name", "VARCHAR", "Name.", "师傅姓名"),
+    C("outlet_id", "VARCHAR", "Outlet employing the technician.", "所属网点", required=True,
+      references=("outlets", "outlet_id")),
+    C("skills", "VARCHAR", "Comma-separated service types the technician does, e.g. install,repair.", "技能"),
+    C("skill_level", "TINYINT", "1 (junior) .. 5 (senior).", "技能等级", min=1, max=5),
+    C("hired_on", "DATE", "Hiring date.", "入职日期"),
+    C("active", "BOOLEAN", "Currently employed and available for dispatch.", "在职"),
+)))
+_table(Table("products", "Product models and their category.", "产品", ("product_model",), (
+    C("product_model", "VARCHAR", "Model number as printed on the product.", "产品型号", required=True),
+    C("product_category", "VARCHAR", "Category.", "产品品类", required=True, allowed=PRODUCT_CATEGORIES),
+    C("brand", "VARCHAR", "Brand.", "品牌"),
+)))
+_table(Table("tickets", "Service tickets (工单), one per customer request.", "工单", ("ticket_id",), (
+    C("ticket_id", "VARCHAR", "Ticket number, unique across sources.", "工单号", required=True),
+    C("channel", "VARCHAR", "Channel the request came from.", "渠道", required=True, allowed=CHANNELS),
+    C("service_type", "VARCHAR", "Kind of service asked for.", "服务类型", required=True, allowed=SERVICE_TYPES),
+    C("priority", "VARCHAR", "Dispatch priority.", "优先级", allowed=PRIORITIES),
+    C("status", "VARCHAR", "Current status.", "工单状态", required=True, allowed=STATUSES),
+    C("outlet_id", "VARCHAR", "Outlet the ticket was dispatched to.", "服务网点", references=("outlets", "outlet_id")),
+    C("technician_id", "VARCHAR", "Technician assigned at dispatch.", "服务师傅",
+      references=("technicians", "technician_id")),
+    C("product_model", "VARCHAR", "Product model concerned.", "产品型号"),
+    C("customer_id", "VARCHAR", "Customer key (stable across tickets; used for repeat repairs).", "客户编号"),
+    C("customer_name", "VARCHAR", "Customer name. Personal data: masked in exports.", "客户姓名", personal=True),
+    C("customer_phone", "VARCHAR", "Customer phone. Personal data: masked in exports.", "联系电话", personal=True),
+    C("order_id", "VARCHAR", "Channel order number, if any.", "订单号"),
+    C("created_at", "TIMESTAMP", "When the ticket was opened (录单).", "创建时间", required=True),
+    C("first_response_at", "TIMESTAMP", "First contact with the customer.", "首次响应时间"),
+    C("dispatched_at", "TIMESTAMP", "When dispatched to an outlet/technician (派工).", "派工时间"),
+    C("resolved_at", "TIMESTAMP", "When the service was completed (完成). Empty while open.", "完成时间"),
+    C("closed_at", "TIMESTAMP", "When the ticket was closed (结单).", "结单时间"),
+    C("resolution", "VARCHAR", "How the ticket ended.", "处理结果", allowed=RESOLUTIONS),
+    C("is_complaint", "BOOLEAN", "The ticket is, or carries, a complaint (投诉).", "是否投诉"),
+    C("complaint_reason", "VARCHAR", "Reason of the complaint.", "投诉原因", allowed=COMPLAINT_REASONS),
+    C("reopened_at", "TIMESTAMP", "First reopening after resolution, if any.", "重开时间"),
+    C("refund_requested_at", "TIMESTAMP", "Refund requested (refund tickets).", "退款申请时间"),
+    C("refunded_at", "TIMESTAMP", "Refund paid out.", "退款时间"),
+    C("refund_amount", "DECIMAL(12,2)", "Amount refunded, yuan.", "退款金额", min=0),
+    C("updated_at", "TIMESTAMP", "Last change in the source system, as exported.", "更新时间"),
+), ordered=(("created_at", "first_response_at"), ("created_at", "dispatched_at"), ("created_at", "resolved_at"),
+            ("resolved_at", "closed_at"), ("resolved_at", "reopened_at"), ("refund_requested_at", "refunded_at"))))
+_table(Table("visits", "Repair and service visits (上门/维修); a ticket may have several.", "服务记录", ("visit_id",), (
+    C("visit_id", "VARCHAR", "Visit number.", "服务记录号", required=True),
+    C("ticket_id", "VARCHAR", "Ticket served.", "工单号", required=True, references=("tickets", "ticket_id")),
+    C("visit_no", "TINYINT", "1 for the ticket's first visit, 2 for the second ...", "第几次上门", required=True, min=1, max=50),
+    C("technician_id", "VARCHAR", "Technician who did the visit.", "服务师傅",
+      references=("technicians", "technician_id")),
+    C("visit_type", "VARCHAR", "On site or workshop.", "服务方式", allowed=VISIT_TYPES),
+    C("started_at", "TIMESTAMP", "Arrival / start of work.", "开始时间", required=True),
+    C("ended_at", "TIMESTAMP", "End of work.", "结束时间"),
+    C("travel_minutes", "SMALLINT", "Travel time to the customer, minutes.", "路途时间(分钟)", min=0, max=1440),
+    C("outcome", "VARCHAR", "Result of the visit.", "上门结果", allowed=VISIT_OUTCOMES),
+), ordered=(("started_at", "ended_at"),)))
+_table(Table("parts_used", "Spare parts used on a visit (配件使用).", "配件使用", ("visit_id", "part_no"), (
+    C("visit_id", "VARCHAR", "Visit the part was used on.", "服务记录号", required=True, references=("visits", "visit_id")),
+    C("part_no", "VARCHAR", "Part number.", "配件编码", required=True),
+    C("ticket_id", "VARCHAR", "Ticket (denormalised from the visit, for convenience).", "工单号"),
+    C("quantity", "INTEGER", "Quantity used.", "数量", required=True, min=1, max=1000),
+    C("unit_cost", "DECIMAL(12,2)", "Cost per unit, yuan.", "单价", min=0),
+)))
+_table(Table("surveys", "Customer survey responses (回访).", "回访", ("survey_id",), (
+    C("survey_id", "VARCHAR", "Response id.", "回访编号", required=True),
+    C("ticket_id", "VARCHAR", "Ticket the response is about.", "工单号", required=True, references=("tickets", "ticket_id")),
+    C("responded_at", "TIMESTAMP", "When the customer answered.", "回访时间", required=True),
+    C("satisfaction", "TINYINT", "Satisfaction on 1..5 (5 = very satisfied).", "满意度", min=1, max=5),
+    C("nps", "TINYINT", "Likelihood to recommend, 0..10.", "推荐意愿(NPS)", min=0, max=10),
+    C("comment", "VARCHAR", "Free-text comment.", "评价内容"),
+    C("survey_channel", "VARCHAR", "How the survey was taken.", "回访方式", allowed=SURVEY_CHANNELS),
+)))
+_table(Table("orders_daily", "Optional: orders per day, channel and category (for rates per 1,000 orders).",
+             "订单量", ("order_date", "channel", "product_category"), (
+    C("order_date", "DATE", "Order day.", "日期", required=True),
+    C("channel", "VARCHAR", "Sales channel.", "渠道", required=True, allowed=CHANNELS),
+    C("product_category", "VARCHAR", "Category.", "产品品类", required=True, allowed=PRODUCT_CATEGORIES),
+    C("orders", "INTEGER", "Number of orders.", "订单数", required=True, min=0),
+), optional=True))
+_table(Table("parts_inventory", "Optional: spare-part master and stock position.", "配件库存", ("part_no",), (
+    C("part_no", "VARCHAR", "Part number.", "配件编码", required=True),
+    C("part_name", "VARCHAR", "Name.", "配件名称"),
+    C("product_category", "VARCHAR", "Category the part serves.", "产品品类", allowed=PRODUCT_CATEGORIES),
+    C("unit_cost", "DECIMAL(12,2)", "Cost per unit, yuan.", "单价", min=0),
+    C("lead_time_days", "SMALLINT", "Replenishment lead time, days.", "补货周期(天)", required=True, min=0, max=365),
+    C("on_hand", "INTEGER", "Units on hand at `as_of`.", "库存数量", required=True, min=0),
+    C("as_of", "DATE", "Date of the stock count.", "盘点日期"),
+), optional=True))
+
+# Load order: referenced tables first, so references inside one `aftersales load` resolve.
+LOAD_ORDER = ["outlets", "technicians", "products", "parts_inventory", "orders_daily",
+              "tickets", "visits", "parts_used", "surveys"]
+
+SYSTEM_COLUMNS = "_version BIGINT, _row_hash UBIGINT, _load_id BIGINT"
+
+
+def ddl() -> str:
+    """CREATE statements for every canonical table (keys are enforced by the pipeline's merge,
+    not by DuckDB indexes, which would slow 10M-row loads several-fold)."""
+    parts = []
+    for t in TABLES.values():
+        cols = ",\n    ".join(f"{c.name} {c.type}" for c in t.columns)
+        parts.append(f"CREATE TABLE IF NOT EXISTS {t.name} (\n    {cols},\n    {SYSTEM_COLUMNS}\n);")
+    return "\n".join(parts)
+
+
+def markdown() -> str:
+    """The column reference: what a person reads to write a mapping file."""
+    lines = ["# The canonical data model", "",
+             "Generated from `aftersales/model.py` by `aftersales schema --markdown`; do not edit by hand.", "",
+             "All timestamps are wall-clock times in the business time zone (config `timezone`, default",
+             "Asia/Shanghai). Coded columns take the codes listed; a mapping file's `values:` turns a",
+             "source's own labels (for example 已完成) into them. Keys are unique: loading a row whose key",
+             "exists updates the record (the higher `_version` wins, see docs/MAPPING.md).", ""]
+    for t in TABLES.values():
+        opt = " (optional)" if t.optional else ""
+        lines += [f"## `{t.name}` — {t.zh}{opt}", "", t.doc, "", f"Key: `{', '.join(t.key)}`", "",
+                  "| column | 中文 | type | required | rules | description |", "|---|---|---|---|---|---|"]
+        for c in t.columns:
+            rules = []
+            if c.allowed:
+                rules.append("one of " + ", ".join(f"`{k}` {v}" for k, v in c.allowed.items()))
+            if c.min is not None or c.max is not None:
+                rules.append(f"in [{c.min if c.min is not None else '−∞'}, {c.max if c.max is not None else '∞'}]")
+            if c.references:
+                rules.append(f"must exist in `{c.references[0]}.{c.references[1]}`")
+            for earlier, later in t.ordered:
+                if c.name == later:
+                    rules.append(f"not before `{earlier}`")
+            lines.append(f"| `{c.name}` | {c.zh} | {c.type} | {'yes' if c.required or c.name in t.key else ''} | "
+                         f"{'; '.join(rules)} | {c.doc} |")
+        lines.append("")
+    return "\n".join(lines)
