@@ -19,11 +19,12 @@ from pathlib import Path
 import duckdb
 
 from aftersales import model
+from aftersales.errors import UserError
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 
 
-class DatabaseMissing(FileNotFoundError):
+class DatabaseMissing(UserError):
     pass
 
 
@@ -83,3 +84,10 @@ def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                     con.close()
                 work.unlink(missing_ok=True)
                 work.with_name(work.name + ".wal").unlink(missing_ok=True)
+
+
+def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> tuple | None:
+    """First row of a query, or None. Fetches to the end: DuckDB 2 refuses further work on a
+    connection while a result is only partly read."""
+    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    return rows[0] if rows else None

@@ -1,0 +1,194 @@
+"""The business calendar as forecasting features: one holiday table and a working-day regressor.
+
+Every event has a stable name that recurs every year (``spring_festival``, ``double11_wave_w1``
+...), so a model learns one effect per event from all the years it has seen. Prophet's built-in
+``add_country_holidays("CN")`` is not used: for China it yields one-off, year-specific names for
+substituted days that never recur, so their effects cannot be learned or forecast.
+
+Sources, in order:
+
+* Statutory holidays and make-up working days (调休) come from the ``chinese_calendar`` package
+  for the years it has data for (it is maintained as the State Council publishes each year's
+  arrangement, usually in the autumn before, so it normally stops at the current year).
+* For later years a rule stands in: weekends are off and there are no make-up working days;
+  New Year, Labour Day (1–5 May) and National Day (1–7 Oct) fall on their fixed dates; Spring
+  Festival, Dragon Boat and Mid-autumn fall on the dates listed below (computed from the lunar
+  calendar; the lists run to 2030), Qingming on the listed solar-term day. Forecasts that reach
+  past 2030 get no lunar holidays, and ``CalendarGapWarning`` says so.
+* Shopping festivals (618, Double 11, Double 12) are fixed Gregorian dates set by the platforms.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from chinese_calendar import constants as cn
+
+D = dt.date
+
+# Lunar New Year's Day (正月初一). 2015–2026 are checked against chinese_calendar in the tests.
+LUNAR_NEW_YEAR = {
+    2015: D(2015, 2, 19), 2016: D(2016, 2, 8), 2017: D(2017, 1, 28), 2018: D(2018, 2, 16),
+    2019: D(2019, 2, 5), 2020: D(2020, 1, 25), 2021: D(2021, 2, 12), 2022: D(2022, 2, 1),
+    2023: D(2023, 1, 22), 2024: D(2024, 2, 10), 2025: D(2025, 1, 29), 2026: D(2026, 2, 17),
+    2027: D(2027, 2, 6), 2028: D(2028, 1, 26), 2029: D(2029, 2, 13), 2030: D(2030, 2, 3),
+}
+# Rule-based fallbacks for years chinese_calendar does not know yet.
+_QINGMING = {2027: D(2027, 4, 5), 2028: D(2028, 4, 4), 2029: D(2029, 4, 4), 2030: D(2030, 4, 5)}
+_DRAGON_BOAT = {2027: D(2027, 6, 9), 2028: D(2028, 5, 28), 2029: D(2029, 6, 16), 2030: D(2030, 6, 5)}
+_MID_AUTUMN = {2027: D(2027, 9, 15), 2028: D(2028, 10, 3), 2029: D(2029, 9, 22), 2030: D(2030, 9, 12)}
+
+_CN_NAMES = {  # chinese_calendar's names -> ours
+    "New Year's Day": "new_year", "Spring Festival": "spring_festival", "Tomb-sweeping Day": "qingming",
+    "Labour Day": "labour_day", "Dragon Boat Festival": "dragon_boat", "National Day": "national_day",
+    "Mid-autumn Festival": "mid_autumn",
+}
+STATUTORY = tuple(_CN_NAMES.values())
+
+_KNOWN_YEARS = frozenset(d.year for d in cn.holidays) & frozenset(d.year for d in cn.workdays)
+
+
+class CalendarGapWarning(UserWarning):
+    """A year is beyond both chinese_calendar and the lunar-date lists here."""
+
+
+def calendar_source(year: int) -> str:
+    """'chinese_calendar' for years the package covers, else 'rule'."""
+    return "chinese_calendar" if year in _KNOWN_YEARS else "rule"
+
+
+def _span(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def statutory_holidays(year: int) -> dict[str, list[dt.date]]:
+    """Days off of each statutory holiday in ``year``, by stable name (see module docstring)."""
+    if year in _KNOWN_YEARS:
+        out: dict[str, list[dt.date]] = {}
+        for day, name in sorted(cn.holidays.items()):
+            if day.year == year and name in _CN_NAMES:
+                out.setdefault(_CN_NAMES[name], []).append(day)
+        return out
+    out = {
+        "new_year": [D(year, 1, 1)],
+        "labour_day": _span(D(year, 5, 1), D(year, 5, 5)),
+        "national_day": _span(D(year, 10, 1), D(year, 10, 7)),
+    }
+    lny = LUNAR_NEW_YEAR.get(year)
+    if lny is None:
+        warnings.warn(f"no lunar dates for {year}: Spring Festival, Qingming, Dragon Boat and Mid-autumn "
+                      "are left out of its calendar; extend the lists in forecasts/calendar.py",
+                      CalendarGapWarning, stacklevel=2)
+        return out
+    out["spring_festival"] = _span(lny - dt.timedelta(days=1), lny + dt.timedelta(days=6))
+    out["qingming"] = [_QINGMING[year]]
+    out["dragon_boat"] = [_DRAGON_BOAT[year]]
+    out["mid_autumn"] = [_MID_AUTUMN[year]]
+    return out
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Days ``first..last`` (inclusive offsets) relative to an anchor date share one effect."""
+
+    name: str
+    first: int
+    last: int
+
+
+# Shopping festivals: a pre-sale window, the peak around the day, then the after-sales wave
+# (deliveries, returns, refunds) in weekly segments so the model learns how it decays.
+_FESTIVALS: dict[str, tuple[tuple[int, int], tuple[Segment, ...]]] = {
+    "festival_618": ((6, 18), (
+        Segment("festival_618_presale", -17, -3), Segment("festival_618_peak", -2, 0),
+        Segment("festival_618_wave_w1", 1, 7), Segment("festival_618_wave_w2", 8, 14),
+        Segment("festival_618_wave_w3", 15, 21))),
+    "double11": ((11, 11), (
+        Segment("double11_presale", -22, -2), Segment("double11_peak", -1, 1),
+        Segment("double11_wave_w1", 2, 8), Segment("double11_wave_w2", 9, 15),
+        Segment("double11_wave_w3", 16, 22))),
+    "double12": ((12, 12), (
+        Segment("double12_presale", -5, -1), Segment("double12_peak", 0, 0),
+        Segment("double12_wave_w1", 1, 7), Segment("double12_wave_w2", 8, 14))),
+}
+# Before and after a holiday's days off, relative to its first (negative) and last (positive) day.
+_AROUND = {
+    "spring_festival": (Segment("spring_festival_shutdown_w2", -14, -8), Segment("spring_festival_shutdown_w1", -7, -1),
+                        Segment("spring_festival_return_w1", 1, 7), Segment("spring_festival_return_w2", 8, 14)),
+    "national_day": (Segment("national_day_return", 1, 7),),
+}
+
+EVENT_NAMES: tuple[str, ...] = (
+    *STATUTORY,
+    *(s.name for segs in _AROUND.values() for s in segs),
+    *(s.name for _, segs in _FESTIVALS.values() for s in segs),
+)
+
+
+def event_dates(year: int) -> dict[str, dt.date]:
+    """Anchor day of the events the event backtest starts from: Spring Festival (lunar new year),
+    618 and Double 11 of ``year``."""
+    out = {"festival_618": D(year, 6, 18), "double11": D(year, 11, 11)}
+    if year in LUNAR_NEW_YEAR:
+        out["spring_festival"] = LUNAR_NEW_YEAR[year]
+    return out
+
+
+def holiday_table(start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The holiday table for Prophet (pandas at Prophet's door): one row per day, columns
+    ``holiday, ds, lower_window, upper_window`` (windows 0: every day of a named segment
+    shares one effect). Covers ``start - 1 year .. end + 1 year`` so events straddling the
+    edges are whole."""
+    rows: list[tuple[str, dt.date]] = []
+    for year in range(start.year - 1, end.year + 2):
+        with warnings.catch_warnings():
+            if year > end.year or year < start.year:
+                warnings.simplefilter("ignore", CalendarGapWarning)
+            stat = statutory_holidays(year)
+        for name, days in stat.items():
+            rows += [(name, d) for d in days]
+            for seg in _AROUND.get(name, ()):
+                base = days[-1] if seg.first > 0 else days[0]
+                rows += [(seg.name, base + dt.timedelta(days=k)) for k in range(seg.first, seg.last + 1)]
+        for (month, day), segs in _FESTIVALS.values():
+            anchor = D(year, month, day)
+            for seg in segs:
+                rows += [(seg.name, anchor + dt.timedelta(days=k)) for k in range(seg.first, seg.last + 1)]
+    frame = pd.DataFrame(rows, columns=["holiday", "ds"])
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    frame = frame.drop_duplicates().sort_values(["ds", "holiday"]).reset_index(drop=True)
+    frame["lower_window"] = 0
+    frame["upper_window"] = 0
+    return frame
+
+
+def working_days(dates: Iterable[dt.date] | pd.DatetimeIndex | pl.Series) -> np.ndarray:
+    """1.0 for a working day, 0.0 for a day off, per date: make-up working weekends (调休) count
+    as working days, statutory days off as days off. Beyond chinese_calendar's years, the rule:
+    Monday–Friday work except the rule-based holidays."""
+    if isinstance(dates, pl.Series):
+        dates = dates.to_list()
+    days = [d.date() if isinstance(d, (pd.Timestamp, dt.datetime)) else d for d in dates]
+    rule_off: dict[int, set[dt.date]] = {}
+    out = np.empty(len(days), dtype=float)
+    for i, d in enumerate(days):
+        if d.year in _KNOWN_YEARS:
+            if d in cn.workdays:
+                out[i] = 1.0
+            elif d in cn.holidays:
+                out[i] = 0.0
+            else:
+                out[i] = float(d.weekday() < 5)
+        else:
+            if d.year not in rule_off:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", CalendarGapWarning)
+                    rule_off[d.year] = {x for v in statutory_holidays(d.year).values() for x in v}
+            out[i] = float(d.weekday() < 5 and d not in rule_off[d.year])
+    return out

@@ -1,0 +1,431 @@
+"""Loading export files into the canonical tables: read → stage and validate → quarantine → fold →
+merge → ledger, each file in its own transaction (docs/MAPPING.md describes the rules and counts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from tqdm import tqdm
+
+from aftersales import model
+from aftersales.db import fetch_one, writer
+from aftersales.errors import UserError
+from pipelines.mapping import Mapping, all_mappings, choose_mapping
+from pipelines.read import ROW, SHEET, read_file
+from pipelines.stage import Check, build_stage, quote_ident
+
+DATA_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq"}
+
+
+@dataclass
+class FileResult:
+    path: Path
+    source: str
+    table: str
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+    status: str
+    seconds: float
+    load_id: int
+    message: str = ""
+
+    def summary(self) -> str:
+        head = "=" if self.status == "duplicate" else "✓"
+        note = f" — {self.message}" if self.message else ""
+        return (
+            f"{head} {self.path.name} → {self.table} [{self.source}]: {self.rows_read:,} read = "
+            f"{self.inserted:,} inserted + {self.updated:,} updated + {self.unchanged:,} unchanged + "
+            f"{self.quarantined:,} quarantined ({self.seconds:.1f} s){note}"
+        )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(4 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named, and the data files inside directories named (sorted by name)."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out += sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "~$"))
+            )
+        elif path.exists():
+            out.append(path)
+        else:
+            raise UserError(f"{path}: no such file or directory")
+    if not out:
+        raise UserError(f"no data files (.csv, .xlsx, .parquet) in {', '.join(map(str, paths))}")
+    return out
+
+
+def _keys_sql(table: model.Table, left: str, right: str, right_prefix: str = "v_") -> str:
+    return " AND ".join(f"{left}.{k} = {right}.{right_prefix}{k}" for k in table.key)
+
+
+class _Stages:
+    """Progress over the stages of one file, shown only on a terminal."""
+
+    NAMES = ["read", "validate", "quarantine", "fold", "merge", "ledger"]
+
+    def __init__(self, label: str, show: bool):
+        self.bar = tqdm(total=len(self.NAMES), desc=label, unit="stage", leave=False, disable=not show, file=sys.stderr)
+
+    def step(self, name: str) -> None:
+        self.bar.set_postfix_str(name)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, business_tz: str, show_progress: bool = False
+) -> FileResult:
+    """Apply one file inside the caller's transaction. Raises UserError for file-level problems."""
+    started = time.time()
+    started_at = dt.datetime.now()
+    table = mapping.table_def
+    sha = sha256_of(path)
+    prev = fetch_one(
+        con,
+        "SELECT load_id, rows_read, quarantined FROM loads WHERE sha256 = $sha AND source = $src "
+        "AND status = 'loaded' ORDER BY load_id LIMIT 1",
+        {"sha": sha, "src": mapping.source},
+    )
+    load_id = fetch_one(con, "SELECT nextval('load_id_seq')")[0]
+    if prev:
+        res = FileResult(
+            path,
+            mapping.source,
+            table.name,
+            prev[1],
+            0,
+            0,
+            prev[1] - prev[2],
+            prev[2],
+            "duplicate",
+            time.time() - started,
+            load_id,
+            f"same content as load #{prev[0]}; nothing changed",
+        )
+        _ledger(con, res, sha, started_at)
+        return res
+
+    stages = _Stages(path.name, show_progress)
+    try:
+        raw = read_file(path, mapping)
+        frame = raw.frame
+        needed = [s.source for s in mapping.columns if s.source and not s.optional]
+        if mapping.version_column:
+            needed.append(mapping.version_column)
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            found = [c for c in frame.columns if c not in (ROW, SHEET)]
+            raise UserError(
+                f"{path}: column(s) {missing} required by mapping {mapping.source!r} are missing; "
+                f"the file has {found}. Fix the export, or the mapping ({mapping.path})"
+            )
+        if SHEET not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(SHEET))
+        frame = frame.with_row_index("_rid").with_columns(pl.col("_rid").cast(pl.Int64))
+        rows_read = frame.height
+        con.register("raw", frame)
+        stages.step("read")
+
+        raw_types = {
+            name: typ for name, typ in con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
+        }
+        refs = {c.references[0] for c in table.columns if c.references}
+        nonempty = {t: fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {t})")[0] for t in refs}
+        stage = build_stage(mapping, raw_types, business_tz, nonempty)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
+        stages.step("validate")
+
+        _register_checks(con, stage.checks, "checks")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE failed AS SELECT _rid, unnest(_fails) AS idx FROM staged "
+            "WHERE len(_fails) > 0"
+        )
+        stages.step("quarantine")
+
+        final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
+        stages.step("fold")
+
+        _quarantine(con, load_id, path, frame)
+        quarantined = fetch_one(con, "SELECT count(DISTINCT _rid) FROM failed")[0]
+        inserted, updated, unchanged = _merge(con, table, final_sql, load_id)
+        stages.step("merge")
+
+        message = ""
+        if stage.skipped_references:
+            message = "reference check skipped: " + "; ".join(stage.skipped_references)
+        res = FileResult(
+            path,
+            mapping.source,
+            table.name,
+            rows_read,
+            inserted,
+            updated,
+            unchanged,
+            quarantined,
+            "loaded",
+            time.time() - started,
+            load_id,
+            message,
+        )
+        if res.inserted + res.updated + res.unchanged + res.quarantined != res.rows_read:
+            raise RuntimeError(f"{path}: internal error, counts do not add up ({res}); nothing was loaded")
+        _ledger(con, res, sha, started_at)
+        stages.step("ledger")
+        return res
+    finally:
+        stages.close()
+        for name in ("raw",):
+            try:
+                con.unregister(name)
+            except Exception:  # noqa: BLE001 - nothing registered if reading failed
+                pass
+
+
+def _register_checks(con: duckdb.DuckDBPyConnection, checks: list[Check], name: str) -> None:
+    frame = pl.DataFrame(
+        {
+            "idx": list(range(len(checks))),
+            "rule": [c.rule for c in checks],
+            "column_name": [c.column for c in checks],
+            "source_column": [c.source_column for c in checks],
+            "message": [c.message for c in checks],
+        },
+        schema={
+            "idx": pl.Int32,
+            "rule": pl.String,
+            "column_name": pl.String,
+            "source_column": pl.String,
+            "message": pl.String,
+        },
+    )
+    con.register("checks_frame", frame)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM checks_frame")
+    con.unregister("checks_frame")
+
+
+def _fold(
+    con: duckdb.DuckDBPyConnection,
+    mapping: Mapping,
+    table: model.Table,
+    post_checks: list[tuple[Check, str]],
+    n_checks: int,
+) -> str:
+    """Create temp table `final`: one row per key, with `_n` = the file's rows behind it."""
+    cols = [c.name for c in table.columns]
+    keys = ", ".join(f"v_{k}" for k in table.key)
+    vcols = ", ".join(f"v_{c}" for c in cols)
+    if mapping.mode == "snapshot":
+        if mapping.version_column:
+            # Same key, same version, different content: the file contradicts itself.
+            con.execute(f"""
+                INSERT INTO failed
+                SELECT _rid, {n_checks} FROM (
+                    SELECT _rid, count(DISTINCT hash({vcols})) OVER (PARTITION BY {keys}, _v) AS variants
+                    FROM staged WHERE len(_fails) = 0 AND _v IS NOT NULL) WHERE variants > 1""")
+            _append_check(
+                con,
+                Check("duplicate_key", None, None, "another row of this key has the same version and different values"),
+                n_checks,
+            )
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE final AS
+            SELECT * EXCLUDE (_rank) FROM (
+                SELECT {vcols}, _v, count(*) OVER (PARTITION BY {keys}) AS _n,
+                       row_number() OVER (PARTITION BY {keys} ORDER BY _v DESC NULLS LAST, _rid DESC) AS _rank
+                FROM staged WHERE len(_fails) = 0 AND _rid NOT IN (SELECT _rid FROM failed))
+            WHERE _rank = 1""")
+        return "final"
+
+    # events: every field takes its last non-empty value in version order, starting from what is stored.
+    on = " AND ".join(f"t.{k} = s.v_{k}" for k in table.key)
+    base = (
+        f"SELECT {', '.join(f't.{c} AS v_{c}' for c in cols)}, t._version AS _v, -1 AS _rid, TRUE AS _base "
+        f"FROM {table.name} t WHERE EXISTS (SELECT 1 FROM staged s WHERE {on})"
+    )
+    events = f"SELECT {vcols}, _v, _rid, FALSE AS _base FROM staged WHERE len(_fails) = 0"
+    aggs = ", ".join(
+        f"arg_max(v_{c}, _ord) FILTER (WHERE v_{c} IS NOT NULL) AS v_{c}" for c in cols if c not in table.key
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE final AS
+        SELECT {keys}, {aggs}, max(_v) AS _v, count(*) FILTER (WHERE NOT _base) AS _n,
+               list(_rid) FILTER (WHERE NOT _base) AS _rids
+        FROM (SELECT *, row_number() OVER (ORDER BY _v NULLS FIRST, _base DESC, _rid) AS _ord
+              FROM ({base} UNION ALL {events}))
+        GROUP BY {keys}
+        HAVING count(*) FILTER (WHERE NOT _base) > 0""")
+    for i, (check, cond) in enumerate(post_checks):
+        idx = n_checks + 1 + i
+        _append_check(con, check, idx)
+        con.execute(f"INSERT INTO failed SELECT unnest(_rids), {idx} FROM final WHERE {cond}")
+        con.execute(f"DELETE FROM final WHERE {cond}")
+    con.execute("ALTER TABLE final DROP COLUMN _rids")
+    return "final"
+
+
+def _append_check(con: duckdb.DuckDBPyConnection, check: Check, idx: int) -> None:
+    con.execute(
+        "INSERT INTO checks VALUES ($i, $r, $c, $s, $m)",
+        {"i": idx, "r": check.rule, "c": check.column, "s": check.source_column, "m": check.message},
+    )
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, frame: pl.DataFrame) -> None:
+    headers = [c for c in frame.columns if c not in ("_rid", ROW, SHEET)]
+    params: dict[str, object] = {"load": load_id, "file": path.name}
+    pairs = []
+    for i, h in enumerate(headers):
+        params[f"h{i}"] = h
+        pairs.append(f"$h{i}, CAST(r.{quote_ident(h)} AS VARCHAR)")
+    raw_json = f"json_object({', '.join(pairs)})" if pairs else "'{}'::JSON"
+    con.execute(
+        f"""
+        INSERT INTO quarantine
+        SELECT $load, $file, r.{ROW}, r.{SHEET}, c.column_name, c.source_column, c.rule,
+               c.message || CASE WHEN c.source_column IS NOT NULL
+                   THEN ' (value: ' || coalesce(json_extract_string({raw_json}, '$."' || c.source_column || '"'), 'empty')
+                        || ')' ELSE '' END,
+               {raw_json}
+        FROM failed f JOIN checks c ON c.idx = f.idx JOIN raw r ON r._rid = f._rid
+        ORDER BY r._rid, c.idx""",
+        params,
+    )
+
+
+def _merge(con: duckdb.DuckDBPyConnection, table: model.Table, final: str, load_id: int) -> tuple[int, int, int]:
+    cols = [c.name for c in table.columns]
+    vcols = ", ".join(f"f.v_{c}" for c in cols)
+    join = " AND ".join(f"e.{k} = f.v_{k}" for k in table.key)
+    first_key = table.key[0]
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE changes AS
+        SELECT {vcols}, f._v, f._n, hash({vcols}) AS _h,
+               CASE WHEN e.{first_key} IS NULL THEN 'insert'
+                    WHEN e._row_hash = hash({vcols}) THEN 'same'
+                    WHEN f._v < e._version THEN 'stale'
+                    ELSE 'update' END AS _action
+        FROM {final} f LEFT JOIN {table.name} e ON {join}""")
+    inserted, updated, unchanged = fetch_one(
+        con,
+        """
+        SELECT count(*) FILTER (WHERE _action = 'insert'),
+               coalesce(sum(CASE _action WHEN 'insert' THEN _n - 1 WHEN 'update' THEN _n ELSE 0 END), 0),
+               coalesce(sum(_n) FILTER (WHERE _action IN ('same', 'stale')), 0)
+        FROM changes""",
+    )
+    if updated:
+        match = " AND ".join(f"{table.name}.{k} = c.v_{k}" for k in table.key)
+        con.execute(f"DELETE FROM {table.name} USING changes c WHERE c._action = 'update' AND {match}")
+    con.execute(
+        f"""
+        INSERT INTO {table.name} ({", ".join(cols)}, _version, _row_hash, _load_id)
+        SELECT {", ".join(f"v_{c}" for c in cols)}, _v, _h, $load FROM changes
+        WHERE _action IN ('insert', 'update')""",
+        {"load": load_id},
+    )
+    return int(inserted), int(updated), int(unchanged)
+
+
+def _ledger(con: duckdb.DuckDBPyConnection, res: FileResult, sha: str, started_at: dt.datetime) -> None:
+    con.execute(
+        "INSERT INTO loads VALUES ($id, $name, $path, $sha, $src, $tbl, $start, $end, $read, $ins, $upd, $unch, "
+        "$quar, $status, $msg)",
+        {
+            "id": res.load_id,
+            "name": res.path.name,
+            "path": str(res.path.resolve()),
+            "sha": sha,
+            "src": res.source,
+            "tbl": res.table,
+            "start": started_at,
+            "end": dt.datetime.now(),
+            "read": res.rows_read,
+            "ins": res.inserted,
+            "upd": res.updated,
+            "unch": res.unchanged,
+            "quar": res.quarantined,
+            "status": res.status,
+            "msg": res.message or None,
+        },
+    )
+
+
+def load_paths(
+    db_path: Path,
+    paths: Iterable[str | Path],
+    source: str | None = None,
+    business_tz: str = "Asia/Shanghai",
+    mapping_dirs: list[Path] | None = None,
+    show_progress: bool | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> list[FileResult]:
+    """Load files into the database at `db_path`; each file lands whole or not at all.
+
+    Files are applied in table dependency order (master data first). The first file-level error
+    stops the run: files applied before it are kept (published), and the error is raised.
+    """
+    if show_progress is None:
+        show_progress = sys.stderr.isatty()
+    files = expand_paths(paths)
+    mappings = all_mappings(mapping_dirs)
+    plan = [(f, choose_mapping(f, mappings, source)) for f in files]
+    plan.sort(key=lambda fm: model.LOAD_ORDER.index(fm[1].table))
+    results: list[FileResult] = []
+    failure: BaseException | None = None
+    with writer(db_path) as con:
+        con.execute("SET TimeZone = $tz", {"tz": business_tz})
+        for path, mapping in tqdm(
+            plan, desc="files", unit="file", disable=not show_progress or len(plan) < 2, file=sys.stderr
+        ):
+            con.execute("BEGIN TRANSACTION")
+            try:
+                res = load_file(con, path, mapping, business_tz, show_progress)
+            except (UserError, duckdb.Error, RuntimeError) as exc:
+                con.execute("ROLLBACK")
+                failure = (
+                    exc
+                    if isinstance(exc, UserError)
+                    else UserError(f"{path}: load failed ({exc}); nothing from this file was written")
+                )
+                break
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+            results.append(res)
+            if echo:
+                echo(res.summary())
+    if failure:
+        if results and echo:
+            echo(
+                f"{len(results)} file(s) before the failure were loaded; fix the file and load it again "
+                "(files already loaded are recognised and skipped)"
+            )
+        raise failure
+    return results

@@ -1,0 +1,188 @@
+"""Source mapping files: how one kind of export maps onto one canonical table (docs/MAPPING.md)."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aftersales import model
+from aftersales.errors import UserError
+
+BUILTIN_DIR = Path(__file__).with_name("mappings")
+DEFAULT_NULLS = ("", "NULL", "null", "None", "N/A", "NA", "-", "--", "无", "空")
+FORMATS = ("auto", "csv", "xlsx", "parquet")
+ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312")
+CANONICAL_PREFIX = "canonical-"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    target: str
+    source: str | None = None  # header in the file
+    constant: Any = None
+    values: dict[str, Any] = field(default_factory=dict)
+    formats: tuple[str, ...] = ()
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Mapping:
+    source: str
+    table: str
+    columns: tuple[ColumnSpec, ...]
+    description: str = ""
+    match: tuple[str, ...] = ()
+    format: str = "auto"
+    encoding: str = "auto"
+    delimiter: str = ","
+    sheet: str = "all"
+    header_row: int = 1
+    timezone: str | None = None
+    datetime_formats: tuple[str, ...] = ()
+    null_values: tuple[str, ...] = DEFAULT_NULLS
+    mode: str = "snapshot"
+    version_column: str | None = None
+    version_type: str = "datetime"
+    path: str = "<built-in>"
+
+    def matches(self, file_name: str) -> bool:
+        name = file_name.lower()
+        return any(fnmatch.fnmatch(name, pattern.lower()) for pattern in self.match)
+
+    @property
+    def table_def(self) -> model.Table:
+        return model.TABLES[self.table]
+
+
+def _fail(path: str, what: str) -> UserError:
+    return UserError(f"mapping {path}: {what}; see docs/MAPPING.md")
+
+
+def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
+    """Check a mapping document and turn it into a Mapping; every mistake names the key."""
+    if not isinstance(raw, dict):
+        raise _fail(path, "the file must be a YAML mapping of keys")
+    known = {"source", "table", "description", "match", "format", "encoding", "delimiter", "sheet", "header_row",
+             "timezone", "datetime_formats", "null_values", "mode", "version", "columns"}
+    unknown = set(raw) - known
+    if unknown:
+        raise _fail(path, f"unknown key(s) {sorted(unknown)}; valid keys: {sorted(known)}")
+    for key in ("source", "table", "columns"):
+        if key not in raw:
+            raise _fail(path, f"`{key}` is required")
+    table = raw["table"]
+    if table not in model.TABLES:
+        raise _fail(path, f"table {table!r} is not a canonical table; valid: {', '.join(model.TABLES)}")
+    tdef = model.TABLES[table]
+    fmt = raw.get("format", "auto")
+    if fmt not in FORMATS:
+        raise _fail(path, f"format {fmt!r} is not one of {FORMATS}")
+    enc = str(raw.get("encoding", "auto")).lower()
+    if enc not in ENCODINGS:
+        raise _fail(path, f"encoding {enc!r} is not one of {ENCODINGS}")
+    mode = raw.get("mode", "snapshot")
+    if mode not in ("snapshot", "events"):
+        raise _fail(path, f"mode {mode!r} must be snapshot or events")
+    if not isinstance(raw["columns"], dict) or not raw["columns"]:
+        raise _fail(path, "`columns` must map canonical column names to source headers")
+    specs = []
+    for target, spec in raw["columns"].items():
+        if target not in tdef.column_names:
+            raise _fail(path, f"column {target!r} is not in table {table}; valid: {', '.join(tdef.column_names)}")
+        if isinstance(spec, str):
+            specs.append(ColumnSpec(target, source=spec.strip()))
+            continue
+        if not isinstance(spec, dict) or ("column" in spec) == ("constant" in spec):
+            raise _fail(path, f"column {target!r} needs either a header string, `column:` or `constant:`")
+        bad = set(spec) - {"column", "constant", "values", "formats", "optional"}
+        if bad:
+            raise _fail(path, f"column {target!r} has unknown key(s) {sorted(bad)}")
+        values = {str(k).strip(): v for k, v in (spec.get("values") or {}).items()}
+        specs.append(ColumnSpec(target, source=str(spec["column"]).strip() if "column" in spec else None,
+                                constant=spec.get("constant"), values=values,
+                                formats=tuple(spec.get("formats") or ()), optional=bool(spec.get("optional", False))))
+    mapped = {s.target for s in specs}
+    missing = [c.name for c in tdef.columns if (c.required or c.name in tdef.key) and c.name not in mapped]
+    if missing and mode == "snapshot":
+        raise _fail(path, f"required column(s) {missing} of {table} are not mapped")
+    missing_keys = [k for k in tdef.key if k not in mapped]
+    if missing_keys:
+        raise _fail(path, f"key column(s) {missing_keys} of {table} are not mapped")
+    version = raw.get("version")
+    vcol, vtype = None, "datetime"
+    if version is not None:
+        if not isinstance(version, dict) or "column" not in version:
+            raise _fail(path, "`version` must be {column: HEADER, type: datetime|integer}")
+        vcol, vtype = str(version["column"]).strip(), version.get("type", "datetime")
+        if vtype not in ("datetime", "integer"):
+            raise _fail(path, f"version type {vtype!r} must be datetime or integer")
+    match = raw.get("match") or []
+    return Mapping(
+        source=str(raw["source"]), table=table, columns=tuple(specs), description=str(raw.get("description", "")),
+        match=tuple([match] if isinstance(match, str) else match), format=fmt, encoding=enc,
+        delimiter=str(raw.get("delimiter", ",")), sheet=str(raw.get("sheet", "all")),
+        header_row=int(raw.get("header_row", 1)), timezone=raw.get("timezone"),
+        datetime_formats=tuple(raw.get("datetime_formats") or ()),
+        null_values=tuple(str(v) for v in raw.get("null_values", DEFAULT_NULLS)),
+        mode=mode, version_column=vcol, version_type=vtype, path=path,
+    )
+
+
+def canonical_mapping(table: str) -> Mapping:
+    """Identity mapping for files the generator writes: `<table>.parquet` / `<table>.csv`."""
+    tdef = model.TABLES[table]
+    version = "updated_at" if "updated_at" in tdef.column_names else None
+    return Mapping(
+        source=CANONICAL_PREFIX + table, table=table,
+        columns=tuple(ColumnSpec(c.name, source=c.name) for c in tdef.columns),
+        description=f"canonical columns of {table} (as written by `aftersales generate`)",
+        match=(f"{table}.csv", f"{table}.parquet", f"{table}.xlsx", f"{table}_*.csv", f"{table}_*.parquet"),
+        version_column=version, null_values=("",),
+    )
+
+
+def mapping_dirs() -> list[Path]:
+    dirs = [BUILTIN_DIR]
+    extra = os.environ.get("AFTERSALES_MAPPINGS")
+    if extra:
+        dirs += [Path(p) for p in extra.split(os.pathsep) if p]
+    return dirs
+
+
+def all_mappings(extra_dirs: list[Path] | None = None) -> dict[str, Mapping]:
+    """Every known mapping by source name: user directories, shipped YAML, then the canonical ones."""
+    found: dict[str, Mapping] = {}
+    for directory in (extra_dirs or []) + mapping_dirs():
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise UserError(f"mapping directory {directory} does not exist")
+        for path in sorted(directory.glob("*.y*ml")):
+            with open(path, encoding="utf-8") as fh:
+                try:
+                    doc = yaml.safe_load(fh)
+                except yaml.YAMLError as exc:
+                    raise _fail(str(path), f"is not valid YAML ({exc})") from exc
+            m = parse_mapping(doc, str(path))
+            found.setdefault(m.source, m)
+    for table in model.TABLES:
+        m = canonical_mapping(table)
+        found.setdefault(m.source, m)
+    return found
+
+
+def choose_mapping(file: Path, mappings: dict[str, Mapping], source: str | None) -> Mapping:
+    if source:
+        if source not in mappings:
+            raise UserError(f"{file}: unknown source {source!r}; known sources: {', '.join(sorted(mappings))} "
+                            "(add a mapping file, see docs/MAPPING.md)")
+        return mappings[source]
+    for m in mappings.values():
+        if m.matches(file.name):
+            return m
+    raise UserError(f"{file}: no mapping matches this file name; pass --source NAME (known: "
+                    f"{', '.join(sorted(mappings))}) or add a mapping with a `match` glob (docs/MAPPING.md)")

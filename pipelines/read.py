@@ -1,0 +1,142 @@
+"""Reading one export file into a frame of raw values, each row numbered as a person would find it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+import polars as pl
+
+from aftersales.errors import UserError
+from pipelines.mapping import Mapping
+
+ROW = "_row"
+SHEET = "_sheet"
+_SAMPLE_BYTES = 256 * 1024
+
+
+@dataclass
+class RawFile:
+    frame: pl.DataFrame  # source headers (stripped) + ROW (+ SHEET for Excel)
+    format: str
+    encoding: str | None = None
+
+
+def file_format(path: Path, mapping: Mapping) -> str:
+    if mapping.format != "auto":
+        return mapping.format
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise UserError(f"{path}: cannot tell the format from the extension {suffix!r}; "
+                    "use .csv, .xlsx or .parquet, or set `format:` in the mapping")
+
+
+def detect_encoding(path: Path) -> str:
+    """BOM first, then strict UTF-8 on a sample, then charset detection (GBK family → GB18030)."""
+    with open(path, "rb") as fh:
+        sample = fh.read(_SAMPLE_BYTES)
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        # A sample may end inside a multi-byte character: drop up to 3 trailing bytes.
+        for cut in range(4):
+            try:
+                sample[: len(sample) - cut].decode("utf-8")
+                return "utf-8"
+            except UnicodeDecodeError as exc:
+                if exc.start < len(sample) - 4:
+                    raise
+        raise UnicodeDecodeError("utf-8", sample, 0, 1, "undecodable")
+    except UnicodeDecodeError:
+        best = charset_normalizer.from_bytes(sample).best()
+        guess = (best.encoding if best else "").lower().replace("_", "")
+        # GB18030 is a superset of GBK and GB2312; Big5 and others fall through to it too,
+        # because that is what Chinese back offices write when they are not UTF-8.
+        return "gb18030" if guess in ("gbk", "gb2312", "gb18030", "") or guess.startswith("gb") else guess
+
+
+def _read_csv(path: Path, mapping: Mapping) -> RawFile:
+    encoding = mapping.encoding if mapping.encoding != "auto" else detect_encoding(path)
+    polars_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    try:
+        frame = pl.read_csv(
+            path, infer_schema=False, separator=mapping.delimiter, encoding=polars_encoding,
+            skip_rows=mapping.header_row - 1,
+        )
+    except (pl.exceptions.ComputeError, UnicodeDecodeError, LookupError) as exc:
+        text = str(exc).splitlines()[0][:200]
+        if "utf-8" in text.lower() or "utf8" in text.lower() or isinstance(exc, UnicodeDecodeError):
+            if mapping.encoding == "auto" and encoding == "utf-8":
+                # The sample was UTF-8 but a later part is not: a GBK file with an ASCII head.
+                return _read_csv_as(path, mapping, "gb18030")
+            raise UserError(f"{path}: cannot decode as {encoding} ({text}); set `encoding:` in the mapping "
+                            "(utf-8, gbk, gb18030) or re-export the file as UTF-8") from exc
+        raise UserError(f"{path}: not a well-formed CSV ({text}); check the delimiter "
+                        f"({mapping.delimiter!r}) and quoting, or re-export the file") from exc
+    if encoding == "utf-8-sig" and frame.columns:
+        frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
+    return RawFile(_number(frame, mapping.header_row), "csv", encoding)
+
+
+def _read_csv_as(path: Path, mapping: Mapping, encoding: str) -> RawFile:
+    forced = Mapping(**{**mapping.__dict__, "encoding": encoding})
+    return _read_csv(path, forced)
+
+
+def _number(frame: pl.DataFrame, header_row: int, offset: int = 1) -> pl.DataFrame:
+    frame = frame.rename({c: c.strip() for c in frame.columns})
+    return frame.with_row_index(ROW, offset=offset).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _read_xlsx(path: Path, mapping: Mapping) -> RawFile:
+    try:
+        import fastexcel
+
+        reader = fastexcel.read_excel(path)
+        names = reader.sheet_names
+    except Exception as exc:  # fastexcel raises its own error types for non-workbooks
+        raise UserError(f"{path}: not a readable Excel workbook ({str(exc).splitlines()[0][:160]}); "
+                        "open it in Excel and save as .xlsx, or export CSV") from exc
+    if mapping.sheet != "all":
+        if mapping.sheet not in names:
+            raise UserError(f"{path}: no sheet named {mapping.sheet!r}; sheets: {names}; fix `sheet:` in the mapping")
+        names = [mapping.sheet]
+    frames = []
+    for name in names:
+        sheet = reader.load_sheet(name, header_row=mapping.header_row - 1, dtypes="string",
+                                  skip_rows=None)
+        frame = pl.from_arrow(sheet.to_arrow())
+        if frame.height == 0 and not frame.columns:
+            continue
+        # Sheet row numbers as Excel shows them: the header is row `header_row`.
+        frame = _number(frame, mapping.header_row, offset=mapping.header_row + 1)
+        frames.append(frame.with_columns(pl.lit(name).alias(SHEET)))
+    if not frames:
+        raise UserError(f"{path}: the workbook has no data in sheets {names}")
+    return RawFile(pl.concat(frames, how="diagonal_relaxed"), "xlsx")
+
+
+def _read_parquet(path: Path) -> RawFile:
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:
+        raise UserError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0][:160]})") from exc
+    return RawFile(_number(frame, 1), "parquet")
+
+
+def read_file(path: Path, mapping: Mapping) -> RawFile:
+    """Read `path` as the mapping says; any problem with the file as a whole is a UserError."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    fmt = file_format(path, mapping)
+    if fmt == "csv":
+        return _read_csv(path, mapping)
+    if fmt == "xlsx":
+        return _read_xlsx(path, mapping)
+    return _read_parquet(path)

@@ -1,0 +1,222 @@
+"""SQL that turns raw values into canonical, validated rows in one pass.
+
+Everything here is generated from the mapping and the canonical model: identifiers are either
+canonical names (an allow-list in aftersales.model) or source headers that exist in the file
+(quoted); every value, format, null marker and value-map entry is a bound parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aftersales import model
+from pipelines.mapping import ColumnSpec, Mapping
+
+# Tried after a mapping's own formats and DuckDB's ISO cast; order matters only for ambiguity.
+BUILTIN_DATETIME_FORMATS = [
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
+    "%Y%m%d %H:%M:%S", "%Y%m%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日",
+]
+ZONED_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M%z"]
+TRUE_WORDS = ["true", "t", "1", "yes", "y", "是", "对", "√"]
+FALSE_WORDS = ["false", "f", "0", "no", "n", "否", "不是", "×"]
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validation rule on one column; its index is what the staged row's `_fails` lists."""
+
+    rule: str
+    column: str | None
+    source_column: str | None
+    message: str
+
+
+@dataclass
+class Params:
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+def _text_expr(spec: ColumnSpec, mapping: Mapping, raw_types: dict[str, str], p: Params) -> str:
+    """Cleaned text of one source column: trimmed, null markers removed, value map applied."""
+    if spec.source is None:
+        const = spec.constant
+        if isinstance(const, bool):
+            const = "true" if const else "false"
+        return f"CAST({p.bind(None if const is None else str(const))} AS VARCHAR)"
+    col = quote_ident(spec.source)
+    t = f"trim(CAST({col} AS VARCHAR))"
+    expr = f"CASE WHEN {t} IS NULL OR list_contains({p.bind(list(mapping.null_values))}, {t}) THEN NULL ELSE {t} END"
+    if spec.values:
+        keys = [str(k) for k in spec.values]
+        vals = ["true" if v is True else "false" if v is False else str(v) for v in spec.values.values()]
+        expr = (f"coalesce(map_extract_value(MAP({p.bind(keys)}, {p.bind(vals)}), {expr}), {expr})")
+    return expr
+
+
+def _timestamp_expr(t: str, formats: list[str], file_tz: str, business_tz: str, p: Params) -> str:
+    zoned = (f"timezone({p.bind(business_tz)}, try_strptime(CASE WHEN {t} LIKE '%Z' THEN left({t}, -1) || '+00:00' "
+             f"ELSE {t} END, {p.bind(ZONED_FORMATS)}))")
+    serial = (f"CASE WHEN TRY_CAST({t} AS DOUBLE) BETWEEN 20000 AND 80000 THEN TIMESTAMP '1899-12-30' + "
+              f"to_microseconds(CAST(round(TRY_CAST({t} AS DOUBLE) * 86400e6) AS BIGINT)) END")
+    attempts = [f"TRY_CAST({t} AS TIMESTAMP)"]
+    if formats:
+        attempts.insert(0, f"try_strptime({t}, {p.bind(formats)})")
+    attempts += [f"try_strptime({t}, {p.bind(BUILTIN_DATETIME_FORMATS)})", serial]
+    naive = f"coalesce({', '.join(attempts)})"
+    if file_tz != business_tz:
+        naive = f"timezone({p.bind(business_tz)}, timezone({p.bind(file_tz)}, {naive}))"
+    return f"CASE WHEN {t} LIKE '%+__:__' OR {t} LIKE '%-__:__' OR {t} LIKE '%Z' THEN {zoned} ELSE {naive} END"
+
+
+def _parse_expr(col: model.Column, spec: ColumnSpec, text: str, mapping: Mapping, raw_types: dict[str, str],
+                business_tz: str, p: Params) -> str:
+    """Typed value of one canonical column (NULL where the text does not parse)."""
+    src_type = raw_types.get(spec.source or "", "VARCHAR").upper()
+    typ = col.type.upper()
+    direct = spec.source is not None and not spec.values and src_type != "VARCHAR"
+    if typ == "VARCHAR":
+        return text
+    if typ in ("TIMESTAMP", "DATE"):
+        if direct and src_type.startswith("TIMESTAMP WITH TIME ZONE"):
+            ts = f"timezone({p.bind(business_tz)}, {quote_ident(spec.source)})"
+        elif direct and (src_type.startswith("TIMESTAMP") or src_type == "DATE"):
+            ts = f"CAST({quote_ident(spec.source)} AS TIMESTAMP)"
+            file_tz = mapping.timezone or business_tz
+            if file_tz != business_tz:
+                ts = f"timezone({p.bind(business_tz)}, timezone({p.bind(file_tz)}, {ts}))"
+        else:
+            formats = list(spec.formats) + list(mapping.datetime_formats)
+            ts = _timestamp_expr(text, formats, mapping.timezone or business_tz, business_tz, p)
+        # Years outside this window are typing slips or Excel's zero date, not after-sales events.
+        ts = f"CASE WHEN year({ts}) BETWEEN 2000 AND 2100 THEN {ts} END"
+        return f"CAST({ts} AS DATE)" if typ == "DATE" else ts
+    if typ in INTEGER_TYPES:
+        if direct and src_type in INTEGER_TYPES + ("UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"):
+            return f"TRY_CAST({quote_ident(spec.source)} AS {typ})"
+        d = f"TRY_CAST({text} AS DOUBLE)"
+        return f"CASE WHEN {d} = trunc({d}) THEN TRY_CAST({d} AS {typ}) END"
+    if typ.startswith("DECIMAL"):
+        if direct:
+            return f"TRY_CAST({quote_ident(spec.source)} AS {typ})"
+        return f"TRY_CAST(regexp_replace({text}, '[¥￥,，\\s]', '', 'g') AS {typ})"
+    if typ == "BOOLEAN":
+        if direct and src_type == "BOOLEAN":
+            return quote_ident(spec.source)
+        low = f"lower({text})"
+        return (f"CASE WHEN list_contains({p.bind(TRUE_WORDS)}, {low}) THEN TRUE "
+                f"WHEN list_contains({p.bind(FALSE_WORDS)}, {low}) THEN FALSE END")
+    raise ValueError(f"no parser for type {col.type}")
+
+
+@dataclass
+class StageSQL:
+    sql: str  # SELECT producing _rid, v_<col>..., _v, _fails
+    params: dict[str, Any]
+    checks: list[Check]
+    post_checks: list[tuple[Check, str]]  # events mode: (check, condition on folded columns)
+    skipped_references: list[str]
+
+
+def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
+                referenced_tables_nonempty: dict[str, bool]) -> StageSQL:
+    """The staging query over relation `raw` (plus `_rid`), one row per source row."""
+    tdef = mapping.table_def
+    specs = {s.target: s for s in mapping.columns}
+    p = Params()
+    checks: list[Check] = []
+    post: list[tuple[Check, str]] = []
+    skipped: list[str] = []
+    inner, fails, joins = ["_rid"], [], []
+
+    def fail(cond: str, check: Check) -> None:
+        fails.append(f"CASE WHEN {cond} THEN {len(checks)} END")
+        checks.append(check)
+
+    for col in tdef.columns:
+        spec = specs.get(col.name)
+        v = f"v_{col.name}"
+        if spec is None or (spec.source is not None and spec.source not in raw_types):
+            inner.append(f"CAST(NULL AS {col.type}) AS {v}")
+            continue
+        text = _text_expr(spec, mapping, raw_types, p)
+        inner.append(f"{text} AS t_{col.name}")
+        inner.append(f"{_parse_expr(col, spec, f't_{col.name}', mapping, raw_types, business_tz, p)} AS {v}")
+        src = spec.source
+        label = src or col.name
+        fail(f"t_{col.name} IS NOT NULL AND {v} IS NULL",
+             Check("type", col.name, src, f"{label}: cannot be read as {col.type.lower()}"))
+        if col.allowed:
+            fail(f"{v} IS NOT NULL AND NOT list_contains({p.bind(list(col.allowed))}, {v})",
+                 Check("known_value", col.name, src, f"{label}: unknown value; expected one of "
+                       f"{', '.join(col.allowed)} (or map it with `values:` in the mapping)"))
+        if col.min is not None:
+            fail(f"{v} < {p.bind(col.min)}", Check("in_range", col.name, src, f"{label}: below the minimum {col.min:g}"))
+        if col.max is not None:
+            fail(f"{v} > {p.bind(col.max)}", Check("in_range", col.name, src, f"{label}: above the maximum {col.max:g}"))
+        if col.references:
+            rtable, rcol = col.references
+            if referenced_tables_nonempty.get(rtable, False):
+                alias = f"ref_{col.name}"
+                joins.append(f"LEFT JOIN (SELECT DISTINCT {rcol} AS k FROM {rtable}) {alias} ON {alias}.k = s.{v}")
+                fail(f"s.{v} IS NOT NULL AND {alias}.k IS NULL",
+                     Check("known_reference", col.name, src, f"{label}: not found in {rtable}.{rcol}; load the "
+                           f"{rtable} master data first, or correct the code"))
+            else:
+                skipped.append(f"{col.name} → {rtable} (empty)")
+
+    # Key and required columns: per row in snapshot mode; after folding in events mode.
+    for col in tdef.columns:
+        is_key = col.name in tdef.key
+        if not (is_key or col.required):
+            continue
+        spec = specs.get(col.name)
+        src = spec.source if spec else None
+        check = Check("key_present" if is_key else "required", col.name, src,
+                      f"{src or col.name}: {'key' if is_key else 'required value'} is empty")
+        if is_key or mapping.mode == "snapshot":
+            fail(f"v_{col.name} IS NULL", check)
+        else:
+            post.append((check, f"v_{col.name} IS NULL"))
+    for earlier, later in tdef.ordered:
+        if earlier not in specs or later not in specs:
+            continue
+        check = Check("order_of_events", later, specs[later].source,
+                      f"{specs[later].source or later} is before {specs[earlier].source or earlier}")
+        cond = f"v_{later} < v_{earlier}"
+        if mapping.mode == "snapshot":
+            fail(cond, check)
+        else:
+            post.append((check, cond))
+
+    version = "CAST(NULL AS BIGINT)"
+    if mapping.version_column:
+        vt = f"trim(CAST({quote_ident(mapping.version_column)} AS VARCHAR))"
+        if mapping.version_type == "integer":
+            version = f"TRY_CAST(TRY_CAST({vt} AS DOUBLE) AS BIGINT)"
+        else:
+            ts = _parse_expr(model.Column("_v", "TIMESTAMP", ""), ColumnSpec("_v", source=mapping.version_column),
+                             vt, mapping, raw_types, business_tz, p)
+            version = f"epoch_us({ts})"
+        inner.append(f"{vt} AS t__v")
+        fail("t__v IS NOT NULL AND _v IS NULL",
+             Check("type", None, mapping.version_column, f"{mapping.version_column}: version cannot be read as "
+                   f"{mapping.version_type}"))
+    inner.append(f"{version} AS _v")
+    vcols = ", ".join(f"s.v_{c.name}" for c in tdef.columns)
+    fail_list = f"list_filter([{', '.join(fails)}], lambda x: x IS NOT NULL)" if fails else "[]::INTEGER[]"
+    sql = (f"SELECT s._rid, {vcols}, s._v, {fail_list} AS _fails\n"
+           f"FROM (SELECT {', '.join(inner)} FROM raw) s\n" + "\n".join(joins))
+    return StageSQL(sql, p.values, checks, post, skipped)
