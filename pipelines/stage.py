@@ -186,8 +186,10 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         src = spec.source if spec else None
         check = Check("key_present" if is_key else "required", col.name, src,
                       f"{src or col.name}: {'key' if is_key else 'required value'} is empty")
+        has_text = spec is not None and (spec.source is None or spec.source in raw_types)
+        # An unreadable value is a `type` failure already; `required` is for values that are absent.
         if is_key or mapping.mode == "snapshot":
-            fail(f"v_{col.name} IS NULL", check)
+            fail(f"t_{col.name} IS NULL" if has_text else f"v_{col.name} IS NULL", check)
         else:
             post.append((check, f"v_{col.name} IS NULL"))
     for earlier, later in tdef.ordered:

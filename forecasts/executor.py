@@ -1,0 +1,89 @@
+"""The one fan-out boundary: every per-series fit in this package goes through ``map_series``.
+
+To run the same code on a cluster engine (Ray, Dask, Spark's ``mapInPandas``), replace the body
+of ``map_series`` with that engine's map; callers only rely on its contract:
+
+* ``fn`` is a module-level function taking one item and returning one picklable result;
+* items and results are picklable and small (one series, one answer);
+* results come back in the order of ``items``.
+
+Locally it is a ``ProcessPoolExecutor`` (spawned, not forked: DuckDB and polars hold threads
+that a fork would copy in a broken state) over chunks of items, with a tqdm progress bar on a
+terminal. ``workers=1`` runs in-process, which is what tests and debuggers want.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def quiet() -> None:
+    """Silence Prophet's and cmdstanpy's chatter in this process (idempotent)."""
+    for name in ("prophet", "prophet.plot", "prophet.models", "cmdstanpy"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        import cmdstanpy
+
+        cmdstanpy.utils.get_logger().setLevel(logging.ERROR)
+        for handler in cmdstanpy.utils.get_logger().handlers:
+            handler.setLevel(logging.ERROR)
+    except ImportError:  # pragma: no cover - cmdstanpy comes with prophet
+        pass
+
+
+def _init_worker() -> None:
+    # One thread per process: the pool already uses every core.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                "POLARS_MAX_THREADS"):
+        os.environ.setdefault(var, "1")
+    quiet()
+
+
+def _run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
+    return [fn(item) for item in chunk]
+
+
+def map_series(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1, desc: str = "series",
+               chunk_size: int | None = None, progress: bool | None = None) -> list[R]:
+    """``[fn(item) for item in items]``, fanned out over ``workers`` processes.
+
+    ``chunk_size`` items travel to a worker together (default: about four chunks per worker,
+    at most 64 items). ``progress=None`` shows a bar only on a terminal.
+    """
+    items = list(items)
+    if not items:
+        return []
+    bar = tqdm(total=len(items), desc=desc, unit="series", disable=None if progress is None else not progress,
+               leave=False)
+    try:
+        if workers <= 1 or len(items) == 1:
+            quiet()
+            out = []
+            for item in items:
+                out.append(fn(item))
+                bar.update(1)
+            return out
+        size = chunk_size or max(1, min(64, math.ceil(len(items) / (workers * 4))))
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        results: list[list[R] | None] = [None] * len(chunks)
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp.get_context("spawn"),
+                                 initializer=_init_worker) as pool:
+            futures = {pool.submit(_run_chunk, fn, chunk): i for i, chunk in enumerate(chunks)}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                results[i] = fut.result()
+                bar.update(len(chunks[i]))
+        return [r for chunk in results for r in chunk]  # type: ignore[union-attr]
+    finally:
+        bar.close()

@@ -1,0 +1,94 @@
+"""Forecast settings: the ``forecast``, ``staffing`` and ``parts`` sections of the configuration,
+with defaults for every key this package reads (so a config that sets only some keys works).
+
+Keys (all optional in ``aftersales.toml``):
+
+[forecast]
+horizon_days = 84            # workload horizon, days
+backtest_origins = 4         # rolling origins in the workload backtest
+backtest_step_days = 0       # days between origins; 0 = the horizon (non-overlapping windows)
+challenger = "mstl"          # "mstl" (weekly + yearly seasonality, ETS trend) or "ets" (AutoETS, weekly)
+keep_prophet_within = 0.05   # Prophet is kept unless a challenger's MASE is more than 5% lower
+seasonality_mode = "multiplicative"
+holidays_prior_scale = 10.0
+changepoint_prior_scale = 0.05
+event_lead_days = 14         # event backtest: origin this many days before the event
+event_horizon_days = 42
+workers = 0                  # processes; 0 = all CPU cores
+series = ["region_service", "region", "total"]  # which workload series to build from the database
+
+[parts]
+target_fill_rate = 0.95
+horizon_weeks = 12
+backtest_origins = 4
+backtest_step_weeks = 0      # 0 = the horizon
+default_lead_time_days = 14  # for parts missing from parts_inventory
+order_cover_weeks = 4        # order quantity = this many weeks of mean demand (at least 1 unit)
+lead_time_distribution = "nb"  # "nb" (negative binomial) or "bootstrap"
+sim_weeks = 52               # inventory simulation: the last N weeks
+sim_refit_weeks = 4          # ... with the policy recomputed every N weeks
+min_history_weeks = 8
+
+[staffing]
+plan_quantile = 0.8
+productive_hours_per_week = 40.0
+shrinkage = 0.15             # leave, training, meetings
+travel_hours_per_visit = 0.75  # used where visits carry no travel_minutes
+hours_per_ticket = {}        # service type -> on-site hours per ticket, overrides the data's estimate
+repeat_visit_rate = {}       # service type -> extra visits per visited ticket, overrides the data
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "forecast": {
+        "horizon_days": 84,
+        "backtest_origins": 4,
+        "backtest_step_days": 0,
+        "challenger": "mstl",
+        "keep_prophet_within": 0.05,
+        "seasonality_mode": "multiplicative",
+        "holidays_prior_scale": 10.0,
+        "changepoint_prior_scale": 0.05,
+        "event_lead_days": 14,
+        "event_horizon_days": 42,
+        "workers": 0,
+        "series": ["region_service", "region", "total"],
+    },
+    "parts": {
+        "target_fill_rate": 0.95,
+        "horizon_weeks": 12,
+        "backtest_origins": 4,
+        "backtest_step_weeks": 0,
+        "default_lead_time_days": 14,
+        "order_cover_weeks": 4,
+        "lead_time_distribution": "nb",
+        "sim_weeks": 52,
+        "sim_refit_weeks": 4,
+        "min_history_weeks": 8,
+    },
+    "staffing": {
+        "plan_quantile": 0.8,
+        "productive_hours_per_week": 40.0,
+        "shrinkage": 0.15,
+        "travel_hours_per_visit": 0.75,
+        "hours_per_ticket": {},
+        "repeat_visit_rate": {},
+    },
+}
+
+
+def section(config: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    """``config[name]`` over this package's defaults for it."""
+    out = copy.deepcopy(DEFAULTS[name])
+    out.update((config or {}).get(name) or {})
+    return out
+
+
+def workers(value: int | None) -> int:
+    """Worker processes: a positive value as given, else every CPU core."""
+    return int(value) if value and int(value) > 0 else (os.cpu_count() or 1)

@@ -1,0 +1,306 @@
+"""The loader on small hand-built exports: rules, counts, idempotency, versions, encodings, Excel, events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from aftersales.errors import UserError
+from pipelines.load import load_paths
+from tests.conftest import TICKET_HEADER, file_digest, table_rows, ticket_row, write
+
+
+def _load(db: Path, *paths: Path, **kw):
+    return load_paths(db, list(paths), show_progress=False, **kw)
+
+
+def _identity(res) -> None:
+    assert res.rows_read == res.inserted + res.updated + res.unchanged + res.quarantined
+
+
+def test_each_bad_row_is_quarantined_with_its_rule(db_path, masters, tmp_path):
+    rows = [
+        ticket_row("A1", status="resolved", resolved="2024-01-06 10:00:00", resolution="fixed"),  # good
+        ticket_row("A2", created="2024/1/5 9:03"),  # good, another date format
+        ticket_row("A3", channel="myspace"),  # known_value
+        ticket_row(""),  # key_present
+        ticket_row("A5", created="2024-13-45 25:00", updated="2024-01-05 09:03:00"),  # type
+        ticket_row("A6", status="resolved", resolved="2024-01-04 08:00:00", resolution="fixed"),  # order_of_events
+        ticket_row("A7", outlet="O99"),  # known_reference (outlet)
+        ticket_row("A8", tech="T99"),  # known_reference (technician)
+        ticket_row("A9", created="", updated="2024-01-05 09:03:00"),  # required
+    ]
+    tickets = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join(rows) + "\n")
+    results = _load(db_path, *masters, tickets)
+    res = results[-1]
+    _identity(res)
+    # 9 rows = 2 inserted + 7 quarantined
+    assert (res.rows_read, res.inserted, res.quarantined) == (9, 2, 7)
+    got = table_rows(db_path, "SELECT row_number, rule, column_name FROM quarantine ORDER BY row_number")
+    assert got == [
+        (3, "known_value", "channel"), (4, "key_present", "ticket_id"), (5, "type", "created_at"),
+        (6, "order_of_events", "resolved_at"), (7, "known_reference", "outlet_id"),
+        (8, "known_reference", "technician_id"), (9, "required", "created_at"),
+    ]
+    msg, raw = table_rows(db_path, "SELECT message, raw FROM quarantine WHERE rule = 'known_value'")[0]
+    assert "myspace" in msg and "tmall" in msg  # says what was found and what is valid
+    assert '"channel":"myspace"' in raw.replace(" ", "")
+    assert table_rows(db_path, "SELECT ticket_id FROM tickets ORDER BY 1") == [("A1",), ("A2",)]
+
+
+def test_scale_and_type_rules_on_surveys(db_path, masters, tmp_path):
+    tickets = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + ticket_row("A1") + "\n")
+    surveys = write(tmp_path / "in" / "surveys.csv",
+                    "survey_id,ticket_id,responded_at,satisfaction,nps,comment,survey_channel\n"
+                    "S1,A1,2024-01-07 10:00,5,10,很好,sms\n"
+                    "S2,A1,2024-01-07 10:00,7,9,,sms\n"      # in_range: 7 on 1..5
+                    "S3,A1,2024-01-07 10:00,4,11,,sms\n"     # in_range: nps 11
+                    "S4,A1,2024-01-07 10:00,4.5,8,,sms\n"    # type: not a whole number
+                    "S5,ZZ,2024-01-07 10:00,4,8,,sms\n")     # known_reference: unknown ticket
+    res = _load(db_path, *masters, tickets, surveys)[-1]
+    _identity(res)
+    assert (res.inserted, res.quarantined) == (1, 4)
+    assert table_rows(db_path, "SELECT row_number, rule, column_name FROM quarantine ORDER BY 1") == [
+        (2, "in_range", "satisfaction"), (3, "in_range", "nps"), (4, "type", "satisfaction"),
+        (5, "known_reference", "ticket_id")]
+
+
+def test_loading_the_same_file_twice_changes_nothing(db_path, masters, tmp_path):
+    tickets = write(tmp_path / "in" / "tickets.csv",
+                    TICKET_HEADER + "\n" + ticket_row("A1") + "\n" + ticket_row("", channel="x") + "\n")
+    _load(db_path, *masters, tickets)
+    before = table_rows(db_path, "SELECT * FROM tickets ORDER BY ticket_id")
+    q_before = table_rows(db_path, "SELECT count(*) FROM quarantine")
+    res = _load(db_path, tickets)[0]
+    _identity(res)
+    assert res.status == "duplicate" and (res.inserted, res.updated, res.unchanged, res.quarantined) == (0, 0, 1, 1)
+    assert table_rows(db_path, "SELECT * FROM tickets ORDER BY ticket_id") == before
+    assert table_rows(db_path, "SELECT count(*) FROM quarantine") == q_before
+    # The same content under another name is recognised by its rows, not its hash: all unchanged.
+    copy = write(tmp_path / "in2" / "tickets.csv", tickets.read_text() + ticket_row("A1") + "\n")
+    res = _load(db_path, copy)[0]
+    _identity(res)
+    assert res.status == "loaded" and (res.inserted, res.updated, res.unchanged) == (0, 0, 2)
+
+
+def test_latest_version_wins_and_never_duplicates(db_path, masters, tmp_path):
+    first = write(tmp_path / "a" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join([
+        ticket_row("A1", updated="2024-01-05 09:03:00"),
+        ticket_row("A2", updated="2024-01-05 09:03:00")]) + "\n")
+    later = write(tmp_path / "b" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join([
+        ticket_row("A1", status="resolved", resolved="2024-01-06 10:00:00", resolution="fixed",
+                   updated="2024-01-06 10:00:00"),
+        ticket_row("A2", updated="2024-01-05 09:03:00"),
+        ticket_row("A3", updated="2024-01-06 11:00:00")]) + "\n")
+    _load(db_path, *masters, first)
+    res = _load(db_path, later)[0]
+    _identity(res)
+    assert (res.inserted, res.updated, res.unchanged) == (1, 1, 1)
+    assert table_rows(db_path, "SELECT ticket_id, status FROM tickets ORDER BY 1") == [
+        ("A1", "resolved"), ("A2", "open"), ("A3", "open")]
+    # An older export loaded afterwards does not roll the ticket back.
+    older = write(tmp_path / "c" / "tickets.csv", TICKET_HEADER + "\n" + ticket_row(
+        "A1", status="in_progress", updated="2024-01-05 12:00:00") + "\n")
+    res = _load(db_path, older)[0]
+    assert (res.updated, res.unchanged) == (0, 1)
+    assert table_rows(db_path, "SELECT status FROM tickets WHERE ticket_id = 'A1'") == [("resolved",)]
+    assert table_rows(db_path, "SELECT count(*), count(DISTINCT ticket_id) FROM tickets") == [(3, 3)]
+
+
+def test_repeated_rows_in_one_file_fold_to_the_latest(db_path, masters, tmp_path):
+    rows = [ticket_row("A1", updated="2024-01-05 10:00:00"),
+            ticket_row("A1", status="resolved", resolved="2024-01-06 10:00:00", resolution="fixed",
+                       updated="2024-01-06 10:00:00"),
+            ticket_row("A1", status="in_progress", updated="2024-01-05 12:00:00")]
+    res = _load(db_path, *masters, write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join(rows)))[-1]
+    _identity(res)
+    assert (res.inserted, res.updated) == (1, 2)  # first row of a new key inserted, the rest update it
+    assert table_rows(db_path, "SELECT status FROM tickets") == [("resolved",)]
+
+
+def test_same_version_with_different_values_is_a_duplicate_key(db_path, masters, tmp_path):
+    rows = [ticket_row("A1", updated="2024-01-05 10:00:00"),
+            ticket_row("A1", channel="jd", updated="2024-01-05 10:00:00")]
+    res = _load(db_path, *masters, write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join(rows)))[-1]
+    _identity(res)
+    assert res.quarantined == 2
+    assert {r[0] for r in table_rows(db_path, "SELECT rule FROM quarantine")} == {"duplicate_key"}
+
+
+MAPPING_GBK = """
+source: test-gbk
+table: tickets
+match: ["售后工单*.csv"]
+encoding: auto
+datetime_formats: ["%Y/%m/%d %H:%M"]
+version: {column: 更新时间, type: datetime}
+columns:
+  ticket_id: 工单号
+  channel: {column: 渠道, values: {天猫: tmall, 京东: jd}}
+  service_type: {column: 服务类型, values: {维修: repair, 安装: install}}
+  status: {column: 状态, values: {待处理: open, 已完成: resolved}}
+  outlet_id: 网点
+  created_at: 创建时间
+  resolved_at: 完成时间
+  is_complaint: {column: 是否投诉, values: {是: true, 否: false}}
+  customer_phone: {column: 电话, optional: true}
+  updated_at: 更新时间
+  priority: {constant: normal}
+"""
+
+GBK_ROWS = """工单号,渠道,服务类型,状态,网点,创建时间,完成时间,是否投诉,更新时间
+G1,天猫,维修,已完成,O1,2024/1/5 9:03,2024-01-06T10:00:00+08:00,否,2024/1/6 10:00
+G2,京东,安装,待处理,O2,2024-01-05T01:03:00Z,-,是,2024/1/5 9:03
+G3,拼夕夕,安装,待处理,O2,45296.5,无,否,2024/1/5 9:03
+"""
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
+def test_chinese_headers_in_any_encoding(db_path, masters, tmp_path, encoding):
+    maps = tmp_path / "maps"
+    write(maps / "gbk.yaml", MAPPING_GBK)
+    export = write(tmp_path / "in" / "售后工单_202401.csv", GBK_ROWS, encoding=encoding)
+    res = _load(db_path, *masters, export, mapping_dirs=[maps])[-1]
+    _identity(res)
+    assert (res.source, res.inserted, res.quarantined) == ("test-gbk", 2, 1)
+    got = table_rows(db_path, "SELECT ticket_id, channel, service_type, status, created_at::VARCHAR, "
+                              "resolved_at::VARCHAR, is_complaint, priority FROM tickets ORDER BY 1")
+    assert got == [
+        ("G1", "tmall", "repair", "resolved", "2024-01-05 09:03:00", "2024-01-06 10:00:00", False, "normal"),
+        # 01:03 UTC is 09:03 in Shanghai
+        ("G2", "jd", "install", "open", "2024-01-05 09:03:00", None, True, "normal"),
+    ]
+    assert table_rows(db_path, "SELECT row_number, rule, column_name, source_column FROM quarantine") == [
+        (3, "known_value", "channel", "渠道")]
+
+
+def test_excel_with_chinese_headers_and_sheets(db_path, masters, tmp_path):
+    maps = tmp_path / "maps"
+    write(maps / "x.yaml", MAPPING_GBK.replace("test-gbk", "test-xlsx").replace('["售后工单*.csv"]', '["*.xlsx"]'))
+    frame = pl.read_csv(GBK_ROWS.encode(), infer_schema=False)
+    book = tmp_path / "in" / "工单导出.xlsx"
+    book.parent.mkdir(parents=True, exist_ok=True)
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(book) as wb:
+        frame.head(2).write_excel(wb, worksheet="一月")
+        frame.tail(1).write_excel(wb, worksheet="二月")
+    res = _load(db_path, *masters, book, mapping_dirs=[maps])[-1]
+    _identity(res)
+    assert (res.inserted, res.quarantined) == (2, 1)
+    # Row numbers are the sheet rows a person sees in Excel (header on row 1).
+    assert table_rows(db_path, "SELECT sheet, row_number, rule FROM quarantine") == [("二月", 2, "known_value")]
+    # The Excel serial 45296.5 was read as a date-time before the row failed on its channel.
+    raw = table_rows(db_path, "SELECT raw->>'创建时间' FROM quarantine")[0][0]
+    assert raw == "45296.5"
+
+
+EVENTS_MAPPING = """
+source: test-events
+table: tickets
+mode: events
+match: ["events*.csv"]
+version: {column: 事件时间, type: datetime}
+columns:
+  ticket_id: 工单号
+  channel: {column: 渠道, values: {天猫: tmall}}
+  service_type: {column: 类型, values: {维修: repair}}
+  status: {column: 状态, values: {新建: open, 已派工: dispatched, 已完成: resolved}}
+  outlet_id: 网点
+  created_at: 创建时间
+  resolved_at: 完成时间
+  updated_at: 事件时间
+"""
+
+
+def test_event_log_folds_updates(db_path, masters, tmp_path):
+    maps = tmp_path / "maps"
+    write(maps / "events.yaml", EVENTS_MAPPING)
+    log = write(tmp_path / "in" / "events_1.csv", """工单号,事件时间,渠道,类型,状态,网点,创建时间,完成时间
+E1,2024-01-05 09:00,天猫,维修,新建,,2024-01-05 09:00,
+E1,2024-01-05 11:00,,,已派工,O1,,
+E2,2024-01-05 10:00,天猫,维修,新建,,2024-01-05 10:00,
+E1,2024-01-06 15:00,,,已完成,,,2024-01-06 15:00
+E3,2024-01-05 10:00,,,已派工,O1,,
+""")
+    res = _load(db_path, *masters, log, mapping_dirs=[maps])[-1]
+    _identity(res)
+    # E1: 3 events → 1 inserted + 2 updated; E2: 1 inserted; E3 never created → required fails after folding.
+    assert (res.rows_read, res.inserted, res.updated, res.quarantined) == (5, 2, 2, 1)
+    assert table_rows(db_path, "SELECT ticket_id, status, outlet_id, channel, resolved_at::VARCHAR FROM tickets "
+                               "ORDER BY 1") == [("E1", "resolved", "O1", "tmall", "2024-01-06 15:00:00"),
+                                                 ("E2", "open", None, "tmall", None)]
+    assert table_rows(db_path, "SELECT row_number, rule FROM quarantine ORDER BY 1")[0][1] == "required"
+    # A later log updates the stored record field by field.
+    log2 = write(tmp_path / "in" / "events_2.csv", "工单号,事件时间,渠道,类型,状态,网点,创建时间,完成时间\n"
+                 "E2,2024-01-07 09:00,,,已派工,O2,,\n")
+    res = _load(db_path, log2, mapping_dirs=[maps])[0]
+    assert (res.updated, res.inserted) == (1, 0)
+    assert table_rows(db_path, "SELECT status, outlet_id, channel FROM tickets WHERE ticket_id='E2'") == [
+        ("dispatched", "O2", "tmall")]
+
+
+def test_without_a_version_the_later_file_wins(db_path, tmp_path):
+    a = write(tmp_path / "a" / "outlets.csv", "outlet_id,outlet_name,region,city,city_tier,outlet_type,opened_on\n"
+              "O1,旧名,east,上海,1,own,2020-01-01\n")
+    b = write(tmp_path / "b" / "outlets.csv", "outlet_id,outlet_name,region,city,city_tier,outlet_type,opened_on\n"
+              "O1,新名,east,上海,1,own,2020-01-01\n")
+    _load(db_path, a)
+    assert _load(db_path, b)[0].updated == 1
+    assert table_rows(db_path, "SELECT outlet_name FROM outlets") == [("新名",)]
+
+
+@pytest.mark.parametrize("case", ["missing_column", "not_a_workbook", "unknown_source", "no_mapping", "wrong_encoding"])
+def test_file_level_problems_write_nothing(db_path, masters, tmp_path, case):
+    _load(db_path, *masters)
+    before = file_digest(db_path)
+    maps = tmp_path / "maps"
+    write(maps / "gbk.yaml", MAPPING_GBK.replace("encoding: auto", "encoding: utf-8"))
+    kwargs = {"mapping_dirs": [maps]}
+    if case == "missing_column":
+        bad = write(tmp_path / "in" / "tickets.csv", "ticket_id,channel\nA1,tmall\n")
+        expect = "created_at"
+    elif case == "not_a_workbook":
+        bad = write(tmp_path / "in" / "outlets.xlsx", "this is,not excel\n")
+        expect = "not a readable Excel workbook"
+    elif case == "unknown_source":
+        bad = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n")
+        kwargs["source"] = "nope"
+        expect = "unknown source 'nope'"
+    elif case == "no_mapping":
+        bad = write(tmp_path / "in" / "random.csv", "a,b\n1,2\n")
+        expect = "no mapping matches"
+    else:
+        bad = write(tmp_path / "in" / "售后工单_1.csv", GBK_ROWS, encoding="gbk")
+        expect = "cannot decode as utf-8"
+    with pytest.raises(UserError) as err:
+        _load(db_path, bad, **kwargs)
+    assert str(bad.name) in str(err.value) and expect in str(err.value)
+    assert file_digest(db_path) == before
+
+
+def test_injected_failure_mid_load_leaves_the_database_as_it_was(db_path, masters, tmp_path, monkeypatch):
+    _load(db_path, *masters)
+    before = file_digest(db_path)
+    tickets = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + ticket_row("A1") + "\n")
+    import pipelines.load as loader
+
+    def boom(*args, **kwargs):  # after the rows were merged into the table, before the ledger entry
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(loader, "_ledger", boom)
+    with pytest.raises(UserError, match="injected failure"):
+        _load(db_path, tickets)
+    assert file_digest(db_path) == before
+    assert table_rows(db_path, "SELECT count(*) FROM tickets") == [(0,)]
+    monkeypatch.undo()
+    assert _load(db_path, tickets)[0].inserted == 1
+
+
+def test_files_are_applied_in_dependency_order(db_path, masters, tmp_path):
+    tickets = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + ticket_row("A1") + "\n")
+    results = _load(db_path, tickets, *reversed(masters))  # given in the wrong order
+    assert [r.table for r in results] == ["outlets", "technicians", "tickets"]
+    assert results[-1].quarantined == 0
