@@ -3,6 +3,7 @@ merge → ledger, each file in its own transaction (docs/MAPPING.md describes th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import sys
@@ -135,8 +136,10 @@ def load_file(
     try:
         raw = read_file(path, mapping)
         frame = raw.frame
+        if mapping.version_optional and mapping.version_column not in frame.columns:
+            mapping = dataclasses.replace(mapping, version_column=None)
         needed = [s.source for s in mapping.columns if s.source and not s.optional]
-        if mapping.version_column:
+        if mapping.version_column and mapping.version_column not in needed:
             needed.append(mapping.version_column)
         missing = [c for c in needed if c not in frame.columns]
         if missing:

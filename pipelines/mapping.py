@@ -48,6 +48,7 @@ class Mapping:
     mode: str = "snapshot"
     version_column: str | None = None
     version_type: str = "datetime"
+    version_optional: bool = False  # canonical files may or may not carry updated_at
     path: str = "<built-in>"
 
     def matches(self, file_name: str) -> bool:
@@ -139,10 +140,11 @@ def canonical_mapping(table: str) -> Mapping:
     version = "updated_at" if "updated_at" in tdef.column_names else None
     return Mapping(
         source=CANONICAL_PREFIX + table, table=table,
-        columns=tuple(ColumnSpec(c.name, source=c.name) for c in tdef.columns),
+        columns=tuple(ColumnSpec(c.name, source=c.name, optional=not (c.required or c.name in tdef.key))
+                      for c in tdef.columns),
         description=f"canonical columns of {table} (as written by `aftersales generate`)",
         match=(f"{table}.csv", f"{table}.parquet", f"{table}.xlsx", f"{table}_*.csv", f"{table}_*.parquet"),
-        version_column=version, null_values=("",),
+        version_column=version, version_optional=True, null_values=("",),
     )
 
 

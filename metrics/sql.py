@@ -1,0 +1,347 @@
+"""The one place metric SQL is generated.
+
+Identifiers come only from allow-lists (``registry.DIMENSIONS``, ``registry.GRAINS``, the KPI
+declarations); every value (dates, filter values, SLA limits) is a bound ``$parameter``. The
+statement computes every requested KPI sharing a base in one scan and one GROUP BY (measures as
+``FILTER`` clauses) and returns one long row per KPI × period × breakdown, with the raw measures
+only; values, intervals and comparisons are derived from those in ``metrics.query``.
+
+``build(plan)`` returns ``(sql, params)``; ``aftersales kpi ... --show-sql`` prints them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from aftersales import model
+from metrics import registry as R
+from metrics.registry import KpiDef
+
+OPEN = "(" + ", ".join(f"'{s}'" for s in model.OPEN_STATUSES) + ")"
+# Quantile KPIs compute these levels around p in the same aggregate, for an order-statistic
+# interval interpolated between them (see metrics.stats.quantile_ci).
+QUANTILE_CI_OFFSETS = (0.01, 0.04, 0.12, 0.25)
+
+# How each dimension is read, per base (default: the ticket-level expression).
+DIM_SQL = {
+    "region": "o.region", "city": "o.city", "outlet": "t.outlet_id", "outlet_type": "o.outlet_type",
+    "technician": "t.technician_id", "channel": "t.channel", "service_type": "t.service_type",
+    "product_category": "p.product_category", "product_model": "t.product_model", "priority": "t.priority",
+}
+DIM_SQL_BY_BASE = {
+    "parts": {"technician": "coalesce(v.technician_id, t.technician_id)", "part_no": "pu.part_no"},
+    "orders_side": {"channel": "od.channel", "product_category": "od.product_category"},
+}
+GRAIN_INTERVAL = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH",
+                  "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
+
+
+@dataclass
+class Plan:
+    """What to compute: resolved and validated by ``metrics.query`` before SQL is built."""
+
+    kpis: list[KpiDef]
+    by: list[str]
+    grain: str | None  # None: the whole window is one period
+    windows: list[tuple[dt.datetime, dt.datetime]]  # [lo, hi) ranges of period starts to compute
+    where: dict[str, list[str]] = field(default_factory=dict)
+    sla_hours: dict[str, dict[str, float]] = field(default_factory=dict)
+    as_of: dt.datetime | None = None  # None: the latest created_at in the data
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(self.values)}"
+        self.values[name] = value
+        return "$" + name
+
+
+def quantile_levels(p: float) -> list[float]:
+    """The levels a quantile KPI computes: p first, then the interval grid around it."""
+    levels = {round(min(1.0, max(0.0, p + s * o)), 4) for o in QUANTILE_CI_OFFSETS for s in (-1, 1)}
+    levels.discard(p)
+    return [p] + sorted(levels)
+
+
+def _dim_expr(dim: str, base: str) -> str:
+    return DIM_SQL_BY_BASE.get(base, {}).get(dim) or DIM_SQL[dim]
+
+
+def _joins(dims: list[str], base: str) -> str:
+    """Dimension joins the breakdown and filters need (none when only ticket columns are used)."""
+    exprs = [_dim_expr(d, base) for d in dims]
+    out = []
+    if any("o." in e for e in exprs):
+        out.append("LEFT JOIN outlets o ON o.outlet_id = t.outlet_id")
+    if any("p." in e for e in exprs):
+        out.append("LEFT JOIN products p ON p.product_model = t.product_model")
+    return "\n    ".join(out)
+
+
+def _needs_ticket(dims: list[str], base: str) -> bool:
+    return any(_dim_expr(d, base).startswith(("t.", "o.", "p.", "coalesce(v.technician_id, t.")) for d in dims)
+
+
+class _Builder:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.p = _Params()
+        self.dim_cols = [f"d_{d}" for d in plan.by]
+        self.ctes: list[str] = []
+        self.selects: list[str] = []
+
+    # -- pieces -------------------------------------------------------------------------------
+    def window(self, col: str) -> str:
+        parts = [f"({col} >= {self.p.add('lo', lo)} AND {col} < {self.p.add('hi', hi)})" for lo, hi in self.plan.windows]
+        return "(" + " OR ".join(parts) + ")"
+
+    def filters(self, base: str) -> str:
+        out = []
+        for dim, values in self.plan.where.items():
+            binds = ", ".join(self.p.add("w", v) for v in values)
+            out.append(f"{_dim_expr(dim, base)} IN ({binds})")
+        return "".join(f"\n      AND {f}" for f in out)
+
+    def dim_select(self, base: str) -> str:
+        return "".join(f"{_dim_expr(d, base)} AS d_{d}, " for d in self.plan.by)
+
+    def period(self, ts: str) -> str:
+        if self.plan.grain is None:
+            return f"CAST({self.p.add('period', self.plan.windows[0][0])} AS DATE)"
+        return f"CAST(date_trunc('{self.plan.grain}', {ts}) AS DATE)"
+
+    def lo_all(self) -> dt.datetime:
+        return min(lo for lo, _ in self.plan.windows)
+
+    def hi_all(self) -> dt.datetime:
+        return max(hi for _, hi in self.plan.windows)
+
+    def as_of_sql(self) -> str:
+        if self.plan.as_of is not None:
+            return self.p.add("as_of", self.plan.as_of)
+        if "as_of" not in [c.split(" ", 1)[0] for c in self.ctes]:
+            self.ctes.insert(0, "as_of AS (SELECT max(created_at) AS ts FROM tickets)")
+        return "(SELECT ts FROM as_of)"
+
+    def sla_limit(self, stage: str) -> str:
+        limits = self.plan.sla_hours.get(stage) or {}
+        default = float(limits.get("default", 0.0) or 0.0)
+        whens = "".join(f" WHEN {self.p.add('st', st)} THEN {self.p.add('h', float(h))}"
+                        for st, h in limits.items() if st != "default")
+        hours = f"CASE t.service_type{whens} ELSE {self.p.add('h', default)} END" if whens else self.p.add('h', default)
+        return f"to_microseconds(CAST(({hours}) * 3600000000 AS BIGINT))"
+
+    # -- bases: each returns the FROM/WHERE of its row set, exposing `ts` and row columns --------
+    def base_rows(self, base: str) -> str:
+        dims, by = self.dim_select(base), list(self.plan.by) + list(self.plan.where)
+        joins = _joins(by, base)
+        if base == "created":
+            return (f"SELECT {dims}t.created_at AS ts, t.*\n    FROM tickets t\n    {joins}\n"
+                    f"    WHERE {self.window('t.created_at')}{self.filters(base)}")
+        if base in ("resolved", "repair"):
+            extra_cols, extra_joins, extra_where = "", "", ""
+            if base == "repair":
+                extra_cols = ", v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1, nx.created_at AS next_repair_at"
+                extra_joins = (
+                    "\n    LEFT JOIN (SELECT ticket_id, arg_min(outcome, started_at) AS outcome FROM visits"
+                    " WHERE visit_no = 1 GROUP BY ticket_id) v1 ON v1.ticket_id = t.ticket_id"
+                    "\n    ASOF LEFT JOIN (SELECT customer_id, product_model, created_at FROM tickets"
+                    f" WHERE service_type = 'repair' AND created_at > {self.p.add('nx_lo', self.lo_all())}"
+                    f" AND created_at <= {self.p.add('nx_hi', self.hi_all())} + INTERVAL {R.REPEAT_REPAIR_DAYS} DAY) nx"
+                    "\n      ON nx.customer_id = t.customer_id AND nx.product_model = t.product_model"
+                    " AND nx.created_at > t.resolved_at")
+                extra_where = "\n      AND t.service_type = 'repair'"
+            return (f"SELECT {dims}coalesce(t.resolved_at, t.created_at) AS ts, t.*{extra_cols}\n    FROM tickets t\n"
+                    f"    {joins}{extra_joins}\n"
+                    f"    WHERE ({self.window('t.resolved_at')} OR (t.resolved_at IS NULL AND t.status IN ('resolved', 'closed')"
+                    f" AND {self.window('t.created_at')}))\n"
+                    f"      AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'{extra_where}"
+                    f"{self.filters(base)}")
+        if base == "closed":
+            return (f"SELECT {dims}coalesce(t.closed_at, t.created_at) AS ts, t.*,"
+                    f" t.ticket_id IN (SELECT ticket_id FROM surveys) AS has_survey\n    FROM tickets t\n    {joins}\n"
+                    f"    WHERE ({self.window('t.closed_at')} OR (t.closed_at IS NULL AND t.status = 'closed'"
+                    f" AND {self.window('t.created_at')})){self.filters(base)}")
+        if base == "sla":
+            # SLA limits are at most a few weeks; tickets are pre-filtered on created_at (cheap,
+            # zone maps) and then exactly on their due time.
+            lo = self.p.add("sla_lo", self.lo_all() - dt.timedelta(hours=self._max_sla_hours()))
+            hi = self.p.add("sla_hi", self.hi_all())
+            inner = (f"SELECT {dims}t.status IN {OPEN} AS is_open, unnest(["
+                     f"{{'stage': 'first_response', 'due_at': t.created_at + {self.sla_limit('first_response')},"
+                     f" 'done_at': t.first_response_at}}, "
+                     f"{{'stage': 'resolution', 'due_at': t.created_at + {self.sla_limit('resolution')},"
+                     f" 'done_at': t.resolved_at}}]) AS s\n"
+                     f"      FROM tickets t\n      {joins}\n"
+                     f"      WHERE t.created_at >= {lo} AND t.created_at < {hi} AND t.status <> 'cancelled'"
+                     f"{self.filters(base)}")
+            return (f"SELECT * EXCLUDE (s), s.stage AS stage, s.due_at AS due_at, s.done_at AS done_at, s.due_at AS ts\n"
+                    f"    FROM ({inner}) x\n"
+                    f"    WHERE {self.window('s.due_at')} AND (s.due_at <= {self.as_of_sql()} OR s.done_at IS NOT NULL)")
+        if base == "sla_onsite":
+            lo = self.p.add("sla_lo", self.lo_all() - dt.timedelta(hours=self._max_sla_hours()))
+            hi = self.p.add("sla_hi", self.hi_all())
+            types = ", ".join(self.p.add("ft", s) for s in R.FIELD_SERVICE_TYPES)
+            inner = (f"SELECT {dims}t.status IN {OPEN} AS is_open, t.created_at + {self.sla_limit('onsite')} AS due_at,"
+                     f" v1.started_at AS done_at\n      FROM tickets t\n      {joins}\n"
+                     f"      LEFT JOIN (SELECT ticket_id, min(started_at) AS started_at FROM visits GROUP BY ticket_id) v1"
+                     f" ON v1.ticket_id = t.ticket_id\n"
+                     f"      WHERE t.created_at >= {lo} AND t.created_at < {hi} AND t.status <> 'cancelled'"
+                     f" AND t.service_type IN ({types}){self.filters(base)}")
+            return (f"SELECT *, due_at AS ts FROM ({inner}) x\n"
+                    f"    WHERE {self.window('due_at')} AND (due_at <= {self.as_of_sql()} OR done_at IS NOT NULL)")
+        if base == "responses":
+            tjoin = ("\n    LEFT JOIN tickets t ON t.ticket_id = s.ticket_id" if _needs_ticket(by, base) else "")
+            return (f"SELECT {dims}s.responded_at AS ts, s.*\n    FROM surveys s{tjoin}\n    {joins}\n"
+                    f"    WHERE {self.window('s.responded_at')}{self.filters(base)}")
+        if base == "parts":
+            tjoin = ("\n    LEFT JOIN tickets t ON t.ticket_id = v.ticket_id" if _needs_ticket(by, base) else "")
+            return (f"SELECT {dims}v.started_at AS ts, pu.*\n    FROM parts_used pu\n"
+                    f"    JOIN visits v ON v.visit_id = pu.visit_id{tjoin}\n    {joins}\n"
+                    f"    WHERE {self.window('v.started_at')}{self.filters(base)}")
+        if base == "backlog":
+            return self._backlog_rows(dims, joins)
+        raise AssertionError(base)
+
+    def _max_sla_hours(self) -> float:
+        hours = [float(h) for stage in self.plan.sla_hours.values() for h in stage.values()]
+        return max(hours, default=0.0)
+
+    def _backlog_rows(self, dims: str, joins: str) -> str:
+        as_of = self.as_of_sql()
+        if self.plan.grain is None:
+            end = self.p.add("bl_end", self.hi_all())
+            src = (f"SELECT {dims}t.created_at, {end} AS period_end\n      FROM tickets t\n      {joins}\n"
+                   f"      WHERE t.created_at < {end} AND t.status <> 'cancelled'"
+                   f" AND ((t.resolved_at IS NULL AND t.status IN {OPEN}) OR t.resolved_at >= {end}){self.filters('backlog')}")
+            return (f"SELECT *, period_end AS ts, epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
+                    f"    FROM ({src}) x")
+        g, step = self.plan.grain, GRAIN_INTERVAL[self.plan.grain]
+        first = self.p.add("bl_first", self.lo_all())
+        last = self.p.add("bl_last", self.hi_all())
+        # A ticket is open at period end E (the next period's start) if created < E <= resolved.
+        # Each ticket yields the period ends it spans: usually none (resolved within its period).
+        src = (f"SELECT {dims}t.created_at,\n"
+               f"        greatest(date_trunc('{g}', t.created_at) + {step}, {first} + {step}) AS first_end,\n"
+               f"        least(coalesce(date_trunc('{g}', t.resolved_at), date_trunc('{g}', {as_of}) + {step}), {last}) AS last_end\n"
+               f"      FROM tickets t\n      {joins}\n"
+               f"      WHERE t.created_at < {last} AND t.status <> 'cancelled'\n"
+               f"        AND ((t.resolved_at IS NULL AND t.status IN {OPEN}) OR t.resolved_at >= {first} + {step})"
+               f"{self.filters('backlog')}")
+        return (f"SELECT * EXCLUDE (first_end, last_end, period_end), period_end - {step} AS ts,\n"
+                f"        epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
+                f"    FROM (SELECT *, unnest(generate_series(first_end, last_end, {step})) AS period_end\n"
+                f"          FROM ({src}) x WHERE first_end <= last_end) y\n"
+                f"    WHERE {self.window('period_end - ' + step)}")
+
+    # -- measures -----------------------------------------------------------------------------
+    @staticmethod
+    def _counted(k: KpiDef) -> str:
+        if not k.exclusions:
+            return f"({k.scope})"
+        excl = " OR ".join(f"coalesce({e.condition}, FALSE)" for e in k.exclusions)
+        return f"({k.scope}) AND NOT ({excl})"
+
+    def measures(self, k: KpiDef) -> list[str]:
+        c, i = self._counted(k), k.id
+        out: list[str] = []
+        if k.kind == "count":
+            out += [f"count(*) FILTER (WHERE {c}) AS {i}__num", f"NULL::DOUBLE AS {i}__den", f"{i}__num AS {i}__n"]
+        elif k.kind == "sum":
+            out += [f"sum({k.value}) FILTER (WHERE {c}) AS {i}__num", f"NULL::DOUBLE AS {i}__den",
+                    f"count(*) FILTER (WHERE {c}) AS {i}__n"]
+        elif k.kind == "ratio":
+            out += [f"count(*) FILTER (WHERE {c} AND coalesce({k.num}, FALSE)) AS {i}__num",
+                    f"count(*) FILTER (WHERE {c}) AS {i}__den", f"{i}__den AS {i}__n"]
+        elif k.kind == "nps":
+            out += [f"count(*) FILTER (WHERE {c} AND coalesce({k.num}, FALSE)) AS {i}__a1",
+                    f"count(*) FILTER (WHERE {c} AND coalesce({k.num2}, FALSE)) AS {i}__a2",
+                    f"{i}__a1 - {i}__a2 AS {i}__num", f"count(*) FILTER (WHERE {c}) AS {i}__den", f"{i}__den AS {i}__n"]
+        elif k.kind == "mean":
+            out += [f"sum({k.value}) FILTER (WHERE {c}) AS {i}__num", f"count({k.value}) FILTER (WHERE {c}) AS {i}__den",
+                    f"{i}__den AS {i}__n", f"sum(({k.value}) * ({k.value})) FILTER (WHERE {c}) AS {i}__ss"]
+        elif k.kind == "quantile":
+            assert k.quantile is not None
+            out += [f"quantile_cont({k.value}, {quantile_levels(k.quantile)}) FILTER (WHERE {c}) AS {i}__q",
+                    f"count({k.value}) FILTER (WHERE {c}) AS {i}__n"]
+        prev: list[str] = []
+        for e in k.exclusions:
+            cond = f"({k.scope}) AND coalesce({e.condition}, FALSE)" + "".join(f" AND NOT coalesce({p}, FALSE)" for p in prev)
+            out.append(f"count(*) FILTER (WHERE {cond}) AS {i}__x_{e.reason}")
+            prev.append(e.condition)
+        return out
+
+    def long_select(self, k: KpiDef, agg: str) -> str:
+        i = k.id
+        dims = "".join(f", {c}" for c in self.dim_cols)
+        num = f"CAST({i}__num AS DOUBLE)" if k.kind != "quantile" else "NULL::DOUBLE"
+        den = f"CAST({i}__den AS DOUBLE)" if k.kind not in ("quantile",) else "NULL::DOUBLE"
+        ss = f"CAST({i}__ss AS DOUBLE)" if k.kind == "mean" else "NULL::DOUBLE"
+        aux = f"[CAST({i}__a1 AS DOUBLE), CAST({i}__a2 AS DOUBLE)]" if k.kind == "nps" else "NULL::DOUBLE[]"
+        q = f"{i}__q" if k.kind == "quantile" else "NULL::DOUBLE[]"
+        excl = ("[" + ", ".join(f"{i}__x_{e.reason}" for e in k.exclusions) + "]::BIGINT[]") if k.exclusions else "[]::BIGINT[]"
+        return (f"SELECT '{i}' AS kpi, period_start{dims}, {num} AS numerator, {den} AS denominator,"
+                f" CAST({i}__n AS BIGINT) AS n_records, {ss} AS sumsq, {aux} AS aux, {q} AS quantiles,"
+                f" {excl} AS excluded\n  FROM {agg}")
+
+    def add_base(self, base: str, kpis: list[KpiDef]) -> None:
+        if base == "orders":
+            for k in kpis:
+                self._add_orders(k)
+            return
+        rows = f"b_{base}"
+        self.ctes.append(f"{rows} AS (\n    {self.base_rows(base)}\n)")
+        measures = ",\n    ".join(m for k in kpis for m in self.measures(k))
+        group = "".join(f", {c}" for c in self.dim_cols)
+        self.ctes.append(f"a_{base} AS (\n  SELECT {self.period('ts')} AS period_start{group},\n    {measures}\n"
+                         f"  FROM {rows}\n  GROUP BY ALL\n)")
+        self.selects += [self.long_select(k, f"a_{base}") for k in kpis]
+
+    def _add_orders(self, k: KpiDef) -> None:
+        by = list(self.plan.by) + list(self.plan.where)
+        dims_t = self.dim_select("created")
+        dims_o = self.dim_select("orders_side")
+        group = "".join(f", {c}" for c in self.dim_cols)
+        on = " AND ".join(["c.period_start = o.period_start"] +
+                          [f"c.{c} IS NOT DISTINCT FROM o.{c}" for c in self.dim_cols])
+        coalesced = "".join(f", coalesce(c.{c}, o.{c}) AS {c}" for c in self.dim_cols)
+        self.ctes.append(
+            f"c_orders AS (\n  SELECT {self.period('t.created_at')} AS period_start{group},"
+            f" count(*) FILTER (WHERE t.is_complaint) AS complaints\n"
+            f"  FROM (SELECT {dims_t}t.created_at, t.is_complaint FROM tickets t\n    {_joins(by, 'created')}\n"
+            f"    WHERE {self.window('t.created_at')}{self.filters('created')}) t\n  GROUP BY ALL\n)")
+        od_ts = "CAST(od.order_date AS TIMESTAMP)"
+        self.ctes.append(
+            f"o_orders AS (\n  SELECT {self.period(od_ts)} AS period_start{group}, sum(od.orders) AS orders\n"
+            f"  FROM (SELECT {dims_o}od.order_date, od.orders FROM orders_daily od\n"
+            f"    WHERE {self.window(od_ts)}{self.filters('orders_side')}) od\n  GROUP BY ALL\n)")
+        self.ctes.append(
+            f"a_orders AS (\n  SELECT coalesce(c.period_start, o.period_start) AS period_start{coalesced},\n"
+            f"    coalesce(c.complaints, 0) AS {k.id}__num, o.orders AS {k.id}__den,"
+            f" coalesce(o.orders, 0) AS {k.id}__n\n"
+            f"  FROM c_orders c FULL JOIN o_orders o ON {on}\n)")
+        self.selects.append(self.long_select(k, "a_orders"))
+
+
+def build(plan: Plan) -> tuple[str, dict[str, Any]]:
+    """The statement computing ``plan``'s KPIs, and its bound parameters."""
+    b = _Builder(plan)
+    bases: dict[str, list[KpiDef]] = {}
+    for k in plan.kpis:
+        bases.setdefault(k.base, []).append(k)
+    for base, kpis in bases.items():
+        b.add_base(base, kpis)
+    sql = "WITH " + ",\n".join(b.ctes) + "\n" + "\nUNION ALL BY NAME\n".join(b.selects)
+    return sql, b.p.values
+
+
+def render(sql: str, params: dict[str, Any]) -> str:
+    """The statement with its parameters listed after it, for a reader (never for execution)."""
+    lines = [sql.rstrip() + ";", "", "-- parameters:"]
+    lines += [f"--   ${k} = {v!r}" for k, v in params.items()]
+    return "\n".join(lines)
