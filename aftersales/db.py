@@ -68,6 +68,7 @@ def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         if db_path.exists():
             shutil.copyfile(db_path, work)
         con = duckdb.connect(str(work))
+        con.execute("SET enable_progress_bar = false")  # the loader shows its own progress
         published = False
         try:
             create_schema(con)

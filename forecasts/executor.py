@@ -28,18 +28,21 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def quiet() -> None:
-    """Silence Prophet's and cmdstanpy's chatter in this process (idempotent)."""
-    for name in ("prophet", "prophet.plot", "prophet.models", "cmdstanpy"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        import cmdstanpy
+class _BelowError(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
 
-        cmdstanpy.utils.get_logger().setLevel(logging.ERROR)
-        for handler in cmdstanpy.utils.get_logger().handlers:
-            handler.setLevel(logging.ERROR)
-    except ImportError:  # pragma: no cover - cmdstanpy comes with prophet
-        pass
+
+_QUIET = _BelowError()
+
+
+def quiet() -> None:
+    """Silence Prophet's and cmdstanpy's chatter in this process (idempotent). A filter rather
+    than a level, because importing prophet sets its logger's level back to INFO."""
+    for name in ("prophet", "prophet.plot", "prophet.models", "prophet.forecaster", "cmdstanpy"):
+        logger = logging.getLogger(name)
+        if _QUIET not in logger.filters:
+            logger.addFilter(_QUIET)
 
 
 def _init_worker() -> None:

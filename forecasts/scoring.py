@@ -80,7 +80,7 @@ def mase(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
                               pl.len().alias("n")))
 
 
-def coverage(frame: pl.DataFrame, lower: str, upper: str) -> pl.Expr:
+def coverage(lower: str, upper: str) -> pl.Expr:
     """Share of rows whose ``y`` lies in ``[lower, upper]`` (an expression to aggregate)."""
     return ((pl.col("y") >= pl.col(lower)) & (pl.col("y") <= pl.col(upper))).mean()
 

@@ -35,8 +35,8 @@ class SeriesTask:
     unique_id: str
     start: dt.date  # ds of y[0]; the series is daily and gap-free
     y: np.ndarray
-    cutoffs: list[dt.date]  # train on days <= cutoff, forecast the `horizon` days after
-    horizon: int
+    windows: list[tuple[str, dt.date, int]]  # (label, cutoff, horizon): train on days <= cutoff,
+    # forecast the `horizon` days after it
     settings: dict[str, Any] = field(default_factory=dict)
     raw_intervals: bool = False  # also return Prophet's own 80%/95% intervals (backtests)
 
@@ -117,45 +117,45 @@ def mase_scale(y: np.ndarray, lag: int = 7) -> float:
 
 
 def forecast_series(task: SeriesTask) -> pl.DataFrame:
-    """Every model's forecast after each cut-off, in long format:
-    ``unique_id, cutoff, ds, y, model, yhat, raw_lo80, raw_hi80, raw_lo95, raw_hi95, scale, error``.
+    """Every model's forecast after each cut-off, in long format: ``unique_id, window, cutoff, ds,
+    y, model, yhat, raw_lo80, raw_hi80, raw_lo95, raw_hi95, scale, error``.
     A model that fails on a series is reported in ``error`` (and its yhat is null) rather than
     failing the run."""
     settings = task.settings
     challenger = settings.get("challenger", "mstl")
     dates = pd.date_range(task.start, periods=len(task.y), freq="D")
     frames = []
-    for cutoff in task.cutoffs:
+    for label, cutoff, horizon in task.windows:
         n = int((pd.Timestamp(cutoff) - dates[0]).days) + 1
-        if n < 28:
+        if n < 28 or n > len(task.y):
             continue
         y_train = task.y[:n]
-        future = pd.date_range(pd.Timestamp(cutoff) + pd.Timedelta(days=1), periods=task.horizon, freq="D")
-        actual = np.full(task.horizon, np.nan)
-        known = task.y[n:n + task.horizon]
+        future = pd.date_range(pd.Timestamp(cutoff) + pd.Timedelta(days=1), periods=horizon, freq="D")
+        actual = np.full(horizon, np.nan)
+        known = task.y[n:n + horizon]
         actual[:len(known)] = known
         results: dict[str, dict[str, np.ndarray]] = {}
         errors: dict[str, str] = {}
         runs = {
             PROPHET: lambda: _prophet(dates[:n], y_train, future, settings, task.raw_intervals),
-            challenger: lambda: {"yhat": _challenger(challenger, y_train, task.horizon)},
-            SNAIVE7: lambda: {"yhat": seasonal_naive(y_train, task.horizon, 7)},
+            challenger: lambda: {"yhat": _challenger(challenger, y_train, horizon)},
+            SNAIVE7: lambda: {"yhat": seasonal_naive(y_train, horizon, 7)},
         }
         if n >= 364:
-            runs[NAIVE364] = lambda: {"yhat": lag_naive(y_train, task.horizon, 364)}
+            runs[NAIVE364] = lambda: {"yhat": lag_naive(y_train, horizon, 364)}
         for name, run in runs.items():
             try:
                 results[name] = run()
             except Exception as exc:  # a single bad series must not sink thousands
                 errors[name] = f"{type(exc).__name__}: {exc}"[:300]
-                results[name] = {"yhat": np.full(task.horizon, np.nan)}
+                results[name] = {"yhat": np.full(horizon, np.nan)}
         scale = mase_scale(y_train, 7)
         for name, res in results.items():
             yhat = np.clip(res["yhat"], 0, None)
             frames.append(pl.DataFrame({
-                "unique_id": task.unique_id, "cutoff": cutoff, "ds": future.date, "y": actual,
+                "unique_id": task.unique_id, "window": label, "cutoff": cutoff, "ds": future.values.astype("datetime64[D]"), "y": actual,
                 "model": name, "yhat": yhat,
-                **{f"raw_{k}": np.clip(res[k], 0, None) if k in res else np.full(task.horizon, np.nan)
+                **{f"raw_{k}": np.clip(res[k], 0, None) if k in res else np.full(horizon, np.nan)
                    for k in ("lo80", "hi80", "lo95", "hi95")},
                 "scale": scale, "error": errors.get(name),
             }, schema_overrides={"error": pl.String}))
@@ -165,11 +165,11 @@ def forecast_series(task: SeriesTask) -> pl.DataFrame:
                                           .fill_nan(None))
 
 
-def tasks_from_long(long: pl.DataFrame, cutoffs: list[dt.date], horizon: int, settings: dict[str, Any],
+def tasks_from_long(long: pl.DataFrame, windows: list[tuple[str, dt.date, int]], settings: dict[str, Any],
                     raw_intervals: bool = False) -> list[SeriesTask]:
-    """One task per series of a gap-free daily long frame."""
+    """One task per series of a gap-free daily long frame, each with the same windows."""
     tasks = []
     for (uid,), part in long.sort("unique_id", "ds").group_by("unique_id", maintain_order=True):
-        tasks.append(SeriesTask(str(uid), part["ds"][0], part["y"].to_numpy().astype(float), list(cutoffs), horizon,
+        tasks.append(SeriesTask(str(uid), part["ds"][0], part["y"].to_numpy().astype(float), list(windows),
                                 dict(settings), raw_intervals))
     return tasks

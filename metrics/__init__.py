@@ -1,0 +1,24 @@
+"""The metrics layer: KPI definitions and the one way to compute them.
+
+    import metrics
+    metrics.KPIS["repair_success_rate"]            # the definition (labels, unit, target, ...)
+    metrics.query(db, metrics=["csat"], by=["region"], grain="month", start=..., end=...)
+    metrics.rank(db, "repair_success_rate", level="outlet")
+    metrics.records(db, "complaint_rate", period_start=date(2024, 6, 1), grain="month",
+                    where={"outlet": "O0001"}, only="numerator")
+    metrics.distribution(db, "mttr_hours", grain="month")
+    metrics.dimension_values(db, "region")
+
+Every number the dashboard and the report exports show comes through these functions; nothing
+here imports streamlit. See metrics/README_SECTION.md for the result columns.
+"""
+
+from metrics.compute import RESULT_COLUMNS, dimension_values, query, sql_for
+from metrics.drill import DISTRIBUTIONS, distribution, mask_name, mask_phone, records
+from metrics.rank import rank
+from metrics.registry import DIMENSIONS, GRAINS, KPIS, Dimension, KpiDef
+
+__all__ = [
+    "DIMENSIONS", "DISTRIBUTIONS", "GRAINS", "KPIS", "RESULT_COLUMNS", "Dimension", "KpiDef", "dimension_values",
+    "distribution", "mask_name", "mask_phone", "query", "rank", "records", "sql_for",
+]

@@ -172,7 +172,7 @@ class _Builder:
             # zone maps) and then exactly on their due time.
             lo = self.p.add("sla_lo", self.lo_all() - dt.timedelta(hours=self._max_sla_hours()))
             hi = self.p.add("sla_hi", self.hi_all())
-            inner = (f"SELECT {dims}t.status IN {OPEN} AS is_open, unnest(["
+            inner = (f"SELECT {dims}t.ticket_id, t.status IN {OPEN} AS is_open, unnest(["
                      f"{{'stage': 'first_response', 'due_at': t.created_at + {self.sla_limit('first_response')},"
                      f" 'done_at': t.first_response_at}}, "
                      f"{{'stage': 'resolution', 'due_at': t.created_at + {self.sla_limit('resolution')},"
@@ -187,7 +187,8 @@ class _Builder:
             lo = self.p.add("sla_lo", self.lo_all() - dt.timedelta(hours=self._max_sla_hours()))
             hi = self.p.add("sla_hi", self.hi_all())
             types = ", ".join(self.p.add("ft", s) for s in R.FIELD_SERVICE_TYPES)
-            inner = (f"SELECT {dims}t.status IN {OPEN} AS is_open, t.created_at + {self.sla_limit('onsite')} AS due_at,"
+            inner = (f"SELECT {dims}t.ticket_id, t.status IN {OPEN} AS is_open,"
+                     f" t.created_at + {self.sla_limit('onsite')} AS due_at,"
                      f" v1.started_at AS done_at\n      FROM tickets t\n      {joins}\n"
                      f"      LEFT JOIN (SELECT ticket_id, min(started_at) AS started_at FROM visits GROUP BY ticket_id) v1"
                      f" ON v1.ticket_id = t.ticket_id\n"
@@ -201,7 +202,7 @@ class _Builder:
                     f"    WHERE {self.window('s.responded_at')}{self.filters(base)}")
         if base == "parts":
             tjoin = ("\n    LEFT JOIN tickets t ON t.ticket_id = v.ticket_id" if _needs_ticket(by, base) else "")
-            return (f"SELECT {dims}v.started_at AS ts, pu.*\n    FROM parts_used pu\n"
+            return (f"SELECT {dims}v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id\n    FROM parts_used pu\n"
                     f"    JOIN visits v ON v.visit_id = pu.visit_id{tjoin}\n    {joins}\n"
                     f"    WHERE {self.window('v.started_at')}{self.filters(base)}")
         if base == "backlog":
@@ -216,7 +217,7 @@ class _Builder:
         as_of = self.as_of_sql()
         if self.plan.grain is None:
             end = self.p.add("bl_end", self.hi_all())
-            src = (f"SELECT {dims}t.created_at, {end} AS period_end\n      FROM tickets t\n      {joins}\n"
+            src = (f"SELECT {dims}t.ticket_id, t.created_at, {end} AS period_end\n      FROM tickets t\n      {joins}\n"
                    f"      WHERE t.created_at < {end} AND t.status <> 'cancelled'"
                    f" AND ((t.resolved_at IS NULL AND t.status IN {OPEN}) OR t.resolved_at >= {end}){self.filters('backlog')}")
             return (f"SELECT *, period_end AS ts, epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
@@ -226,7 +227,7 @@ class _Builder:
         last = self.p.add("bl_last", self.hi_all())
         # A ticket is open at period end E (the next period's start) if created < E <= resolved.
         # Each ticket yields the period ends it spans: usually none (resolved within its period).
-        src = (f"SELECT {dims}t.created_at,\n"
+        src = (f"SELECT {dims}t.ticket_id, t.created_at,\n"
                f"        greatest(date_trunc('{g}', t.created_at) + {step}, {first} + {step}) AS first_end,\n"
                f"        least(coalesce(date_trunc('{g}', t.resolved_at), date_trunc('{g}', {as_of}) + {step}), {last}) AS last_end\n"
                f"      FROM tickets t\n      {joins}\n"
@@ -345,3 +346,41 @@ def render(sql: str, params: dict[str, Any]) -> str:
     lines = [sql.rstrip() + ";", "", "-- parameters:"]
     lines += [f"--   ${k} = {v!r}" for k, v in params.items()]
     return "\n".join(lines)
+
+
+# Row-level columns a drill-down shows beside the ticket's own, per base.
+RECORD_EXTRA = {
+    "responses": ["survey_id", "responded_at", "satisfaction", "nps", "comment"],
+    "parts": ["visit_id", "part_no", "quantity", "unit_cost"],
+    "sla": ["stage", "due_at", "done_at"],
+    "sla_onsite": ["due_at", "done_at"],
+    "backlog": ["age_days"],
+    "repair": ["visit1_outcome", "next_repair_at"],
+}
+
+
+def rows_sql(plan: Plan, k: KpiDef) -> tuple[str, dict[str, Any]]:
+    """One row per record in ``k``'s population for ``plan`` (its windows, breakdown and filters):
+    ``period_start``, the breakdown columns, ``ticket_id``, ``counted`` (in the denominator or
+    count), ``in_numerator``, ``measure`` (the per-record value of sum/mean/quantile KPIs) and
+    ``excluded_reason``, plus the base's own columns (``RECORD_EXTRA``). For drill-downs and
+    distributions; the orders base lists its complaint tickets."""
+    b = _Builder(plan)
+    base = "created" if k.base == "orders" else k.base
+    scope = "is_complaint" if k.base == "orders" else k.scope
+    rows = b.base_rows(base)
+    counted = b._counted(k) if k.base != "orders" else "TRUE"
+    num = "NULL::BOOLEAN"
+    if k.kind in ("ratio", "nps") and k.base != "orders":
+        num = f"{counted} AND coalesce({k.num}, FALSE)"
+    measure = f"CAST({k.value} AS DOUBLE)" if k.value else "NULL::DOUBLE"
+    reasons = "".join(f" WHEN coalesce({e.condition}, FALSE) THEN '{e.reason}'" for e in k.exclusions)
+    reason = f"CASE{reasons} END" if reasons else "NULL::VARCHAR"
+    dims = "".join(f"{c}, " for c in b.dim_cols)
+    extra = "".join(f", {c}" for c in RECORD_EXTRA.get(base, []))
+    sql = (f"WITH r AS (\n    {rows}\n)\nSELECT {b.period('ts')} AS period_start, {dims}ticket_id,"
+           f" ({counted}) AS counted, ({num}) AS in_numerator, {measure} AS measure, {reason} AS excluded_reason{extra}\n"
+           f"FROM r\nWHERE {scope}")
+    if b.ctes:
+        sql = sql.replace("WITH r AS", "WITH " + ",\n".join(b.ctes) + ",\nr AS", 1)
+    return sql, b.p.values

@@ -165,9 +165,10 @@ def load_file(
         stages.step("validate")
 
         _register_checks(con, stage.checks, "checks")
+        con.execute("CREATE OR REPLACE TEMP TABLE bad_rids AS SELECT _rid FROM staged WHERE _bad")
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE failed AS SELECT _rid, unnest(_fails) AS idx FROM staged "
-            "WHERE len(_fails) > 0"
+            f"CREATE OR REPLACE TEMP TABLE failed AS SELECT _rid, unnest(_fails) AS idx FROM ({stage.fails_sql})",
+            stage.params,
         )
         stages.step("quarantine")
 
@@ -199,6 +200,7 @@ def load_file(
         if res.inserted + res.updated + res.unchanged + res.quarantined != res.rows_read:
             raise RuntimeError(f"{path}: internal error, counts do not add up ({res}); nothing was loaded")
         _ledger(con, res, sha, started_at)
+        _drop_temps(con)
         stages.step("ledger")
         return res
     finally:
@@ -208,6 +210,14 @@ def load_file(
                 con.unregister(name)
             except Exception:  # noqa: BLE001 - nothing registered if reading failed
                 pass
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the per-file working tables. Only after success: a failed file's transaction is rolled
+    back, and the temp tables with it."""
+    con.execute("DROP VIEW IF EXISTS final_rows")
+    for name in ("final", "changes", "failed", "bad_rids", "checks", "staged"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _register_checks(con: duckdb.DuckDBPyConnection, checks: list[Check], name: str) -> None:
@@ -244,13 +254,18 @@ def _fold(
     keys = ", ".join(f"v_{k}" for k in table.key)
     vcols = ", ".join(f"v_{c}" for c in cols)
     if mapping.mode == "snapshot":
+        n_rows, n_keys = fetch_one(con, f"SELECT count(*), count(DISTINCT ({keys})) FROM staged WHERE NOT _bad")
+        if n_rows == n_keys:  # the usual export: one row per key, nothing to fold
+            con.execute(f"CREATE OR REPLACE TEMP VIEW final_rows AS SELECT {vcols}, _v, 1 AS _n FROM staged "
+                        "WHERE NOT _bad")
+            return "final_rows"
         if mapping.version_column:
             # Same key, same version, different content: the file contradicts itself.
             con.execute(f"""
                 INSERT INTO failed
                 SELECT _rid, {n_checks} FROM (
                     SELECT _rid, count(DISTINCT hash({vcols})) OVER (PARTITION BY {keys}, _v) AS variants
-                    FROM staged WHERE len(_fails) = 0 AND _v IS NOT NULL) WHERE variants > 1""")
+                    FROM staged WHERE NOT _bad AND _v IS NOT NULL) WHERE variants > 1""")
             _append_check(
                 con,
                 Check("duplicate_key", None, None, "another row of this key has the same version and different values"),
@@ -261,7 +276,7 @@ def _fold(
             SELECT * EXCLUDE (_rank) FROM (
                 SELECT {vcols}, _v, count(*) OVER (PARTITION BY {keys}) AS _n,
                        row_number() OVER (PARTITION BY {keys} ORDER BY _v DESC NULLS LAST, _rid DESC) AS _rank
-                FROM staged WHERE len(_fails) = 0 AND _rid NOT IN (SELECT _rid FROM failed))
+                FROM staged WHERE NOT _bad AND _rid NOT IN (SELECT _rid FROM failed))
             WHERE _rank = 1""")
         return "final"
 
@@ -271,7 +286,7 @@ def _fold(
         f"SELECT {', '.join(f't.{c} AS v_{c}' for c in cols)}, t._version AS _v, -1 AS _rid, TRUE AS _base "
         f"FROM {table.name} t WHERE EXISTS (SELECT 1 FROM staged s WHERE {on})"
     )
-    events = f"SELECT {vcols}, _v, _rid, FALSE AS _base FROM staged WHERE len(_fails) = 0"
+    events = f"SELECT {vcols}, _v, _rid, FALSE AS _base FROM staged WHERE NOT _bad"
     aggs = ", ".join(
         f"arg_max(v_{c}, _ord) FILTER (WHERE v_{c} IS NOT NULL) AS v_{c}" for c in cols if c not in table.key
     )
@@ -326,6 +341,13 @@ def _merge(con: duckdb.DuckDBPyConnection, table: model.Table, final: str, load_
     vcols = ", ".join(f"f.v_{c}" for c in cols)
     join = " AND ".join(f"e.{k} = f.v_{k}" for k in table.key)
     first_key = table.key[0]
+    if not fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {table.name})")[0]:
+        # First load into an empty table: every key is new, nothing to compare.
+        inserted, extra = fetch_one(con, f"SELECT count(*), coalesce(sum(_n - 1), 0) FROM {final}")
+        con.execute(f"""
+            INSERT INTO {table.name} ({', '.join(cols)}, _version, _row_hash, _load_id)
+            SELECT {vcols}, f._v, hash({vcols}), $load FROM {final} f""", {"load": load_id})
+        return int(inserted), int(extra), 0
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE changes AS
         SELECT {vcols}, f._v, f._n, hash({vcols}) AS _h,

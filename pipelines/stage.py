@@ -121,9 +121,24 @@ def _parse_expr(col: model.Column, spec: ColumnSpec, text: str, mapping: Mapping
     raise ValueError(f"no parser for type {col.type}")
 
 
+def _is_direct(col: model.Column, spec: ColumnSpec, raw_types: dict[str, str]) -> bool:
+    """A typed source column (Parquet) of the target's own type family needs no text parsing."""
+    if spec.source is None or spec.values or spec.source not in raw_types:
+        return False
+    src, typ = raw_types[spec.source].upper(), col.type.upper()
+    if typ in ("TIMESTAMP", "DATE"):
+        return src.startswith("TIMESTAMP") or src == "DATE"
+    if typ in INTEGER_TYPES:
+        return src in INTEGER_TYPES + ("UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT")
+    if typ.startswith("DECIMAL"):
+        return src in INTEGER_TYPES or src.startswith(("DECIMAL", "DOUBLE", "FLOAT"))
+    return typ == "BOOLEAN" and src == "BOOLEAN"
+
+
 @dataclass
 class StageSQL:
-    sql: str  # SELECT producing _rid, v_<col>..., _v, _fails
+    sql: str  # SELECT producing _rid, v_<col>..., _v, _bad (whether any check fails)
+    fails_sql: str  # SELECT _rid, _fails (indexes into checks) over raw rows in temp table `bad_rids`
     params: dict[str, Any]
     checks: list[Check]
     post_checks: list[tuple[Check, str]]  # events mode: (check, condition on folded columns)
@@ -139,10 +154,12 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     checks: list[Check] = []
     post: list[tuple[Check, str]] = []
     skipped: list[str] = []
-    inner, fails, joins = ["_rid"], [], []
+    inner: list[str] = ["_rid"]
+    conds: list[str] = []
+    joins: list[str] = []
 
     def fail(cond: str, check: Check) -> None:
-        fails.append(f"CASE WHEN {cond} THEN {len(checks)} END")
+        conds.append(cond)
         checks.append(check)
 
     for col in tdef.columns:
@@ -151,7 +168,8 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         if spec is None or (spec.source is not None and spec.source not in raw_types):
             inner.append(f"CAST(NULL AS {col.type}) AS {v}")
             continue
-        text = _text_expr(spec, mapping, raw_types, p)
+        # Typed columns are referenced as they are; only text goes through cleaning and parsing.
+        text = quote_ident(spec.source) if _is_direct(col, spec, raw_types) else _text_expr(spec, mapping, raw_types, p)
         inner.append(f"{text} AS t_{col.name}")
         inner.append(f"{_parse_expr(col, spec, f't_{col.name}', mapping, raw_types, business_tz, p)} AS {v}")
         src = spec.source
@@ -218,7 +236,13 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
                    f"{mapping.version_type}"))
     inner.append(f"{version} AS _v")
     vcols = ", ".join(f"s.v_{c.name}" for c in tdef.columns)
-    fail_list = f"list_filter([{', '.join(fails)}], lambda x: x IS NOT NULL)" if fails else "[]::INTEGER[]"
-    sql = (f"SELECT s._rid, {vcols}, s._v, {fail_list} AS _fails\n"
-           f"FROM (SELECT {', '.join(inner)} FROM raw) s\n" + "\n".join(joins))
-    return StageSQL(sql, p.values, checks, post, skipped)
+    # Most rows pass: the main pass computes one boolean; the list of failed checks is computed
+    # only for the rows that failed, in a second pass over them.
+    bad = " OR ".join(f"coalesce({c}, FALSE)" for c in conds) if conds else "FALSE"
+    fail_list = (f"list_filter([{', '.join(f'CASE WHEN {c} THEN {i} END' for i, c in enumerate(conds))}], "
+                 "lambda x: x IS NOT NULL)") if conds else "[]::INTEGER[]"
+    ref_joins = "\n".join(joins)
+    sql = f"SELECT s._rid, {vcols}, s._v, ({bad}) AS _bad\nFROM (SELECT {', '.join(inner)} FROM raw) s\n{ref_joins}"
+    fails_sql = (f"SELECT s._rid, {fail_list} AS _fails\n"
+                 f"FROM (SELECT {', '.join(inner)} FROM raw WHERE _rid IN (SELECT _rid FROM bad_rids)) s\n{ref_joins}")
+    return StageSQL(sql, fails_sql, p.values, checks, post, skipped)

@@ -1,0 +1,329 @@
+"""`query()`: every KPI number the product shows, in long format.
+
+One row per KPI × period × breakdown value, with the measures it rests on, its 95% interval,
+the previous period's and last year's values (环比/同比), its status against target, and how
+complete it is. The previous and last-year values come from the same statement: the scan is
+widened to cover them, never re-queried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from aftersales import config as cfg
+from aftersales.db import connect_readonly
+from aftersales.errors import UserError
+from metrics import periods, stats
+from metrics import registry as R
+from metrics import sql as S
+from metrics.registry import KpiDef
+
+DbLike = str | os.PathLike[str] | duckdb.DuckDBPyConnection | None
+
+RESULT_COLUMNS = [
+    "kpi", "period_start", "period_end", "<dims>", "value", "numerator", "denominator", "n_records",
+    "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
+    "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason", "unit",
+]
+
+
+@contextlib.contextmanager
+def connection(db: DbLike) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection from a path (closed afterwards) or the caller's own connection."""
+    if isinstance(db, duckdb.DuckDBPyConnection):
+        yield db
+        return
+    con = connect_readonly(cfg.resolve_db_path(db))
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _as_list(x: str | Sequence[str] | None) -> list[str]:
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [s.strip() for s in x.split(",") if s.strip()]
+    return list(x)
+
+
+def _orders_loaded(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        return bool(con.execute("SELECT EXISTS (SELECT 1 FROM orders_daily)").fetchall()[0][0])
+    except duckdb.CatalogException:
+        return False
+
+
+def resolve_kpis(con: duckdb.DuckDBPyConnection | None, metrics: Sequence[str] | str | None,
+                 dims: Sequence[str]) -> list[KpiDef]:
+    """The KPIs to compute. Explicitly named ones must fit the breakdown (else UserError); with
+    none named, every KPI that fits the breakdown (and whose data is loaded) is computed."""
+    names = _as_list(metrics)
+    if names and names != ["all"]:
+        kpis = [R.get(n) for n in dict.fromkeys(names)]
+        for k in kpis:
+            bad = [d for d in dims if d not in k.allowed_dims()]
+            if bad:
+                raise UserError(f"KPI {k.id} cannot be broken down or filtered by {', '.join(bad)}; "
+                                f"it allows: {', '.join(k.allowed_dims())}")
+        if con is not None and any(k.base == "orders" for k in kpis) and not _orders_loaded(con):
+            raise UserError("complaints_per_1k_orders needs orders: load an orders_daily file first "
+                            "(see docs/DATA_MODEL.md), or ask for complaint_rate")
+        return kpis
+    kpis = [k for k in R.KPIS.values() if all(d in k.allowed_dims() for d in dims)]
+    if con is not None and not _orders_loaded(con):
+        kpis = [k for k in kpis if k.base != "orders"]
+    if not kpis:
+        raise UserError(f"no KPI can be broken down by {', '.join(dims)}")
+    return kpis
+
+
+def check_dims(by: Sequence[str]) -> list[str]:
+    out = []
+    for d in by:
+        if d not in R.DIMENSIONS:
+            raise UserError(f"unknown breakdown {d!r}; valid breakdowns: {', '.join(R.DIMENSIONS)}")
+        if d not in out:
+            out.append(d)
+    return out
+
+
+def dimension_values(db: DbLike, dim: str) -> pl.DataFrame:
+    """The values a breakdown takes (for filter pickers): columns ``value``, ``label``.
+
+    Coded dimensions list every code with its Chinese label; the others list what the master
+    data (outlets, technicians, products) and the records hold.
+    """
+    d = R.DIMENSIONS.get(dim)
+    if d is None:
+        raise UserError(f"unknown breakdown {dim!r}; valid breakdowns: {', '.join(R.DIMENSIONS)}")
+    if d.labels:
+        return pl.DataFrame({"value": list(d.labels), "label": list(d.labels.values())})
+    queries = {
+        "city": "SELECT DISTINCT city AS value, city AS label FROM outlets",
+        "outlet": "SELECT outlet_id AS value, any_value(outlet_name) AS label FROM outlets GROUP BY 1",
+        "technician": "SELECT technician_id AS value, any_value(technician_name) AS label FROM technicians GROUP BY 1",
+        "product_model": "SELECT product_model AS value, product_model AS label FROM products",
+        "part_no": "SELECT DISTINCT part_no AS value, part_no AS label FROM parts_used",
+    }
+    fallback = {"outlet": "outlet_id", "technician": "technician_id", "product_model": "product_model"}
+    with connection(db) as con:
+        rows = con.execute(queries[dim] + " ORDER BY 1").fetchall()
+        if not rows and dim in fallback:  # master data not loaded: what the tickets carry
+            col = fallback[dim]
+            rows = con.execute(f"SELECT DISTINCT {col}, {col} FROM tickets WHERE {col} IS NOT NULL ORDER BY 1").fetchall()
+    return pl.DataFrame(rows, schema=["value", "label"], orient="row")
+
+
+def check_where(con: duckdb.DuckDBPyConnection, where: dict[str, Any] | None) -> dict[str, list[str]]:
+    """Filters as {dim: [codes]}; unknown dimensions or values raise a UserError listing the valid ones.
+    Coded dimensions also accept their Chinese label (华东 for east)."""
+    out: dict[str, list[str]] = {}
+    for dim, raw in (where or {}).items():
+        d = R.DIMENSIONS.get(dim)
+        if d is None:
+            raise UserError(f"unknown filter {dim!r}; valid filters: {', '.join(R.DIMENSIONS)}")
+        values = _as_list(raw) if not isinstance(raw, (list, tuple)) else [str(v) for v in raw]
+        if not values:
+            raise UserError(f"filter {dim}= has no value")
+        if d.labels:
+            by_label = {v: k for k, v in d.labels.items()}
+            values = [by_label.get(v, v) for v in values]
+            valid = set(d.labels)
+        else:
+            valid = set(dimension_values(con, dim)["value"].to_list())
+        unknown = [v for v in values if v not in valid]
+        if unknown:
+            listed = sorted(valid)
+            more = f" … and {len(listed) - 30} more (`aftersales kpi --values {dim}`)" if len(listed) > 30 else ""
+            raise UserError(f"unknown {dim} {', '.join(map(repr, unknown))}; valid values: "
+                            f"{', '.join(listed[:30])}{more}")
+        out[dim] = list(dict.fromkeys(values))
+    return out
+
+
+def _data_end(con: duckdb.DuckDBPyConnection) -> dt.date:
+    row = con.execute("SELECT max(created_at) FROM tickets").fetchall()[0]
+    if row[0] is None:
+        raise UserError("there are no tickets yet: load some with `aftersales load PATH`")
+    return row[0].date()
+
+
+def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: str | None = "month",
+         start: dt.date | None = None, end: dt.date | None = None, where=None,
+         config: dict | None = None, as_of: dt.datetime | None = None) -> tuple[S.Plan, dt.date, dt.date]:
+    """Validate a request and turn it into a ``metrics.sql.Plan`` (plus the requested [lo, hi))."""
+    by = check_dims(_as_list(by))
+    grain = periods.check_grain(grain)
+    where_dims = list((where or {}).keys())
+    for d in where_dims:
+        if d not in R.DIMENSIONS:
+            raise UserError(f"unknown filter {d!r}; valid filters: {', '.join(R.DIMENSIONS)}")
+    kpis = resolve_kpis(con, metrics, by + [d for d in where_dims if d not in by])
+    where_checked = check_where(con, where) if con is not None else {k: _as_list(v) for k, v in (where or {}).items()}
+    if end is None:
+        end = _data_end(con) if con is not None else dt.date.today()
+    if start is None:
+        start = periods.shift(end, "year", -1) + dt.timedelta(days=1)
+    lo, hi, wins = periods.windows(start, end, grain)
+    conf = config if config is not None else cfg.load_config()
+    p = S.Plan(kpis=kpis, by=by, grain=grain, windows=[(periods.to_ts(a), periods.to_ts(b)) for a, b in wins],
+               where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
+    return p, lo, hi
+
+
+def sql_for(db: DbLike = None, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters ``query`` would run (same arguments), for --show-sql and snapshots."""
+    with connection(db) as con:
+        p, _, _ = plan(con, **kwargs)
+    return S.build(p)
+
+
+def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Sequence[str] | str | None = None,
+          grain: str | None = "month", start: dt.date | None = None, end: dt.date | None = None,
+          where: dict[str, Any] | None = None, config: dict | None = None,
+          as_of: dt.datetime | None = None) -> pl.DataFrame:
+    """KPI values in long format.
+
+    db: database path (None: the configured one) or an open DuckDB connection.
+    metrics: KPI ids (see ``metrics.KPIS``); None or "all": every KPI that fits ``by``/``where``.
+    by: breakdowns from ``metrics.DIMENSIONS`` (region, city, outlet, outlet_type, technician,
+        channel, service_type, product_category, product_model, priority, part_no).
+    grain: day | week | month | quarter | year, or None for the whole range as one period.
+    start, end: inclusive dates; with a grain, widened to whole periods. Default: the year to the
+        latest ticket.
+    where: {dim: value or [values]}; values are codes (Chinese labels accepted for coded dims).
+    config: loaded configuration (targets, sla_hours); default: ``aftersales.config.load_config()``.
+    as_of: the "now" for SLA due times and backlog ages; default: the latest created_at.
+
+    Returns one row per KPI × period × breakdown value; see ``RESULT_COLUMNS`` and README.
+    Empty (null) values mean the denominator was zero, never zero.
+    """
+    return run(db, metrics, by, grain, start, end, where, config, as_of)[0]
+
+
+def run(db: DbLike = None, metrics=None, by=None, grain: str | None = "month", start: dt.date | None = None,
+        end: dt.date | None = None, where=None, config: dict | None = None,
+        as_of: dt.datetime | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``query``'s result and the raw measures it came from (with ``sumsq``, ``aux`` for
+    promoters/detractors, ``quantiles``), for callers that need more than the value."""
+    conf = config if config is not None else cfg.load_config()
+    with connection(db) as con:
+        p, lo, hi = plan(con, metrics, by, grain, start, end, where, conf, as_of)
+        sql, params = S.build(p)
+        raw = con.sql(sql, params=params).pl()
+    return finish(raw, p, lo, hi, conf), raw.rename({f"d_{d}": d for d in p.by})
+
+
+def _values_and_ci(raw: pl.DataFrame) -> pl.DataFrame:
+    """value, ci_low, ci_high per row, by each KPI's kind."""
+    parts = []
+    for kpi_id, part in raw.group_by("kpi", maintain_order=True):
+        k = R.KPIS[kpi_id[0]]
+        num = part["numerator"].to_numpy().astype(float)
+        den = part["denominator"].to_numpy().astype(float)
+        n = part["n_records"].to_numpy().astype(float)
+        lo = hi = np.full(len(part), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if k.kind in ("count", "sum"):
+                value = num
+            elif k.kind == "ratio":
+                value = np.where(den > 0, k.scale * num / den, np.nan)
+                lo, hi = stats.wilson(num, den)
+                lo, hi = lo * k.scale, hi * k.scale
+            elif k.kind == "mean":
+                value = np.where(den > 0, num / den, np.nan)
+                lo, hi = stats.mean_ci(num, den, part["sumsq"].to_numpy().astype(float))
+            elif k.kind == "nps":
+                aux = part["aux"].to_list()
+                prom = np.array([a[0] if a else np.nan for a in aux], dtype=float)
+                det = np.array([a[1] if a else np.nan for a in aux], dtype=float)
+                value = np.where(den > 0, 100 * num / den, np.nan)
+                lo, hi = stats.nps_ci(prom, det, den)
+            else:  # quantile
+                grids = part["quantiles"].to_list()
+                value = np.array([g[0] if g and g[0] is not None else np.nan for g in grids], dtype=float)
+                lo, hi = stats.quantile_ci(S.quantile_levels(k.quantile), grids, n, k.quantile)
+        parts.append(part.with_columns(pl.Series("value", value, dtype=pl.Float64, nan_to_null=True),
+                                       pl.Series("ci_low", lo, dtype=pl.Float64, nan_to_null=True),
+                                       pl.Series("ci_high", hi, dtype=pl.Float64, nan_to_null=True)))
+    return pl.concat(parts) if parts else raw.with_columns(value=pl.lit(None, pl.Float64),
+                                                           ci_low=pl.lit(None, pl.Float64),
+                                                           ci_high=pl.lit(None, pl.Float64))
+
+
+def _excluded_text(kpi_ids: list[str], excluded: list[list[int] | None]) -> tuple[list[int], list[str | None]]:
+    totals, texts = [], []
+    for kpi_id, counts in zip(kpi_ids, excluded, strict=True):
+        k = R.KPIS[kpi_id]
+        pairs = [(e.reason, c) for e, c in zip(k.exclusions, counts or [], strict=False) if c]
+        totals.append(sum(c for _, c in pairs))
+        texts.append("; ".join(f"{r}: {c}" for r, c in pairs) or None)
+    return totals, texts
+
+
+def finish(raw: pl.DataFrame, p: S.Plan, lo: dt.date, hi: dt.date, conf: dict) -> pl.DataFrame:
+    """Raw measures → the documented result frame (values, intervals, comparisons, status)."""
+    dims = list(p.by)
+    df = raw.rename({f"d_{d}": d for d in dims})
+    df = _values_and_ci(df)
+    keys = ["kpi", *dims]
+    if p.grain is not None and len(df):
+        one, year = periods.polars_offsets(p.grain)
+        base = df.select([*keys, "period_start", "value"])
+        prev = base.with_columns(pl.col("period_start").dt.offset_by(one)).rename({"value": "prev_value"})
+        yoy = base.with_columns(pl.col("period_start").dt.offset_by(year)).rename({"value": "yoy_value"})
+        df = df.filter((pl.col("period_start") >= lo) & (pl.col("period_start") < hi))
+        df = df.join(prev, on=[*keys, "period_start"], how="left", nulls_equal=True)
+        df = df.join(yoy, on=[*keys, "period_start"], how="left", nulls_equal=True)
+        df = df.with_columns(pl.col("period_start").dt.offset_by(one).alias("period_end"))
+    else:
+        df = df.with_columns(prev_value=pl.lit(None, pl.Float64), yoy_value=pl.lit(None, pl.Float64),
+                             period_end=pl.lit(hi, pl.Date))
+    kpi_ids = df["kpi"].to_list()
+    n_excl, texts = _excluded_text(kpi_ids, df["excluded"].to_list())
+    targets = {k: R.target_for(R.KPIS[k], conf) for k in set(kpi_ids)}
+    meta = pl.DataFrame({
+        "kpi": list(R.KPIS),
+        "_order": list(range(len(R.KPIS))),
+        "unit": [k.unit for k in R.KPIS.values()],
+        "_min_sample": [k.min_sample for k in R.KPIS.values()],
+        "_higher": [k.higher_is_better for k in R.KPIS.values()],
+        "target": [targets.get(k) for k in R.KPIS],
+    }, schema_overrides={"target": pl.Float64, "_higher": pl.Boolean})
+    df = df.with_columns(pl.Series("n_excluded", n_excl, dtype=pl.Int64),
+                         pl.Series("excluded_reason", texts, dtype=pl.String)).join(meta, on="kpi", how="left")
+    v = pl.col("value")
+    df = df.with_columns(
+        prev_change=v - pl.col("prev_value"),
+        prev_change_pct=pl.when(pl.col("prev_value") != 0).then(v / pl.col("prev_value") - 1),
+        yoy_change=v - pl.col("yoy_value"),
+        yoy_change_pct=pl.when(pl.col("yoy_value") != 0).then(v / pl.col("yoy_value") - 1),
+        small_sample=pl.col("n_records") < pl.col("_min_sample"),
+        completeness=pl.when(pl.col("n_records") + pl.col("n_excluded") > 0)
+        .then(pl.col("n_records") / (pl.col("n_records") + pl.col("n_excluded"))),
+    )
+    met = pl.when(pl.col("_higher")).then(v >= pl.col("target")).otherwise(v <= pl.col("target"))
+    df = df.with_columns(status=pl.when(v.is_null()).then(pl.lit("no_data"))
+                         .when(pl.col("target").is_null() | pl.col("_higher").is_null()).then(pl.lit("no_target"))
+                         .when(pl.col("small_sample")).then(pl.lit("too_small"))
+                         .when(met).then(pl.lit("met")).otherwise(pl.lit("missed")))
+    cols = ["kpi", "period_start", "period_end", *dims, "value", "numerator", "denominator", "n_records",
+            "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
+            "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason",
+            "unit"]
+    return df.sort(["_order", *dims, "period_start"], nulls_last=True).select(cols)
+
+
+def default_db() -> Path:
+    return cfg.resolve_db_path(None)
