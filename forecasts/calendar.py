@@ -105,14 +105,16 @@ class Segment:
 # Shopping festivals: a pre-sale window, the peak around the day, then the after-sales wave
 # (deliveries, returns, refunds) in weekly segments so the model learns how it decays.
 _FESTIVALS: dict[str, tuple[tuple[int, int], tuple[Segment, ...]]] = {
+    # 618: pre-sale from late May, the first sales from 1 June (JD's anniversary), the peak days.
     "festival_618": ((6, 18), (
-        Segment("festival_618_presale", -17, -3), Segment("festival_618_peak", -2, 0),
-        Segment("festival_618_wave_w1", 1, 7), Segment("festival_618_wave_w2", 8, 14),
-        Segment("festival_618_wave_w3", 15, 21))),
+        Segment("festival_618_presale", -29, -18), Segment("festival_618_first_wave", -17, -3),
+        Segment("festival_618_peak", -2, 0), Segment("festival_618_wave_w1", 1, 7),
+        Segment("festival_618_wave_w2", 8, 14), Segment("festival_618_wave_w3", 15, 21))),
+    # Double 11: pre-sale from about 20 October, the first sales period from 1 November, the peak.
     "double11": ((11, 11), (
-        Segment("double11_presale", -22, -2), Segment("double11_peak", -1, 1),
-        Segment("double11_wave_w1", 2, 8), Segment("double11_wave_w2", 9, 15),
-        Segment("double11_wave_w3", 16, 22))),
+        Segment("double11_presale", -21, -11), Segment("double11_first_wave", -10, -2),
+        Segment("double11_peak", -1, 1), Segment("double11_wave_w1", 2, 8),
+        Segment("double11_wave_w2", 9, 15), Segment("double11_wave_w3", 16, 22))),
     "double12": ((12, 12), (
         Segment("double12_presale", -5, -1), Segment("double12_peak", 0, 0),
         Segment("double12_wave_w1", 1, 7), Segment("double12_wave_w2", 8, 14))),

@@ -43,7 +43,9 @@ class SeriesTask:
 
 @functools.lru_cache(maxsize=8)
 def _holidays(start: dt.date, end: dt.date) -> pd.DataFrame:
-    return calendar.holiday_table(start, end)
+    # Only the rows in range: Prophet builds holiday features row by row.
+    table = calendar.holiday_table(start, end)
+    return table[(table["ds"] >= pd.Timestamp(start)) & (table["ds"] <= pd.Timestamp(end))].reset_index(drop=True)
 
 
 def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, settings: dict[str, Any],
@@ -61,15 +63,15 @@ def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, sett
         seasonality_mode=settings.get("seasonality_mode", "multiplicative"),
         holidays_prior_scale=float(settings.get("holidays_prior_scale", 10.0)),
         changepoint_prior_scale=float(settings.get("changepoint_prior_scale", 0.05)),
-        interval_width=0.8,
-        uncertainty_samples=200 if raw_intervals else 0,
+        uncertainty_samples=0,  # intervals are calibrated on backtest residuals instead
     )
     model.add_regressor("working_day", standardize=False)
     train = pd.DataFrame({"ds": ds, "y": y, "working_day": calendar.working_days(ds)})
     fut = pd.DataFrame({"ds": future, "working_day": calendar.working_days(future)})
     model.fit(train)
     out = {"yhat": model.predict(fut)["yhat"].to_numpy()}
-    if raw_intervals:
+    if raw_intervals:  # Prophet's own intervals, only to show in backtests how far they cover
+        model.uncertainty_samples = 200
         samples = model.predictive_samples(fut)["yhat"]
         for level in (80, 95):
             a = (100 - level) / 200

@@ -23,7 +23,8 @@ from pipelines.mapping import Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, read_file
 from pipelines.stage import Check, build_stage, quote_ident
 
-DATA_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq"}
+# Picked up from a directory; other files (README.txt, expected.json) are left alone.
+DATA_SUFFIXES = {".csv", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq"}
 
 
 @dataclass

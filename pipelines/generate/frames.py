@@ -51,7 +51,10 @@ def _order_ids(channel: np.ndarray, key: np.ndarray, seed: int) -> pl.Series:
 
 
 def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Generator, seq0: int, visit_seq0: int,
-                 end_sec: int, seed: int) -> dict[str, pl.DataFrame]:
+                 order_key: np.ndarray, end_sec: int, seed: int) -> dict[str, pl.DataFrame]:
+    """The four ticket-side tables of one batch of simulated tickets. Ticket ``i`` gets sequence
+    number ``seq0 + i``; ``order_key`` fixes its channel order number (a repeat repair keeps the
+    order of the ticket it repeats)."""
     n = len(b.created)
     E = end_sec
     seq = seq0 + np.arange(n)
@@ -64,7 +67,6 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
     res_ok = sim["res_ok"] & (sim["resolved"] <= E)
     closed_ok = sim["closed_ok"] & (sim["closed"] <= E)
     reopen_ok = sim["reopen"] & res_ok & (sim["reopened"] <= E)
-    req_ok = sim["refund_ok"] & (b.created + 0 <= E)
     refunded_ok = sim["refund_ok"] & res_ok
     cancelled = sim["cancel"] & closed_ok
 
@@ -87,9 +89,10 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
     status[cancelled] = "cancelled"
 
     refund_req = b.created + rng.integers(0, 600, n)
+    req_ok = sim["refund_ok"] & (refund_req <= E)
     stamps = [(b.created, np.ones(n, bool)), (sim["first_response"], fr_ok), (sim["dispatched"], disp_ok),
               (sim["resolved"], res_ok), (sim["closed"], closed_ok), (sim["reopened"], reopen_ok),
-              (refund_req, req_ok & (refund_req <= E)), (last_start, started)]
+              (refund_req, req_ok), (last_start, started)]
     updated = np.max(np.stack([np.where(ok, t, NA) for t, ok in stamps]), axis=0)
 
     tech_ids = m.technicians["technician_id"]
@@ -107,7 +110,7 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
         "customer_id": people.codes("C", b.customer + 1, 9),
         "customer_name": people.names(b.customer, seed * 17 + 1),
         "customer_phone": people.phones(b.customer, seed * 17 + 2),
-        "order_id": _order_ids(b.channel, np.where(b.parent >= 0, b.parent, seq), seed),
+        "order_id": _order_ids(b.channel, order_key, seed),
         "created_at": ts(b.created),
         "first_response_at": ts(sim["first_response"], fr_ok),
         "dispatched_at": ts(sim["dispatched"], disp_ok),
@@ -117,9 +120,9 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
         "is_complaint": complaint,
         "complaint_reason": nullify(pick(list(COMPLAINT_REASONS), sim["reason"]), complaint),
         "reopened_at": ts(sim["reopened"], reopen_ok),
-        "refund_requested_at": ts(refund_req, req_ok & (refund_req <= E)),
+        "refund_requested_at": ts(refund_req, req_ok),
         "refunded_at": ts(sim["resolved"], refunded_ok),
-        "refund_amount": pl.Series(np.where(sim["refund_ok"], sim["amount"], np.nan)).fill_nan(None),
+        "refund_amount": pl.Series(np.where(refunded_ok, sim["amount"], np.nan)).fill_nan(None),
         "updated_at": ts(updated),
     })
 

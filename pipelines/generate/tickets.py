@@ -75,9 +75,9 @@ def draw_base(cal: Calendar, m: Masters, rng: np.random.Generator, counts: np.nd
     created = cal.day_sec[day] + hour * 3600 + rng.integers(0, 3600, n)
     order = np.argsort(created, kind="stable")
     day, stype, cat, created = day[order], stype[order], cat[order], created[order]
-    # A fifth of the customers (the frequent ones) open a third of the tickets.
-    frequent = max(n_customers // 5, 1)
-    customer = np.where(rng.random(n) < 0.33, rng.integers(0, frequent, n), rng.integers(frequent, n_customers, n))
+    # Most customers open one ticket; a small frequent group (1 in 30) opens a fifth of them.
+    frequent = max(n_customers // 30, 1)
+    customer = np.where(rng.random(n) < 0.2, rng.integers(0, frequent, n), rng.integers(frequent, n_customers, n))
     outlet = np.searchsorted(m.outlet_cum, unit(customer, seed * 7 + 11), side="right")
     product = draw_product(m, rng, cat, stype == SI["repair"])
     years = (day / 365.25)[:, None]
@@ -167,7 +167,7 @@ def simulate(cal: Calendar, m: Masters, rng: np.random.Generator, b: Base) -> di
     lateness = np.clip(res_h / SLA_HOURS[st] - 1, 0, 3)
     late = lateness > 0
     not_fixed = is_["repair"] & (res_repair == 1)
-    p_c = COMPLAINT_BASE[st] * np.where(outs & has_outlet, 1.8, 1.0) * (1 + lateness) * np.where(not_fixed, 2.5, 1)
+    p_c = COMPLAINT_BASE[st] * np.where(outs & has_outlet, 1.6, 1.0) * (1 + lateness) * np.where(not_fixed, 2.5, 1)
     p_c = np.clip(p_c * np.where(b.repeat, 2.2, 1.0) * np.where(stock_out, 1.3, 1.0), 0, 0.9)
     complaint = rng.random(n) < p_c
     w = np.zeros((n, len(REASONS)))
