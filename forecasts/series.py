@@ -26,17 +26,21 @@ def split_id(unique_id: str) -> tuple[str, str]:
     return region, service or "all"
 
 
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):  # noqa: ANN202
+    rows = con.sql(sql, params=params).fetchall()
+    return rows[0][0] if rows else None
+
+
 def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = $n",
-                            {"n": name}).fetchone()[0])
+    return bool(_scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = $n", {"n": name}))
 
 
 def data_cutoff(con: duckdb.DuckDBPyConnection) -> dt.date:
     """The last day with tickets: the forecasts' data cut-off."""
-    row = con.execute("SELECT max(created_at)::DATE FROM tickets").fetchone()
-    if row is None or row[0] is None:
+    day = _scalar(con, "SELECT max(created_at)::DATE FROM tickets")
+    if day is None:
         raise UserError("the tickets table is empty: load tickets (`aftersales load`) before forecasting")
-    return row[0]
+    return day
 
 
 def workload_series(con: duckdb.DuckDBPyConnection, levels: list[str] | tuple[str, ...] = ("region_service", "region", "total"),
@@ -45,14 +49,14 @@ def workload_series(con: duckdb.DuckDBPyConnection, levels: list[str] | tuple[st
     to ``cutoff`` (default: the last ticket day). ``levels`` picks region × service type,
     region totals and the grand total."""
     cutoff = cutoff or data_cutoff(con)
-    daily = con.execute(
+    daily = con.sql(
         """
         SELECT created_at::DATE AS ds, coalesce(o.region, 'unassigned') AS region, t.service_type,
                count(*)::DOUBLE AS y
         FROM tickets t LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
         WHERE t.created_at IS NOT NULL AND t.created_at::DATE <= $cutoff
         GROUP BY ALL
-        """, {"cutoff": cutoff}).pl()
+        """, params={"cutoff": cutoff}).pl()
     if daily.is_empty():
         raise UserError(f"no tickets created on or before {cutoff}: nothing to forecast")
     parts = []
@@ -83,19 +87,18 @@ def part_series(con: duckdb.DuckDBPyConnection, cutoff: dt.date | None = None) -
     """Weekly quantity used per part (weeks start on Monday; ``ds`` is the Monday), complete
     weeks only, zero-filled from the part's first week of use."""
     if cutoff is None:
-        row = con.execute("SELECT max(started_at)::DATE FROM visits").fetchone()
-        cutoff = row[0] if row else None
+        cutoff = _scalar(con, "SELECT max(started_at)::DATE FROM visits")
     if cutoff is None:
         raise UserError("the visits table is empty: parts demand comes from visits and parts_used; load them first")
     last_week = cutoff - dt.timedelta(days=(cutoff.weekday() + 1) % 7)  # the last Sunday on or before
     last_monday = last_week - dt.timedelta(days=6)
-    weekly = con.execute(
+    weekly = con.sql(
         """
         SELECT p.part_no AS unique_id, date_trunc('week', v.started_at)::DATE AS ds, sum(p.quantity)::DOUBLE AS y
         FROM parts_used p JOIN visits v ON v.visit_id = p.visit_id
         WHERE v.started_at::DATE <= $last AND p.part_no IS NOT NULL
         GROUP BY ALL
-        """, {"last": last_week}).pl()
+        """, params={"last": last_week}).pl()
     if weekly.is_empty():
         raise UserError("no parts were used in complete weeks up to the cut-off: nothing to forecast")
     return fill_weekly(weekly, end=last_monday)
@@ -117,18 +120,18 @@ def parts_master(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
             "as_of": pl.Date, "unit_cost": pl.Float64}
     if not _table_exists(con, "parts_inventory"):
         return pl.DataFrame(schema=cols)
-    return con.execute("SELECT part_no, part_name, lead_time_days::BIGINT AS lead_time_days, on_hand::BIGINT AS on_hand, "
+    return con.sql("SELECT part_no, part_name, lead_time_days::BIGINT AS lead_time_days, on_hand::BIGINT AS on_hand, "
                        "as_of, unit_cost::DOUBLE AS unit_cost FROM parts_inventory").pl().cast(cols)
 
 
 def parts_used_since(con: duckdb.DuckDBPyConnection, since: dt.date) -> pl.DataFrame:
     """Quantity used per part and day from ``since`` on (to bring a stock count forward)."""
-    return con.execute(
+    return con.sql(
         """
         SELECT p.part_no, v.started_at::DATE AS day, sum(p.quantity)::DOUBLE AS qty
         FROM parts_used p JOIN visits v ON v.visit_id = p.visit_id
         WHERE v.started_at::DATE >= $since GROUP BY ALL
-        """, {"since": since}).pl()
+        """, params={"since": since}).pl()
 
 
 def visit_stats(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -136,7 +139,7 @@ def visit_stats(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     ``tickets``, ``visited_tickets`` (with at least one visit), ``visits``, mean on-site
     ``work_hours`` per visit (ended − started; visits over 24 h are ignored as data errors) and
     mean ``travel_hours`` per visit (null where no visit records travel)."""
-    return con.execute(
+    return con.sql(
         """
         WITH done AS (
             SELECT ticket_id, service_type FROM tickets
@@ -166,7 +169,7 @@ def technicians_by_region(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Active technicians per region (``active`` empty counts as active)."""
     if not _table_exists(con, "technicians"):
         return pl.DataFrame(schema={"region": pl.String, "technicians": pl.Int64})
-    return con.execute(
+    return con.sql(
         """
         SELECT coalesce(o.region, 'unassigned') AS region, count(*)::BIGINT AS technicians
         FROM technicians t LEFT JOIN outlets o ON o.outlet_id = t.outlet_id

@@ -179,6 +179,9 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
     conf = config if config is not None else cfg.load_config()
     p = S.Plan(kpis=kpis, by=by, grain=grain, windows=[(periods.to_ts(a), periods.to_ts(b)) for a, b in wins],
                where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
+    bound = S.child_lo_sql(p) if con is not None else None
+    if bound is not None:
+        p.child_lo = con.execute(*bound).fetchall()[0][0] or periods.to_ts(lo)
     return p, lo, hi
 
 

@@ -49,6 +49,9 @@ class Plan:
     where: dict[str, list[str]] = field(default_factory=dict)
     sla_hours: dict[str, dict[str, float]] = field(default_factory=dict)
     as_of: dt.datetime | None = None  # None: the latest created_at in the data
+    # Narrow queries only: earliest created_at of the tickets the query touches (a lower bound
+    # for visits/surveys scans); set by metrics.compute.plan, None = no bound.
+    child_lo: dt.datetime | None = None
 
 
 class _Params:
@@ -137,6 +140,19 @@ class _Builder:
         return f"to_microseconds(CAST(({hours}) * 3600000000 AS BIGINT))"
 
     # -- bases: each returns the FROM/WHERE of its row set, exposing `ts` and row columns --------
+    def child_bound(self, col: str) -> str:
+        """A zone-map-friendly lower bound on a child table's time column (visits.started_at,
+        surveys.responded_at) for narrow queries: no child record precedes its ticket's creation,
+        and ``Plan.child_lo`` is the earliest creation among the tickets the query can touch."""
+        if self.plan.child_lo is None:
+            return ""
+        return f" AND {col} >= {self.p.add('child_lo', self.plan.child_lo)}"
+
+    def visit1_join(self) -> str:
+        # The ticket's first visit (visit_no = 1; the model has one per ticket).
+        return ("LEFT JOIN visits v1 ON v1.ticket_id = t.ticket_id AND v1.visit_no = 1"
+                + self.child_bound("v1.started_at"))
+
     def base_rows(self, base: str) -> str:
         dims, by = self.dim_select(base), list(self.plan.by) + list(self.plan.where)
         joins = _joins(by, base)
@@ -146,13 +162,16 @@ class _Builder:
         if base in ("resolved", "repair"):
             extra_cols, extra_joins, extra_where = "", "", ""
             if base == "repair":
-                extra_cols = ", v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1, nx.created_at AS next_repair_at"
+                extra_cols = (", v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1,"
+                              " nx.created_at AS next_repair_at")
+                # the next repair ticket of the same customer and model created after resolution
+                nx_win = " OR ".join(
+                    f"(created_at > {self.p.add('nx_lo', lo)} AND created_at <= {self.p.add('nx_hi', hi)}"
+                    f" + INTERVAL {R.REPEAT_REPAIR_DAYS} DAY)" for lo, hi in self.plan.windows)
                 extra_joins = (
-                    "\n    LEFT JOIN (SELECT ticket_id, arg_min(outcome, started_at) AS outcome FROM visits"
-                    " WHERE visit_no = 1 GROUP BY ticket_id) v1 ON v1.ticket_id = t.ticket_id"
+                    f"\n    {self.visit1_join()}"
                     "\n    ASOF LEFT JOIN (SELECT customer_id, product_model, created_at FROM tickets"
-                    f" WHERE service_type = 'repair' AND created_at > {self.p.add('nx_lo', self.lo_all())}"
-                    f" AND created_at <= {self.p.add('nx_hi', self.hi_all())} + INTERVAL {R.REPEAT_REPAIR_DAYS} DAY) nx"
+                    f" WHERE service_type = 'repair' AND ({nx_win})) nx"
                     "\n      ON nx.customer_id = t.customer_id AND nx.product_model = t.product_model"
                     " AND nx.created_at > t.resolved_at")
                 extra_where = "\n      AND t.service_type = 'repair'"
@@ -164,36 +183,27 @@ class _Builder:
                     f"{self.filters(base)}")
         if base == "closed":
             return (f"SELECT {dims}coalesce(t.closed_at, t.created_at) AS ts, t.*,"
-                    f" t.ticket_id IN (SELECT ticket_id FROM surveys) AS has_survey\n    FROM tickets t\n    {joins}\n"
+                    f" t.ticket_id IN (SELECT ticket_id FROM surveys WHERE TRUE{self.child_bound('responded_at')})"
+                    f" AS has_survey\n    FROM tickets t\n    {joins}\n"
                     f"    WHERE ({self.window('t.closed_at')} OR (t.closed_at IS NULL AND t.status = 'closed'"
                     f" AND {self.window('t.created_at')})){self.filters(base)}")
-        if base == "sla":
-            # SLA limits are at most a few weeks; tickets are pre-filtered on created_at (cheap,
-            # zone maps) and then exactly on their due time.
+        if base in ("sla_first_response", "sla_resolution", "sla_onsite"):
+            # Tickets are pre-filtered on created_at (zone maps), then exactly on their due time.
+            stage = base[4:]
             lo = self.p.add("sla_lo", self.lo_all() - dt.timedelta(hours=self._max_sla_hours()))
             hi = self.p.add("sla_hi", self.hi_all())
-            inner = (f"SELECT {dims}t.ticket_id, t.status IN {OPEN} AS is_open, unnest(["
-                     f"{{'stage': 'first_response', 'due_at': t.created_at + {self.sla_limit('first_response')},"
-                     f" 'done_at': t.first_response_at}}, "
-                     f"{{'stage': 'resolution', 'due_at': t.created_at + {self.sla_limit('resolution')},"
-                     f" 'done_at': t.resolved_at}}]) AS s\n"
-                     f"      FROM tickets t\n      {joins}\n"
-                     f"      WHERE t.created_at >= {lo} AND t.created_at < {hi} AND t.status <> 'cancelled'"
-                     f"{self.filters(base)}")
-            return (f"SELECT * EXCLUDE (s), s.stage AS stage, s.due_at AS due_at, s.done_at AS done_at, s.due_at AS ts\n"
-                    f"    FROM ({inner}) x\n"
-                    f"    WHERE {self.window('s.due_at')} AND (s.due_at <= {self.as_of_sql()} OR s.done_at IS NOT NULL)")
-        if base == "sla_onsite":
-            lo = self.p.add("sla_lo", self.lo_all() - dt.timedelta(hours=self._max_sla_hours()))
-            hi = self.p.add("sla_hi", self.hi_all())
-            types = ", ".join(self.p.add("ft", s) for s in R.FIELD_SERVICE_TYPES)
+            done = {"first_response": "t.first_response_at", "resolution": "t.resolved_at",
+                    "onsite": "v1.started_at"}[stage]
+            extra = ""
+            if stage == "onsite":
+                types = ", ".join(self.p.add("ft", st) for st in R.FIELD_SERVICE_TYPES)
+                extra = f" AND t.service_type IN ({types})"
+                joins = f"{joins}\n      {self.visit1_join()}"
             inner = (f"SELECT {dims}t.ticket_id, t.status IN {OPEN} AS is_open,"
-                     f" t.created_at + {self.sla_limit('onsite')} AS due_at,"
-                     f" v1.started_at AS done_at\n      FROM tickets t\n      {joins}\n"
-                     f"      LEFT JOIN (SELECT ticket_id, min(started_at) AS started_at FROM visits GROUP BY ticket_id) v1"
-                     f" ON v1.ticket_id = t.ticket_id\n"
-                     f"      WHERE t.created_at >= {lo} AND t.created_at < {hi} AND t.status <> 'cancelled'"
-                     f" AND t.service_type IN ({types}){self.filters(base)}")
+                     f" t.created_at + {self.sla_limit(stage)} AS due_at, {done} AS done_at\n"
+                     f"      FROM tickets t\n      {joins}\n"
+                     f"      WHERE t.created_at >= {lo} AND t.created_at < {hi} AND t.status <> 'cancelled'{extra}"
+                     f"{self.filters(base)}")
             return (f"SELECT *, due_at AS ts FROM ({inner}) x\n"
                     f"    WHERE {self.window('due_at')} AND (due_at <= {self.as_of_sql()} OR done_at IS NOT NULL)")
         if base == "responses":
@@ -352,7 +362,8 @@ def render(sql: str, params: dict[str, Any]) -> str:
 RECORD_EXTRA = {
     "responses": ["survey_id", "responded_at", "satisfaction", "nps", "comment"],
     "parts": ["visit_id", "part_no", "quantity", "unit_cost"],
-    "sla": ["stage", "due_at", "done_at"],
+    "sla_first_response": ["due_at", "done_at"],
+    "sla_resolution": ["due_at", "done_at"],
     "sla_onsite": ["due_at", "done_at"],
     "backlog": ["age_days"],
     "repair": ["visit1_outcome", "next_repair_at"],
@@ -384,3 +395,20 @@ def rows_sql(plan: Plan, k: KpiDef) -> tuple[str, dict[str, Any]]:
     if b.ctes:
         sql = sql.replace("WITH r AS", "WITH " + ",\n".join(b.ctes) + ",\nr AS", 1)
     return sql, b.p.values
+
+
+CHILD_BASES = ("repair", "closed", "sla_onsite")  # bases that look up visits or surveys per ticket
+
+
+def child_lo_sql(plan: Plan) -> tuple[str, dict[str, Any]] | None:
+    """For narrow (filtered) queries touching visits or surveys per ticket: the earliest
+    created_at among the tickets those bases can reach, so the child scans can be bounded."""
+    if not plan.where or not any(k.base in CHILD_BASES for k in plan.kpis):
+        return None
+    b = _Builder(plan)
+    joins = _joins(list(plan.where), "created")
+    sla_lo = b.p.add("sla_lo", b.lo_all() - dt.timedelta(hours=b._max_sla_hours()))
+    conds = [b.window("t.resolved_at"), b.window("t.closed_at"),
+             f"t.created_at >= {sla_lo} AND t.created_at < {b.p.add('hi', b.hi_all())}"]
+    parts = [f"SELECT min(t.created_at) AS m FROM tickets t {joins} WHERE {c}{b.filters('created')}" for c in conds]
+    return "SELECT min(m) FROM (" + " UNION ALL ".join(parts) + ")", b.p.values

@@ -39,12 +39,12 @@ INTRADAY_CUM = np.cumsum(INTRADAY) / INTRADAY.sum()
 FIRST_RESPONSE_MIN = np.array([25, 30, 30, 20, 20, 15, 10])
 CANCEL_P = np.array([.02, .04, .025, .05, .03, .06, 0.0])
 COMPLAINT_BASE = np.array([.035, .025, .04, .03, .04, .035, .012])
-REOPEN_P = np.array([.015, .025, .045, .01, .02, .015, .01])
+REOPEN_P = np.array([.03, .035, .06, .02, .035, .025, .015])
 SLA_HOURS = np.array([DEFAULTS["sla_hours"]["resolution"].get(s, DEFAULTS["sla_hours"]["resolution"]["default"])
                       for s in SERVICES], dtype=float)
 PRICE = np.array([3000, 1800, 2500, 3500, 2800, 2200, 280], dtype=float)  # typical item price by category
 PRIORITY_P = np.array([.10, .72, .14, .04])  # low, normal, high, urgent
-STUCK_P = 0.002
+STUCK_P = 0.001
 
 
 @dataclass

@@ -1,0 +1,318 @@
+"""The one place the dashboard meets the database: every number comes through here, from
+``metrics`` and ``forecasts``, cached.
+
+Caching. Every cached function takes small hashable arguments and, first, ``ver``: the live
+database file's identity (inode, mtime, size) and the config file's mtime. A load publishes a
+new file by renaming it over the live one (``aftersales.db.writer``), so a new load (or a stored
+forecast run) changes ``ver`` and every page recomputes on its next run; old entries age out
+by ``ttl``/``max_entries``. Reading ``ver`` is one ``stat`` call: no database open per rerun.
+
+Snapshots. A query opens the live file read-only through its own file descriptor
+(``/proc/self/fd/N``): DuckDB caches open databases by path, so a plain second open of the same
+path while another session still holds the old file would silently return the *old* data after
+a load, and would then be cached under the new ``ver``. Opening by descriptor pins exactly the
+file that was live at open time, so numbers are never half old and half new, and a load never
+meets a lock (readers never touch the file the writer works on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+import metrics
+from aftersales import config as cfg
+from aftersales.db import DatabaseMissing
+from aftersales.errors import UserError
+from metrics import registry as R
+
+TTL = dt.timedelta(hours=1)
+MAX_ENTRIES = 256
+_PROC_FD = Path("/proc/self/fd").is_dir()
+
+Where = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: Path
+    config_path: str | None
+    config: dict[str, Any]
+
+    @property
+    def language(self) -> str:
+        lang = str(self.config.get("language") or "zh")
+        return lang if lang in ("zh", "en") else "zh"
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--db")
+    p.add_argument("--config")
+    return p.parse_known_args(argv)[0]
+
+
+@st.cache_resource(max_entries=4)
+def _settings(db: str | None, config_path: str | None, config_mtime: int) -> Settings:
+    path = cfg.resolve_db_path(db)
+    return Settings(path, config_path, cfg.load_config(config_path, path))
+
+
+def settings() -> Settings:
+    """The database and configuration: ``-- --db PATH --config FILE`` after the script (as
+    ``aftersales dashboard`` passes them), else ``AFTERSALES_DB``/``AFTERSALES_CONFIG``."""
+    args = _parse_args(sys.argv[1:])
+    db = args.db or os.environ.get("AFTERSALES_DB")
+    config_path = args.config or os.environ.get("AFTERSALES_CONFIG")
+    candidates = [config_path] if config_path else [str(cfg.resolve_db_path(db).with_name("aftersales.toml"))]
+    mtime = 0
+    for c in candidates:
+        with contextlib.suppress(OSError):
+            mtime = os.stat(c).st_mtime_ns
+    return _settings(db, config_path, mtime)
+
+
+def version() -> str:
+    """Cache key for the data as it is now (see the module docstring); 'missing' if no file."""
+    s = settings()
+    try:
+        st_ = os.stat(s.db)
+    except FileNotFoundError:
+        return "missing"
+    return f"{st_.st_ino}:{st_.st_mtime_ns}:{st_.st_size}"
+
+
+@contextlib.contextmanager
+def snapshot() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the database file live at this moment (see module docstring)."""
+    db = settings().db
+    if not db.exists():
+        raise DatabaseMissing(f"database {db} does not exist yet: run `aftersales load PATH` first")
+    fd = os.open(db, os.O_RDONLY)
+    try:
+        con = duckdb.connect(f"/proc/self/fd/{fd}" if _PROC_FD else str(db), read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()  # before the descriptor: its path must not be reused while DuckDB holds it
+    finally:
+        os.close(fd)
+
+
+def where_tuple(where: dict[str, list[str]]) -> Where:
+    return tuple(sorted((k, tuple(v)) for k, v in where.items() if v))
+
+
+def unsupported_dims(kpi: str, where: Where, by: tuple[str, ...] = ()) -> list[str]:
+    """Filters/breakdowns the KPI cannot take (e.g. complaints per 1,000 orders by region)."""
+    allowed = R.KPIS[kpi].allowed_dims()
+    return [d for d in [*by, *(k for k, _ in where)] if d not in allowed]
+
+
+def _fits(kpis: tuple[str, ...], where: Where, by: tuple[str, ...]) -> list[str]:
+    return [k for k in kpis if not unsupported_dims(k, where, by)]
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date, where: Where,
+         by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``metrics.query`` for the KPIs that fit the filters (the others are left out: ask
+    ``unsupported_dims`` why). Empty frame when none fit."""
+    fit = _fits(kpi_ids, where, by)
+    if "complaints_per_1k_orders" in fit and not has_orders(ver):
+        fit.remove("complaints_per_1k_orders")
+    if not fit:
+        return pl.DataFrame()
+    with snapshot() as con:
+        return metrics.query(con, metrics=fit, by=list(by), grain=grain, start=start, end=end,
+                             where={k: list(v) for k, v in where}, config=settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def rank(ver: str, kpi: str, level: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    if unsupported_dims(kpi, where, (level,)):
+        return pl.DataFrame()
+    with snapshot() as con:
+        return metrics.rank(con, kpi, level=level, start=start, end=end, where={k: list(v) for k, v in where},
+                            config=settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def records(ver: str, kpi: str, start: dt.date, end: dt.date, where: Where, period_start: dt.date | None = None,
+            grain: str | None = None, only: str | None = None, limit: int | None = 1000) -> pl.DataFrame:
+    """The records behind a value (personal data masked by ``metrics``): one period of a grain,
+    or the whole [start, end] when ``period_start`` is None."""
+    if unsupported_dims(kpi, where):
+        return pl.DataFrame()
+    with snapshot() as con:
+        if period_start is not None:
+            return metrics.records(con, kpi, period_start=period_start, grain=grain, where=dict_where(where),
+                                   config=settings().config, limit=limit, only=only)
+        return metrics.records(con, kpi, grain=None, start=start, end=end, where=dict_where(where),
+                               config=settings().config, limit=limit, only=only)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def distribution(ver: str, kind: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+                 by: tuple[str, ...] = ()) -> pl.DataFrame:
+    kpi = metrics.DISTRIBUTIONS[kind][0]
+    if unsupported_dims(kpi, where, by):
+        return pl.DataFrame()
+    with snapshot() as con:
+        return metrics.distribution(con, kind, grain=grain, start=start, end=end, where=dict_where(where),
+                                    by=list(by), config=settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def dimension_values(ver: str, dim: str) -> pl.DataFrame:
+    with snapshot() as con:
+        return metrics.dimension_values(con, dim)
+
+
+def dict_where(where: Where) -> dict[str, list[str]]:
+    return {k: list(v) for k, v in where}
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def complaint_reasons(ver: str, start: dt.date, end: dt.date, where: Where) -> tuple[pl.DataFrame, bool]:
+    """Complaints by reason: ``metrics`` by the ``complaint_reason`` breakdown when it has one,
+    else counted from the complaint records (second item True: the fallback was used)."""
+    if "complaint_reason" in R.DIMENSIONS:
+        df = kpis(ver, ("complaint_rate",), None, start, end, where, ("complaint_reason",))
+        return df, False
+    rec = records(ver, "complaint_rate", start, end, where, only="numerator", limit=None)
+    if rec.is_empty():
+        return pl.DataFrame(), True
+    out = (rec.group_by("complaint_reason").agg(pl.len().alias("count"))
+           .with_columns(share=pl.col("count") / pl.col("count").sum()).sort("count", descending=True))
+    return out, True
+
+
+# -- database facts (ledger, quarantine, freshness) -------------------------------------------
+# Fixed statements over the pipeline's own tables; no user input reaches them but bound limits.
+# They belong in a pipelines read API (the `aftersales loads/rejects/summary` commands run the
+# same queries); until it exists they live here, the dashboard's one door to the database.
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def data_range(ver: str) -> tuple[dt.date, dt.date, dt.datetime] | None:
+    """(first created day, last created day, latest created_at) or None when no tickets."""
+    with snapshot() as con:
+        row = con.execute("SELECT min(created_at), max(created_at) FROM tickets").fetchall()[0]
+    if row[0] is None:
+        return None
+    return row[0].date(), row[1].date(), row[1]
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def has_orders(ver: str) -> bool:
+    with snapshot() as con:
+        return bool(con.execute("SELECT EXISTS (SELECT 1 FROM orders_daily)").fetchall()[0][0])
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def ledger(ver: str, limit: int = 500) -> pl.DataFrame:
+    with snapshot() as con:
+        return con.execute(
+            "SELECT load_id, file_name, source, table_name, status, rows_read, inserted, updated, unchanged, "
+            "quarantined, started_at, finished_at, message FROM loads ORDER BY load_id DESC LIMIT $n",
+            {"n": limit}).pl()
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def quarantine(ver: str, limit: int = 1000) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows with their reasons, counts by rule)."""
+    with snapshot() as con:
+        rows = con.execute(
+            "SELECT load_id, file_name, sheet, row_number, column_name, source_column, rule, message, "
+            "CAST(raw AS VARCHAR) AS raw FROM quarantine ORDER BY load_id DESC, file_name, sheet, row_number "
+            "LIMIT $n", {"n": limit}).pl()
+        by_rule = con.execute("SELECT rule, count(*) AS count FROM quarantine GROUP BY rule ORDER BY 2 DESC").pl()
+    return rows, by_rule
+
+
+_FRESHNESS = {  # table -> the timestamp that says how recent its data is
+    "tickets": "max(created_at)", "visits": "max(started_at)", "surveys": "max(responded_at)",
+    "parts_used": "NULL", "orders_daily": "max(order_date)", "parts_inventory": "max(as_of)",
+    "outlets": "NULL", "technicians": "NULL", "products": "NULL",
+}
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def freshness(ver: str) -> pl.DataFrame:
+    """Per table: rows, latest data time, last load time."""
+    out = []
+    with snapshot() as con:
+        last = dict(con.execute("SELECT table_name, max(finished_at) FROM loads GROUP BY 1").fetchall())
+        for table, expr in _FRESHNESS.items():  # identifiers from the fixed list above
+            n, latest = con.execute(f"SELECT count(*), CAST({expr} AS TIMESTAMP) FROM {table}").fetchall()[0]
+            out.append({"table": table, "rows": n, "latest": latest, "last_load": last.get(table)})
+    return pl.DataFrame(out, schema={"table": pl.String, "rows": pl.Int64, "latest": pl.Datetime("us"),
+                                     "last_load": pl.Datetime("us")})
+
+
+# -- forecasts --------------------------------------------------------------------------------
+
+
+class ForecastMissing(Exception):
+    """The forecasts package has no read function (yet) or no stored run."""
+
+    def __init__(self, what: str, api: bool) -> None:
+        super().__init__(what)
+        self.what, self.api = what, api
+
+
+def _store_fn(name: str):
+    try:
+        from forecasts import store
+    except ImportError:
+        raise ForecastMissing(name, api=True) from None
+    fn = getattr(store, name, None)
+    if fn is None:
+        raise ForecastMissing(name, api=True)
+    return fn
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def forecast(ver: str, name: str, **kwargs: Any) -> pl.DataFrame:
+    """``forecasts.store.<name>(con, **kwargs)`` as a frame; raises ForecastMissing when the
+    function does not exist or no run is stored."""
+    fn = _store_fn(name)
+    with snapshot() as con:
+        try:
+            df = fn(con, **kwargs)
+        except (UserError, duckdb.CatalogException):
+            raise ForecastMissing(name, api=False) from None
+    if df is None or (isinstance(df, pl.DataFrame) and df.is_empty()):
+        raise ForecastMissing(name, api=False)
+    return df if isinstance(df, pl.DataFrame) else pl.from_pandas(df)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def events(start: dt.date, end: dt.date) -> pl.DataFrame:
+    """Holidays and shopping-festival peaks between start and end, from the forecasts' business
+    calendar: one row per event (name, first, last day)."""
+    from forecasts import calendar
+
+    from dashboard.i18n import EVENTS
+
+    table = pl.from_pandas(calendar.holiday_table(start, end)).select(
+        name=pl.col("holiday"), ds=pl.col("ds").cast(pl.Date))
+    table = table.filter(pl.col("name").is_in(list(EVENTS)) & (pl.col("ds") >= start) & (pl.col("ds") <= end))
+    runs = table.sort("name", "ds").with_columns(
+        run=(pl.col("ds").diff().over("name") != pl.duration(days=1)).fill_null(True).cum_sum())
+    return runs.group_by("name", "run").agg(first=pl.col("ds").min(), last=pl.col("ds").max()).drop("run").sort("first")

@@ -1,0 +1,319 @@
+"""Every word the dashboard shows, in 中文 and English, and how numbers and dates are written.
+
+KPI and breakdown names come from ``metrics.registry`` (defined once beside each KPI); code
+labels in Chinese come from ``aftersales.model``; this module adds their English and the
+dashboard's own words. ``t(key)`` falls back to the key itself, so a missing label shows up
+in the browser test's screenshots rather than raising.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from aftersales import model
+
+LANGS = ("zh", "en")
+LANG_NAMES = {"zh": "中文", "en": "English"}
+
+# The dashboard's own words: key -> (中文, English).
+WORDS: dict[str, tuple[str, str]] = {
+    "app_title": ("售后服务分析", "After-sales analytics"),
+    # pages
+    "page_overview": ("总览", "Overview"),
+    "page_repair": ("维修质量", "Repair quality"),
+    "page_complaints": ("投诉", "Complaints"),
+    "page_satisfaction": ("满意度", "Satisfaction"),
+    "page_sla": ("时效与积压", "SLA and backlog"),
+    "page_staffing": ("人力排班", "Staffing"),
+    "page_parts": ("备件", "Spare parts"),
+    "page_data": ("数据", "Data"),
+    # filters
+    "filters": ("筛选", "Filters"),
+    "language": ("语言 / Language", "语言 / Language"),
+    "date_range": ("日期范围", "Date range"),
+    "grain": ("时间粒度", "Period"),
+    "all": ("全部", "All"),
+    "reset_filters": ("清除筛选", "Clear filters"),
+    "link_hint": ("筛选条件保存在网址中,复制链接即可复现当前视图。", "Filters live in the URL: copy the link to share this view."),
+    "grain_day": ("日", "Day"), "grain_week": ("周", "Week"), "grain_month": ("月", "Month"),
+    "grain_quarter": ("季", "Quarter"), "grain_year": ("年", "Year"),
+    # common
+    "value": ("数值", "Value"), "n_records": ("样本量", "Records"), "interval": ("95%区间", "95% interval"),
+    "target": ("目标", "Target"), "status": ("状态", "Status"), "change": ("变化", "Change"),
+    "previous": ("上期", "Previous"), "vs_prev": ("环比", "vs previous"), "vs_yoy": ("同比", "vs last year"),
+    "period": ("期间", "Period"), "rank": ("排名", "Rank"), "score": ("排序依据", "Ranked on"),
+    "count": ("数量", "Count"), "share": ("占比", "Share"), "bucket": ("区间", "Bucket"),
+    "completeness": ("完整度", "Completeness"), "excluded": ("未计入", "Not counted"),
+    "reason": ("原因", "Reason"), "kpi": ("指标", "KPI"), "dimension": ("维度", "Breakdown"),
+    "small_sample": ("样本不足", "Too few records"), "download_csv": ("下载 CSV", "Download CSV"),
+    "download_xlsx": ("下载 Excel", "Download Excel"), "records_behind": ("明细工单", "Records behind"),
+    "pick_to_drill": ("点击图中的点或表中的行,查看其背后的工单明细。",
+                      "Click a point in a chart or a row in a table to see the records behind it."),
+    "drill_for": ("明细:{what}", "Records: {what}"), "showing_first": ("仅显示前 {n} 条", "showing the first {n}"),
+    "no_records": ("没有符合条件的记录。", "No records match."),
+    "selected_range": ("所选范围", "selected range"), "period_to_date": ("截至 {d}", "to {d}"),
+    "latest_period": ("最近一期:{p}", "Latest period: {p}"),
+    "hover_n": ("样本量", "records"), "hover_ci": ("95%区间", "95% interval"),
+    "better": ("改善", "better"), "worse": ("变差", "worse"), "unchanged": ("持平", "unchanged"),
+    "kpi_trend": ("指标趋势", "KPI trends"), "movers": ("变化最大", "Biggest movers"),
+    "movers_help": ("最近一期与上一期相比变化最大的大区、网点和渠道(样本不足的不参与排序)。",
+                    "Regions, outlets and channels whose value changed most from the previous period "
+                    "(units with too few records are left out)."),
+    "mover_kpi": ("指标", "KPI"),
+    "status_met": ("达标", "On target"), "status_missed": ("未达标", "Off target"),
+    "status_too_small": ("样本不足", "Too few records"), "status_no_target": ("无目标", "No target"),
+    "status_no_data": ("无数据", "No data"),
+    "yes": ("是", "yes"), "no": ("否", "no"),
+    # empty states
+    "empty_no_db": ("数据库 {db} 不存在:请先运行 `aftersales load 路径`(或快速上手脚本)。",
+                    "Database {db} does not exist yet: run `aftersales load PATH` (or the quickstart) first."),
+    "empty_no_tickets": ("数据库中还没有工单:请用 `aftersales load 路径` 导入。",
+                         "There are no tickets in the database yet: load some with `aftersales load PATH`."),
+    "empty_filter": ("所选日期范围和筛选条件下没有数据,请放宽筛选。",
+                     "Nothing in the selected date range and filters; widen them."),
+    "empty_kpi_dims": ("{kpi} 不能按 {dims} 筛选,已清除该筛选后再看,或换一个指标。",
+                       "{kpi} cannot be filtered by {dims}; clear that filter to see it."),
+    "empty_orders": ("未导入订单量(orders_daily),无法计算千单投诉率。",
+                     "No orders loaded (orders_daily), so complaints per 1,000 orders cannot be computed."),
+    "empty_forecast": ("还没有已保存的预测:运行 `aftersales forecast all` 后刷新本页。",
+                       "No stored forecast yet: run `aftersales forecast all`, then reload this page."),
+    "empty_forecast_api": ("预测模块尚未提供读取函数 `forecasts.store.{fn}`,此部分暂无法显示。",
+                           "The forecasts package does not provide `forecasts.store.{fn}` yet, so this part cannot be shown."),
+    "empty_quarantine": ("没有被隔离的行:每一行都已通过校验。", "No quarantined rows: every row passed validation."),
+    "empty_ledger": ("加载台账为空。", "The load ledger is empty."),
+    "error_user": ("无法显示:{msg}", "Cannot show this: {msg}"),
+    # overview
+    "headline": ("核心指标", "Headline KPIs"),
+    # repair
+    "mttr_distribution": ("维修时长分布", "Repair time distribution"),
+    "hours": ("小时", "hours"), "by_outlet": ("按网点", "By outlet"), "by_technician": ("按师傅", "By technician"),
+    "own_vs_outsourced": ("自营 vs 外包网点", "Own vs outsourced outlets"),
+    "rank_note": ("排序使用经验贝叶斯收缩值(或区间保守端),小样本不会排到最前。",
+                  "Ranked on the shrunk estimate (or the cautious end of the interval), so a tiny unit cannot top the table."),
+    "top_n": ("显示最差 {n} 个(共 {total} 个,完整列表见下表)。", "Showing the worst {n} of {total} (full list in the table)."),
+    # complaints
+    "complaint_trend": ("投诉率趋势", "Complaint rate over time"), "by_channel": ("按渠道", "By channel"),
+    "by_category": ("按产品品类", "By product category"), "by_reason": ("按投诉原因", "By reason"),
+    "complaint_list": ("投诉工单", "Complaint tickets"),
+    "reason_fallback": ("(按明细记录计数:指标层尚无“投诉原因”维度)", "(counted from the records: the metrics layer has no complaint-reason breakdown yet)"),
+    "list_period": ("期间:{p}(点击趋势图中的点切换期间)", "Period: {p} (click a point in the trend to change it)"),
+    # satisfaction
+    "sat_trend": ("满意度与净推荐值", "CSAT and NPS"), "response_rate_trend": ("回访率", "Survey response rate"),
+    "score_distribution": ("评分分布", "Score distribution"), "satisfaction_score": ("满意度评分 (1–5)", "Satisfaction (1–5)"),
+    "nps_score": ("推荐意愿 (0–10)", "Likelihood to recommend (0–10)"), "comments": ("评价内容", "Comments"),
+    "search_comments": ("搜索评价", "Search comments"), "n_comments": ("{n} 条评价", "{n} comments"),
+    "detractor": ("贬损者", "Detractors"), "passive": ("中立者", "Passives"), "promoter": ("推荐者", "Promoters"),
+    # sla
+    "breaching_now": ("正在超时", "Breaching now"),
+    "breaching_help": ("未完成且已超过时限的工单(截至数据最新时间 {t}),最久的在前。",
+                       "Open tickets past their time limit (as of the data's latest time, {t}), most overdue first."),
+    "overdue_hours": ("超时(小时)", "Overdue (h)"), "ageing": ("积压账龄", "Backlog ageing"),
+    "open_list": ("未完成工单", "Open tickets"), "sla_trend": ("时效达成率趋势", "SLA compliance over time"),
+    "backlog_trend": ("积压趋势", "Backlog over time"), "stage": ("环节", "Stage"),
+    "n_breaching": ("{n} 张工单正在超时", "{n} tickets breaching now"),
+    # staffing
+    "workload_forecast": ("工单量预测", "Workload forecast"), "forecast": ("预测", "Forecast"),
+    "actual": ("实际", "Actual"), "interval_80": ("预测区间", "Forecast interval"),
+    "staffing_table": ("所需与在岗师傅(按大区、周)", "Technicians needed vs available (region × week)"),
+    "needed": ("所需", "Needed"), "available": ("在岗", "Available"), "gap": ("缺口", "Shortfall"),
+    "series": ("序列", "Series"), "events": ("节假日与大促", "Holidays and shopping festivals"),
+    "backtest": ("回测", "Backtest"), "week": ("周", "Week"), "region": ("大区", "Region"),
+    "shortfall_weeks": ("{n} 个大区·周存在缺口", "{n} region-weeks short of technicians"),
+    # parts
+    "part": ("配件", "Part"), "reorder_table": ("补货表", "Reorder table"), "demand_classes": ("需求类型", "Demand classes"),
+    "part_forecast": ("配件需求预测", "Part demand forecast"), "consumption": ("配件消耗(按配件)", "Consumption by part"),
+    "stockout_soon": ("{n} 个配件预计在补货周期内缺货", "{n} parts projected to run out within their lead time"),
+    # data
+    "ledger": ("加载台账", "Load ledger"), "quarantine": ("隔离行", "Quarantined rows"),
+    "freshness": ("数据新鲜度", "Data freshness"), "completeness_per_kpi": ("各指标完整度", "Completeness per KPI"),
+    "by_rule": ("按规则", "By rule"), "latest_data": ("最新数据时间", "Latest data"),
+    "last_load": ("最近加载", "Last load"), "table": ("表", "Table"), "rows": ("行数", "Rows"),
+    "db_file": ("数据库文件", "Database file"), "load_id": ("加载批次", "Load id"),
+    "age": ("距今", "Age"), "days_ago": ("{n} 天前", "{n} days ago"),
+}
+
+# English labels for the coded values (Chinese ones live in aftersales.model).
+EN_CODES: dict[str, dict[str, str]] = {
+    "region": {"east": "East", "north": "North", "south": "South", "central": "Central", "southwest": "Southwest",
+               "northwest": "Northwest", "northeast": "Northeast"},
+    "channel": {"taobao": "Taobao", "tmall": "Tmall", "jd": "JD", "pdd": "Pinduoduo", "douyin": "Douyin",
+                "suning": "Suning", "vip": "VIP.com", "weidian": "Weidian", "wechat": "WeChat", "phone": "Phone",
+                "store": "In store"},
+    "service_type": {"delivery": "Delivery", "install": "Installation", "repair": "Repair", "return": "Return",
+                     "exchange": "Exchange", "refund": "Refund", "consult": "Consultation"},
+    "status": {"open": "Open", "dispatched": "Dispatched", "in_progress": "In progress", "resolved": "Resolved",
+               "closed": "Closed", "cancelled": "Cancelled"},
+    "priority": {"low": "Low", "normal": "Normal", "high": "High", "urgent": "Urgent"},
+    "resolution": {"fixed": "Fixed", "not_fixed": "Not fixed", "replaced": "Replaced", "returned": "Returned",
+                   "refunded": "Refunded", "delivered": "Delivered", "installed": "Installed", "answered": "Answered",
+                   "cancelled": "Cancelled"},
+    "complaint_reason": {"attitude": "Staff attitude", "delay": "Delay", "repeat_failure": "Repeat failure",
+                         "charges": "Charges", "wrong_goods": "Wrong goods", "quality": "Product quality",
+                         "other": "Other"},
+    "outlet_type": {"own": "Own", "outsourced": "Outsourced"},
+    "product_category": {"air_conditioner": "Air conditioner", "water_heater": "Water heater", "washer": "Washer",
+                         "fridge": "Fridge", "tv": "TV", "kitchen": "Kitchen", "small_appliance": "Small appliance"},
+    "visit1_outcome": {"fixed": "Fixed", "not_fixed": "Not fixed", "need_parts": "Waiting for parts",
+                       "customer_absent": "Customer absent", "referred": "Sent to workshop"},
+    "survey_channel": {"sms": "SMS", "wechat": "WeChat", "phone": "Phone"},
+    "stage": {"first_response": "First response", "resolution": "Resolution", "onsite": "On site"},
+}
+ZH_CODES: dict[str, dict[str, str]] = {
+    "region": model.REGIONS, "channel": model.CHANNELS, "service_type": model.SERVICE_TYPES, "status": model.STATUSES,
+    "priority": model.PRIORITIES, "resolution": model.RESOLUTIONS, "complaint_reason": model.COMPLAINT_REASONS,
+    "outlet_type": model.OUTLET_TYPES, "product_category": model.PRODUCT_CATEGORIES,
+    "visit1_outcome": model.VISIT_OUTCOMES, "survey_channel": model.SURVEY_CHANNELS,
+    "stage": {"first_response": "首次响应", "resolution": "完成", "onsite": "上门"},
+}
+
+# Column headers of record and result tables beyond the canonical columns (whose 中文 is in the model).
+COLUMNS: dict[str, tuple[str, str]] = {
+    "period_start": ("期间", "Period"), "counted": ("计入", "Counted"), "in_numerator": ("计入分子", "In numerator"),
+    "measure": ("度量值", "Measure"), "excluded_reason": ("未计入原因", "Not counted because"),
+    "age_days": ("已开天数", "Age (days)"), "due_at": ("到期时间", "Due"), "done_at": ("完成时间", "Done"),
+    "stage": ("环节", "Stage"), "visit1_outcome": ("首次上门结果", "First visit outcome"),
+    "next_repair_at": ("下次报修时间", "Next repair ticket"), "value": ("数值", "Value"),
+    "numerator": ("分子", "Numerator"), "denominator": ("分母", "Denominator"), "n_records": ("样本量", "Records"),
+    "ci_low": ("区间下限", "Interval low"), "ci_high": ("区间上限", "Interval high"), "score": ("排序依据", "Ranked on"),
+    "rank": ("排名", "Rank"), "rank_method": ("排序方法", "Method"), "small_sample": ("样本不足", "Too few records"),
+    "target": ("目标", "Target"), "status": ("状态", "Status"), "prev_value": ("上期", "Previous"),
+    "prev_change": ("环比变化", "Change vs previous"), "yoy_value": ("去年同期", "Last year"),
+    "yoy_change": ("同比变化", "Change vs last year"), "completeness": ("完整度", "Completeness"),
+    "n_excluded": ("未计入数", "Not counted"), "kpi": ("指标", "KPI"), "bucket": ("区间", "Bucket"),
+    "count": ("数量", "Count"), "share": ("占比", "Share"), "overdue_hours": ("超时(小时)", "Overdue (h)"),
+    "outlet": ("网点", "Outlet"), "technician": ("师傅", "Technician"), "unit": ("单位", "Unit"),
+    "load_id": ("批次", "Load"), "file_name": ("文件", "File"), "source": ("来源", "Source"),
+    "table_name": ("表", "Table"), "started_at": ("开始时间", "Started"), "finished_at": ("结束时间", "Finished"),
+    "rows_read": ("读取行数", "Rows read"), "inserted": ("新增", "Inserted"), "updated": ("更新", "Updated"),
+    "unchanged": ("未变", "Unchanged"), "quarantined": ("隔离", "Quarantined"), "message": ("说明", "Message"),
+    "row_number": ("行号", "Row"), "sheet": ("工作表", "Sheet"), "column_name": ("字段", "Column"),
+    "source_column": ("源表头", "Source column"), "rule": ("规则", "Rule"), "raw": ("原始值", "Raw values"),
+    "table": ("表", "Table"), "rows": ("行数", "Rows"), "latest": ("最新数据时间", "Latest data"),
+    "last_load": ("最近加载", "Last load"), "change": ("变化", "Change"), "direction": ("方向", "Direction"),
+    "n": ("样本量", "Records"), "part_no": ("配件编码", "Part number"),
+}
+_MODEL_ZH = {c.name: c.zh for t in model.TABLES.values() for c in t.columns if c.zh}
+_UNIT_SUFFIX = {"hours": ("小时", "h"), "points": ("分", "pt"), "units": ("件", "units"), "yuan": ("元", "yuan")}
+_MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def t(key: str, lang: str, **kwargs: Any) -> str:
+    """The dashboard's word for ``key`` in ``lang``, with ``{placeholders}`` filled."""
+    pair = WORDS.get(key)
+    text = key if pair is None else pair[0 if lang == "zh" else 1]
+    return text.format(**kwargs) if kwargs else text
+
+
+def code_label(kind: str, code: Any, lang: str) -> str:
+    """华东 / East for ``region`` ``east``; the code itself when it has no label."""
+    if code is None:
+        return "—"
+    table = (ZH_CODES if lang == "zh" else EN_CODES).get(kind) or {}
+    return table.get(str(code), str(code))
+
+
+def column_label(name: str, lang: str) -> str:
+    if name in COLUMNS:
+        return COLUMNS[name][0 if lang == "zh" else 1]
+    if lang == "zh" and name in _MODEL_ZH:
+        return _MODEL_ZH[name]
+    if name in WORDS:
+        return t(name, lang)
+    return name.replace("_", " ").capitalize() if lang == "en" else name
+
+
+def is_missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def number(x: Any, lang: str, decimals: int = 0, compact: bool = False) -> str:
+    """1,234,567 (both languages); with ``compact``: 123.5万 / 1.2M."""
+    if is_missing(x):
+        return "—"
+    x = float(x)
+    if compact and abs(x) >= 10_000:
+        if lang == "zh":
+            return f"{x / 1e8:,.2f}亿" if abs(x) >= 1e8 else f"{x / 1e4:,.1f}万"
+        return f"{x / 1e6:,.2f}M" if abs(x) >= 1e6 else f"{x / 1e3:,.1f}K"
+    return f"{x:,.{decimals}f}"
+
+
+def kpi_value(kpi: Any, x: Any, lang: str, compact: bool = False, signed: bool = False) -> str:
+    """A KPI value in its registry format, with its unit in ``lang``: 89.3%, 36.5 小时, +12.0."""
+    if is_missing(x):
+        return "—"
+    fmt = kpi.fmt
+    if signed and not fmt.startswith("+"):
+        fmt = "+" + fmt
+    if compact and kpi.unit in ("tickets", "units", "yuan") and abs(float(x)) >= 10_000:
+        text = ("+" if signed and x > 0 else "") + number(x, lang, compact=True)
+    else:
+        text = format(float(x), fmt)
+    suffix = _UNIT_SUFFIX.get(kpi.unit)
+    if suffix:
+        text += (" " if lang == "en" else "") + suffix[0 if lang == "zh" else 1]
+    return text
+
+
+def kpi_change(kpi: Any, change: Any, lang: str) -> str | None:
+    """A change in a KPI's own unit: +1.2 pp for shares, +3.5 小时 for hours, +120 for counts."""
+    if is_missing(change):
+        return None
+    if kpi.unit == "share":
+        pp = 100 * float(change)
+        return f"{pp:+.1f} " + ("个百分点" if lang == "zh" else "pp")
+    return kpi_value(kpi, change, lang, compact=True, signed=True)
+
+
+def date(d: dt.date | dt.datetime | None, lang: str) -> str:
+    if d is None:
+        return "—"
+    if isinstance(d, dt.datetime):
+        return (f"{d.year}年{d.month}月{d.day}日 {d:%H:%M}" if lang == "zh"
+                else f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year} {d:%H:%M}")
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def period(d: dt.date | None, grain: str | None, lang: str) -> str:
+    """A period by its start: 2026年10月 / Oct 2026, 2026年第43周 / 2026-W43, 2026年Q3 / Q3 2026."""
+    if d is None:
+        return "—"
+    if grain == "month":
+        return f"{d.year}年{d.month}月" if lang == "zh" else f"{_MONTHS_EN[d.month - 1]} {d.year}"
+    if grain == "week":
+        y, w, _ = d.isocalendar()
+        return f"{y}年第{w}周" if lang == "zh" else f"{y}-W{w:02d}"
+    if grain == "quarter":
+        q = (d.month - 1) // 3 + 1
+        return f"{d.year}年第{q}季度" if lang == "zh" else f"Q{q} {d.year}"
+    if grain == "year":
+        return f"{d.year}年"if lang == "zh" else str(d.year)
+    return date(d, lang)
+
+
+def plotly_date_format(grain: str | None, lang: str) -> str:
+    """d3 tick/hover format for a period axis."""
+    if grain in ("month", "quarter"):
+        return "%Y年%m月" if lang == "zh" else "%b %Y"
+    if grain == "year":
+        return "%Y"
+    return "%Y年%m月%d日" if lang == "zh" else "%d %b %Y"
+
+
+def status_label(status: str | None, lang: str) -> str:
+    return t(f"status_{status}", lang) if status else "—"
+
+# Calendar events marked on the workload charts (names from forecasts.calendar).
+EVENTS: dict[str, tuple[str, str]] = {
+    "new_year": ("元旦", "New Year"), "spring_festival": ("春节", "Spring Festival"), "qingming": ("清明", "Qingming"),
+    "labour_day": ("劳动节", "Labour Day"), "dragon_boat": ("端午", "Dragon Boat"), "mid_autumn": ("中秋", "Mid-autumn"),
+    "national_day": ("国庆", "National Day"), "festival_618_peak": ("618", "618"),
+    "double11_peak": ("双11", "Double 11"), "double12_peak": ("双12", "Double 12"),
+}
+
+
+def event_label(name: str, lang: str) -> str:
+    pair = EVENTS.get(name)
+    return name if pair is None else pair[0 if lang == "zh" else 1]

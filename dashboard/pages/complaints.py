@@ -1,0 +1,91 @@
+"""Complaints: the complaint rate over time and by channel, product category and reason; the
+complaint list."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, data, state, ui
+from dashboard import i18n as T
+from metrics import registry as R
+
+KPI = "complaint_rate"
+
+
+def cards(scope: state.Scope) -> None:
+    whole = data.kpis(scope.ver, (KPI, "complaints_per_1k_orders", "ticket_volume"), None, scope.start, scope.end,
+                      scope.where)
+    cols = st.columns(3)
+    for col, kpi_id in zip(cols, (KPI, "complaints_per_1k_orders", "ticket_volume"), strict=True):
+        row = whole.filter(pl.col("kpi") == kpi_id).to_dicts() if not whole.is_empty() else []
+        with col:
+            if kpi_id == "complaints_per_1k_orders" and not row:
+                with st.container(border=True):
+                    st.metric(R.KPIS[kpi_id].label(scope.lang), "—")
+                    bad = data.unsupported_dims(kpi_id, scope.where)
+                    if bad:
+                        ui.unsupported(kpi_id, scope)
+                    elif not data.has_orders(scope.ver):
+                        st.caption(T.t("empty_orders", scope.lang))
+                continue
+            ui.kpi_card(R.KPIS[kpi_id], row[0] if row else None, scope, period_label=T.t("selected_range", scope.lang))
+
+
+def by_dim(scope: state.Scope, dim: str, title_key: str) -> list | None:
+    df = data.kpis(scope.ver, (KPI,), None, scope.start, scope.end, scope.where, (dim,))
+    if df.is_empty():
+        ui.empty("empty_filter", scope)
+        return None
+    fig = charts.bars(df, KPI, dim, scope.lang, lambda v: scope.label(dim, v), title=T.t(title_key, scope.lang))
+    return ui.chart(fig, key=f"cp_{dim}")
+
+
+def by_reason(scope: state.Scope) -> None:
+    lang = scope.lang
+    df, fallback = data.complaint_reasons(scope.ver, scope.start, scope.end, scope.where)
+    if df.is_empty():
+        ui.empty("empty_filter", scope)
+        return
+    if not fallback:  # metrics' own breakdown by reason
+        point = ui.chart(charts.bars(df, KPI, "complaint_reason", lang, lambda v: scope.label("complaint_reason", v),
+                                     title=T.t("by_reason", lang)), key="cp_reason")
+        ui.drill_from(point, scope, key="cp_reason_drill")
+        return
+    shown = df.with_columns(bucket=pl.col("complaint_reason").map_elements(
+        lambda v: T.code_label("complaint_reason", v, lang), return_dtype=pl.String, skip_nulls=True).fill_null("—"))
+    ui.chart(charts.histogram(shown, lang, T.t("by_reason", lang)), key="cp_reason", selectable=False)
+    st.caption(T.t("reason_fallback", lang))
+
+
+def render() -> None:
+    scope = state.current()
+    if not ui.guard(scope):
+        return
+    lang = scope.lang
+    ui.header("page_complaints", scope)
+    cards(scope)
+    trend = data.kpis(scope.ver, (KPI,), scope.grain, scope.start, scope.end, scope.where)
+    if trend.is_empty() or trend["value"].is_null().all():
+        ui.empty("empty_filter", scope)
+        return
+    point = ui.chart(charts.trend(trend, KPI, lang, scope.grain, title=T.t("complaint_trend", lang)), key="cp_trend")
+    c1, c2 = st.columns(2)
+    with c1:
+        p_channel = by_dim(scope, "channel", "by_channel")
+    with c2:
+        p_category = by_dim(scope, "product_category", "by_category")
+    by_reason(scope)
+    st.subheader(T.t("complaint_list", lang))
+    last = trend["period_start"].max()
+    picked = point or p_channel or p_category
+    if picked:
+        ui.drill_from(picked, scope, key="cp_list")
+    else:
+        st.caption(T.t("list_period", lang, p=T.period(last, scope.grain, lang)))
+        ui.records_panel(scope, KPI, period_start=last, grain=scope.grain, only="numerator", key="cp_list",
+                         what=f"{T.t('complaint_list', lang)} · {T.period(last, scope.grain, lang)}")
+
+
+if __name__ == "__main__":
+    ui.handle(render, state.current())

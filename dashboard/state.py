@@ -1,0 +1,129 @@
+"""The global filters: drawn once in the sidebar by the app, bound to the URL (so a copied link
+reproduces the view), read by every page through ``current()``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+
+from dashboard import data
+from dashboard import i18n as T
+from metrics import periods
+from metrics import registry as R
+
+# The ticket breakdowns offered as global filters, in sidebar order (URL parameter = the id).
+FILTER_DIMS = ("region", "outlet", "outlet_type", "channel", "service_type", "product_category")
+GRAINS = ("week", "month", "quarter")
+BIND = "query-params"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What every page shows: a date range, a period grain and the ticket filters."""
+
+    start: dt.date
+    end: dt.date
+    grain: str
+    where: data.Where
+    lang: str
+    ver: str
+    data_end: dt.datetime | None  # the latest created_at: "now" for SLA and backlog
+
+    def label(self, dim: str, code: object) -> str:
+        return dim_value_label(dim, code, self.lang)
+
+
+def lang() -> str:
+    value = st.session_state.get("lang")
+    return value if value in T.LANGS else data.settings().language
+
+
+def default_range(last: dt.date) -> tuple[dt.date, dt.date]:
+    """The twelve whole months up to the data's last day."""
+    start = periods.shift(periods.trunc(last, "month"), "month", -11)
+    return start, last
+
+
+def _labels(dim: str) -> dict[str, str]:
+    df = data.dimension_values(data.version(), dim)
+    return dict(zip(df["value"].to_list(), df["label"].to_list(), strict=True)) if len(df) else {}
+
+
+def dim_value_label(dim: str, code: object, lang: str) -> str:
+    if code is None:
+        return "（未指定）" if lang == "zh" else "(none)"
+    if dim in ("outlet", "technician"):
+        name = _labels(dim).get(str(code))
+        return f"{code} {name}" if name and name != code else str(code)
+    return T.code_label(dim, code, lang)
+
+
+def _options(dim: str) -> list[str]:
+    d = R.DIMENSIONS[dim]
+    if d.labels:
+        return list(d.labels)
+    return data.dimension_values(data.version(), dim)["value"].to_list()
+
+
+def _clear() -> None:
+    for dim in FILTER_DIMS:
+        st.session_state[dim] = []
+    st.session_state.pop("dates", None)
+
+
+def sidebar() -> Scope:
+    """Draw the language switch and the filters; return the scope they define."""
+    ver = data.version()
+    default_lang = data.settings().language
+    with st.sidebar:
+        lg = st.radio(T.t("language", default_lang), T.LANGS, index=T.LANGS.index(default_lang),
+                      format_func=T.LANG_NAMES.get, horizontal=True, key="lang", bind=BIND)
+        lg = lg if lg in T.LANGS else default_lang
+        st.subheader(T.t("filters", lg))
+        rng = data.data_range(ver) if ver != "missing" else None
+        last = rng[1] if rng else dt.date.today()
+        first = rng[0] if rng else last
+        d0, d1 = default_range(last)
+        d0 = max(d0, first)
+        picked = st.date_input(T.t("date_range", lg), value=(d0, d1), min_value=first, max_value=last,
+                               format="YYYY-MM-DD", key="dates", bind=BIND)
+        start, end = _range(picked, d0, d1)
+        grain = st.selectbox(T.t("grain", lg), GRAINS, index=GRAINS.index("month"),
+                             format_func=lambda g: T.t(f"grain_{g}", lg), key="grain", bind=BIND)
+        where: dict[str, list[str]] = {}
+        for dim in FILTER_DIMS:
+            d = R.DIMENSIONS[dim]
+            opts = _options(dim) if ver != "missing" else []
+            chosen = st.multiselect(d.zh if lg == "zh" else d.en, opts,
+                                    format_func=lambda c, dim=dim: dim_value_label(dim, c, lg),
+                                    placeholder=T.t("all", lg), key=dim, bind=BIND)
+            if chosen:
+                where[dim] = list(chosen)
+        st.button(T.t("reset_filters", lg), on_click=_clear, type="tertiary")
+        st.caption(T.t("link_hint", lg))
+    scope = Scope(start, end, grain or "month", data.where_tuple(where), lg, ver, rng[2] if rng else None)
+    st.session_state["_scope"] = scope
+    return scope
+
+
+def _range(picked: object, d0: dt.date, d1: dt.date) -> tuple[dt.date, dt.date]:
+    # While a range is being picked the widget holds one date; keep the default end meanwhile.
+    if isinstance(picked, (tuple, list)):
+        if len(picked) == 2 and picked[0] and picked[1]:
+            return min(picked), max(picked)
+        if len(picked) == 1 and picked[0]:
+            return picked[0], max(picked[0], d1)
+        return d0, d1
+    if isinstance(picked, dt.date):
+        return picked, picked
+    return d0, d1
+
+
+def current() -> Scope:
+    """The scope the sidebar set on this run (pages call this)."""
+    scope = st.session_state.get("_scope")
+    if scope is None:  # a page run on its own (tests): draw the sidebar first
+        scope = sidebar()
+    return scope

@@ -1,0 +1,289 @@
+"""Building blocks every page renders with: KPI cards, charts and tables that drill down to the
+records behind them, downloads (CSV and Excel) and empty states that say why."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard import data
+from dashboard import i18n as T
+from dashboard.state import Scope
+from metrics import registry as R
+
+CODED_COLUMNS = {"channel", "service_type", "priority", "status", "resolution", "complaint_reason", "outlet_type",
+                 "product_category", "region", "visit1_outcome", "survey_channel", "stage"}
+RECORD_LIMIT = 1000
+
+
+# -- empty states -----------------------------------------------------------------------------
+
+
+def empty(key: str, scope: Scope | None = None, lang: str | None = None, **kwargs: Any) -> None:
+    """An empty state that says why it is empty."""
+    lg = lang or (scope.lang if scope else "zh")
+    st.info(T.t(key, lg, **kwargs), icon="ℹ️")
+
+
+def unsupported(kpi_id: str, scope: Scope) -> bool:
+    """Explain and return True when the global filters do not apply to this KPI."""
+    bad = data.unsupported_dims(kpi_id, scope.where)
+    if bad:
+        dims = "、".join(R.DIMENSIONS[d].zh if scope.lang == "zh" else R.DIMENSIONS[d].en for d in bad)
+        empty("empty_kpi_dims", scope, kpi=R.KPIS[kpi_id].label(scope.lang), dims=dims)
+        return True
+    return False
+
+
+# -- KPI cards --------------------------------------------------------------------------------
+
+
+def kpi_help(k: R.KpiDef, row: dict, lang: str) -> str:
+    """The tooltip of a card: definition, records, interval, target, completeness."""
+    lines = [k.description_zh if lang == "zh" else k.description, "",
+             f"{T.t('hover_n', lang)}: {T.number(row.get('n_records'), lang)}"]
+    if not T.is_missing(row.get("ci_low")):
+        lines.append(f"{T.t('hover_ci', lang)}: {T.kpi_value(k, row['ci_low'], lang)} – {T.kpi_value(k, row['ci_high'], lang)}")
+    if not T.is_missing(row.get("target")):
+        lines.append(f"{T.t('target', lang)}: {T.kpi_value(k, row['target'], lang)}")
+    if not T.is_missing(row.get("completeness")) and row["completeness"] < 1:
+        lines.append(f"{T.t('completeness', lang)}: {row['completeness']:.1%}")
+    if row.get("small_sample"):
+        lines.append(f"⚠ {T.t('small_sample', lang)} (< {k.min_sample})")
+    return "  \n".join(lines)
+
+
+def kpi_card(k: R.KpiDef, row: dict | None, scope: Scope, spark: list[float] | None = None,
+             period_label: str | None = None) -> None:
+    """Value, change against the previous period and last year, status, a small trend."""
+    lang = scope.lang
+    with st.container(border=True):
+        if row is None:
+            st.metric(k.label(lang), "—", help=k.description_zh if lang == "zh" else k.description)
+            st.caption(T.t("status_no_data", lang))
+            return
+        colour = {True: "normal", False: "inverse", None: "off"}[k.higher_is_better]
+        value = T.kpi_value(k, row.get("value"), lang, compact=True)
+        if row.get("small_sample"):
+            value += " ⚠"
+        st.metric(k.label(lang), value, delta=T.kpi_change(k, row.get("prev_change"), lang), delta_color=colour,
+                  delta_description=T.t("vs_prev", lang) if row.get("prev_change") is not None else None,
+                  help=kpi_help(k, row, lang), chart_data=[v for v in (spark or []) if v is not None] or None,
+                  chart_type="line")
+        bits = []
+        yoy = T.kpi_change(k, row.get("yoy_change"), lang)
+        if yoy:
+            bits.append(f"{T.t('vs_yoy', lang)} {yoy}")
+        status = row.get("status")
+        if status and status != "no_target":
+            icon = {"met": "🟢", "missed": "🔴", "too_small": "⚪", "no_data": "⚪"}.get(status, "")
+            bits.append(f"{icon} {T.status_label(status, lang)}")
+        if period_label:
+            bits.append(period_label)
+        st.caption(" · ".join(bits) or " ")
+
+
+# -- localisation of frames for display -------------------------------------------------------
+
+
+def localize(df: pl.DataFrame, lang: str, scope: Scope | None = None, kpi_col: str | None = None) -> pl.DataFrame:
+    """Codes to labels and headers to words in ``lang`` (values stay values: downloads keep numbers)."""
+    out = df
+    for c in df.columns:
+        if c in CODED_COLUMNS and df[c].dtype == pl.String:
+            out = out.with_columns(pl.col(c).map_elements(lambda v, c=c: T.code_label(c, v, lang),
+                                                          return_dtype=pl.String, skip_nulls=True))
+        elif c in ("outlet", "technician") and scope is not None and df[c].dtype == pl.String:
+            out = out.with_columns(pl.col(c).map_elements(lambda v, c=c: scope.label(c, v), return_dtype=pl.String,
+                                                          skip_nulls=True))
+    if kpi_col and kpi_col in out.columns:
+        out = out.with_columns(pl.col(kpi_col).map_elements(lambda v: R.KPIS[v].label(lang) if v in R.KPIS else v,
+                                                            return_dtype=pl.String, skip_nulls=True))
+    return out.rename({c: T.column_label(c, lang) for c in out.columns})
+
+
+_VALUE_COLS = ("value", "ci_low", "ci_high", "target", "prev_value", "yoy_value", "score")
+_CHANGE_COLS = ("prev_change", "yoy_change")
+
+
+def format_values(df: pl.DataFrame, lang: str, kpi_id: str | None = None, kpi_col: str = "kpi") -> pl.DataFrame:
+    """KPI result columns as text in each KPI's own format (89.3%, 36.5 小时), for display."""
+    ids = [kpi_id] * len(df) if kpi_id else df[kpi_col].to_list()
+    out = {}
+    for c in df.columns:
+        vals = df[c].to_list()
+        if c in _VALUE_COLS:
+            out[c] = [T.kpi_value(R.KPIS[k], v, lang) for k, v in zip(ids, vals, strict=True)]
+        elif c in _CHANGE_COLS:
+            out[c] = [T.kpi_change(R.KPIS[k], v, lang) for k, v in zip(ids, vals, strict=True)]
+        elif c in ("n_records", "numerator", "denominator", "n_excluded", "count"):
+            out[c] = [T.number(v, lang) for v in vals]
+        elif c in ("completeness", "share"):
+            out[c] = ["—" if T.is_missing(v) else f"{v:.1%}" for v in vals]
+        elif c == "small_sample":
+            out[c] = ["⚠ " + T.t("small_sample", lang) if v else "" for v in vals]
+        elif c == "status":
+            out[c] = [T.status_label(v, lang) for v in vals]
+        elif c == "rank_method":
+            out[c] = vals
+        else:
+            continue
+    return df.with_columns(**{c: pl.Series(c, v, dtype=pl.String) for c, v in out.items()})
+
+
+def kpi_table(df: pl.DataFrame, key: str, scope: Scope, name: str, kpi_id: str | None = None,
+              selectable: bool = True, height: int | str = "auto") -> int | None:
+    """A table of ``metrics`` results: shown formatted, downloaded with its numbers."""
+    kpi_col = "kpi" if "kpi" in df.columns else None
+    shown = localize(format_values(df, scope.lang, kpi_id), scope.lang, scope, kpi_col=kpi_col)
+    raw = localize(df, scope.lang, scope, kpi_col=kpi_col)
+    return table(raw, key=key, lang=scope.lang, name=name, selectable=selectable, height=height, display=shown)
+
+
+def _column_config(df: pl.DataFrame, lang: str) -> dict[str, Any]:
+    cfg: dict[str, Any] = {}
+    for c, dtype in df.schema.items():
+        if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            cfg[c] = st.column_config.DatetimeColumn(format="YYYY年M月D日 HH:mm" if lang == "zh" else "D MMM YYYY, HH:mm")
+        elif dtype == pl.Date:
+            cfg[c] = st.column_config.DateColumn(format="YYYY年M月D日" if lang == "zh" else "D MMM YYYY")
+    return cfg
+
+
+def _csv_bytes(df: pl.DataFrame) -> bytes:
+    # UTF-8 with BOM: Excel opens Chinese text in a CSV correctly only with it.
+    return "\ufeff".encode() + df.write_csv(datetime_format="%Y-%m-%d %H:%M:%S").encode("utf-8")
+
+
+def _xlsx_bytes(df: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame = df.with_columns(pl.col(pl.List(pl.Float64), pl.List(pl.Int64), pl.List(pl.String)).cast(pl.String))
+    frame.write_excel(buf, worksheet="data", autofit=True)
+    return buf.getvalue()
+
+
+def downloads(df: pl.DataFrame, name: str, lang: str, key: str) -> None:
+    """CSV and Excel of exactly the table shown (headers in ``lang``), made when clicked."""
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(T.t("download_csv", lang), data=lambda: _csv_bytes(df), file_name=f"{name}.csv",
+                       mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
+    c2.download_button(T.t("download_xlsx", lang), data=lambda: _xlsx_bytes(df), file_name=f"{name}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
+
+
+def table(df: pl.DataFrame, key: str, lang: str, name: str | None = None, selectable: bool = True,
+          height: int | str = "auto", display: pl.DataFrame | None = None) -> int | None:
+    """A table (already localised) with its downloads; returns the selected row's index."""
+    shown = display if display is not None else df
+    event = st.dataframe(shown, key=key, hide_index=True, height=height, width="stretch",
+                         column_config=_column_config(shown, lang),
+                         on_select="rerun" if selectable else "ignore", selection_mode="single-row")
+    downloads(df, name or key, lang, key)
+    if selectable and event is not None:
+        rows = event.selection.rows if hasattr(event, "selection") else []
+        return rows[0] if rows else None
+    return None
+
+
+def chart(fig: go.Figure, key: str, selectable: bool = True) -> list | None:
+    """A Plotly chart; returns the clicked point's customdata (kpi, period, breakdown, value)."""
+    if not selectable:
+        st.plotly_chart(fig, key=key, width="stretch", config={"displaylogo": False})
+        return None
+    event = st.plotly_chart(fig, key=key, width="stretch", on_select="rerun", selection_mode="points",
+                            config={"displaylogo": False})
+    points = event.selection.points if event is not None and hasattr(event, "selection") else []
+    for p in points:
+        cd = p.get("customdata")
+        if cd:
+            return list(cd)
+    return None
+
+
+# -- drill-down -------------------------------------------------------------------------------
+
+
+def records_panel(scope: Scope, kpi_id: str, *, period_start: dt.date | None = None, grain: str | None = None,
+                  extra: dict[str, str] | None = None, only: str | None = None, what: str = "",
+                  key: str = "drill", limit: int | None = RECORD_LIMIT, expanded: bool = True) -> None:
+    """The records behind a value (the ticket list with details), downloadable."""
+    lang = scope.lang
+    where = dict(data.dict_where(scope.where))
+    for dim, value in (extra or {}).items():
+        if value not in (None, ""):
+            where[dim] = [value]
+    if data.unsupported_dims(kpi_id, data.where_tuple(where)):
+        unsupported(kpi_id, scope)
+        return
+    rec = data.records(scope.ver, kpi_id, scope.start, scope.end, data.where_tuple(where), period_start, grain, only,
+                       limit)
+    with st.expander(T.t("drill_for", lang, what=what or R.KPIS[kpi_id].label(lang)), expanded=expanded):
+        if rec.is_empty():
+            empty("no_records", scope)
+            return
+        if limit is not None and len(rec) >= limit:
+            st.caption(T.t("showing_first", lang, n=T.number(limit, lang)))
+        shown = localize(rec, lang, scope)
+        table(shown, key=f"{key}_table", lang=lang, name=f"records_{kpi_id}", selectable=False, height=360)
+
+
+def drill_from(point: list | None, scope: Scope, key: str, default: dict | None = None) -> None:
+    """Render the records behind a clicked point (``chart``'s customdata), or a hint."""
+    lang = scope.lang
+    if not point:
+        if default:
+            records_panel(scope, key=key, **default)
+        else:
+            st.caption(T.t("pick_to_drill", lang))
+        return
+    kpi_id, period_iso, dim, value = (list(point) + ["", "", "", ""])[:4]
+    if kpi_id not in R.KPIS:
+        st.caption(T.t("pick_to_drill", lang))
+        return
+    period_start = dt.date.fromisoformat(period_iso) if period_iso else None
+    extra = {dim: value} if dim and dim in R.DIMENSIONS and value else {}
+    bits = [R.KPIS[kpi_id].label(lang)]
+    if period_start:
+        bits.append(T.period(period_start, scope.grain, lang))
+    if extra:
+        bits.append(scope.label(dim, value))
+    only = "numerator" if kpi_id in ("complaint_rate",) else None
+    records_panel(scope, kpi_id, period_start=period_start, grain=scope.grain if period_start else None,
+                  extra=extra, what=" · ".join(bits), key=key, only=only)
+
+
+def header(title_key: str, scope: Scope, caption: str | None = None) -> None:
+    st.header(T.t(title_key, scope.lang))
+    bits = [f"{T.date(scope.start, scope.lang)} – {T.date(scope.end, scope.lang)}"]
+    for dim, values in scope.where:
+        d = R.DIMENSIONS[dim]
+        bits.append(f"{d.zh if scope.lang == 'zh' else d.en}: " + ", ".join(scope.label(dim, v) for v in values))
+    st.caption(" · ".join(bits) + (f"  \n{caption}" if caption else ""))
+
+
+def guard(scope: Scope) -> bool:
+    """False (with the reason shown) when there is nothing to show at all."""
+    if scope.ver == "missing":
+        st.error(T.t("empty_no_db", scope.lang, db=data.settings().db))
+        return False
+    if scope.data_end is None:
+        empty("empty_no_tickets", scope)
+        return False
+    return True
+
+
+def handle(fn: Callable[[], None], scope: Scope) -> None:
+    """Run a page, turning a metrics UserError (a bad filter value in a URL, say) into a message."""
+    from aftersales.errors import UserError
+
+    try:
+        fn()
+    except UserError as exc:
+        st.warning(T.t("error_user", scope.lang, msg=str(exc)))

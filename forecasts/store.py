@@ -1,0 +1,184 @@
+"""Stored runs: writing a finished run in one atomic step, and the read functions the dashboard
+and the CLI use (they take a database path and return polars frames; nothing here caches).
+
+Writes go through ``aftersales.db.writer`` (copy, write, publish), so readers never see half a
+run and a failed run leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from aftersales.db import connect_readonly, writer
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+TABLES = ("forecast_values", "forecast_series", "staffing_plan", "parts_reorder", "backtest_scores",
+          "backtest_forecasts", "inventory_sim")
+KINDS = ("workload", "parts", "backtest_workload", "backtest_parts")
+
+
+def new_run_id(kind: str) -> str:
+    """``workload-20261101-083000-1a2b3c``: kind, local time, and a random suffix."""
+    return f"{kind}-{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Run:
+    """A finished run: its ledger row and its tables (each a frame without ``run_id``)."""
+
+    kind: str
+    source: str
+    model: str
+    data_cutoff: dt.date | None
+    params: dict[str, Any]
+    n_series: int
+    workers: int
+    seconds: float
+    summary: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    run_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown run kind {self.kind!r}; one of {KINDS}")
+        self.run_id = self.run_id or new_run_id(self.kind)
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False,
+                      sort_keys=True) if value is not None else "null"
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinities become null (JSON has no NaN)."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def save_run(db_path: Path, run: Run) -> str:
+    """Store ``run`` and its tables in one atomic publish; returns the run id."""
+    for name in run.tables:
+        if name not in TABLES:
+            raise ValueError(f"unknown forecast table {name!r}; one of {TABLES}")
+    with writer(Path(db_path)) as con:
+        create_tables(con)
+        con.execute(
+            "INSERT INTO forecast_runs VALUES ($run_id, $kind, $created_at, $cutoff, $source, $model, $params, "
+            "$n_series, $workers, $seconds, $summary)",
+            {"run_id": run.run_id, "kind": run.kind, "created_at": dt.datetime.now().replace(microsecond=0),
+             "cutoff": run.data_cutoff, "source": run.source, "model": run.model,
+             "params": _json(_clean(run.params)), "n_series": run.n_series, "workers": run.workers,
+             "seconds": round(run.seconds, 3), "summary": _json(_clean(run.summary))})
+        for name, frame in run.tables.items():
+            if frame.is_empty():
+                continue
+            frame = frame.with_columns(pl.lit(run.run_id).alias("run_id"))
+            frame = frame.with_columns(pl.col(c).fill_nan(None) for c, t in frame.schema.items() if t.is_float())
+            con.register("_incoming", frame.to_arrow())
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _incoming")  # name is from TABLES
+            con.unregister("_incoming")
+    return run.run_id
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+def _read(db_path: Path | str, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame | None:
+    """The query's rows, or None when the database has no forecast tables yet."""
+    con = connect_readonly(Path(db_path))
+    try:
+        exists = con.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'forecast_runs'").fetchall()
+        if not exists[0][0]:
+            return None
+        return con.sql(sql, params=params or {}).pl()
+    finally:
+        con.close()
+
+
+def list_runs(db_path: Path | str, kind: str | None = None) -> pl.DataFrame:
+    """Stored runs, newest first: ``run_id, kind, created_at, data_cutoff, source, model, n_series,
+    workers, seconds, params, summary`` (JSON as text)."""
+    sql = ("SELECT run_id, kind, created_at, data_cutoff, source, model, n_series, workers, seconds, "
+           "params::VARCHAR AS params, summary::VARCHAR AS summary FROM forecast_runs "
+           "WHERE $kind IS NULL OR kind = $kind ORDER BY created_at DESC, run_id DESC")
+    out = _read(db_path, sql, {"kind": kind})
+    return out if out is not None else pl.DataFrame()
+
+
+def latest_run(db_path: Path | str, kind: str) -> dict[str, Any] | None:
+    """The newest run of ``kind`` as a dict (params and summary parsed), or None."""
+    runs = list_runs(db_path, kind)
+    if runs.is_empty():
+        return None
+    row = runs.row(0, named=True)
+    row["params"] = json.loads(row["params"]) if row["params"] else {}
+    row["summary"] = json.loads(row["summary"]) if row["summary"] else {}
+    return row
+
+
+def _table(db_path: Path | str, table: str, run_id: str, where: str = "", params: dict[str, Any] | None = None,
+           order: str = "") -> pl.DataFrame:
+    sql = f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = $run_id {where} {order}"  # table: constant
+    out = _read(db_path, sql, {"run_id": run_id, **(params or {})})
+    return out if out is not None else pl.DataFrame()
+
+
+def read_forecast(db_path: Path | str, run_id: str, unique_id: str | None = None,
+                  chosen_only: bool = True) -> pl.DataFrame:
+    """Forecast rows of a run (``unique_id, ds, model, chosen, yhat, yhat_lower_80 ...``)."""
+    return _table(db_path, "forecast_values", run_id,
+                  "AND ($uid IS NULL OR unique_id = $uid) AND (chosen OR NOT $chosen_only)",
+                  {"uid": unique_id, "chosen_only": chosen_only}, "ORDER BY unique_id, model, ds")
+
+
+def read_series(db_path: Path | str, run_id: str) -> pl.DataFrame:
+    """The model each series uses in a run, why, and its backtest score against the baseline."""
+    return _table(db_path, "forecast_series", run_id, order="ORDER BY unique_id")
+
+
+def read_staffing(db_path: Path | str, run_id: str, short_only: bool = False) -> pl.DataFrame:
+    """Technicians needed vs available per region and week (``gap`` < 0: short by that many)."""
+    return _table(db_path, "staffing_plan", run_id, "AND (short OR NOT $short_only)", {"short_only": short_only},
+                  "ORDER BY week_start, region")
+
+
+def read_reorder(db_path: Path | str, run_id: str, at_risk_only: bool = False) -> pl.DataFrame:
+    """Reorder points, order-up-to levels and run-out dates per part; ``at_risk_only`` keeps the
+    parts projected to run out within their lead time."""
+    return _table(db_path, "parts_reorder", run_id, "AND (runs_out_within_lead_time OR NOT $risk)",
+                  {"risk": at_risk_only}, "ORDER BY runout_date NULLS LAST, part_no")
+
+
+def read_backtest(db_path: Path | str, run_id: str, summary_only: bool = True) -> pl.DataFrame:
+    """Backtest scores (``scope, unique_id, model, metric, value``); summaries have unique_id '*'."""
+    return _table(db_path, "backtest_scores", run_id, "AND (unique_id = '*' OR NOT $summary)",
+                  {"summary": summary_only}, "ORDER BY scope, unique_id, model, metric")
+
+
+def read_backtest_forecasts(db_path: Path | str, run_id: str, unique_id: str | None = None,
+                            window: str | None = None) -> pl.DataFrame:
+    """Backtest forecasts beside the actuals, to plot one series' windows."""
+    return _table(db_path, "backtest_forecasts", run_id,
+                  "AND ($uid IS NULL OR unique_id = $uid) AND ($win IS NULL OR window_label = $win)",
+                  {"uid": unique_id, "win": window}, "ORDER BY unique_id, cutoff, model, ds")
+
+
+def read_inventory_sim(db_path: Path | str, run_id: str) -> pl.DataFrame:
+    """Simulated fill rate and mean stock per part and policy (count vs baseline)."""
+    return _table(db_path, "inventory_sim", run_id, order="ORDER BY part_no, policy")

@@ -1,0 +1,297 @@
+"""Everything a report shows, gathered once from the metrics layer and the forecast store.
+
+``build()`` returns a ``Report``: plain sections of tables, cards and charts holding the raw
+values ``metrics.query`` / ``metrics.rank`` / ``metrics.records`` / ``metrics.distribution``
+returned. HTML, PDF, XLSX and CSV are all rendered from it, so they show the same numbers as each
+other and as the dashboard (which calls the same functions with the same arguments).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+
+import metrics
+from aftersales.errors import UserError
+from metrics import periods
+from metrics import registry as R
+from metrics.compute import check_dims, check_where
+from reports import charts, i18n, outlook, problems
+from reports.period import Period
+from reports.table import Col, Section, Table, change_fmt
+
+DEFAULT_BY = ("region", "outlet_type", "service_type", "channel")
+CARD_KPIS = ("ticket_volume", "repair_success_rate", "first_time_fix_rate", "mttr", "complaint_rate", "csat", "nps",
+             "survey_response_rate", "first_response_time", "sla_compliance", "refund_cycle_time", "reopen_rate",
+             "backlog")
+TREND_KPIS = ("ticket_volume", "complaint_rate", "repair_success_rate", "first_time_fix_rate", "mttr", "csat", "nps",
+              "sla_compliance")
+BREAKDOWN_KPIS = ("ticket_volume", "complaint_rate", "repair_success_rate", "first_time_fix_rate", "mttr", "csat",
+                  "nps", "sla_compliance", "backlog")
+TREND_PERIODS = 13  # the period and the twelve before it
+BREAKDOWN_HTML_ROWS = 40
+
+
+@dataclass
+class Freshness:
+    data_through: dt.datetime  # latest ticket created_at
+    last_update: dt.datetime | None  # latest updated_at in the source exports
+    last_load: dt.datetime | None  # latest load in the ledger
+
+
+@dataclass
+class Report:
+    lang: str
+    period: Period
+    where: dict[str, list[str]]
+    by: list[str]
+    freshness: Freshness
+    kpis: pl.DataFrame  # metrics.query rows for the period: the CSV, the cards and the KPI table
+    sections: list[Section]
+    about: list[tuple[str, str]]
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (the benchmark reads them)
+
+    @property
+    def title(self) -> str:
+        return f"{i18n.t('title', self.lang)} · {self.period.label(self.lang)}"
+
+    @property
+    def created(self) -> dt.datetime:
+        """A fixed document date for file properties: the data's freshness, never the clock."""
+        return self.freshness.last_load or self.freshness.data_through
+
+    def tables(self) -> list[Table]:
+        return [t for s in self.sections for t in s.tables]
+
+
+def freshness(con: duckdb.DuckDBPyConnection) -> Freshness:
+    row = con.execute("SELECT max(created_at), max(updated_at) FROM tickets").fetchall()[0]
+    if row[0] is None:
+        raise UserError("there are no tickets yet: load some with `aftersales load PATH` before making a report")
+    try:
+        last_load = con.execute("SELECT max(finished_at) FROM loads").fetchall()[0][0]
+    except duckdb.CatalogException:  # a database built without the pipeline's ledger
+        last_load = None
+    return Freshness(row[0], row[1], last_load)
+
+
+def value_names(con: duckdb.DuckDBPyConnection, dim: str) -> dict[str, str]:
+    """Display names of a breakdown's values (outlet and technician names), from the metrics layer."""
+    if dim not in ("outlet", "technician"):
+        return {}
+    df = metrics.dimension_values(con, dim)
+    return {str(v): str(lb) for v, lb in df.iter_rows() if lb is not None}
+
+
+def filter_text(where: dict[str, list[str]], lang: str, names: dict[str, dict[str, str]]) -> str:
+    if not where:
+        return i18n.t("no_filters", lang)
+    sep = "、" if lang == "zh" else ", "
+    return "; ".join(f"{i18n.dim_label(d, lang)} = " + sep.join(i18n.value_label(d, v, lang, names.get(d)) for v in vs)
+                     for d, vs in where.items())
+
+
+def period_label(d: dt.date, grain: str | None) -> str:
+    if grain == "month":
+        return f"{d:%Y-%m}"
+    if grain == "week":
+        y, w, _ = d.isocalendar()
+        return f"{y}-W{w:02d}"
+    if grain == "quarter":
+        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    return d.isoformat()
+
+
+# -- KPIs ----------------------------------------------------------------------------------------
+
+def kpi_rows(con, period: Period, where, config) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """(the period's row per KPI, the trend rows, the trend grain). For a month or week, one
+    query serves both: its last period is the report period, computed from that period's records
+    exactly as a one-period query computes it."""
+    if period.grain is not None:
+        first = periods.shift(period.start, period.grain, -(TREND_PERIODS - 1))
+        df = metrics.query(con, grain=period.grain, start=first, end=period.end, where=where, config=config)
+        current = df.filter(pl.col("period_start") == period.start)
+        return current, df.filter(pl.col("kpi").is_in(TREND_KPIS)), period.grain
+    current = with_comparisons(con, period, where, config)
+    grain = "day" if period.days <= 62 else "week" if period.days <= 26 * 7 else "month"
+    trend = metrics.query(con, metrics=[k for k in TREND_KPIS if k in current["kpi"].to_list()], grain=grain,
+                          start=period.start, end=period.end, where=where, config=config)
+    return current, trend, grain
+
+
+def with_comparisons(con, period: Period, where, config) -> pl.DataFrame:
+    """A FROM:TO range is one period with no grain, for which metrics has no previous or
+    last-year values: they come from the same query over the previous range (as many days,
+    just before) and last year's range, and the changes are derived as metrics derives them."""
+    cur = metrics.query(con, grain=None, start=period.start, end=period.end, where=where, config=config)
+    kpis = cur["kpi"].to_list()
+    for name, p in (("prev", period.previous()), ("yoy", period.last_year())):
+        other = metrics.query(con, metrics=kpis, grain=None, start=p.start, end=p.end, where=where, config=config)
+        cur = cur.drop(f"{name}_value").join(other.select("kpi", pl.col("value").alias(f"{name}_value")),
+                                             on="kpi", how="left")
+        v, o = pl.col("value"), pl.col(f"{name}_value")
+        cur = cur.with_columns((v - o).alias(f"{name}_change"), pl.when(o != 0).then(v / o - 1).alias(f"{name}_change_pct"))
+    return cur.select([c for c in metrics.RESULT_COLUMNS if c != "<dims>"])
+
+
+def tone(kpi: str, change: float | None) -> str:
+    """'good' / 'bad' for a change, by the KPI's direction ('' when it has none)."""
+    better = R.KPIS[kpi].higher_is_better
+    if change is None or change == 0 or better is None:
+        return ""
+    return "good" if (change > 0) == better else "bad"
+
+
+def kpi_section(df: pl.DataFrame, lang: str) -> Section:
+    L = lambda k: i18n.t(k, lang)  # noqa: E731
+    cols = [Col("label", L("kpi"), width=30), Col("value", L("value"), "@"),
+            Col("prev_value", L("prev_value"), "@", html=False), Col("prev_change", L("prev_change"), "@d"),
+            Col("prev_change_pct", L("prev_change_pct"), "+.1%", html=False),
+            Col("yoy_value", L("yoy_value"), "@", html=False), Col("yoy_change", L("yoy_change"), "@d"),
+            Col("yoy_change_pct", L("yoy_change_pct"), "+.1%", html=False), Col("target", L("target"), "@"),
+            Col("status", L("status"), "status"), Col("n_records", L("n_records"), ",d"),
+            Col("ci_low", L("ci_low"), "@"), Col("ci_high", L("ci_high"), "@"),
+            Col("numerator", L("numerator"), ",.2f", html=False), Col("denominator", L("denominator"), ",.2f", html=False),
+            Col("completeness", L("completeness"), ".1%", html=False), Col("unit", L("unit"), html=False),
+            Col("kpi", L("kpi_id"), html=False)]
+    rows, cards = [], []
+    for rec in df.iter_rows(named=True):
+        k = R.KPIS[rec["kpi"]]
+        dfmt = change_fmt(k.fmt, k.unit)
+        fmts = {c.key: (k.fmt if c.fmt == "@" else dfmt) for c in cols if c.fmt in ("@", "@d")}
+        if k.kind in ("count", "sum"):
+            fmts["numerator"] = k.fmt
+        tones = {"prev_change": tone(k.id, rec["prev_change"]), "yoy_change": tone(k.id, rec["yoy_change"])}
+        tones.update(prev_change_pct=tones["prev_change"], yoy_change_pct=tones["yoy_change"])
+        unit = i18n.pick(i18n.UNITS.get(k.unit, (k.unit, k.unit)), lang)
+        rows.append({**{c.key: rec.get(c.key) for c in cols}, "label": k.label(lang), "unit": unit, "_key": k.id,
+                     "_fmt": fmts, "_status": {"value": rec["status"]}, "_tone": tones})
+        if k.id in CARD_KPIS:
+            cards.append({**rec, "label": k.label(lang), "fmt": k.fmt, "change_fmt": dfmt, "unit_label": unit,
+                          "prev_tone": tones["prev_change"], "yoy_tone": tones["yoy_change"]})
+    order = {k: i for i, k in enumerate(CARD_KPIS)}
+    cards.sort(key=lambda c: order[c["kpi"]])
+    table = Table("kpis", L("sec_kpis"), "KPI" if lang == "en" else "关键指标", cols, rows, note=L("change_note"))
+    return Section("kpis", L("sec_kpis"), tables=[table], cards=cards)
+
+
+def trend_section(trend: pl.DataFrame, grain: str, lang: str, config: dict) -> Section:
+    L = lambda k: i18n.t(k, lang)  # noqa: E731
+    kpis = [k for k in TREND_KPIS if k in set(trend["kpi"].to_list())]
+    cols = [Col("period", L("period_start"), width=12)] + [Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis]
+    rows: dict[dt.date, dict[str, Any]] = {}
+    for rec in trend.iter_rows(named=True):
+        row = rows.setdefault(rec["period_start"], {"period": period_label(rec["period_start"], grain),
+                                                    "_key": rec["period_start"].isoformat(), "_status": {}})
+        row[rec["kpi"]] = rec["value"]
+        row["_status"][rec["kpi"]] = rec["status"]
+    ordered = [rows[d] for d in sorted(rows)]
+    title = L("trend_title").format(n=len(ordered))
+    table = Table("trends", title, "趋势" if lang == "zh" else "Trends", cols, ordered,
+                  chart=charts.trends(trend, kpis, grain, lang, config))
+    return Section("trends", L("sec_trends"), tables=[table], notes=[L("trend_note")])
+
+
+def breakdown_table(con, dim: str, period: Period, where, config, lang: str) -> Table | None:
+    allowed = [k for k in BREAKDOWN_KPIS if dim in R.KPIS[k].allowed_dims() and all(
+        w in R.KPIS[k].allowed_dims() for w in where)]
+    if not allowed:
+        return None
+    df = metrics.query(con, metrics=allowed, by=[dim], grain=period.grain, start=period.start, end=period.end,
+                       where=where, config=config)
+    if period.grain is not None:
+        df = df.filter(pl.col("period_start") == period.start)
+    names = value_names(con, dim)
+    kpis = [k for k in allowed if k in set(df["kpi"].to_list())]
+    cols = [Col("label", i18n.dim_label(dim, lang), width=24)] + [
+        Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis] + [
+        Col("code", i18n.dim_label(dim, lang) + (" 代码" if lang == "zh" else " code"), html=False)]
+    rows: dict[Any, dict[str, Any]] = {}
+    for rec in df.iter_rows(named=True):
+        code = rec[dim]
+        row = rows.setdefault(code, {"label": i18n.value_label(dim, code, lang, names), "code": code,
+                                     "_key": "" if code is None else str(code), "_status": {}})
+        row[rec["kpi"]] = rec["value"]
+        row["_status"][rec["kpi"]] = rec["status"]
+    ordered = sorted(rows.values(), key=lambda r: (-(r.get("ticket_volume") or 0), r["code"] is None, str(r["code"])))
+    title = i18n.t("by", lang, dim=i18n.dim_label(dim, lang))
+    sheet = (("按" + i18n.dim_label(dim, "zh")) if lang == "zh" else ("By " + dim.replace("_", " ")))[:31]
+    note = (i18n.t("rows_capped", lang, n=BREAKDOWN_HTML_ROWS, total=len(ordered))
+            if len(ordered) > BREAKDOWN_HTML_ROWS else "")
+    return Table(f"by_{dim}", title, sheet, cols, ordered, note=note, html_limit=BREAKDOWN_HTML_ROWS)
+
+
+def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
+    L = lambda k: i18n.t(k, lang)  # noqa: E731
+    cols = [Col("label", L("kpi"), width=26), Col("kpi", L("kpi_id"), width=24),
+            Col("description", L("def_description"), width=60), Col("unit", L("unit"), width=10),
+            Col("period_by", L("def_period_by"), width=14), Col("direction", L("def_direction"), width=10),
+            Col("target", L("target"), "@"), Col("min_sample", L("def_min_sample"), ",d"),
+            Col("note", L("def_note"), width=60)]
+    rows = []
+    for kid in kpi_ids:
+        k = R.KPIS[kid]
+        rows.append({"label": k.label(lang), "kpi": k.id, "description": k.description_zh if lang == "zh" else k.description,
+                     "unit": i18n.pick(i18n.UNITS.get(k.unit, (k.unit, k.unit)), lang),
+                     "period_by": i18n.pick(i18n.PERIOD_BY.get(k.period_by, (k.period_by, k.period_by)), lang),
+                     "direction": L(k.direction), "target": R.target_for(k, config), "min_sample": k.min_sample,
+                     "note": k.note or None, "_key": k.id, "_fmt": {"target": k.fmt}})
+    table = Table("definitions", L("sec_definitions"), "指标定义" if lang == "zh" else "Definitions", cols, rows,
+                  freeze_cols=1)
+    return Section("definitions", L("sec_definitions"), tables=[table], notes=[L("masking")])
+
+
+# -- the whole report -----------------------------------------------------------------------------
+
+def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] | None = None,
+          by: list[str] | None = None, lang: str = "zh", config: dict | None = None, top: int = 5,
+          breaches: int = 20) -> Report:
+    """Gather the report for ``period`` (filters ``where``, breakdowns ``by``) from one read-only
+    connection. Raises UserError for unknown filters/breakdowns and for a period after the data."""
+    config = config or {}
+    timings = {"queries": 0.0, "charts": 0.0}
+    t0 = time.perf_counter()
+    fresh = freshness(con)
+    if period.start > fresh.data_through.date():
+        raise UserError(f"no data for {period.slug}: the data ends on {fresh.data_through:%Y-%m-%d}; "
+                        f"load newer exports (`aftersales load`) or pick an earlier period")
+    checked = check_where(con, where)
+    by_dims = check_dims(list(by) if by else list(DEFAULT_BY))
+    names = {d: value_names(con, d) for d in checked}
+    current, trend, grain = kpi_rows(con, period, checked, config)
+    warnings = []
+    if fresh.data_through.date() < period.end:
+        warnings.append(i18n.t("partial", lang, end=f"{fresh.data_through:%Y-%m-%d %H:%M}"))
+
+    c0 = charts.elapsed()
+    sections = [kpi_section(current, lang), trend_section(trend, grain, lang, config)]
+    bd = [t for t in (breakdown_table(con, d, period, checked, config, lang) for d in by_dims) if t is not None]
+    sections.append(Section("breakdowns", i18n.t("sec_breakdowns", lang), tables=bd))
+    sections.append(problems.section(con, period, checked, config, lang, current, fresh.data_through,
+                                     top=top, breaches=breaches))
+    out_section, run_text = outlook.section(con, lang, config)
+    sections.append(out_section)
+    sections.append(definitions_section(current["kpi"].to_list(), lang, config))
+    timings["charts"] = charts.elapsed() - c0
+    timings["queries"] = time.perf_counter() - t0 - timings["charts"]
+
+    L = lambda k: i18n.t(k, lang)  # noqa: E731
+    never = L("never")
+    about = [
+        (L("period"), f"{period.label(lang)} ({period.start.isoformat()} – {period.end.isoformat()})"),
+        (L("comparison"), f"{L('prev')}: {period.previous().label(lang)}; {L('yoy')}: {period.last_year().label(lang)}"),
+        (L("filters"), filter_text(checked, lang, names)),
+        (L("breakdowns"), ", ".join(i18n.dim_label(d, lang) for d in by_dims)),
+        (L("data_through"), f"{fresh.data_through:%Y-%m-%d %H:%M}"),
+        (L("last_load"), f"{fresh.last_load:%Y-%m-%d %H:%M}" if fresh.last_load else never),
+        (L("forecast"), run_text),
+        (L("language"), "中文" if lang == "zh" else "English"),
+    ]
+    return Report(lang, period, checked, by_dims, fresh, current, sections, about, warnings, timings)

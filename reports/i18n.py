@@ -1,0 +1,167 @@
+"""The report's own words, in Chinese and English. KPI and dimension names come from the
+metrics registry; only the report's headings, column names and notes live here."""
+
+from __future__ import annotations
+
+from metrics import registry as R
+
+LANGS = ("zh", "en")
+
+_T: dict[str, tuple[str, str]] = {
+    "title": ("售后服务 KPI 报告", "After-sales KPI report"),
+    "period": ("报告期", "Period"),
+    "comparison": ("对比期", "Compared with"),
+    "prev": ("环比", "vs prev."),
+    "yoy": ("同比", "vs last year"),
+    "filters": ("筛选条件", "Filters"),
+    "no_filters": ("无(全部数据)", "none (all data)"),
+    "breakdowns": ("拆分维度", "Breakdowns"),
+    "data_through": ("数据截至", "Data through"),
+    "last_load": ("最近一次导入", "Last load"),
+    "never": ("无记录", "not recorded"),
+    "partial": ("注意:数据截至 {end},报告期尚未结束或数据未导入完整,本期数字不完整。",
+                "Note: the data ends on {end}, before the period ends: this period's numbers are incomplete."),
+    "contents": ("目录", "Contents"),
+    "sec_kpis": ("关键指标", "Key performance indicators"),
+    "sec_trends": ("趋势", "Trends"),
+    "sec_breakdowns": ("分维度对比", "Breakdowns"),
+    "sec_problems": ("待处理问题", "Problems to act on"),
+    "sec_outlook": ("人力与配件展望", "Staffing and spare-part outlook"),
+    "sec_definitions": ("附录:指标定义", "Appendix: KPI definitions"),
+    "kpi": ("指标", "KPI"),
+    "kpi_id": ("指标代码", "KPI id"),
+    "value": ("本期值", "Value"),
+    "unit": ("单位", "Unit"),
+    "numerator": ("分子", "Numerator"),
+    "denominator": ("分母", "Denominator"),
+    "n_records": ("记录数", "Records"),
+    "ci": ("95%置信区间", "95% interval"),
+    "ci_low": ("区间下限", "Interval low"),
+    "ci_high": ("区间上限", "Interval high"),
+    "prev_value": ("上期值", "Previous"),
+    "prev_change": ("环比变化", "Change vs prev."),
+    "prev_change_pct": ("环比变化率", "Change vs prev. %"),
+    "yoy_value": ("去年同期", "Last year"),
+    "yoy_change": ("同比变化", "Change vs last year"),
+    "yoy_change_pct": ("同比变化率", "Change vs last year %"),
+    "target": ("目标", "Target"),
+    "status": ("达标状态", "Status"),
+    "completeness": ("完整度", "Completeness"),
+    "period_start": ("期初", "Period start"),
+    "period_end": ("期末(不含)", "Period end (excl.)"),
+    "change_note": ("比率类指标的变化为百分点(pp);Excel 中以 % 显示。",
+                    "Changes of rates are in percentage points (pp); Excel shows them with a % sign."),
+    "small": ("样本不足", "small sample"),
+    "met": ("达标", "met"),
+    "missed": ("未达标", "missed"),
+    "too_small": ("样本不足", "too small"),
+    "no_target": ("无目标", "no target"),
+    "no_data": ("无数据", "no data"),
+    "none_value": ("(未指定)", "(none)"),
+    "trend_title": ("近{n}期趋势", "Last {n} periods"),
+    "trend_note": ("虚线为目标值。", "Dashed lines are targets."),
+    "by": ("按{dim}", "By {dim}"),
+    "rows_capped": ("仅显示工单量最大的 {n} 项(共 {total} 项);完整列表见 Excel。",
+                    "Showing the {n} largest by ticket volume of {total}; the workbook lists all."),
+    "worst_title": ("表现最差的{level}(公平排名)", "Worst {level}s (fair ranking)"),
+    "worst_note": ("按经验贝叶斯收缩估计排名(样本少的单位向整体均值收缩),中位数类指标按置信区间的不利端排名;每个指标列出最差 {n} 个。",
+                   "Ranked on empirical-Bayes shrunk estimates (small units are pulled towards the overall value); "
+                   "medians on the pessimistic end of their interval. The worst {n} per KPI."),
+    "rank": ("排名", "Rank"),
+    "of": ("共", "of"),
+    "score": ("公平估计", "Fair score"),
+    "name": ("名称", "Name"),
+    "sla_title": ("SLA 超时工单(完成时效)", "SLA breaches (resolution)"),
+    "sla_summary_title": ("SLA 超时汇总", "SLA breaches by stage"),
+    "sla_by_type_title": ("完成时效超时:按服务类型", "Resolution breaches by service type"),
+    "sla_note": ("本期到期、未在时限内完成的工单;仍未完成的排在前面,其余按超时时长排序,列出前 {n} 条(共 {total} 条)。",
+                 "Tickets due in the period and not done in time; still-open ones first, then by hours over; "
+                 "the first {n} of {total}."),
+    "stage": ("环节", "Stage"),
+    "due": ("到期工单", "Due"),
+    "breaches": ("超时工单", "Breaches"),
+    "breach_share": ("超时占比", "Breach share"),
+    "ticket_id": ("工单号", "Ticket"),
+    "created_at": ("创建时间", "Created"),
+    "due_at": ("到期时间", "Due at"),
+    "done_at": ("完成时间", "Done at"),
+    "hours_over": ("超时(小时)", "Hours over"),
+    "still_open": ("仍未完成", "Still open"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "complaints_title": ("投诉原因排行", "Top complaint reasons"),
+    "reason": ("投诉原因", "Reason"),
+    "count": ("数量", "Count"),
+    "share": ("占比", "Share"),
+    "backlog_title": ("期末积压工单账龄", "Backlog at period end, by age"),
+    "age": ("账龄", "Age"),
+    "outlook_none": ("尚无预测运行记录:运行 `aftersales forecast` 后,报告将显示人力需求与配件补货展望。",
+                     "No forecast run yet: run `aftersales forecast` and the report will show the staffing and "
+                     "spare-part outlook."),
+    "outlook_run": ("预测运行:{run}", "Forecast run: {run}"),
+    "staffing_title": ("人力需求与现有人力", "Staffing needed vs available"),
+    "reorder_title": ("配件补货与预计缺货日期", "Spare-part reorders and projected stock-outs"),
+    "def_description": ("定义", "Definition"),
+    "def_period_by": ("归期依据", "Period by"),
+    "def_direction": ("方向", "Better"),
+    "def_min_sample": ("最小样本", "Min. sample"),
+    "def_note": ("说明", "Note"),
+    "higher": ("越高越好", "higher"),
+    "lower": ("越低越好", "lower"),
+    "none": ("—", "—"),
+    "masking": ("客户姓名与电话在所有导出中均已脱敏(张** / 138****1234)。",
+                "Customer names and phone numbers are masked in every export (张** / 138****1234)."),
+    "footer": ("由 aftersales report 生成;所有数字来自指标层(与看板一致)。",
+               "Made by aftersales report; every number comes from the metrics layer (as on the dashboard)."),
+    "about": ("报告信息", "About"),
+    "item": ("项目", "Item"),
+    "detail": ("内容", "Detail"),
+    "language": ("语言", "Language"),
+    "forecast": ("预测", "Forecast"),
+    "chart_fallback": ("(图表需要浏览器运行脚本)", "(the chart needs a browser with scripts enabled)"),
+}
+
+PERIOD_BY = {
+    "created": ("按创建时间", "created"), "resolved": ("按完成时间", "resolved"),
+    "closed": ("按结单时间", "closed"), "responded": ("按回访时间", "survey response"),
+    "due": ("按到期时间", "due time"), "period_end": ("按期末", "period end"), "visit": ("按上门时间", "visit"),
+}
+UNITS = {
+    "tickets": ("单", "tickets"), "share": ("%", "%"), "hours": ("小时", "hours"), "points": ("分", "points"),
+    "score": ("分", "score"), "per_1000_orders": ("‰订单", "per 1,000 orders"), "units": ("件", "units"),
+    "yuan": ("元", "yuan"),
+}
+STAGES = {"sla_first_response": ("首次响应", "First response"), "sla_onsite": ("上门", "On site"),
+          "sla_compliance": ("完成", "Resolution")}
+
+
+def t(key: str, lang: str, **kw: object) -> str:
+    zh, en = _T[key]
+    text = zh if lang == "zh" else en
+    return text.format(**kw) if kw else text
+
+
+def pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def dim_label(dim: str, lang: str) -> str:
+    d = R.DIMENSIONS[dim]
+    return d.zh if lang == "zh" else d.en
+
+
+def value_label(dim: str, value: object, lang: str, names: dict[str, str] | None = None) -> str:
+    """How a breakdown value is shown: 华东 / east; outlets and technicians with their name."""
+    if value is None:
+        return t("none_value", lang)
+    d = R.DIMENSIONS[dim]
+    v = str(value)
+    if d.labels:
+        return d.labels.get(v, v) if lang == "zh" else v.replace("_", " ")
+    if names and names.get(v) and names[v] != v:
+        return f"{v} {names[v]}"
+    return v
+
+
+def status_label(status: str | None, lang: str) -> str:
+    return t(status or "no_data", lang)

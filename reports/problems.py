@@ -1,0 +1,171 @@
+"""The problems to act on: the worst outlets by a fair ranking, SLA breaches, the top complaint
+reasons and the ageing of the backlog — each straight from the metrics layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+import metrics
+from aftersales import model
+from metrics import registry as R
+from reports import charts, i18n
+from reports.period import Period
+from reports.table import Col, Section, Table
+
+RANK_KPIS = ("repair_success_rate", "first_time_fix_rate", "complaint_rate", "csat", "sla_compliance", "mttr_median")
+SLA_KPIS = ("sla_first_response", "sla_onsite", "sla_compliance")
+
+
+def _period_args(period: Period) -> dict[str, Any]:
+    """records()/distribution() arguments selecting exactly the report period."""
+    if period.grain is not None:
+        return {"period_start": period.start, "grain": period.grain}
+    return {"grain": None, "start": period.start, "end": period.end}
+
+
+def worst(con, period: Period, where, config, lang: str, top: int) -> Table | None:
+    """The ``top`` worst units per KPI. Outlets, or technicians when the report is one outlet's."""
+    level = "technician" if "outlet" in where else "outlet"
+    names = {str(v): str(lb) for v, lb in metrics.dimension_values(con, level).iter_rows() if lb is not None}
+    L = lambda k: i18n.t(k, lang)  # noqa: E731
+    level_label = i18n.dim_label(level, lang)
+    cols = [Col("kpi_label", L("kpi"), width=22), Col("rank", L("rank"), ",d"), Col("of", L("of"), ",d"),
+            Col("unit", level_label, width=24), Col("value", L("value"), "@"), Col("score", L("score"), "@"),
+            Col("n_records", L("n_records"), ",d"), Col("ci_low", L("ci_low"), "@"), Col("ci_high", L("ci_high"), "@"),
+            Col("status", L("status"), "status"), Col("method", "method", html=False),
+            Col("code", level_label + (" 代码" if lang == "zh" else " code"), html=False), Col("kpi", L("kpi_id"), html=False)]
+    rows = []
+    for kid in RANK_KPIS:
+        k = R.KPIS[kid]
+        if level not in k.allowed_dims() or any(d not in k.allowed_dims() for d in where):
+            continue
+        r = metrics.rank(con, kid, level=level, start=period.start, end=period.end, where=where, config=config)
+        ranked = r.filter(pl.col("rank").is_not_null())
+        total = ranked.height
+        for rec in ranked.tail(top).reverse().iter_rows(named=True):
+            code = rec[level]
+            rows.append({"kpi_label": k.label(lang), "rank": rec["rank"], "of": total,
+                         "unit": i18n.value_label(level, code, lang, names), "value": rec["value"], "score": rec["score"],
+                         "n_records": rec["n_records"], "ci_low": rec["ci_low"], "ci_high": rec["ci_high"],
+                         "status": rec["status"], "method": rec["rank_method"], "code": code, "kpi": kid,
+                         "_key": f"{kid}:{code}", "_status": {"value": rec["status"]},
+                         "_fmt": {c: k.fmt for c in ("value", "score", "ci_low", "ci_high")}})
+    if not rows:
+        return None
+    title = i18n.t("worst_title", lang, level=level_label if lang == "zh" else level)
+    return Table("worst", title, "最差网点" if lang == "zh" and level == "outlet" else
+                 "最差师傅" if lang == "zh" else f"Worst {level}s", cols, rows, note=i18n.t("worst_note", lang, n=top),
+                 freeze_cols=1)
+
+
+def sla(con, period: Period, where, config, lang: str, current: pl.DataFrame, as_of: dt.datetime,
+        limit: int) -> list[Table]:
+    L = lambda k: i18n.t(k, lang)  # noqa: E731
+    out = []
+    cur = {r["kpi"]: r for r in current.iter_rows(named=True)}
+    rows = []
+    for kid in SLA_KPIS:
+        if kid in cur and cur[kid]["denominator"] is not None:
+            due, met = cur[kid]["denominator"], cur[kid]["numerator"]
+            rows.append({"stage": i18n.pick(i18n.STAGES[kid], lang), "due": due, "breaches": due - met,
+                         "breach_share": (due - met) / due if due else None, "kpi": kid, "_key": kid})
+    if rows:
+        out.append(Table("sla_summary", L("sla_summary_title"), "SLA汇总" if lang == "zh" else "SLA summary",
+                         [Col("stage", L("stage"), width=16), Col("due", L("due"), ",.0f"),
+                          Col("breaches", L("breaches"), ",.0f"), Col("breach_share", L("breach_share"), ".1%"),
+                          Col("kpi", L("kpi_id"), html=False)], rows))
+    if "sla_compliance" not in cur:
+        return out
+    recs = metrics.records(con, "sla_compliance", where=where, config=config, limit=None, **_period_args(period))
+    counted = recs.filter(pl.col("counted"))
+    by_type = (counted.group_by("service_type")
+               .agg(pl.len().alias("due"), (~pl.col("in_numerator")).sum().alias("breaches"))
+               .with_columns(breach_share=pl.col("breaches") / pl.col("due"))
+               .sort(["breaches", "service_type"], descending=[True, False], nulls_last=True))
+    out.append(Table("sla_by_type", L("sla_by_type_title"), "SLA按服务类型" if lang == "zh" else "SLA by type",
+                     [Col("label", i18n.dim_label("service_type", lang), width=14), Col("due", L("due"), ",d"),
+                      Col("breaches", L("breaches"), ",d"), Col("breach_share", L("breach_share"), ".1%"),
+                      Col("code", "service_type", html=False)],
+                     [{"label": i18n.value_label("service_type", r["service_type"], lang), "code": r["service_type"],
+                       "due": r["due"], "breaches": r["breaches"], "breach_share": r["breach_share"],
+                       "_key": r["service_type"] or ""} for r in by_type.iter_rows(named=True)]))
+    breaches = (counted.filter(~pl.col("in_numerator"))
+                .with_columns(still_open=pl.col("done_at").is_null(),
+                              hours_over=(pl.coalesce(pl.col("done_at"), pl.lit(as_of)) - pl.col("due_at"))
+                              .dt.total_microseconds() / 3.6e9)
+                .sort(["still_open", "hours_over", "ticket_id"], descending=[True, True, False]))
+    outlets = {str(v): str(lb) for v, lb in metrics.dimension_values(con, "outlet").iter_rows() if lb is not None}
+    rows = [{"ticket_id": r["ticket_id"], "service_type": i18n.value_label("service_type", r["service_type"], lang),
+             "channel": i18n.value_label("channel", r["channel"], lang),
+             "outlet": i18n.value_label("outlet", r["outlet_id"], lang, outlets),
+             "created_at": r["created_at"], "due_at": r["due_at"], "done_at": r["done_at"],
+             "still_open": r["still_open"], "hours_over": r["hours_over"], "_key": r["ticket_id"]}
+            for r in breaches.head(limit).iter_rows(named=True)]
+    cols = [Col("ticket_id", L("ticket_id"), width=20), Col("service_type", i18n.dim_label("service_type", lang)),
+            Col("channel", i18n.dim_label("channel", lang)), Col("outlet", i18n.dim_label("outlet", lang), width=22),
+            Col("created_at", L("created_at"), "datetime"), Col("due_at", L("due_at"), "datetime"),
+            Col("done_at", L("done_at"), "datetime"), Col("still_open", L("still_open"), "bool"),
+            Col("hours_over", L("hours_over"), ",.1f")]
+    out.append(Table("sla_breaches", L("sla_title"), "SLA超时工单" if lang == "zh" else "SLA breaches", cols, rows,
+                     note=L("sla_note").format(n=len(rows), total=breaches.height)))
+    return out
+
+
+def complaints(con, period: Period, where, config, lang: str) -> tuple[Table, Any] | None:
+    if any(d not in R.KPIS["complaint_rate"].allowed_dims() for d in where):
+        return None
+    recs = metrics.records(con, "complaint_rate", where=where, config=config, limit=None, only="numerator",
+                           **_period_args(period))
+    df = (recs.group_by("complaint_reason").agg(pl.len().alias("count"))
+          .with_columns(share=pl.col("count") / pl.col("count").sum())
+          .sort(["count", "complaint_reason"], descending=[True, False], nulls_last=True))
+    L = lambda k: i18n.t(k, lang)  # noqa: E731
+
+    def label(code: str | None) -> str:
+        if code is None:
+            return L("none_value")
+        return model.COMPLAINT_REASONS.get(code, code) if lang == "zh" else code.replace("_", " ")
+
+    rows = [{"label": label(r["complaint_reason"]), "count": r["count"], "share": r["share"],
+             "code": r["complaint_reason"], "_key": r["complaint_reason"] or ""} for r in df.iter_rows(named=True)]
+    table = Table("complaint_reasons", L("complaints_title"), "投诉原因" if lang == "zh" else "Complaint reasons",
+                  [Col("label", L("reason"), width=16), Col("count", L("count"), ",d"), Col("share", L("share"), ".1%"),
+                   Col("code", "complaint_reason", html=False)], rows)
+    chart = charts.bars("chart-complaints", L("complaints_title"), [r["label"] for r in rows],
+                        [r["count"] for r in rows], ",d")
+    return table, chart
+
+
+def backlog(con, period: Period, where, config, lang: str) -> tuple[Table, Any] | None:
+    if any(d not in R.KPIS["backlog"].allowed_dims() for d in where):
+        return None
+    args = _period_args(period)
+    args.pop("period_start", None)
+    df = metrics.distribution(con, "backlog_ageing", start=period.start, end=period.end, where=where,
+                              config=config, **args)
+    L = lambda k: i18n.t(k, lang)  # noqa: E731
+    rows = [{"bucket": r["bucket"], "count": r["count"], "share": r["share"], "_key": r["bucket"]}
+            for r in df.sort("bucket_lo").iter_rows(named=True)]
+    table = Table("backlog_ageing", L("backlog_title"), "积压账龄" if lang == "zh" else "Backlog ageing",
+                  [Col("bucket", L("age"), width=10), Col("count", L("count"), ",d"), Col("share", L("share"), ".1%")],
+                  rows)
+    chart = charts.bars("chart-backlog", L("backlog_title"), [r["bucket"] for r in rows], [r["count"] for r in rows],
+                        ",d", horizontal=False)
+    return table, chart
+
+
+def section(con, period: Period, where, config, lang: str, current: pl.DataFrame, as_of: dt.datetime,
+            top: int = 5, breaches: int = 20) -> Section:
+    s = Section("problems", i18n.t("sec_problems", lang))
+    w = worst(con, period, where, config, lang, top)
+    if w is not None:
+        s.tables.append(w)
+    s.tables += sla(con, period, where, config, lang, current, as_of, breaches)
+    for part in (complaints(con, period, where, config, lang), backlog(con, period, where, config, lang)):
+        if part is not None:
+            part[0].chart = part[1]
+            s.tables.append(part[0])
+    return s
