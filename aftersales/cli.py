@@ -11,6 +11,9 @@ from aftersales.errors import UserError
 # Modules that expose `register(subparsers)`; each adds its subcommands.
 COMMAND_MODULES = [
     "pipelines.cli",
+    "metrics.cli",
+    "reports.cli",
+    "dashboard.cli",
 ]
 
 

@@ -94,20 +94,31 @@ def version() -> str:
 
 
 @contextlib.contextmanager
-def snapshot() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the database file live at this moment (see module docstring)."""
+def pinned_path() -> Iterator[str]:
+    """A path naming exactly the database file live at this moment (see the module docstring),
+    for readers that open their own connection (``forecasts.store``)."""
     db = settings().db
     if not db.exists():
         raise DatabaseMissing(f"database {db} does not exist yet: run `aftersales load PATH` first")
+    if not _PROC_FD:
+        yield str(db)
+        return
     fd = os.open(db, os.O_RDONLY)
     try:
-        con = duckdb.connect(f"/proc/self/fd/{fd}" if _PROC_FD else str(db), read_only=True)
+        yield f"/proc/self/fd/{fd}"  # the caller closes its connections before we close the fd
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def snapshot() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the database file live at this moment."""
+    with pinned_path() as path:
+        con = duckdb.connect(path, read_only=True)
         try:
             yield con
         finally:
             con.close()  # before the descriptor: its path must not be reused while DuckDB holds it
-    finally:
-        os.close(fd)
 
 
 def where_tuple(where: dict[str, list[str]]) -> Where:
@@ -202,6 +213,37 @@ def complaint_reasons(ver: str, start: dt.date, end: dt.date, where: Where) -> t
     return out, True
 
 
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def breaching(ver: str, where: Where) -> pl.DataFrame:
+    """Open tickets past their first-response or resolution limit as of the data's latest time,
+    one row per ticket and stage, most overdue first.
+
+    Built from the backlog's records (the open tickets) and the configured ``sla_hours``, with the
+    same rule as ``metrics``' SLA base (due = created_at + the service type's limit). It lives
+    here only until ``metrics.records`` can return the breaching records of an SLA KPI directly
+    (asking the SLA base for every ticket due in the last months is far too slow at 10M tickets).
+    """
+    rng = data_range(ver)
+    if rng is None or unsupported_dims("backlog", where):
+        return pl.DataFrame()
+    now = rng[2]
+    open_ = records(ver, "backlog", now.date(), now.date(), where, None, None, None, None)
+    if open_.is_empty():
+        return open_
+    limits = settings().config.get("sla_hours") or {}
+    frames = []
+    for stage, pending in (("first_response", pl.col("first_response_at").is_null()), ("resolution", pl.lit(True))):
+        hours = limits.get(stage) or {}
+        default = float(hours.get("default", 0.0) or 0.0)
+        limit_h = pl.col("service_type").replace_strict(
+            {k: float(v) for k, v in hours.items() if k != "default"}, default=default, return_dtype=pl.Float64)
+        due = pl.col("created_at") + pl.duration(microseconds=(limit_h * 3_600_000_000).cast(pl.Int64))
+        frames.append(open_.with_columns(stage=pl.lit(stage), due_at=due).filter(pending & (pl.col("due_at") <= now)))
+    out = pl.concat(frames)
+    out = out.with_columns(overdue_hours=((pl.lit(now) - pl.col("due_at")).dt.total_minutes() / 60.0).round(1))
+    return out.sort("overdue_hours", descending=True)
+
+
 # -- database facts (ledger, quarantine, freshness) -------------------------------------------
 # Fixed statements over the pipeline's own tables; no user input reaches them but bound limits.
 # They belong in a pipelines read API (the `aftersales loads/rejects/summary` commands run the
@@ -227,21 +269,21 @@ def has_orders(ver: str) -> bool:
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def ledger(ver: str, limit: int = 500) -> pl.DataFrame:
     with snapshot() as con:
-        return con.execute(
+        return con.sql(
             "SELECT load_id, file_name, source, table_name, status, rows_read, inserted, updated, unchanged, "
             "quarantined, started_at, finished_at, message FROM loads ORDER BY load_id DESC LIMIT $n",
-            {"n": limit}).pl()
+            params={"n": limit}).pl()
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def quarantine(ver: str, limit: int = 1000) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows with their reasons, counts by rule)."""
     with snapshot() as con:
-        rows = con.execute(
+        rows = con.sql(
             "SELECT load_id, file_name, sheet, row_number, column_name, source_column, rule, message, "
             "CAST(raw AS VARCHAR) AS raw FROM quarantine ORDER BY load_id DESC, file_name, sheet, row_number "
-            "LIMIT $n", {"n": limit}).pl()
-        by_rule = con.execute("SELECT rule, count(*) AS count FROM quarantine GROUP BY rule ORDER BY 2 DESC").pl()
+            "LIMIT $n", params={"n": limit}).pl()
+        by_rule = con.sql("SELECT rule, count(*) AS count FROM quarantine GROUP BY rule ORDER BY 2 DESC").pl()
     return rows, by_rule
 
 
@@ -269,37 +311,40 @@ def freshness(ver: str) -> pl.DataFrame:
 
 
 class ForecastMissing(Exception):
-    """The forecasts package has no read function (yet) or no stored run."""
+    """The forecasts package has no such read function (yet): ``api`` names it."""
 
-    def __init__(self, what: str, api: bool) -> None:
-        super().__init__(what)
-        self.what, self.api = what, api
+    def __init__(self, api: str) -> None:
+        super().__init__(api)
+        self.api = api
 
 
 def _store_fn(name: str):
     try:
         from forecasts import store
     except ImportError:
-        raise ForecastMissing(name, api=True) from None
+        raise ForecastMissing(name) from None
     fn = getattr(store, name, None)
     if fn is None:
-        raise ForecastMissing(name, api=True)
+        raise ForecastMissing(name)
     return fn
 
 
-@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def forecast(ver: str, name: str, **kwargs: Any) -> pl.DataFrame:
-    """``forecasts.store.<name>(con, **kwargs)`` as a frame; raises ForecastMissing when the
-    function does not exist or no run is stored."""
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def latest_run(ver: str, kind: str) -> dict[str, Any] | None:
+    """The newest stored forecast run of ``kind`` (workload, parts, backtest_workload,
+    backtest_parts), or None when there is none."""
+    fn = _store_fn("latest_run")
+    with pinned_path() as path:
+        return fn(path, kind)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def store_read(ver: str, name: str, run_id: str, **kwargs: Any) -> pl.DataFrame:
+    """``forecasts.store.<name>(db, run_id, **kwargs)``: a stored run's table."""
     fn = _store_fn(name)
-    with snapshot() as con:
-        try:
-            df = fn(con, **kwargs)
-        except (UserError, duckdb.CatalogException):
-            raise ForecastMissing(name, api=False) from None
-    if df is None or (isinstance(df, pl.DataFrame) and df.is_empty()):
-        raise ForecastMissing(name, api=False)
-    return df if isinstance(df, pl.DataFrame) else pl.from_pandas(df)
+    with pinned_path() as path:
+        out = fn(path, run_id, **kwargs)
+    return out if out is not None else pl.DataFrame()
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)

@@ -116,7 +116,7 @@ def forecast_part(task: PartTask) -> dict[str, pl.DataFrame]:
         scale = float(np.mean(diffs ** 2)) if len(diffs) else float("nan")
         for m in task.models:
             yhat = point_forecast(m, train, len(test))
-            rows.append(pl.DataFrame({"unique_id": task.unique_id, "cutoff": ds[c], "ds": ds[c + 1:c + 1 + len(test)],
+            rows.append(pl.DataFrame({"unique_id": task.unique_id, "cutoff": ds[c].item(), "ds": ds[c + 1:c + 1 + len(test)],
                                       "y": test, "model": m, "yhat": yhat, "scale": scale}))
     future = ds[-1] + np.arange(1, h + 1) * np.timedelta64(7, "D")
     final = pl.concat([pl.DataFrame({"unique_id": task.unique_id, "ds": future, "model": m,

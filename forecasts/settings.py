@@ -16,6 +16,7 @@ event_lead_days = 14         # event backtest: origin this many days before the 
 event_horizon_days = 42
 workers = 0                  # processes; 0 = all CPU cores
 series = ["region_service", "region", "total"]  # which workload series to build from the database
+min_weekly_tickets = 1.0     # series with fewer arrivals a week (last 52 weeks) are not forecast
 
 [parts]
 target_fill_rate = 0.95
@@ -58,6 +59,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "event_horizon_days": 42,
         "workers": 0,
         "series": ["region_service", "region", "total"],
+        "min_weekly_tickets": 1.0,
     },
     "parts": {
         "target_fill_rate": 0.95,

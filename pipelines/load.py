@@ -167,10 +167,9 @@ def load_file(
 
         _register_checks(con, stage.checks, "checks")
         con.execute("CREATE OR REPLACE TEMP TABLE bad_rids AS SELECT _rid FROM staged WHERE _bad")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE failed AS SELECT _rid, unnest(_fails) AS idx FROM ({stage.fails_sql})",
-            stage.params,
-        )
+        con.execute("CREATE OR REPLACE TEMP TABLE failed (_rid BIGINT, idx INTEGER)")
+        if fetch_one(con, "SELECT count(*) FROM bad_rids")[0]:
+            con.execute(f"INSERT INTO failed SELECT _rid, unnest(_fails) FROM ({stage.fails_sql})", stage.params)
         stages.step("quarantine")
 
         final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))

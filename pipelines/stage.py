@@ -58,7 +58,11 @@ def _text_expr(spec: ColumnSpec, mapping: Mapping, raw_types: dict[str, str], p:
         return f"CAST({p.bind(None if const is None else str(const))} AS VARCHAR)"
     col = quote_ident(spec.source)
     t = f"trim(CAST({col} AS VARCHAR))"
-    expr = f"CASE WHEN {t} IS NULL OR list_contains({p.bind(list(mapping.null_values))}, {t}) THEN NULL ELSE {t} END"
+    markers = [m.strip() for m in mapping.null_values]
+    # strlen is the stored byte length (free); only short strings can be null markers.
+    longest = max((len(m.encode()) for m in markers), default=0)
+    marker_set = ", ".join(p.bind(m) for m in markers) or "NULL"
+    expr = f"CASE WHEN strlen({t}) <= {longest} AND {t} IN ({marker_set}) THEN NULL ELSE {t} END"
     if spec.values:
         keys = [str(k) for k in spec.values]
         vals = ["true" if v is True else "false" if v is False else str(v) for v in spec.values.values()]
@@ -177,7 +181,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         fail(f"t_{col.name} IS NOT NULL AND {v} IS NULL",
              Check("type", col.name, src, f"{label}: cannot be read as {col.type.lower()}"))
         if col.allowed:
-            fail(f"{v} IS NOT NULL AND NOT list_contains({p.bind(list(col.allowed))}, {v})",
+            fail(f"{v} NOT IN ({', '.join(p.bind(code) for code in col.allowed)})",
                  Check("known_value", col.name, src, f"{label}: unknown value; expected one of "
                        f"{', '.join(col.allowed)} (or map it with `values:` in the mapping)"))
         if col.min is not None:

@@ -81,7 +81,7 @@ def trends(trend: pl.DataFrame, kpis: Sequence[str], grain: str, lang: str, conf
         fig.update_yaxes(tickformat=_d3(k.fmt), row=r, col=c)
         fig.update_xaxes(type="category", tickangle=-45 if len(x) > 8 else 0, tickfont={"size": 9}, row=r, col=c)
     fig.update_annotations(font={"size": 12, "family": FONT})
-    return Chart("chart-trends", i18n.t("sec_trends", lang), _layout(fig, 230 * nrows), height=230 * nrows)
+    return Chart("chart-trends", i18n.t("sec_trends", lang), _layout(fig, 195 * nrows), height=195 * nrows)
 
 
 @_timed
@@ -98,8 +98,8 @@ def bars(chart_id: str, title: str, labels: Sequence[str], values: Sequence[floa
     else:
         trace = go.Bar(x=list(labels), y=list(values), marker={"color": BLUE}, texttemplate=f"%{{y:{d3}}}",
                        textposition="outside", cliponaxis=False, hovertemplate=f"%{{x}}: %{{y:{d3}}}<extra></extra>")
-    height = max(220, 34 * len(labels) + 90) if horizontal else 300
-    fig = _layout(go.Figure(trace), height, title)
+    height = max(200, 30 * len(labels) + 60) if horizontal else 260
+    fig = _layout(go.Figure(trace), height)  # the title is the heading above the chart
     fig.update_xaxes(type="category") if not horizontal else fig.update_yaxes(type="category")
     return Chart(chart_id, title, fig, height=height)
 
@@ -114,7 +114,7 @@ def needed_vs_available(chart_id: str, title: str, labels: Sequence[str], needed
         go.Bar(name="需要" if lang == "zh" else "Needed", x=list(labels), y=list(needed), marker={"color": BLUE}),
         go.Bar(name="现有" if lang == "zh" else "Available", x=list(labels), y=list(available), marker={"color": GREY}),
     ])
-    _layout(fig, 320, title).update_layout(barmode="group", showlegend=True,
+    _layout(fig, 320).update_layout(barmode="group", showlegend=True,
                                            legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right"})
     fig.update_xaxes(type="category")
     return Chart(chart_id, title, fig, height=320)

@@ -178,7 +178,7 @@ def kpi_section(df: pl.DataFrame, lang: str) -> Section:
                           "prev_tone": tones["prev_change"], "yoy_tone": tones["yoy_change"]})
     order = {k: i for i, k in enumerate(CARD_KPIS)}
     cards.sort(key=lambda c: order[c["kpi"]])
-    table = Table("kpis", L("sec_kpis"), "KPI" if lang == "en" else "关键指标", cols, rows, note=L("change_note"))
+    table = Table("kpis", L("all_kpis"), "KPI" if lang == "en" else "关键指标", cols, rows, note=L("change_note"))
     return Section("kpis", L("sec_kpis"), tables=[table], cards=cards)
 
 

@@ -56,12 +56,22 @@ def chart_html(chart: Chart) -> str:
     return f'<div class="chart" data-chart="{e(chart.id)}">{div}</div>'
 
 
-def table_html(table: Table, lang: str) -> str:
+def _short_text_cols(table: Table, rows: list[dict[str, Any]], lang: str) -> set[str]:
+    """Text columns whose values are all short: kept on one line (CJK text otherwise wraps per character)."""
+    out = set()
+    for c in table.columns:
+        if c.fmt == "text" and all(len(display(r.get(c.key), "text", lang)) <= 12 for r in rows):
+            out.add(c.key)
+    return out
+
+
+def table_html(table: Table, lang: str, heading: bool = True) -> str:
     if table.html_limit == 0:
         return ""
     cols = [c for c in table.columns if c.html]
     rows = table.rows if table.html_limit is None else table.rows[: table.html_limit]
-    out = [f'<h3 id="{e(table.id)}">{e(table.title)}</h3>']
+    short = _short_text_cols(table, rows, lang)
+    out = [f'<h3 id="{e(table.id)}">{e(table.title)}</h3>' if heading else f'<a id="{e(table.id)}"></a>']
     if table.chart is not None:
         out.append(chart_html(table.chart))
     head = "".join(f'<th data-col="{e(c.key)}"{" class=num" if _numeric(c.fmt) else ""}>{e(c.label)}</th>'
@@ -75,6 +85,8 @@ def table_html(table: Table, lang: str) -> str:
             classes = []
             if _numeric(fmt) or fmt == "bool":
                 classes.append("num")
+            elif c.key in short or fmt == "status":
+                classes.append("nw")
             status = (row.get("_status") or {}).get(c.key) if fmt != "status" else v
             if status:
                 classes.append(f"st-{status}")
@@ -131,7 +143,7 @@ def render(report: Report) -> str:
         if s.cards:
             body.append(cards_html(s.cards, lang))
         body += [f'<p class="note">{e(n)}</p>' for n in s.notes]
-        body += [table_html(t, lang) for t in s.tables]
+        body += [table_html(t, lang, heading=t.title != s.title) for t in s.tables]
         body.append("</section>")
     body.append(f'<footer>{e(L("footer"))} {e(L("masking"))}</footer>')
     return (f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'

@@ -29,6 +29,7 @@ _T: dict[str, tuple[str, str]] = {
     "sec_outlook": ("人力与配件展望", "Staffing and spare-part outlook"),
     "sec_definitions": ("附录:指标定义", "Appendix: KPI definitions"),
     "kpi": ("指标", "KPI"),
+    "all_kpis": ("全部指标", "All KPIs"),
     "kpi_id": ("指标代码", "KPI id"),
     "value": ("本期值", "Value"),
     "unit": ("单位", "Unit"),
@@ -98,6 +99,7 @@ _T: dict[str, tuple[str, str]] = {
     "outlook_none": ("尚无预测运行记录:运行 `aftersales forecast` 后,报告将显示人力需求与配件补货展望。",
                      "No forecast run yet: run `aftersales forecast` and the report will show the staffing and "
                      "spare-part outlook."),
+    "no_run": ("尚无预测运行记录", "no forecast run yet"),
     "outlook_run": ("预测运行:{run}", "Forecast run: {run}"),
     "staffing_title": ("人力需求与现有人力", "Staffing needed vs available"),
     "reorder_title": ("配件补货与预计缺货日期", "Spare-part reorders and projected stock-outs"),

@@ -16,25 +16,33 @@ from reports.table import Col, Section, Table
 REORDER_HTML_ROWS = 20
 
 
+def _db_path(con) -> str | None:
+    """The file behind a connection (None for an in-memory database: no forecast store)."""
+    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return row[0][0] if row and row[0][0] else None
+
+
 def _latest(con) -> tuple[dict[str, Any], pl.DataFrame | None, pl.DataFrame | None] | None:
-    """(run description, staffing plan, parts reorder table) of the latest runs, or None."""
-    try:
-        from forecasts import store  # type: ignore[attr-defined]
-    except ImportError:  # the forecast store is not installed: no run can exist
+    """(latest run per kind, its staffing plan, its parts reorder table), or None without a run."""
+    path = _db_path(con)
+    if path is None:
         return None
-    staffing = store.latest_staffing(con)
-    reorder = store.latest_reorder(con)
-    if staffing is None and reorder is None:
+    from forecasts import store
+
+    runs = {kind: run for kind in ("workload", "parts") if (run := store.latest_run(path, kind)) is not None}
+    if not runs:
         return None
-    runs = store.latest_runs(con)
+    staffing = store.read_staffing(path, runs["workload"]["run_id"]) if "workload" in runs else None
+    reorder = store.read_reorder(path, runs["parts"]["run_id"]) if "parts" in runs else None
     return runs, staffing, reorder
 
 
 def _run_text(runs: dict[str, Any], lang: str) -> str:
     parts = []
-    for kind, run in sorted(runs.items()):
-        cutoff = run.get("data_cutoff")
-        parts.append(f"{kind} {run.get('run_id')} ({'数据截至' if lang == 'zh' else 'data to'} {cutoff})")
+    names = {"workload": ("工单量预测", "workload"), "parts": ("配件预测", "parts")}
+    for kind, run in runs.items():
+        parts.append(f"{i18n.pick(names[kind], lang)} {run['run_id']} "
+                     f"({'数据截至' if lang == 'zh' else 'data to'} {run.get('data_cutoff')})")
     return "; ".join(parts)
 
 
@@ -95,7 +103,7 @@ def section(con, lang: str, config: dict) -> tuple[Section, str]:
     latest = _latest(con)
     if latest is None:
         s.notes.append(i18n.t("outlook_none", lang))
-        return s, i18n.t("outlook_none", lang).split(":")[0].split(":")[0]
+        return s, i18n.t("no_run", lang)
     runs, staffing, reorder = latest
     text = _run_text(runs, lang)
     s.notes.append(i18n.t("outlook_run", lang, run=text))

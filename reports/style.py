@@ -34,6 +34,7 @@ table.data td { border-bottom: 1px solid var(--line); padding: 3px 6px; vertical
 table.data td.num, table.data th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 table.data td.st-met { color: var(--green); } table.data td.st-missed { color: var(--red); font-weight: 600; }
 table.data td.st-too_small { color: var(--amber); }
+table.data td.nw { white-space: nowrap; }
 tr { break-inside: avoid; }
 .note { font-size: 12px; color: var(--grey); margin: 2px 0 10px; }
 .chart { break-inside: avoid; margin: 6px 0; }
@@ -52,5 +53,5 @@ footer { margin-top: 28px; font-size: 12px; color: var(--grey); border-top: 1px 
   table.data td, table.data th { padding: 2px 4px; }
   thead { display: table-header-group; }
 }
-@media (max-width: 800px) { .cards { grid-template-columns: repeat(2, 1fr); } }
+@media screen and (max-width: 800px) { .cards { grid-template-columns: repeat(2, 1fr); } }
 """

@@ -1,2 +1,98 @@
+"""Data: the load ledger, quarantined rows with their reasons, data freshness, and how complete
+each KPI is (records that could not be counted, and why)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
 import streamlit as st
-st.write("todo")
+
+from aftersales import model
+from dashboard import data, state, ui
+from dashboard import i18n as T
+from metrics import registry as R
+
+
+def freshness(scope: state.Scope) -> None:
+    lang = scope.lang
+    fr = data.freshness(scope.ver)
+    ledger = data.ledger(scope.ver)
+    c1, c2, c3 = st.columns(3)
+    c1.metric(T.t("db_file", lang), data.settings().db.name, help=str(data.settings().db))
+    if not ledger.is_empty():
+        last = ledger["finished_at"].max()
+        c2.metric(T.t("last_load", lang), T.date(last, lang),
+                  help=f"{T.t('load_id', lang)} {ledger['load_id'].max()}")
+    if scope.data_end is not None:
+        days = (dt.datetime.now() - scope.data_end).days
+        c3.metric(T.t("latest_data", lang), T.date(scope.data_end, lang),
+                  delta=T.t("days_ago", lang, n=days), delta_color="off", delta_arrow="off")
+    shown = fr.with_columns(pl.col("table").map_elements(
+        lambda t: f"{t} · {model.TABLES[t].zh}" if lang == "zh" else t,
+        return_dtype=pl.String))
+    ui.table(ui.localize(shown, lang), key="freshness", lang=lang, name="freshness", selectable=False)
+
+
+def completeness(scope: state.Scope) -> None:
+    """Per KPI over the selected range: records counted, records that could not be, and why."""
+    lang = scope.lang
+    df = data.kpis(scope.ver, tuple(R.KPIS), None, scope.start, scope.end, scope.where)
+    if df.is_empty():
+        ui.empty("empty_filter", scope)
+        return
+
+    def reasons(kpi_id: str, text: str | None) -> str:
+        if not text:
+            return ""
+        labels = {e.reason: (e.zh if lang == "zh" else e.en) for e in R.KPIS[kpi_id].exclusions}
+        parts = []
+        for item in text.split("; "):
+            code, _, n = item.partition(": ")
+            parts.append(f"{labels.get(code, code)}: {T.number(int(n), lang)}" if n.isdigit() else item)
+        return "; ".join(parts)
+
+    df = df.with_columns(pl.Series("excluded_reason", [reasons(k, r) for k, r in zip(
+        df["kpi"].to_list(), df["excluded_reason"].to_list(), strict=True)], dtype=pl.String))
+    ui.kpi_table(df.select("kpi", "completeness", "n_records", "n_excluded", "excluded_reason", "value", "small_sample"),
+                 "completeness", scope, "completeness", selectable=False)
+
+
+def quarantine(scope: state.Scope) -> None:
+    lang = scope.lang
+    rows, by_rule = data.quarantine(scope.ver)
+    if rows.is_empty():
+        ui.empty("empty_quarantine", scope)
+        return
+    c1, c2 = st.columns([1, 3])
+    with c1:
+        st.caption(T.t("by_rule", lang))
+        ui.table(ui.localize(by_rule, lang), key="q_rules", lang=lang, name="quarantine_by_rule", selectable=False)
+    with c2:
+        ui.table(ui.localize(rows, lang), key="q_rows", lang=lang, name="quarantine", selectable=False, height=360)
+
+
+def render() -> None:
+    scope = state.current()
+    lang = scope.lang
+    if scope.ver == "missing":
+        ui.guard(scope)
+        return
+    ui.header("page_data", scope)
+    st.subheader(T.t("freshness", lang))
+    freshness(scope)
+    st.subheader(T.t("ledger", lang))
+    ledger = data.ledger(scope.ver)
+    if ledger.is_empty():
+        ui.empty("empty_ledger", scope)
+    else:
+        ui.table(ui.localize(ledger, lang), key="ledger", lang=lang, name="load_ledger", selectable=False, height=300)
+    st.subheader(T.t("quarantine", lang))
+    quarantine(scope)
+    st.subheader(T.t("completeness_per_kpi", lang))
+    if scope.data_end is not None:
+        completeness(scope)
+
+
+if __name__ == "__main__":
+    ui.handle(render, state.current())

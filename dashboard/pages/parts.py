@@ -1,2 +1,130 @@
+"""Spare parts: demand forecasts per part, the reorder table (reorder point, order-up-to level,
+projected stock-out date) and the demand classes; consumption by part from the metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
 import streamlit as st
-st.write("todo")
+
+from dashboard import charts, data, state, ui
+from dashboard import i18n as T
+
+CLASSES = {"smooth": ("平稳", "Smooth"), "erratic": ("波动", "Erratic"), "intermittent": ("间歇", "Intermittent"),
+           "lumpy": ("块状", "Lumpy"), "no_demand": ("无需求", "No demand")}
+HISTORY_WEEKS = 52
+
+
+def class_label(c: str | None, lang: str) -> str:
+    pair = CLASSES.get(c or "")
+    return (c or "—") if pair is None else pair[0 if lang == "zh" else 1]
+
+
+def consumption(scope: state.Scope) -> None:
+    lang = scope.lang
+    if ui.unsupported("parts_consumption", scope):
+        return
+    df = data.kpis(scope.ver, ("parts_consumption",), None, scope.start, scope.end, scope.where, ("part_no",))
+    if df.is_empty() or df["value"].is_null().all():
+        ui.empty("empty_filter", scope)
+        return
+    top = df.sort("value", descending=True).head(25)
+    point = ui.chart(charts.bars(top, "parts_consumption", "part_no", lang, str, title=T.t("consumption", lang)),
+                     key="parts_cons")
+    ui.drill_from(point, scope, key="parts_cons_drill")
+
+
+def reorder(scope: state.Scope, run: dict) -> pl.DataFrame:
+    lang = scope.lang
+    table = data.store_read(scope.ver, "read_reorder", run["run_id"])
+    if table.is_empty():
+        ui.empty("empty_forecast", scope)
+        return table
+    risk = table.filter(pl.col("runs_out_within_lead_time").fill_null(False))
+    st.caption(T.t("stockout_soon", lang, n=risk.height))
+    cols = ["part_no", "part_name", "series_class", "mean_weekly_demand", "lead_time_days", "on_hand", "stock_at_cutoff",
+            "reorder_point", "order_up_to", "order_now", "order_qty", "runout_date", "runs_out_within_lead_time",
+            "stockout_prob_lead_time", "model"]
+    table = table.select([c for c in cols if c in table.columns])
+    shown = table.with_columns(
+        pl.col("series_class").map_elements(lambda c: class_label(c, lang), return_dtype=pl.String),
+        pl.col("mean_weekly_demand", "stock_at_cutoff").round(1),
+        runs_out_within_lead_time=pl.when(pl.col("runs_out_within_lead_time")).then(pl.lit("🔴")).otherwise(pl.lit("")),
+        order_now=pl.when(pl.col("order_now")).then(pl.lit("✔")).otherwise(pl.lit("")),
+        stockout_prob_lead_time=(pl.col("stockout_prob_lead_time") * 100).round(1))
+    ui.table(ui.localize(table, lang), key="reorder", lang=lang, name="reorder_table", selectable=False, height=380,
+             display=ui.localize(shown, lang))
+    return table
+
+
+def classes(scope: state.Scope, run: dict) -> None:
+    lang = scope.lang
+    series = data.store_read(scope.ver, "read_series", run["run_id"])
+    if series.is_empty() or "series_class" not in series.columns:
+        ui.empty("empty_forecast", scope)
+        return
+    counts = series.group_by("series_class").agg(count=pl.len(), adi=pl.col("adi").median(), cv2=pl.col("cv2").median())
+    counts = counts.with_columns(share=pl.col("count") / pl.col("count").sum()).sort("count", descending=True)
+    hist = counts.with_columns(bucket=pl.col("series_class").map_elements(lambda c: class_label(c, lang),
+                                                                          return_dtype=pl.String))
+    c1, c2 = st.columns(2)
+    with c1:
+        ui.chart(charts.histogram(hist, lang, T.t("demand_classes", lang)), key="classes", selectable=False)
+    with c2:
+        models = series.group_by("series_class", "model").agg(count=pl.len()).sort("series_class", "count")
+        ui.table(ui.localize(models.with_columns(pl.col("series_class").map_elements(
+            lambda c: class_label(c, lang), return_dtype=pl.String)), lang), key="class_models", lang=lang,
+            name="demand_classes", selectable=False)
+
+
+def part_forecast(scope: state.Scope, run: dict, table: pl.DataFrame) -> None:
+    lang = scope.lang
+    if table.is_empty():
+        return
+    risky = table.filter(pl.col("runs_out_within_lead_time").fill_null(False))["part_no"].to_list()
+    parts = risky + [p for p in table["part_no"].to_list() if p not in set(risky)]
+    names = dict(zip(table["part_no"].to_list(), table["part_name"].to_list(), strict=True)) \
+        if "part_name" in table.columns else {}
+    part = st.selectbox(T.t("part", lang), parts, format_func=lambda p: f"{p} {names.get(p) or ''}".strip(),
+                        key="part", bind=state.BIND)
+    fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=part)
+    if fc.is_empty():
+        ui.empty("empty_forecast", scope)
+        return
+    fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
+    first = fc["ds"].min()
+    hist = data.kpis(scope.ver, ("parts_consumption",), "week", first - dt.timedelta(weeks=HISTORY_WEEKS),
+                     first - dt.timedelta(days=1), data.where_tuple({"part_no": [part]}))
+    hist = None if hist.is_empty() else hist.select(ds=pl.col("period_start"), y=pl.col("value").fill_null(0))
+    ui.chart(charts.forecast(hist, fc, lang, f"{T.t('part_forecast', lang)} · {part} · {fc['model'][0]}"),
+             key="part_chart", selectable=False)
+
+
+def render() -> None:
+    scope = state.current()
+    lang = scope.lang
+    if not ui.guard(scope):
+        return
+    ui.header("page_parts", scope)
+    try:
+        run = data.latest_run(scope.ver, "parts")
+        if run is None:
+            ui.empty("empty_forecast", scope)
+    except data.ForecastMissing as exc:
+        run = None
+        ui.empty("empty_forecast_api", scope, fn=exc.api)
+    if run is not None:
+        st.caption(f"{run['run_id']} · {T.date(run['created_at'], lang)} · cut-off {T.date(run['data_cutoff'], lang)}")
+        st.subheader(T.t("reorder_table", lang))
+        table = reorder(scope, run)
+        st.subheader(T.t("part_forecast", lang))
+        part_forecast(scope, run, table)
+        st.subheader(T.t("demand_classes", lang))
+        classes(scope, run)
+    st.subheader(T.t("consumption", lang))
+    consumption(scope)
+
+
+if __name__ == "__main__":
+    ui.handle(render, state.current())

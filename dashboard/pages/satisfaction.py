@@ -1,2 +1,102 @@
+"""Satisfaction: CSAT and NPS over time beside the survey response rate; the score
+distributions; comments, searchable."""
+
+from __future__ import annotations
+
+import polars as pl
 import streamlit as st
-st.write("todo")
+
+from dashboard import charts, data, state, ui
+from dashboard import i18n as T
+from metrics import registry as R
+
+CARDS = ("csat", "csat_mean", "nps", "survey_response_rate")
+NPS_COLOURS = ["#d62728"] * 7 + ["#bcbd22"] * 2 + ["#2ca02c"] * 2
+
+
+def cards(scope: state.Scope) -> None:
+    whole = data.kpis(scope.ver, CARDS, None, scope.start, scope.end, scope.where)
+    for col, kpi_id in zip(st.columns(len(CARDS)), CARDS, strict=True):
+        row = whole.filter(pl.col("kpi") == kpi_id).to_dicts() if not whole.is_empty() else []
+        with col:
+            ui.kpi_card(R.KPIS[kpi_id], row[0] if row else None, scope, period_label=T.t("selected_range", scope.lang))
+
+
+def distributions(scope: state.Scope) -> None:
+    lang = scope.lang
+    c1, c2 = st.columns(2)
+    sat = data.distribution(scope.ver, "satisfaction", scope.start, scope.end, scope.where)
+    nps = data.distribution(scope.ver, "nps_score", scope.start, scope.end, scope.where)
+    with c1:
+        if sat.is_empty():
+            ui.empty("empty_filter", scope)
+        else:
+            ui.chart(charts.histogram(sat, lang, T.t("satisfaction_score", lang)), key="sat_hist", selectable=False)
+    with c2:
+        if nps.is_empty():
+            ui.empty("empty_filter", scope)
+        else:
+            colours = [NPS_COLOURS[int(b)] for b in nps["bucket_lo"].to_list()]
+            ui.chart(charts.histogram(nps, lang, T.t("nps_score", lang), colours=colours), key="nps_hist",
+                     selectable=False)
+            st.caption(" · ".join(f"{T.t(k, lang)} {r}" for k, r in
+                                  (("detractor", "0–6"), ("passive", "7–8"), ("promoter", "9–10"))))
+
+
+def comments(scope: state.Scope, period, point) -> None:
+    """Comments of one period (the last, or the one clicked in the trend), searchable."""
+    lang = scope.lang
+    if point and point[1]:
+        import datetime as dt
+
+        period = dt.date.fromisoformat(point[1])
+    st.caption(T.t("list_period", lang, p=T.period(period, scope.grain, lang)))
+    q = st.text_input(T.t("search_comments", lang), key="q", bind=state.BIND, placeholder="🔍")
+    rec = data.records(scope.ver, "csat", scope.start, scope.end, scope.where, period, scope.grain, None, 5000)
+    if rec.is_empty():
+        ui.empty("no_records", scope)
+        return
+    rec = rec.filter(pl.col("comment").is_not_null() & (pl.col("comment") != ""))
+    if q:
+        rec = rec.filter(pl.col("comment").str.contains(q, literal=True))
+    cols = ["responded_at", "satisfaction", "nps", "comment", "ticket_id", "channel", "service_type", "outlet_id",
+            "product_model"]
+    rec = rec.select([c for c in cols if c in rec.columns]).sort("responded_at", descending=True)
+    st.caption(T.t("n_comments", lang, n=T.number(len(rec), lang)))
+    if rec.is_empty():
+        ui.empty("no_records", scope)
+        return
+    ui.table(ui.localize(rec, lang, scope), key="comments", lang=lang, name="comments", selectable=False, height=400)
+
+
+def render() -> None:
+    scope = state.current()
+    if not ui.guard(scope):
+        return
+    lang = scope.lang
+    ui.header("page_satisfaction", scope)
+    cards(scope)
+    df = data.kpis(scope.ver, CARDS, scope.grain, scope.start, scope.end, scope.where)
+    if df.is_empty() or df["value"].is_null().all():
+        ui.empty("empty_filter", scope)
+        return
+    st.subheader(T.t("sat_trend", lang))
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        p1 = ui.chart(charts.trend(df, "csat", lang, scope.grain), key="sat_csat")
+    with c2:
+        p2 = ui.chart(charts.trend(df, "nps", lang, scope.grain), key="sat_nps")
+    with c3:
+        p3 = ui.chart(charts.trend(df, "survey_response_rate", lang, scope.grain,
+                                   title=T.t("response_rate_trend", lang)), key="sat_rr")
+    point = p1 or p2 or p3
+    if p3:
+        ui.drill_from(p3, scope, key="sat_drill")
+    st.subheader(T.t("score_distribution", lang))
+    distributions(scope)
+    st.subheader(T.t("comments", lang))
+    comments(scope, df["period_start"].max(), point)
+
+
+if __name__ == "__main__":
+    ui.handle(render, state.current())

@@ -1,2 +1,88 @@
+"""SLA and backlog: what is breaching now, the ageing of the backlog, the open list."""
+
+from __future__ import annotations
+
+import polars as pl
 import streamlit as st
-st.write("todo")
+
+from dashboard import charts, data, state, ui
+from dashboard import i18n as T
+from metrics import registry as R
+
+SLA = ("sla_first_response", "sla_onsite", "sla_compliance")
+BACKLOG = ("backlog", "backlog_aged_7d")
+
+
+def breaching(scope: state.Scope) -> None:
+    """Open tickets whose first response or resolution is past due, as of the data's latest time."""
+    lang = scope.lang
+    st.caption(T.t("breaching_help", lang, t=T.date(scope.data_end, lang)))
+    live = data.breaching(scope.ver, scope.where)
+    if live.is_empty():
+        ui.empty("no_records", scope)
+        return
+    live = live.select("ticket_id", "stage", "overdue_hours", "due_at", "created_at", "status", "service_type",
+                       "channel", "priority", "outlet_id", "technician_id", "product_model", "customer_name",
+                       "customer_phone")
+    st.metric(T.t("breaching_now", lang), T.t("n_breaching", lang, n=T.number(live["ticket_id"].n_unique(), lang)))
+    ui.table(ui.localize(live, lang, scope), key="breaching", lang=lang, name="breaching_now", selectable=False,
+             height=360)
+
+
+def backlog(scope: state.Scope) -> None:
+    lang = scope.lang
+    end = scope.data_end.date()
+    dist = data.distribution(scope.ver, "backlog_ageing", end, end, scope.where)
+    c1, c2 = st.columns(2)
+    with c1:
+        if dist.is_empty():
+            ui.empty("no_records", scope)
+        else:
+            ui.chart(charts.histogram(dist, lang, T.t("ageing", lang) + " · " + T.date(end, lang), kpi_id="backlog"),
+                     key="sla_ageing", selectable=False)
+    with c2:
+        df = data.kpis(scope.ver, BACKLOG, scope.grain, scope.start, scope.end, scope.where)
+        point = ui.chart(charts.trend(df, "backlog", lang, scope.grain, title=T.t("backlog_trend", lang)),
+                         key="sla_backlog") if not df.is_empty() else None
+    if point:
+        ui.drill_from(point, scope, key="sla_backlog_drill")
+    st.subheader(T.t("open_list", lang))
+    rec = data.records(scope.ver, "backlog", end, end, scope.where, None, None, None, 20000)
+    if rec.is_empty():
+        ui.empty("no_records", scope)
+        return
+    rec = rec.sort("age_days", descending=True).select(
+        "ticket_id", "age_days", "status", "created_at", "service_type", "channel", "priority", "outlet_id",
+        "technician_id", "product_model", "customer_name", "customer_phone").with_columns(pl.col("age_days").round(1))
+    ui.table(ui.localize(rec, lang, scope), key="open_list", lang=lang, name="open_tickets", selectable=False,
+             height=400)
+
+
+def render() -> None:
+    scope = state.current()
+    if not ui.guard(scope):
+        return
+    lang = scope.lang
+    ui.header("page_sla", scope)
+    df = data.kpis(scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)
+    if df.is_empty() or df["value"].is_null().all():
+        ui.empty("empty_filter", scope)
+        return
+    last = df["period_start"].max()
+    for col, kpi_id in zip(st.columns(len(SLA + BACKLOG)), SLA + BACKLOG, strict=True):
+        part = df.filter(pl.col("kpi") == kpi_id).sort("period_start")
+        row = part.filter(pl.col("period_start") == last).to_dicts()
+        with col:
+            ui.kpi_card(R.KPIS[kpi_id], row[0] if row else None, scope, spark=part["value"].to_list(),
+                        period_label=T.period(last, scope.grain, lang))
+    st.subheader(T.t("breaching_now", lang))
+    breaching(scope)
+    st.subheader(T.t("sla_trend", lang))
+    point = ui.chart(charts.small_multiples(df, SLA, lang, scope.grain, cols=3), key="sla_trend")
+    ui.drill_from(point, scope, key="sla_drill")
+    st.subheader(T.t("ageing", lang))
+    backlog(scope)
+
+
+if __name__ == "__main__":
+    ui.handle(render, state.current())

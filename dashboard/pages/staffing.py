@@ -1,2 +1,143 @@
+"""Staffing: the workload forecast with its interval, holidays and shopping festivals marked;
+technicians needed against available per region and week, shortfalls highlighted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+import polars as pl
 import streamlit as st
-st.write("todo")
+
+from dashboard import charts, data, state, ui
+from dashboard import i18n as T
+from metrics import registry as R
+
+HISTORY_DAYS = 182
+
+
+def series_label(uid: str, lang: str) -> str:
+    region, _, service = uid.partition("/")
+    r = T.t("all", lang) if region == "all" else ("未分配" if lang == "zh" else "Unassigned") \
+        if region == "unassigned" else T.code_label("region", region, lang)
+    s = T.t("all", lang) if service in ("", "all") else T.code_label("service_type", service, lang)
+    return f"{r} · {s}"
+
+
+def actuals(scope: state.Scope, uid: str, since: dt.date, until: dt.date) -> pl.DataFrame | None:
+    """Daily tickets created for the series, from metrics (the same count the forecast models)."""
+    region, _, service = uid.partition("/")
+    if region == "unassigned":
+        return None
+    where = {}
+    if region != "all":
+        where["region"] = [region]
+    if service not in ("", "all"):
+        where["service_type"] = [service]
+    df = data.kpis(scope.ver, ("ticket_volume",), "day", since, until, data.where_tuple(where))
+    if df.is_empty():
+        return None
+    return df.select(ds=pl.col("period_start"), y=pl.col("value"))
+
+
+def workload(scope: state.Scope, run: dict) -> None:
+    lang = scope.lang
+    series = data.store_read(scope.ver, "read_series", run["run_id"])
+    ids = series["unique_id"].to_list() if not series.is_empty() else []
+    if not ids:
+        ui.empty("empty_forecast", scope)
+        return
+    regions = dict(scope.where).get("region") or ()
+    default = f"{regions[0]}/all" if len(regions) == 1 and f"{regions[0]}/all" in ids else \
+        ("all/all" if "all/all" in ids else ids[0])
+    uid = st.selectbox(T.t("series", lang), ids, index=ids.index(default), format_func=lambda u: series_label(u, lang),
+                       key="series", bind=state.BIND)
+    fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=uid)
+    if fc.is_empty():
+        ui.empty("empty_forecast", scope)
+        return
+    fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
+    first, last = fc["ds"].min(), fc["ds"].max()
+    hist = actuals(scope, uid, first - dt.timedelta(days=HISTORY_DAYS), first - dt.timedelta(days=1))
+    events = data.events(first - dt.timedelta(days=HISTORY_DAYS), last)
+    title = f"{T.t('workload_forecast', lang)} · {series_label(uid, lang)} · {fc['model'][0]}"
+    ui.chart(charts.forecast(hist, fc, lang, title, events), key="wl_chart", selectable=False)
+    info = series.filter(pl.col("unique_id") == uid).to_dicts()
+    if info:
+        i = info[0]
+        st.caption(f"{T.t('backtest', lang)}: {i.get('score_metric', '').upper()} {i.get('model')} "
+                   f"{T.number(i.get('score'), lang, 3)} · baseline {T.number(i.get('baseline_score'), lang, 3)}"
+                   f" · {i.get('reason', '')}")
+    st.caption(f"{T.t('events', lang)}: " + "、".join(sorted({T.event_label(n, lang) for n in events["name"]})))
+
+
+def staffing(scope: state.Scope, run: dict) -> None:
+    lang = scope.lang
+    plan = data.store_read(scope.ver, "read_staffing", run["run_id"])
+    if plan.is_empty():
+        ui.empty("empty_forecast", scope)
+        return
+    regions = dict(scope.where).get("region")
+    if regions:
+        plan = plan.filter(pl.col("region").is_in(list(regions)))
+    short = plan.filter(pl.col("short"))
+    st.caption(T.t("shortfall_weeks", lang, n=short.height))
+    weeks = sorted(plan["week_start"].unique().to_list())
+    regs = sorted(plan["region"].unique().to_list())
+    grid = {(r["region"], r["week_start"]): r for r in plan.to_dicts()}
+
+    def cell(r, w, col):
+        row = grid.get((r, w))
+        return None if row is None else row[col]
+
+    z = [[cell(r, w, "gap") for w in weeks] for r in regs]
+    text = [[(f"<b>{T.code_label('region', r, lang)} · {T.date(w, lang)}</b><br>"
+              f"{T.t('needed', lang)}: {T.number(cell(r, w, 'technicians_needed'), lang, 1)}<br>"
+              f"{T.t('available', lang)}: {T.number(cell(r, w, 'technicians_available'), lang)}<br>"
+              f"{T.t('gap', lang)}: {T.number(cell(r, w, 'gap'), lang, 1)}<br>"
+              f"{R.KPIS['ticket_volume'].label(lang)}: {T.number(cell(r, w, 'tickets_expected'), lang)}")
+             if grid.get((r, w)) else "" for w in weeks] for r in regs]
+    lim = max(1.0, max(abs(v) for row in z for v in row if v is not None))
+    fig = go.Figure(go.Heatmap(z=z, x=weeks, y=[T.code_label("region", r, lang) for r in regs], text=text,
+                               hovertemplate="%{text}<extra></extra>", zmid=0, zmin=-lim, zmax=lim,
+                               colorscale=[[0, "#d62728"], [0.5, "#f7f7f7"], [1, "#2ca02c"]],
+                               colorbar={"title": T.t("gap", lang)}))
+    fig.update_layout(title=T.t("staffing_table", lang), height=120 + 40 * len(regs),
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig.update_xaxes(tickformat=T.plotly_date_format("day", lang))
+    ui.chart(fig, key="staff_heat", selectable=False)
+    table = plan.select("region", "week_start", "tickets_expected", "hours_planned", "technicians_needed",
+                        "technicians_available", "gap", "short").sort(["short", "gap"], descending=[True, False])
+    shown = table.with_columns(pl.col("tickets_expected", "hours_planned", "technicians_needed", "gap").round(1),
+                               short=pl.when(pl.col("short")).then(pl.lit("🔴 " + T.t("gap", lang))).otherwise(pl.lit("")))
+    raw = ui.localize(table, lang)
+    ui.table(raw, key="staff_table", lang=lang, name="staffing_plan", selectable=False, height=360,
+             display=ui.localize(shown, lang))
+
+
+def render() -> None:
+    scope = state.current()
+    lang = scope.lang
+    if not ui.guard(scope):
+        return
+    ui.header("page_staffing", scope)
+    try:
+        run = data.latest_run(scope.ver, "workload")
+    except data.ForecastMissing as exc:
+        ui.empty("empty_forecast_api", scope, fn=exc.api)
+        return
+    if run is None:
+        ui.empty("empty_forecast", scope)
+        return
+    st.caption(f"{run['run_id']} · {T.date(run['created_at'], lang)} · cut-off {T.date(run['data_cutoff'], lang)}")
+    try:
+        st.subheader(T.t("workload_forecast", lang))
+        workload(scope, run)
+        st.subheader(T.t("staffing_table", lang))
+        staffing(scope, run)
+    except data.ForecastMissing as exc:
+        ui.empty("empty_forecast_api", scope, fn=exc.api)
+
+
+if __name__ == "__main__":
+    ui.handle(render, state.current())

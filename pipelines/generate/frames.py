@@ -9,9 +9,9 @@ import pyarrow as pa
 
 from aftersales.model import CHANNELS, COMPLAINT_REASONS, SURVEY_CHANNELS
 from pipelines.generate import people
-from pipelines.generate.calendar import CATEGORIES, SERVICES
+from pipelines.generate.calendar import SERVICES
 from pipelines.generate.masters import Masters
-from pipelines.generate.tickets import ECOMMERCE, priority
+from pipelines.generate.tickets import priority
 from pipelines.generate.visits import OUTCOMES
 from pipelines.generate.vocab import COMMENTS
 
@@ -193,4 +193,4 @@ def _surveys(rng: np.random.Generator, b, sim, ticket_id: pl.Series, seq: np.nda
     })
 
 
-__all__ = ["chunk_frames", "CATEGORIES", "ECOMMERCE"]
+__all__ = ["chunk_frames"]

@@ -12,8 +12,17 @@ import polars as pl
 from pipelines.generate import people
 from pipelines.generate.calendar import CATEGORIES, SALES_CHANNELS, Calendar
 from pipelines.generate.vocab import (
-    AGENT_WORDS, CATEGORY_SHARE, CITIES, DISTRICTS, INSTALL_PARTS, PART_COST, PART_NAMES, PART_PREFIX, PRODUCT_LINES,
-    REGION_WEIGHT, TIER_WEIGHT,
+    AGENT_WORDS,
+    CATEGORY_SHARE,
+    CITIES,
+    DISTRICTS,
+    INSTALL_PARTS,
+    PART_COST,
+    PART_NAMES,
+    PART_PREFIX,
+    PRODUCT_LINES,
+    REGION_WEIGHT,
+    TIER_WEIGHT,
 )
 
 SKILL_GROUPS = ("delivery", "install", "repair")  # delivery also serves exchanges

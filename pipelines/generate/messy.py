@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -27,7 +28,7 @@ CHANNEL_FILES = {"ticket-system-xlsx": ["phone", "store", "suning", "vip", "weid
                  "tmall-taobao-aftersales-csv": ["tmall", "taobao"],
                  "platform-aftersales-csv": ["jd", "pdd", "douyin"],
                  "wechat-ticket-events-csv": ["wechat"]}
-GARBAGE_DATES = ["2026-02-30 10:15:00", "2026/13/5 9:03", "昨天下午", "#VALUE!"]
+GARBAGE_DATES = ["2026-02-30 10:15:00", "2026/10/32 9:03", "昨天下午", "#VALUE!"]
 
 
 @dataclass
@@ -40,10 +41,24 @@ class File:
     nulls: list[str] = field(default_factory=lambda: ["", "-"])
     extra: dict[str, list[Any]] = field(default_factory=dict)  # unmapped source columns: header -> values (flat)
     broken: list[dict[str, Any]] = field(default_factory=list)
+    bad: set[int] = field(default_factory=set)  # positions (in ``flat`` order) of the broken rows
     title: str | None = None
 
     def flat(self) -> list[tuple[int, int, dict[str, Any]]]:
         return [(s, i, row) for s, (_, rows) in enumerate(self.sheets) for i, row in enumerate(rows)]
+
+    def mark(self, k: int, rule: str, col: str) -> None:
+        """Record flat row ``k`` as broken: the row number as the loader counts it (Excel: as shown)."""
+        s, i, _ = self.flat()[k]
+        excel = self.encoding is None
+        entry = {"row": i + 1 + (self.mapping.spec.get("header_row", 1) if excel else 0), "rule": rule, "column": col}
+        if excel:
+            entry["sheet"] = self.sheets[s][0]
+        self.broken.append(entry)
+        self.bad.add(k)
+
+    def valid_keys(self, key: str) -> list[Any]:
+        return [row[key] for k, (_, _, row) in enumerate(self.flat()) if k not in self.bad]
 
 
 # A break: (rule, canonical column, precondition on the row, mutation returning the new value).
@@ -63,40 +78,16 @@ def _plant(f: File, breaks: list[Break], rng: np.random.Generator, rate: float) 
     flat = f.flat()
     n = max(1, round(rate * len(flat)))
     order = list(rng.permutation(len(breaks)))
-    taken: set[int] = set()
-    header_row = f.mapping.spec.get("header_row", 1)
     for j in range(n):
         rule, col, ok, mutate = breaks[order[j % len(breaks)]]
-        cands = [k for k, (_, _, row) in enumerate(flat) if k not in taken and ok(row)]
+        cands = [k for k, (_, _, row) in enumerate(flat) if k not in f.bad and ok(row)]
         if not cands:
             continue
         k = cands[int(rng.integers(0, len(cands)))]
-        taken.add(k)
-        s, i, row = flat[k]
+        row = flat[k][2]
         row[col] = mutate(row, rng)
-        entry = {"row": i + 1 + (header_row if f.encoding is None else 0), "rule": rule, "column": col}
-        if f.encoding is None:
-            entry["sheet"] = f.sheets[s][0]
-        f.broken.append(entry)
+        f.mark(k, rule, col)
     f.broken.sort(key=lambda e: (e.get("sheet", ""), e["row"]))
-
-
-def _broken_keys(f: File, key: str) -> set[int]:
-    """Positions (in ``flat`` order) of the broken rows."""
-    header_row = f.mapping.spec.get("header_row", 1)
-    names = [s for s, _ in f.sheets]
-    pos = {}
-    k = 0
-    for s, (_, rows) in enumerate(f.sheets):
-        for i in range(len(rows)):
-            pos[(names[s], i)] = k
-            k += 1
-    return {pos[(e.get("sheet", ""), e["row"] - 1 - (header_row if f.encoding is None else 0))] for e in f.broken}
-
-
-def _valid_keys(f: File, key: str) -> list[Any]:
-    bad = _broken_keys(f, key)
-    return [row[key] for k, (_, _, row) in enumerate(f.flat()) if k not in bad]
 
 
 def _styles(rng: np.random.Generator, n: int, choices: list[str], p: list[float]) -> list[str]:
@@ -122,12 +113,11 @@ def _master(name: str, source: str, df: pl.DataFrame, key: str, new_key: Callabl
     spots = _with_extra_rows(rows, lambda r, j: {**r, key: new_key(j)}, n_bad, rng)
     f = File(name, Mapping.load(source), [(Path(name).stem, rows)],
              [_styles(rng, len(rows), ["xldate", "slash", "serial"], [.5, .3, .2])], title=title)
-    header_row = f.mapping.spec.get("header_row", 1)
     order = list(rng.permutation(len(breaks)))
     for j, at in enumerate(sorted(spots)):
         rule, col, _, mutate = breaks[order[j % len(breaks)]]
         rows[at][col] = mutate(rows[at], rng)
-        f.broken.append({"row": at + 1 + header_row, "sheet": f.sheets[0][0], "rule": rule, "column": col})
+        f.mark(at, rule, col)
     return f
 
 
@@ -215,7 +205,7 @@ def write_messy(out: Path, m, sample: dict[str, pl.DataFrame | None], cal, seed:
     ], rng, rate())
     loaded: set[str] = set()
     for f in (first, tmall, platform, event_log, again):
-        loaded.update(k for k in _valid_keys(f, "ticket_id") if k)
+        loaded.update(k for k in f.valid_keys("ticket_id") if k)
     files += [first, tmall, platform, event_log, again]
 
     surveys = sample["surveys"].filter(pl.col("ticket_id").is_in(list(loaded))).sort("responded_at")
@@ -296,7 +286,7 @@ def _expected(out: Path, files: list[File], loaded: set[str], seed: int, end_day
         entries.append(entry)
     key_of = {"outlets": "outlet_id", "technicians": "technician_id", "products": "product_model",
               "parts_inventory": "part_no", "surveys": "survey_id"}
-    expected_rows = {t: len({k for f in files if f.mapping.table == t for k in _valid_keys(f, key) if k is not None})
+    expected_rows = {t: len({k for f in files if f.mapping.table == t for k in f.valid_keys(key) if k is not None})
                      for t, key in key_of.items()}
     expected_rows["tickets"] = len(loaded)
     doc = {"seed": seed, "end": end_day.isoformat(), "snapshot_at": at.isoformat(sep=" "),
@@ -306,6 +296,6 @@ def _expected(out: Path, files: list[File], loaded: set[str], seed: int, end_day
                             "it (header_row is the header's row; the first data row is header_row + 1)."}
     (out / "expected.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     from pipelines.generate.messy_readme import readme
-    (out / "README.txt").write_text(readme(files, doc), encoding="utf-8")
+    (out / "README.txt").write_text(readme(doc), encoding="utf-8")
     return {"dir": str(out), "files": [f.name for f in files], "expected": str(out / "expected.json"),
             "expected_distinct_tickets": len(loaded)}

@@ -38,13 +38,14 @@ class Mapping:
     source: str
     table: str
     spec: dict[str, Any]
+    types: dict[str, str] = field(default_factory=dict)  # canonical column -> DuckDB type
     headers: dict[str, str] = field(default_factory=dict)
     labels: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # column -> code -> labels
 
     @classmethod
     def load(cls, source: str) -> Mapping:
         spec = yaml.safe_load((MAPPINGS_DIR / f"{source}.yaml").read_text(encoding="utf-8"))
-        m = cls(spec["source"], spec["table"], spec)
+        m = cls(spec["source"], spec["table"], spec, {c.name: c.type for c in TABLES[spec["table"]].columns})
         for col, entry in spec["columns"].items():
             if isinstance(entry, str):
                 m.headers[col] = entry
@@ -98,7 +99,7 @@ def format_date(value: dt.date, style: str) -> str | float | XlDate:
 def render(m: Mapping, values: dict[str, Any], style: str, rng: np.random.Generator, nulls: list[str],
            excel: bool) -> dict[str, Any]:
     """One source row: header -> cell (str, number, XlDate, or None for a blank Excel cell)."""
-    types = {c.name: c.type for c in TABLES[m.table].columns}
+    types = m.types
     out: dict[str, Any] = {}
     for col, header in m.headers.items():
         v = values.get(col)

@@ -29,7 +29,7 @@ WHAT = {
 }
 
 
-def readme(files: list[Any], doc: dict[str, Any]) -> str:
+def readme(doc: dict[str, Any]) -> str:
     lines = [
         "Messy sample export / 模拟的原始导出数据",
         "=" * 40,
@@ -40,7 +40,7 @@ def readme(files: list[Any], doc: dict[str, Any]) -> str:
         "Each file matches its mapping in pipelines/mappings by file name.",
         "",
     ]
-    for e, f in zip(doc["files"], files, strict=True):
+    for e in doc["files"]:
         rules = Counter(b["rule"] for b in e["broken"])
         broken = ", ".join(f"{k} x{v}" for k, v in sorted(rules.items())) or "none"
         lines += [f"{e['position']:>2}. {e['file']}  ({e['rows']} rows; source {e['source']} -> {e['table']})",

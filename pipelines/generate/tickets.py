@@ -5,13 +5,13 @@ wall-clock time, computed uncensored and cut at the end of the period only in ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from aftersales.config import DEFAULTS
 from aftersales.model import CHANNELS, COMPLAINT_REASONS
-from pipelines.generate.calendar import CATEGORIES, SERVICES, Calendar
+from pipelines.generate.calendar import SERVICES, Calendar
 from pipelines.generate.calendar import S as SI
 from pipelines.generate.masters import Masters, draw_part, draw_product
 from pipelines.generate.people import unit
@@ -59,7 +59,7 @@ class Base:
     product: np.ndarray
     channel: np.ndarray
     repeat: np.ndarray  # a repeat repair of an earlier ticket (same customer and product)
-    parent: np.ndarray = field(default=None)  # parent's position in the chunk, -1 if none
+    parent: np.ndarray  # the repeated ticket's position in its batch, -1 if none
 
 
 def draw_base(cal: Calendar, m: Masters, rng: np.random.Generator, counts: np.ndarray, day0: int,
@@ -213,7 +213,6 @@ def simulate(cal: Calendar, m: Masters, rng: np.random.Generator, b: Base) -> di
 def children(b: Base, sim: dict[str, np.ndarray], rng: np.random.Generator, cal: Calendar, end_sec: int) -> Base:
     """Repeat repair tickets spawned by ``sim`` (one generation; repeats do not spawn again)."""
     par = np.flatnonzero(sim["spawn"] & (sim["spawn_at"] <= end_sec))
-    k = len(par)
     created = cal.snap(sim["spawn_at"][par], rng, 8, 22)
     keep = created <= end_sec
     par, created = par[keep], created[keep]
@@ -232,4 +231,4 @@ def priority(rng: np.random.Generator, stype: np.ndarray) -> np.ndarray:
     return _choose(rng, p)
 
 
-__all__ = ["Base", "draw_base", "simulate", "children", "priority", "CATEGORIES", "SERVICES"]
+__all__ = ["Base", "draw_base", "simulate", "children", "priority"]

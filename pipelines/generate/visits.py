@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from aftersales.model import VISIT_OUTCOMES
-from pipelines.generate.calendar import CATEGORIES, Calendar
+from pipelines.generate.calendar import Calendar
 from pipelines.generate.masters import Masters, draw_part
 
 OUTCOMES = list(VISIT_OUTCOMES)  # fixed, not_fixed, need_parts, customer_absent, referred
-O = {o: i for i, o in enumerate(OUTCOMES)}
+OUT = {o: i for i, o in enumerate(OUTCOMES)}
 APPOINTMENT_H = {"delivery": 20.0, "install": 22.0, "repair": 16.0, "exchange": 26.0}
 INSTALL_MIN = np.array([150, 120, 90, 60, 80, 110, 60], dtype=float)  # by category
 WORKSHOP_FIRST = np.array([.03, .03, .03, .03, .25, .03, .6])  # repairs sent in rather than visited
@@ -49,21 +49,21 @@ def plan_visits(cal: Calendar, m: Masters, rng: np.random.Generator, b, tech, sk
 
     # Outcomes: the last visit settles the ticket; earlier ones say why another visit was needed.
     stype_rep, stype_inst = rep[vt], inst[vt]
-    mid = _pick(rng, nv, [O["not_fixed"], O["need_parts"], O["customer_absent"], O["referred"]], [.35, .25, .2, .2])
-    mid = np.where(stype_rep & (vno == 1) & stock_out[vt], O["need_parts"], mid)
-    mid = np.where(stype_inst, np.where(rng.random(nv) < 0.7, O["customer_absent"], O["need_parts"]), mid)
-    mid = np.where(~stype_rep & ~stype_inst, O["customer_absent"], mid)
-    final = np.where(stype_rep & (res_repair[vt] != 0), O["not_fixed"], O["fixed"])
-    final = np.where(stuck[vt], O["need_parts"], final)
+    mid = _pick(rng, nv, [OUT["not_fixed"], OUT["need_parts"], OUT["customer_absent"], OUT["referred"]], [.35, .25, .2, .2])
+    mid = np.where(stype_rep & (vno == 1) & stock_out[vt], OUT["need_parts"], mid)
+    mid = np.where(stype_inst, np.where(rng.random(nv) < 0.7, OUT["customer_absent"], OUT["need_parts"]), mid)
+    mid = np.where(~stype_rep & ~stype_inst, OUT["customer_absent"], mid)
+    final = np.where(stype_rep & (res_repair[vt] != 0), OUT["not_fixed"], OUT["fixed"])
+    final = np.where(stuck[vt], OUT["need_parts"], final)
     outcome = np.where(last, final, mid)
 
     # On site, or in the workshop: small appliances are often sent in; "referred" moves the rest there.
-    referred = (outcome == O["referred"]).astype(np.int64)
+    referred = (outcome == OUT["referred"]).astype(np.int64)
     before = np.cumsum(referred) - referred
     ws_first = stype_rep & (rng.random(nv) < WORKSHOP_FIRST[b.cat[vt]])
     ws_first = ws_first[first[vt]]  # decided once per ticket
     workshop = ws_first | (before - before[first[vt]] > 0)
-    outcome = np.where(workshop & (outcome == O["referred"]), O["not_fixed"], outcome)
+    outcome = np.where(workshop & (outcome == OUT["referred"]), OUT["not_fixed"], outcome)
 
     # Technician: usually the one dispatched; a colleague of the same outlet does some later visits.
     vtech = tech[vt]
@@ -82,7 +82,7 @@ def plan_visits(cal: Calendar, m: Masters, rng: np.random.Generator, b, tech, sk
          80 * (1.25 - 0.08 * skill_v) * np.where(outs[vt], 1.1, 1.0) * rng.lognormal(0, .35, nv),
          INSTALL_MIN[cat_v] * rng.lognormal(0, .25, nv), 30 * rng.lognormal(0, .4, nv)],
         45 * rng.lognormal(0, .4, nv))
-    dur = np.where(outcome == O["customer_absent"], rng.uniform(5, 15, nv), dur)
+    dur = np.where(outcome == OUT["customer_absent"], rng.uniform(5, 15, nv), dur)
     dur_s = (60 * np.clip(dur, 5, 600)).astype(np.int64)
     tier = m.outlet_tier[b.outlet[vt]]
     travel = np.where(workshop, 0, np.clip(TRAVEL_MIN[tier] * rng.lognormal(0, .5, nv), 5, 240)).astype(np.int64)
@@ -103,7 +103,7 @@ def plan_visits(cal: Calendar, m: Masters, rng: np.random.Generator, b, tech, sk
         else:
             prev = outcome[sel - 1]
             days = np.select(
-                [prev == O["need_parts"], prev == O["customer_absent"], prev == O["referred"]],
+                [prev == OUT["need_parts"], prev == OUT["customer_absent"], prev == OUT["referred"]],
                 [np.where(stock_out[vt[sel]] & (level == 2), lead[vt[sel]] * rng.uniform(.3, 1., len(sel)) + .5,
                           rng.uniform(1, 3, len(sel))),
                  rng.uniform(.3, 2, len(sel)), rng.uniform(2, 5, len(sel))],
@@ -146,4 +146,4 @@ def plan_visits(cal: Calendar, m: Masters, rng: np.random.Generator, b, tech, sk
                 n_visits=k, last_end=last_end)
 
 
-__all__ = ["plan_visits", "OUTCOMES", "CATEGORIES"]
+__all__ = ["plan_visits", "OUTCOMES"]

@@ -31,18 +31,19 @@ from pathlib import Path
 sys.path.insert(0, {root!r})
 mode, db, fmt, src = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
 facts = {facts!r}
+import duckdb
+from pipelines.load import load_paths
 t0 = time.perf_counter()
 rows = 0
 if mode == "raw":
-    import duckdb
     con = duckdb.connect(str(db))
+    con.execute("SET enable_progress_bar = false")
     reader = "read_csv" if fmt == "csv" else "read_parquet"
     for t in facts:
         con.execute(f"CREATE TABLE {{t}} AS SELECT * FROM {{reader}}($p)", {{"p": str(src / f"{{t}}.{{fmt}}")}})
         rows += con.execute(f"SELECT count(*) FROM {{t}}").fetchall()[0][0]
     con.close()
 else:
-    from pipelines.load import load_paths
     res = load_paths(db, [src / f"{{t}}.{{fmt}}" for t in facts], show_progress=False)
     rows = sum(r.rows_read for r in res)
     assert all(r.rows_read == r.inserted + r.updated + r.unchanged + r.quarantined for r in res)

@@ -1,0 +1,160 @@
+"""Workload runs: ``forecast`` (backtest for choice and calibration, then the production
+forecast and the staffing plan) and ``backtest`` (rolling origins with scores, plus the event
+backtest). Both return a ``store.Run``; the caller stores it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import polars as pl
+
+from forecasts import backtest as bt
+from forecasts import scoring, staffing, store
+from forecasts.executor import map_series
+from forecasts.settings import section
+from forecasts.workload import NAIVE364, PROPHET, SNAIVE7, forecast_series, tasks_from_long
+
+STAFFING_INPUTS = ("hours", "technicians")
+
+
+def keep_series(long: pl.DataFrame, min_weekly: float) -> tuple[pl.DataFrame, list[str]]:
+    """Drop series averaging fewer than ``min_weekly`` arrivals a week over their last 52 weeks
+    (too sparse to forecast per day); returns the kept frame and the dropped ids."""
+    last = long["ds"].max()
+    vol = (long.filter(pl.col("ds") > last - dt.timedelta(days=364)).group_by("unique_id")
+           .agg((pl.col("y").sum() / 52).alias("weekly")))
+    dropped = sorted(vol.filter(pl.col("weekly") < min_weekly)["unique_id"].to_list())
+    return long.filter(~pl.col("unique_id").is_in(pl.Series(dropped, dtype=pl.String).implode())), dropped
+
+
+def _fit(long: pl.DataFrame, windows: list[tuple[str, dt.date, int]], fc: dict[str, Any], workers: int,
+         raw_intervals: bool) -> pl.DataFrame:
+    tasks = tasks_from_long(long, windows, fc, raw_intervals)
+    frames = [f for f in map_series(forecast_series, tasks, workers=workers, desc="workload", chunk_size=1)
+              if not f.is_empty()]
+    if not frames:
+        raise ValueError("no series had enough history to forecast (at least 28 days before each cut-off)")
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def _rolling_windows(long: pl.DataFrame, fc: dict[str, Any]) -> list[tuple[str, dt.date, int]]:
+    first, last = long["ds"].min(), long["ds"].max()
+    horizon = int(fc["horizon_days"])
+    cutoffs = bt.rolling_cutoffs(first, last, horizon, int(fc["backtest_origins"]), int(fc["backtest_step_days"]))
+    return [(bt.ROLLING, c, horizon) for c in cutoffs]
+
+
+def _params(fc: dict[str, Any], dropped: list[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"forecast": fc, "dropped_series": dropped, **(extra or {})}
+
+
+def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: str,
+             staffing_inputs: dict[str, pl.DataFrame] | None = None) -> store.Run:
+    """The production workload forecast: rolling backtest → model per series and interval
+    calibration → final fits → forecasts (and, given ``staffing_inputs`` with ``hours`` and
+    ``technicians``, the staffing plan)."""
+    started = time.perf_counter()
+    fc = section(config, "forecast")
+    long, dropped = keep_series(long, float(fc["min_weekly_tickets"]))
+    last = long["ds"].max()
+    windows = _rolling_windows(long, fc)
+    res = _fit(long, [*windows, (bt.FINAL, last, int(fc["horizon_days"]))], fc, workers, raw_intervals=False)
+    rolling = res.filter(pl.col("window") == bt.ROLLING)
+    challenger = fc["challenger"]
+    choice = bt.choose_models(rolling, challenger, float(fc["keep_prophet_within"]))
+    final = res.filter((pl.col("window") == bt.FINAL) & pl.col("model").is_in([PROPHET, challenger, SNAIVE7]))
+    final = bt.calibrate_final(final, rolling).join(
+        choice.select("unique_id", pl.col("model").alias("_chosen")), on="unique_id", how="left")
+    values = final.select("unique_id", "ds", "model", (pl.col("model") == pl.col("_chosen")).fill_null(False).alias("chosen"),
+                          "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
+    series = choice.select(
+        "unique_id", "model", "reason", pl.lit("mase").alias("score_metric"),
+        pl.when(pl.col("model") == PROPHET).then("mase_prophet").when(pl.col("model") == SNAIVE7)
+        .then("mase_snaive7").otherwise("mase_challenger").alias("score"),
+        pl.col("mase_snaive7").alias("baseline_score"),
+        pl.struct(pl.col("mase_prophet").alias(PROPHET), pl.col("mase_challenger").alias(challenger),
+                  pl.col("mase_snaive7").alias(SNAIVE7)).struct.json_encode().alias("scores"))
+    tables = {"forecast_values": values, "forecast_series": series}
+    summary: dict[str, Any] = {
+        "series": int(choice.height), "dropped_series": len(dropped),
+        "chosen": dict(choice["model"].value_counts().iter_rows()),
+        "mase_chosen": series["score"].mean(), "mase_snaive7": series["baseline_score"].mean(),
+        "backtest_origins": [str(w[1]) for w in windows]}
+    if staffing_inputs is not None:
+        chosen_ids = choice.select("unique_id", pl.col("model").alias("_chosen"))
+        used = rolling.join(chosen_ids, on="unique_id").filter(pl.col("model") == pl.col("_chosen"))
+        plan = staffing.plan(values.filter("chosen"), staffing_inputs["hours"], staffing_inputs["technicians"],
+                             section(config, "staffing"), used)
+        tables["staffing_plan"] = plan
+        short = plan.filter("short")
+        summary["staffing"] = {"region_weeks": plan.height, "short_region_weeks": short.height,
+                               "max_shortfall": float(-short["gap"].min()) if short.height else 0.0}
+    return store.Run(kind="workload", source=source, model=f"{PROPHET}|{challenger}", data_cutoff=last,
+                     params=_params(fc, dropped, {"staffing": section(config, "staffing")}),
+                     n_series=choice.height, workers=workers, seconds=time.perf_counter() - started,
+                     summary=summary, tables=tables)
+
+
+def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: str, events: bool = True) -> store.Run:
+    """Rolling-origin backtest of Prophet, the challenger and the seasonal naives on identical
+    cut-offs, with the production choice and calibration scored out of sample, plus the event
+    backtest (origins ``event_lead_days`` before each Spring Festival, 618 and Double 11)."""
+    started = time.perf_counter()
+    fc = section(config, "forecast")
+    long, dropped = keep_series(long, float(fc["min_weekly_tickets"]))
+    first, last = long["ds"].min(), long["ds"].max()
+    windows = _rolling_windows(long, fc)
+    event_windows = bt.event_windows(first, last, int(fc["event_lead_days"]), int(fc["event_horizon_days"])) \
+        if events else []
+    res = _fit(long, windows + event_windows, fc, workers, raw_intervals=True)
+    challenger = fc["challenger"]
+    keep_within = float(fc["keep_prophet_within"])
+    rolling = res.filter(pl.col("window") == bt.ROLLING)
+    oos = bt.out_of_sample(rolling, challenger, keep_within)
+    choice = bt.choose_models(rolling, challenger, keep_within)
+    summaries = [bt.summarize_rolling(oos, rolling)]
+    ev = res.filter(pl.col("window").str.starts_with("event:"))
+    if not ev.is_empty():
+        summaries.append(bt.summarize_events(ev, choice))
+    scores = pl.concat(summaries).with_columns(pl.lit("*").alias("unique_id"))
+    per_series = bt.series_scores(rolling).select(pl.lit(bt.ROLLING).alias("scope"), "unique_id", "model",
+                                                  pl.lit("mase").alias("metric"), pl.col("mase").alias("value"))
+    scores = pl.concat([scores.select(per_series.columns), per_series])
+    first_origin = rolling.filter(pl.col("cutoff") == rolling["cutoff"].min())
+    stored = pl.concat([first_origin, oos, ev], how="diagonal_relaxed").select(
+        pl.col("window").alias("window_label"), "unique_id", "cutoff", "ds", "model", "y", "yhat",
+        *[pl.col(c) if c in oos.columns else pl.lit(None, dtype=pl.Float64).alias(c)
+          for c in ("yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")])
+    summary = headline(scores)
+    summary.update({"series": long["unique_id"].n_unique(), "dropped_series": len(dropped),
+                    "origins": [str(w[1]) for w in windows], "events": [w[0] for w in event_windows]})
+    return store.Run(kind="backtest_workload", source=source, model=f"{PROPHET}|{challenger}|{SNAIVE7}|{NAIVE364}",
+                     data_cutoff=last, params=_params(fc, dropped), n_series=long["unique_id"].n_unique(),
+                     workers=workers, seconds=time.perf_counter() - started, summary=summary,
+                     tables={"backtest_scores": scores, "backtest_forecasts": stored})
+
+
+def headline(scores: pl.DataFrame) -> dict[str, Any]:
+    """The figures the issue sets targets for, from a workload backtest's summary scores."""
+    s = scores.filter(pl.col("unique_id") == "*")
+
+    def get(scope: str, model: str, metric: str) -> float | None:
+        v = s.filter((pl.col("scope") == scope) & (pl.col("model") == model) & (pl.col("metric") == metric))["value"]
+        return float(v[0]) if len(v) and v[0] is not None else None
+
+    return {
+        "mase_rel_snaive7": get(bt.ROLLING, bt.SELECTED, "mase_rel_snaive7"),
+        "prophet_mase_rel_snaive7": get(bt.ROLLING, PROPHET, "mase_rel_snaive7"),
+        "coverage_80": get(bt.ROLLING, bt.SELECTED, "coverage_80"),
+        "coverage_95": get(bt.ROLLING, bt.SELECTED, "coverage_95"),
+        "raw_prophet_coverage_80": get(bt.ROLLING, PROPHET, "raw_coverage_80"),
+        "raw_prophet_coverage_95": get(bt.ROLLING, PROPHET, "raw_coverage_95"),
+        "win_rate_vs_snaive7": get(bt.ROLLING, bt.SELECTED, "win_rate_vs_snaive7"),
+        "event_mase_rel_naive364": get("event:all", bt.SELECTED, "mase_rel_naive364"),
+        "event_mae_rel_naive364_volume": get("event:all", bt.SELECTED, "mae_rel_naive364_volume"),
+    }
+
+
+__all__ = ["forecast", "backtest", "headline", "keep_series", "scoring"]

@@ -1,0 +1,167 @@
+"""`aftersales kpi` and `aftersales metrics`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+import polars as pl
+
+from aftersales.config import load_config, resolve_db_path
+from aftersales.errors import UserError
+from metrics import registry as R
+from metrics.periods import parse_date
+
+
+def _parse_where(items: list[str] | None) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in items or []:
+        dim, sep, value = item.partition("=")
+        if not sep or not dim.strip() or not value.strip():
+            raise UserError(f"--where {item!r}: write it as DIM=VALUE (e.g. region=east, several values as "
+                            f"channel=jd,tmall); dimensions: {', '.join(R.DIMENSIONS)}")
+        out.setdefault(dim.strip(), []).extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None:
+        return "—"
+    try:
+        return format(value, spec)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def _table(df: pl.DataFrame, lang: str) -> str:
+    """A human table: labels, formatted values, interval, comparisons, status."""
+    if df.is_empty():
+        return "(no rows: nothing matched in that range)"
+    dims = [c for c in df.columns if c in R.DIMENSIONS]
+    head = ["KPI" if lang == "en" else "指标", "period" if lang == "en" else "期间", *dims,
+            "value", "95% CI", "n", "prev Δ" if lang == "en" else "环比", "yoy Δ" if lang == "en" else "同比",
+            "target", "status", "complete"]
+    rows = []
+    for r in df.iter_rows(named=True):
+        k = R.KPIS[r["kpi"]]
+        spec = k.fmt
+        delta_spec = "+.1%" if k.is_proportion else ("+" + spec.lstrip("+"))
+        ci = "" if r["ci_low"] is None else f"{_fmt(r['ci_low'], spec)} – {_fmt(r['ci_high'], spec)}"
+        rows.append([
+            k.label(lang), str(r["period_start"]), *[str(r[d]) if r[d] is not None else "—" for d in dims],
+            _fmt(r["value"], spec), ci, f"{r['n_records']:,}",
+            _fmt(r["prev_change"], delta_spec), _fmt(r["yoy_change"], delta_spec),
+            _fmt(r["target"], spec), r["status"] + (" (small)" if r["small_sample"] and r["status"] != "too_small" else ""),
+            _fmt(r["completeness"], ".1%"),
+        ])
+    widths = [max(_width(h), *(_width(row[i]) for row in rows)) for i, h in enumerate(head)]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    # CJK characters take two columns on a terminal
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _write(df: pl.DataFrame, fmt: str, lang: str) -> None:
+    if fmt == "csv":
+        sys.stdout.write(df.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(df.to_dicts(), ensure_ascii=False, default=str, indent=1) + "\n")
+    else:
+        print(_table(df, lang))
+
+
+def cmd_kpi(args: argparse.Namespace) -> int:
+    import metrics
+
+    db = resolve_db_path(args.db)
+    config = load_config(args.config, db)
+    if args.values:
+        vals = metrics.dimension_values(db, args.values)
+        _write(vals, "csv" if args.format == "csv" else "json" if args.format == "json" else "raw", args.lang) \
+            if args.format != "table" else print("\n".join(f"{v}\t{lab or ''}" for v, lab in vals.iter_rows()))
+        return 0
+    grain = None if args.grain == "all" else args.grain
+    kwargs = dict(metrics=args.metric, by=args.by, grain=grain,
+                  start=parse_date(args.start, "--from") if args.start else None,
+                  end=parse_date(args.end, "--to") if args.end else None,
+                  where=_parse_where(args.where), config=config)
+    if args.show_sql:
+        from metrics.sql import render
+
+        print(render(*metrics.sql_for(db, **kwargs)))
+        return 0
+    df = metrics.query(db, **kwargs)
+    _write(df, args.format, args.lang)
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    config = load_config(args.config, resolve_db_path(args.db))
+    rows = []
+    for k in R.KPIS.values():
+        target = R.target_for(k, config)
+        rows.append({
+            "id": k.id, "zh": k.zh, "en": k.en, "unit": k.unit, "format": k.fmt, "period_by": k.period_by,
+            "better": k.direction, "target": target, "min_sample": k.min_sample, "kind": k.kind,
+            "description": k.description, "description_zh": k.description_zh,
+            "breakdowns": ",".join(k.allowed_dims()), "note": k.note,
+        })
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif args.format == "csv":
+        sys.stdout.write(pl.DataFrame(rows).write_csv())
+    else:
+        for r in rows:
+            target = "—" if r["target"] is None else _fmt(r["target"], R.KPIS[r["id"]].fmt)
+            print(f"{r['id']:26s} {r['zh']} / {r['en']}")
+            print(f"{'':26s} {r['description_zh']}")
+            print(f"{'':26s} {r['description']}")
+            print(f"{'':26s} unit {r['unit']}, by {r['period_by']}, better {r['better']}, target {target}, "
+                  f"min sample {r['min_sample']}")
+            if args.verbose:
+                print(f"{'':26s} breakdowns: {r['breakdowns']}")
+                if r["note"]:
+                    print(f"{'':26s} note: {r['note']}")
+        print(f"\nbreakdowns (--by / --where): {', '.join(R.DIMENSIONS)}; grains: {', '.join(R.GRAINS)}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("kpi", help="compute KPIs by breakdown and period",
+                       description="Compute KPIs. Example: aftersales kpi --metric csat,nps --by region "
+                                   "--grain month --from 2024-01-01 --to 2024-06-30 --where channel=jd")
+    p.add_argument("--metric", "-m", help="KPI id(s), comma-separated (default: every KPI that fits the breakdown); "
+                                          "see `aftersales metrics`")
+    p.add_argument("--by", "-b", help=f"breakdown(s), comma-separated: {', '.join(R.DIMENSIONS)}")
+    p.add_argument("--grain", "-g", default="month", choices=[*R.GRAINS, "all"],
+                   help="period length (weeks start Monday; 'all' = the whole range as one period)")
+    p.add_argument("--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (default: a year before --to)")
+    p.add_argument("--to", dest="end", metavar="DATE", help="last day, inclusive (default: the latest ticket's day)")
+    p.add_argument("--where", "-w", action="append", metavar="DIM=VALUE",
+                   help="filter, repeatable; several values comma-separated (region=east, channel=jd,tmall)")
+    p.add_argument("--format", "-f", default="table", choices=["table", "csv", "json"])
+    p.add_argument("--lang", default="zh", choices=["zh", "en"], help="labels in the table format")
+    p.add_argument("--show-sql", action="store_true", help="print the generated SQL and its parameters, do not run it")
+    p.add_argument("--values", metavar="DIM", help="list the values a breakdown takes, then exit")
+    p.set_defaults(func=cmd_kpi)
+
+    m = sub.add_parser("metrics", help="list the KPI definitions (中文 / English)")
+    m.add_argument("--format", "-f", default="table", choices=["table", "csv", "json"])
+    m.add_argument("--verbose", "-v", action="store_true", help="also show allowed breakdowns and caveats")
+    m.set_defaults(func=cmd_metrics)
+
+
+def _today() -> dt.date:  # pragma: no cover - for interactive use
+    return dt.date.today()
