@@ -12,6 +12,7 @@ from aftersales.errors import UserError
 COMMAND_MODULES = [
     "pipelines.cli",
     "metrics.cli",
+    "forecasts.cli",
     "reports.cli",
     "dashboard.cli",
 ]

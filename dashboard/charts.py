@@ -34,7 +34,7 @@ def hover_lines(kpi: R.KpiDef, row: dict, lang: str, head: str) -> str:
         lines.append(f"{T.t('hover_ci', lang)}: {T.kpi_value(kpi, row['ci_low'], lang)} – "
                      f"{T.kpi_value(kpi, row['ci_high'], lang)}")
     if row.get("small_sample"):
-        lines.append(f"⚠ {T.t('small_sample', lang)} (&lt; {kpi.min_sample})")
+        lines.append(f"<i>{T.t('small_sample', lang)} (&lt; {kpi.min_sample})</i>")
     return "<br>".join(lines)
 
 
@@ -117,7 +117,8 @@ def bars(df: pl.DataFrame, kpi_id: str, dim: str, lang: str, label, height: int 
     """A KPI per breakdown value (horizontal bars with interval whiskers), best at the top."""
     k = R.KPIS[kpi_id]
     part = df.filter(pl.col("kpi") == kpi_id).drop_nulls("value")
-    part = part.sort("value", descending=k.higher_is_better is False)
+    # best first: highest first unless lower is better (counts: largest first)
+    part = part.sort("value", descending=k.higher_is_better is not False, nulls_last=True)
     rows = part.to_dicts()
     names = [label(r[dim]) for r in rows]
     colours = [STATUS_COLOURS.get(r.get("status") or "", "#1f77b4") for r in rows]
@@ -213,7 +214,8 @@ def forecast(actual: pl.DataFrame | None, fc: pl.DataFrame, lang: str, title: st
                                             "<extra></extra>")))
     if actual is not None and not actual.is_empty():
         actual = actual.sort("ds")
-        fig.add_trace(go.Scatter(x=actual["ds"].to_list(), y=actual["y"].to_list(), mode="lines",
+        fig.add_trace(go.Scatter(x=actual["ds"].to_list(), y=actual["y"].to_list(), mode="lines+markers",
+                                 marker={"size": 3},
                                  name=T.t("actual", lang), line={"color": PALETTE[0], "width": 1.5},
                                  hovertemplate="%{x}<br>" + T.t("actual", lang) + ": %{y:,.0f}<extra></extra>"))
     if events is not None:

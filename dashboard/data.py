@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -56,31 +57,39 @@ class Settings:
         return lang if lang in ("zh", "en") else "zh"
 
 
-def _parse_args(argv: list[str]) -> argparse.Namespace:
+@functools.lru_cache(maxsize=16)
+def _settings(argv: tuple[str, ...], env_db: str | None, env_config: str | None, config_mtime: int) -> Settings:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--db")
     p.add_argument("--config")
-    return p.parse_known_args(argv)[0]
-
-
-@st.cache_resource(max_entries=4)
-def _settings(db: str | None, config_path: str | None, config_mtime: int) -> Settings:
-    path = cfg.resolve_db_path(db)
+    args = p.parse_known_args(list(argv))[0]
+    path = cfg.resolve_db_path(args.db or env_db)
+    config_path = args.config or env_config
     return Settings(path, config_path, cfg.load_config(config_path, path))
 
 
 def settings() -> Settings:
     """The database and configuration: ``-- --db PATH --config FILE`` after the script (as
-    ``aftersales dashboard`` passes them), else ``AFTERSALES_DB``/``AFTERSALES_CONFIG``."""
-    args = _parse_args(sys.argv[1:])
-    db = args.db or os.environ.get("AFTERSALES_DB")
-    config_path = args.config or os.environ.get("AFTERSALES_CONFIG")
-    candidates = [config_path] if config_path else [str(cfg.resolve_db_path(db).with_name("aftersales.toml"))]
+    ``aftersales dashboard`` passes them), else ``AFTERSALES_DB``/``AFTERSALES_CONFIG``. Cheap:
+    re-read only when the arguments, environment or the config file's mtime change."""
+    argv, env_db, env_config = tuple(sys.argv[1:]), os.environ.get("AFTERSALES_DB"), os.environ.get("AFTERSALES_CONFIG")
     mtime = 0
-    for c in candidates:
+    for candidate in _config_candidates(argv, env_db, env_config):
         with contextlib.suppress(OSError):
-            mtime = os.stat(c).st_mtime_ns
-    return _settings(db, config_path, mtime)
+            mtime = os.stat(candidate).st_mtime_ns
+    return _settings(argv, env_db, env_config, mtime)
+
+
+@functools.lru_cache(maxsize=16)
+def _config_candidates(argv: tuple[str, ...], env_db: str | None, env_config: str | None) -> tuple[str, ...]:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--db")
+    p.add_argument("--config")
+    args = p.parse_known_args(list(argv))[0]
+    explicit = args.config or env_config
+    if explicit:
+        return (explicit,)
+    return (str(cfg.resolve_db_path(args.db or env_db).with_name("aftersales.toml")),)
 
 
 def version() -> str:

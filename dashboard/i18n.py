@@ -61,7 +61,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "movers_help": ("最近一期与上一期相比变化最大的大区、网点和渠道(样本不足的不参与排序)。",
                     "Regions, outlets and channels whose value changed most from the previous period "
                     "(units with too few records are left out)."),
-    "mover_kpi": ("指标", "KPI"),
+    "mover_kpi": ("指标", "KPI"), "direction": ("方向", "Direction"), "unit_name": ("对象", "Unit"),
+    "cut_off": ("数据截止", "data cut-off"),
     "status_met": ("达标", "On target"), "status_missed": ("未达标", "Off target"),
     "status_too_small": ("样本不足", "Too few records"), "status_no_target": ("无目标", "No target"),
     "status_no_data": ("无数据", "No data"),
@@ -115,7 +116,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "n_breaching": ("{n} 张工单正在超时", "{n} tickets breaching now"),
     # staffing
     "workload_forecast": ("工单量预测", "Workload forecast"), "forecast": ("预测", "Forecast"),
-    "actual": ("实际", "Actual"), "interval_80": ("预测区间", "Forecast interval"),
+    "actual": ("实际", "Actual"), "interval_80": ("80%预测区间", "80% forecast interval"),
     "staffing_table": ("所需与在岗师傅(按大区、周)", "Technicians needed vs available (region × week)"),
     "needed": ("所需", "Needed"), "available": ("在岗", "Available"), "gap": ("缺口", "Shortfall"),
     "series": ("序列", "Series"), "events": ("节假日与大促", "Holidays and shopping festivals"),
@@ -193,6 +194,19 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "table": ("表", "Table"), "rows": ("行数", "Rows"), "latest": ("最新数据时间", "Latest data"),
     "last_load": ("最近加载", "Last load"), "change": ("变化", "Change"), "direction": ("方向", "Direction"),
     "n": ("样本量", "Records"), "part_no": ("配件编码", "Part number"),
+    # stored forecasts (forecasts/schema.sql)
+    "region": ("大区", "Region"), "week_start": ("周起始", "Week of"), "tickets_expected": ("预计工单", "Tickets expected"),
+    "hours_planned": ("计划工时", "Hours planned"), "technicians_needed": ("所需师傅", "Technicians needed"),
+    "technicians_available": ("在岗师傅", "Technicians available"), "gap": ("富余(负为缺口)", "Spare (negative: short)"),
+    "short": ("缺人", "Short"), "part_name": ("配件名称", "Part name"), "series_class": ("需求类型", "Demand class"),
+    "mean_weekly_demand": ("周均需求", "Mean weekly demand"), "lead_time_days": ("补货周期(天)", "Lead time (days)"),
+    "on_hand": ("盘点库存", "On hand"), "stock_at_cutoff": ("当前库存(估)", "Stock now (est.)"),
+    "reorder_point": ("再订货点", "Reorder point"), "order_up_to": ("补货上限", "Order-up-to level"),
+    "order_now": ("需立即下单", "Order now"), "order_qty": ("建议订货量", "Order quantity"),
+    "runout_date": ("预计缺货日", "Projected stock-out"),
+    "runs_out_within_lead_time": ("补货周期内缺货", "Runs out within lead time"),
+    "stockout_prob_lead_time": ("补货周期内缺货概率(%)", "Stock-out probability in lead time (%)"),
+    "model": ("模型", "Model"), "adi": ("ADI", "ADI"), "cv2": ("CV²", "CV²"),
 }
 _MODEL_ZH = {c.name: c.zh for t in model.TABLES.values() for c in t.columns if c.zh}
 _UNIT_SUFFIX = {"hours": ("小时", "h"), "points": ("分", "pt"), "units": ("件", "units"), "yuan": ("元", "yuan")}

@@ -4,6 +4,7 @@ reproduces the view), read by every page through ``current()``."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import streamlit as st
@@ -32,7 +33,7 @@ class Scope:
     data_end: dt.datetime | None  # the latest created_at: "now" for SLA and backlog
 
     def label(self, dim: str, code: object) -> str:
-        return dim_value_label(dim, code, self.lang)
+        return dim_value_label(dim, code, self.lang, self.ver)
 
 
 def lang() -> str:
@@ -46,17 +47,25 @@ def default_range(last: dt.date) -> tuple[dt.date, dt.date]:
     return start, last
 
 
-def _labels(dim: str) -> dict[str, str]:
-    df = data.dimension_values(data.version(), dim)
-    return dict(zip(df["value"].to_list(), df["label"].to_list(), strict=True)) if len(df) else {}
+@functools.lru_cache(maxsize=64)
+def labels(ver: str, dim: str, lang: str) -> dict[str, str]:
+    """code -> label for a breakdown: 华东 / East; ``WD0001 上海城区服务中心`` for outlets and
+    technicians (their names are the same in both languages)."""
+    d = R.DIMENSIONS[dim]
+    if d.labels:
+        return {code: T.code_label(dim, code, lang) for code in d.labels}
+    if ver == "missing":
+        return {}
+    df = data.dimension_values(ver, dim)
+    return {v: (f"{v} {name}" if name and name != v else v) for v, name in zip(
+        df["value"].to_list(), df["label"].to_list(), strict=True)}
 
 
-def dim_value_label(dim: str, code: object, lang: str) -> str:
+def dim_value_label(dim: str, code: object, lang: str, ver: str | None = None) -> str:
     if code is None:
         return "（未指定）" if lang == "zh" else "(none)"
-    if dim in ("outlet", "technician"):
-        name = _labels(dim).get(str(code))
-        return f"{code} {name}" if name and name != code else str(code)
+    if dim in R.DIMENSIONS:
+        return labels(ver or data.version(), dim, lang).get(str(code), str(code))
     return T.code_label(dim, code, lang)
 
 
@@ -97,7 +106,7 @@ def sidebar() -> Scope:
             d = R.DIMENSIONS[dim]
             opts = _options(dim) if ver != "missing" else []
             chosen = st.multiselect(d.zh if lg == "zh" else d.en, opts,
-                                    format_func=lambda c, dim=dim: dim_value_label(dim, c, lg),
+                                    format_func=lambda c, dim=dim: dim_value_label(dim, c, lg, ver),
                                     placeholder=T.t("all", lg), key=dim, bind=BIND)
             if chosen:
                 where[dim] = list(chosen)

@@ -55,7 +55,7 @@ def kpi_help(k: R.KpiDef, row: dict, lang: str) -> str:
     if not T.is_missing(row.get("completeness")) and row["completeness"] < 1:
         lines.append(f"{T.t('completeness', lang)}: {row['completeness']:.1%}")
     if row.get("small_sample"):
-        lines.append(f"⚠ {T.t('small_sample', lang)} (< {k.min_sample})")
+        lines.append(f"**{T.t('small_sample', lang)}** (< {k.min_sample})")
     return "  \n".join(lines)
 
 
@@ -70,8 +70,6 @@ def kpi_card(k: R.KpiDef, row: dict | None, scope: Scope, spark: list[float] | N
             return
         colour = {True: "normal", False: "inverse", None: "off"}[k.higher_is_better]
         value = T.kpi_value(k, row.get("value"), lang, compact=True)
-        if row.get("small_sample"):
-            value += " ⚠"
         st.metric(k.label(lang), value, delta=T.kpi_change(k, row.get("prev_change"), lang), delta_color=colour,
                   delta_description=T.t("vs_prev", lang) if row.get("prev_change") is not None else None,
                   help=kpi_help(k, row, lang), chart_data=[v for v in (spark or []) if v is not None] or None,
@@ -82,11 +80,18 @@ def kpi_card(k: R.KpiDef, row: dict | None, scope: Scope, spark: list[float] | N
             bits.append(f"{T.t('vs_yoy', lang)} {yoy}")
         status = row.get("status")
         if status and status != "no_target":
-            icon = {"met": "🟢", "missed": "🔴", "too_small": "⚪", "no_data": "⚪"}.get(status, "")
-            bits.append(f"{icon} {T.status_label(status, lang)}")
+            bits.append(status_badge(status, lang))
+        if row.get("small_sample") and status != "too_small":
+            bits.append(status_badge("too_small", lang))
         if period_label:
             bits.append(period_label)
         st.caption(" · ".join(bits) or " ")
+
+
+def status_badge(status: str | None, lang: str) -> str:
+    """Markdown badge for a status against target (coloured text: no emoji font needed)."""
+    colour = {"met": "green", "missed": "red", "too_small": "gray", "no_data": "gray"}.get(status or "", "blue")
+    return f":{colour}-badge[{T.status_label(status, lang)}]"
 
 
 # -- localisation of frames for display -------------------------------------------------------
@@ -94,17 +99,24 @@ def kpi_card(k: R.KpiDef, row: dict | None, scope: Scope, spark: list[float] | N
 
 def localize(df: pl.DataFrame, lang: str, scope: Scope | None = None, kpi_col: str | None = None) -> pl.DataFrame:
     """Codes to labels and headers to words in ``lang`` (values stay values: downloads keep numbers)."""
+    from dashboard.state import labels
+
+    ver = scope.ver if scope is not None else data.version()
     out = df
     for c in df.columns:
-        if c in CODED_COLUMNS and df[c].dtype == pl.String:
-            out = out.with_columns(pl.col(c).map_elements(lambda v, c=c: T.code_label(c, v, lang),
-                                                          return_dtype=pl.String, skip_nulls=True))
-        elif c in ("outlet", "technician") and scope is not None and df[c].dtype == pl.String:
-            out = out.with_columns(pl.col(c).map_elements(lambda v, c=c: scope.label(c, v), return_dtype=pl.String,
-                                                          skip_nulls=True))
+        if df[c].dtype != pl.String:
+            continue
+        if c in CODED_COLUMNS:
+            mapping = T.ZH_CODES.get(c) if lang == "zh" else T.EN_CODES.get(c)
+        elif c in ("outlet", "technician"):
+            mapping = labels(ver, c, lang)
+        else:
+            continue
+        if mapping:
+            out = out.with_columns(pl.col(c).replace_strict(mapping, default=pl.col(c), return_dtype=pl.String))
     if kpi_col and kpi_col in out.columns:
-        out = out.with_columns(pl.col(kpi_col).map_elements(lambda v: R.KPIS[v].label(lang) if v in R.KPIS else v,
-                                                            return_dtype=pl.String, skip_nulls=True))
+        out = out.with_columns(pl.col(kpi_col).replace_strict({k: v.label(lang) for k, v in R.KPIS.items()},
+                                                              default=pl.col(kpi_col), return_dtype=pl.String))
     return out.rename({c: T.column_label(c, lang) for c in out.columns})
 
 
@@ -127,7 +139,7 @@ def format_values(df: pl.DataFrame, lang: str, kpi_id: str | None = None, kpi_co
         elif c in ("completeness", "share"):
             out[c] = ["—" if T.is_missing(v) else f"{v:.1%}" for v in vals]
         elif c == "small_sample":
-            out[c] = ["⚠ " + T.t("small_sample", lang) if v else "" for v in vals]
+            out[c] = [T.t("small_sample", lang) if v else "" for v in vals]
         elif c == "status":
             out[c] = [T.status_label(v, lang) for v in vals]
         elif c == "rank_method":
@@ -170,20 +182,26 @@ def _xlsx_bytes(df: pl.DataFrame) -> bytes:
 
 def downloads(df: pl.DataFrame, name: str, lang: str, key: str) -> None:
     """CSV and Excel of exactly the table shown (headers in ``lang``), made when clicked."""
-    c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(T.t("download_csv", lang), data=lambda: _csv_bytes(df), file_name=f"{name}.csv",
+    row = st.container(horizontal=True)
+    row.download_button(T.t("download_csv", lang), data=lambda: _csv_bytes(df), file_name=f"{name}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    c2.download_button(T.t("download_xlsx", lang), data=lambda: _xlsx_bytes(df), file_name=f"{name}.xlsx",
+    row.download_button(T.t("download_xlsx", lang), data=lambda: _xlsx_bytes(df), file_name=f"{name}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
 
 
 def table(df: pl.DataFrame, key: str, lang: str, name: str | None = None, selectable: bool = True,
-          height: int | str = "auto", display: pl.DataFrame | None = None) -> int | None:
-    """A table (already localised) with its downloads; returns the selected row's index."""
-    shown = display if display is not None else df
-    event = st.dataframe(shown, key=key, hide_index=True, height=height, width="stretch",
-                         column_config=_column_config(shown, lang),
+          height: int | str = "auto", display: pl.DataFrame | None = None, highlight: str | None = None) -> int | None:
+    """A table (already localised) with its downloads; returns the selected row's index.
+    ``highlight``: a boolean column of ``display`` whose true rows are shaded red (shortfalls)."""
+    shown: Any = display if display is not None else df
+    config = _column_config(shown, lang)
+    if highlight and highlight in shown.columns:
+        flags = shown[highlight].fill_null(False).to_list()
+        shown = shown.to_pandas().style.apply(
+            lambda row: ["background-color: rgba(214, 39, 40, 0.15)" if flags[row.name] else "" for _ in row],
+            axis=1).format(precision=1, thousands=",")
+    event = st.dataframe(shown, key=key, hide_index=True, height=height, width="stretch", column_config=config,
                          on_select="rerun" if selectable else "ignore", selection_mode="single-row")
     downloads(df, name or key, lang, key)
     if selectable and event is not None:

@@ -9,7 +9,8 @@ backtest_origins = 4         # rolling origins in the workload backtest
 backtest_step_days = 0       # days between origins; 0 = the horizon (non-overlapping windows)
 challenger = "mstl"          # "mstl" (weekly + yearly seasonality, ETS trend) or "ets" (AutoETS, weekly)
 keep_prophet_within = 0.05   # Prophet is kept unless a challenger's MASE is more than 5% lower
-seasonality_mode = "multiplicative"
+seasonality_mode = "auto"    # "auto": multiplicative for series averaging >= multiplicative_min_daily a day
+multiplicative_min_daily = 5.0
 holidays_prior_scale = 10.0
 changepoint_prior_scale = 0.05
 event_lead_days = 14         # event backtest: origin this many days before the event
@@ -52,7 +53,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "backtest_step_days": 0,
         "challenger": "mstl",
         "keep_prophet_within": 0.05,
-        "seasonality_mode": "multiplicative",
+        "seasonality_mode": "auto",
+        "multiplicative_min_daily": 5.0,
         "holidays_prior_scale": 10.0,
         "changepoint_prior_scale": 0.05,
         "event_lead_days": 14,

@@ -54,13 +54,19 @@ def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, sett
     from prophet import Prophet  # imported here: a second of import time only where it is used
 
     span_days = (ds[-1] - ds[0]).days
+    mode = settings.get("seasonality_mode", "auto")
+    if mode == "auto":
+        # Multiplicative effects suit busy series (an event scales the level); on sparse ones they
+        # amplify noise around a level near zero, and additive effects forecast better.
+        mode = "multiplicative" if float(np.mean(y[-364:])) >= float(settings.get("multiplicative_min_daily", 5.0)) \
+            else "additive"
     model = Prophet(
         growth="linear",
         yearly_seasonality=span_days >= 365,
         weekly_seasonality=True,
         daily_seasonality=False,
         holidays=_holidays(ds[0].date(), future[-1].date()),
-        seasonality_mode=settings.get("seasonality_mode", "multiplicative"),
+        seasonality_mode=mode,
         holidays_prior_scale=float(settings.get("holidays_prior_scale", 10.0)),
         changepoint_prior_scale=float(settings.get("changepoint_prior_scale", 0.05)),
         uncertainty_samples=0,  # intervals are calibrated on backtest residuals instead

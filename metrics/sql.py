@@ -34,6 +34,8 @@ DIM_SQL_BY_BASE = {
     "parts": {"technician": "coalesce(v.technician_id, t.technician_id)", "part_no": "pu.part_no"},
     "orders_side": {"channel": "od.channel", "product_category": "od.product_category"},
 }
+# Filters on these select few enough tickets to read them once up front (narrow mode).
+NARROW_DIMS = ("outlet", "technician", "city", "product_model")
 GRAIN_INTERVAL = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH",
                   "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
 
@@ -97,6 +99,16 @@ class _Builder:
         self.dim_cols = [f"d_{d}" for d in plan.by]
         self.ctes: list[str] = []
         self.selects: list[str] = []
+        # Narrow queries (a filter on a fine-grained dimension such as one outlet): the filtered
+        # tickets' ids (and breakdown values) are read once into `ot`, so surveys, parts and visits
+        # are joined against a small set instead of probing all tickets.
+        self.narrow = any(d in NARROW_DIMS for d in plan.where)
+        if self.narrow:
+            wdims = [d for d in plan.where if d in R.TICKET_DIMS]
+            tdims = "".join(f"{_dim_expr(d, 'created')} AS d_{d}, " for d in plan.by if d in R.TICKET_DIMS)
+            self.ctes.append(f"ot AS MATERIALIZED (\n    SELECT {tdims}t.ticket_id\n    FROM tickets t\n"
+                             f"    {_joins(list(dict.fromkeys(list(plan.by) + wdims)), 'created')}\n"
+                             f"    WHERE TRUE{self._filters('created', wdims)}\n)")
 
     # -- pieces -------------------------------------------------------------------------------
     def window(self, col: str) -> str:
@@ -104,8 +116,13 @@ class _Builder:
         return "(" + " OR ".join(parts) + ")"
 
     def filters(self, base: str) -> str:
+        """Filter conditions; in narrow mode the ticket-level ones are already applied in `ot`."""
+        return self._filters(base, list(self.plan.where))
+
+    def _filters(self, base: str, dims: list[str]) -> str:
         out = []
-        for dim, values in self.plan.where.items():
+        for dim in dims:
+            values = self.plan.where[dim]
             binds = ", ".join(self.p.add("w", v) for v in values)
             out.append(f"{_dim_expr(dim, base)} IN ({binds})")
         return "".join(f"\n      AND {f}" for f in out)
@@ -148,45 +165,63 @@ class _Builder:
             return ""
         return f" AND {col} >= {self.p.add('child_lo', self.plan.child_lo)}"
 
+    def ot_dims(self) -> str:
+        return "".join(f"{'pu.part_no' if d == 'part_no' else 'ot.d_' + d} AS d_{d}, " for d in self.plan.by)
+
     def visit1_join(self) -> str:
-        # The ticket's first visit (visit_no = 1; the model has one per ticket).
+        # The ticket's first visit (visit_no = 1; the model has one per ticket). Narrow queries
+        # read the first visits of their tickets once (CTE v1), shared by every base using it.
+        if self.narrow:
+            if not any(c.startswith("v1 AS") for c in self.ctes):
+                self.ctes.append("v1 AS MATERIALIZED (\n    SELECT ticket_id, outcome, started_at FROM visits\n"
+                                 f"    WHERE visit_no = 1{self.child_bound('started_at')}"
+                                 " AND ticket_id IN (SELECT ticket_id FROM ot)\n)")
+            return "LEFT JOIN v1 ON v1.ticket_id = t.ticket_id"
         return ("LEFT JOIN visits v1 ON v1.ticket_id = t.ticket_id AND v1.visit_no = 1"
                 + self.child_bound("v1.started_at"))
 
+    def done_tickets(self, base: str, col: str, statuses: tuple[str, ...], dims: str, joins: str, cond: str) -> str:
+        """A CTE of the tickets whose ``col`` falls in the windows, plus those marked done without
+        ``col`` (placed in their created period, reported as excluded). Two UNION ALL halves keep
+        both zone-map prunable. Returns the CTE's name."""
+        name = f"sel_{base}"
+        marked = ", ".join(f"'{st}'" for st in statuses)
+        head = f"SELECT {dims}{{ts}} AS ts, t.*\n    FROM tickets t\n    {joins}\n    WHERE {{w}} AND {cond}"
+        a = head.format(ts=f"t.{col}", w=self.window(f"t.{col}")) + self.filters(base)
+        b = head.format(ts="t.created_at", w=f"t.{col} IS NULL AND t.status IN ({marked})"
+                        f" AND {self.window('t.created_at')}") + self.filters(base)
+        self.ctes.append(f"{name} AS (\n    {a}\n    UNION ALL\n    {b}\n)")
+        return name
+
     def base_rows(self, base: str) -> str:
-        dims, by = self.dim_select(base), list(self.plan.by) + list(self.plan.where)
+        dims = self.dim_select(base)
+        by = list(self.plan.by) + list(self.plan.where)
         joins = _joins(by, base)
         if base == "created":
             return (f"SELECT {dims}t.created_at AS ts, t.*\n    FROM tickets t\n    {joins}\n"
                     f"    WHERE {self.window('t.created_at')}{self.filters(base)}")
         if base in ("resolved", "repair"):
-            extra_cols, extra_joins, extra_where = "", "", ""
-            if base == "repair":
-                extra_cols = (", v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1,"
-                              " nx.created_at AS next_repair_at")
-                # the next repair ticket of the same customer and model created after resolution
-                nx_win = " OR ".join(
-                    f"(created_at > {self.p.add('nx_lo', lo)} AND created_at <= {self.p.add('nx_hi', hi)}"
-                    f" + INTERVAL {R.REPEAT_REPAIR_DAYS} DAY)" for lo, hi in self.plan.windows)
-                extra_joins = (
-                    f"\n    {self.visit1_join()}"
-                    "\n    ASOF LEFT JOIN (SELECT customer_id, product_model, created_at FROM tickets"
-                    f" WHERE service_type = 'repair' AND ({nx_win})) nx"
-                    "\n      ON nx.customer_id = t.customer_id AND nx.product_model = t.product_model"
+            sel = self.done_tickets(base, "resolved_at", ("resolved", "closed"), dims, joins,
+                                    "t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'"
+                                    + (" AND t.service_type = 'repair'" if base == "repair" else ""))
+            if base == "resolved":
+                return f"SELECT * FROM {sel}"
+            # the next repair ticket of the same customer and model created after resolution
+            nx_win = " OR ".join(
+                f"(created_at > {self.p.add('nx_lo', lo)} AND created_at <= {self.p.add('nx_hi', hi)}"
+                f" + INTERVAL {R.REPEAT_REPAIR_DAYS} DAY)" for lo, hi in self.plan.windows)
+            narrow = f" AND customer_id IN (SELECT customer_id FROM {sel})" if self.plan.where else ""
+            return ("SELECT t.*, v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1,"
+                    f" nx.created_at AS next_repair_at\n    FROM {sel} t\n    {self.visit1_join()}\n"
+                    "    ASOF LEFT JOIN (SELECT customer_id, product_model, created_at FROM tickets"
+                    f" WHERE service_type = 'repair' AND ({nx_win}){narrow}) nx\n"
+                    "      ON nx.customer_id = t.customer_id AND nx.product_model = t.product_model"
                     " AND nx.created_at > t.resolved_at")
-                extra_where = "\n      AND t.service_type = 'repair'"
-            return (f"SELECT {dims}coalesce(t.resolved_at, t.created_at) AS ts, t.*{extra_cols}\n    FROM tickets t\n"
-                    f"    {joins}{extra_joins}\n"
-                    f"    WHERE ({self.window('t.resolved_at')} OR (t.resolved_at IS NULL AND t.status IN ('resolved', 'closed')"
-                    f" AND {self.window('t.created_at')}))\n"
-                    f"      AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'{extra_where}"
-                    f"{self.filters(base)}")
         if base == "closed":
-            return (f"SELECT {dims}coalesce(t.closed_at, t.created_at) AS ts, t.*,"
-                    f" t.ticket_id IN (SELECT ticket_id FROM surveys WHERE TRUE{self.child_bound('responded_at')})"
-                    f" AS has_survey\n    FROM tickets t\n    {joins}\n"
-                    f"    WHERE ({self.window('t.closed_at')} OR (t.closed_at IS NULL AND t.status = 'closed'"
-                    f" AND {self.window('t.created_at')})){self.filters(base)}")
+            sel = self.done_tickets(base, "closed_at", ("closed",), dims, joins, "TRUE")
+            narrow = f" AND ticket_id IN (SELECT ticket_id FROM {sel})" if self.plan.where else ""
+            return (f"SELECT t.*, t.ticket_id IN (SELECT ticket_id FROM surveys"
+                    f" WHERE TRUE{self.child_bound('responded_at')}{narrow}) AS has_survey\n    FROM {sel} t")
         if base in ("sla_first_response", "sla_resolution", "sla_onsite"):
             # Tickets are pre-filtered on created_at (zone maps), then exactly on their due time.
             stage = base[4:]
@@ -207,10 +242,19 @@ class _Builder:
             return (f"SELECT *, due_at AS ts FROM ({inner}) x\n"
                     f"    WHERE {self.window('due_at')} AND (due_at <= {self.as_of_sql()} OR done_at IS NOT NULL)")
         if base == "responses":
+            if self.narrow:
+                return (f"SELECT {self.ot_dims()}s.responded_at AS ts, s.*\n    FROM surveys s\n"
+                        f"    JOIN ot ON ot.ticket_id = s.ticket_id\n    WHERE {self.window('s.responded_at')}")
             tjoin = ("\n    LEFT JOIN tickets t ON t.ticket_id = s.ticket_id" if _needs_ticket(by, base) else "")
             return (f"SELECT {dims}s.responded_at AS ts, s.*\n    FROM surveys s{tjoin}\n    {joins}\n"
                     f"    WHERE {self.window('s.responded_at')}{self.filters(base)}")
         if base == "parts":
+            if self.narrow:
+                odims = self.ot_dims().replace("ot.d_technician", "coalesce(v.technician_id, ot.d_technician)")
+                return (f"SELECT {odims}v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id\n"
+                        f"    FROM parts_used pu\n    JOIN visits v ON v.visit_id = pu.visit_id\n"
+                        f"    JOIN ot ON ot.ticket_id = v.ticket_id\n"
+                        f"    WHERE {self.window('v.started_at')}{self._filters(base, [d for d in self.plan.where if d not in R.TICKET_DIMS])}")
             tjoin = ("\n    LEFT JOIN tickets t ON t.ticket_id = v.ticket_id" if _needs_ticket(by, base) else "")
             return (f"SELECT {dims}v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id\n    FROM parts_used pu\n"
                     f"    JOIN visits v ON v.visit_id = pu.visit_id{tjoin}\n    {joins}\n"
@@ -237,13 +281,15 @@ class _Builder:
         last = self.p.add("bl_last", self.hi_all())
         # A ticket is open at period end E (the next period's start) if created < E <= resolved.
         # Each ticket yields the period ends it spans: usually none (resolved within its period).
-        src = (f"SELECT {dims}t.ticket_id, t.created_at,\n"
-               f"        greatest(date_trunc('{g}', t.created_at) + {step}, {first} + {step}) AS first_end,\n"
-               f"        least(coalesce(date_trunc('{g}', t.resolved_at), date_trunc('{g}', {as_of}) + {step}), {last}) AS last_end\n"
-               f"      FROM tickets t\n      {joins}\n"
-               f"      WHERE t.created_at < {last} AND t.status <> 'cancelled'\n"
-               f"        AND ((t.resolved_at IS NULL AND t.status IN {OPEN}) OR t.resolved_at >= {first} + {step})"
-               f"{self.filters('backlog')}")
+        # Two UNION ALL halves (still open; resolved after the first period end) so the second
+        # stays zone-map prunable on resolved_at.
+        head = (f"SELECT {dims}t.ticket_id, t.created_at,\n"
+                f"        greatest(date_trunc('{g}', t.created_at) + {step}, {first} + {step}) AS first_end,\n"
+                f"        least(coalesce(date_trunc('{g}', t.resolved_at), date_trunc('{g}', {as_of}) + {step}), {last}) AS last_end\n"
+                f"      FROM tickets t\n      {joins}\n"
+                f"      WHERE t.created_at < {last} AND t.status <> 'cancelled'\n        AND ")
+        src = (head + f"t.resolved_at IS NULL AND t.status IN {OPEN}{self.filters('backlog')}\n      UNION ALL\n      "
+               + head + f"t.resolved_at >= {first} + {step}{self.filters('backlog')}")
         return (f"SELECT * EXCLUDE (first_end, last_end, period_end), period_end - {step} AS ts,\n"
                 f"        epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
                 f"    FROM (SELECT *, unnest(generate_series(first_end, last_end, {step})) AS period_end\n"
@@ -406,9 +452,12 @@ def child_lo_sql(plan: Plan) -> tuple[str, dict[str, Any]] | None:
     if not plan.where or not any(k.base in CHILD_BASES for k in plan.kpis):
         return None
     b = _Builder(plan)
-    joins = _joins(list(plan.where), "created")
+    b.p, b.ctes, b.narrow = _Params(), [], False
+    joins = _joins([d for d in plan.where if d in R.TICKET_DIMS], "created")
     sla_lo = b.p.add("sla_lo", b.lo_all() - dt.timedelta(hours=b._max_sla_hours()))
     conds = [b.window("t.resolved_at"), b.window("t.closed_at"),
              f"t.created_at >= {sla_lo} AND t.created_at < {b.p.add('hi', b.hi_all())}"]
-    parts = [f"SELECT min(t.created_at) AS m FROM tickets t {joins} WHERE {c}{b.filters('created')}" for c in conds]
+    wdims = [d for d in plan.where if d in R.TICKET_DIMS]
+    parts = [f"SELECT min(t.created_at) AS m FROM tickets t {joins} WHERE {c}{b._filters('created', wdims)}"
+             for c in conds]
     return "SELECT min(m) FROM (" + " UNION ALL ".join(parts) + ")", b.p.values

@@ -73,8 +73,9 @@ def _text_expr(spec: ColumnSpec, mapping: Mapping, raw_types: dict[str, str], p:
 def _timestamp_expr(t: str, formats: list[str], file_tz: str, business_tz: str, p: Params) -> str:
     zoned = (f"timezone({p.bind(business_tz)}, try_strptime(CASE WHEN {t} LIKE '%Z' THEN left({t}, -1) || '+00:00' "
              f"ELSE {t} END, {p.bind(ZONED_FORMATS)}))")
+    # Excel serial day numbers; workbooks store them with float noise, so round to whole seconds.
     serial = (f"CASE WHEN TRY_CAST({t} AS DOUBLE) BETWEEN 20000 AND 80000 THEN TIMESTAMP '1899-12-30' + "
-              f"to_microseconds(CAST(round(TRY_CAST({t} AS DOUBLE) * 86400e6) AS BIGINT)) END")
+              f"to_seconds(CAST(round(TRY_CAST({t} AS DOUBLE) * 86400) AS BIGINT)) END")
     attempts = [f"TRY_CAST({t} AS TIMESTAMP)"]
     if formats:
         attempts.insert(0, f"try_strptime({t}, {p.bind(formats)})")

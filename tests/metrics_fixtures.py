@@ -237,7 +237,7 @@ def sample_db(path: Path, tickets: int = 20_000, seed: int = 7) -> tuple[Path, s
     if generate is not None:
         out = path.parent / "generated"
         try:
-            generate(out, tickets=tickets, seed=seed)
+            generate(out, tickets=tickets, seed=seed, progress=False)
             _load_generated(con, out)
             source = "pipelines.generate"
         except Exception:  # the generator is still being written: fall back, and say so
@@ -248,3 +248,20 @@ def sample_db(path: Path, tickets: int = 20_000, seed: int = 7) -> tuple[Path, s
         synth(con, tickets=tickets, seed=seed)
     con.close()
     return path, source
+
+
+_SAMPLE: dict[str, tuple[Path, str]] = {}
+
+
+def shared_sample_db(tickets: int = 30_000, seed: int = 7) -> tuple[Path, str]:
+    """One sample database per test session (built on first use, in a temporary directory)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    key = f"{tickets}-{seed}"
+    if key not in _SAMPLE:
+        tmp = Path(tempfile.mkdtemp(prefix="metrics-sample-"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+        _SAMPLE[key] = sample_db(tmp / "sample.duckdb", tickets=tickets, seed=seed)
+    return _SAMPLE[key]

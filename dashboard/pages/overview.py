@@ -48,11 +48,12 @@ def movers(df: pl.DataFrame, scope: state.Scope) -> None:
         m = data.kpis(scope.ver, (kpi_id,), scope.grain, last, last, scope.where, (dim,))
         if m.is_empty():
             continue
-        m = m.filter((pl.col("period_start") == last) & pl.col("prev_change").is_not_null() & ~pl.col("small_sample"))
-        m = m.with_columns(dimension=pl.lit(dim), unit_code=pl.col(dim)).sort(
-            pl.col("prev_change").abs(), descending=True).head(5)
+        # units with enough records first, by the size of the change; small ones only to fill up
+        m = m.filter((pl.col("period_start") == last) & pl.col("prev_change").is_not_null() & pl.col(dim).is_not_null())
+        m = m.with_columns(dimension=pl.lit(dim), unit_code=pl.col(dim), size=pl.col("prev_change").abs()).sort(
+            ["small_sample", "size"], descending=[False, True]).head(5)
         frames.append(m.select("dimension", "unit_code", "value", "prev_value", "prev_change", "n_records", "ci_low",
-                               "ci_high"))
+                               "ci_high", "small_sample"))
     if not frames or sum(len(f) for f in frames) == 0:
         ui.empty("empty_filter", scope)
         return
@@ -62,10 +63,9 @@ def movers(df: pl.DataFrame, scope: state.Scope) -> None:
     words = [T.t("unchanged", lang) if b is None else T.t("better" if b else "worse", lang) for b in better]
     dim_names = [R.DIMENSIONS[d].zh if lang == "zh" else R.DIMENSIONS[d].en for d in top["dimension"].to_list()]
     units = [scope.label(d, u) for d, u in zip(top["dimension"].to_list(), top["unit_code"].to_list(), strict=True)]
-    raw = pl.DataFrame({T.t("dimension", lang): dim_names, T.t("value", lang) + " ": units}).with_columns(
-        top.select("value", "prev_value", "prev_change", "n_records", "ci_low", "ci_high")
-        .rename({c: T.column_label(c, lang) for c in ("value", "prev_value", "prev_change", "n_records", "ci_low",
-                                                      "ci_high")}))
+    numbers = ("value", "prev_value", "prev_change", "n_records", "ci_low", "ci_high", "small_sample")
+    raw = pl.DataFrame({T.t("dimension", lang): dim_names, T.t("unit_name", lang): units}).with_columns(
+        top.select(numbers).rename({c: T.column_label(c, lang) for c in numbers}))
     shown = pl.DataFrame({
         T.t("dimension", lang): dim_names, k.label(lang): units,
         T.period(last, scope.grain, lang): [T.kpi_value(k, v, lang) for v in top["value"].to_list()],
@@ -75,6 +75,7 @@ def movers(df: pl.DataFrame, scope: state.Scope) -> None:
         T.t("n_records", lang): [T.number(v, lang) for v in top["n_records"].to_list()],
         T.t("interval", lang): [f"{T.kpi_value(k, a, lang)} – {T.kpi_value(k, b, lang)}" if a is not None else "—"
                                 for a, b in zip(top["ci_low"].to_list(), top["ci_high"].to_list(), strict=True)],
+        T.t("small_sample", lang): [T.t("small_sample", lang) if s else "" for s in top["small_sample"].to_list()],
     })
     picked = ui.table(raw, key="movers", lang=lang, name=f"movers_{kpi_id}", display=shown)
     if picked is not None:

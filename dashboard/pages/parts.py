@@ -50,11 +50,9 @@ def reorder(scope: state.Scope, run: dict) -> pl.DataFrame:
     shown = table.with_columns(
         pl.col("series_class").map_elements(lambda c: class_label(c, lang), return_dtype=pl.String),
         pl.col("mean_weekly_demand", "stock_at_cutoff").round(1),
-        runs_out_within_lead_time=pl.when(pl.col("runs_out_within_lead_time")).then(pl.lit("🔴")).otherwise(pl.lit("")),
-        order_now=pl.when(pl.col("order_now")).then(pl.lit("✔")).otherwise(pl.lit("")),
         stockout_prob_lead_time=(pl.col("stockout_prob_lead_time") * 100).round(1))
     ui.table(ui.localize(table, lang), key="reorder", lang=lang, name="reorder_table", selectable=False, height=380,
-             display=ui.localize(shown, lang))
+             display=ui.localize(shown, lang), highlight=T.column_label("runs_out_within_lead_time", lang))
     return table
 
 
@@ -96,7 +94,12 @@ def part_forecast(scope: state.Scope, run: dict, table: pl.DataFrame) -> None:
     first = fc["ds"].min()
     hist = data.kpis(scope.ver, ("parts_consumption",), "week", first - dt.timedelta(weeks=HISTORY_WEEKS),
                      first - dt.timedelta(days=1), data.where_tuple({"part_no": [part]}))
-    hist = None if hist.is_empty() else hist.select(ds=pl.col("period_start"), y=pl.col("value").fill_null(0))
+    # weeks without any use have no records: a count of zero, shown as such
+    weeks = pl.DataFrame({"ds": pl.date_range(first - dt.timedelta(weeks=HISTORY_WEEKS), first - dt.timedelta(weeks=1),
+                                              "1w", eager=True)})
+    used = hist.select(ds=pl.col("period_start"), y=pl.col("value")) if not hist.is_empty() else \
+        pl.DataFrame(schema={"ds": pl.Date, "y": pl.Float64})
+    hist = weeks.join(used, on="ds", how="left").with_columns(pl.col("y").fill_null(0.0))
     ui.chart(charts.forecast(hist, fc, lang, f"{T.t('part_forecast', lang)} · {part} · {fc['model'][0]}"),
              key="part_chart", selectable=False)
 
@@ -115,7 +118,8 @@ def render() -> None:
         run = None
         ui.empty("empty_forecast_api", scope, fn=exc.api)
     if run is not None:
-        st.caption(f"{run['run_id']} · {T.date(run['created_at'], lang)} · cut-off {T.date(run['data_cutoff'], lang)}")
+        st.caption(f"{run['run_id']} · {T.date(run['created_at'], lang)} · {T.t('cut_off', lang)} "
+                   f"{T.date(run['data_cutoff'], lang)}")
         st.subheader(T.t("reorder_table", lang))
         table = reorder(scope, run)
         st.subheader(T.t("part_forecast", lang))

@@ -108,11 +108,9 @@ def staffing(scope: state.Scope, run: dict) -> None:
     ui.chart(fig, key="staff_heat", selectable=False)
     table = plan.select("region", "week_start", "tickets_expected", "hours_planned", "technicians_needed",
                         "technicians_available", "gap", "short").sort(["short", "gap"], descending=[True, False])
-    shown = table.with_columns(pl.col("tickets_expected", "hours_planned", "technicians_needed", "gap").round(1),
-                               short=pl.when(pl.col("short")).then(pl.lit("🔴 " + T.t("gap", lang))).otherwise(pl.lit("")))
-    raw = ui.localize(table, lang)
-    ui.table(raw, key="staff_table", lang=lang, name="staffing_plan", selectable=False, height=360,
-             display=ui.localize(shown, lang))
+    shown = table.with_columns(pl.col("tickets_expected", "hours_planned", "technicians_needed", "gap").round(1))
+    ui.table(ui.localize(table, lang), key="staff_table", lang=lang, name="staffing_plan", selectable=False,
+             height=360, display=ui.localize(shown, lang), highlight=T.column_label("short", lang))
 
 
 def render() -> None:
@@ -129,7 +127,8 @@ def render() -> None:
     if run is None:
         ui.empty("empty_forecast", scope)
         return
-    st.caption(f"{run['run_id']} · {T.date(run['created_at'], lang)} · cut-off {T.date(run['data_cutoff'], lang)}")
+    st.caption(f"{run['run_id']} · {T.date(run['created_at'], lang)} · {T.t('cut_off', lang)} "
+               f"{T.date(run['data_cutoff'], lang)}")
     try:
         st.subheader(T.t("workload_forecast", lang))
         workload(scope, run)

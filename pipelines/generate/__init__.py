@@ -5,7 +5,7 @@
 kind of data the way it really arrives (Excel with Chinese headers, GBK CSV, an event log, broken
 rows) with ``expected.json`` saying what a loader must make of it.
 
-The data embodies docs/DOMAIN: the Chinese holiday calendar (调休 included), the Spring Festival
+The data embodies the domain brief (DOMAIN.md): the Chinese holiday calendar (调休 included), the Spring Festival
 trough and catch-up, Double 11 / 618 waves, the summer air-conditioner peak; outsourced outlets
 fixing less on the first visit and drawing more complaints; stock-outs that make repairs wait.
 Same seed, same bytes.
@@ -26,6 +26,8 @@ from aftersales.model import LOAD_ORDER
 from pipelines.generate.calendar import build_calendar
 from pipelines.generate.frames import chunk_frames
 from pipelines.generate.masters import build_masters, orders_daily
+from pipelines.generate.messy import write_messy
+from pipelines.generate.people import unit
 from pipelines.generate.tickets import children, draw_base, simulate
 from pipelines.generate.writer import TableWriter
 
@@ -108,7 +110,6 @@ def generate(out_dir: str | Path, tickets: int = 100_000, seed: int = 42, messy:
         summary["paths"][table] = [str(x) for x in w.close()]
         summary["rows"][table] = w.rows
     if messy:
-        from pipelines.generate.messy import write_messy
         summary["messy"] = write_messy(out / "messy", m, {k: pl.concat(v) if v else None for k, v in sample.items()},
                                        cal, seed)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
@@ -118,7 +119,6 @@ def generate(out_dir: str | Path, tickets: int = 100_000, seed: int = 42, messy:
 def _collect(sample: dict[str, list[pl.DataFrame]], parts: list[dict[str, pl.DataFrame]], cal, window_day: int,
              keep_p: float, seed: int) -> None:
     """Keep a fixed random share of the tickets created in the messy window, with their visits and surveys."""
-    from pipelines.generate.people import unit
     since = cal.dates[window_day].item()
     for frames in parts:
         t = frames["tickets"].filter(pl.col("created_at") >= pl.lit(since).cast(pl.Datetime("us")))

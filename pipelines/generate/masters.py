@@ -96,11 +96,17 @@ def _outlets(n_tickets: int, rng: np.random.Generator, start: np.datetime64):
             opened = start - np.timedelta64(int(years_back * 365 + rng.integers(0, 365)), "D")
             rows.append((f"WD{len(rows) + 1:04d}", name, region, city, tier, "own" if own else "outsourced",
                          opened.item()))
-            weights.append(TIER_WEIGHT[tier] * REGION_WEIGHT[region] / k)
+            weights.append(TIER_WEIGHT[tier] / k)
     df = pl.DataFrame(rows, orient="row", schema={
         "outlet_id": pl.String, "outlet_name": pl.String, "region": pl.String, "city": pl.String,
         "city_tier": pl.Int8, "outlet_type": pl.String, "opened_on": pl.Date})
-    cum = np.cumsum(weights) / np.sum(weights)
+    # Each region gets its share of the customers, spread over its outlets by city tier.
+    weights = np.array(weights)
+    regions = df["region"].to_numpy()
+    for region, share in REGION_WEIGHT.items():
+        sel = regions == region
+        weights[sel] *= share / weights[sel].sum()
+    cum = np.cumsum(weights) / weights.sum()
     return df, cum, (df["outlet_type"] == "outsourced").to_numpy(), df["city_tier"].to_numpy()
 
 

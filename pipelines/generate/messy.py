@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from aftersales.model import TABLES
 from pipelines.generate.messy_format import Mapping, Raw, render, write_csv, write_xlsx
+from pipelines.generate.messy_readme import readme
 from pipelines.generate.messy_tickets import changed_since, events, snapshot
 from pipelines.generate.writer import arrow_schema
 
@@ -143,7 +145,9 @@ def write_messy(out: Path, m, sample: dict[str, pl.DataFrame | None], cal, seed:
     end_day = cal.dates[-1].item()
     end = dt.datetime.combine(end_day, dt.time(23, 59, 59))
     at = end - dt.timedelta(days=SNAPSHOT_DAYS_BEFORE_END)
-    rate = lambda: float(rng.uniform(0.01, 0.025))  # noqa: E731
+
+    def rate() -> float:  # share of broken rows, per file
+        return float(rng.uniform(0.01, 0.025))
 
     files: list[File] = [
         _master("网点档案.xlsx", "outlet-register-xlsx", m.outlets, "outlet_id", lambda j: f"WD{901 + j:04d}", [
@@ -223,7 +227,7 @@ def write_messy(out: Path, m, sample: dict[str, pl.DataFrame | None], cal, seed:
 
     for f in files:
         _write(out, f, rng)
-    return _expected(out, files, loaded, seed, end_day, at)
+    return _expected(out, files, seed, end_day, at)
 
 
 def _cap(df: pl.DataFrame, cap: int, rng: np.random.Generator) -> pl.DataFrame:
@@ -272,7 +276,7 @@ def _write(out: Path, f: File, rng: np.random.Generator) -> None:
         write_csv(out / f.name, headers, rendered[0][2], f.encoding)
 
 
-def _expected(out: Path, files: list[File], loaded: set[str], seed: int, end_day: dt.date, at: dt.datetime):
+def _expected(out: Path, files: list[File], seed: int, end_day: dt.date, at: dt.datetime) -> dict[str, Any]:
     entries = []
     for pos, f in enumerate(files, start=1):
         entry = {"file": f.name, "position": pos, "source": f.mapping.source, "table": f.mapping.table,
@@ -284,18 +288,15 @@ def _expected(out: Path, files: list[File], loaded: set[str], seed: int, end_day
         else:
             entry["encoding"] = f.encoding
         entries.append(entry)
-    key_of = {"outlets": "outlet_id", "technicians": "technician_id", "products": "product_model",
-              "parts_inventory": "part_no", "surveys": "survey_id"}
-    expected_rows = {t: len({k for f in files if f.mapping.table == t for k in f.valid_keys(key) if k is not None})
-                     for t, key in key_of.items()}
-    expected_rows["tickets"] = len(loaded)
+    tables = dict.fromkeys(f.mapping.table for f in files)
+    expected_rows = {t: len({k for f in files if f.mapping.table == t for k in f.valid_keys(TABLES[t].key[0])
+                             if k is not None}) for t in tables}
     doc = {"seed": seed, "end": end_day.isoformat(), "snapshot_at": at.isoformat(sep=" "),
            "load_order": [f.name for f in files], "files": entries,
-           "expected_distinct_tickets": len(loaded), "expected_rows": expected_rows,
+           "expected_distinct_tickets": expected_rows["tickets"], "expected_rows": expected_rows,
            "row_numbering": "CSV: 1-based data row, header excluded. Excel: the sheet row number as Excel shows "
                             "it (header_row is the header's row; the first data row is header_row + 1)."}
     (out / "expected.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    from pipelines.generate.messy_readme import readme
     (out / "README.txt").write_text(readme(doc), encoding="utf-8")
     return {"dir": str(out), "files": [f.name for f in files], "expected": str(out / "expected.json"),
-            "expected_distinct_tickets": len(loaded)}
+            "expected_distinct_tickets": expected_rows["tickets"]}

@@ -36,7 +36,7 @@ INTRADAY = np.array([.3, .15, .1, .08, .08, .15, .5, 1.2, 2.6, 3.6, 3.8, 3.3, 2.
 INTRADAY_CUM = np.cumsum(INTRADAY) / INTRADAY.sum()
 
 # Per service type, in SERVICES order.
-FIRST_RESPONSE_MIN = np.array([25, 30, 30, 20, 20, 15, 10])
+FIRST_RESPONSE_MIN = np.array([20, 25, 25, 15, 15, 12, 8])
 CANCEL_P = np.array([.02, .04, .025, .05, .03, .06, 0.0])
 COMPLAINT_BASE = np.array([.035, .025, .04, .03, .04, .035, .012])
 REOPEN_P = np.array([.03, .035, .06, .02, .035, .025, .015])

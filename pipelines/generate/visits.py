@@ -15,7 +15,7 @@ from pipelines.generate.masters import Masters, draw_part
 
 OUTCOMES = list(VISIT_OUTCOMES)  # fixed, not_fixed, need_parts, customer_absent, referred
 OUT = {o: i for i, o in enumerate(OUTCOMES)}
-APPOINTMENT_H = {"delivery": 20.0, "install": 22.0, "repair": 16.0, "exchange": 26.0}
+APPOINTMENT_H = {"delivery": 14.0, "install": 18.0, "repair": 9.0, "exchange": 18.0}
 INSTALL_MIN = np.array([150, 120, 90, 60, 80, 110, 60], dtype=float)  # by category
 WORKSHOP_FIRST = np.array([.03, .03, .03, .03, .25, .03, .6])  # repairs sent in rather than visited
 TRAVEL_MIN = np.array([0, 45, 35, 30, 40], dtype=float)  # by city tier
