@@ -8,24 +8,13 @@ import streamlit as st
 
 from dashboard import i18n as T
 from dashboard import state
-
-# (file, title key, icon); the first is the home page. URL paths are the file names.
-PAGES = [
-    ("overview", "page_overview", ":material/dashboard:"),
-    ("repair", "page_repair", ":material/build:"),
-    ("complaints", "page_complaints", ":material/report:"),
-    ("satisfaction", "page_satisfaction", ":material/sentiment_satisfied:"),
-    ("sla", "page_sla", ":material/timer:"),
-    ("staffing", "page_staffing", ":material/groups:"),
-    ("parts", "page_parts", ":material/inventory_2:"),
-    ("data", "page_data", ":material/database:"),
-]
+from dashboard.views import PAGES
 
 
 def main() -> None:
     st.set_page_config(page_title="售后服务分析 · After-sales analytics", page_icon=":material/build:", layout="wide")
     scope = state.sidebar()
-    nav = st.navigation([st.Page(f"pages/{name}.py", title=T.t(key, scope.lang), icon=icon, url_path=name,
+    nav = st.navigation([st.Page(f"views/{name}.py", title=T.t(key, scope.lang), icon=icon, url_path=name,
                                  default=(i == 0)) for i, (name, key, icon) in enumerate(PAGES)])
     st.set_page_config(page_title=f"{nav.title} · {T.t('app_title', scope.lang)}")
     nav.run()

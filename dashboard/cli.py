@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -30,10 +30,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise DatabaseMissing(f"database {db} does not exist yet: run `aftersales load PATH` (or "
                               "`bash scripts/quickstart.sh`) first, or pass --db")
     print(f"aftersales dashboard: serving {db} at http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
-    try:
-        return subprocess.call(command(args))
-    except KeyboardInterrupt:
-        return 0
+    cmd = command(args)
+    # Become the Streamlit server (no child left behind when this process is stopped or killed).
+    os.execv(cmd[0], cmd)
+    return 0  # not reached
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -35,7 +35,6 @@ import streamlit as st
 import metrics
 from aftersales import config as cfg
 from aftersales.db import DatabaseMissing
-from aftersales.errors import UserError
 from metrics import registry as R
 
 TTL = dt.timedelta(hours=1)
@@ -360,9 +359,8 @@ def store_read(ver: str, name: str, run_id: str, **kwargs: Any) -> pl.DataFrame:
 def events(start: dt.date, end: dt.date) -> pl.DataFrame:
     """Holidays and shopping-festival peaks between start and end, from the forecasts' business
     calendar: one row per event (name, first, last day)."""
-    from forecasts import calendar
-
     from dashboard.i18n import EVENTS
+    from forecasts import calendar
 
     table = pl.from_pandas(calendar.holiday_table(start, end)).select(
         name=pl.col("holiday"), ds=pl.col("ds").cast(pl.Date))

@@ -113,7 +113,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "overdue_hours": ("超时(小时)", "Overdue (h)"), "ageing": ("积压账龄", "Backlog ageing"),
     "open_list": ("未完成工单", "Open tickets"), "sla_trend": ("时效达成率趋势", "SLA compliance over time"),
     "backlog_trend": ("积压趋势", "Backlog over time"), "stage": ("环节", "Stage"),
-    "n_breaching": ("{n} 张工单正在超时", "{n} tickets breaching now"),
+    "n_breaching": ("{n} 张工单正在超时", "{n} tickets breaching now"), "tickets": ("工单", "Tickets"),
     # staffing
     "workload_forecast": ("工单量预测", "Workload forecast"), "forecast": ("预测", "Forecast"),
     "actual": ("实际", "Actual"), "interval_80": ("80%预测区间", "80% forecast interval"),
@@ -193,7 +193,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "source_column": ("源表头", "Source column"), "rule": ("规则", "Rule"), "raw": ("原始值", "Raw values"),
     "table": ("表", "Table"), "rows": ("行数", "Rows"), "latest": ("最新数据时间", "Latest data"),
     "last_load": ("最近加载", "Last load"), "change": ("变化", "Change"), "direction": ("方向", "Direction"),
-    "n": ("样本量", "Records"), "part_no": ("配件编码", "Part number"),
+    "n": ("样本量", "Records"), "part_no": ("配件编码", "Part number"), "nps": ("推荐意愿(NPS)", "NPS"),
+    "tickets_now": ("工单数", "Tickets"),
     # stored forecasts (forecasts/schema.sql)
     "region": ("大区", "Region"), "week_start": ("周起始", "Week of"), "tickets_expected": ("预计工单", "Tickets expected"),
     "hours_planned": ("计划工时", "Hours planned"), "technicians_needed": ("所需师傅", "Technicians needed"),

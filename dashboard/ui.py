@@ -248,8 +248,21 @@ def records_panel(scope: Scope, kpi_id: str, *, period_start: dt.date | None = N
             return
         if limit is not None and len(rec) >= limit:
             st.caption(T.t("showing_first", lang, n=T.number(limit, lang)))
-        shown = localize(rec, lang, scope)
+        shown = localize(tidy_records(rec, only), lang, scope)
         table(shown, key=f"{key}_table", lang=lang, name=f"records_{kpi_id}", selectable=False, height=360)
+
+
+# Columns of a record list worth reading first; the rest follow in their own order.
+_FIRST = ("ticket_id", "period_start", "created_at", "resolved_at", "status", "service_type", "channel", "outlet_id",
+          "technician_id", "product_model", "resolution", "complaint_reason")
+
+
+def tidy_records(rec: pl.DataFrame, only: str | None) -> pl.DataFrame:
+    """Ticket id first; flags implied by ``only`` and columns empty throughout dropped."""
+    drop = {"counted", "in_numerator"} if only == "numerator" else set()
+    keep = [c for c in rec.columns if c not in drop and rec[c].null_count() < rec.height]
+    first = [c for c in _FIRST if c in keep]
+    return rec.select(first + [c for c in keep if c not in first])
 
 
 def drill_from(point: list | None, scope: Scope, key: str, default: dict | None = None) -> None:

@@ -44,6 +44,26 @@ def event_windows(first: dt.date, last: dt.date, lead: int, horizon: int) -> lis
     return sorted(out, key=lambda w: w[1])
 
 
+def level_of(unique_id: str) -> str:
+    """Hierarchy level of a workload series id: total, region or region_service ('series' for
+    ids from a planner's file)."""
+    if unique_id == "all/all":
+        return "total"
+    if "/" not in unique_id:
+        return "series"
+    return "region" if unique_id.endswith("/all") else "region_service"
+
+
+def _levels(frame: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    """``("", frame)`` and, when the ids span several levels, ``(":level", part)`` for each."""
+    lv = frame.with_columns(pl.col("unique_id").map_elements(level_of, return_dtype=pl.String).alias("_level"))
+    levels = sorted(lv["_level"].unique().to_list())
+    out = [("", frame)]
+    if len(levels) > 1:
+        out += [(f":{name}", lv.filter(pl.col("_level") == name).drop("_level")) for name in levels]
+    return out
+
+
 def series_scores(frame: pl.DataFrame) -> pl.DataFrame:
     """Per ``unique_id, model``: mean MASE over the frame's windows and the number of windows."""
     per_window = scoring.mase(frame, ["unique_id", "cutoff", "model"])
@@ -112,25 +132,37 @@ def summarize_rolling(oos: pl.DataFrame, rolling: pl.DataFrame) -> pl.DataFrame:
     """Long summary ``scope, model, metric, value`` of the rolling backtest: MASE (all origins
     for the raw models; from the second origin for ``selected``), MASE relative to seasonal
     naive on the same windows, win rate against it, and interval coverage (from the second
-    origin: calibration needs a past)."""
+    origin: calibration needs a past). Scope ``rolling``, and ``rolling:<level>`` per level of
+    the hierarchy (total, region, region_service)."""
     keys = ["unique_id", "cutoff"]
     per = pl.concat([scoring.mase(rolling, [*keys, "model"]),
                      scoring.mase(oos.filter(pl.col("model") == SELECTED), [*keys, "model"])])
-    rel = _relative(per.filter(pl.col("mase").is_not_nan()), SNAIVE7, keys)
-    rows = rel.group_by("model").agg(
-        pl.col("mase").mean().alias("mase"),
-        (pl.col("mase").mean() / pl.col("_base").mean()).alias("mase_rel_snaive7"),
-        (pl.col("mase") < pl.col("_base")).mean().alias("win_rate_vs_snaive7"),
-        pl.col("unique_id").n_unique().cast(pl.Float64).alias("series"),
-        pl.len().cast(pl.Float64).alias("windows"))
-    cov = oos.filter(pl.col("y").is_not_null() & pl.col("yhat_lower_80").is_not_null()).group_by("model").agg(
-        scoring.coverage("yhat_lower_80", "yhat_upper_80").alias("coverage_80"),
-        scoring.coverage("yhat_lower_95", "yhat_upper_95").alias("coverage_95"))
-    raw = rolling.filter((pl.col("model") == PROPHET) & pl.col("raw_lo80").is_not_null() & pl.col("y").is_not_null())
-    raw = raw.group_by("model").agg(scoring.coverage("raw_lo80", "raw_hi80").alias("raw_coverage_80"),
-                                    scoring.coverage("raw_lo95", "raw_hi95").alias("raw_coverage_95"))
-    wide = rows.join(cov, on="model", how="left").join(raw, on="model", how="left")
-    return _long(wide, ROLLING)
+    rel_all = _relative(per.filter(pl.col("mase").is_not_nan()), SNAIVE7, keys)
+    cov_rows = oos.filter(pl.col("y").is_not_null() & pl.col("yhat_lower_80").is_not_null()) \
+        if "yhat_lower_80" in oos.columns else oos.head(0)
+    raw_rows = rolling.filter((pl.col("model") == PROPHET) & pl.col("raw_lo80").is_not_null() & pl.col("y").is_not_null())
+    out = []
+    by_level = dict(_levels(rel_all))
+    cov_by = dict(_levels(cov_rows)) if not cov_rows.is_empty() else {}
+    raw_by = dict(_levels(raw_rows)) if not raw_rows.is_empty() else {}
+    for suffix, rel in by_level.items():
+        rows = rel.group_by("model").agg(
+            pl.col("mase").mean().alias("mase"),
+            (pl.col("mase").mean() / pl.col("_base").mean()).alias("mase_rel_snaive7"),
+            (pl.col("mase") < pl.col("_base")).mean().alias("win_rate_vs_snaive7"),
+            pl.col("unique_id").n_unique().cast(pl.Float64).alias("series"),
+            pl.len().cast(pl.Float64).alias("windows"))
+        if suffix in cov_by:
+            cov = cov_by[suffix].group_by("model").agg(
+                scoring.coverage("yhat_lower_80", "yhat_upper_80").alias("coverage_80"),
+                scoring.coverage("yhat_lower_95", "yhat_upper_95").alias("coverage_95"))
+            rows = rows.join(cov, on="model", how="left")
+        if suffix in raw_by:
+            raw = raw_by[suffix].group_by("model").agg(scoring.coverage("raw_lo80", "raw_hi80").alias("raw_coverage_80"),
+                                                       scoring.coverage("raw_lo95", "raw_hi95").alias("raw_coverage_95"))
+            rows = rows.join(raw, on="model", how="left")
+        out.append(_long(rows, ROLLING + suffix))
+    return pl.concat(out)
 
 
 def summarize_events(events: pl.DataFrame, choice: pl.DataFrame) -> pl.DataFrame:
@@ -145,7 +177,8 @@ def summarize_events(events: pl.DataFrame, choice: pl.DataFrame) -> pl.DataFrame
                                                            pl.col("abs_error").alias("_base_ae"))
     rel = per.join(base, on=keys, how="inner")
     out = []
-    for scope, g in [("event:all", rel), *((w, g) for (w,), g in rel.group_by("window"))]:
+    scopes = [(f"event:all{suffix}", g) for suffix, g in _levels(rel)]
+    for scope, g in [*scopes, *((w, g) for (w,), g in rel.group_by("window"))]:
         s = g.group_by("model").agg(
             pl.col("mase").mean().alias("mase"),
             (pl.col("mase").mean() / pl.col("_base").mean()).alias("mase_rel_naive364"),

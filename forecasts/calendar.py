@@ -142,11 +142,21 @@ def event_dates(year: int) -> dict[str, dt.date]:
     return out
 
 
-def holiday_table(start: dt.date, end: dt.date) -> pd.DataFrame:
+def _split(seg: Segment, days: int) -> list[Segment]:
+    """A multi-day segment cut into pieces of at most ``days`` days (``_a``, ``_b`` ...)."""
+    n = seg.last - seg.first + 1
+    if days <= 0 or n <= days:
+        return [seg]
+    return [Segment(f"{seg.name}_{chr(97 + i)}", seg.first + k, min(seg.first + k + days - 1, seg.last))
+            for i, k in enumerate(range(0, n, days))]
+
+
+def holiday_table(start: dt.date, end: dt.date, split_days: int = 0) -> pd.DataFrame:
     """The holiday table for Prophet (pandas at Prophet's door): one row per day, columns
     ``holiday, ds, lower_window, upper_window`` (windows 0: every day of a named segment
     shares one effect). Covers ``start - 1 year .. end + 1 year`` so events straddling the
-    edges are whole."""
+    edges are whole. ``split_days`` > 0 cuts the segments around holidays and festivals into
+    pieces of that many days (finer shapes, more effects to learn)."""
     rows: list[tuple[str, dt.date]] = []
     for year in range(start.year - 1, end.year + 2):
         with warnings.catch_warnings():
@@ -155,12 +165,12 @@ def holiday_table(start: dt.date, end: dt.date) -> pd.DataFrame:
             stat = statutory_holidays(year)
         for name, days in stat.items():
             rows += [(name, d) for d in days]
-            for seg in _AROUND.get(name, ()):
+            for seg in (piece for whole in _AROUND.get(name, ()) for piece in _split(whole, split_days)):
                 base = days[-1] if seg.first > 0 else days[0]
                 rows += [(seg.name, base + dt.timedelta(days=k)) for k in range(seg.first, seg.last + 1)]
         for (month, day), segs in _FESTIVALS.values():
             anchor = D(year, month, day)
-            for seg in segs:
+            for seg in (piece for whole in segs for piece in _split(whole, split_days)):
                 rows += [(seg.name, anchor + dt.timedelta(days=k)) for k in range(seg.first, seg.last + 1)]
     frame = pd.DataFrame(rows, columns=["holiday", "ds"])
     frame["ds"] = pd.to_datetime(frame["ds"])

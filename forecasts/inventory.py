@@ -61,12 +61,13 @@ def lead_time_pmf(rate: float, var: float, weeks: float, method: str = "nb", his
         return pmf / pmf.sum()
     v = max(var, rate) * weeks
     if v <= mean * 1.0001:
-        dist = stats.poisson(mean)
+        top = int(stats.poisson.ppf(1 - 1e-7, mean)) + 2
+        pmf = stats.poisson.pmf(np.arange(top), mean)
     else:
         n = mean ** 2 / (v - mean)
-        dist = stats.nbinom(n, n / (n + mean))
-    top = int(dist.ppf(1 - 1e-7)) + 2
-    pmf = dist.pmf(np.arange(top))
+        p = n / (n + mean)
+        top = int(stats.nbinom.ppf(1 - 1e-7, n, p)) + 2
+        pmf = stats.nbinom.pmf(np.arange(top), n, p)
     return pmf / pmf.sum()
 
 
@@ -101,8 +102,8 @@ def normal_policy(rate: float, sigma: float, lead_days: int, fill_rate: float, c
     mu, sd = rate * p, max(sigma, 1e-9) * math.sqrt(p)
     target = (1 - fill_rate) * q / sd
 
-    def loss(k: float) -> float:
-        return float(stats.norm.pdf(k) - k * stats.norm.sf(k))
+    def loss(k: float) -> float:  # standard normal loss function, E[(Z - k)+]
+        return math.exp(-k * k / 2) / math.sqrt(2 * math.pi) - k * 0.5 * math.erfc(k / math.sqrt(2))
 
     lo, hi = -5.0, 8.0
     for _ in range(60):  # G is decreasing: bisection

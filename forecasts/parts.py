@@ -43,8 +43,9 @@ def classify(y: np.ndarray) -> tuple[str, float, float]:
     nz = y[y > 0]
     if len(nz) == 0:
         return NO_DEMAND, float("inf"), float("nan")
-    adi = len(y) / len(nz)
-    cv2 = float((nz.std() / nz.mean()) ** 2) if len(nz) > 1 else 0.0
+    # Rounded so that a series exactly on a cut-off falls on the same side whatever the float error.
+    adi = round(len(y) / len(nz), 9)
+    cv2 = round(float((nz.std() / nz.mean()) ** 2), 9) if len(nz) > 1 else 0.0
     if adi < ADI_CUT:
         return ("smooth" if cv2 < CV2_CUT else "erratic"), adi, cv2
     return ("intermittent" if cv2 < CV2_CUT else "lumpy"), adi, cv2
@@ -83,9 +84,12 @@ def point_forecast(name: str, y: np.ndarray, h: int) -> np.ndarray:
         return np.full(h, y[-1] if len(y) else 0.0)
     if not np.any(y > 0):
         return np.zeros(h)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = np.asarray(_model(name).forecast(y=y, h=h)["mean"], dtype=float)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = np.asarray(_model(name).forecast(y=y, h=h)["mean"], dtype=float)
+    except Exception:  # e.g. AutoETS on a few weeks of history: the recent mean stands in
+        out = np.full(h, float(np.mean(y[-13:])))
     return np.clip(np.nan_to_num(out, nan=0.0), 0, None)
 
 
@@ -107,28 +111,39 @@ def forecast_part(task: PartTask) -> dict[str, pl.DataFrame]:
     model, yhat, scale``), every model's forecast after the last week (``final``), and the
     series' class (``info``: ``unique_id, series_class, adi, cv2, weeks, mean_demand, var_demand``)."""
     y, ds, h = task.y, task.ds, task.horizon
-    rows = []
+    # Columns gathered as arrays and framed once: building many tiny frames costs more than the fits.
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("cutoff", "ds", "y", "model", "yhat", "scale")}
     for c in task.cutoffs:
         if c + 1 < task.min_history or c + 1 >= len(y):
             continue
         train, test = y[:c + 1], y[c + 1:c + 1 + h]
+        n = len(test)
         diffs = np.diff(train)
         scale = float(np.mean(diffs ** 2)) if len(diffs) else float("nan")
         for m in task.models:
-            yhat = point_forecast(m, train, len(test))
-            rows.append(pl.DataFrame({"unique_id": task.unique_id, "cutoff": ds[c].item(), "ds": ds[c + 1:c + 1 + len(test)],
-                                      "y": test, "model": m, "yhat": yhat, "scale": scale}))
+            cols["cutoff"].append(np.repeat(ds[c], n))
+            cols["ds"].append(ds[c + 1:c + 1 + n])
+            cols["y"].append(test)
+            cols["model"].append(np.repeat(m, n))
+            cols["yhat"].append(point_forecast(m, train, n))
+            cols["scale"].append(np.repeat(scale, n))
+    backtest = pl.DataFrame({
+        "unique_id": np.repeat(task.unique_id, sum(len(a) for a in cols["y"])),
+        **{k: (np.concatenate(v) if v else np.array([], dtype="datetime64[D]" if k in ("cutoff", "ds") else
+                                                    (str if k == "model" else float))) for k, v in cols.items()},
+    }, schema={"unique_id": pl.String, "cutoff": pl.Date, "ds": pl.Date, "y": pl.Float64, "model": pl.String,
+               "yhat": pl.Float64, "scale": pl.Float64})
     future = ds[-1] + np.arange(1, h + 1) * np.timedelta64(7, "D")
-    final = pl.concat([pl.DataFrame({"unique_id": task.unique_id, "ds": future, "model": m,
-                                     "yhat": point_forecast(m, y, h)}) for m in task.models])
+    final = pl.DataFrame({"unique_id": np.repeat(task.unique_id, h * len(task.models)),
+                          "ds": np.tile(future, len(task.models)),
+                          "model": np.repeat(np.array(task.models), h),
+                          "yhat": np.concatenate([point_forecast(m, y, h) for m in task.models])},
+                         schema={"unique_id": pl.String, "ds": pl.Date, "model": pl.String, "yhat": pl.Float64})
     cls, adi, cv2 = classify(y)
     recent = y[-52:]
     info = pl.DataFrame({"unique_id": [task.unique_id], "series_class": [cls], "adi": [adi], "cv2": [cv2],
                          "weeks": [len(y)], "mean_demand": [float(recent.mean())],
                          "var_demand": [float(recent.var(ddof=1)) if len(recent) > 1 else 0.0]})
-    backtest = pl.concat(rows) if rows else pl.DataFrame(schema={
-        "unique_id": pl.String, "cutoff": pl.Date, "ds": pl.Date, "y": pl.Float64, "model": pl.String,
-        "yhat": pl.Float64, "scale": pl.Float64})
     return {"backtest": backtest, "final": final, "info": info}
 
 

@@ -18,6 +18,7 @@ from forecasts import inventory, parts, store
 from forecasts.executor import map_series
 from forecasts.settings import section
 
+MAX_PROJECTION_DAYS = 3 * 365
 
 def _fan_out(long: pl.DataFrame, ps: dict[str, Any], workers: int) -> dict[str, pl.DataFrame]:
     tasks = parts.tasks_from_long(long, int(ps["backtest_origins"]), int(ps["horizon_weeks"]),
@@ -162,12 +163,13 @@ def _runout(r: dict[str, Any], last_day: dt.date) -> dict[str, Any]:
     stock = float(on_hand) - float(r.get("used_after") or 0.0)
     start = max(last_day, r["as_of"]) if r.get("as_of") else last_day
     rate, lead = float(r["rate"]), int(r["lead_time_days"])
+    days = stock / (rate / 7) if rate > 0 else math.inf
     if stock <= 0:
         runout: dt.date | None = start
-    elif rate > 0:
-        runout = start + dt.timedelta(days=math.ceil(stock / (rate / 7)))
+    elif days <= MAX_PROJECTION_DAYS:
+        runout = start + dt.timedelta(days=math.ceil(days))
     else:
-        runout = None
+        runout = None  # not within the projection: demand is too slow to matter
     prob = 0.0
     if rate > 0:
         pmf = inventory.lead_time_pmf(rate, float(r["var_demand"]), lead / 7)

@@ -48,8 +48,7 @@ CREATE TABLE IF NOT EXISTS forecast_series (
 CREATE TABLE IF NOT EXISTS staffing_plan (
     run_id                VARCHAR NOT NULL,
     region                VARCHAR NOT NULL,
-    week_start            DATE NOT NULL,
-    days_in_horizon       INTEGER NOT NULL,  -- a partial first/last week has fewer
+    week_start            DATE NOT NULL,     -- Monday; whole weeks inside the horizon only
     tickets_expected      DOUBLE NOT NULL,
     hours_expected        DOUBLE NOT NULL,
     hours_planned         DOUBLE NOT NULL,   -- at the plan quantile

@@ -17,6 +17,7 @@ import polars as pl
 from aftersales.errors import UserError
 
 TOTAL = "all/all"
+UNASSIGNED = "unassigned"
 SCHEMA = {"unique_id": pl.String, "ds": pl.Date, "y": pl.Float64}
 
 
@@ -51,12 +52,12 @@ def workload_series(con: duckdb.DuckDBPyConnection, levels: list[str] | tuple[st
     cutoff = cutoff or data_cutoff(con)
     daily = con.sql(
         """
-        SELECT created_at::DATE AS ds, coalesce(o.region, 'unassigned') AS region, t.service_type,
+        SELECT created_at::DATE AS ds, coalesce(o.region, $unassigned) AS region, t.service_type,
                count(*)::DOUBLE AS y
         FROM tickets t LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
         WHERE t.created_at IS NOT NULL AND t.created_at::DATE <= $cutoff
         GROUP BY ALL
-        """, params={"cutoff": cutoff}).pl()
+        """, params={"cutoff": cutoff, "unassigned": UNASSIGNED}).pl()
     if daily.is_empty():
         raise UserError(f"no tickets created on or before {cutoff}: nothing to forecast")
     parts = []

@@ -14,7 +14,9 @@ Hours of a region-week = Σ_t tickets forecast × H_t, planned at ``plan_quantil
 80th percentile): the expected hours times one plus the quantile of the relative error of
 region-week hours in the workload backtest (so the plan carries the uncertainty the forecasts
 really had, at the grain that is planned). Technicians needed = planned hours ÷ (productive
-hours per week × (1 − shrinkage)), pro rata for a week only partly inside the horizon.
+hours per week × (1 − shrinkage)). Only whole weeks (Monday–Sunday) inside the horizon are
+planned, and tickets not yet dispatched to an outlet (region ``unassigned``) are left out: they
+have no region to staff.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from forecasts.series import split_id
+from forecasts.series import UNASSIGNED, split_id
 
 
 def hours_per_ticket(visits: pl.DataFrame, settings: dict[str, Any]) -> pl.DataFrame:
@@ -59,7 +61,7 @@ def _with_hours(frame: pl.DataFrame, hours: pl.DataFrame) -> pl.DataFrame:
     ids = frame["unique_id"].unique().to_list()
     mapping = pl.DataFrame([{"unique_id": u, "region": split_id(u)[0], "service_type": split_id(u)[1]} for u in ids],
                            schema={"unique_id": pl.String, "region": pl.String, "service_type": pl.String})
-    mapping = mapping.filter((pl.col("service_type") != "all") & (pl.col("region") != "all"))
+    mapping = mapping.filter((pl.col("service_type") != "all") & ~pl.col("region").is_in(["all", UNASSIGNED]))
     return (frame.join(mapping, on="unique_id")
             .join(hours.select("service_type", pl.col("hours_per_ticket").alias("h")), on="service_type", how="left")
             .with_columns(pl.col("h").fill_null(0.0),
@@ -106,11 +108,12 @@ def plan(forecast: pl.DataFrame, hours: pl.DataFrame, technicians: pl.DataFrame,
            .with_columns(pl.col("technicians").fill_null(0).alias("technicians_available"),
                          (pl.col("hours_expected") * (1 + pl.col("rel_q").fill_null(0.0)).clip(lower_bound=0.0))
                          .alias("hours_planned"))
-           .with_columns((pl.col("hours_planned") / (capacity * pl.col("days_in_horizon") / 7)).alias("technicians_needed"))
+           .filter(pl.col("days_in_horizon") == 7)
+           .with_columns((pl.col("hours_planned") / capacity).alias("technicians_needed"))
            .with_columns((pl.col("technicians_available") - pl.col("technicians_needed")).alias("gap"))
            .with_columns((pl.col("gap") < 0).alias("short"), pl.lit(q).alias("plan_quantile"))
            .filter((pl.col("hours_expected") > 0) | (pl.col("technicians_available") > 0)))
-    return out.select("region", "week_start", pl.col("days_in_horizon").cast(pl.Int32), "tickets_expected",
+    return out.select("region", "week_start", "tickets_expected",
                       "hours_expected", "hours_planned", "plan_quantile", "technicians_needed",
                       pl.col("technicians_available").cast(pl.Int32), "gap", "short").sort("week_start", "region")
 

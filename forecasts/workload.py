@@ -42,9 +42,9 @@ class SeriesTask:
 
 
 @functools.lru_cache(maxsize=8)
-def _holidays(start: dt.date, end: dt.date) -> pd.DataFrame:
+def _holidays(start: dt.date, end: dt.date, split_days: int = 0) -> pd.DataFrame:
     # Only the rows in range: Prophet builds holiday features row by row.
-    table = calendar.holiday_table(start, end)
+    table = calendar.holiday_table(start, end, split_days)
     return table[(table["ds"] >= pd.Timestamp(start)) & (table["ds"] <= pd.Timestamp(end))].reset_index(drop=True)
 
 
@@ -65,7 +65,7 @@ def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, sett
         yearly_seasonality=span_days >= 365,
         weekly_seasonality=True,
         daily_seasonality=False,
-        holidays=_holidays(ds[0].date(), future[-1].date()),
+        holidays=_holidays(ds[0].date(), future[-1].date(), int(settings.get("event_split_days", 0))),
         seasonality_mode=mode,
         holidays_prior_scale=float(settings.get("holidays_prior_scale", 10.0)),
         changepoint_prior_scale=float(settings.get("changepoint_prior_scale", 0.05)),

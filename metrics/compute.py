@@ -181,7 +181,9 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
                where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
     bound = S.child_lo_sql(p) if con is not None else None
     if bound is not None:
-        p.child_lo = con.execute(*bound).fetchall()[0][0] or periods.to_ts(lo)
+        rows = con.execute(*bound).fetchall()
+        p.child_lo = min((r[1] for r in rows), default=None) or periods.to_ts(lo)
+        p.child_ids = [(r[2], r[3]) for r in rows]
     return p, lo, hi
 
 

@@ -12,7 +12,7 @@ here, never user input; they refer to the row-level columns each *base* exposes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from aftersales import model
@@ -96,6 +96,8 @@ DIMENSIONS: dict[str, Dimension] = {d.id: d for d in (
               model.PRODUCT_CATEGORIES),
     Dimension("product_model", "产品型号", "Product model", "products", "product_model"),
     Dimension("priority", "优先级", "Priority", "tickets", "priority", model.PRIORITIES),
+    Dimension("complaint_reason", "投诉原因", "Complaint reason", "tickets", "complaint_reason",
+              model.COMPLAINT_REASONS),
     Dimension("part_no", "配件编码", "Part number", "parts_used", "part_no"),
 )}
 TICKET_DIMS = tuple(d for d in DIMENSIONS if d != "part_no")
@@ -153,7 +155,7 @@ _kpi(KpiDef(
     "Complaint tickets created ÷ orders × 1,000 (needs orders_daily; breakable by channel and product category only).",
     "投诉工单 ÷ 订单量 × 1000(需导入订单量;仅可按渠道、品类拆分)",
     base="orders", kind="ratio", unit="per_1000_orders", fmt=".2f", period_by="created", direction="lower",
-    scale=1000.0, target=None, min_sample=1000, dims=ORDER_DIMS,
+    num="is_complaint", scale=1000.0, target=None, min_sample=1000, dims=ORDER_DIMS,
     note="Complaints are matched to orders by the ticket's created date, channel and product category."))
 _kpi(KpiDef(
     "first_response_time", "首次响应时长(中位数)", "First response time (median)",

@@ -29,6 +29,7 @@ DIM_SQL = {
     "region": "o.region", "city": "o.city", "outlet": "t.outlet_id", "outlet_type": "o.outlet_type",
     "technician": "t.technician_id", "channel": "t.channel", "service_type": "t.service_type",
     "product_category": "p.product_category", "product_model": "t.product_model", "priority": "t.priority",
+    "complaint_reason": "t.complaint_reason",
 }
 DIM_SQL_BY_BASE = {
     "parts": {"technician": "coalesce(v.technician_id, t.technician_id)", "part_no": "pu.part_no"},
@@ -54,6 +55,10 @@ class Plan:
     # Narrow queries only: earliest created_at of the tickets the query touches (a lower bound
     # for visits/surveys scans); set by metrics.compute.plan, None = no bound.
     child_lo: dt.datetime | None = None
+    # ... and the ticket_id ranges of those tickets, one per scan window (ticket numbers follow
+    # time in practice, so visits and surveys stored in arrival order are pruned by zone maps;
+    # the ranges are correct whatever the numbering).
+    child_ids: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Params:
@@ -106,7 +111,8 @@ class _Builder:
         if self.narrow:
             wdims = [d for d in plan.where if d in R.TICKET_DIMS]
             tdims = "".join(f"{_dim_expr(d, 'created')} AS d_{d}, " for d in plan.by if d in R.TICKET_DIMS)
-            self.ctes.append(f"ot AS MATERIALIZED (\n    SELECT {tdims}t.ticket_id\n    FROM tickets t\n"
+            self.ctes.append(f"ot AS MATERIALIZED (\n    SELECT {tdims}t.ticket_id, t.created_at, t.resolved_at, t.status\n"
+                             f"    FROM tickets t\n"
                              f"    {_joins(list(dict.fromkeys(list(plan.by) + wdims)), 'created')}\n"
                              f"    WHERE TRUE{self._filters('created', wdims)}\n)")
 
@@ -157,13 +163,18 @@ class _Builder:
         return f"to_microseconds(CAST(({hours}) * 3600000000 AS BIGINT))"
 
     # -- bases: each returns the FROM/WHERE of its row set, exposing `ts` and row columns --------
-    def child_bound(self, col: str) -> str:
+    def child_bound(self, col: str, ticket_col: str = "ticket_id") -> str:
         """A zone-map-friendly lower bound on a child table's time column (visits.started_at,
         surveys.responded_at) for narrow queries: no child record precedes its ticket's creation,
         and ``Plan.child_lo`` is the earliest creation among the tickets the query can touch."""
         if self.plan.child_lo is None:
             return ""
-        return f" AND {col} >= {self.p.add('child_lo', self.plan.child_lo)}"
+        out = f" AND {col} >= {self.p.add('child_lo', self.plan.child_lo)}"
+        if self.plan.child_ids:
+            ranges = " OR ".join(f"{ticket_col} BETWEEN {self.p.add('id_lo', a)} AND {self.p.add('id_hi', b)}"
+                                 for a, b in self.plan.child_ids)
+            out += f" AND ({ranges})"
+        return out
 
     def ot_dims(self) -> str:
         return "".join(f"{'pu.part_no' if d == 'part_no' else 'ot.d_' + d} AS d_{d}, " for d in self.plan.by)
@@ -178,7 +189,7 @@ class _Builder:
                                  " AND ticket_id IN (SELECT ticket_id FROM ot)\n)")
             return "LEFT JOIN v1 ON v1.ticket_id = t.ticket_id"
         return ("LEFT JOIN visits v1 ON v1.ticket_id = t.ticket_id AND v1.visit_no = 1"
-                + self.child_bound("v1.started_at"))
+                + self.child_bound("v1.started_at", "v1.ticket_id"))
 
     def done_tickets(self, base: str, col: str, statuses: tuple[str, ...], dims: str, joins: str, cond: str) -> str:
         """A CTE of the tickets whose ``col`` falls in the windows, plus those marked done without
@@ -269,11 +280,16 @@ class _Builder:
 
     def _backlog_rows(self, dims: str, joins: str) -> str:
         as_of = self.as_of_sql()
+        if self.narrow:  # the filtered tickets are already in `ot`, with their breakdown values
+            src, joins, filters = "ot", "", ""
+            dims = "".join(f"t.d_{d} AS d_{d}, " for d in self.plan.by)
+        else:
+            src, filters = "tickets", self.filters("backlog")
         if self.plan.grain is None:
             end = self.p.add("bl_end", self.hi_all())
-            src = (f"SELECT {dims}t.ticket_id, t.created_at, {end} AS period_end\n      FROM tickets t\n      {joins}\n"
+            src = (f"SELECT {dims}t.ticket_id, t.created_at, {end} AS period_end\n      FROM {src} t\n      {joins}\n"
                    f"      WHERE t.created_at < {end} AND t.status <> 'cancelled'"
-                   f" AND ((t.resolved_at IS NULL AND t.status IN {OPEN}) OR t.resolved_at >= {end}){self.filters('backlog')}")
+                   f" AND ((t.resolved_at IS NULL AND t.status IN {OPEN}) OR t.resolved_at >= {end}){filters}")
             return (f"SELECT *, period_end AS ts, epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
                     f"    FROM ({src}) x")
         g, step = self.plan.grain, GRAIN_INTERVAL[self.plan.grain]
@@ -286,10 +302,10 @@ class _Builder:
         head = (f"SELECT {dims}t.ticket_id, t.created_at,\n"
                 f"        greatest(date_trunc('{g}', t.created_at) + {step}, {first} + {step}) AS first_end,\n"
                 f"        least(coalesce(date_trunc('{g}', t.resolved_at), date_trunc('{g}', {as_of}) + {step}), {last}) AS last_end\n"
-                f"      FROM tickets t\n      {joins}\n"
+                f"      FROM {src} t\n      {joins}\n"
                 f"      WHERE t.created_at < {last} AND t.status <> 'cancelled'\n        AND ")
-        src = (head + f"t.resolved_at IS NULL AND t.status IN {OPEN}{self.filters('backlog')}\n      UNION ALL\n      "
-               + head + f"t.resolved_at >= {first} + {step}{self.filters('backlog')}")
+        src = (head + f"t.resolved_at IS NULL AND t.status IN {OPEN}{filters}\n      UNION ALL\n      "
+               + head + f"t.resolved_at >= {first} + {step}{filters}")
         return (f"SELECT * EXCLUDE (first_end, last_end, period_end), period_end - {step} AS ts,\n"
                 f"        epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
                 f"    FROM (SELECT *, unnest(generate_series(first_end, last_end, {step})) AS period_end\n"
@@ -369,7 +385,7 @@ class _Builder:
         coalesced = "".join(f", coalesce(c.{c}, o.{c}) AS {c}" for c in self.dim_cols)
         self.ctes.append(
             f"c_orders AS (\n  SELECT {self.period('t.created_at')} AS period_start{group},"
-            f" count(*) FILTER (WHERE t.is_complaint) AS complaints\n"
+            f" count(*) FILTER (WHERE coalesce({k.num}, FALSE)) AS complaints\n"
             f"  FROM (SELECT {dims_t}t.created_at, t.is_complaint FROM tickets t\n    {_joins(by, 'created')}\n"
             f"    WHERE {self.window('t.created_at')}{self.filters('created')}) t\n  GROUP BY ALL\n)")
         od_ts = "CAST(od.order_date AS TIMESTAMP)"
@@ -447,17 +463,24 @@ CHILD_BASES = ("repair", "closed", "sla_onsite")  # bases that look up visits or
 
 
 def child_lo_sql(plan: Plan) -> tuple[str, dict[str, Any]] | None:
-    """For narrow (filtered) queries touching visits or surveys per ticket: the earliest
-    created_at among the tickets those bases can reach, so the child scans can be bounded."""
+    """For filtered queries touching visits or surveys per ticket: per scan window, the earliest
+    created_at and the ticket_id range of the tickets those bases can reach (rows: lo, id_lo,
+    id_hi), so the visit and survey scans can be bounded (``Plan.child_lo``, ``child_ids``)."""
     if not plan.where or not any(k.base in CHILD_BASES for k in plan.kpis):
         return None
     b = _Builder(plan)
     b.p, b.ctes, b.narrow = _Params(), [], False
-    joins = _joins([d for d in plan.where if d in R.TICKET_DIMS], "created")
-    sla_lo = b.p.add("sla_lo", b.lo_all() - dt.timedelta(hours=b._max_sla_hours()))
-    conds = [b.window("t.resolved_at"), b.window("t.closed_at"),
-             f"t.created_at >= {sla_lo} AND t.created_at < {b.p.add('hi', b.hi_all())}"]
     wdims = [d for d in plan.where if d in R.TICKET_DIMS]
-    parts = [f"SELECT min(t.created_at) AS m FROM tickets t {joins} WHERE {c}{b._filters('created', wdims)}"
-             for c in conds]
-    return "SELECT min(m) FROM (" + " UNION ALL ".join(parts) + ")", b.p.values
+    joins = _joins(wdims, "created")
+    slack = dt.timedelta(hours=b._max_sla_hours())
+    parts = []
+    for i, (lo, hi) in enumerate(plan.windows):
+        one = _Builder(Plan(kpis=[], by=[], grain=plan.grain, windows=[(lo, hi)]))
+        one.p = b.p
+        conds = [one.window("t.resolved_at"), one.window("t.closed_at"),
+                 f"t.created_at >= {b.p.add('sla_lo', lo - slack)} AND t.created_at < {b.p.add('hi', hi)}"]
+        parts += [f"SELECT {i} AS w, t.created_at, t.ticket_id FROM tickets t {joins} WHERE {c}"
+                  f"{b._filters('created', wdims)}" for c in conds]
+    sql = ("SELECT w, min(created_at), min(ticket_id), max(ticket_id) FROM (" + " UNION ALL ".join(parts)
+           + ") GROUP BY w ORDER BY w")
+    return sql, b.p.values

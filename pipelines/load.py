@@ -134,26 +134,23 @@ def load_file(
         return res
 
     stages = _Stages(path.name, show_progress)
+    registered = None
     try:
         raw = read_file(path, mapping)
-        frame = raw.frame
-        if mapping.version_optional and mapping.version_column not in frame.columns:
+        columns = raw.columns
+        if mapping.version_optional and mapping.version_column not in columns:
             mapping = dataclasses.replace(mapping, version_column=None)
         needed = [s.source for s in mapping.columns if s.source and not s.optional]
         if mapping.version_column and mapping.version_column not in needed:
             needed.append(mapping.version_column)
-        missing = [c for c in needed if c not in frame.columns]
+        missing = [c for c in needed if c not in columns]
         if missing:
-            found = [c for c in frame.columns if c not in (ROW, SHEET)]
             raise UserError(
                 f"{path}: column(s) {missing} required by mapping {mapping.source!r} are missing; "
-                f"the file has {found}. Fix the export, or the mapping ({mapping.path})"
+                f"the file has {columns}. Fix the export, or the mapping ({mapping.path})"
             )
-        if SHEET not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(SHEET))
-        frame = frame.with_row_index("_rid").with_columns(pl.col("_rid").cast(pl.Int64))
-        rows_read = frame.height
-        con.register("raw", frame)
+        rows_read = raw.register(con)
+        registered = raw
         stages.step("read")
 
         raw_types = {
@@ -175,7 +172,7 @@ def load_file(
         final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
         stages.step("fold")
 
-        _quarantine(con, load_id, path, frame)
+        _quarantine(con, load_id, path, columns)
         quarantined = fetch_one(con, "SELECT count(DISTINCT _rid) FROM failed")[0]
         inserted, updated, unchanged = _merge(con, table, final_sql, load_id)
         stages.step("merge")
@@ -205,10 +202,10 @@ def load_file(
         return res
     finally:
         stages.close()
-        for name in ("raw",):
+        if registered is not None:
             try:
-                con.unregister(name)
-            except Exception:  # noqa: BLE001 - nothing registered if reading failed
+                registered.unregister(con)
+            except duckdb.Error:  # the transaction failed; rolling it back drops the view too
                 pass
 
 
@@ -314,8 +311,7 @@ def _append_check(con: duckdb.DuckDBPyConnection, check: Check, idx: int) -> Non
     )
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, frame: pl.DataFrame) -> None:
-    headers = [c for c in frame.columns if c not in ("_rid", ROW, SHEET)]
+def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, headers: list[str]) -> None:
     params: dict[str, object] = {"load": load_id, "file": path.name}
     pairs = []
     for i, h in enumerate(headers):

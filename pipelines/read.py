@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import charset_normalizer
+import duckdb
 import polars as pl
 
+from aftersales.db import fetch_one
 from aftersales.errors import UserError
 from pipelines.mapping import Mapping
 
@@ -18,9 +20,47 @@ _SAMPLE_BYTES = 256 * 1024
 
 @dataclass
 class RawFile:
-    frame: pl.DataFrame  # source headers (stripped) + ROW (+ SHEET for Excel)
+    """A file's raw rows: a Polars frame (CSV, Excel), or for Parquet a path DuckDB scans itself,
+    so a 10M-row file streams instead of being held in memory twice."""
+
+    frame: pl.DataFrame | None  # source headers (stripped) + ROW (+ SHEET for Excel)
     format: str
     encoding: str | None = None
+    parquet_path: Path | None = None
+    parquet_columns: list[str] | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        if self.frame is not None:
+            return [c for c in self.frame.columns if c not in (ROW, SHEET)]
+        return list(self.parquet_columns or [])
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Make the rows available as view `raw` (_rid, _row, _sheet, source columns); returns the count."""
+        if self.frame is not None:
+            frame = self.frame
+            if SHEET not in frame.columns:
+                frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(SHEET))
+            frame = frame.with_row_index("_rid").with_columns(pl.col("_rid").cast(pl.Int64))
+            con.register("raw", frame)
+            return frame.height
+        con.read_parquet(str(self.parquet_path), file_row_number=True).create_view("raw_parquet")
+        # Headers are renamed to their trimmed form; both names come from the file itself.
+        renames = ", ".join(f"{_q(c)} AS {_q(c.strip())}" for c in self.parquet_columns or [])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT file_row_number AS _rid, file_row_number + 1 AS {ROW}, "
+                    f"CAST(NULL AS VARCHAR) AS {SHEET}, {renames} FROM raw_parquet")
+        return fetch_one(con, "SELECT count(*) FROM raw")[0]
+
+    def unregister(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self.frame is not None:
+            con.unregister("raw")
+        else:
+            con.execute("DROP VIEW IF EXISTS raw")
+            con.execute("DROP VIEW IF EXISTS raw_parquet")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def file_format(path: Path, mapping: Mapping) -> str:
@@ -124,10 +164,10 @@ def _read_xlsx(path: Path, mapping: Mapping) -> RawFile:
 
 def _read_parquet(path: Path) -> RawFile:
     try:
-        frame = pl.read_parquet(path)
+        columns = pl.read_parquet_schema(path)
     except Exception as exc:
         raise UserError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0][:160]})") from exc
-    return RawFile(_number(frame, 1), "parquet")
+    return RawFile(None, "parquet", parquet_path=path, parquet_columns=list(columns))
 
 
 def read_file(path: Path, mapping: Mapping) -> RawFile:

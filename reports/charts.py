@@ -56,7 +56,7 @@ def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
 
 @_timed
 def trends(trend: pl.DataFrame, kpis: Sequence[str], grain: str, lang: str, config: dict) -> Chart | None:
-    """Small multiples: one line per KPI over the trend periods, its target dashed."""
+    """Small multiples: one line per KPI over the trend periods, a year earlier dotted, the target dashed."""
     from reports.content import period_label  # the same labels as the trend table
 
     if not kpis:
@@ -71,6 +71,12 @@ def trends(trend: pl.DataFrame, kpis: Sequence[str], grain: str, lang: str, conf
         x = [period_label(d, grain) for d in part["period_start"].to_list()]
         y = part["value"].to_list()
         r, c = i // cols + 1, i % cols + 1
+        ly = part["yoy_value"].to_list() if "yoy_value" in part.columns else []
+        if any(v is not None for v in ly):
+            fig.add_trace(go.Scatter(x=x, y=ly, mode="lines", line={"color": GREY, "width": 1.5, "dash": "dot"},
+                                     name=i18n.t("yoy_value", lang), connectgaps=False,
+                                     hovertemplate=f"{i18n.t('yoy_value', lang)} %{{x}}: %{{y:{_d3(k.fmt)}}}<extra></extra>"),
+                          row=r, col=c)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", line={"color": BLUE, "width": 2},
                                  marker={"size": 5}, name=k.label(lang), connectgaps=False,
                                  hovertemplate=f"%{{x}}: %{{y:{_d3(k.fmt)}}}<extra></extra>"), row=r, col=c)

@@ -8,8 +8,11 @@ other and as the dashboard (which calls the same functions with the same argumen
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +25,7 @@ from metrics import periods
 from metrics import registry as R
 from metrics.compute import check_dims, check_where
 from reports import charts, i18n, outlook, problems
+from reports.fetch import Fetcher
 from reports.period import Period
 from reports.table import Col, Section, Table, change_fmt
 
@@ -110,20 +114,28 @@ def period_label(d: dt.date, grain: str | None) -> str:
 
 # -- KPIs ----------------------------------------------------------------------------------------
 
-def kpi_rows(con, period: Period, where, config) -> tuple[pl.DataFrame, pl.DataFrame, str]:
-    """(the period's row per KPI, the trend rows, the trend grain). For a month or week, one
-    query serves both: its last period is the report period, computed from that period's records
-    exactly as a one-period query computes it."""
+def trend_grain(period: Period) -> str:
     if period.grain is not None:
+        return period.grain
+    return "day" if period.days <= 62 else "week" if period.days <= 26 * 7 else "month"
+
+
+def submit_kpis(f: Fetcher, period: Period, where, config) -> tuple[Future, Future | None]:
+    """(the period's row per KPI, the trend rows of the trend KPIs)."""
+    grain = trend_grain(period)
+    if period.grain is not None:
+        current = f.submit(metrics.query, grain=period.grain, start=period.start, end=period.end, where=where,
+                           config=config)
         first = periods.shift(period.start, period.grain, -(TREND_PERIODS - 1))
-        df = metrics.query(con, grain=period.grain, start=first, end=period.end, where=where, config=config)
-        current = df.filter(pl.col("period_start") == period.start)
-        return current, df.filter(pl.col("kpi").is_in(TREND_KPIS)), period.grain
-    current = with_comparisons(con, period, where, config)
-    grain = "day" if period.days <= 62 else "week" if period.days <= 26 * 7 else "month"
-    trend = metrics.query(con, metrics=[k for k in TREND_KPIS if k in current["kpi"].to_list()], grain=grain,
-                          start=period.start, end=period.end, where=where, config=config)
-    return current, trend, grain
+    else:
+        current = f.submit(with_comparisons, period, where, config)
+        first = period.start
+    trend_kpis = [k for k in TREND_KPIS if all(d in R.KPIS[k].allowed_dims() for d in where)]
+    if not trend_kpis:  # e.g. filtered by part number: no trend KPI applies
+        return current, None
+    trend = f.submit(metrics.query, metrics=trend_kpis, grain=grain, start=first, end=period.end, where=where,
+                     config=config)
+    return current, trend
 
 
 def with_comparisons(con, period: Period, where, config) -> pl.DataFrame:
@@ -185,7 +197,7 @@ def kpi_section(df: pl.DataFrame, lang: str) -> Section:
 def trend_section(trend: pl.DataFrame, grain: str, lang: str, config: dict) -> Section:
     L = lambda k: i18n.t(k, lang)  # noqa: E731
     kpis = [k for k in TREND_KPIS if k in set(trend["kpi"].to_list())]
-    cols = [Col("period", L("period_start"), width=12)] + [Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis]
+    cols = [Col("period", L("trend_period"), width=12)] + [Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis]
     rows: dict[dt.date, dict[str, Any]] = {}
     for rec in trend.iter_rows(named=True):
         row = rows.setdefault(rec["period_start"], {"period": period_label(rec["period_start"], grain),
@@ -199,17 +211,24 @@ def trend_section(trend: pl.DataFrame, grain: str, lang: str, config: dict) -> S
     return Section("trends", L("sec_trends"), tables=[table], notes=[L("trend_note")])
 
 
-def breakdown_table(con, dim: str, period: Period, where, config, lang: str) -> Table | None:
-    allowed = [k for k in BREAKDOWN_KPIS if dim in R.KPIS[k].allowed_dims() and all(
-        w in R.KPIS[k].allowed_dims() for w in where)]
-    if not allowed:
+def breakdown_kpis(dim: str, where) -> list[str]:
+    return [k for k in BREAKDOWN_KPIS if all(d in R.KPIS[k].allowed_dims() for d in (dim, *where))]
+
+
+def submit_breakdown(f: Fetcher, dim: str, period: Period, where, config) -> Future | None:
+    kpis = breakdown_kpis(dim, where)
+    if not kpis:
         return None
-    df = metrics.query(con, metrics=allowed, by=[dim], grain=period.grain, start=period.start, end=period.end,
-                       where=where, config=config)
-    if period.grain is not None:
-        df = df.filter(pl.col("period_start") == period.start)
-    names = value_names(con, dim)
-    kpis = [k for k in allowed if k in set(df["kpi"].to_list())]
+    # One window (grain None) for the report period: the same values as the period's row of a
+    # month/week query, without also computing the previous and last-year periods a grain adds.
+    return f.submit(metrics.query, metrics=kpis, by=[dim], grain=None, start=period.start, end=period.end,
+                    where=where, config=config)
+
+
+def breakdown_table(df: pl.DataFrame, dim: str, period: Period, names: dict[str, str], lang: str) -> Table:
+    """One row per value of ``dim`` (largest volume first), one column per KPI, status-coloured."""
+    present = set(df["kpi"].to_list())
+    kpis = [k for k in BREAKDOWN_KPIS if k in present]
     cols = [Col("label", i18n.dim_label(dim, lang), width=24)] + [
         Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis] + [
         Col("code", i18n.dim_label(dim, lang) + (" 代码" if lang == "zh" else " code"), html=False)]
@@ -222,7 +241,7 @@ def breakdown_table(con, dim: str, period: Period, where, config, lang: str) -> 
         row["_status"][rec["kpi"]] = rec["status"]
     ordered = sorted(rows.values(), key=lambda r: (-(r.get("ticket_volume") or 0), r["code"] is None, str(r["code"])))
     title = i18n.t("by", lang, dim=i18n.dim_label(dim, lang))
-    sheet = (("按" + i18n.dim_label(dim, "zh")) if lang == "zh" else ("By " + dim.replace("_", " ")))[:31]
+    sheet = ("按" + i18n.dim_label(dim, "zh")) if lang == "zh" else ("By " + dim.replace("_", " "))
     note = (i18n.t("rows_capped", lang, n=BREAKDOWN_HTML_ROWS, total=len(ordered))
             if len(ordered) > BREAKDOWN_HTML_ROWS else "")
     return Table(f"by_{dim}", title, sheet, cols, ordered, note=note, html_limit=BREAKDOWN_HTML_ROWS)
@@ -230,7 +249,7 @@ def breakdown_table(con, dim: str, period: Period, where, config, lang: str) -> 
 
 def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
     L = lambda k: i18n.t(k, lang)  # noqa: E731
-    cols = [Col("label", L("kpi"), width=26), Col("kpi", L("kpi_id"), width=24),
+    cols = [Col("label", L("kpi"), width=26), Col("kpi", L("kpi_id"), width=24, html=False),
             Col("description", L("def_description"), width=60), Col("unit", L("unit"), width=10),
             Col("period_by", L("def_period_by"), width=14), Col("direction", L("def_direction"), width=10),
             Col("target", L("target"), "@"), Col("min_sample", L("def_min_sample"), ",d"),
@@ -250,13 +269,25 @@ def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
 
 # -- the whole report -----------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def single_threaded_queries(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Each query on one thread while the report is gathered, so sums of doubles are added in
+    the same order every time and a re-run gives the same last digits (a parallel DuckDB sum
+    varies in the 16th digit). The report's own thread pool keeps the cores busy instead."""
+    before = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(before)}")
+
+
 def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] | None = None,
           by: list[str] | None = None, lang: str = "zh", config: dict | None = None, top: int = 5,
-          breaches: int = 20) -> Report:
-    """Gather the report for ``period`` (filters ``where``, breakdowns ``by``) from one read-only
+          breaches: int = 20, workers: int | None = None) -> Report:
+    """Gather the report for ``period`` (filters ``where``, breakdowns ``by``) over one read-only
     connection. Raises UserError for unknown filters/breakdowns and for a period after the data."""
     config = config or {}
-    timings = {"queries": 0.0, "charts": 0.0}
     t0 = time.perf_counter()
     fresh = freshness(con)
     if period.start > fresh.data_through.date():
@@ -264,33 +295,37 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
                         f"load newer exports (`aftersales load`) or pick an earlier period")
     checked = check_where(con, where)
     by_dims = check_dims(list(by) if by else list(DEFAULT_BY))
-    names = {d: value_names(con, d) for d in checked}
-    current, trend, grain = kpi_rows(con, period, checked, config)
+    names = {d: value_names(con, d) for d in ("outlet", "technician")}
+    with single_threaded_queries(con), Fetcher(con, workers) as f:
+        current_f, trend_f = submit_kpis(f, period, checked, config)
+        bd_f = {d: submit_breakdown(f, d, period, checked, config) for d in by_dims}
+        problem_f = problems.submit(f, period, checked, config)
+        outlook_f = f.submit(outlook.section, lang)
+        current = current_f.result()
+        c0 = charts.elapsed()
+        sections = [kpi_section(current, lang)]
+        if trend_f is not None:
+            sections.append(trend_section(trend_f.result(), trend_grain(period), lang, config))
+        bd = [breakdown_table(fut.result(), d, period, names.get(d, {}), lang) for d, fut in bd_f.items() if fut]
+        sections.append(Section("breakdowns", i18n.t("sec_breakdowns", lang), tables=bd))
+        sections.append(problems.section(problem_f, checked, lang, current, fresh.data_through, names, top, breaches))
+        out_section, run_text = outlook_f.result()
+        sections.append(out_section)
+        sections.append(definitions_section(current["kpi"].to_list(), lang, config))
+    timings = {"charts": charts.elapsed() - c0}
+    timings["queries"] = time.perf_counter() - t0 - timings["charts"]
+
     warnings = []
     if fresh.data_through.date() < period.end:
         warnings.append(i18n.t("partial", lang, end=f"{fresh.data_through:%Y-%m-%d %H:%M}"))
-
-    c0 = charts.elapsed()
-    sections = [kpi_section(current, lang), trend_section(trend, grain, lang, config)]
-    bd = [t for t in (breakdown_table(con, d, period, checked, config, lang) for d in by_dims) if t is not None]
-    sections.append(Section("breakdowns", i18n.t("sec_breakdowns", lang), tables=bd))
-    sections.append(problems.section(con, period, checked, config, lang, current, fresh.data_through,
-                                     top=top, breaches=breaches))
-    out_section, run_text = outlook.section(con, lang, config)
-    sections.append(out_section)
-    sections.append(definitions_section(current["kpi"].to_list(), lang, config))
-    timings["charts"] = charts.elapsed() - c0
-    timings["queries"] = time.perf_counter() - t0 - timings["charts"]
-
     L = lambda k: i18n.t(k, lang)  # noqa: E731
-    never = L("never")
     about = [
         (L("period"), f"{period.label(lang)} ({period.start.isoformat()} – {period.end.isoformat()})"),
         (L("comparison"), f"{L('prev')}: {period.previous().label(lang)}; {L('yoy')}: {period.last_year().label(lang)}"),
         (L("filters"), filter_text(checked, lang, names)),
         (L("breakdowns"), ", ".join(i18n.dim_label(d, lang) for d in by_dims)),
         (L("data_through"), f"{fresh.data_through:%Y-%m-%d %H:%M}"),
-        (L("last_load"), f"{fresh.last_load:%Y-%m-%d %H:%M}" if fresh.last_load else never),
+        (L("last_load"), f"{fresh.last_load:%Y-%m-%d %H:%M}" if fresh.last_load else L("never")),
         (L("forecast"), run_text),
         (L("language"), "中文" if lang == "zh" else "English"),
     ]

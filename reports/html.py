@@ -71,6 +71,7 @@ def table_html(table: Table, lang: str, heading: bool = True) -> str:
     cols = [c for c in table.columns if c.html]
     rows = table.rows if table.html_limit is None else table.rows[: table.html_limit]
     short = _short_text_cols(table, rows, lang)
+    wide = {c.key for c in cols if c.fmt == "text" and any(len(str(r.get(c.key) or "")) > 30 for r in rows)}
     out = [f'<h3 id="{e(table.id)}">{e(table.title)}</h3>' if heading else f'<a id="{e(table.id)}"></a>']
     if table.chart is not None:
         out.append(chart_html(table.chart))
@@ -87,6 +88,8 @@ def table_html(table: Table, lang: str, heading: bool = True) -> str:
                 classes.append("num")
             elif c.key in short or fmt == "status":
                 classes.append("nw")
+            elif c.key in wide:
+                classes.append("wide")
             status = (row.get("_status") or {}).get(c.key) if fmt != "status" else v
             if status:
                 classes.append(f"st-{status}")
@@ -111,8 +114,14 @@ def cards_html(cards: list[dict[str, Any]], lang: str) -> str:
         lines = []
         for key, label, tone in (("prev_change", L("prev"), c["prev_tone"]), ("yoy_change", L("yoy"), c["yoy_tone"])):
             v = c[key]
+            text = display(v, c["change_fmt"], lang)
+            tone = tone if any(ch in "123456789" for ch in text) else ""
+            pct = ""
+            if not c["change_fmt"].startswith("pp") and not is_missing(c[key + "_pct"]):
+                pct = (f' <span class="{tone}" data-field="{key}_pct" data-raw="{e(raw(c[key + "_pct"]))}">'
+                       f'({e(display(c[key + "_pct"], "+.1%", lang))})</span>')
             lines.append(f'<div class="card-line">{e(label)} <span class="{tone}" data-field="{key}" '
-                         f'data-raw="{e(raw(v))}">{e(display(v, c["change_fmt"], lang))}</span></div>')
+                         f'data-raw="{e(raw(v))}">{e(text)}</span>{pct}</div>')
         target = (f'{e(L("target"))} <span data-field="target" data-raw="{e(raw(c["target"]))}">'
                   f'{e(display(c["target"], c["fmt"], lang))}</span> · ' if c["target"] is not None else "")
         small = f' · {e(L("small"))}' if c["small_sample"] else ""

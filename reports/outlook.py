@@ -97,7 +97,7 @@ def reorder_table(df: pl.DataFrame, lang: str) -> Table:
                  html_limit=REORDER_HTML_ROWS)
 
 
-def section(con, lang: str, config: dict) -> tuple[Section, str]:
+def section(con, lang: str) -> tuple[Section, str]:
     """The outlook section and a one-line description of the run it shows."""
     s = Section("outlook", i18n.t("sec_outlook", lang))
     latest = _latest(con)

@@ -35,6 +35,7 @@ table.data td.num, table.data th.num { text-align: right; white-space: nowrap; f
 table.data td.st-met { color: var(--green); } table.data td.st-missed { color: var(--red); font-weight: 600; }
 table.data td.st-too_small { color: var(--amber); }
 table.data td.nw { white-space: nowrap; }
+table.data td.wide { min-width: 13em; }
 tr { break-inside: avoid; }
 .note { font-size: 12px; color: var(--grey); margin: 2px 0 10px; }
 .chart { break-inside: avoid; margin: 6px 0; }

@@ -96,8 +96,14 @@ def display(value: Any, fmt: str, lang: str = "zh") -> str:
     if fmt == "text":
         return str(value)
     if fmt.startswith("pp"):
-        return f"{float(value) * 100:+.{int(fmt[2:])}f}pp"
-    return format(value, fmt)
+        return _unsigned_zero(f"{float(value) * 100:+.{int(fmt[2:])}f}") + "pp"
+    text = format(value, fmt)
+    return _unsigned_zero(text) if fmt.startswith("+") else text
+
+
+def _unsigned_zero(text: str) -> str:
+    """'-0.00' and '+0.00' are shown as '0.00': a change that rounds to nothing has no direction."""
+    return text[1:] if text[:1] in "+-" and not any(ch in "123456789" for ch in text) else text
 
 
 def excel_format(fmt: str) -> str | None:

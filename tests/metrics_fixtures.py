@@ -157,7 +157,7 @@ def synth(con: duckdb.DuckDBPyConnection, tickets: int = 20_000, seed: int = 1, 
           coalesce(resolved, created_at) AS updated_at
         FROM d""")
     # Visits: field-service tickets; repairs may need 2 or 3. Visit k starts before resolution.
-    con.execute(f"""
+    con.execute("""
         INSERT INTO visits BY NAME
         WITH t AS (
           SELECT ticket_id, created_at, resolved_at, resolution, service_type, technician_id,

@@ -48,6 +48,20 @@ def _weekly_pattern(con: duckdb.DuckDBPyConnection, where: str, params: dict) ->
     return [by_dow.get(i, 0.0) for i in range(1, 8)], last
 
 
+def _fit_schema(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Keep the columns the forecasts' current schema has (it is still moving), cast to its types."""
+    from forecasts import store
+
+    with duckdb.connect() as con:
+        store.create_tables(con)
+        out = {}
+        for name, frame in tables.items():
+            cols = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = $t "
+                               "ORDER BY ordinal_position", {"t": name}).fetchall()
+            out[name] = frame.select([c for (c,) in cols if c in frame.columns])
+    return out
+
+
 def store_runs(db: Path) -> None:
     """A workload run (forecasts for all/all and each region, the staffing plan) and a parts run
     (reorder table, demand classes, weekly part forecasts)."""
@@ -78,7 +92,8 @@ def store_runs(db: Path) -> None:
     plan = (frame.filter(pl.col("unique_id") != "all/all")
             .with_columns(region=pl.col("unique_id").str.split("/").list.first(), week_start=week)
             .group_by("region", "week_start").agg(tickets_expected=pl.col("yhat").sum(),
-                                                  days_in_horizon=pl.len().cast(pl.Int32)))
+                                                  days=pl.len())
+            .filter(pl.col("days") == 7).drop("days"))  # whole weeks inside the horizon only
     plan = plan.with_columns(hours_expected=pl.col("tickets_expected") * 2.5).with_columns(
         hours_planned=pl.col("hours_expected") * 1.2, plan_quantile=pl.lit(0.8))
     plan = plan.with_columns(technicians_needed=pl.col("hours_planned") / (40 * 0.85))
@@ -94,8 +109,8 @@ def store_runs(db: Path) -> None:
     last = frame["ds"].min() - dt.timedelta(days=1)
     store.save_run(db, store.Run(kind="workload", source="database", model="prophet|mstl", data_cutoff=last,
                                  params={"test": True}, n_series=len(series), workers=1, seconds=0.1,
-                                 tables={"forecast_values": frame, "forecast_series": pl.DataFrame(info),
-                                         "staffing_plan": plan}))
+                                 tables=_fit_schema({"forecast_values": frame, "forecast_series": pl.DataFrame(info),
+                                                     "staffing_plan": plan})))
     classes = ("smooth", "erratic", "intermittent", "lumpy")
     reorder, part_values, part_info = [], [], []
     monday = last - dt.timedelta(days=last.weekday()) + dt.timedelta(days=7)
@@ -120,9 +135,9 @@ def store_runs(db: Path) -> None:
                                 "yhat_lower_95": 0.0, "yhat_upper_95": 3 * weekly + 2})
     store.save_run(db, store.Run(kind="parts", source="database", model="croston|sba|tsb", data_cutoff=monday,
                                  params={"test": True}, n_series=len(parts), workers=1, seconds=0.1,
-                                 tables={"parts_reorder": pl.DataFrame(reorder, infer_schema_length=None),
-                                         "forecast_values": pl.DataFrame(part_values),
-                                         "forecast_series": pl.DataFrame(part_info)}))
+                                 tables=_fit_schema({"parts_reorder": pl.DataFrame(reorder, infer_schema_length=None),
+                                                     "forecast_values": pl.DataFrame(part_values),
+                                                     "forecast_series": pl.DataFrame(part_info)})))
 
 
 @pytest.fixture(scope="session")

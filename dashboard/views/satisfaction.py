@@ -51,7 +51,7 @@ def comments(scope: state.Scope, period, point) -> None:
 
         period = dt.date.fromisoformat(point[1])
     st.caption(T.t("list_period", lang, p=T.period(period, scope.grain, lang)))
-    q = st.text_input(T.t("search_comments", lang), key="q", bind=state.BIND, placeholder="🔍")
+    q = st.text_input(T.t("search_comments", lang), key="q", bind=state.BIND)
     rec = data.records(scope.ver, "csat", scope.start, scope.end, scope.where, period, scope.grain, None, 5000)
     if rec.is_empty():
         ui.empty("no_records", scope)

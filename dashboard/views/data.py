@@ -22,11 +22,11 @@ def freshness(scope: state.Scope) -> None:
     c1.metric(T.t("db_file", lang), data.settings().db.name, help=str(data.settings().db))
     if not ledger.is_empty():
         last = ledger["finished_at"].max()
-        c2.metric(T.t("last_load", lang), T.date(last, lang),
-                  help=f"{T.t('load_id', lang)} {ledger['load_id'].max()}")
+        c2.metric(T.t("last_load", lang), T.date(last.date(), lang),
+                  help=f"{T.date(last, lang)} · {T.t('load_id', lang)} {ledger['load_id'].max()}")
     if scope.data_end is not None:
         days = (dt.datetime.now() - scope.data_end).days
-        c3.metric(T.t("latest_data", lang), T.date(scope.data_end, lang),
+        c3.metric(T.t("latest_data", lang), T.date(scope.data_end.date(), lang), help=T.date(scope.data_end, lang),
                   delta=T.t("days_ago", lang, n=days), delta_color="off", delta_arrow="off")
     shown = fr.with_columns(pl.col("table").map_elements(
         lambda t: f"{t} · {model.TABLES[t].zh}" if lang == "zh" else t,
@@ -54,8 +54,14 @@ def completeness(scope: state.Scope) -> None:
 
     df = df.with_columns(pl.Series("excluded_reason", [reasons(k, r) for k, r in zip(
         df["kpi"].to_list(), df["excluded_reason"].to_list(), strict=True)], dtype=pl.String))
-    ui.kpi_table(df.select("kpi", "completeness", "n_records", "n_excluded", "excluded_reason", "value", "small_sample"),
-                 "completeness", scope, "completeness", selectable=False)
+    picked = ui.kpi_table(df.select("kpi", "completeness", "n_records", "n_excluded", "excluded_reason", "value",
+                                    "small_sample"), "completeness", scope, "completeness", height=40 + 35 * df.height)
+    if picked is None:
+        st.caption(T.t("pick_to_drill", lang))
+        return
+    kpi_id = df["kpi"][picked]
+    ui.records_panel(scope, kpi_id, only="excluded", key="excluded",
+                     what=f"{R.KPIS[kpi_id].label(lang)} · {T.t('excluded', lang)}")
 
 
 def quarantine(scope: state.Scope) -> None:

@@ -24,7 +24,7 @@ def breaching(scope: state.Scope) -> None:
     live = live.select("ticket_id", "stage", "overdue_hours", "due_at", "created_at", "status", "service_type",
                        "channel", "priority", "outlet_id", "technician_id", "product_model", "customer_name",
                        "customer_phone")
-    st.metric(T.t("breaching_now", lang), T.t("n_breaching", lang, n=T.number(live["ticket_id"].n_unique(), lang)))
+    st.markdown(f"**{T.t('n_breaching', lang, n=T.number(live['ticket_id'].n_unique(), lang))}**")
     ui.table(ui.localize(live, lang, scope), key="breaching", lang=lang, name="breaching_now", selectable=False,
              height=360)
 

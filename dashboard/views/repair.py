@@ -3,6 +3,8 @@ by outlet and technician with intervals; own against outsourced outlets."""
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 import streamlit as st
 
@@ -56,7 +58,7 @@ def by_unit(scope: state.Scope, level: str, key: str) -> None:
         ui.empty("empty_filter", scope)
         return
     st.caption(T.t("rank_note", lang))
-    label = (lambda v: scope.label(level, v))
+    label = functools.partial(scope.label, level)
     if level == "outlet":
         n = int(ranked["rank"].is_not_null().sum())
         if n > TOP:
@@ -83,7 +85,7 @@ def own_vs_outsourced(scope: state.Scope) -> None:
         ui.empty("empty_filter", scope)
         return
     cols = st.columns(len(RANKED))
-    label = (lambda v: T.code_label("outlet_type", v, lang))
+    label = functools.partial(T.code_label, "outlet_type", lang=lang)
     points = []
     for col, kpi_id in zip(cols, RANKED, strict=True):
         with col:

@@ -1,0 +1,19 @@
+"""One module per page; each only renders (numbers come through ``dashboard.data``).
+
+(Not named ``pages/``: Streamlit treats a ``pages/`` folder beside the entry script as the old
+multipage mode and would run a page without the entry script on some reruns, skipping the
+sidebar and filters.)
+
+PAGES: (module/file name = URL path, title key in ``dashboard.i18n``, icon); the first is home.
+"""
+
+PAGES = [
+    ("overview", "page_overview", ":material/dashboard:"),
+    ("repair", "page_repair", ":material/build:"),
+    ("complaints", "page_complaints", ":material/report:"),
+    ("satisfaction", "page_satisfaction", ":material/sentiment_satisfied:"),
+    ("sla", "page_sla", ":material/timer:"),
+    ("staffing", "page_staffing", ":material/groups:"),
+    ("parts", "page_parts", ":material/inventory_2:"),
+    ("data", "page_data", ":material/database:"),
+]

@@ -1,0 +1,438 @@
+WITH as_of AS (SELECT max(created_at) AS ts FROM tickets),
+ot AS MATERIALIZED (
+    SELECT t.ticket_id, t.created_at, t.resolved_at, t.status
+    FROM tickets t
+    
+    WHERE TRUE
+      AND t.outlet_id IN ($w0)
+),
+b_created AS (
+    SELECT t.created_at AS ts, t.*
+    FROM tickets t
+    
+    WHERE ((t.created_at >= $lo1 AND t.created_at < $hi2))
+      AND t.outlet_id IN ($w3)
+),
+a_created AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    count(*) FILTER (WHERE (TRUE)) AS ticket_volume__num,
+    NULL::DOUBLE AS ticket_volume__den,
+    ticket_volume__num AS ticket_volume__n,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(is_complaint IS NULL, FALSE)) AND coalesce(is_complaint, FALSE)) AS complaint_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(is_complaint IS NULL, FALSE))) AS complaint_rate__den,
+    complaint_rate__den AS complaint_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(is_complaint IS NULL, FALSE)) AS complaint_rate__x_is_complaint_missing,
+    quantile_cont(epoch(first_response_at - created_at) / 3600.0, [0.5, 0.25, 0.38, 0.46, 0.49, 0.51, 0.54, 0.62, 0.75]) FILTER (WHERE (status <> 'cancelled') AND NOT (coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) OR coalesce(first_response_at IS NULL, FALSE) OR coalesce(first_response_at < created_at, FALSE))) AS first_response_time__q,
+    count(epoch(first_response_at - created_at) / 3600.0) FILTER (WHERE (status <> 'cancelled') AND NOT (coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) OR coalesce(first_response_at IS NULL, FALSE) OR coalesce(first_response_at < created_at, FALSE))) AS first_response_time__n,
+    count(*) FILTER (WHERE (status <> 'cancelled') AND coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE)) AS first_response_time__x_not_yet_responded,
+    count(*) FILTER (WHERE (status <> 'cancelled') AND coalesce(first_response_at IS NULL, FALSE) AND NOT coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE)) AS first_response_time__x_first_response_missing,
+    count(*) FILTER (WHERE (status <> 'cancelled') AND coalesce(first_response_at < created_at, FALSE) AND NOT coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) AND NOT coalesce(first_response_at IS NULL, FALSE)) AS first_response_time__x_responded_before_created
+  FROM b_created
+  GROUP BY ALL
+),
+c_orders AS (
+  SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS period_start, count(*) FILTER (WHERE coalesce(is_complaint, FALSE)) AS complaints
+  FROM (SELECT t.created_at, t.is_complaint FROM tickets t
+    
+    WHERE ((t.created_at >= $lo4 AND t.created_at < $hi5))
+      AND t.outlet_id IN ($w6)) t
+  GROUP BY ALL
+),
+o_orders AS (
+  SELECT CAST(date_trunc('month', CAST(od.order_date AS TIMESTAMP)) AS DATE) AS period_start, sum(od.orders) AS orders
+  FROM (SELECT od.order_date, od.orders FROM orders_daily od
+    WHERE ((CAST(od.order_date AS TIMESTAMP) >= $lo7 AND CAST(od.order_date AS TIMESTAMP) < $hi8))
+      AND t.outlet_id IN ($w9)) od
+  GROUP BY ALL
+),
+a_orders AS (
+  SELECT coalesce(c.period_start, o.period_start) AS period_start,
+    coalesce(c.complaints, 0) AS complaints_per_1k_orders__num, o.orders AS complaints_per_1k_orders__den, coalesce(o.orders, 0) AS complaints_per_1k_orders__n
+  FROM c_orders c FULL JOIN o_orders o ON c.period_start = o.period_start
+),
+sel_repair AS (
+    SELECT t.resolved_at AS ts, t.*
+    FROM tickets t
+    
+    WHERE ((t.resolved_at >= $lo10 AND t.resolved_at < $hi11)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+      AND t.outlet_id IN ($w12)
+    UNION ALL
+    SELECT t.created_at AS ts, t.*
+    FROM tickets t
+    
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo13 AND t.created_at < $hi14)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+      AND t.outlet_id IN ($w15)
+),
+v1 AS MATERIALIZED (
+    SELECT ticket_id, outcome, started_at FROM visits
+    WHERE visit_no = 1 AND started_at >= $child_lo18 AND ticket_id IN (SELECT ticket_id FROM ot)
+),
+b_repair AS (
+    SELECT t.*, v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1, nx.created_at AS next_repair_at
+    FROM sel_repair t
+    LEFT JOIN v1 ON v1.ticket_id = t.ticket_id
+    ASOF LEFT JOIN (SELECT customer_id, product_model, created_at FROM tickets WHERE service_type = 'repair' AND ((created_at > $nx_lo16 AND created_at <= $nx_hi17 + INTERVAL 30 DAY)) AND customer_id IN (SELECT customer_id FROM sel_repair)) nx
+      ON nx.customer_id = t.customer_id AND nx.product_model = t.product_model AND nx.created_at > t.resolved_at
+),
+a_repair AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AND coalesce(resolution = 'fixed' AND NOT coalesce(next_repair_at <= resolved_at + INTERVAL 30 DAY, FALSE), FALSE)) AS repair_success_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE))) AS repair_success_rate__den,
+    repair_success_rate__den AS repair_success_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS repair_success_rate__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolution IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS repair_success_rate__x_resolution_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(customer_id IS NULL OR product_model IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE)) AS repair_success_rate__x_customer_or_model_missing,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE)) AND coalesce(resolution = 'fixed' AND visit1_outcome = 'fixed', FALSE)) AS first_time_fix_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE))) AS first_time_fix_rate__den,
+    first_time_fix_rate__den AS first_time_fix_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS first_time_fix_rate__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolution IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS first_time_fix_rate__x_resolution_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(NOT has_visit1, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE)) AS first_time_fix_rate__x_no_first_visit,
+    sum(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr__num,
+    count(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr__den,
+    mttr__den AS mttr__n,
+    sum((epoch(resolved_at - created_at) / 3600.0) * (epoch(resolved_at - created_at) / 3600.0)) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr__ss,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS mttr__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS mttr__x_resolved_before_created,
+    quantile_cont(epoch(resolved_at - created_at) / 3600.0, [0.5, 0.25, 0.38, 0.46, 0.49, 0.51, 0.54, 0.62, 0.75]) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_median__q,
+    count(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_median__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS mttr_median__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS mttr_median__x_resolved_before_created,
+    quantile_cont(epoch(resolved_at - created_at) / 3600.0, [0.9, 0.65, 0.78, 0.86, 0.89, 0.91, 0.94, 1.0]) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_p90__q,
+    count(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_p90__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS mttr_p90__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS mttr_p90__x_resolved_before_created
+  FROM b_repair
+  GROUP BY ALL
+),
+sel_resolved AS (
+    SELECT t.resolved_at AS ts, t.*
+    FROM tickets t
+    
+    WHERE ((t.resolved_at >= $lo19 AND t.resolved_at < $hi20)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+      AND t.outlet_id IN ($w21)
+    UNION ALL
+    SELECT t.created_at AS ts, t.*
+    FROM tickets t
+    
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo22 AND t.created_at < $hi23)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+      AND t.outlet_id IN ($w24)
+),
+b_resolved AS (
+    SELECT * FROM sel_resolved
+),
+a_resolved AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    quantile_cont(epoch(refunded_at - coalesce(refund_requested_at, created_at)) / 3600.0, [0.5, 0.25, 0.38, 0.46, 0.49, 0.51, 0.54, 0.62, 0.75]) FILTER (WHERE (service_type = 'refund') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(refunded_at IS NULL, FALSE) OR coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE))) AS refund_cycle_time__q,
+    count(epoch(refunded_at - coalesce(refund_requested_at, created_at)) / 3600.0) FILTER (WHERE (service_type = 'refund') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(refunded_at IS NULL, FALSE) OR coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE))) AS refund_cycle_time__n,
+    count(*) FILTER (WHERE (service_type = 'refund') AND coalesce(resolved_at IS NULL, FALSE)) AS refund_cycle_time__x_resolved_at_missing,
+    count(*) FILTER (WHERE (service_type = 'refund') AND coalesce(refunded_at IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS refund_cycle_time__x_refunded_at_missing,
+    count(*) FILTER (WHERE (service_type = 'refund') AND coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(refunded_at IS NULL, FALSE)) AS refund_cycle_time__x_refunded_before_requested,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AND coalesce(reopened_at IS NOT NULL AND reopened_at <= resolved_at + INTERVAL 30 DAY, FALSE)) AS reopen_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE))) AS reopen_rate__den,
+    reopen_rate__den AS reopen_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS reopen_rate__x_resolved_at_missing
+  FROM b_resolved
+  GROUP BY ALL
+),
+b_responses AS (
+    SELECT s.responded_at AS ts, s.*
+    FROM surveys s
+    JOIN ot ON ot.ticket_id = s.ticket_id
+    WHERE ((s.responded_at >= $lo25 AND s.responded_at < $hi26))
+),
+a_responses AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE)) AND coalesce(satisfaction >= 4, FALSE)) AS csat__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat__den,
+    csat__den AS csat__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(satisfaction IS NULL, FALSE)) AS csat__x_no_satisfaction,
+    sum(satisfaction) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat_mean__num,
+    count(satisfaction) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat_mean__den,
+    csat_mean__den AS csat_mean__n,
+    sum((satisfaction) * (satisfaction)) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat_mean__ss,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(satisfaction IS NULL, FALSE)) AS csat_mean__x_no_satisfaction,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(nps IS NULL, FALSE)) AND coalesce(nps >= 9, FALSE)) AS nps__a1,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(nps IS NULL, FALSE)) AND coalesce(nps <= 6, FALSE)) AS nps__a2,
+    nps__a1 - nps__a2 AS nps__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(nps IS NULL, FALSE))) AS nps__den,
+    nps__den AS nps__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(nps IS NULL, FALSE)) AS nps__x_no_nps
+  FROM b_responses
+  GROUP BY ALL
+),
+sel_closed AS (
+    SELECT t.closed_at AS ts, t.*
+    FROM tickets t
+    
+    WHERE ((t.closed_at >= $lo27 AND t.closed_at < $hi28)) AND TRUE
+      AND t.outlet_id IN ($w29)
+    UNION ALL
+    SELECT t.created_at AS ts, t.*
+    FROM tickets t
+    
+    WHERE t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo30 AND t.created_at < $hi31)) AND TRUE
+      AND t.outlet_id IN ($w32)
+),
+b_closed AS (
+    SELECT t.*, t.ticket_id IN (SELECT ticket_id FROM surveys WHERE TRUE AND responded_at >= $child_lo33 AND ticket_id IN (SELECT ticket_id FROM sel_closed)) AS has_survey
+    FROM sel_closed t
+),
+a_closed AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AND coalesce(has_survey, FALSE)) AS survey_response_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE))) AS survey_response_rate__den,
+    survey_response_rate__den AS survey_response_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(closed_at IS NULL, FALSE)) AS survey_response_rate__x_closed_at_missing
+  FROM b_closed
+  GROUP BY ALL
+),
+b_sla_resolution AS (
+    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st36 THEN $h37 WHEN $st38 THEN $h39 WHEN $st40 THEN $h41 WHEN $st42 THEN $h43 WHEN $st44 THEN $h45 WHEN $st46 THEN $h47 WHEN $st48 THEN $h49 ELSE $h50 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
+      FROM tickets t
+      
+      WHERE t.created_at >= $sla_lo34 AND t.created_at < $sla_hi35 AND t.status <> 'cancelled'
+      AND t.outlet_id IN ($w51)) x
+    WHERE ((due_at >= $lo52 AND due_at < $hi53)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+),
+a_sla_resolution AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE)) AS sla_compliance__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE))) AS sla_compliance__den,
+    sla_compliance__den AS sla_compliance__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS sla_compliance__x_resolved_at_missing
+  FROM b_sla_resolution
+  GROUP BY ALL
+),
+b_sla_first_response AS (
+    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h56) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
+      FROM tickets t
+      
+      WHERE t.created_at >= $sla_lo54 AND t.created_at < $sla_hi55 AND t.status <> 'cancelled'
+      AND t.outlet_id IN ($w57)) x
+    WHERE ((due_at >= $lo58 AND due_at < $hi59)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+),
+a_sla_first_response AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE)) AS sla_first_response__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE))) AS sla_first_response__den,
+    sla_first_response__den AS sla_first_response__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS sla_first_response__x_first_response_missing
+  FROM b_sla_first_response
+  GROUP BY ALL
+),
+b_sla_onsite AS (
+    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st65 THEN $h66 WHEN $st67 THEN $h68 ELSE $h69 END) * 3600000000 AS BIGINT)) AS due_at, v1.started_at AS done_at
+      FROM tickets t
+      
+      LEFT JOIN v1 ON v1.ticket_id = t.ticket_id
+      WHERE t.created_at >= $sla_lo60 AND t.created_at < $sla_hi61 AND t.status <> 'cancelled' AND t.service_type IN ($ft62, $ft63, $ft64)
+      AND t.outlet_id IN ($w70)) x
+    WHERE ((due_at >= $lo71 AND due_at < $hi72)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+),
+a_sla_onsite AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE)) AS sla_onsite__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE))) AS sla_onsite__den,
+    sla_onsite__den AS sla_onsite__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS sla_onsite__x_no_visit_recorded
+  FROM b_sla_onsite
+  GROUP BY ALL
+),
+b_backlog AS (
+    SELECT * EXCLUDE (first_end, last_end, period_end), period_end - INTERVAL 1 MONTH AS ts,
+        epoch(least(period_end, (SELECT ts FROM as_of)) - created_at) / 86400.0 AS age_days
+    FROM (SELECT *, unnest(generate_series(first_end, last_end, INTERVAL 1 MONTH)) AS period_end
+          FROM (SELECT t.ticket_id, t.created_at,
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first73 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last74) AS last_end
+      FROM ot t
+      
+      WHERE t.created_at < $bl_last74 AND t.status <> 'cancelled'
+        AND t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')
+      UNION ALL
+      SELECT t.ticket_id, t.created_at,
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first73 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last74) AS last_end
+      FROM ot t
+      
+      WHERE t.created_at < $bl_last74 AND t.status <> 'cancelled'
+        AND t.resolved_at >= $bl_first73 + INTERVAL 1 MONTH) x WHERE first_end <= last_end) y
+    WHERE ((period_end - INTERVAL 1 MONTH >= $lo75 AND period_end - INTERVAL 1 MONTH < $hi76))
+),
+a_backlog AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    count(*) FILTER (WHERE (TRUE)) AS backlog__num,
+    NULL::DOUBLE AS backlog__den,
+    backlog__num AS backlog__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(age_days > 7, FALSE)) AS backlog_aged_7d__num,
+    count(*) FILTER (WHERE (TRUE)) AS backlog_aged_7d__den,
+    backlog_aged_7d__den AS backlog_aged_7d__n
+  FROM b_backlog
+  GROUP BY ALL
+),
+b_parts AS (
+    SELECT v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id
+    FROM parts_used pu
+    JOIN visits v ON v.visit_id = pu.visit_id
+    JOIN ot ON ot.ticket_id = v.ticket_id
+    WHERE ((v.started_at >= $lo77 AND v.started_at < $hi78))
+),
+a_parts AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
+    sum(quantity) FILTER (WHERE (TRUE)) AS parts_consumption__num,
+    NULL::DOUBLE AS parts_consumption__den,
+    count(*) FILTER (WHERE (TRUE)) AS parts_consumption__n,
+    sum(quantity * unit_cost) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__num,
+    NULL::DOUBLE AS parts_cost__den,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(unit_cost IS NULL, FALSE)) AS parts_cost__x_unit_cost_missing
+  FROM b_parts
+  GROUP BY ALL
+)
+SELECT 'ticket_volume' AS kpi, period_start, CAST(ticket_volume__num AS DOUBLE) AS numerator, CAST(ticket_volume__den AS DOUBLE) AS denominator, CAST(ticket_volume__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_created
+UNION ALL BY NAME
+SELECT 'complaint_rate' AS kpi, period_start, CAST(complaint_rate__num AS DOUBLE) AS numerator, CAST(complaint_rate__den AS DOUBLE) AS denominator, CAST(complaint_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [complaint_rate__x_is_complaint_missing]::BIGINT[] AS excluded
+  FROM a_created
+UNION ALL BY NAME
+SELECT 'first_response_time' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(first_response_time__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, first_response_time__q AS quantiles, [first_response_time__x_not_yet_responded, first_response_time__x_first_response_missing, first_response_time__x_responded_before_created]::BIGINT[] AS excluded
+  FROM a_created
+UNION ALL BY NAME
+SELECT 'complaints_per_1k_orders' AS kpi, period_start, CAST(complaints_per_1k_orders__num AS DOUBLE) AS numerator, CAST(complaints_per_1k_orders__den AS DOUBLE) AS denominator, CAST(complaints_per_1k_orders__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_orders
+UNION ALL BY NAME
+SELECT 'repair_success_rate' AS kpi, period_start, CAST(repair_success_rate__num AS DOUBLE) AS numerator, CAST(repair_success_rate__den AS DOUBLE) AS denominator, CAST(repair_success_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [repair_success_rate__x_resolved_at_missing, repair_success_rate__x_resolution_missing, repair_success_rate__x_customer_or_model_missing]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'first_time_fix_rate' AS kpi, period_start, CAST(first_time_fix_rate__num AS DOUBLE) AS numerator, CAST(first_time_fix_rate__den AS DOUBLE) AS denominator, CAST(first_time_fix_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [first_time_fix_rate__x_resolved_at_missing, first_time_fix_rate__x_resolution_missing, first_time_fix_rate__x_no_first_visit]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'mttr' AS kpi, period_start, CAST(mttr__num AS DOUBLE) AS numerator, CAST(mttr__den AS DOUBLE) AS denominator, CAST(mttr__n AS BIGINT) AS n_records, CAST(mttr__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [mttr__x_resolved_at_missing, mttr__x_resolved_before_created]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'mttr_median' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(mttr_median__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, mttr_median__q AS quantiles, [mttr_median__x_resolved_at_missing, mttr_median__x_resolved_before_created]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'mttr_p90' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(mttr_p90__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, mttr_p90__q AS quantiles, [mttr_p90__x_resolved_at_missing, mttr_p90__x_resolved_before_created]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'refund_cycle_time' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(refund_cycle_time__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, refund_cycle_time__q AS quantiles, [refund_cycle_time__x_resolved_at_missing, refund_cycle_time__x_refunded_at_missing, refund_cycle_time__x_refunded_before_requested]::BIGINT[] AS excluded
+  FROM a_resolved
+UNION ALL BY NAME
+SELECT 'reopen_rate' AS kpi, period_start, CAST(reopen_rate__num AS DOUBLE) AS numerator, CAST(reopen_rate__den AS DOUBLE) AS denominator, CAST(reopen_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [reopen_rate__x_resolved_at_missing]::BIGINT[] AS excluded
+  FROM a_resolved
+UNION ALL BY NAME
+SELECT 'csat' AS kpi, period_start, CAST(csat__num AS DOUBLE) AS numerator, CAST(csat__den AS DOUBLE) AS denominator, CAST(csat__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [csat__x_no_satisfaction]::BIGINT[] AS excluded
+  FROM a_responses
+UNION ALL BY NAME
+SELECT 'csat_mean' AS kpi, period_start, CAST(csat_mean__num AS DOUBLE) AS numerator, CAST(csat_mean__den AS DOUBLE) AS denominator, CAST(csat_mean__n AS BIGINT) AS n_records, CAST(csat_mean__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [csat_mean__x_no_satisfaction]::BIGINT[] AS excluded
+  FROM a_responses
+UNION ALL BY NAME
+SELECT 'nps' AS kpi, period_start, CAST(nps__num AS DOUBLE) AS numerator, CAST(nps__den AS DOUBLE) AS denominator, CAST(nps__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, [CAST(nps__a1 AS DOUBLE), CAST(nps__a2 AS DOUBLE)] AS aux, NULL::DOUBLE[] AS quantiles, [nps__x_no_nps]::BIGINT[] AS excluded
+  FROM a_responses
+UNION ALL BY NAME
+SELECT 'survey_response_rate' AS kpi, period_start, CAST(survey_response_rate__num AS DOUBLE) AS numerator, CAST(survey_response_rate__den AS DOUBLE) AS denominator, CAST(survey_response_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [survey_response_rate__x_closed_at_missing]::BIGINT[] AS excluded
+  FROM a_closed
+UNION ALL BY NAME
+SELECT 'sla_compliance' AS kpi, period_start, CAST(sla_compliance__num AS DOUBLE) AS numerator, CAST(sla_compliance__den AS DOUBLE) AS denominator, CAST(sla_compliance__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_compliance__x_resolved_at_missing]::BIGINT[] AS excluded
+  FROM a_sla_resolution
+UNION ALL BY NAME
+SELECT 'sla_first_response' AS kpi, period_start, CAST(sla_first_response__num AS DOUBLE) AS numerator, CAST(sla_first_response__den AS DOUBLE) AS denominator, CAST(sla_first_response__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_first_response__x_first_response_missing]::BIGINT[] AS excluded
+  FROM a_sla_first_response
+UNION ALL BY NAME
+SELECT 'sla_onsite' AS kpi, period_start, CAST(sla_onsite__num AS DOUBLE) AS numerator, CAST(sla_onsite__den AS DOUBLE) AS denominator, CAST(sla_onsite__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_onsite__x_no_visit_recorded]::BIGINT[] AS excluded
+  FROM a_sla_onsite
+UNION ALL BY NAME
+SELECT 'backlog' AS kpi, period_start, CAST(backlog__num AS DOUBLE) AS numerator, CAST(backlog__den AS DOUBLE) AS denominator, CAST(backlog__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_backlog
+UNION ALL BY NAME
+SELECT 'backlog_aged_7d' AS kpi, period_start, CAST(backlog_aged_7d__num AS DOUBLE) AS numerator, CAST(backlog_aged_7d__den AS DOUBLE) AS denominator, CAST(backlog_aged_7d__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_backlog
+UNION ALL BY NAME
+SELECT 'parts_consumption' AS kpi, period_start, CAST(parts_consumption__num AS DOUBLE) AS numerator, CAST(parts_consumption__den AS DOUBLE) AS denominator, CAST(parts_consumption__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_parts
+UNION ALL BY NAME
+SELECT 'parts_cost' AS kpi, period_start, CAST(parts_cost__num AS DOUBLE) AS numerator, CAST(parts_cost__den AS DOUBLE) AS denominator, CAST(parts_cost__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [parts_cost__x_unit_cost_missing]::BIGINT[] AS excluded
+  FROM a_parts;
+
+-- parameters:
+--   $w0 = 'O0001'
+--   $lo1 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi2 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w3 = 'O0001'
+--   $lo4 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi5 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w6 = 'O0001'
+--   $lo7 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi8 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w9 = 'O0001'
+--   $lo10 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi11 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w12 = 'O0001'
+--   $lo13 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi14 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w15 = 'O0001'
+--   $nx_lo16 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $nx_hi17 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $child_lo18 = datetime.datetime(2022, 6, 1, 0, 0)
+--   $lo19 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi20 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w21 = 'O0001'
+--   $lo22 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi23 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w24 = 'O0001'
+--   $lo25 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi26 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo27 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi28 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w29 = 'O0001'
+--   $lo30 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi31 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w32 = 'O0001'
+--   $child_lo33 = datetime.datetime(2022, 6, 1, 0, 0)
+--   $sla_lo34 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi35 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $st36 = 'repair'
+--   $h37 = 72.0
+--   $st38 = 'install'
+--   $h39 = 72.0
+--   $st40 = 'delivery'
+--   $h41 = 72.0
+--   $st42 = 'return'
+--   $h43 = 168.0
+--   $st44 = 'exchange'
+--   $h45 = 168.0
+--   $st46 = 'refund'
+--   $h47 = 72.0
+--   $st48 = 'consult'
+--   $h49 = 24.0
+--   $h50 = 72.0
+--   $w51 = 'O0001'
+--   $lo52 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi53 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $sla_lo54 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi55 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $h56 = 1.0
+--   $w57 = 'O0001'
+--   $lo58 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi59 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $sla_lo60 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi61 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $ft62 = 'repair'
+--   $ft63 = 'install'
+--   $ft64 = 'delivery'
+--   $st65 = 'install'
+--   $h66 = 48.0
+--   $st67 = 'delivery'
+--   $h68 = 48.0
+--   $h69 = 24.0
+--   $w70 = 'O0001'
+--   $lo71 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi72 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $bl_first73 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $bl_last74 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo75 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi76 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo77 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi78 = datetime.datetime(2024, 7, 1, 0, 0)

@@ -1,0 +1,402 @@
+WITH as_of AS (SELECT max(created_at) AS ts FROM tickets),
+b_created AS (
+    SELECT o.region AS d_region, t.created_at AS ts, t.*
+    FROM tickets t
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE ((t.created_at >= $lo0 AND t.created_at < $hi1))
+),
+a_created AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    count(*) FILTER (WHERE (TRUE)) AS ticket_volume__num,
+    NULL::DOUBLE AS ticket_volume__den,
+    ticket_volume__num AS ticket_volume__n,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(is_complaint IS NULL, FALSE)) AND coalesce(is_complaint, FALSE)) AS complaint_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(is_complaint IS NULL, FALSE))) AS complaint_rate__den,
+    complaint_rate__den AS complaint_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(is_complaint IS NULL, FALSE)) AS complaint_rate__x_is_complaint_missing,
+    quantile_cont(epoch(first_response_at - created_at) / 3600.0, [0.5, 0.25, 0.38, 0.46, 0.49, 0.51, 0.54, 0.62, 0.75]) FILTER (WHERE (status <> 'cancelled') AND NOT (coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) OR coalesce(first_response_at IS NULL, FALSE) OR coalesce(first_response_at < created_at, FALSE))) AS first_response_time__q,
+    count(epoch(first_response_at - created_at) / 3600.0) FILTER (WHERE (status <> 'cancelled') AND NOT (coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) OR coalesce(first_response_at IS NULL, FALSE) OR coalesce(first_response_at < created_at, FALSE))) AS first_response_time__n,
+    count(*) FILTER (WHERE (status <> 'cancelled') AND coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE)) AS first_response_time__x_not_yet_responded,
+    count(*) FILTER (WHERE (status <> 'cancelled') AND coalesce(first_response_at IS NULL, FALSE) AND NOT coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE)) AS first_response_time__x_first_response_missing,
+    count(*) FILTER (WHERE (status <> 'cancelled') AND coalesce(first_response_at < created_at, FALSE) AND NOT coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) AND NOT coalesce(first_response_at IS NULL, FALSE)) AS first_response_time__x_responded_before_created
+  FROM b_created
+  GROUP BY ALL
+),
+c_orders AS (
+  SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS period_start, d_region, count(*) FILTER (WHERE coalesce(is_complaint, FALSE)) AS complaints
+  FROM (SELECT o.region AS d_region, t.created_at, t.is_complaint FROM tickets t
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE ((t.created_at >= $lo2 AND t.created_at < $hi3))) t
+  GROUP BY ALL
+),
+o_orders AS (
+  SELECT CAST(date_trunc('month', CAST(od.order_date AS TIMESTAMP)) AS DATE) AS period_start, d_region, sum(od.orders) AS orders
+  FROM (SELECT o.region AS d_region, od.order_date, od.orders FROM orders_daily od
+    WHERE ((CAST(od.order_date AS TIMESTAMP) >= $lo4 AND CAST(od.order_date AS TIMESTAMP) < $hi5))) od
+  GROUP BY ALL
+),
+a_orders AS (
+  SELECT coalesce(c.period_start, o.period_start) AS period_start, coalesce(c.d_region, o.d_region) AS d_region,
+    coalesce(c.complaints, 0) AS complaints_per_1k_orders__num, o.orders AS complaints_per_1k_orders__den, coalesce(o.orders, 0) AS complaints_per_1k_orders__n
+  FROM c_orders c FULL JOIN o_orders o ON c.period_start = o.period_start AND c.d_region IS NOT DISTINCT FROM o.d_region
+),
+sel_repair AS (
+    SELECT o.region AS d_region, t.resolved_at AS ts, t.*
+    FROM tickets t
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE ((t.resolved_at >= $lo6 AND t.resolved_at < $hi7)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+    UNION ALL
+    SELECT o.region AS d_region, t.created_at AS ts, t.*
+    FROM tickets t
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo8 AND t.created_at < $hi9)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+),
+b_repair AS (
+    SELECT t.*, v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1, nx.created_at AS next_repair_at
+    FROM sel_repair t
+    LEFT JOIN visits v1 ON v1.ticket_id = t.ticket_id AND v1.visit_no = 1
+    ASOF LEFT JOIN (SELECT customer_id, product_model, created_at FROM tickets WHERE service_type = 'repair' AND ((created_at > $nx_lo10 AND created_at <= $nx_hi11 + INTERVAL 30 DAY))) nx
+      ON nx.customer_id = t.customer_id AND nx.product_model = t.product_model AND nx.created_at > t.resolved_at
+),
+a_repair AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AND coalesce(resolution = 'fixed' AND NOT coalesce(next_repair_at <= resolved_at + INTERVAL 30 DAY, FALSE), FALSE)) AS repair_success_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE))) AS repair_success_rate__den,
+    repair_success_rate__den AS repair_success_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS repair_success_rate__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolution IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS repair_success_rate__x_resolution_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(customer_id IS NULL OR product_model IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE)) AS repair_success_rate__x_customer_or_model_missing,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE)) AND coalesce(resolution = 'fixed' AND visit1_outcome = 'fixed', FALSE)) AS first_time_fix_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE))) AS first_time_fix_rate__den,
+    first_time_fix_rate__den AS first_time_fix_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS first_time_fix_rate__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolution IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS first_time_fix_rate__x_resolution_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(NOT has_visit1, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE)) AS first_time_fix_rate__x_no_first_visit,
+    sum(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr__num,
+    count(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr__den,
+    mttr__den AS mttr__n,
+    sum((epoch(resolved_at - created_at) / 3600.0) * (epoch(resolved_at - created_at) / 3600.0)) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr__ss,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS mttr__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS mttr__x_resolved_before_created,
+    quantile_cont(epoch(resolved_at - created_at) / 3600.0, [0.5, 0.25, 0.38, 0.46, 0.49, 0.51, 0.54, 0.62, 0.75]) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_median__q,
+    count(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_median__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS mttr_median__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS mttr_median__x_resolved_before_created,
+    quantile_cont(epoch(resolved_at - created_at) / 3600.0, [0.9, 0.65, 0.78, 0.86, 0.89, 0.91, 0.94, 1.0]) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_p90__q,
+    count(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_p90__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS mttr_p90__x_resolved_at_missing,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS mttr_p90__x_resolved_before_created
+  FROM b_repair
+  GROUP BY ALL
+),
+sel_resolved AS (
+    SELECT o.region AS d_region, t.resolved_at AS ts, t.*
+    FROM tickets t
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE ((t.resolved_at >= $lo12 AND t.resolved_at < $hi13)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+    UNION ALL
+    SELECT o.region AS d_region, t.created_at AS ts, t.*
+    FROM tickets t
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo14 AND t.created_at < $hi15)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+),
+b_resolved AS (
+    SELECT * FROM sel_resolved
+),
+a_resolved AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    quantile_cont(epoch(refunded_at - coalesce(refund_requested_at, created_at)) / 3600.0, [0.5, 0.25, 0.38, 0.46, 0.49, 0.51, 0.54, 0.62, 0.75]) FILTER (WHERE (service_type = 'refund') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(refunded_at IS NULL, FALSE) OR coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE))) AS refund_cycle_time__q,
+    count(epoch(refunded_at - coalesce(refund_requested_at, created_at)) / 3600.0) FILTER (WHERE (service_type = 'refund') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(refunded_at IS NULL, FALSE) OR coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE))) AS refund_cycle_time__n,
+    count(*) FILTER (WHERE (service_type = 'refund') AND coalesce(resolved_at IS NULL, FALSE)) AS refund_cycle_time__x_resolved_at_missing,
+    count(*) FILTER (WHERE (service_type = 'refund') AND coalesce(refunded_at IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS refund_cycle_time__x_refunded_at_missing,
+    count(*) FILTER (WHERE (service_type = 'refund') AND coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(refunded_at IS NULL, FALSE)) AS refund_cycle_time__x_refunded_before_requested,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AND coalesce(reopened_at IS NOT NULL AND reopened_at <= resolved_at + INTERVAL 30 DAY, FALSE)) AS reopen_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE))) AS reopen_rate__den,
+    reopen_rate__den AS reopen_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS reopen_rate__x_resolved_at_missing
+  FROM b_resolved
+  GROUP BY ALL
+),
+b_responses AS (
+    SELECT o.region AS d_region, s.responded_at AS ts, s.*
+    FROM surveys s
+    LEFT JOIN tickets t ON t.ticket_id = s.ticket_id
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE ((s.responded_at >= $lo16 AND s.responded_at < $hi17))
+),
+a_responses AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE)) AND coalesce(satisfaction >= 4, FALSE)) AS csat__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat__den,
+    csat__den AS csat__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(satisfaction IS NULL, FALSE)) AS csat__x_no_satisfaction,
+    sum(satisfaction) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat_mean__num,
+    count(satisfaction) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat_mean__den,
+    csat_mean__den AS csat_mean__n,
+    sum((satisfaction) * (satisfaction)) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat_mean__ss,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(satisfaction IS NULL, FALSE)) AS csat_mean__x_no_satisfaction,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(nps IS NULL, FALSE)) AND coalesce(nps >= 9, FALSE)) AS nps__a1,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(nps IS NULL, FALSE)) AND coalesce(nps <= 6, FALSE)) AS nps__a2,
+    nps__a1 - nps__a2 AS nps__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(nps IS NULL, FALSE))) AS nps__den,
+    nps__den AS nps__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(nps IS NULL, FALSE)) AS nps__x_no_nps
+  FROM b_responses
+  GROUP BY ALL
+),
+sel_closed AS (
+    SELECT o.region AS d_region, t.closed_at AS ts, t.*
+    FROM tickets t
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE ((t.closed_at >= $lo18 AND t.closed_at < $hi19)) AND TRUE
+    UNION ALL
+    SELECT o.region AS d_region, t.created_at AS ts, t.*
+    FROM tickets t
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo20 AND t.created_at < $hi21)) AND TRUE
+),
+b_closed AS (
+    SELECT t.*, t.ticket_id IN (SELECT ticket_id FROM surveys WHERE TRUE) AS has_survey
+    FROM sel_closed t
+),
+a_closed AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AND coalesce(has_survey, FALSE)) AS survey_response_rate__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE))) AS survey_response_rate__den,
+    survey_response_rate__den AS survey_response_rate__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(closed_at IS NULL, FALSE)) AS survey_response_rate__x_closed_at_missing
+  FROM b_closed
+  GROUP BY ALL
+),
+b_sla_resolution AS (
+    SELECT *, due_at AS ts FROM (SELECT o.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st24 THEN $h25 WHEN $st26 THEN $h27 WHEN $st28 THEN $h29 WHEN $st30 THEN $h31 WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 WHEN $st36 THEN $h37 ELSE $h38 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
+      FROM tickets t
+      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+      WHERE t.created_at >= $sla_lo22 AND t.created_at < $sla_hi23 AND t.status <> 'cancelled') x
+    WHERE ((due_at >= $lo39 AND due_at < $hi40)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+),
+a_sla_resolution AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE)) AS sla_compliance__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE))) AS sla_compliance__den,
+    sla_compliance__den AS sla_compliance__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS sla_compliance__x_resolved_at_missing
+  FROM b_sla_resolution
+  GROUP BY ALL
+),
+b_sla_first_response AS (
+    SELECT *, due_at AS ts FROM (SELECT o.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h43) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
+      FROM tickets t
+      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+      WHERE t.created_at >= $sla_lo41 AND t.created_at < $sla_hi42 AND t.status <> 'cancelled') x
+    WHERE ((due_at >= $lo44 AND due_at < $hi45)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+),
+a_sla_first_response AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE)) AS sla_first_response__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE))) AS sla_first_response__den,
+    sla_first_response__den AS sla_first_response__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS sla_first_response__x_first_response_missing
+  FROM b_sla_first_response
+  GROUP BY ALL
+),
+b_sla_onsite AS (
+    SELECT *, due_at AS ts FROM (SELECT o.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st51 THEN $h52 WHEN $st53 THEN $h54 ELSE $h55 END) * 3600000000 AS BIGINT)) AS due_at, v1.started_at AS done_at
+      FROM tickets t
+      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+      LEFT JOIN visits v1 ON v1.ticket_id = t.ticket_id AND v1.visit_no = 1
+      WHERE t.created_at >= $sla_lo46 AND t.created_at < $sla_hi47 AND t.status <> 'cancelled' AND t.service_type IN ($ft48, $ft49, $ft50)) x
+    WHERE ((due_at >= $lo56 AND due_at < $hi57)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+),
+a_sla_onsite AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE)) AS sla_onsite__num,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE))) AS sla_onsite__den,
+    sla_onsite__den AS sla_onsite__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS sla_onsite__x_no_visit_recorded
+  FROM b_sla_onsite
+  GROUP BY ALL
+),
+b_backlog AS (
+    SELECT * EXCLUDE (first_end, last_end, period_end), period_end - INTERVAL 1 MONTH AS ts,
+        epoch(least(period_end, (SELECT ts FROM as_of)) - created_at) / 86400.0 AS age_days
+    FROM (SELECT *, unnest(generate_series(first_end, last_end, INTERVAL 1 MONTH)) AS period_end
+          FROM (SELECT o.region AS d_region, t.ticket_id, t.created_at,
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first58 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last59) AS last_end
+      FROM tickets t
+      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+      WHERE t.created_at < $bl_last59 AND t.status <> 'cancelled'
+        AND t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')
+      UNION ALL
+      SELECT o.region AS d_region, t.ticket_id, t.created_at,
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first58 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last59) AS last_end
+      FROM tickets t
+      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+      WHERE t.created_at < $bl_last59 AND t.status <> 'cancelled'
+        AND t.resolved_at >= $bl_first58 + INTERVAL 1 MONTH) x WHERE first_end <= last_end) y
+    WHERE ((period_end - INTERVAL 1 MONTH >= $lo60 AND period_end - INTERVAL 1 MONTH < $hi61))
+),
+a_backlog AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    count(*) FILTER (WHERE (TRUE)) AS backlog__num,
+    NULL::DOUBLE AS backlog__den,
+    backlog__num AS backlog__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(age_days > 7, FALSE)) AS backlog_aged_7d__num,
+    count(*) FILTER (WHERE (TRUE)) AS backlog_aged_7d__den,
+    backlog_aged_7d__den AS backlog_aged_7d__n
+  FROM b_backlog
+  GROUP BY ALL
+),
+b_parts AS (
+    SELECT o.region AS d_region, v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id
+    FROM parts_used pu
+    JOIN visits v ON v.visit_id = pu.visit_id
+    LEFT JOIN tickets t ON t.ticket_id = v.ticket_id
+    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    WHERE ((v.started_at >= $lo62 AND v.started_at < $hi63))
+),
+a_parts AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    sum(quantity) FILTER (WHERE (TRUE)) AS parts_consumption__num,
+    NULL::DOUBLE AS parts_consumption__den,
+    count(*) FILTER (WHERE (TRUE)) AS parts_consumption__n,
+    sum(quantity * unit_cost) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__num,
+    NULL::DOUBLE AS parts_cost__den,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(unit_cost IS NULL, FALSE)) AS parts_cost__x_unit_cost_missing
+  FROM b_parts
+  GROUP BY ALL
+)
+SELECT 'ticket_volume' AS kpi, period_start, d_region, CAST(ticket_volume__num AS DOUBLE) AS numerator, CAST(ticket_volume__den AS DOUBLE) AS denominator, CAST(ticket_volume__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_created
+UNION ALL BY NAME
+SELECT 'complaint_rate' AS kpi, period_start, d_region, CAST(complaint_rate__num AS DOUBLE) AS numerator, CAST(complaint_rate__den AS DOUBLE) AS denominator, CAST(complaint_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [complaint_rate__x_is_complaint_missing]::BIGINT[] AS excluded
+  FROM a_created
+UNION ALL BY NAME
+SELECT 'first_response_time' AS kpi, period_start, d_region, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(first_response_time__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, first_response_time__q AS quantiles, [first_response_time__x_not_yet_responded, first_response_time__x_first_response_missing, first_response_time__x_responded_before_created]::BIGINT[] AS excluded
+  FROM a_created
+UNION ALL BY NAME
+SELECT 'complaints_per_1k_orders' AS kpi, period_start, d_region, CAST(complaints_per_1k_orders__num AS DOUBLE) AS numerator, CAST(complaints_per_1k_orders__den AS DOUBLE) AS denominator, CAST(complaints_per_1k_orders__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_orders
+UNION ALL BY NAME
+SELECT 'repair_success_rate' AS kpi, period_start, d_region, CAST(repair_success_rate__num AS DOUBLE) AS numerator, CAST(repair_success_rate__den AS DOUBLE) AS denominator, CAST(repair_success_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [repair_success_rate__x_resolved_at_missing, repair_success_rate__x_resolution_missing, repair_success_rate__x_customer_or_model_missing]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'first_time_fix_rate' AS kpi, period_start, d_region, CAST(first_time_fix_rate__num AS DOUBLE) AS numerator, CAST(first_time_fix_rate__den AS DOUBLE) AS denominator, CAST(first_time_fix_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [first_time_fix_rate__x_resolved_at_missing, first_time_fix_rate__x_resolution_missing, first_time_fix_rate__x_no_first_visit]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'mttr' AS kpi, period_start, d_region, CAST(mttr__num AS DOUBLE) AS numerator, CAST(mttr__den AS DOUBLE) AS denominator, CAST(mttr__n AS BIGINT) AS n_records, CAST(mttr__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [mttr__x_resolved_at_missing, mttr__x_resolved_before_created]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'mttr_median' AS kpi, period_start, d_region, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(mttr_median__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, mttr_median__q AS quantiles, [mttr_median__x_resolved_at_missing, mttr_median__x_resolved_before_created]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'mttr_p90' AS kpi, period_start, d_region, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(mttr_p90__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, mttr_p90__q AS quantiles, [mttr_p90__x_resolved_at_missing, mttr_p90__x_resolved_before_created]::BIGINT[] AS excluded
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'refund_cycle_time' AS kpi, period_start, d_region, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(refund_cycle_time__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, refund_cycle_time__q AS quantiles, [refund_cycle_time__x_resolved_at_missing, refund_cycle_time__x_refunded_at_missing, refund_cycle_time__x_refunded_before_requested]::BIGINT[] AS excluded
+  FROM a_resolved
+UNION ALL BY NAME
+SELECT 'reopen_rate' AS kpi, period_start, d_region, CAST(reopen_rate__num AS DOUBLE) AS numerator, CAST(reopen_rate__den AS DOUBLE) AS denominator, CAST(reopen_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [reopen_rate__x_resolved_at_missing]::BIGINT[] AS excluded
+  FROM a_resolved
+UNION ALL BY NAME
+SELECT 'csat' AS kpi, period_start, d_region, CAST(csat__num AS DOUBLE) AS numerator, CAST(csat__den AS DOUBLE) AS denominator, CAST(csat__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [csat__x_no_satisfaction]::BIGINT[] AS excluded
+  FROM a_responses
+UNION ALL BY NAME
+SELECT 'csat_mean' AS kpi, period_start, d_region, CAST(csat_mean__num AS DOUBLE) AS numerator, CAST(csat_mean__den AS DOUBLE) AS denominator, CAST(csat_mean__n AS BIGINT) AS n_records, CAST(csat_mean__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [csat_mean__x_no_satisfaction]::BIGINT[] AS excluded
+  FROM a_responses
+UNION ALL BY NAME
+SELECT 'nps' AS kpi, period_start, d_region, CAST(nps__num AS DOUBLE) AS numerator, CAST(nps__den AS DOUBLE) AS denominator, CAST(nps__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, [CAST(nps__a1 AS DOUBLE), CAST(nps__a2 AS DOUBLE)] AS aux, NULL::DOUBLE[] AS quantiles, [nps__x_no_nps]::BIGINT[] AS excluded
+  FROM a_responses
+UNION ALL BY NAME
+SELECT 'survey_response_rate' AS kpi, period_start, d_region, CAST(survey_response_rate__num AS DOUBLE) AS numerator, CAST(survey_response_rate__den AS DOUBLE) AS denominator, CAST(survey_response_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [survey_response_rate__x_closed_at_missing]::BIGINT[] AS excluded
+  FROM a_closed
+UNION ALL BY NAME
+SELECT 'sla_compliance' AS kpi, period_start, d_region, CAST(sla_compliance__num AS DOUBLE) AS numerator, CAST(sla_compliance__den AS DOUBLE) AS denominator, CAST(sla_compliance__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_compliance__x_resolved_at_missing]::BIGINT[] AS excluded
+  FROM a_sla_resolution
+UNION ALL BY NAME
+SELECT 'sla_first_response' AS kpi, period_start, d_region, CAST(sla_first_response__num AS DOUBLE) AS numerator, CAST(sla_first_response__den AS DOUBLE) AS denominator, CAST(sla_first_response__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_first_response__x_first_response_missing]::BIGINT[] AS excluded
+  FROM a_sla_first_response
+UNION ALL BY NAME
+SELECT 'sla_onsite' AS kpi, period_start, d_region, CAST(sla_onsite__num AS DOUBLE) AS numerator, CAST(sla_onsite__den AS DOUBLE) AS denominator, CAST(sla_onsite__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_onsite__x_no_visit_recorded]::BIGINT[] AS excluded
+  FROM a_sla_onsite
+UNION ALL BY NAME
+SELECT 'backlog' AS kpi, period_start, d_region, CAST(backlog__num AS DOUBLE) AS numerator, CAST(backlog__den AS DOUBLE) AS denominator, CAST(backlog__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_backlog
+UNION ALL BY NAME
+SELECT 'backlog_aged_7d' AS kpi, period_start, d_region, CAST(backlog_aged_7d__num AS DOUBLE) AS numerator, CAST(backlog_aged_7d__den AS DOUBLE) AS denominator, CAST(backlog_aged_7d__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_backlog
+UNION ALL BY NAME
+SELECT 'parts_consumption' AS kpi, period_start, d_region, CAST(parts_consumption__num AS DOUBLE) AS numerator, CAST(parts_consumption__den AS DOUBLE) AS denominator, CAST(parts_consumption__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_parts
+UNION ALL BY NAME
+SELECT 'parts_cost' AS kpi, period_start, d_region, CAST(parts_cost__num AS DOUBLE) AS numerator, CAST(parts_cost__den AS DOUBLE) AS denominator, CAST(parts_cost__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [parts_cost__x_unit_cost_missing]::BIGINT[] AS excluded
+  FROM a_parts;
+
+-- parameters:
+--   $lo0 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi1 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo2 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi3 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo4 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi5 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo6 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi7 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo8 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi9 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $nx_lo10 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $nx_hi11 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo12 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi13 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo14 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi15 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo16 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi17 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo18 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi19 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo20 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi21 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $sla_lo22 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi23 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $st24 = 'repair'
+--   $h25 = 72.0
+--   $st26 = 'install'
+--   $h27 = 72.0
+--   $st28 = 'delivery'
+--   $h29 = 72.0
+--   $st30 = 'return'
+--   $h31 = 168.0
+--   $st32 = 'exchange'
+--   $h33 = 168.0
+--   $st34 = 'refund'
+--   $h35 = 72.0
+--   $st36 = 'consult'
+--   $h37 = 24.0
+--   $h38 = 72.0
+--   $lo39 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi40 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $sla_lo41 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi42 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $h43 = 1.0
+--   $lo44 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi45 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $sla_lo46 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi47 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $ft48 = 'repair'
+--   $ft49 = 'install'
+--   $ft50 = 'delivery'
+--   $st51 = 'install'
+--   $h52 = 48.0
+--   $st53 = 'delivery'
+--   $h54 = 48.0
+--   $h55 = 24.0
+--   $lo56 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi57 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $bl_first58 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $bl_last59 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo60 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi61 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo62 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi63 = datetime.datetime(2024, 7, 1, 0, 0)

@@ -1,0 +1,29 @@
+WITH b_parts AS (
+    SELECT pu.part_no AS d_part_no, v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id
+    FROM parts_used pu
+    JOIN visits v ON v.visit_id = pu.visit_id
+    
+    WHERE ((v.started_at >= $lo0 AND v.started_at < $hi1))
+),
+a_parts AS (
+  SELECT CAST($period2 AS DATE) AS period_start, d_part_no,
+    sum(quantity) FILTER (WHERE (TRUE)) AS parts_consumption__num,
+    NULL::DOUBLE AS parts_consumption__den,
+    count(*) FILTER (WHERE (TRUE)) AS parts_consumption__n,
+    sum(quantity * unit_cost) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__num,
+    NULL::DOUBLE AS parts_cost__den,
+    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__n,
+    count(*) FILTER (WHERE (TRUE) AND coalesce(unit_cost IS NULL, FALSE)) AS parts_cost__x_unit_cost_missing
+  FROM b_parts
+  GROUP BY ALL
+)
+SELECT 'parts_consumption' AS kpi, period_start, d_part_no, CAST(parts_consumption__num AS DOUBLE) AS numerator, CAST(parts_consumption__den AS DOUBLE) AS denominator, CAST(parts_consumption__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+  FROM a_parts
+UNION ALL BY NAME
+SELECT 'parts_cost' AS kpi, period_start, d_part_no, CAST(parts_cost__num AS DOUBLE) AS numerator, CAST(parts_cost__den AS DOUBLE) AS denominator, CAST(parts_cost__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [parts_cost__x_unit_cost_missing]::BIGINT[] AS excluded
+  FROM a_parts;
+
+-- parameters:
+--   $lo0 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi1 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $period2 = datetime.datetime(2023, 1, 1, 0, 0)

@@ -1,0 +1,256 @@
+"""Dashboard benchmark: each page in a real browser against the metric queries it makes.
+
+    .venv/bin/python tests/benchmarks/bench_dashboard.py --tickets 10000000 [--work /tmp/bench_dashboard]
+    .venv/bin/python tests/benchmarks/bench_dashboard.py --db /path/to/existing.duckdb
+
+Builds (or reuses) a database of N generated tickets with a stored workload and parts run (hand-
+built from the data, as the dashboard tests do: the benchmark is about the dashboard, not the
+model fits), serves it with `aftersales dashboard`, and in headless Chromium measures per page:
+
+  first     opening the page in a new session right after the server started (cold caches for
+            that page's queries), until Streamlit reports the script finished and no element is
+            still loading
+  revisit   the same in another new session (the server's caches warm)
+  filter    choosing a region in the sidebar on the open page, until the script finished again
+            (a new filter: its queries are cache misses)
+
+In the same run, the metric queries each page makes (recorded by running the page once through
+Streamlit's AppTest with the metrics functions wrapped) are called directly, uncached, each on a
+fresh read-only connection as the dashboard opens them, and the ratios browser / direct are
+printed. Targets: first render of any page within 3 s, a filter change within 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+# Records every change of Streamlit's script state with its time (ms since navigation start).
+OBSERVER_JS = """
+window.__st = [];
+new MutationObserver(() => {
+  const a = document.querySelector('[data-testid="stApp"]');
+  const s = a && a.getAttribute('data-test-script-state');
+  const last = window.__st.length ? window.__st[window.__st.length - 1][0] : null;
+  if (s && s !== last) window.__st.push([s, performance.now()]);
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state'], childList: true});
+"""
+IDLE_JS = """() => { const a = document.querySelector('[data-testid="stApp"]');
+  return a !== null && a.getAttribute('data-test-script-state') === 'notRunning'
+    && document.querySelectorAll('[data-testid="stSkeleton"]').length === 0; }"""
+REGION = ("east", "华东")
+
+
+def build_db(work: Path, tickets: int) -> Path:
+    db = work / f"dash-{tickets}.duckdb"
+    if db.exists():
+        return db
+    sample = work / f"sample-{tickets}"
+    aftersales = [sys.executable, "-m", "aftersales.cli"]
+    if not (sample / "tickets.parquet").exists():
+        subprocess.run([*aftersales, "generate", "--tickets", str(tickets), "--out", str(sample)], check=True,
+                       cwd=ROOT)
+    subprocess.run([*aftersales, "--db", str(db), "load", str(sample)], check=True, cwd=ROOT)
+    return db
+
+
+def ensure_forecasts(db: Path) -> None:
+    from forecasts import store
+    from tests.test_dashboard_fixtures import store_runs
+
+    with contextlib.suppress(Exception):
+        if store.latest_run(db, "workload") is not None and store.latest_run(db, "parts") is not None:
+            return
+    store_runs(db)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(db: Path):
+    port = free_port()
+    log = open(db.with_suffix(".server.log"), "w")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "aftersales.cli", "--db", str(db), "dashboard", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            time.sleep(0.2)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+
+
+def settled(page, since_ms: float, timeout_s: float = 600) -> float:
+    """Milliseconds (navigation clock) when the script last finished after ``since_ms``, once
+    it has stayed finished, with nothing left loading, for 300 ms."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page.wait_for_function(IDLE_JS, timeout=timeout_s * 1000)
+        page.wait_for_timeout(300)
+        states = page.evaluate("window.__st")
+        ran = [t for s, t in states if s == "running" and t >= since_ms]
+        done = [t for s, t in states if s == "notRunning" and t >= since_ms]
+        if ran and done and done[-1] > ran[-1] and page.evaluate(IDLE_JS):
+            return done[-1]
+    raise TimeoutError("the page did not finish")
+
+
+def open_timed(browser, url: str) -> tuple[float, object, object]:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.add_init_script(OBSERVER_JS)
+    page = ctx.new_page()
+    page.goto(url, wait_until="commit")
+    done = settled(page, 0.0)
+    return done / 1000.0, page, ctx
+
+
+def filter_timed(page, label: str) -> float:
+    page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+    option = page.get_by_role("option", name=label, exact=True)
+    t0 = page.evaluate("performance.now()")
+    option.click()
+    page.keyboard.press("Escape")
+    return (settled(page, t0) - t0) / 1000.0
+
+
+# -- the queries each page makes, called directly ------------------------------------------------
+
+
+def record_queries(db: Path, page: str, region: str | None) -> list[tuple[str, dict]]:
+    """Run the page once (AppTest) with the metrics functions wrapped; return the calls."""
+    import metrics
+    from streamlit.testing.v1 import AppTest
+
+    calls: list[tuple[str, dict]] = []
+    originals = {n: getattr(metrics, n) for n in ("query", "rank", "records", "distribution", "dimension_values")}
+
+    def wrap(name, fn):
+        def inner(db_, *args, **kwargs):
+            calls.append((name, {"args": args, "kwargs": {k: v for k, v in kwargs.items() if k != "config"}}))
+            return fn(db_, *args, **kwargs)
+        return inner
+
+    for n, fn in originals.items():
+        setattr(metrics, n, wrap(n, fn))
+    os.environ["AFTERSALES_DB"] = str(db)
+    try:
+        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=1800)
+        if region:
+            at.query_params["region"] = region
+        at.run()
+        if page != "overview":
+            at.switch_page(f"views/{page}.py").run()
+    finally:
+        for n, fn in originals.items():
+            setattr(metrics, n, fn)
+    return calls
+
+
+def time_direct(db: Path, calls: list[tuple[str, dict]]) -> float:
+    import duckdb
+
+    import metrics
+    from aftersales.config import load_config
+
+    conf = load_config(None, db)
+    t0 = time.perf_counter()
+    for name, call in calls:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            kwargs = dict(call["kwargs"])
+            if name != "dimension_values":
+                kwargs["config"] = conf
+            getattr(metrics, name)(con, *call["args"], **kwargs)
+        finally:
+            con.close()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tickets", type=int, default=10_000_000)
+    ap.add_argument("--work", default="/tmp/bench_dashboard")
+    ap.add_argument("--db", help="use this database instead of generating one (forecast runs are added if missing)")
+    ap.add_argument("--pages", default="", help="comma-separated subset of pages")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+
+    from dashboard.views import PAGES
+    from playwright.sync_api import sync_playwright
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    db = Path(args.db) if args.db else build_db(work, args.tickets)
+    ensure_forecasts(db)
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        n_tickets = con.execute("SELECT count(*) FROM tickets").fetchall()[0][0]
+    pages = [p for p in PAGES if not args.pages or p[0] in args.pages.split(",")]
+    print(f"database {db}: {n_tickets:,} tickets; {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, {dt.date.today()}", flush=True)
+
+    rows = []
+    with serve(db) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        for name, _, _ in pages:
+            page_url = f"{url}/{'' if name == 'overview' else name}?lang=English"
+            first, page, ctx = open_timed(browser, page_url)
+            filt = filter_timed(page, REGION[0].capitalize())
+            ctx.close()
+            revisit, page, ctx = open_timed(browser, page_url)
+            ctx.close()
+            rows.append({"page": name, "first_s": first, "revisit_s": revisit, "filter_s": filt})
+            print(f"  {name:<13} first {first:6.2f} s   revisit {revisit:6.2f} s   filter {filt:6.2f} s", flush=True)
+        browser.close()
+
+    print("direct metric queries (uncached, fresh connection each):", flush=True)
+    for row in rows:
+        base = record_queries(db, row["page"], None)
+        filtered = record_queries(db, row["page"], REGION[1])
+        row.update(n_queries=len(base), direct_s=time_direct(db, base), n_queries_filter=len(filtered),
+                   direct_filter_s=time_direct(db, filtered))
+        print(f"  {row['page']:<13} {row['n_queries']:3d} queries {row['direct_s']:6.2f} s   "
+              f"with a region: {row['n_queries_filter']:3d} queries {row['direct_filter_s']:6.2f} s", flush=True)
+
+    print(f"\n{'page':<13} {'first':>7} {'revisit':>8} {'filter':>7} {'direct':>7} {'first/direct':>13} "
+          f"{'filter/direct':>14}  targets: first <= 3 s, filter <= 1 s")
+    for r in rows:
+        ok = "ok" if r["first_s"] <= 3 and r["filter_s"] <= 1 else "MISSED"
+        print(f"{r['page']:<13} {r['first_s']:7.2f} {r['revisit_s']:8.2f} {r['filter_s']:7.2f} {r['direct_s']:7.2f} "
+              f"{r['first_s'] / max(r['direct_s'], 1e-9):13.1f} {r['filter_s'] / max(r['direct_filter_s'], 1e-9):14.1f}"
+              f"  {ok}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"tickets": n_tickets, "rows": rows}, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

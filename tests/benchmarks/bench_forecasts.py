@@ -1,0 +1,250 @@
+"""Forecast benchmark: accuracy on the sample data against the issue's targets, and speed.
+
+    .venv/bin/python tests/benchmarks/bench_forecasts.py            # everything (~30 min on 2 cores)
+    .venv/bin/python tests/benchmarks/bench_forecasts.py --skip-accuracy --workers 2   # speed only
+
+Accuracy: the generator's sample data (100k tickets, 2024-01-01..2026-10-31, seed 42) read into
+a fresh database; the workload and parts backtests exactly as `aftersales backtest` runs them.
+Speed: 1,000 weekly part series and 100 daily workload series (seeded synthetic series of the
+sample's length: the sample has ~300 parts and ~50 workload series) through `forecast`, at 1 and
+2 worker processes, beside a reference in the same process (the bare library calls: one
+statsforecast pass over the parts, one Prophet fit per workload series) so the ratio survives a
+busier or quieter machine. Wall and CPU seconds are both printed: on a shared machine the load
+average says how far wall time can be trusted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+import polars as pl  # noqa: E402
+
+from aftersales import model  # noqa: E402
+from forecasts import parts_backtest, run_parts, run_workload, series, staffing, store, synthetic  # noqa: E402
+from forecasts.executor import quiet  # noqa: E402
+from forecasts.settings import section  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.wall, self.cpu = time.perf_counter(), cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, cpu_seconds() - self.cpu
+
+
+def machine() -> dict[str, object]:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    mem = next((int(ln.split()[1]) // 1024 // 1024 for ln in Path("/proc/meminfo").read_text().splitlines()
+                if ln.startswith("MemTotal")), None)
+    import prophet
+    import statsforecast
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": mem, "python": platform.python_version(),
+            "prophet": prophet.__version__, "statsforecast": statsforecast.__version__,
+            "duckdb": duckdb.__version__, "polars": pl.__version__, "load_avg_1m": os.getloadavg()[0]}
+
+
+def sample_db(workdir: Path, tickets: int, seed: int) -> Path:
+    from pipelines.generate import generate
+
+    generate(workdir / "pq", tickets=tickets, seed=seed, progress=False)
+    db = workdir / "sample.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(model.ddl())
+    for t in model.TABLES.values():
+        f = workdir / "pq" / f"{t.name}.parquet"
+        if f.exists():
+            cols = ", ".join(t.column_names)
+            con.execute(f"INSERT INTO {t.name} ({cols}) SELECT {cols} FROM read_parquet('{f}')")
+    con.close()
+    return db
+
+
+def accuracy(db: Path, workers: int, config: dict) -> dict[str, object]:
+    con = duckdb.connect(str(db), read_only=True)
+    long = series.workload_series(con, section(config, "forecast")["series"])
+    hours = staffing.hours_per_ticket(series.visit_stats(con), section(config, "staffing"))
+    techs = series.technicians_by_region(con)
+    plong, master = series.part_series(con), series.parts_master(con)
+    since = master["as_of"].drop_nulls().min()
+    used = series.parts_used_since(con, since)
+    last_day = series._scalar(con, "SELECT max(started_at)::DATE FROM visits")
+    con.close()
+    out: dict[str, object] = {}
+    with Timer() as t:
+        wl = run_workload.backtest(long, config, workers, "database")
+    store.save_run(db, wl)
+    out["workload_backtest"] = {**wl.summary, "wall_s": t.wall, "cpu_s": t.cpu}
+    scores = wl.tables["backtest_scores"].filter(pl.col("unique_id") == "*")
+    out["workload_by_level"] = {
+        row["scope"]: row for row in scores.filter(
+            (pl.col("model") == "selected") & pl.col("metric").is_in(
+                ["mase_rel_snaive7", "coverage_80", "coverage_95", "mase_rel_naive364", "mae_rel_naive364_volume"]))
+        .pivot(on="metric", index="scope", values="value").iter_rows(named=True)}
+    with Timer() as t:
+        pb = parts_backtest.backtest(plong, config, workers, "database", master)
+    store.save_run(db, pb)
+    out["parts_backtest"] = {**pb.summary, "wall_s": t.wall, "cpu_s": t.cpu}
+    with Timer() as t:
+        fw = run_workload.forecast(long, config, workers, "database", {"hours": hours, "technicians": techs})
+        store.save_run(db, fw)
+        fp = run_parts.forecast(plong, config, workers, "database", master, used, last_day)
+        store.save_run(db, fp)
+    out["forecast_all"] = {"wall_s": t.wall, "cpu_s": t.cpu, "workload": fw.summary, "parts": fp.summary}
+    return out
+
+
+def reference_parts(long: pl.DataFrame) -> float:
+    """The bare library: one StatsForecast pass of the same methods over all parts, no backtest."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import ADIDA, IMAPA, TSB, AutoETS, CrostonSBA, SimpleExponentialSmoothingOptimized
+
+    sf = StatsForecast(models=[CrostonSBA(), TSB(alpha_d=0.1, alpha_p=0.1), ADIDA(), IMAPA(), AutoETS(model="ZNN"),
+                               SimpleExponentialSmoothingOptimized()], freq="1w", n_jobs=1)
+    with Timer() as t:
+        sf.forecast(df=long.with_columns(pl.col("ds").cast(pl.Datetime)), h=12)
+    return t.wall
+
+
+def reference_workload(long: pl.DataFrame) -> float:
+    """The bare library: one plain Prophet fit and predict per series (no calendar, no backtest)."""
+    quiet()
+    from prophet import Prophet
+
+    quiet()
+    with Timer() as t:
+        for (_,), g in long.group_by("unique_id"):
+            m = Prophet(uncertainty_samples=0)
+            m.fit(g.select("ds", "y").to_pandas())
+            m.predict(m.make_future_dataframe(84, include_history=False))
+    return t.wall
+
+
+def speed(workers_list: list[int], config: dict, n_parts: int, n_workload: int) -> dict[str, object]:
+    plong, master = synthetic.weekly_parts(n_series=n_parts, seed=11)
+    wlong = synthetic.daily_workload(n_series=n_workload, seed=12)
+    out: dict[str, object] = {"parts_series": n_parts, "workload_series": n_workload}
+    out["reference_parts_s"] = reference_parts(plong)
+    for w in workers_list:
+        with Timer() as t:
+            run_parts.forecast(plong, config, w, "bench", master=master)
+        out[f"parts_forecast_{w}w"] = {"wall_s": t.wall, "cpu_s": t.cpu}
+    out["reference_workload_s"] = reference_workload(wlong)
+    for w in workers_list:
+        with Timer() as t:
+            run_workload.forecast(wlong, config, w, "bench")
+        out[f"workload_forecast_{w}w"] = {"wall_s": t.wall, "cpu_s": t.cpu}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workers", type=int, default=2, help="workers for the accuracy runs")
+    ap.add_argument("--speed-workers", default="1,2", help="worker counts to time, e.g. 1,2")
+    ap.add_argument("--tickets", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--parts", type=int, default=1000)
+    ap.add_argument("--workload-series", type=int, default=100)
+    ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--keep", metavar="DIR", help="keep the sample data and database here")
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = ap.parse_args()
+    quiet()
+    results: dict[str, object] = {"machine": machine()}
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_forecasts_"))
+    work.mkdir(parents=True, exist_ok=True)
+    config: dict = {}
+    if not args.skip_accuracy:
+        db = sample_db(work, args.tickets, args.seed)
+        results["accuracy"] = accuracy(db, args.workers, config)
+    if not args.skip_speed:
+        results["speed"] = speed([int(w) for w in args.speed_workers.split(",")], config, args.parts,
+                                 args.workload_series)
+    results["machine"]["load_avg_1m_end"] = os.getloadavg()[0]  # type: ignore[index]
+    text = json.dumps(results, indent=2, default=str, ensure_ascii=False)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text, encoding="utf-8")
+    report(results)
+
+
+def report(r: dict) -> None:
+    """The figures against the issue's targets, as README-ready lines."""
+    def f(v: object, nd: int = 3) -> str:
+        return "—" if v is None else f"{v:.{nd}f}" if isinstance(v, float) else str(v)
+
+    lines = ["", "| figure | value | target | met |", "|---|---|---|---|"]
+
+    def row(name: str, v: object, target: str, ok: bool | None) -> None:
+        lines.append(f"| {name} | {f(v)} | {target} | {'' if ok is None else 'yes' if ok else 'no'} |")
+
+    acc = r.get("accuracy")
+    if acc:
+        w, p = acc["workload_backtest"], acc["parts_backtest"]
+        row("workload MASE ÷ seasonal-naive MASE (selected model)", w["mase_rel_snaive7"], "≤ 0.75",
+            w["mase_rel_snaive7"] is not None and w["mase_rel_snaive7"] <= 0.75)
+        row("event windows: MAE ÷ lag-364 naive MAE, volume-weighted", w["event_mae_rel_naive364_volume"], "≤ 0.70",
+            w["event_mae_rel_naive364_volume"] is not None and w["event_mae_rel_naive364_volume"] <= 0.70)
+        row("event windows: mean per-series MASE ratio", w["event_mase_rel_naive364"], "≤ 0.70",
+            w["event_mase_rel_naive364"] is not None and w["event_mase_rel_naive364"] <= 0.70)
+        row("80% interval coverage", w["coverage_80"], "0.75–0.85",
+            w["coverage_80"] is not None and 0.75 <= w["coverage_80"] <= 0.85)
+        row("95% interval coverage", w["coverage_95"], "0.90–0.98",
+            w["coverage_95"] is not None and 0.90 <= w["coverage_95"] <= 0.98)
+        row("raw Prophet 80% / 95% coverage (for comparison)",
+            f"{f(w['raw_prophet_coverage_80'])} / {f(w['raw_prophet_coverage_95'])}", "", None)
+        target = p["target_fill_rate"]
+        row("parts: simulated fill rate of the reorder policy", p["fill_rate"], f"{target:.2f} ± 0.02",
+            p["fill_rate"] is not None and abs(p["fill_rate"] - target) <= 0.02)
+        row("parts: mean stock, policy ÷ baseline", (p["mean_stock_units"] or 0) / (p["baseline_mean_stock_units"] or 1),
+            "≤ 1", (p["mean_stock_units"] or 0) <= (p["baseline_mean_stock_units"] or 0))
+        row("parts: baseline (SES + normal) fill rate", p["baseline_fill_rate"], "", None)
+        row("parts: bias of the methods used", p["bias"], "within ±0.10", p["bias"] is not None and abs(p["bias"]) <= 0.10)
+        row("parts: RMSSE ÷ naive / SES / zero",
+            f"{f(p['rmsse_rel_naive'])} / {f(p['rmsse_rel_ses'])} / {f(p['rmsse_rel_zero'])}", "< 1", None)
+        lines.append("")
+        lines.append("| level | MASE ÷ snaive7 | cov 80 | cov 95 | events MASE ÷ naive364 | events MAE ÷ naive364 (volume) |")
+        lines.append("|---|---|---|---|---|---|")
+        lv = acc["workload_by_level"]
+        for level in ("total", "region", "region_service"):
+            a, e = lv.get(f"rolling:{level}", {}), lv.get(f"event:all:{level}", {})
+            lines.append(f"| {level} | {f(a.get('mase_rel_snaive7'))} | {f(a.get('coverage_80'))} | "
+                         f"{f(a.get('coverage_95'))} | {f(e.get('mase_rel_naive364'))} | "
+                         f"{f(e.get('mae_rel_naive364_volume'))} |")
+    sp = r.get("speed")
+    if sp:
+        lines += ["", "| speed | 1 worker | 2 workers | reference (bare library, 1 process) |", "|---|---|---|---|"]
+        for key, ref in (("parts", "reference_parts_s"), ("workload", "reference_workload_s")):
+            one, two = sp.get(f"{key}_forecast_1w", {}), sp.get(f"{key}_forecast_2w", {})
+            n = sp["parts_series"] if key == "parts" else sp["workload_series"]
+            lines.append(f"| {n} {key} series, `forecast` | {f(one.get('wall_s'), 1)} s (cpu {f(one.get('cpu_s'), 1)}) | "
+                         f"{f(two.get('wall_s'), 1)} s (cpu {f(two.get('cpu_s'), 1)}) | {f(sp[ref], 1)} s |")
+    m = r["machine"]
+    lines.append(f"\nMachine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB; Python {m['python']}, "
+                 f"Prophet {m['prophet']}, statsforecast {m['statsforecast']}; 1-min load average "
+                 f"{m['load_avg_1m']:.1f} at start, {m.get('load_avg_1m_end', 0):.1f} at end.")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

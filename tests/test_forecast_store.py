@@ -1,0 +1,70 @@
+"""Stored runs: a round trip through DuckDB, the newest run, and reading before any run exists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import polars as pl
+import pytest
+
+from aftersales import model
+from forecasts import store
+
+
+@pytest.fixture
+def empty_db(tmp_path):
+    path = tmp_path / "a.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(model.ddl())
+    con.close()
+    return path
+
+
+def _run(kind="workload", **kw):
+    values = pl.DataFrame({"unique_id": ["all/all"] * 2, "ds": [dt.date(2026, 11, 1), dt.date(2026, 11, 2)],
+                           "model": "prophet", "chosen": True, "yhat": [10.0, float("nan")],
+                           "yhat_lower_80": 8.0, "yhat_upper_80": 12.0, "yhat_lower_95": 7.0, "yhat_upper_95": 13.0})
+    series = pl.DataFrame({"unique_id": ["all/all"], "model": ["prophet"], "reason": ["best"],
+                           "score_metric": ["mase"], "score": [0.5], "baseline_score": [1.0], "scores": ['{"prophet":0.5}']})
+    staffing = pl.DataFrame({"region": ["east"], "week_start": [dt.date(2026, 11, 2)], "tickets_expected": [70.0],
+                             "hours_expected": [84.0], "hours_planned": [90.0], "plan_quantile": [0.8],
+                             "technicians_needed": [2.6], "technicians_available": [2], "gap": [-0.6], "short": [True]})
+    return store.Run(kind=kind, source="database", model="prophet|mstl", data_cutoff=dt.date(2026, 10, 31),
+                     params={"horizon": 84, "nan": float("nan")}, n_series=1, workers=1, seconds=1.5,
+                     summary={"mase": 0.5}, tables={"forecast_values": values, "forecast_series": series,
+                                                    "staffing_plan": staffing}, **kw)
+
+
+def test_round_trip(empty_db):
+    assert store.latest_run(empty_db, "workload") is None
+    assert store.read_forecast(empty_db, "nope").is_empty()
+    run_id = store.save_run(empty_db, _run())
+    latest = store.latest_run(empty_db, "workload")
+    assert latest["run_id"] == run_id and latest["params"] == {"horizon": 84, "nan": None}
+    assert latest["data_cutoff"] == dt.date(2026, 10, 31) and latest["summary"] == {"mase": 0.5}
+    fc = store.read_forecast(empty_db, run_id)
+    assert fc.height == 2 and fc["yhat"].to_list() == [10.0, None]  # NaN stored as NULL
+    assert store.read_series(empty_db, run_id)["reason"].to_list() == ["best"]
+    assert store.read_staffing(empty_db, run_id, short_only=True)["gap"].to_list() == [-0.6]
+    assert store.read_reorder(empty_db, run_id).is_empty()
+
+
+def test_latest_run_is_the_newest_of_its_kind(empty_db):
+    first = store.save_run(empty_db, _run(run_id="workload-1"))
+    store.save_run(empty_db, _run(kind="parts", run_id="parts-1"))
+    second = store.save_run(empty_db, _run(run_id="workload-2"))
+    assert store.latest_run(empty_db, "workload")["run_id"] in (second,)
+    assert store.latest_run(empty_db, "parts")["run_id"] == "parts-1"
+    assert set(store.list_runs(empty_db)["run_id"]) == {first, second, "parts-1"}
+    assert json.loads(store.list_runs(empty_db, "parts")["params"][0])["horizon"] == 84
+
+
+def test_failed_write_leaves_the_database_as_it_was(empty_db):
+    store.save_run(empty_db, _run(run_id="workload-ok"))
+    bad = _run(run_id="workload-bad")
+    bad.tables["forecast_values"] = bad.tables["forecast_values"].drop("ds")  # NOT NULL column missing
+    with pytest.raises(duckdb.Error):
+        store.save_run(empty_db, bad)
+    assert list(store.list_runs(empty_db)["run_id"]) == ["workload-ok"]
