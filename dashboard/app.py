@@ -4,16 +4,25 @@ sidebar (bound to the URL) and hands over to the page picked in the navigation."
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 from dashboard import i18n as T
-from dashboard import state
+from dashboard import state, warm
 from dashboard.views import PAGES
+
+
+def data_warming() -> bool:
+    """``aftersales dashboard`` asks for the cache warmer (``-- --warm``); tests do not."""
+    return "--warm" in sys.argv[1:]
 
 
 def main() -> None:
     st.set_page_config(page_title="售后服务分析 · After-sales analytics", page_icon=":material/build:", layout="wide")
     scope = state.sidebar()
+    if data_warming():
+        warm.start()
     nav = st.navigation([st.Page(f"views/{name}.py", title=T.t(key, scope.lang), icon=icon, url_path=name,
                                  default=(i == 0)) for i, (name, key, icon) in enumerate(PAGES)])
     st.set_page_config(page_title=f"{nav.title} · {T.t('app_title', scope.lang)}")

@@ -19,6 +19,8 @@ def command(args: argparse.Namespace) -> list[str]:
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
            "--server.port", str(args.port), "--server.address", args.host, "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--", "--db", str(db)]
+    if not args.no_warm:
+        cmd.append("--warm")
     if args.config:
         cmd += ["--config", str(Path(args.config).expanduser().resolve())]
     return cmd
@@ -40,4 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dashboard", help="serve the dashboard in the browser (Streamlit) over the database")
     p.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    p.add_argument("--no-warm", action="store_true",
+                   help="do not compute the default views in the background after start and after each load")
     p.set_defaults(func=cmd_dashboard)

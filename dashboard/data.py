@@ -144,13 +144,42 @@ def _fits(kpis: tuple[str, ...], where: Where, by: tuple[str, ...]) -> list[str]
 
 
 # -- metrics ----------------------------------------------------------------------------------
+# A filter on one value of a breakdown (region = east) is answered from the breakdown by that
+# dimension (every region at once), cached: the rows for east are exactly what the filtered
+# query returns (same records, same measures, the previous and last-year values joined per
+# region), and every other region is then a cache hit. Several values (east or north) need
+# their records re-aggregated, so those go to metrics as a filter.
+DERIVE_ORDER = ("region", "outlet_type", "channel", "service_type", "product_category", "outlet")
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _split(where: Where, by: tuple[str, ...]) -> tuple[str, str, Where] | None:
+    single = {k: v[0] for k, v in where if len(v) == 1 and k not in by}
+    for dim in DERIVE_ORDER:
+        if dim in single:
+            return dim, single[dim], tuple((k, v) for k, v in where if k != dim)
+    return None
+
+
+def _pick(df: pl.DataFrame, dim: str, value: str) -> pl.DataFrame:
+    if df.is_empty() or dim not in df.columns:
+        return df
+    return df.filter(pl.col(dim) == value).drop(dim)
+
+
 def kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date, where: Where,
          by: tuple[str, ...] = ()) -> pl.DataFrame:
     """``metrics.query`` for the KPIs that fit the filters (the others are left out: ask
     ``unsupported_dims`` why). Empty frame when none fit."""
+    split = _split(where, by)
+    if split is not None and _fits(kpi_ids, where, by):
+        dim, value, rest = split
+        return _pick(_kpis(ver, kpi_ids, grain, start, end, rest, (*by, dim)), dim, value)
+    return _kpis(ver, kpi_ids, grain, start, end, where, by)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date, where: Where,
+          by: tuple[str, ...] = ()) -> pl.DataFrame:
     fit = _fits(kpi_ids, where, by)
     if "complaints_per_1k_orders" in fit and not has_orders(ver):
         fit.remove("complaints_per_1k_orders")
@@ -185,9 +214,19 @@ def records(ver: str, kpi: str, start: dt.date, end: dt.date, where: Where, peri
                                config=settings().config, limit=limit, only=only)
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
 def distribution(ver: str, kind: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
                  by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``metrics.distribution``; one-value filters answered from the breakdown (see ``kpis``)."""
+    split = _split(where, by)
+    if split is not None and not unsupported_dims(metrics.DISTRIBUTIONS[kind][0], where, by):
+        dim, value, rest = split
+        return _pick(_distribution(ver, kind, start, end, rest, grain, (*by, dim)), dim, value)
+    return _distribution(ver, kind, start, end, where, grain, by)
+
+
+@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
+def _distribution(ver: str, kind: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+                  by: tuple[str, ...] = ()) -> pl.DataFrame:
     kpi = metrics.DISTRIBUTIONS[kind][0]
     if unsupported_dims(kpi, where, by):
         return pl.DataFrame()

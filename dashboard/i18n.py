@@ -87,6 +87,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "error_user": ("无法显示:{msg}", "Cannot show this: {msg}"),
     # overview
     "headline": ("核心指标", "Headline KPIs"),
+    # page sections (tabs)
+    "tab_trends": ("趋势与分布", "Trends and distribution"), "tab_breakdown": ("按渠道、品类、原因", "By channel, category, reason"),
+    "tab_backlog": ("积压账龄与未完成工单", "Backlog ageing and open tickets"),
+    "tab_loads": ("新鲜度与加载台账", "Freshness and load ledger"),
     # repair
     "mttr_distribution": ("维修时长分布", "Repair time distribution"),
     "hours": ("小时", "hours"), "by_outlet": ("按网点", "By outlet"), "by_technician": ("按师傅", "By technician"),

@@ -290,6 +290,15 @@ def drill_from(point: list | None, scope: Scope, key: str, default: dict | None 
                   extra=extra, what=" · ".join(bits), key=key, only=only)
 
 
+def sections(scope: Scope, keys: list[str]) -> list[tuple[Any, bool]]:
+    """Tabs for a page's sections, run lazily: only the open one computes (its queries are the
+    expensive part at 10M tickets). The open tab is in the URL (``tab=``) like the filters."""
+    from dashboard.state import BIND
+
+    tabs = st.tabs([T.t(k, scope.lang) for k in keys], key="tab", bind=BIND, on_change="rerun")
+    return [(tab, bool(tab.open)) for tab in tabs]
+
+
 def header(title_key: str, scope: Scope, caption: str | None = None) -> None:
     st.header(T.t(title_key, scope.lang))
     bits = [f"{T.date(scope.start, scope.lang)} – {T.date(scope.end, scope.lang)}"]

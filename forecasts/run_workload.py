@@ -42,7 +42,8 @@ def _fit(long: pl.DataFrame, windows: list[tuple[str, dt.date, int]], fc: dict[s
 def _rolling_windows(long: pl.DataFrame, fc: dict[str, Any]) -> list[tuple[str, dt.date, int]]:
     first, last = long["ds"].min(), long["ds"].max()
     horizon = int(fc["horizon_days"])
-    cutoffs = bt.rolling_cutoffs(first, last, horizon, int(fc["backtest_origins"]), int(fc["backtest_step_days"]))
+    cutoffs = bt.rolling_cutoffs(first, last, horizon, int(fc["backtest_origins"]), int(fc["backtest_step_days"]),
+                                 min_train=max(2 * horizon, 90))
     return [(bt.ROLLING, c, horizon) for c in cutoffs]
 
 
@@ -64,6 +65,12 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     rolling = res.filter(pl.col("window") == bt.ROLLING)
     challenger = fc["challenger"]
     choice = bt.choose_models(rolling, challenger, float(fc["keep_prophet_within"]))
+    untested = sorted(set(res["unique_id"]) - set(choice["unique_id"]))
+    if untested:  # history too short for a backtest window: Prophet, without calibrated intervals
+        choice = pl.concat([choice, pl.DataFrame({
+            "unique_id": untested, "model": PROPHET,
+            "reason": "no backtest window (history shorter than two horizons): Prophet by default"})],
+            how="diagonal_relaxed")
     final = res.filter((pl.col("window") == bt.FINAL) & pl.col("model").is_in([PROPHET, challenger, SNAIVE7]))
     final = bt.calibrate_final(final, rolling).join(
         choice.select("unique_id", pl.col("model").alias("_chosen")), on="unique_id", how="left")

@@ -63,9 +63,12 @@ def apply_calibration(forecasts: pl.DataFrame, calibration: pl.DataFrame,
     out = forecasts.join(calibration, on=["unique_id", "model"], how="left")
     s = pl.max_horizontal(pl.col("yhat"), pl.lit(1.0)).sqrt()
     for lv in levels:
-        out = out.with_columns(
-            pl.max_horizontal(pl.col("yhat") + pl.col(f"z_lo{lv}") * s, pl.lit(0.0)).alias(f"yhat_lower_{lv}"),
-            pl.max_horizontal(pl.col("yhat") + pl.col(f"z_hi{lv}") * s, pl.col("yhat")).alias(f"yhat_upper_{lv}"),
+        lo, hi = pl.col(f"z_lo{lv}"), pl.col(f"z_hi{lv}")
+        out = out.with_columns(  # (max_horizontal skips nulls: keep a missing calibration null)
+            pl.when(lo.is_not_null()).then(pl.max_horizontal(pl.col("yhat") + lo * s, pl.lit(0.0)))
+            .alias(f"yhat_lower_{lv}"),
+            pl.when(hi.is_not_null()).then(pl.max_horizontal(pl.col("yhat") + hi * s, pl.col("yhat")))
+            .alias(f"yhat_upper_{lv}"),
         )
     return out.drop([c for c in calibration.columns if c.startswith("z_")])
 

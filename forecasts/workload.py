@@ -124,6 +124,18 @@ def mase_scale(y: np.ndarray, lag: int = 7) -> float:
     return scale if scale > 0 else float("nan")
 
 
+def _run_model(name: str, challenger: str, ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex,
+               settings: dict[str, Any], raw_intervals: bool) -> dict[str, np.ndarray]:
+    h = len(future)
+    if name == PROPHET:
+        return _prophet(ds, y, future, settings, raw_intervals)
+    if name == SNAIVE7:
+        return {"yhat": seasonal_naive(y, h, 7)}
+    if name == NAIVE364:
+        return {"yhat": lag_naive(y, h, 364)}
+    return {"yhat": _challenger(challenger, y, h)}
+
+
 def forecast_series(task: SeriesTask) -> pl.DataFrame:
     """Every model's forecast after each cut-off, in long format: ``unique_id, window, cutoff, ds,
     y, model, yhat, raw_lo80, raw_hi80, raw_lo95, raw_hi95, scale, error``.
@@ -142,18 +154,12 @@ def forecast_series(task: SeriesTask) -> pl.DataFrame:
         actual = np.full(horizon, np.nan)
         known = task.y[n:n + horizon]
         actual[:len(known)] = known
+        names = [PROPHET, challenger, SNAIVE7] + ([NAIVE364] if n >= 364 else [])
         results: dict[str, dict[str, np.ndarray]] = {}
         errors: dict[str, str] = {}
-        runs = {
-            PROPHET: lambda: _prophet(dates[:n], y_train, future, settings, task.raw_intervals),
-            challenger: lambda: {"yhat": _challenger(challenger, y_train, horizon)},
-            SNAIVE7: lambda: {"yhat": seasonal_naive(y_train, horizon, 7)},
-        }
-        if n >= 364:
-            runs[NAIVE364] = lambda: {"yhat": lag_naive(y_train, horizon, 364)}
-        for name, run in runs.items():
+        for name in names:
             try:
-                results[name] = run()
+                results[name] = _run_model(name, challenger, dates[:n], y_train, future, settings, task.raw_intervals)
             except Exception as exc:  # a single bad series must not sink thousands
                 errors[name] = f"{type(exc).__name__}: {exc}"[:300]
                 results[name] = {"yhat": np.full(horizon, np.nan)}
@@ -161,8 +167,8 @@ def forecast_series(task: SeriesTask) -> pl.DataFrame:
         for name, res in results.items():
             yhat = np.clip(res["yhat"], 0, None)
             frames.append(pl.DataFrame({
-                "unique_id": task.unique_id, "window": label, "cutoff": cutoff, "ds": future.values.astype("datetime64[D]"), "y": actual,
-                "model": name, "yhat": yhat,
+                "unique_id": task.unique_id, "window": label, "cutoff": cutoff,
+                "ds": future.values.astype("datetime64[D]"), "y": actual, "model": name, "yhat": yhat,
                 **{f"raw_{k}": np.clip(res[k], 0, None) if k in res else np.full(horizon, np.nan)
                    for k in ("lo80", "hi80", "lo95", "hi95")},
                 "scale": scale, "error": errors.get(name),

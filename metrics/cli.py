@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from typing import Any
@@ -48,12 +47,12 @@ def _table(df: pl.DataFrame, lang: str) -> str:
     for r in df.iter_rows(named=True):
         k = R.KPIS[r["kpi"]]
         spec = k.fmt
-        delta_spec = "+.1%" if k.is_proportion else ("+" + spec.lstrip("+"))
+        delta_spec = "+" + spec.lstrip("+")
         ci = "" if r["ci_low"] is None else f"{_fmt(r['ci_low'], spec)} – {_fmt(r['ci_high'], spec)}"
         rows.append([
             k.label(lang), str(r["period_start"]), *[str(r[d]) if r[d] is not None else "—" for d in dims],
             _fmt(r["value"], spec), ci, f"{r['n_records']:,}",
-            _fmt(r["prev_change"], delta_spec), _fmt(r["yoy_change"], delta_spec),
+            _delta(r["prev_change"], k, delta_spec), _delta(r["yoy_change"], k, delta_spec),
             _fmt(r["target"], spec), r["status"] + (" (small)" if r["small_sample"] and r["status"] != "too_small" else ""),
             _fmt(r["completeness"], ".1%"),
         ])
@@ -62,6 +61,13 @@ def _table(df: pl.DataFrame, lang: str) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
+
+
+def _delta(change: float | None, k: R.KpiDef, spec: str) -> str:
+    """A change: percentage points for proportions (+2.1pp), else in the KPI's own format."""
+    if change is None:
+        return "—"
+    return f"{100 * change:+.1f}pp" if k.is_proportion else _fmt(change, spec)
 
 
 def _width(text: str) -> int:
@@ -89,8 +95,10 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     config = load_config(args.config, db)
     if args.values:
         vals = metrics.dimension_values(db, args.values)
-        _write(vals, "csv" if args.format == "csv" else "json" if args.format == "json" else "raw", args.lang) \
-            if args.format != "table" else print("\n".join(f"{v}\t{lab or ''}" for v, lab in vals.iter_rows()))
+        if args.format == "table":
+            print("\n".join(f"{v}\t{lab or ''}" for v, lab in vals.iter_rows()))
+        else:
+            _write(vals, args.format, args.lang)
         return 0
     grain = None if args.grain == "all" else args.grain
     kwargs = dict(metrics=args.metric, by=args.by, grain=grain,
@@ -161,7 +169,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--format", "-f", default="table", choices=["table", "csv", "json"])
     m.add_argument("--verbose", "-v", action="store_true", help="also show allowed breakdowns and caveats")
     m.set_defaults(func=cmd_metrics)
-
-
-def _today() -> dt.date:  # pragma: no cover - for interactive use
-    return dt.date.today()

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -161,7 +160,8 @@ def _data_end(con: duckdb.DuckDBPyConnection) -> dt.date:
 
 def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: str | None = "month",
          start: dt.date | None = None, end: dt.date | None = None, where=None,
-         config: dict | None = None, as_of: dt.datetime | None = None) -> tuple[S.Plan, dt.date, dt.date]:
+         config: dict | None = None, as_of: dt.datetime | None = None,
+         compare: bool = True) -> tuple[S.Plan, dt.date, dt.date]:
     """Validate a request and turn it into a ``metrics.sql.Plan`` (plus the requested [lo, hi))."""
     by = check_dims(_as_list(by))
     grain = periods.check_grain(grain)
@@ -176,6 +176,8 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
     if start is None:
         start = periods.shift(end, "year", -1) + dt.timedelta(days=1)
     lo, hi, wins = periods.windows(start, end, grain)
+    if not compare:
+        wins = [(lo, hi)]
     conf = config if config is not None else cfg.load_config()
     p = S.Plan(kpis=kpis, by=by, grain=grain, windows=[(periods.to_ts(a), periods.to_ts(b)) for a, b in wins],
                where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
@@ -197,7 +199,7 @@ def sql_for(db: DbLike = None, **kwargs: Any) -> tuple[str, dict[str, Any]]:
 def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Sequence[str] | str | None = None,
           grain: str | None = "month", start: dt.date | None = None, end: dt.date | None = None,
           where: dict[str, Any] | None = None, config: dict | None = None,
-          as_of: dt.datetime | None = None) -> pl.DataFrame:
+          as_of: dt.datetime | None = None, compare: bool = True) -> pl.DataFrame:
     """KPI values in long format.
 
     db: database path (None: the configured one) or an open DuckDB connection.
@@ -210,21 +212,23 @@ def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Seq
     where: {dim: value or [values]}; values are codes (Chinese labels accepted for coded dims).
     config: loaded configuration (targets, sla_hours); default: ``aftersales.config.load_config()``.
     as_of: the "now" for SLA due times and backlog ages; default: the latest created_at.
+    compare: also compute the previous period and the same period last year (环比/同比); False
+        leaves those columns empty and scans only the requested periods (faster drill-downs).
 
     Returns one row per KPI × period × breakdown value; see ``RESULT_COLUMNS`` and README.
     Empty (null) values mean the denominator was zero, never zero.
     """
-    return run(db, metrics, by, grain, start, end, where, config, as_of)[0]
+    return run(db, metrics, by, grain, start, end, where, config, as_of, compare)[0]
 
 
 def run(db: DbLike = None, metrics=None, by=None, grain: str | None = "month", start: dt.date | None = None,
         end: dt.date | None = None, where=None, config: dict | None = None,
-        as_of: dt.datetime | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+        as_of: dt.datetime | None = None, compare: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``query``'s result and the raw measures it came from (with ``sumsq``, ``aux`` for
     promoters/detractors, ``quantiles``), for callers that need more than the value."""
     conf = config if config is not None else cfg.load_config()
     with connection(db) as con:
-        p, lo, hi = plan(con, metrics, by, grain, start, end, where, conf, as_of)
+        p, lo, hi = plan(con, metrics, by, grain, start, end, where, conf, as_of, compare)
         sql, params = S.build(p)
         raw = con.sql(sql, params=params).pl()
     return finish(raw, p, lo, hi, conf), raw.rename({f"d_{d}": d for d in p.by})
@@ -328,7 +332,3 @@ def finish(raw: pl.DataFrame, p: S.Plan, lo: dt.date, hi: dt.date, conf: dict) -
             "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason",
             "unit"]
     return df.sort(["_order", *dims, "period_start"], nulls_last=True).select(cols)
-
-
-def default_db() -> Path:
-    return cfg.resolve_db_path(None)

@@ -227,7 +227,8 @@ _kpi(KpiDef(
     f"完成后{REOPEN_DAYS}天内重开的工单 ÷ 已完成工单",
     base="resolved", kind="ratio", unit="share", fmt=".2%", period_by="resolved", direction="lower",
     num=f"reopened_at IS NOT NULL AND reopened_at <= resolved_at + INTERVAL {REOPEN_DAYS} DAY", target=0.05,
-    min_sample=100, exclusions=(_RESOLVED_MISSING,)))
+    min_sample=100, exclusions=(_RESOLVED_MISSING,),
+    note=f"Tickets resolved in the last {REOPEN_DAYS} days before the data ends are not yet fully observed."))
 _kpi(KpiDef(
     "csat", "满意度(好评率)", "CSAT (top-2-box)", "Survey responses scoring 4 or 5 ÷ responses with a score.",
     "满意度4-5分的回访 ÷ 有评分的回访",

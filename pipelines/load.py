@@ -207,6 +207,7 @@ def load_file(
                 registered.unregister(con)
             except duckdb.Error:  # the transaction failed; rolling it back drops the view too
                 pass
+            registered.cleanup()
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pipelines.mapping import Mapping
 ROW = "_row"
 SHEET = "_sheet"
 _SAMPLE_BYTES = 256 * 1024
+STREAM_CSV_BYTES = 64 * 1024 * 1024  # larger UTF-8 CSVs stream through a temporary Parquet file
 
 
 @dataclass
@@ -28,12 +30,17 @@ class RawFile:
     encoding: str | None = None
     parquet_path: Path | None = None
     parquet_columns: list[str] | None = None
+    temporary: bool = False  # parquet_path is our own conversion of a CSV: numbered, deleted after
+
+    @staticmethod
+    def _header(name: str) -> str:
+        return name.lstrip("\ufeff").strip()
 
     @property
     def columns(self) -> list[str]:
         if self.frame is not None:
             return [c for c in self.frame.columns if c not in (ROW, SHEET)]
-        return list(self.parquet_columns or [])
+        return [self._header(c) for c in self.parquet_columns or []]
 
     def register(self, con: duckdb.DuckDBPyConnection) -> int:
         """Make the rows available as view `raw` (_rid, _row, _sheet, source columns); returns the count."""
@@ -46,8 +53,9 @@ class RawFile:
             return frame.height
         con.read_parquet(str(self.parquet_path), file_row_number=True).create_view("raw_parquet")
         # Headers are renamed to their trimmed form; both names come from the file itself.
-        renames = ", ".join(f"{_q(c)} AS {_q(c.strip())}" for c in self.parquet_columns or [])
-        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT file_row_number AS _rid, file_row_number + 1 AS {ROW}, "
+        renames = ", ".join(f"{_q(c)} AS {_q(self._header(c))}" for c in self.parquet_columns or [])
+        row = ROW if self.temporary else f"file_row_number + 1 AS {ROW}"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT file_row_number AS _rid, {row}, "
                     f"CAST(NULL AS VARCHAR) AS {SHEET}, {renames} FROM raw_parquet")
         return fetch_one(con, "SELECT count(*) FROM raw")[0]
 
@@ -57,6 +65,10 @@ class RawFile:
         else:
             con.execute("DROP VIEW IF EXISTS raw")
             con.execute("DROP VIEW IF EXISTS raw_parquet")
+
+    def cleanup(self) -> None:
+        if self.temporary and self.parquet_path:
+            self.parquet_path.unlink(missing_ok=True)
 
 
 def _q(name: str) -> str:
@@ -105,6 +117,8 @@ def _read_csv(path: Path, mapping: Mapping) -> RawFile:
     encoding = mapping.encoding if mapping.encoding != "auto" else detect_encoding(path)
     polars_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     try:
+        if polars_encoding == "utf8" and path.stat().st_size > STREAM_CSV_BYTES:
+            return _stream_csv(path, mapping, encoding)
         frame = pl.read_csv(
             path, infer_schema=False, separator=mapping.delimiter, encoding=polars_encoding,
             skip_rows=mapping.header_row - 1,
@@ -122,6 +136,21 @@ def _read_csv(path: Path, mapping: Mapping) -> RawFile:
     if encoding == "utf-8-sig" and frame.columns:
         frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     return RawFile(_number(frame, mapping.header_row), "csv", encoding)
+
+
+def _stream_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
+    """A large UTF-8 CSV is converted, streaming and numbered, to a temporary Parquet file of
+    text columns that DuckDB then scans: memory stays bounded whatever the file's size."""
+    tmp = Path(tempfile.mkstemp(prefix="aftersales_csv_", suffix=".parquet")[1])
+    try:
+        (pl.scan_csv(path, infer_schema=False, separator=mapping.delimiter, skip_rows=mapping.header_row - 1)
+         .with_row_index(ROW, offset=1)
+         .sink_parquet(tmp, compression="lz4"))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    columns = [c for c in pl.read_parquet_schema(tmp) if c != ROW]
+    return RawFile(None, "csv", encoding, parquet_path=tmp, parquet_columns=columns, temporary=True)
 
 
 def _read_csv_as(path: Path, mapping: Mapping, encoding: str) -> RawFile:

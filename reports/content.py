@@ -212,7 +212,10 @@ def trend_section(trend: pl.DataFrame, grain: str, lang: str, config: dict) -> S
 
 
 def breakdown_kpis(dim: str, where) -> list[str]:
-    return [k for k in BREAKDOWN_KPIS if all(d in R.KPIS[k].allowed_dims() for d in (dim, *where))]
+    """The headline KPIs that can be broken down by ``dim`` under the filters; for a dimension
+    only some KPIs allow (part number), every KPI that does."""
+    fits = [k for k in R.KPIS if all(d in R.KPIS[k].allowed_dims() for d in (dim, *where))]
+    return [k for k in BREAKDOWN_KPIS if k in fits] or [k for k in fits if R.KPIS[k].base != "orders"]
 
 
 def submit_breakdown(f: Fetcher, dim: str, period: Period, where, config) -> Future | None:
@@ -226,9 +229,9 @@ def submit_breakdown(f: Fetcher, dim: str, period: Period, where, config) -> Fut
 
 
 def breakdown_table(df: pl.DataFrame, dim: str, period: Period, names: dict[str, str], lang: str) -> Table:
-    """One row per value of ``dim`` (largest volume first), one column per KPI, status-coloured."""
+    """One row per value of ``dim`` (largest first), one column per KPI, status-coloured."""
     present = set(df["kpi"].to_list())
-    kpis = [k for k in BREAKDOWN_KPIS if k in present]
+    kpis = [k for k in R.KPIS if k in present]
     cols = [Col("label", i18n.dim_label(dim, lang), width=24)] + [
         Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis] + [
         Col("code", i18n.dim_label(dim, lang) + (" 代码" if lang == "zh" else " code"), html=False)]
@@ -239,7 +242,9 @@ def breakdown_table(df: pl.DataFrame, dim: str, period: Period, names: dict[str,
                                      "_key": "" if code is None else str(code), "_status": {}})
         row[rec["kpi"]] = rec["value"]
         row["_status"][rec["kpi"]] = rec["status"]
-    ordered = sorted(rows.values(), key=lambda r: (-(r.get("ticket_volume") or 0), r["code"] is None, str(r["code"])))
+    size = next((k for k in kpis if R.KPIS[k].additive), None)  # largest first: volume, or parts used
+    ordered = sorted(rows.values(), key=lambda r: (-((r.get(size) or 0) if size else 0), r["code"] is None,
+                                                   str(r["code"])))
     title = i18n.t("by", lang, dim=i18n.dim_label(dim, lang))
     sheet = ("按" + i18n.dim_label(dim, "zh")) if lang == "zh" else ("By " + dim.replace("_", " "))
     note = (i18n.t("rows_capped", lang, n=BREAKDOWN_HTML_ROWS, total=len(ordered))
@@ -320,7 +325,8 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
         warnings.append(i18n.t("partial", lang, end=f"{fresh.data_through:%Y-%m-%d %H:%M}"))
     L = lambda k: i18n.t(k, lang)  # noqa: E731
     about = [
-        (L("period"), f"{period.label(lang)} ({period.start.isoformat()} – {period.end.isoformat()})"),
+        (L("period"), period.label(lang) + (f" ({period.start.isoformat()} – {period.end.isoformat()})"
+                                             if period.grain == "month" else "")),
         (L("comparison"), f"{L('prev')}: {period.previous().label(lang)}; {L('yoy')}: {period.last_year().label(lang)}"),
         (L("filters"), filter_text(checked, lang, names)),
         (L("breakdowns"), ", ".join(i18n.dim_label(d, lang) for d in by_dims)),

@@ -72,7 +72,7 @@ def table_html(table: Table, lang: str, heading: bool = True) -> str:
     rows = table.rows if table.html_limit is None else table.rows[: table.html_limit]
     short = _short_text_cols(table, rows, lang)
     wide = {c.key for c in cols if c.fmt == "text" and any(len(str(r.get(c.key) or "")) > 30 for r in rows)}
-    out = [f'<h3 id="{e(table.id)}">{e(table.title)}</h3>' if heading else f'<a id="{e(table.id)}"></a>']
+    out = [f'<h3 id="h-{e(table.id)}">{e(table.title)}</h3>' if heading else ""]
     if table.chart is not None:
         out.append(chart_html(table.chart))
     head = "".join(f'<th data-col="{e(c.key)}"{" class=num" if _numeric(c.fmt) else ""}>{e(c.label)}</th>'
@@ -153,6 +153,8 @@ def render(report: Report) -> str:
             body.append(cards_html(s.cards, lang))
         body += [f'<p class="note">{e(n)}</p>' for n in s.notes]
         body += [table_html(t, lang, heading=t.title != s.title) for t in s.tables]
+        if not s.tables and not s.notes and not s.cards:
+            body.append(f'<p class="note">{e(L("not_applicable"))}</p>')
         body.append("</section>")
     body.append(f'<footer>{e(L("footer"))} {e(L("masking"))}</footer>')
     return (f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'

@@ -60,6 +60,7 @@ _T: dict[str, tuple[str, str]] = {
     "no_target": ("无目标", "no target"),
     "no_data": ("无数据", "no data"),
     "none_value": ("(未指定)", "(none)"),
+    "not_applicable": ("所选筛选条件下无适用内容。", "Nothing here applies to the chosen filters."),
     "trend_title": ("近{n}期趋势", "Last {n} periods"),
     "trend_note": ("蓝线为各期数值,灰色点线为去年同期,红色虚线为目标值。",
                    "Blue: each period; grey dotted: the same period a year earlier; red dashed: the target."),
@@ -71,7 +72,7 @@ _T: dict[str, tuple[str, str]] = {
                    "Ranked on empirical-Bayes shrunk estimates (small units are pulled towards the overall value); "
                    "medians on the pessimistic end of their interval. The worst {n} per KPI."),
     "rank": ("排名", "Rank"),
-    "of": ("共", "of"),
+    "of": ("参与排名", "Ranked"),
     "score": ("公平估计", "Fair score"),
     "name": ("名称", "Name"),
     "sla_title": ("SLA 超时工单(完成时效)", "SLA breaches (resolution)"),
@@ -161,7 +162,7 @@ def value_label(dim: str, value: object, lang: str, names: dict[str, str] | None
     d = R.DIMENSIONS[dim]
     v = str(value)
     if d.labels:
-        return d.labels.get(v, v) if lang == "zh" else v.replace("_", " ")
+        return d.labels.get(v, v) if lang == "zh" else v.replace("_", " ").capitalize()
     if names and names.get(v) and names[v] != v:
         return f"{v} {names[v]}"
     return v

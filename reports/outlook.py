@@ -39,7 +39,7 @@ def _latest(con) -> tuple[dict[str, Any], pl.DataFrame | None, pl.DataFrame | No
 
 def _run_text(runs: dict[str, Any], lang: str) -> str:
     parts = []
-    names = {"workload": ("工单量预测", "workload"), "parts": ("配件预测", "parts")}
+    names = {"workload": ("工单量预测", "workload forecast"), "parts": ("配件预测", "parts forecast")}
     for kind, run in runs.items():
         parts.append(f"{i18n.pick(names[kind], lang)} {run['run_id']} "
                      f"({'数据截至' if lang == 'zh' else 'data to'} {run.get('data_cutoff')})")

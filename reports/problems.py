@@ -148,7 +148,7 @@ def complaints(recs: pl.DataFrame, lang: str) -> Table:
     def label(code: str | None) -> str:
         if code is None:
             return L("none_value")
-        return model.COMPLAINT_REASONS.get(code, code) if lang == "zh" else code.replace("_", " ")
+        return model.COMPLAINT_REASONS.get(code, code) if lang == "zh" else code.replace("_", " ").capitalize()
 
     rows = [{"label": label(r["complaint_reason"]), "count": r["count"], "share": r["share"],
              "code": r["complaint_reason"], "_key": r["complaint_reason"] or ""} for r in df.iter_rows(named=True)]

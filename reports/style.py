@@ -48,6 +48,7 @@ footer { margin-top: 28px; font-size: 12px; color: var(--grey); border-top: 1px 
   h2 { break-after: avoid; margin-top: 0; }
   h3 { break-after: avoid; }
   section + section { break-before: page; }
+  h3#h-kpis { break-before: page; }
   .cards { grid-template-columns: repeat(4, 1fr); gap: 6px; }
   .card-value { font-size: 17px; }
   table.data { font-size: 9px; }

@@ -74,28 +74,25 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def render(report: Report, formats: list[str]) -> dict[str, bytes]:
-    """Every requested format as bytes (html first: the PDF is printed from it)."""
+    """Every requested format as bytes (the page first: the PDF is printed from it)."""
     from reports import csvout, html, xlsx
 
     out: dict[str, bytes] = {}
-    timed: Callable[[str, Callable[[], bytes]], bytes] = lambda name, fn: _timed(report, name, fn)  # noqa: E731
-    page = None
+    page = b""
     if "html" in formats or "pdf" in formats:
         page = _timed(report, "html", lambda: html.render(report).encode("utf-8"))
-        if "html" in formats:
-            out["html"] = page
+        out["html"] = page
     if "xlsx" in formats:
-        out["xlsx"] = timed("xlsx", lambda: xlsx.render(report))
+        out["xlsx"] = _timed(report, "xlsx", lambda: xlsx.render(report))
     if "csv" in formats:
-        out["csv"] = timed("csv", lambda: csvout.render(report))
+        out["csv"] = _timed(report, "csv", lambda: csvout.render(report))
     if "pdf" in formats:
         from reports import pdf
 
-        assert page is not None
         n_charts = sum(1 for t in report.tables() if t.chart is not None and t.html_limit != 0)
         stamp = report.created.strftime("%Y%m%d%H%M%S")
-        out["pdf"] = timed("pdf", lambda: pdf.render(page.decode("utf-8"), report.title, stamp, n_charts))
-    return {f: out[f] for f in FORMATS if f in out}
+        out["pdf"] = _timed(report, "pdf", lambda: pdf.render(page.decode("utf-8"), report.title, stamp, n_charts))
+    return {f: out[f] for f in FORMATS if f in formats}
 
 
 def _timed(report: Report, name: str, fn: Callable[[], bytes]) -> bytes:

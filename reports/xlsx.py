@@ -125,7 +125,7 @@ def write_about(wb: xlsxwriter.Workbook, fm: _Formats, report: Report, used: set
         ws.write_string(r, 0, k)
         ws.write_string(r, 1, v)
         r += 1
-    for text in report.warnings + notes + [i18n.t("masking", lang)]:
+    for text in dict.fromkeys(report.warnings + notes + [i18n.t("masking", lang)]):
         ws.write_string(r, 1, text, fm.note)
         r += 1
     ws.set_column(0, 0, 18)

@@ -100,6 +100,21 @@ def test_page_renders(dash_db, use_db, page, lang):  # noqa: F811
     assert at.metric or at.dataframe or at.get("plotly_chart")
 
 
+TABS = {"repair": ["tab_trends", "by_outlet", "by_technician", "own_vs_outsourced"],
+        "complaints": ["tab_breakdown", "complaint_list"], "satisfaction": ["score_distribution", "comments"],
+        "sla": ["breaching_now", "sla_trend", "tab_backlog"],
+        "data": ["tab_loads", "quarantine", "completeness_per_kpi"]}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page_tab", [(p, t) for p, tabs in TABS.items() for t in tabs[1:]])
+def test_every_section_renders(dash_db, use_db, page_tab, lang):  # noqa: F811
+    use_db(dash_db)
+    page, tab = page_tab
+    at = app(page, lang, params={"tab": T.t(tab, lang)})
+    assert not at.error and (at.dataframe or at.get("plotly_chart") or at.info), (page, tab)
+
+
 # -- filters change the numbers to what the metrics API gives --------------------------------------
 
 CARD_PAGES = {  # page -> (KPIs on its cards, cards show the last period (True) or the whole range)
@@ -192,7 +207,7 @@ def test_parts_consumption_follows_filter(dash_db, use_db):  # noqa: F811
 def test_data_page_completeness_follows_filter(dash_db, use_db):  # noqa: F811
     use_db(dash_db)
     start, end = default_range(dash_db)
-    at = app("data", "en")
+    at = app("data", "en", params={"tab": T.t("completeness_per_kpi", "en")})
     at.multiselect(key="service_type").set_value(["repair"]).run()
     table = at.dataframe[-1].value
     want = metrics.query(str(dash_db), grain=None, start=start, end=end, where={"service_type": ["repair"]})
@@ -207,7 +222,7 @@ def test_data_page_completeness_follows_filter(dash_db, use_db):  # noqa: F811
 def test_complaint_list_is_the_records_behind_the_rate(dash_db, use_db):  # noqa: F811
     use_db(dash_db)
     start, end = default_range(dash_db)
-    at = app("complaints", "en")
+    at = app("complaints", "en", params={"tab": T.t("complaint_list", "en")})
     listed = at.dataframe[-1].value
     last = periods.trunc(end, "month")
     want = metrics.records(str(dash_db), "complaint_rate", period_start=last, grain="month", only="numerator")
@@ -352,7 +367,7 @@ def test_cli_serves_the_current_database(tmp_path):
     args = build_parser().parse_args(["--db", str(tmp_path / "x.duckdb"), "dashboard", "--port", "8765"])
     cmd = command(args)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and "8765" in cmd and "true" in cmd
-    assert cmd[-2:] == ["--db", str((tmp_path / "x.duckdb").resolve())]
+    assert cmd[-3:] == ["--db", str((tmp_path / "x.duckdb").resolve()), "--warm"]
     assert main(["--db", str(tmp_path / "missing.duckdb"), "dashboard"]) == 2
 
 
@@ -363,3 +378,43 @@ def test_default_language_is_configuration(dash_db, use_db, tmp_path, monkeypatc
     monkeypatch.setenv("AFTERSALES_CONFIG", str(conf))
     at = app("overview", "zh")  # no lang in the URL: the configured default
     assert at.header[0].value == "Overview"
+
+
+def test_the_warmer_computes_every_default_view(dash_db, use_db, monkeypatch, tmp_path):  # noqa: F811
+    """After ``warm``, opening any page with the default filters asks the metrics layer nothing."""
+    from dashboard import data, warm
+
+    db = use_db(tmp_path / "warm.duckdb")
+    shutil.copyfile(dash_db, db)  # a new file: nothing cached for it yet
+    calls = []
+    for name in ("query", "rank", "records", "distribution", "dimension_values"):
+        original = getattr(metrics, name)
+        monkeypatch.setattr(metrics, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
+    assert warm.warm(data.version()) > 0 and calls
+    for page in PAGE_NAMES:
+        calls.clear()
+        app(page, "en")
+        assert calls == [], (page, calls)
+    # one region (any): answered from the breakdown by region the warmer computed
+    for page in ("overview", "repair", "complaints", "satisfaction"):
+        calls.clear()
+        app(page, "en", params={"region": "South", "tab": ""})
+        assert [c for c in calls if c in ("query", "distribution")] == [], (page, calls)
+
+
+@pytest.mark.parametrize("where", [{"region": ["east"]}, {"outlet_type": ["own"], "channel": ["jd"]},
+                                   {"region": ["north"], "service_type": ["repair", "install"]}])
+def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, use_db, where):  # noqa: F811
+    from polars.testing import assert_frame_equal
+
+    from dashboard import data
+
+    use_db(dash_db)
+    start, end = default_range(dash_db)
+    kpis = ("ticket_volume", "complaint_rate", "mttr", "mttr_p90", "nps", "backlog", "sla_compliance")
+    got = data.kpis(data.version(), kpis, "month", start, end, data.where_tuple(where))
+    want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=end, where=where)
+    assert_frame_equal(got, want)
+    got = data.distribution(data.version(), "mttr_hours", start, end, data.where_tuple(where))
+    want = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where)
+    assert_frame_equal(got, want)

@@ -92,3 +92,14 @@ def test_prophet_beats_seasonal_naive_on_a_seasonal_series():
     mase = scoring.mase(res, ["unique_id", "model"]).pivot(on="model", index="unique_id", values="mase")
     assert (mase["prophet"] < 0.8 * mase["snaive7"]).all()
     assert (mase["prophet"] < mase["naive364"]).all()
+
+
+def test_short_history_gets_prophet_without_invented_intervals():
+    from forecasts import run_workload
+
+    long = synthetic.daily_workload(n_series=1, seed=6, start=D(2026, 1, 1), end=D(2026, 4, 30))
+    run = run_workload.forecast(long, {"forecast": {"horizon_days": 84}}, 1, "test")
+    series = run.tables["forecast_series"].row(0, named=True)
+    assert series["model"] == "prophet" and "no backtest window" in series["reason"]
+    chosen = run.tables["forecast_values"].filter("chosen")
+    assert chosen.height == 84 and chosen["yhat_lower_80"].null_count() == 84  # nothing to calibrate on

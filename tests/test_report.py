@@ -391,3 +391,40 @@ def test_values_with_no_denominator_are_empty_never_zero() -> None:
                     assert not math.isnan(v), (table.id, col.key)  # missing is None, shown as "–"
     assert display(None, ".1%") == "–"
     assert model.COMPLAINT_REASONS  # labels come from the canonical model
+
+
+def test_text_from_the_data_is_escaped_and_never_a_formula() -> None:
+    """Outlet names and the like come from loaded files: in HTML they are text, in Excel strings."""
+    import io
+    import zipfile
+
+    from reports import html, xlsx
+    from reports.content import Freshness, Report
+    from reports.table import Col, Section, Table
+
+    evil = ['<img src=x onerror="alert(1)">', "=HYPERLINK(\"http://x\",\"y\")"]
+    table = Table("t", "T", "T", [Col("label", "name"), Col("n", "n", ",d")],
+                  [{"label": v, "n": i, "_key": v} for i, v in enumerate(evil)])
+    report = Report("zh", month_of(PERIOD), {}, [], Freshness(dt.datetime(2026, 10, 31), None, None),
+                    pl.DataFrame(), [Section("s", "S", tables=[table])], about=[("k", "<b>v</b>")])
+    page = html.render(report)
+    assert "<img" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page and "<b>v" not in page
+    with zipfile.ZipFile(io.BytesIO(xlsx.render(report))) as z:
+        sheets = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/"))
+        strings = z.read("xl/sharedStrings.xml").decode()
+    assert "<f>" not in sheets and "HYPERLINK" in strings
+
+
+def test_breakdown_by_part_number_uses_the_kpis_that_allow_it() -> None:
+    _, paths = made(formats="html", by=("part_no",))
+    assert paths["html"].name == "aftersales_kpi_2026-09_by-part_no.html"
+    doc = HtmlDoc(paths["html"].read_text(encoding="utf-8"))
+    rows = {r["_key"]: r for r in doc.tables["by_part_no"]}
+    p = month_of(PERIOD)
+    exp = metrics.query(sample_db(), metrics=["parts_consumption"], by=["part_no"], grain="month", start=p.start,
+                        end=p.end)
+    want = {r["part_no"]: r["value"] for r in exp.iter_rows(named=True)}
+    assert len(rows) == min(40, len(want)) > 0  # the 40 most used in HTML, all in the workbook
+    for part, row in rows.items():
+        assert close(num(row["parts_consumption"][0]), want[part])
+    assert min(want[p] for p in rows) >= max(v for p, v in want.items() if p not in rows) if len(want) > 40 else True

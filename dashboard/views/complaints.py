@@ -58,6 +58,21 @@ def by_reason(scope: state.Scope) -> None:
     st.caption(T.t("reason_fallback", lang))
 
 
+def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
+    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
+    values and distributions (what one-value filters are answered from)."""
+    data.kpis(scope.ver, (KPI, "complaints_per_1k_orders", "ticket_volume"), None, scope.start, scope.end, scope.where)
+    trend = data.kpis(scope.ver, (KPI,), scope.grain, scope.start, scope.end, scope.where)
+    for dim in ("channel", "product_category"):
+        data.kpis(scope.ver, (KPI,), None, scope.start, scope.end, scope.where, (dim,))
+    if aggregates_only:
+        return
+    data.complaint_reasons(scope.ver, scope.start, scope.end, scope.where)
+    if not trend.is_empty():
+        data.records(scope.ver, KPI, scope.start, scope.end, scope.where, trend["period_start"].max(), scope.grain,
+                     "numerator", ui.RECORD_LIMIT)
+
+
 def render() -> None:
     scope = state.current()
     if not ui.guard(scope):
@@ -70,15 +85,27 @@ def render() -> None:
         ui.empty("empty_filter", scope)
         return
     point = ui.chart(charts.trend(trend, KPI, lang, scope.grain, title=T.t("complaint_trend", lang)), key="cp_trend")
-    c1, c2 = st.columns(2)
-    with c1:
-        p_channel = by_dim(scope, "channel", "by_channel")
-    with c2:
-        p_category = by_dim(scope, "product_category", "by_category")
-    by_reason(scope)
+    (t1, o1), (t2, o2) = ui.sections(scope, ["tab_breakdown", "complaint_list"])
+    p_channel = p_category = None
+    if o1:
+        with t1:
+            c1, c2 = st.columns(2)
+            with c1:
+                p_channel = by_dim(scope, "channel", "by_channel")
+            with c2:
+                p_category = by_dim(scope, "product_category", "by_category")
+            by_reason(scope)
+    picked = point or p_channel or p_category
+    if not (o2 or picked):
+        return
+    with t2 if o2 else t1:
+        complaint_list(scope, trend, picked)
+
+
+def complaint_list(scope: state.Scope, trend: pl.DataFrame, picked: list | None) -> None:
+    lang = scope.lang
     st.subheader(T.t("complaint_list", lang))
     last = trend["period_start"].max()
-    picked = point or p_channel or p_category
     if picked:
         ui.drill_from(picked, scope, key="cp_list")
     else:

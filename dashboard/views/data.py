@@ -78,6 +78,16 @@ def quarantine(scope: state.Scope) -> None:
         ui.table(ui.localize(rows, lang), key="q_rows", lang=lang, name="quarantine", selectable=False, height=360)
 
 
+def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
+    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
+    values and distributions (what one-value filters are answered from)."""
+    data.kpis(scope.ver, tuple(R.KPIS), None, scope.start, scope.end, scope.where)
+    if not aggregates_only:
+        data.freshness(scope.ver)
+        data.ledger(scope.ver)
+        data.quarantine(scope.ver)
+
+
 def render() -> None:
     scope = state.current()
     lang = scope.lang
@@ -85,19 +95,27 @@ def render() -> None:
         ui.guard(scope)
         return
     ui.header("page_data", scope)
-    st.subheader(T.t("freshness", lang))
-    freshness(scope)
-    st.subheader(T.t("ledger", lang))
-    ledger = data.ledger(scope.ver)
-    if ledger.is_empty():
-        ui.empty("empty_ledger", scope)
-    else:
-        ui.table(ui.localize(ledger, lang), key="ledger", lang=lang, name="load_ledger", selectable=False, height=300)
-    st.subheader(T.t("quarantine", lang))
-    quarantine(scope)
-    st.subheader(T.t("completeness_per_kpi", lang))
-    if scope.data_end is not None:
-        completeness(scope)
+    (t1, o1), (t2, o2), (t3, o3) = ui.sections(scope, ["tab_loads", "quarantine", "completeness_per_kpi"])
+    if o1:
+        with t1:
+            st.subheader(T.t("freshness", lang))
+            freshness(scope)
+            st.subheader(T.t("ledger", lang))
+            ledger = data.ledger(scope.ver)
+            if ledger.is_empty():
+                ui.empty("empty_ledger", scope)
+            else:
+                ui.table(ui.localize(ledger, lang), key="ledger", lang=lang, name="load_ledger", selectable=False,
+                         height=300)
+    if o2:
+        with t2:
+            quarantine(scope)
+    if o3:
+        with t3:
+            if scope.data_end is None:
+                ui.empty("empty_no_tickets", scope)
+            else:
+                completeness(scope)
 
 
 if __name__ == "__main__":

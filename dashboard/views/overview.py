@@ -87,6 +87,16 @@ def movers(df: pl.DataFrame, scope: state.Scope) -> None:
         st.caption(T.t("pick_to_drill", lang))
 
 
+def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
+    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
+    values and distributions (what one-value filters are answered from)."""
+    df = data.kpis(scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where)
+    if not df.is_empty():
+        last = df["period_start"].max()
+        for dim in MOVER_DIMS:
+            data.kpis(scope.ver, ("complaint_rate",), scope.grain, last, last, scope.where, (dim,))
+
+
 def render() -> None:
     scope = state.current()
     if not ui.guard(scope):

@@ -76,32 +76,56 @@ def classes(scope: state.Scope, run: dict) -> None:
             name="demand_classes", selectable=False)
 
 
+def part_order(table: pl.DataFrame) -> list[str]:
+    """Parts at risk of running out first (the default pick), then the others."""
+    risky = table.filter(pl.col("runs_out_within_lead_time").fill_null(False))["part_no"].to_list()
+    return risky + [p for p in table["part_no"].to_list() if p not in set(risky)]
+
+
+def part_data(scope: state.Scope, run: dict, part: str) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """A part's stored forecast and its weekly use before it (firm-wide, as it is forecast)."""
+    fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=part)
+    if fc.is_empty():
+        return fc, None
+    fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
+    first = fc["ds"].min()
+    since = first - dt.timedelta(weeks=HISTORY_WEEKS)
+    hist = data.kpis(scope.ver, ("parts_consumption",), "week", since, first - dt.timedelta(days=1),
+                     data.where_tuple({"part_no": [part]}))
+    # weeks without any use have no records: a count of zero, shown as such
+    weeks = pl.DataFrame({"ds": pl.date_range(since, first - dt.timedelta(weeks=1), "1w", eager=True)})
+    used = hist.select(ds=pl.col("period_start"), y=pl.col("value")) if not hist.is_empty() else \
+        pl.DataFrame(schema={"ds": pl.Date, "y": pl.Float64})
+    return fc, weeks.join(used, on="ds", how="left").with_columns(pl.col("y").fill_null(0.0))
+
+
 def part_forecast(scope: state.Scope, run: dict, table: pl.DataFrame) -> None:
     lang = scope.lang
     if table.is_empty():
         return
-    risky = table.filter(pl.col("runs_out_within_lead_time").fill_null(False))["part_no"].to_list()
-    parts = risky + [p for p in table["part_no"].to_list() if p not in set(risky)]
+    parts = part_order(table)
     names = dict(zip(table["part_no"].to_list(), table["part_name"].to_list(), strict=True)) \
         if "part_name" in table.columns else {}
     part = st.selectbox(T.t("part", lang), parts, format_func=lambda p: f"{p} {names.get(p) or ''}".strip(),
                         key="part", bind=state.BIND)
-    fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=part)
+    fc, hist = part_data(scope, run, part)
     if fc.is_empty():
         ui.empty("empty_forecast", scope)
         return
-    fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
-    first = fc["ds"].min()
-    hist = data.kpis(scope.ver, ("parts_consumption",), "week", first - dt.timedelta(weeks=HISTORY_WEEKS),
-                     first - dt.timedelta(days=1), data.where_tuple({"part_no": [part]}))
-    # weeks without any use have no records: a count of zero, shown as such
-    weeks = pl.DataFrame({"ds": pl.date_range(first - dt.timedelta(weeks=HISTORY_WEEKS), first - dt.timedelta(weeks=1),
-                                              "1w", eager=True)})
-    used = hist.select(ds=pl.col("period_start"), y=pl.col("value")) if not hist.is_empty() else \
-        pl.DataFrame(schema={"ds": pl.Date, "y": pl.Float64})
-    hist = weeks.join(used, on="ds", how="left").with_columns(pl.col("y").fill_null(0.0))
     ui.chart(charts.forecast(hist, fc, lang, f"{T.t('part_forecast', lang)} · {part} · {fc['model'][0]}"),
              key="part_chart", selectable=False)
+
+
+def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
+    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
+    values and distributions (what one-value filters are answered from)."""
+    data.kpis(scope.ver, ("parts_consumption",), None, scope.start, scope.end, scope.where, ("part_no",))
+    run = None if aggregates_only else data.latest_run(scope.ver, "parts")
+    if run is not None:
+        table = data.store_read(scope.ver, "read_reorder", run["run_id"])
+        data.store_read(scope.ver, "read_series", run["run_id"])
+        if not table.is_empty():
+            part_data(scope, run, part_order(table)[0])
 
 
 def render() -> None:

@@ -97,6 +97,18 @@ def own_vs_outsourced(scope: state.Scope) -> None:
     ui.drill_from(next((p for p in points if p), None), scope, key="ovo_drill")
 
 
+def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
+    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
+    values and distributions (what one-value filters are answered from)."""
+    data.kpis(scope.ver, CARDS, None, scope.start, scope.end, scope.where)
+    data.kpis(scope.ver, RANKED, scope.grain, scope.start, scope.end, scope.where)
+    data.distribution(scope.ver, "mttr_hours", scope.start, scope.end, scope.where)
+    data.kpis(scope.ver, RANKED, scope.grain, scope.start, scope.end, scope.where, ("outlet_type",))
+    data.kpis(scope.ver, RANKED, None, scope.start, scope.end, scope.where, ("outlet_type",))
+    for level in () if aggregates_only else ("outlet", "technician"):
+        data.rank(scope.ver, RANKED[0], level, scope.start, scope.end, scope.where)
+
+
 def render() -> None:
     scope = state.current()
     if not ui.guard(scope):
@@ -108,15 +120,22 @@ def render() -> None:
     if whole.is_empty() or whole["value"].is_null().all():
         ui.empty("empty_filter", scope)
         return
-    trends(scope)
-    st.subheader(T.t("mttr_distribution", scope.lang))
-    mttr_distribution(scope, whole)
-    st.subheader(T.t("by_outlet", scope.lang))
-    by_unit(scope, "outlet", "rq_outlet")
-    st.subheader(T.t("by_technician", scope.lang))
-    by_unit(scope, "technician", "rq_tech")
-    st.subheader(T.t("own_vs_outsourced", scope.lang))
-    own_vs_outsourced(scope)
+    (t1, o1), (t2, o2), (t3, o3), (t4, o4) = ui.sections(
+        scope, ["tab_trends", "by_outlet", "by_technician", "own_vs_outsourced"])
+    if o1:
+        with t1:
+            trends(scope)
+            st.subheader(T.t("mttr_distribution", scope.lang))
+            mttr_distribution(scope, whole)
+    if o2:
+        with t2:
+            by_unit(scope, "outlet", "rq_outlet")
+    if o3:
+        with t3:
+            by_unit(scope, "technician", "rq_tech")
+    if o4:
+        with t4:
+            own_vs_outsourced(scope)
 
 
 if __name__ == "__main__":

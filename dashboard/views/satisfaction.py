@@ -11,6 +11,7 @@ from dashboard import i18n as T
 from metrics import registry as R
 
 CARDS = ("csat", "csat_mean", "nps", "survey_response_rate")
+COMMENTS_LIMIT = 5000
 NPS_COLOURS = ["#d62728"] * 7 + ["#bcbd22"] * 2 + ["#2ca02c"] * 2
 
 
@@ -52,7 +53,8 @@ def comments(scope: state.Scope, period, point) -> None:
         period = dt.date.fromisoformat(point[1])
     st.caption(T.t("list_period", lang, p=T.period(period, scope.grain, lang)))
     q = st.text_input(T.t("search_comments", lang), key="q", bind=state.BIND)
-    rec = data.records(scope.ver, "csat", scope.start, scope.end, scope.where, period, scope.grain, None, 5000)
+    rec = data.records(scope.ver, "csat", scope.start, scope.end, scope.where, period, scope.grain, None,
+                       COMMENTS_LIMIT)
     if rec.is_empty():
         ui.empty("no_records", scope)
         return
@@ -67,6 +69,18 @@ def comments(scope: state.Scope, period, point) -> None:
         ui.empty("no_records", scope)
         return
     ui.table(ui.localize(rec, lang, scope), key="comments", lang=lang, name="comments", selectable=False, height=400)
+
+
+def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
+    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
+    values and distributions (what one-value filters are answered from)."""
+    data.kpis(scope.ver, CARDS, None, scope.start, scope.end, scope.where)
+    df = data.kpis(scope.ver, CARDS, scope.grain, scope.start, scope.end, scope.where)
+    for kind in ("satisfaction", "nps_score"):
+        data.distribution(scope.ver, kind, scope.start, scope.end, scope.where)
+    if not df.is_empty() and not aggregates_only:
+        data.records(scope.ver, "csat", scope.start, scope.end, scope.where, df["period_start"].max(), scope.grain,
+                     None, COMMENTS_LIMIT)
 
 
 def render() -> None:
@@ -92,10 +106,13 @@ def render() -> None:
     point = p1 or p2 or p3
     if p3:
         ui.drill_from(p3, scope, key="sat_drill")
-    st.subheader(T.t("score_distribution", lang))
-    distributions(scope)
-    st.subheader(T.t("comments", lang))
-    comments(scope, df["period_start"].max(), point)
+    (t1, o1), (t2, o2) = ui.sections(scope, ["score_distribution", "comments"])
+    if o1:
+        with t1:
+            distributions(scope)
+    if o2:
+        with t2:
+            comments(scope, df["period_start"].max(), point)
 
 
 if __name__ == "__main__":

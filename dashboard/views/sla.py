@@ -11,6 +11,8 @@ from metrics import registry as R
 
 SLA = ("sla_first_response", "sla_onsite", "sla_compliance")
 BACKLOG = ("backlog", "backlog_aged_7d")
+OPEN_LIMIT = None  # every open ticket: the same records the breaching list is made from (one query)
+SHOW_ROWS = 5000
 
 
 def breaching(scope: state.Scope) -> None:
@@ -29,7 +31,7 @@ def breaching(scope: state.Scope) -> None:
              height=360)
 
 
-def backlog(scope: state.Scope) -> None:
+def backlog(scope: state.Scope, df: pl.DataFrame) -> None:
     lang = scope.lang
     end = scope.data_end.date()
     dist = data.distribution(scope.ver, "backlog_ageing", end, end, scope.where)
@@ -41,21 +43,35 @@ def backlog(scope: state.Scope) -> None:
             ui.chart(charts.histogram(dist, lang, T.t("ageing", lang) + " · " + T.date(end, lang), kpi_id="backlog"),
                      key="sla_ageing", selectable=False)
     with c2:
-        df = data.kpis(scope.ver, BACKLOG, scope.grain, scope.start, scope.end, scope.where)
         point = ui.chart(charts.trend(df, "backlog", lang, scope.grain, title=T.t("backlog_trend", lang)),
                          key="sla_backlog") if not df.is_empty() else None
     if point:
         ui.drill_from(point, scope, key="sla_backlog_drill")
     st.subheader(T.t("open_list", lang))
-    rec = data.records(scope.ver, "backlog", end, end, scope.where, None, None, None, 20000)
+    rec = data.records(scope.ver, "backlog", end, end, scope.where, None, None, None, OPEN_LIMIT)
     if rec.is_empty():
         ui.empty("no_records", scope)
         return
     rec = rec.sort("age_days", descending=True).select(
         "ticket_id", "age_days", "status", "created_at", "service_type", "channel", "priority", "outlet_id",
         "technician_id", "product_model", "customer_name", "customer_phone").with_columns(pl.col("age_days").round(1))
-    ui.table(ui.localize(rec, lang, scope), key="open_list", lang=lang, name="open_tickets", selectable=False,
-             height=400)
+    shown = ui.localize(rec, lang, scope)
+    if rec.height > SHOW_ROWS:
+        st.caption(T.t("showing_first", lang, n=T.number(SHOW_ROWS, lang)))
+    ui.table(shown, key="open_list", lang=lang, name="open_tickets", selectable=False, height=400,
+             display=shown.head(SHOW_ROWS))
+
+
+def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
+    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
+    values and distributions (what one-value filters are answered from)."""
+    data.kpis(scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)
+    end = scope.data_end.date()
+    data.distribution(scope.ver, "backlog_ageing", end, end, scope.where)
+    if aggregates_only:
+        return
+    data.breaching(scope.ver, scope.where)
+    data.records(scope.ver, "backlog", end, end, scope.where, None, None, None, OPEN_LIMIT)
 
 
 def render() -> None:
@@ -75,13 +91,17 @@ def render() -> None:
         with col:
             ui.kpi_card(R.KPIS[kpi_id], row[0] if row else None, scope, spark=part["value"].to_list(),
                         period_label=T.period(last, scope.grain, lang))
-    st.subheader(T.t("breaching_now", lang))
-    breaching(scope)
-    st.subheader(T.t("sla_trend", lang))
-    point = ui.chart(charts.small_multiples(df, SLA, lang, scope.grain, cols=3), key="sla_trend")
-    ui.drill_from(point, scope, key="sla_drill")
-    st.subheader(T.t("ageing", lang))
-    backlog(scope)
+    (t1, o1), (t2, o2), (t3, o3) = ui.sections(scope, ["breaching_now", "sla_trend", "tab_backlog"])
+    if o1:
+        with t1:
+            breaching(scope)
+    if o2:
+        with t2:
+            point = ui.chart(charts.small_multiples(df, SLA, lang, scope.grain, cols=3), key="sla_trend")
+            ui.drill_from(point, scope, key="sla_drill")
+    if o3:
+        with t3:
+            backlog(scope, df)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,24 @@ def actuals(scope: state.Scope, uid: str, since: dt.date, until: dt.date) -> pl.
     return df.select(ds=pl.col("period_start"), y=pl.col("value"))
 
 
+def default_series(ids: list[str], scope: state.Scope) -> str:
+    """The region filtered on (when one), else the firm's total."""
+    regions = dict(scope.where).get("region") or ()
+    if len(regions) == 1 and f"{regions[0]}/all" in ids:
+        return f"{regions[0]}/all"
+    return "all/all" if "all/all" in ids else ids[0]
+
+
+def series_data(scope: state.Scope, run: dict, uid: str) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The stored forecast of one series and the actuals before it."""
+    fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=uid)
+    if fc.is_empty():
+        return fc, None
+    fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
+    first = fc["ds"].min()
+    return fc, actuals(scope, uid, first - dt.timedelta(days=HISTORY_DAYS), first - dt.timedelta(days=1))
+
+
 def workload(scope: state.Scope, run: dict) -> None:
     lang = scope.lang
     series = data.store_read(scope.ver, "read_series", run["run_id"])
@@ -47,18 +65,13 @@ def workload(scope: state.Scope, run: dict) -> None:
     if not ids:
         ui.empty("empty_forecast", scope)
         return
-    regions = dict(scope.where).get("region") or ()
-    default = f"{regions[0]}/all" if len(regions) == 1 and f"{regions[0]}/all" in ids else \
-        ("all/all" if "all/all" in ids else ids[0])
-    uid = st.selectbox(T.t("series", lang), ids, index=ids.index(default), format_func=lambda u: series_label(u, lang),
-                       key="series", bind=state.BIND)
-    fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=uid)
+    uid = st.selectbox(T.t("series", lang), ids, index=ids.index(default_series(ids, scope)),
+                       format_func=lambda u: series_label(u, lang), key="series", bind=state.BIND)
+    fc, hist = series_data(scope, run, uid)
     if fc.is_empty():
         ui.empty("empty_forecast", scope)
         return
-    fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
     first, last = fc["ds"].min(), fc["ds"].max()
-    hist = actuals(scope, uid, first - dt.timedelta(days=HISTORY_DAYS), first - dt.timedelta(days=1))
     events = data.events(first - dt.timedelta(days=HISTORY_DAYS), last)
     title = f"{T.t('workload_forecast', lang)} · {series_label(uid, lang)} · {fc['model'][0]}"
     ui.chart(charts.forecast(hist, fc, lang, title, events), key="wl_chart", selectable=False)
@@ -111,6 +124,18 @@ def staffing(scope: state.Scope, run: dict) -> None:
     shown = table.with_columns(pl.col("tickets_expected", "hours_planned", "technicians_needed", "gap").round(1))
     ui.table(ui.localize(table, lang), key="staff_table", lang=lang, name="staffing_plan", selectable=False,
              height=360, display=ui.localize(shown, lang), highlight=T.column_label("short", lang))
+
+
+def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
+    """The queries of the default view (for the cache warmer)."""
+    if aggregates_only:
+        return
+    run = data.latest_run(scope.ver, "workload")
+    if run is not None:
+        series = data.store_read(scope.ver, "read_series", run["run_id"])
+        if not series.is_empty():
+            series_data(scope, run, default_series(series["unique_id"].to_list(), scope))
+        data.store_read(scope.ver, "read_staffing", run["run_id"])
 
 
 def render() -> None:

@@ -299,6 +299,7 @@ def main() -> None:
     ap.add_argument("--db", help="database to use/create (default: /tmp/aftersales-bench-<tickets>.duckdb)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--skip-panel", action="store_true", help="only the drill-down (and pandas unless skipped)")
     args = ap.parse_args()
     path = Path(args.db or f"/tmp/aftersales-bench-{args.tickets}.duckdb")
     ensure_db(path, args.tickets, args.seed)
@@ -309,38 +310,49 @@ def main() -> None:
     start, end = n[1], n[2]
     kpis = [k for k in R.KPIS if k != "complaints_per_1k_orders"]  # orders are by channel, not region
 
-    t_panel, panel = best(lambda: metrics.query(con, metrics=kpis, by=["region"], grain="month", start=start, end=end,
-                                                config=DEFAULTS), args.repeat)
-    p, lo, hi = metrics.compute.plan(con, kpis, ["region"], "month", start, end, None, DEFAULTS)
-    sql, params = metrics.sql.build(p)
-    t_sql, _ = best(lambda: con.sql(sql, params=params).pl(), args.repeat)
-    t_hand, hand = best(lambda: con.sql(HAND).pl(), args.repeat)
-    n_cmp, bad = compare(panel, hand)
-    print(f"\npanel: {len(kpis)} KPIs × region × month, {start} .. {end} ({len(panel):,} rows)")
-    print(f"  metrics.query (SQL + intervals, 环比/同比, status) {t_panel:8.2f} s   {t_panel / t_hand:5.2f}× hand-written")
-    print(f"  of which the generated SQL                       {t_sql:8.2f} s   {t_sql / t_hand:5.2f}× hand-written")
-    print(f"  hand-written DuckDB statement                    {t_hand:8.2f} s   1.00×")
-    print(f"  same numbers: {n_cmp - bad:,} of {n_cmp:,} measures agree")
-
+    t_panel = t_hand = float("nan")
+    if not args.skip_panel:
+        t_panel, t_hand = run_panel(con, kpis, start, end, args.repeat)
     outlet = con.execute("SELECT outlet_id FROM outlets ORDER BY outlet_id LIMIT 1 OFFSET 7").fetchall()[0][0]
     months = [(end.replace(day=1) - dt.timedelta(days=1)).replace(day=1), dt.date(start.year + 1, 6, 1)]
     for month in months:
-        t_drill, d = best(lambda month=month: metrics.query(con, grain="month", start=month, end=month,
-                                                            where={"outlet": outlet}, config=DEFAULTS), max(args.repeat, 5))
-        print(f"drill-down: outlet {outlet}, {month:%Y-%m}, {d['kpi'].n_unique()} KPIs with 环比/同比: "
-              f"{t_drill * 1000:7.1f} ms")
-
+        for compare in (True, False):
+            t_drill, d = best(lambda month=month, compare=compare: metrics.query(
+                con, grain="month", start=month, end=month, where={"outlet": outlet}, config=DEFAULTS, compare=compare),
+                max(args.repeat, 5))
+            print(f"drill-down: outlet {outlet}, {month:%Y-%m}, {d['kpi'].n_unique()} KPIs "
+                  f"{'with 环比/同比' if compare else 'without comparisons'}: {t_drill * 1000:7.1f} ms "
+                  f"(load average {os.getloadavg()[0]:.1f})", flush=True)
     if args.skip_pandas:
         return
     cols = {t: [c for c in model.TABLES[t].column_names if c not in ("customer_name", "customer_phone", "comment")]
             for t in ("tickets", "visits", "surveys", "parts_used", "outlets")}
     t0 = time.perf_counter()
-    frames = {t: con.sql(f"SELECT {', '.join(c)} FROM {t}").df() for t, c in cols.items()}
+    frames = {t: con.sql(f"SELECT {', '.join(c)} FROM {t}").pl().to_pandas(use_pyarrow_extension_array=False)
+              for t, c in cols.items()}
     t_load = time.perf_counter() - t0
     as_of = pd.Timestamp(frames["tickets"]["created_at"].max())
     t_pd, _ = best(lambda: pandas_panel(frames, as_of), 1)
-    print(f"  pandas (columns already in memory; reading them took {t_load:.1f} s) {t_pd:8.2f} s   "
+    print(f"pandas, same panel (columns already in memory; reading them took {t_load:.1f} s): {t_pd:8.2f} s = "
           f"{t_pd / t_hand:5.2f}× hand-written, {t_pd / t_panel:5.2f}× metrics.query")
+
+
+def run_panel(con, kpis, start, end, repeat) -> tuple[float, float]:
+    t_panel, panel = best(lambda: metrics.query(con, metrics=kpis, by=["region"], grain="month", start=start, end=end,
+                                                config=DEFAULTS), repeat)
+    p, lo, hi = metrics.compute.plan(con, kpis, ["region"], "month", start, end, None, DEFAULTS)
+    sql, params = metrics.sql.build(p)
+    t_sql, _ = best(lambda: con.sql(sql, params=params).pl(), repeat)
+    t_hand, hand = best(lambda: con.sql(HAND).pl(), repeat)
+    n_cmp, bad = compare(panel, hand)
+    print(f"\npanel: {len(kpis)} KPIs × region × month, {start} .. {end} ({len(panel):,} rows)")
+    print(f"  metrics.query (SQL + intervals, 环比/同比, status) {t_panel:8.2f} s   {t_panel / t_hand:5.2f}× hand-written")
+    print(f"  of which the generated SQL                       {t_sql:8.2f} s   {t_sql / t_hand:5.2f}× hand-written")
+    print(f"  hand-written DuckDB statement                    {t_hand:8.2f} s   1.00×")
+    print(f"  same numbers: {n_cmp - bad:,} of {n_cmp:,} measures agree (load average {os.getloadavg()[0]:.1f})",
+          flush=True)
+
+    return t_panel, t_hand
 
 
 if __name__ == "__main__":

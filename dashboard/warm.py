@@ -1,0 +1,89 @@
+"""Warm the caches with the default view of every page whenever a new database lands.
+
+A background thread (one per server process) polls the database file's identity every few
+seconds; when a load or a forecast run has published a new file it runs each page's
+``prefetch`` (the queries of its default view: default date range, monthly, no filters), so the
+first manager to open a page after a load finds it computed. It only calls the cached
+functions of ``dashboard.data``, so what it computes is exactly what the pages read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import sys
+import threading
+import time
+
+import streamlit as st
+
+from dashboard import data, state
+from dashboard.views import PAGES
+from metrics import registry as R
+
+POLL_SECONDS = 5.0
+# After the default views, the breakdowns one-value filters on these are answered from (see
+# dashboard.data): choosing a region is then a cache hit on every page's KPIs and distributions.
+FILTER_DIMS = ("region", "outlet_type")
+_LOG = logging.getLogger("dashboard.warm")
+
+
+def default_scope(ver: str) -> state.Scope | None:
+    rng = data.data_range(ver)
+    if rng is None:
+        return None
+    start, end = state.default_range(rng[1])
+    return state.Scope(max(start, rng[0]), end, "month", (), data.settings().language, ver, rng[2])
+
+
+def warm(ver: str, filter_dims: tuple[str, ...] = FILTER_DIMS) -> float:
+    """Run every page's prefetch for ``ver`` (the default view, then the breakdowns by each of
+    ``filter_dims``); returns the seconds it took."""
+    t0 = time.perf_counter()
+    scope = default_scope(ver)
+    if scope is None:
+        return 0.0
+    for dim in ("outlet", "technician"):
+        data.dimension_values(ver, dim)
+    passes = [(scope, False)]
+    for dim in filter_dims:  # any one value: the breakdown it is answered from is what gets cached
+        code = next(iter(R.DIMENSIONS[dim].labels or {}), None)
+        if code is not None:
+            passes.append((dataclasses.replace(scope, where=((dim, (code,)),)), True))
+    for sc, aggregates_only in passes:
+        for name, _, _ in PAGES:
+            module = importlib.import_module(f"dashboard.views.{name}")
+            try:
+                module.prefetch(sc, aggregates_only)
+            except Exception:  # noqa: BLE001 - a page that cannot warm is simply computed on first view
+                _LOG.exception("warming %s failed", name)
+    return time.perf_counter() - t0
+
+
+def _loop() -> None:
+    # Cached functions called outside a script run make Streamlit warn about a missing context
+    # on every call; that is expected here.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
+    done = None
+    while True:
+        ver = data.version()
+        if ver != done and ver != "missing":
+            try:
+                seconds = warm(ver)
+                print(f"dashboard: warmed the default views of {data.settings().db.name} in {seconds:.1f} s",
+                      file=sys.stderr, flush=True)
+                done = ver
+            except Exception:  # noqa: BLE001 - keep serving; try again on the next change
+                _LOG.exception("warming failed")
+                done = ver
+        time.sleep(POLL_SECONDS)
+
+
+@st.cache_resource(max_entries=1)
+def start() -> threading.Thread:
+    """Start the warmer once per server process (the app calls this on every run)."""
+    thread = threading.Thread(target=_loop, name="dashboard-cache-warmer", daemon=True)
+    thread.start()
+    return thread
