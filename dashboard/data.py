@@ -153,17 +153,22 @@ DERIVE_ORDER = ("region", "outlet_type", "channel", "service_type", "product_cat
 
 
 def _split(where: Where, by: tuple[str, ...]) -> tuple[str, str, Where] | None:
-    single = {k: v[0] for k, v in where if len(v) == 1 and k not in by}
+    single = {k: v[0] for k, v in where if len(v) == 1}
     for dim in DERIVE_ORDER:
         if dim in single:
             return dim, single[dim], tuple((k, v) for k, v in where if k != dim)
     return None
 
 
-def _pick(df: pl.DataFrame, dim: str, value: str) -> pl.DataFrame:
+def _pick(df: pl.DataFrame, dim: str, value: str, keep: bool) -> pl.DataFrame:
     if df.is_empty() or dim not in df.columns:
         return df
-    return df.filter(pl.col(dim) == value).drop(dim)
+    df = df.filter(pl.col(dim) == value)
+    return df if keep else df.drop(dim)
+
+
+def _with(by: tuple[str, ...], dim: str) -> tuple[str, ...]:
+    return by if dim in by else (*by, dim)
 
 
 def kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date, where: Where,
@@ -173,7 +178,7 @@ def kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, 
     split = _split(where, by)
     if split is not None and _fits(kpi_ids, where, by):
         dim, value, rest = split
-        return _pick(_kpis(ver, kpi_ids, grain, start, end, rest, (*by, dim)), dim, value)
+        return _pick(_kpis(ver, kpi_ids, grain, start, end, rest, _with(by, dim)), dim, value, dim in by)
     return _kpis(ver, kpi_ids, grain, start, end, where, by)
 
 
@@ -220,7 +225,7 @@ def distribution(ver: str, kind: str, start: dt.date, end: dt.date, where: Where
     split = _split(where, by)
     if split is not None and not unsupported_dims(metrics.DISTRIBUTIONS[kind][0], where, by):
         dim, value, rest = split
-        return _pick(_distribution(ver, kind, start, end, rest, grain, (*by, dim)), dim, value)
+        return _pick(_distribution(ver, kind, start, end, rest, grain, _with(by, dim)), dim, value, dim in by)
     return _distribution(ver, kind, start, end, where, grain, by)
 
 

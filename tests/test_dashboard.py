@@ -418,3 +418,16 @@ def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, 
     got = data.distribution(data.version(), "mttr_hours", start, end, data.where_tuple(where))
     want = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where)
     assert_frame_equal(got, want)
+
+
+def test_a_filtered_breakdown_equals_the_filtered_query(dash_db, use_db):  # noqa: F811
+    from polars.testing import assert_frame_equal
+
+    from dashboard import data
+
+    use_db(dash_db)
+    start, end = default_range(dash_db)
+    got = data.kpis(data.version(), ("complaint_rate",), "month", start, end, (("region", ("east",)),), ("region",))
+    want = metrics.query(str(dash_db), metrics=["complaint_rate"], by=["region"], grain="month", start=start, end=end,
+                         where={"region": ["east"]})
+    assert_frame_equal(got, want)

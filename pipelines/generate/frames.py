@@ -88,7 +88,10 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
     status[closed_ok] = "closed"
     status[cancelled] = "cancelled"
 
-    refund_req = b.created + rng.integers(0, 600, n)
+    # A refund is requested within ten minutes of the ticket, and never after it was paid out.
+    req_delay = rng.integers(0, 600, n)
+    refund_req = b.created + np.where(res_ok, np.minimum(req_delay, np.maximum(sim["resolved"] - b.created, 0)),
+                                      req_delay)
     req_ok = sim["refund_ok"] & (refund_req <= E)
     stamps = [(b.created, np.ones(n, bool)), (sim["first_response"], fr_ok), (sim["dispatched"], disp_ok),
               (sim["resolved"], res_ok), (sim["closed"], closed_ok), (sim["reopened"], reopen_ok),
