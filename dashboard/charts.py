@@ -171,15 +171,18 @@ def ranked(df: pl.DataFrame, kpi_id: str, level: str, lang: str, label, limit: i
 
 
 def histogram(df: pl.DataFrame, lang: str, title: str, colours: Sequence[str] | None = None,
-              kpi_id: str = "", height: int = 300) -> go.Figure:
-    """Counts per bucket (``metrics.distribution``), share on hover."""
+              kpi_id: str = "", height: int = 300, dim: str = "", codes: Sequence | None = None,
+              extra: Sequence[str] | None = None) -> go.Figure:
+    """Counts per bucket (``metrics.distribution``), share on hover. With ``dim`` and ``codes``
+    (one per bar) a click drills down to the records of that breakdown value."""
     rows = df.to_dicts()
     fig = go.Figure(go.Bar(
         x=df["bucket"].to_list(), y=df["count"].to_list(), marker={"color": list(colours) if colours else PALETTE[0]},
         text=[f"<b>{r['bucket']}</b><br>{T.t('count', lang)}: {T.number(r['count'], lang)}<br>"
-              f"{T.t('share', lang)}: {r['share']:.1%}" for r in rows],
+              f"{T.t('share', lang)}: {r['share']:.1%}" + (f"<br>{extra[i]}" if extra else "")
+              for i, r in enumerate(rows)],
         hovertemplate="%{text}<extra></extra>", textposition="none",
-        customdata=[[kpi_id, "", "bucket", r["bucket"]] for r in rows]))
+        customdata=[[kpi_id, "", dim, "" if c is None else str(c)] for c in (codes or [None] * len(rows))]))
     fig.update_xaxes(type="category")
     fig.update_layout(title={"text": title, "font": {"size": 15}})
     return _layout(fig, height, legend=False)

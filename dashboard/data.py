@@ -57,48 +57,50 @@ class Settings:
 
 
 @functools.lru_cache(maxsize=16)
-def _settings(argv: tuple[str, ...], env_db: str | None, env_config: str | None, config_mtime: int) -> Settings:
+def _paths(argv: tuple[str, ...], env_db: str | None, env_config: str | None) -> tuple[Path, str | None, Path]:
+    """(database, explicit config file or None, the config file that applies if it exists)."""
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--db")
     p.add_argument("--config")
     args = p.parse_known_args(list(argv))[0]
-    path = cfg.resolve_db_path(args.db or env_db)
-    config_path = args.config or env_config
-    return Settings(path, config_path, cfg.load_config(config_path, path))
+    db = cfg.resolve_db_path(args.db or env_db)
+    explicit = args.config or env_config or None
+    return db, explicit, Path(explicit) if explicit else db.with_name("aftersales.toml")
+
+
+def _config_mtime(path: Path) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+@functools.lru_cache(maxsize=16)
+def _settings(db: Path, config_path: str | None, config_mtime: int) -> Settings:
+    return Settings(db, config_path, cfg.load_config(config_path, db))
+
+
+def _current() -> tuple[Path, str | None, Path]:
+    return _paths(tuple(sys.argv[1:]), os.environ.get("AFTERSALES_DB"), os.environ.get("AFTERSALES_CONFIG"))
 
 
 def settings() -> Settings:
     """The database and configuration: ``-- --db PATH --config FILE`` after the script (as
-    ``aftersales dashboard`` passes them), else ``AFTERSALES_DB``/``AFTERSALES_CONFIG``. Cheap:
-    re-read only when the arguments, environment or the config file's mtime change."""
-    argv, env_db, env_config = tuple(sys.argv[1:]), os.environ.get("AFTERSALES_DB"), os.environ.get("AFTERSALES_CONFIG")
-    mtime = 0
-    for candidate in _config_candidates(argv, env_db, env_config):
-        with contextlib.suppress(OSError):
-            mtime = os.stat(candidate).st_mtime_ns
-    return _settings(argv, env_db, env_config, mtime)
-
-
-@functools.lru_cache(maxsize=16)
-def _config_candidates(argv: tuple[str, ...], env_db: str | None, env_config: str | None) -> tuple[str, ...]:
-    p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--db")
-    p.add_argument("--config")
-    args = p.parse_known_args(list(argv))[0]
-    explicit = args.config or env_config
-    if explicit:
-        return (explicit,)
-    return (str(cfg.resolve_db_path(args.db or env_db).with_name("aftersales.toml")),)
+    ``aftersales dashboard`` passes them), else ``AFTERSALES_DB``/``AFTERSALES_CONFIG``, else the
+    defaults. Cheap: re-read only when the arguments, environment or config file change."""
+    db, explicit, config_file = _current()
+    return _settings(db, explicit, _config_mtime(config_file))
 
 
 def version() -> str:
-    """Cache key for the data as it is now (see the module docstring); 'missing' if no file."""
-    s = settings()
+    """Cache key for the data and configuration as they are now (see the module docstring):
+    the database file's identity and the config file's mtime; 'missing' if no database."""
+    db, _, config_file = _current()
     try:
-        st_ = os.stat(s.db)
+        st_ = os.stat(db)
     except FileNotFoundError:
         return "missing"
-    return f"{st_.st_ino}:{st_.st_mtime_ns}:{st_.st_size}"
+    return f"{st_.st_ino}:{st_.st_mtime_ns}:{st_.st_size}:{_config_mtime(config_file)}"
 
 
 @contextlib.contextmanager
@@ -149,7 +151,8 @@ def _fits(kpis: tuple[str, ...], where: Where, by: tuple[str, ...]) -> list[str]
 # query returns (same records, same measures, the previous and last-year values joined per
 # region), and every other region is then a cache hit. Several values (east or north) need
 # their records re-aggregated, so those go to metrics as a filter.
-DERIVE_ORDER = ("region", "outlet_type", "channel", "service_type", "product_category", "outlet")
+# (Not outlets: metrics answers a one-outlet filter with a narrow plan that reads only its tickets.)
+DERIVE_ORDER = ("region", "outlet_type", "channel", "service_type", "product_category")
 
 
 def _split(where: Where, by: tuple[str, ...]) -> tuple[str, str, Where] | None:
@@ -250,19 +253,21 @@ def dict_where(where: Where) -> dict[str, list[str]]:
     return {k: list(v) for k, v in where}
 
 
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def complaint_reasons(ver: str, start: dt.date, end: dt.date, where: Where) -> tuple[pl.DataFrame, bool]:
-    """Complaints by reason: ``metrics`` by the ``complaint_reason`` breakdown when it has one,
-    else counted from the complaint records (second item True: the fallback was used)."""
-    if "complaint_reason" in R.DIMENSIONS:
-        df = kpis(ver, ("complaint_rate",), None, start, end, where, ("complaint_reason",))
-        return df, False
-    rec = records(ver, "complaint_rate", start, end, where, only="numerator", limit=None)
-    if rec.is_empty():
-        return pl.DataFrame(), True
-    out = (rec.group_by("complaint_reason").agg(pl.len().alias("count"))
-           .with_columns(share=pl.col("count") / pl.col("count").sum()).sort("count", descending=True))
-    return out, True
+def complaint_reasons(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    """Complaints by reason: ``complaint_reason``, ``count`` (complaints with that reason; null =
+    no reason recorded), ``share`` of all complaints, ``rate`` = count ÷ every ticket created.
+
+    From the complaint rate broken down by reason: its numerator per reason is the count (its
+    denominator, tickets carrying that reason, is not a useful base, so the rate is taken over
+    the sum of the denominators: every ticket created)."""
+    df = kpis(ver, ("complaint_rate",), None, start, end, where, ("complaint_reason",))
+    if df.is_empty():
+        return df
+    total = df["denominator"].sum()
+    out = df.filter(pl.col("numerator") > 0).select(
+        "complaint_reason", count=pl.col("numerator").cast(pl.Int64),
+        share=pl.col("numerator") / pl.col("numerator").sum(), rate=pl.col("numerator") / total)
+    return out.sort("count", descending=True)
 
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)

@@ -102,7 +102,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "complaint_trend": ("投诉率趋势", "Complaint rate over time"), "by_channel": ("按渠道", "By channel"),
     "by_category": ("按产品品类", "By product category"), "by_reason": ("按投诉原因", "By reason"),
     "complaint_list": ("投诉工单", "Complaint tickets"),
-    "reason_fallback": ("(按明细记录计数:指标层尚无“投诉原因”维度)", "(counted from the records: the metrics layer has no complaint-reason breakdown yet)"),
+    "no_reason": ("未注明原因", "No reason given"),
     "list_period": ("期间:{p}(点击趋势图中的点切换期间)", "Period: {p} (click a point in the trend to change it)"),
     # satisfaction
     "sat_trend": ("满意度与净推荐值", "CSAT and NPS"), "response_rate_trend": ("回访率", "Survey response rate"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -46,6 +47,18 @@ def connection(db: DbLike) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+    """Run one statement and return its rows as a polars frame.
+
+    ``execute`` parses and binds once (``con.sql(...).pl()`` does it twice: about 25 ms more per
+    KPI statement); the copy DuckDB warns about is negligible for aggregated results."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        out = pl.from_arrow(con.execute(sql, params or {}).to_arrow_table())
+    assert isinstance(out, pl.DataFrame)
+    return out
 
 
 def _as_list(x: str | Sequence[str] | None) -> list[str]:
@@ -230,45 +243,55 @@ def run(db: DbLike = None, metrics=None, by=None, grain: str | None = "month", s
     with connection(db) as con:
         p, lo, hi = plan(con, metrics, by, grain, start, end, where, conf, as_of, compare)
         sql, params = S.build(p)
-        raw = con.sql(sql, params=params).pl()
+        raw = fetch(con, sql, params)
     return finish(raw, p, lo, hi, conf), raw.rename({f"d_{d}": d for d in p.by})
 
 
 def _values_and_ci(raw: pl.DataFrame) -> pl.DataFrame:
-    """value, ci_low, ci_high per row, by each KPI's kind."""
-    parts = []
-    for kpi_id, part in raw.group_by("kpi", maintain_order=True):
-        k = R.KPIS[kpi_id[0]]
-        num = part["numerator"].to_numpy().astype(float)
-        den = part["denominator"].to_numpy().astype(float)
-        n = part["n_records"].to_numpy().astype(float)
-        lo = hi = np.full(len(part), np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if k.kind in ("count", "sum"):
-                value = num
-            elif k.kind == "ratio":
-                value = np.where(den > 0, k.scale * num / den, np.nan)
-                lo, hi = stats.wilson(num, den)
-                lo, hi = lo * k.scale, hi * k.scale
-            elif k.kind == "mean":
-                value = np.where(den > 0, num / den, np.nan)
-                lo, hi = stats.mean_ci(num, den, part["sumsq"].to_numpy().astype(float))
-            elif k.kind == "nps":
-                aux = part["aux"].to_list()
-                prom = np.array([a[0] if a else np.nan for a in aux], dtype=float)
-                det = np.array([a[1] if a else np.nan for a in aux], dtype=float)
-                value = np.where(den > 0, 100 * num / den, np.nan)
-                lo, hi = stats.nps_ci(prom, det, den)
-            else:  # quantile
-                grids = part["quantiles"].to_list()
-                value = np.array([g[0] if g and g[0] is not None else np.nan for g in grids], dtype=float)
-                lo, hi = stats.quantile_ci(S.quantile_levels(k.quantile), grids, n, k.quantile)
-        parts.append(part.with_columns(pl.Series("value", value, dtype=pl.Float64, nan_to_null=True),
-                                       pl.Series("ci_low", lo, dtype=pl.Float64, nan_to_null=True),
-                                       pl.Series("ci_high", hi, dtype=pl.Float64, nan_to_null=True)))
-    return pl.concat(parts) if parts else raw.with_columns(value=pl.lit(None, pl.Float64),
-                                                           ci_low=pl.lit(None, pl.Float64),
-                                                           ci_high=pl.lit(None, pl.Float64))
+    """value, ci_low, ci_high per row, by each KPI's kind (vectorised over the whole frame)."""
+    n_rows = len(raw)
+    if n_rows == 0:
+        return raw.with_columns(value=pl.lit(None, pl.Float64), ci_low=pl.lit(None, pl.Float64),
+                                ci_high=pl.lit(None, pl.Float64))
+    defs = [R.KPIS[k] for k in raw["kpi"].to_list()]
+    kind = np.array([k.kind for k in defs])
+    scale = np.array([k.scale for k in defs])
+    num = raw["numerator"].to_numpy().astype(float)
+    den = raw["denominator"].to_numpy().astype(float)
+    n = raw["n_records"].to_numpy().astype(float)
+    value = np.full(n_rows, np.nan)
+    lo = np.full(n_rows, np.nan)
+    hi = np.full(n_rows, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.isin(kind, ("count", "sum"))
+        value[m] = num[m]
+        m = kind == "ratio"
+        if m.any():
+            value[m] = np.where(den[m] > 0, scale[m] * num[m] / den[m], np.nan)
+            wl, wh = stats.wilson(num[m], den[m])
+            lo[m], hi[m] = wl * scale[m], wh * scale[m]
+        m = kind == "mean"
+        if m.any():
+            value[m] = np.where(den[m] > 0, num[m] / den[m], np.nan)
+            lo[m], hi[m] = stats.mean_ci(num[m], den[m], raw["sumsq"].to_numpy().astype(float)[m])
+        m = kind == "nps"
+        if m.any():
+            aux = [a for a, keep in zip(raw["aux"].to_list(), m, strict=True) if keep]
+            prom = np.array([a[0] if a else np.nan for a in aux], dtype=float)
+            det = np.array([a[1] if a else np.nan for a in aux], dtype=float)
+            value[m] = np.where(den[m] > 0, 100 * num[m] / den[m], np.nan)
+            lo[m], hi[m] = stats.nps_ci(prom, det, den[m])
+        m = kind == "quantile"
+        if m.any():
+            grids = raw["quantiles"].to_list()
+            for p in {k.quantile for k in defs if k.kind == "quantile"}:
+                rows = np.flatnonzero(np.array([k.kind == "quantile" and k.quantile == p for k in defs]))
+                g = [grids[r] for r in rows]
+                value[rows] = [x[0] if x and x[0] is not None else np.nan for x in g]
+                lo[rows], hi[rows] = stats.quantile_ci(S.quantile_levels(p), g, n[rows], p)
+    return raw.with_columns(pl.Series("value", value, dtype=pl.Float64, nan_to_null=True),
+                            pl.Series("ci_low", lo, dtype=pl.Float64, nan_to_null=True),
+                            pl.Series("ci_high", hi, dtype=pl.Float64, nan_to_null=True))
 
 
 def _excluded_text(kpi_ids: list[str], excluded: list[list[int] | None]) -> tuple[list[int], list[str | None]]:

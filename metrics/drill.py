@@ -16,7 +16,7 @@ from aftersales.errors import UserError
 from metrics import periods
 from metrics import registry as R
 from metrics import sql as S
-from metrics.compute import DbLike, connection, plan
+from metrics.compute import DbLike, connection, fetch, plan
 
 # Ticket columns shown beside each record (personal ones masked in SQL).
 TICKET_COLUMNS = [
@@ -93,7 +93,7 @@ def records(db: DbLike, kpi: str, period_start: dt.date | None = None, grain: st
             lim = " LIMIT $limit"
         sql = (f"SELECT x.*, {tcols}\nFROM ({rows}) x\nLEFT JOIN tickets t ON t.ticket_id = x.ticket_id\n{cond}\n"
                f"ORDER BY x.period_start, x.ticket_id{lim}")
-        df = con.sql(sql, params=params).pl()
+        df = fetch(con, sql, params)
     return df.rename({f"t_{c}": c for c in TICKET_COLUMNS if f"t_{c}" in df.columns and c not in df.columns})
 
 
@@ -125,7 +125,7 @@ def distribution(db: DbLike, kind: str, grain: str | None = None, start: dt.date
             bucket_lo = f"CAST(CASE {cases} ELSE {float(edges[-1])} END AS DOUBLE)"
         sql = (f"SELECT period_start{dims}, {bucket_lo} AS bucket_lo, count(*) AS count\n"
                f"FROM ({rows}) r WHERE r.counted AND {value} IS NOT NULL GROUP BY ALL ORDER BY ALL")
-        df = con.sql(sql, params=params).pl()
+        df = fetch(con, sql, params)
     df = df.rename({f"d_{d}": d for d in by})
     if edges is None:
         df = df.with_columns(bucket_hi=pl.col("bucket_lo"), bucket=pl.col("bucket_lo").cast(pl.Int64).cast(pl.String))

@@ -22,7 +22,7 @@ from metrics.registry import KpiDef
 OPEN = "(" + ", ".join(f"'{s}'" for s in model.OPEN_STATUSES) + ")"
 # Quantile KPIs compute these levels around p in the same aggregate, for an order-statistic
 # interval interpolated between them (see metrics.stats.quantile_ci).
-QUANTILE_CI_OFFSETS = (0.01, 0.04, 0.12, 0.25)
+QUANTILE_CI_OFFSETS = (0.02, 0.07, 0.2)
 
 # How each dimension is read, per base (default: the ticket-level expression).
 DIM_SQL = {
@@ -197,10 +197,15 @@ class _Builder:
         both zone-map prunable. Returns the CTE's name."""
         name = f"sel_{base}"
         marked = ", ".join(f"'{st}'" for st in statuses)
+        missing = f"t.{col} IS NULL AND t.status IN ({marked}) AND {self.window('t.created_at')}"
         head = f"SELECT {dims}{{ts}} AS ts, t.*\n    FROM tickets t\n    {joins}\n    WHERE {{w}} AND {cond}"
+        if not self.plan.where:
+            # broad queries scan (nearly) everything anyway: one pass with an OR is cheaper
+            w = f"({self.window(f't.{col}')} OR ({missing}))"
+            self.ctes.append(f"{name} AS (\n    {head.format(ts=f'coalesce(t.{col}, t.created_at)', w=w)}\n)")
+            return name
         a = head.format(ts=f"t.{col}", w=self.window(f"t.{col}")) + self.filters(base)
-        b = head.format(ts="t.created_at", w=f"t.{col} IS NULL AND t.status IN ({marked})"
-                        f" AND {self.window('t.created_at')}") + self.filters(base)
+        b = head.format(ts="t.created_at", w=missing) + self.filters(base)
         self.ctes.append(f"{name} AS (\n    {a}\n    UNION ALL\n    {b}\n)")
         return name
 
@@ -320,32 +325,37 @@ class _Builder:
         excl = " OR ".join(f"coalesce({e.condition}, FALSE)" for e in k.exclusions)
         return f"({k.scope}) AND NOT ({excl})"
 
-    def measures(self, k: KpiDef) -> list[str]:
-        c, i = self._counted(k), k.id
+    def measures(self, k: KpiDef, flag) -> list[str]:
+        """The aggregates of ``k``; ``flag(expr)`` names a per-record column computed once (shared
+        by every KPI using the same expression) so each aggregate is a plain FILTER on it."""
+        i, c = k.id, flag(self._counted(k))
         out: list[str] = []
         if k.kind == "count":
-            out += [f"count(*) FILTER (WHERE {c}) AS {i}__num", f"NULL::DOUBLE AS {i}__den", f"{i}__num AS {i}__n"]
+            out += [f"count_if({c}) AS {i}__num", f"NULL::DOUBLE AS {i}__den", f"{i}__num AS {i}__n"]
         elif k.kind == "sum":
-            out += [f"sum({k.value}) FILTER (WHERE {c}) AS {i}__num", f"NULL::DOUBLE AS {i}__den",
-                    f"count(*) FILTER (WHERE {c}) AS {i}__n"]
+            v = flag(k.value)
+            out += [f"sum({v}) FILTER (WHERE {c}) AS {i}__num", f"NULL::DOUBLE AS {i}__den",
+                    f"count_if({c}) AS {i}__n"]
         elif k.kind == "ratio":
-            out += [f"count(*) FILTER (WHERE {c} AND coalesce({k.num}, FALSE)) AS {i}__num",
-                    f"count(*) FILTER (WHERE {c}) AS {i}__den", f"{i}__den AS {i}__n"]
+            out += [f"count_if({flag(f'{self._counted(k)} AND coalesce({k.num}, FALSE)')}) AS {i}__num",
+                    f"count_if({c}) AS {i}__den", f"{i}__den AS {i}__n"]
         elif k.kind == "nps":
-            out += [f"count(*) FILTER (WHERE {c} AND coalesce({k.num}, FALSE)) AS {i}__a1",
-                    f"count(*) FILTER (WHERE {c} AND coalesce({k.num2}, FALSE)) AS {i}__a2",
-                    f"{i}__a1 - {i}__a2 AS {i}__num", f"count(*) FILTER (WHERE {c}) AS {i}__den", f"{i}__den AS {i}__n"]
+            out += [f"count_if({flag(f'{self._counted(k)} AND coalesce({k.num}, FALSE)')}) AS {i}__a1",
+                    f"count_if({flag(f'{self._counted(k)} AND coalesce({k.num2}, FALSE)')}) AS {i}__a2",
+                    f"{i}__a1 - {i}__a2 AS {i}__num", f"count_if({c}) AS {i}__den", f"{i}__den AS {i}__n"]
         elif k.kind == "mean":
-            out += [f"sum({k.value}) FILTER (WHERE {c}) AS {i}__num", f"count({k.value}) FILTER (WHERE {c}) AS {i}__den",
-                    f"{i}__den AS {i}__n", f"sum(({k.value}) * ({k.value})) FILTER (WHERE {c}) AS {i}__ss"]
+            v = flag(f"CAST({k.value} AS DOUBLE)")
+            out += [f"sum({v}) FILTER (WHERE {c}) AS {i}__num", f"count({v}) FILTER (WHERE {c}) AS {i}__den",
+                    f"{i}__den AS {i}__n", f"sum({v} * {v}) FILTER (WHERE {c}) AS {i}__ss"]
         elif k.kind == "quantile":
             assert k.quantile is not None
-            out += [f"quantile_cont({k.value}, {quantile_levels(k.quantile)}) FILTER (WHERE {c}) AS {i}__q",
-                    f"count({k.value}) FILTER (WHERE {c}) AS {i}__n"]
+            v = flag(f"CAST({k.value} AS DOUBLE)")
+            out += [f"quantile_cont({v}, {quantile_levels(k.quantile)}) FILTER (WHERE {c}) AS {i}__q",
+                    f"count({v}) FILTER (WHERE {c}) AS {i}__n"]
         prev: list[str] = []
         for e in k.exclusions:
             cond = f"({k.scope}) AND coalesce({e.condition}, FALSE)" + "".join(f" AND NOT coalesce({p}, FALSE)" for p in prev)
-            out.append(f"count(*) FILTER (WHERE {cond}) AS {i}__x_{e.reason}")
+            out.append(f"count_if({flag(cond)}) AS {i}__x_{e.reason}")
             prev.append(e.condition)
         return out
 
@@ -369,10 +379,16 @@ class _Builder:
             return
         rows = f"b_{base}"
         self.ctes.append(f"{rows} AS (\n    {self.base_rows(base)}\n)")
-        measures = ",\n    ".join(m for k in kpis for m in self.measures(k))
+        flags: dict[str, str] = {}
+
+        def flag(expr: str) -> str:
+            return flags.setdefault(expr, f"f{len(flags)}")
+
+        measures = ",\n    ".join(m for k in kpis for m in self.measures(k, flag))
         group = "".join(f", {c}" for c in self.dim_cols)
+        cols = ",\n      ".join(f"{expr} AS {name}" for expr, name in flags.items())
         self.ctes.append(f"a_{base} AS (\n  SELECT {self.period('ts')} AS period_start{group},\n    {measures}\n"
-                         f"  FROM {rows}\n  GROUP BY ALL\n)")
+                         f"  FROM (SELECT ts{group},\n      {cols}\n    FROM {rows})\n  GROUP BY ALL\n)")
         self.selects += [self.long_select(k, f"a_{base}") for k in kpis]
 
     def _add_orders(self, k: KpiDef) -> None:

@@ -5,9 +5,9 @@
 - NPS: Wald interval on the mean of the +100/0/−100 scores, clipped to [−100, 100];
 - quantiles (medians, p90): distribution-free order-statistic interval, ranks
   n·p ± z·√(n·p·(1−p)), read off a grid of quantiles computed in the same scan
-  (``metrics.sql.QUANTILE_CI_OFFSETS``) by linear interpolation; for samples smaller than the
-  grid resolves (about n < 16) the interval is clipped to the grid, i.e. too narrow — such
-  values are also flagged small.
+  (``metrics.sql.QUANTILE_CI_OFFSETS``: p ± 0.02, 0.07, 0.2) by linear interpolation; for
+  samples smaller than the grid resolves (about n < 25 for a median) the interval is clipped to
+  the grid, i.e. too narrow — such values are also flagged small.
 """
 
 from __future__ import annotations

@@ -41,21 +41,19 @@ def by_dim(scope: state.Scope, dim: str, title_key: str) -> list | None:
     return ui.chart(fig, key=f"cp_{dim}")
 
 
-def by_reason(scope: state.Scope) -> None:
+def by_reason(scope: state.Scope) -> list | None:
     lang = scope.lang
-    df, fallback = data.complaint_reasons(scope.ver, scope.start, scope.end, scope.where)
+    df = data.complaint_reasons(scope.ver, scope.start, scope.end, scope.where)
     if df.is_empty():
         ui.empty("empty_filter", scope)
-        return
-    if not fallback:  # metrics' own breakdown by reason
-        point = ui.chart(charts.bars(df, KPI, "complaint_reason", lang, lambda v: scope.label("complaint_reason", v),
-                                     title=T.t("by_reason", lang)), key="cp_reason")
-        ui.drill_from(point, scope, key="cp_reason_drill")
-        return
+        return None
     shown = df.with_columns(bucket=pl.col("complaint_reason").map_elements(
-        lambda v: T.code_label("complaint_reason", v, lang), return_dtype=pl.String, skip_nulls=True).fill_null("—"))
-    ui.chart(charts.histogram(shown, lang, T.t("by_reason", lang)), key="cp_reason", selectable=False)
-    st.caption(T.t("reason_fallback", lang))
+        lambda v: T.code_label("complaint_reason", v, lang), return_dtype=pl.String, skip_nulls=True)
+        .fill_null(T.t("no_reason", lang)))
+    fig = charts.histogram(shown, lang, T.t("by_reason", lang), kpi_id=KPI, dim="complaint_reason",
+                           codes=df["complaint_reason"].to_list(), extra=[
+                               f"{R.KPIS[KPI].label(lang)}: {r:.2%}" for r in df["rate"].to_list()])
+    return ui.chart(fig, key="cp_reason")
 
 
 def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
@@ -65,10 +63,8 @@ def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
     trend = data.kpis(scope.ver, (KPI,), scope.grain, scope.start, scope.end, scope.where)
     for dim in ("channel", "product_category"):
         data.kpis(scope.ver, (KPI,), None, scope.start, scope.end, scope.where, (dim,))
-    if aggregates_only:
-        return
     data.complaint_reasons(scope.ver, scope.start, scope.end, scope.where)
-    if not trend.is_empty():
+    if not trend.is_empty() and not aggregates_only:
         data.records(scope.ver, KPI, scope.start, scope.end, scope.where, trend["period_start"].max(), scope.grain,
                      "numerator", ui.RECORD_LIMIT)
 
@@ -86,7 +82,7 @@ def render() -> None:
         return
     point = ui.chart(charts.trend(trend, KPI, lang, scope.grain, title=T.t("complaint_trend", lang)), key="cp_trend")
     (t1, o1), (t2, o2) = ui.sections(scope, ["tab_breakdown", "complaint_list"])
-    p_channel = p_category = None
+    p_channel = p_category = p_reason = None
     if o1:
         with t1:
             c1, c2 = st.columns(2)
@@ -94,8 +90,8 @@ def render() -> None:
                 p_channel = by_dim(scope, "channel", "by_channel")
             with c2:
                 p_category = by_dim(scope, "product_category", "by_category")
-            by_reason(scope)
-    picked = point or p_channel or p_category
+            p_reason = by_reason(scope)
+    picked = point or p_channel or p_category or p_reason
     if not (o2 or picked):
         return
     with t2 if o2 else t1:
