@@ -107,10 +107,13 @@ class PartTask:
 
 
 def forecast_part(task: PartTask) -> dict[str, pl.DataFrame]:
-    """Backtest forecasts of every model at each cut-off (``backtest``: ``unique_id, cutoff, ds, y,
+    """Backtest forecasts of the class's candidates and the baselines at each cut-off (``backtest``: ``unique_id, cutoff, ds, y,
     model, yhat, scale``), every model's forecast after the last week (``final``), and the
     series' class (``info``: ``unique_id, series_class, adi, cv2, weeks, mean_demand, var_demand``)."""
     y, ds, h = task.y, task.ds, task.horizon
+    cls, adi, cv2 = classify(y)
+    # Only the candidates of the series' class and the baselines: nothing else can be chosen.
+    models = tuple(m for m in task.models if m in CANDIDATES.get(cls, ()) or m in BASELINES)
     # Columns gathered as arrays and framed once: building many tiny frames costs more than the fits.
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("cutoff", "ds", "y", "model", "yhat", "scale")}
     for c in task.cutoffs:
@@ -120,7 +123,7 @@ def forecast_part(task: PartTask) -> dict[str, pl.DataFrame]:
         n = len(test)
         diffs = np.diff(train)
         scale = float(np.mean(diffs ** 2)) if len(diffs) else float("nan")
-        for m in task.models:
+        for m in models:
             cols["cutoff"].append(np.repeat(ds[c], n))
             cols["ds"].append(ds[c + 1:c + 1 + n])
             cols["y"].append(test)
@@ -134,12 +137,11 @@ def forecast_part(task: PartTask) -> dict[str, pl.DataFrame]:
     }, schema={"unique_id": pl.String, "cutoff": pl.Date, "ds": pl.Date, "y": pl.Float64, "model": pl.String,
                "yhat": pl.Float64, "scale": pl.Float64})
     future = ds[-1] + np.arange(1, h + 1) * np.timedelta64(7, "D")
-    final = pl.DataFrame({"unique_id": np.repeat(task.unique_id, h * len(task.models)),
-                          "ds": np.tile(future, len(task.models)),
-                          "model": np.repeat(np.array(task.models), h),
-                          "yhat": np.concatenate([point_forecast(m, y, h) for m in task.models])},
+    final = pl.DataFrame({"unique_id": np.repeat(task.unique_id, h * len(models)),
+                          "ds": np.tile(future, len(models)),
+                          "model": np.repeat(np.array(models), h),
+                          "yhat": np.concatenate([point_forecast(m, y, h) for m in models])},
                          schema={"unique_id": pl.String, "ds": pl.Date, "model": pl.String, "yhat": pl.Float64})
-    cls, adi, cv2 = classify(y)
     recent = y[-52:]
     info = pl.DataFrame({"unique_id": [task.unique_id], "series_class": [cls], "adi": [adi], "cv2": [cv2],
                          "weeks": [len(y)], "mean_demand": [float(recent.mean())],

@@ -84,8 +84,11 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     chosen = _chosen(out["info"], methods)
     final = (out["final"].join(chosen.select("unique_id", pl.col("model").alias("_m"), "var_demand"), on="unique_id")
              .with_columns((pl.col("model") == pl.col("_m")).alias("chosen")))
-    values = _intervals(final).select("unique_id", "ds", "model", "chosen", "yhat", "yhat_lower_80",
-                                      "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
+    bounds = ("yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
+    values = pl.concat([_intervals(final.filter("chosen")),  # intervals for the method used only
+                        final.filter(~pl.col("chosen")).with_columns(pl.lit(None, dtype=pl.Float64).alias(b)
+                                                                     for b in bounds)],
+                       how="diagonal_relaxed").select("unique_id", "ds", "model", "chosen", "yhat", *bounds)
     rates = final.filter("chosen").group_by("unique_id").agg(pl.col("yhat").mean().alias("rate"))
     scores = parts.rmsse_table(out["backtest"]).group_by("unique_id", "model").agg(pl.col("rmsse").mean())
     wide = scores.pivot(on="model", index="unique_id", values="rmsse")

@@ -7,19 +7,29 @@ b_created AS (
 ),
 a_created AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    count(*) FILTER (WHERE (TRUE)) AS ticket_volume__num,
+    count_if(f0) AS ticket_volume__num,
     NULL::DOUBLE AS ticket_volume__den,
     ticket_volume__num AS ticket_volume__n,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(is_complaint IS NULL, FALSE)) AND coalesce(is_complaint, FALSE)) AS complaint_rate__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(is_complaint IS NULL, FALSE))) AS complaint_rate__den,
+    count_if(f2) AS complaint_rate__num,
+    count_if(f1) AS complaint_rate__den,
     complaint_rate__den AS complaint_rate__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(is_complaint IS NULL, FALSE)) AS complaint_rate__x_is_complaint_missing,
-    quantile_cont(epoch(first_response_at - created_at) / 3600.0, [0.5, 0.25, 0.38, 0.46, 0.49, 0.51, 0.54, 0.62, 0.75]) FILTER (WHERE (status <> 'cancelled') AND NOT (coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) OR coalesce(first_response_at IS NULL, FALSE) OR coalesce(first_response_at < created_at, FALSE))) AS first_response_time__q,
-    count(epoch(first_response_at - created_at) / 3600.0) FILTER (WHERE (status <> 'cancelled') AND NOT (coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) OR coalesce(first_response_at IS NULL, FALSE) OR coalesce(first_response_at < created_at, FALSE))) AS first_response_time__n,
-    count(*) FILTER (WHERE (status <> 'cancelled') AND coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE)) AS first_response_time__x_not_yet_responded,
-    count(*) FILTER (WHERE (status <> 'cancelled') AND coalesce(first_response_at IS NULL, FALSE) AND NOT coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE)) AS first_response_time__x_first_response_missing,
-    count(*) FILTER (WHERE (status <> 'cancelled') AND coalesce(first_response_at < created_at, FALSE) AND NOT coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) AND NOT coalesce(first_response_at IS NULL, FALSE)) AS first_response_time__x_responded_before_created
-  FROM b_created
+    count_if(f3) AS complaint_rate__x_is_complaint_missing,
+    quantile_cont(f5, [0.5, 0.3, 0.43, 0.48, 0.52, 0.57, 0.7]) FILTER (WHERE f4) AS first_response_time__q,
+    count(f5) FILTER (WHERE f4) AS first_response_time__n,
+    count_if(f6) AS first_response_time__x_not_yet_responded,
+    count_if(f7) AS first_response_time__x_first_response_missing,
+    count_if(f8) AS first_response_time__x_responded_before_created
+  FROM (SELECT ts, d_region,
+      (TRUE) AS f0,
+      (TRUE) AND NOT (coalesce(is_complaint IS NULL, FALSE)) AS f1,
+      (TRUE) AND NOT (coalesce(is_complaint IS NULL, FALSE)) AND coalesce(is_complaint, FALSE) AS f2,
+      (TRUE) AND coalesce(is_complaint IS NULL, FALSE) AS f3,
+      (status <> 'cancelled') AND NOT (coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) OR coalesce(first_response_at IS NULL, FALSE) OR coalesce(first_response_at < created_at, FALSE)) AS f4,
+      CAST(epoch(first_response_at - created_at) / 3600.0 AS DOUBLE) AS f5,
+      (status <> 'cancelled') AND coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) AS f6,
+      (status <> 'cancelled') AND coalesce(first_response_at IS NULL, FALSE) AND NOT coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) AS f7,
+      (status <> 'cancelled') AND coalesce(first_response_at < created_at, FALSE) AND NOT coalesce(first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress'), FALSE) AND NOT coalesce(first_response_at IS NULL, FALSE) AS f8
+    FROM b_created)
   GROUP BY ALL
 ),
 c_orders AS (
@@ -41,15 +51,10 @@ a_orders AS (
   FROM c_orders c FULL JOIN o_orders o ON c.period_start = o.period_start AND c.d_region IS NOT DISTINCT FROM o.d_region
 ),
 sel_repair AS (
-    SELECT o.region AS d_region, t.resolved_at AS ts, t.*
+    SELECT o.region AS d_region, coalesce(t.resolved_at, t.created_at) AS ts, t.*
     FROM tickets t
     LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE ((t.resolved_at >= $lo6 AND t.resolved_at < $hi7)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
-    UNION ALL
-    SELECT o.region AS d_region, t.created_at AS ts, t.*
-    FROM tickets t
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo8 AND t.created_at < $hi9)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+    WHERE (((t.resolved_at >= $lo8 AND t.resolved_at < $hi9)) OR (t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo6 AND t.created_at < $hi7)))) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
 ),
 b_repair AS (
     SELECT t.*, v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1, nx.created_at AS next_repair_at
@@ -60,61 +65,77 @@ b_repair AS (
 ),
 a_repair AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AND coalesce(resolution = 'fixed' AND NOT coalesce(next_repair_at <= resolved_at + INTERVAL 30 DAY, FALSE), FALSE)) AS repair_success_rate__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE))) AS repair_success_rate__den,
+    count_if(f1) AS repair_success_rate__num,
+    count_if(f0) AS repair_success_rate__den,
     repair_success_rate__den AS repair_success_rate__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS repair_success_rate__x_resolved_at_missing,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolution IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS repair_success_rate__x_resolution_missing,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(customer_id IS NULL OR product_model IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE)) AS repair_success_rate__x_customer_or_model_missing,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE)) AND coalesce(resolution = 'fixed' AND visit1_outcome = 'fixed', FALSE)) AS first_time_fix_rate__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE))) AS first_time_fix_rate__den,
+    count_if(f2) AS repair_success_rate__x_resolved_at_missing,
+    count_if(f3) AS repair_success_rate__x_resolution_missing,
+    count_if(f4) AS repair_success_rate__x_customer_or_model_missing,
+    count_if(f6) AS first_time_fix_rate__num,
+    count_if(f5) AS first_time_fix_rate__den,
     first_time_fix_rate__den AS first_time_fix_rate__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS first_time_fix_rate__x_resolved_at_missing,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolution IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS first_time_fix_rate__x_resolution_missing,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(NOT has_visit1, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE)) AS first_time_fix_rate__x_no_first_visit,
-    sum(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr__num,
-    count(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr__den,
+    count_if(f2) AS first_time_fix_rate__x_resolved_at_missing,
+    count_if(f3) AS first_time_fix_rate__x_resolution_missing,
+    count_if(f7) AS first_time_fix_rate__x_no_first_visit,
+    sum(f9) FILTER (WHERE f8) AS mttr__num,
+    count(f9) FILTER (WHERE f8) AS mttr__den,
     mttr__den AS mttr__n,
-    sum((epoch(resolved_at - created_at) / 3600.0) * (epoch(resolved_at - created_at) / 3600.0)) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr__ss,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS mttr__x_resolved_at_missing,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS mttr__x_resolved_before_created,
-    quantile_cont(epoch(resolved_at - created_at) / 3600.0, [0.5, 0.25, 0.38, 0.46, 0.49, 0.51, 0.54, 0.62, 0.75]) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_median__q,
-    count(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_median__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS mttr_median__x_resolved_at_missing,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS mttr_median__x_resolved_before_created,
-    quantile_cont(epoch(resolved_at - created_at) / 3600.0, [0.9, 0.65, 0.78, 0.86, 0.89, 0.91, 0.94, 1.0]) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_p90__q,
-    count(epoch(resolved_at - created_at) / 3600.0) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE))) AS mttr_p90__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS mttr_p90__x_resolved_at_missing,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS mttr_p90__x_resolved_before_created
-  FROM b_repair
+    sum(f9 * f9) FILTER (WHERE f8) AS mttr__ss,
+    count_if(f2) AS mttr__x_resolved_at_missing,
+    count_if(f10) AS mttr__x_resolved_before_created,
+    quantile_cont(f9, [0.5, 0.3, 0.43, 0.48, 0.52, 0.57, 0.7]) FILTER (WHERE f8) AS mttr_median__q,
+    count(f9) FILTER (WHERE f8) AS mttr_median__n,
+    count_if(f2) AS mttr_median__x_resolved_at_missing,
+    count_if(f10) AS mttr_median__x_resolved_before_created,
+    quantile_cont(f9, [0.9, 0.7, 0.83, 0.88, 0.92, 0.97, 1.0]) FILTER (WHERE f8) AS mttr_p90__q,
+    count(f9) FILTER (WHERE f8) AS mttr_p90__n,
+    count_if(f2) AS mttr_p90__x_resolved_at_missing,
+    count_if(f10) AS mttr_p90__x_resolved_before_created
+  FROM (SELECT ts, d_region,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AS f0,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AND coalesce(resolution = 'fixed' AND NOT coalesce(next_repair_at <= resolved_at + INTERVAL 30 DAY, FALSE), FALSE) AS f1,
+      (TRUE) AND coalesce(resolved_at IS NULL, FALSE) AS f2,
+      (TRUE) AND coalesce(resolution IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f3,
+      (TRUE) AND coalesce(customer_id IS NULL OR product_model IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE) AS f4,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE)) AS f5,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE)) AND coalesce(resolution = 'fixed' AND visit1_outcome = 'fixed', FALSE) AS f6,
+      (TRUE) AND coalesce(NOT has_visit1, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE) AS f7,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE)) AS f8,
+      CAST(epoch(resolved_at - created_at) / 3600.0 AS DOUBLE) AS f9,
+      (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f10
+    FROM b_repair)
   GROUP BY ALL
 ),
 sel_resolved AS (
-    SELECT o.region AS d_region, t.resolved_at AS ts, t.*
+    SELECT o.region AS d_region, coalesce(t.resolved_at, t.created_at) AS ts, t.*
     FROM tickets t
     LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE ((t.resolved_at >= $lo12 AND t.resolved_at < $hi13)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
-    UNION ALL
-    SELECT o.region AS d_region, t.created_at AS ts, t.*
-    FROM tickets t
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo14 AND t.created_at < $hi15)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+    WHERE (((t.resolved_at >= $lo14 AND t.resolved_at < $hi15)) OR (t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo12 AND t.created_at < $hi13)))) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
 ),
 b_resolved AS (
     SELECT * FROM sel_resolved
 ),
 a_resolved AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    quantile_cont(epoch(refunded_at - coalesce(refund_requested_at, created_at)) / 3600.0, [0.5, 0.25, 0.38, 0.46, 0.49, 0.51, 0.54, 0.62, 0.75]) FILTER (WHERE (service_type = 'refund') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(refunded_at IS NULL, FALSE) OR coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE))) AS refund_cycle_time__q,
-    count(epoch(refunded_at - coalesce(refund_requested_at, created_at)) / 3600.0) FILTER (WHERE (service_type = 'refund') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(refunded_at IS NULL, FALSE) OR coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE))) AS refund_cycle_time__n,
-    count(*) FILTER (WHERE (service_type = 'refund') AND coalesce(resolved_at IS NULL, FALSE)) AS refund_cycle_time__x_resolved_at_missing,
-    count(*) FILTER (WHERE (service_type = 'refund') AND coalesce(refunded_at IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE)) AS refund_cycle_time__x_refunded_at_missing,
-    count(*) FILTER (WHERE (service_type = 'refund') AND coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(refunded_at IS NULL, FALSE)) AS refund_cycle_time__x_refunded_before_requested,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AND coalesce(reopened_at IS NOT NULL AND reopened_at <= resolved_at + INTERVAL 30 DAY, FALSE)) AS reopen_rate__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE))) AS reopen_rate__den,
+    quantile_cont(f1, [0.5, 0.3, 0.43, 0.48, 0.52, 0.57, 0.7]) FILTER (WHERE f0) AS refund_cycle_time__q,
+    count(f1) FILTER (WHERE f0) AS refund_cycle_time__n,
+    count_if(f2) AS refund_cycle_time__x_resolved_at_missing,
+    count_if(f3) AS refund_cycle_time__x_refunded_at_missing,
+    count_if(f4) AS refund_cycle_time__x_refunded_before_requested,
+    count_if(f6) AS reopen_rate__num,
+    count_if(f5) AS reopen_rate__den,
     reopen_rate__den AS reopen_rate__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(resolved_at IS NULL, FALSE)) AS reopen_rate__x_resolved_at_missing
-  FROM b_resolved
+    count_if(f7) AS reopen_rate__x_resolved_at_missing
+  FROM (SELECT ts, d_region,
+      (service_type = 'refund') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(refunded_at IS NULL, FALSE) OR coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE)) AS f0,
+      CAST(epoch(refunded_at - coalesce(refund_requested_at, created_at)) / 3600.0 AS DOUBLE) AS f1,
+      (service_type = 'refund') AND coalesce(resolved_at IS NULL, FALSE) AS f2,
+      (service_type = 'refund') AND coalesce(refunded_at IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f3,
+      (service_type = 'refund') AND coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(refunded_at IS NULL, FALSE) AS f4,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AS f5,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AND coalesce(reopened_at IS NOT NULL AND reopened_at <= resolved_at + INTERVAL 30 DAY, FALSE) AS f6,
+      (TRUE) AND coalesce(resolved_at IS NULL, FALSE) AS f7
+    FROM b_resolved)
   GROUP BY ALL
 ),
 b_responses AS (
@@ -126,34 +147,38 @@ b_responses AS (
 ),
 a_responses AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE)) AND coalesce(satisfaction >= 4, FALSE)) AS csat__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat__den,
+    count_if(f1) AS csat__num,
+    count_if(f0) AS csat__den,
     csat__den AS csat__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(satisfaction IS NULL, FALSE)) AS csat__x_no_satisfaction,
-    sum(satisfaction) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat_mean__num,
-    count(satisfaction) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat_mean__den,
+    count_if(f2) AS csat__x_no_satisfaction,
+    sum(f3) FILTER (WHERE f0) AS csat_mean__num,
+    count(f3) FILTER (WHERE f0) AS csat_mean__den,
     csat_mean__den AS csat_mean__n,
-    sum((satisfaction) * (satisfaction)) FILTER (WHERE (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE))) AS csat_mean__ss,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(satisfaction IS NULL, FALSE)) AS csat_mean__x_no_satisfaction,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(nps IS NULL, FALSE)) AND coalesce(nps >= 9, FALSE)) AS nps__a1,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(nps IS NULL, FALSE)) AND coalesce(nps <= 6, FALSE)) AS nps__a2,
+    sum(f3 * f3) FILTER (WHERE f0) AS csat_mean__ss,
+    count_if(f2) AS csat_mean__x_no_satisfaction,
+    count_if(f5) AS nps__a1,
+    count_if(f6) AS nps__a2,
     nps__a1 - nps__a2 AS nps__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(nps IS NULL, FALSE))) AS nps__den,
+    count_if(f4) AS nps__den,
     nps__den AS nps__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(nps IS NULL, FALSE)) AS nps__x_no_nps
-  FROM b_responses
+    count_if(f7) AS nps__x_no_nps
+  FROM (SELECT ts, d_region,
+      (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE)) AS f0,
+      (TRUE) AND NOT (coalesce(satisfaction IS NULL, FALSE)) AND coalesce(satisfaction >= 4, FALSE) AS f1,
+      (TRUE) AND coalesce(satisfaction IS NULL, FALSE) AS f2,
+      CAST(satisfaction AS DOUBLE) AS f3,
+      (TRUE) AND NOT (coalesce(nps IS NULL, FALSE)) AS f4,
+      (TRUE) AND NOT (coalesce(nps IS NULL, FALSE)) AND coalesce(nps >= 9, FALSE) AS f5,
+      (TRUE) AND NOT (coalesce(nps IS NULL, FALSE)) AND coalesce(nps <= 6, FALSE) AS f6,
+      (TRUE) AND coalesce(nps IS NULL, FALSE) AS f7
+    FROM b_responses)
   GROUP BY ALL
 ),
 sel_closed AS (
-    SELECT o.region AS d_region, t.closed_at AS ts, t.*
+    SELECT o.region AS d_region, coalesce(t.closed_at, t.created_at) AS ts, t.*
     FROM tickets t
     LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE ((t.closed_at >= $lo18 AND t.closed_at < $hi19)) AND TRUE
-    UNION ALL
-    SELECT o.region AS d_region, t.created_at AS ts, t.*
-    FROM tickets t
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo20 AND t.created_at < $hi21)) AND TRUE
+    WHERE (((t.closed_at >= $lo20 AND t.closed_at < $hi21)) OR (t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo18 AND t.created_at < $hi19)))) AND TRUE
 ),
 b_closed AS (
     SELECT t.*, t.ticket_id IN (SELECT ticket_id FROM surveys WHERE TRUE) AS has_survey
@@ -161,11 +186,15 @@ b_closed AS (
 ),
 a_closed AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AND coalesce(has_survey, FALSE)) AS survey_response_rate__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE))) AS survey_response_rate__den,
+    count_if(f1) AS survey_response_rate__num,
+    count_if(f0) AS survey_response_rate__den,
     survey_response_rate__den AS survey_response_rate__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(closed_at IS NULL, FALSE)) AS survey_response_rate__x_closed_at_missing
-  FROM b_closed
+    count_if(f2) AS survey_response_rate__x_closed_at_missing
+  FROM (SELECT ts, d_region,
+      (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AS f0,
+      (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AND coalesce(has_survey, FALSE) AS f1,
+      (TRUE) AND coalesce(closed_at IS NULL, FALSE) AS f2
+    FROM b_closed)
   GROUP BY ALL
 ),
 b_sla_resolution AS (
@@ -177,11 +206,15 @@ b_sla_resolution AS (
 ),
 a_sla_resolution AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE)) AS sla_compliance__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE))) AS sla_compliance__den,
+    count_if(f1) AS sla_compliance__num,
+    count_if(f0) AS sla_compliance__den,
     sla_compliance__den AS sla_compliance__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS sla_compliance__x_resolved_at_missing
-  FROM b_sla_resolution
+    count_if(f2) AS sla_compliance__x_resolved_at_missing
+  FROM (SELECT ts, d_region,
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS f0,
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE) AS f1,
+      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f2
+    FROM b_sla_resolution)
   GROUP BY ALL
 ),
 b_sla_first_response AS (
@@ -193,11 +226,15 @@ b_sla_first_response AS (
 ),
 a_sla_first_response AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE)) AS sla_first_response__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE))) AS sla_first_response__den,
+    count_if(f1) AS sla_first_response__num,
+    count_if(f0) AS sla_first_response__den,
     sla_first_response__den AS sla_first_response__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS sla_first_response__x_first_response_missing
-  FROM b_sla_first_response
+    count_if(f2) AS sla_first_response__x_first_response_missing
+  FROM (SELECT ts, d_region,
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS f0,
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE) AS f1,
+      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f2
+    FROM b_sla_first_response)
   GROUP BY ALL
 ),
 b_sla_onsite AS (
@@ -210,11 +247,15 @@ b_sla_onsite AS (
 ),
 a_sla_onsite AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE)) AS sla_onsite__num,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE))) AS sla_onsite__den,
+    count_if(f1) AS sla_onsite__num,
+    count_if(f0) AS sla_onsite__den,
     sla_onsite__den AS sla_onsite__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS sla_onsite__x_no_visit_recorded
-  FROM b_sla_onsite
+    count_if(f2) AS sla_onsite__x_no_visit_recorded
+  FROM (SELECT ts, d_region,
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS f0,
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE) AS f1,
+      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f2
+    FROM b_sla_onsite)
   GROUP BY ALL
 ),
 b_backlog AS (
@@ -240,13 +281,16 @@ b_backlog AS (
 ),
 a_backlog AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    count(*) FILTER (WHERE (TRUE)) AS backlog__num,
+    count_if(f0) AS backlog__num,
     NULL::DOUBLE AS backlog__den,
     backlog__num AS backlog__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(age_days > 7, FALSE)) AS backlog_aged_7d__num,
-    count(*) FILTER (WHERE (TRUE)) AS backlog_aged_7d__den,
+    count_if(f1) AS backlog_aged_7d__num,
+    count_if(f0) AS backlog_aged_7d__den,
     backlog_aged_7d__den AS backlog_aged_7d__n
-  FROM b_backlog
+  FROM (SELECT ts, d_region,
+      (TRUE) AS f0,
+      (TRUE) AND coalesce(age_days > 7, FALSE) AS f1
+    FROM b_backlog)
   GROUP BY ALL
 ),
 b_parts AS (
@@ -259,14 +303,20 @@ b_parts AS (
 ),
 a_parts AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
-    sum(quantity) FILTER (WHERE (TRUE)) AS parts_consumption__num,
+    sum(f1) FILTER (WHERE f0) AS parts_consumption__num,
     NULL::DOUBLE AS parts_consumption__den,
-    count(*) FILTER (WHERE (TRUE)) AS parts_consumption__n,
-    sum(quantity * unit_cost) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__num,
+    count_if(f0) AS parts_consumption__n,
+    sum(f3) FILTER (WHERE f2) AS parts_cost__num,
     NULL::DOUBLE AS parts_cost__den,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(unit_cost IS NULL, FALSE)) AS parts_cost__x_unit_cost_missing
-  FROM b_parts
+    count_if(f2) AS parts_cost__n,
+    count_if(f4) AS parts_cost__x_unit_cost_missing
+  FROM (SELECT ts, d_region,
+      (TRUE) AS f0,
+      quantity AS f1,
+      (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE)) AS f2,
+      quantity * unit_cost AS f3,
+      (TRUE) AND coalesce(unit_cost IS NULL, FALSE) AS f4
+    FROM b_parts)
   GROUP BY ALL
 )
 SELECT 'ticket_volume' AS kpi, period_start, d_region, CAST(ticket_volume__num AS DOUBLE) AS numerator, CAST(ticket_volume__den AS DOUBLE) AS denominator, CAST(ticket_volume__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded

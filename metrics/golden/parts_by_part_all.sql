@@ -7,14 +7,20 @@ WITH b_parts AS (
 ),
 a_parts AS (
   SELECT CAST($period2 AS DATE) AS period_start, d_part_no,
-    sum(quantity) FILTER (WHERE (TRUE)) AS parts_consumption__num,
+    sum(f1) FILTER (WHERE f0) AS parts_consumption__num,
     NULL::DOUBLE AS parts_consumption__den,
-    count(*) FILTER (WHERE (TRUE)) AS parts_consumption__n,
-    sum(quantity * unit_cost) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__num,
+    count_if(f0) AS parts_consumption__n,
+    sum(f3) FILTER (WHERE f2) AS parts_cost__num,
     NULL::DOUBLE AS parts_cost__den,
-    count(*) FILTER (WHERE (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE))) AS parts_cost__n,
-    count(*) FILTER (WHERE (TRUE) AND coalesce(unit_cost IS NULL, FALSE)) AS parts_cost__x_unit_cost_missing
-  FROM b_parts
+    count_if(f2) AS parts_cost__n,
+    count_if(f4) AS parts_cost__x_unit_cost_missing
+  FROM (SELECT ts, d_part_no,
+      (TRUE) AS f0,
+      quantity AS f1,
+      (TRUE) AND NOT (coalesce(unit_cost IS NULL, FALSE)) AS f2,
+      quantity * unit_cost AS f3,
+      (TRUE) AND coalesce(unit_cost IS NULL, FALSE) AS f4
+    FROM b_parts)
   GROUP BY ALL
 )
 SELECT 'parts_consumption' AS kpi, period_start, d_part_no, CAST(parts_consumption__num AS DOUBLE) AS numerator, CAST(parts_consumption__den AS DOUBLE) AS denominator, CAST(parts_consumption__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
