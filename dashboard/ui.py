@@ -195,6 +195,8 @@ def table(df: pl.DataFrame, key: str, lang: str, name: str | None = None, select
     """A table (already localised) with its downloads; returns the selected row's index.
     ``highlight``: a boolean column of ``display`` whose true rows are shaded red (shortfalls)."""
     shown: Any = display if display is not None else df
+    if isinstance(height, int):
+        height = min(height, 38 + 35 * max(len(shown), 1))  # no empty rows under a short table
     config = _column_config(shown, lang)
     if highlight and highlight in shown.columns:
         flags = shown[highlight].fill_null(False).to_list()

@@ -83,10 +83,14 @@ def map_series(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1, de
         with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp.get_context("spawn"),
                                  initializer=_init_worker) as pool:
             futures = {pool.submit(_run_chunk, fn, chunk): i for i, chunk in enumerate(chunks)}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                results[i] = fut.result()
-                bar.update(len(chunks[i]))
+            try:
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    results[i] = fut.result()
+                    bar.update(len(chunks[i]))
+            except BaseException:  # a failure (or Ctrl-C) stops the queued work, not just this wait
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         return [r for chunk in results for r in chunk]  # type: ignore[union-attr]
     finally:
         bar.close()

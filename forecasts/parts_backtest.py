@@ -125,7 +125,8 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
         items = [SimItem(r["unique_id"], r["series_class"], ys[r["unique_id"]], r["model"],
                          int(leads.get(r["unique_id"], default)), ps)
                  for r in chosen.filter(pl.col("series_class") != parts.NO_DEMAND).iter_rows(named=True)]
-        sim_rows = [row for rows in map_series(simulate_part, items, workers=workers, desc="inventory sim")
+        sim_workers = workers if len(items) >= int(ps["parallel_min_series"]) else 1
+        sim_rows = [row for rows in map_series(simulate_part, items, workers=sim_workers, desc="inventory sim")
                     for row in rows]
         sim = pl.DataFrame(sim_rows, schema={"part_no": pl.String, "series_class": pl.String, "policy": pl.String,
                                              "weeks": pl.Int32, "demand": pl.Float64, "filled": pl.Float64,

@@ -19,11 +19,19 @@ from forecasts.executor import map_series
 from forecasts.settings import section
 
 MAX_PROJECTION_DAYS = 3 * 365
+BATCH = 250  # parts per executor item
 
 def _fan_out(long: pl.DataFrame, ps: dict[str, Any], workers: int) -> dict[str, pl.DataFrame]:
     tasks = parts.tasks_from_long(long, int(ps["backtest_origins"]), int(ps["horizon_weeks"]),
                                   int(ps["backtest_step_weeks"]), int(ps["min_history_weeks"]))
-    results = map_series(parts.forecast_part, tasks, workers=workers, desc="parts")
+    # A part takes milliseconds and a worker process seconds to start (imports): below a few
+    # thousand parts one process is faster (see the README's benchmark).
+    if len(tasks) < int(ps["parallel_min_series"]):
+        workers = 1
+    size = max(1, min(BATCH, math.ceil(len(tasks) / (workers * 4))))
+    batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+    results = map_series(parts.forecast_parts_batch, batches, workers=workers, chunk_size=1,
+                         desc=f"parts ×{size}")
     return {k: pl.concat([r[k] for r in results if not r[k].is_empty()], how="vertical_relaxed")
             for k in ("backtest", "final", "info")}
 
@@ -126,7 +134,8 @@ def reorder_table(chosen: pl.DataFrame, long: pl.DataFrame, ps: dict[str, Any], 
     items = [PolicyItem(r["part_no"], float(r["rate"]), float(r["var_demand"]), int(r["lead_time_days"]),
                         float(ps["target_fill_rate"]), float(ps["order_cover_weeks"]), method,
                         hist.get(r["part_no"], np.zeros(0))) for r in frame.iter_rows(named=True)]
-    levels = pl.DataFrame(map_series(policy_for_part, items, workers=workers if len(items) > 2000 else 1,
+    levels = pl.DataFrame(map_series(policy_for_part, items,
+                                     workers=workers if len(items) >= int(ps["parallel_min_series"]) else 1,
                                      desc="reorder"), schema=["part_no", "reorder_point", "order_up_to", "distribution"],
                           orient="row")
     frame = frame.join(levels, on="part_no")

@@ -30,6 +30,7 @@ lead_time_distribution = "nb"  # "nb" (negative binomial) or "bootstrap"
 sim_weeks = 52               # inventory simulation: the last N weeks
 sim_refit_weeks = 4          # ... with the policy recomputed every N weeks
 min_history_weeks = 8
+parallel_min_series = 5000   # fewer parts run in one process (a part takes ms, a worker seconds to start)
 
 [staffing]
 plan_quantile = 0.8
@@ -74,6 +75,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sim_weeks": 52,
         "sim_refit_weeks": 4,
         "min_history_weeks": 8,
+        "parallel_min_series": 5000,
     },
     "staffing": {
         "plan_quantile": 0.8,

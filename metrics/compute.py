@@ -137,6 +137,11 @@ def dimension_values(db: DbLike, dim: str) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["value", "label"], orient="row")
 
 
+# Where the records themselves carry a non-coded dimension (identifiers from this allow-list only).
+RECORD_COLUMNS = {"outlet": ("tickets", "outlet_id"), "technician": ("tickets", "technician_id"),
+                  "product_model": ("tickets", "product_model")}
+
+
 def check_where(con: duckdb.DuckDBPyConnection, where: dict[str, Any] | None) -> dict[str, list[str]]:
     """Filters as {dim: [codes]}; unknown dimensions or values raise a UserError listing the valid ones.
     Coded dimensions also accept their Chinese label (华东 for east)."""
@@ -155,6 +160,10 @@ def check_where(con: duckdb.DuckDBPyConnection, where: dict[str, Any] | None) ->
         else:
             valid = set(dimension_values(con, dim)["value"].to_list())
         unknown = [v for v in values if v not in valid]
+        if unknown and dim in RECORD_COLUMNS:  # in the records but missing from the master data
+            table, col = RECORD_COLUMNS[dim]
+            unknown = [v for v in unknown
+                       if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {col} = ?)", [v]).fetchall()[0][0]]
         if unknown:
             listed = sorted(valid)
             more = f" … and {len(listed) - 30} more (`aftersales kpi --values {dim}`)" if len(listed) > 30 else ""

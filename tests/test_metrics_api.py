@@ -122,6 +122,17 @@ def test_weeks_start_monday_and_previous_periods(db):
     assert week["yoy_value"] == ly["value"] == rows[1]["yoy_value"]  # 同比 = 52 weeks earlier
 
 
+def test_without_comparisons_same_values(db):
+    kw = dict(by=["region"], grain="month", start=dt.date(2024, 5, 1), end=JUNE_END, where={"outlet": ["O0001"]})
+    full = metrics.query(db, **kw)
+    lean = metrics.query(db, compare=False, **kw)
+    assert full["value"].to_list() == lean["value"].to_list()
+    assert lean.filter(pl.col("period_start") == dt.date(2024, 5, 1))["prev_value"].is_null().all()
+    assert lean["yoy_value"].is_null().all()
+    june = lean.filter(pl.col("period_start") == JUNE)  # May is in the result: June's 环比 is known
+    assert june["prev_value"].to_list() == full.filter(pl.col("period_start") == JUNE)["prev_value"].to_list()
+
+
 def test_status_and_small_sample(db):
     cfg = {**DEFAULTS, "targets": {"csat": 0.0, "complaint_rate": 0.0}}
     df = metrics.query(db, metrics=["csat", "complaint_rate", "ticket_volume"], by=["technician"], grain="month",

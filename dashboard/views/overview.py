@@ -67,7 +67,7 @@ def movers(df: pl.DataFrame, scope: state.Scope) -> None:
     raw = pl.DataFrame({T.t("dimension", lang): dim_names, T.t("unit_name", lang): units}).with_columns(
         top.select(numbers).rename({c: T.column_label(c, lang) for c in numbers}))
     shown = pl.DataFrame({
-        T.t("dimension", lang): dim_names, k.label(lang): units,
+        T.t("dimension", lang): dim_names, T.t("unit_name", lang): units,
         T.period(last, scope.grain, lang): [T.kpi_value(k, v, lang) for v in top["value"].to_list()],
         T.t("previous", lang): [T.kpi_value(k, v, lang) for v in top["prev_value"].to_list()],
         T.t("change", lang): [T.kpi_change(k, v, lang) for v in top["prev_change"].to_list()],

@@ -48,14 +48,16 @@ def default_series(ids: list[str], scope: state.Scope) -> str:
     return "all/all" if "all/all" in ids else ids[0]
 
 
-def series_data(scope: state.Scope, run: dict, uid: str) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """The stored forecast of one series and the actuals before it."""
+def series_data(scope: state.Scope, run: dict, uid: str) -> tuple[pl.DataFrame, pl.DataFrame | None,
+                                                                   pl.DataFrame | None]:
+    """The stored forecast of one series, the actuals before it, and the calendar events."""
     fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=uid)
     if fc.is_empty():
-        return fc, None
+        return fc, None, None
     fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
     first = fc["ds"].min()
-    return fc, actuals(scope, uid, first - dt.timedelta(days=HISTORY_DAYS), first - dt.timedelta(days=1))
+    events = data.events(first - dt.timedelta(days=HISTORY_DAYS), fc["ds"].max())
+    return fc, actuals(scope, uid, first - dt.timedelta(days=HISTORY_DAYS), first - dt.timedelta(days=1)), events
 
 
 def workload(scope: state.Scope, run: dict) -> None:
@@ -67,12 +69,10 @@ def workload(scope: state.Scope, run: dict) -> None:
         return
     uid = st.selectbox(T.t("series", lang), ids, index=ids.index(default_series(ids, scope)),
                        format_func=lambda u: series_label(u, lang), key="series", bind=state.BIND)
-    fc, hist = series_data(scope, run, uid)
+    fc, hist, events = series_data(scope, run, uid)
     if fc.is_empty():
         ui.empty("empty_forecast", scope)
         return
-    first, last = fc["ds"].min(), fc["ds"].max()
-    events = data.events(first - dt.timedelta(days=HISTORY_DAYS), last)
     title = f"{T.t('workload_forecast', lang)} · {series_label(uid, lang)} · {fc['model'][0]}"
     ui.chart(charts.forecast(hist, fc, lang, title, events), key="wl_chart", selectable=False)
     info = series.filter(pl.col("unique_id") == uid).to_dicts()

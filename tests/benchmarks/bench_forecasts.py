@@ -139,20 +139,24 @@ def reference_workload(long: pl.DataFrame) -> float:
     return t.wall
 
 
-def speed(workers_list: list[int], config: dict, n_parts: int, n_workload: int) -> dict[str, object]:
-    plong, master = synthetic.weekly_parts(n_series=n_parts, seed=11)
-    wlong = synthetic.daily_workload(n_series=n_workload, seed=12)
-    out: dict[str, object] = {"parts_series": n_parts, "workload_series": n_workload}
-    out["reference_parts_s"] = reference_parts(plong)
-    for w in workers_list:
-        with Timer() as t:
-            run_parts.forecast(plong, config, w, "bench", master=master)
-        out[f"parts_forecast_{w}w"] = {"wall_s": t.wall, "cpu_s": t.cpu}
-    out["reference_workload_s"] = reference_workload(wlong)
-    for w in workers_list:
-        with Timer() as t:
-            run_workload.forecast(wlong, config, w, "bench")
-        out[f"workload_forecast_{w}w"] = {"wall_s": t.wall, "cpu_s": t.cpu}
+def speed(workers_list: list[int], config: dict, part_sizes: list[int], n_workload: int,
+          workload: bool = True) -> dict[str, object]:
+    out: dict[str, object] = {"parts_series": part_sizes, "workload_series": n_workload}
+    forced = {**config, "parts": {**config.get("parts", {}), "parallel_min_series": 0}}  # pool even for few parts
+    for n in part_sizes:
+        plong, master = synthetic.weekly_parts(n_series=n, seed=11)
+        out[f"reference_parts_{n}_s"] = reference_parts(plong)
+        for w in workers_list:
+            with Timer() as t:
+                run_parts.forecast(plong, forced, w, "bench", master=master)
+            out[f"parts_{n}_forecast_{w}w"] = {"wall_s": t.wall, "cpu_s": t.cpu}
+    if workload:
+        wlong = synthetic.daily_workload(n_series=n_workload, seed=12)
+        out["reference_workload_s"] = reference_workload(wlong)
+        for w in workers_list:
+            with Timer() as t:
+                run_workload.forecast(wlong, config, w, "bench")
+            out[f"workload_forecast_{w}w"] = {"wall_s": t.wall, "cpu_s": t.cpu}
     return out
 
 
@@ -162,10 +166,11 @@ def main() -> None:
     ap.add_argument("--speed-workers", default="1,2", help="worker counts to time, e.g. 1,2")
     ap.add_argument("--tickets", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--parts", type=int, default=1000)
+    ap.add_argument("--parts", default="1000,5000", help="part series counts to time, e.g. 1000,5000")
     ap.add_argument("--workload-series", type=int, default=100)
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-workload-speed", action="store_true")
     ap.add_argument("--keep", metavar="DIR", help="keep the sample data and database here")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()
@@ -178,8 +183,9 @@ def main() -> None:
         db = sample_db(work, args.tickets, args.seed)
         results["accuracy"] = accuracy(db, args.workers, config)
     if not args.skip_speed:
-        results["speed"] = speed([int(w) for w in args.speed_workers.split(",")], config, args.parts,
-                                 args.workload_series)
+        results["speed"] = speed([int(w) for w in args.speed_workers.split(",")], config,
+                                 [int(n) for n in args.parts.split(",")], args.workload_series,
+                                 workload=not args.skip_workload_speed)
     results["machine"]["load_avg_1m_end"] = os.getloadavg()[0]  # type: ignore[index]
     text = json.dumps(results, indent=2, default=str, ensure_ascii=False)
     print(text)
@@ -234,11 +240,15 @@ def report(r: dict) -> None:
     sp = r.get("speed")
     if sp:
         lines += ["", "| speed | 1 worker | 2 workers | reference (bare library, 1 process) |", "|---|---|---|---|"]
-        for key, ref in (("parts", "reference_parts_s"), ("workload", "reference_workload_s")):
-            one, two = sp.get(f"{key}_forecast_1w", {}), sp.get(f"{key}_forecast_2w", {})
-            n = sp["parts_series"] if key == "parts" else sp["workload_series"]
-            lines.append(f"| {n} {key} series, `forecast` | {f(one.get('wall_s'), 1)} s (cpu {f(one.get('cpu_s'), 1)}) | "
-                         f"{f(two.get('wall_s'), 1)} s (cpu {f(two.get('cpu_s'), 1)}) | {f(sp[ref], 1)} s |")
+        rows = [(f"{n} parts series", f"parts_{n}", f"reference_parts_{n}_s") for n in sp["parts_series"]]
+        rows.append((f"{sp['workload_series']} workload series", "workload", "reference_workload_s"))
+        for label, key, ref in rows:
+            one, two = sp.get(f"{key}_forecast_1w"), sp.get(f"{key}_forecast_2w")
+            if one is None and two is None:
+                continue
+            one, two = one or {}, two or {}
+            lines.append(f"| {label}, `forecast` | {f(one.get('wall_s'), 1)} s (cpu {f(one.get('cpu_s'), 1)}) | "
+                         f"{f(two.get('wall_s'), 1)} s (cpu {f(two.get('cpu_s'), 1)}) | {f(sp.get(ref), 1)} s |")
     m = r["machine"]
     lines.append(f"\nMachine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB; Python {m['python']}, "
                  f"Prophet {m['prophet']}, statsforecast {m['statsforecast']}; 1-min load average "

@@ -222,6 +222,12 @@ def compare(panel: pl.DataFrame, hand: pl.DataFrame) -> tuple[int, int]:
     return n, bad
 
 
+def _pandas_types(t):
+    import pyarrow as pa
+
+    return pd.StringDtype("pyarrow") if pa.types.is_string(t) or pa.types.is_large_string(t) else None
+
+
 def pandas_panel(df: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """Every KPI's measures by region × month in pandas (vectorised; merge_asof for repeats)."""
     t, o = df["tickets"], df["outlets"]
@@ -345,7 +351,8 @@ def main() -> None:
     cols = {t: [c for c in model.TABLES[t].column_names if c not in ("customer_name", "customer_phone", "comment")]
             for t in ("tickets", "visits", "surveys", "parts_used", "outlets")}
     t0 = time.perf_counter()
-    frames = {t: con.sql(f"SELECT {', '.join(c)} FROM {t}").pl().to_pandas(use_pyarrow_extension_array=False)
+    # strings as pyarrow-backed pandas strings (object strings would need ~20 GB at 10M tickets)
+    frames = {t: con.sql(f"SELECT {', '.join(c)} FROM {t}").to_arrow_table().to_pandas(types_mapper=_pandas_types)
               for t, c in cols.items()}
     t_load = time.perf_counter() - t0
     as_of = pd.Timestamp(frames["tickets"]["created_at"].max())
