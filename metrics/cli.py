@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from aftersales.config import load_config, resolve_db_path
+from aftersales.db import DatabaseMissing
 from aftersales.errors import UserError
 from metrics import registry as R
 from metrics.periods import parse_date
@@ -89,6 +90,13 @@ def _write(df: pl.DataFrame, fmt: str, lang: str) -> None:
 
 
 def cmd_kpi(args: argparse.Namespace) -> int:
+    try:
+        return _kpi(args)
+    except DatabaseMissing as exc:
+        raise UserError(str(exc)) from None
+
+
+def _kpi(args: argparse.Namespace) -> int:
     import metrics
 
     db = resolve_db_path(args.db)
