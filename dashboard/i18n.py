@@ -164,6 +164,9 @@ EN_CODES: dict[str, dict[str, str]] = {
                        "customer_absent": "Customer absent", "referred": "Sent to workshop"},
     "survey_channel": {"sms": "SMS", "wechat": "WeChat", "phone": "Phone"},
     "stage": {"first_response": "First response", "resolution": "Resolution", "onsite": "On site"},
+    "rule": {"key_present": "Key missing", "required": "Required value missing", "type": "Wrong type",
+             "known_value": "Unknown value", "in_range": "Out of range", "order_of_events": "Events out of order",
+             "known_reference": "Unknown reference", "duplicate_key": "Duplicate key"},
 }
 ZH_CODES: dict[str, dict[str, str]] = {
     "region": model.REGIONS, "channel": model.CHANNELS, "service_type": model.SERVICE_TYPES, "status": model.STATUSES,
@@ -171,6 +174,9 @@ ZH_CODES: dict[str, dict[str, str]] = {
     "outlet_type": model.OUTLET_TYPES, "product_category": model.PRODUCT_CATEGORIES,
     "visit1_outcome": model.VISIT_OUTCOMES, "survey_channel": model.SURVEY_CHANNELS,
     "stage": {"first_response": "首次响应", "resolution": "完成", "onsite": "上门"},
+    "rule": {"key_present": "缺少主键", "required": "必填为空", "type": "类型错误", "known_value": "未知取值",
+             "in_range": "超出范围", "order_of_events": "时间先后矛盾", "known_reference": "引用不存在",
+             "duplicate_key": "主键重复"},
 }
 
 # Column headers of record and result tables beyond the canonical columns (whose 中文 is in the model).
@@ -268,6 +274,8 @@ def kpi_value(kpi: Any, x: Any, lang: str, compact: bool = False, signed: bool =
         fmt = "+" + fmt
     if compact and kpi.unit in ("tickets", "units", "yuan") and abs(float(x)) >= 10_000:
         text = ("+" if signed and x > 0 else "") + number(x, lang, compact=True)
+    elif compact and kpi.unit == "hours" and abs(float(x)) >= 100:
+        text = format(float(x), "+.0f" if signed else ".0f")  # fits a narrow card: 111 小时
     else:
         text = format(float(x), fmt)
     suffix = _UNIT_SUFFIX.get(kpi.unit)

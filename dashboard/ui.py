@@ -18,7 +18,7 @@ from dashboard.state import Scope
 from metrics import registry as R
 
 CODED_COLUMNS = {"channel", "service_type", "priority", "status", "resolution", "complaint_reason", "outlet_type",
-                 "product_category", "region", "visit1_outcome", "survey_channel", "stage"}
+                 "product_category", "region", "visit1_outcome", "survey_channel", "stage", "rule"}
 RECORD_LIMIT = 1000
 
 

@@ -81,7 +81,8 @@ def workload(scope: state.Scope, run: dict) -> None:
         st.caption(f"{T.t('backtest', lang)}: {i.get('score_metric', '').upper()} {i.get('model')} "
                    f"{T.number(i.get('score'), lang, 3)} · baseline {T.number(i.get('baseline_score'), lang, 3)}"
                    f" · {i.get('reason', '')}")
-    st.caption(f"{T.t('events', lang)}: " + "、".join(sorted({T.event_label(n, lang) for n in events["name"]})))
+    sep = "、" if lang == "zh" else ", "
+    st.caption(f"{T.t('events', lang)}: " + sep.join(sorted({T.event_label(n, lang) for n in events["name"]})))
 
 
 def staffing(scope: state.Scope, run: dict) -> None:
@@ -114,7 +115,7 @@ def staffing(scope: state.Scope, run: dict) -> None:
     fig = go.Figure(go.Heatmap(z=z, x=weeks, y=[T.code_label("region", r, lang) for r in regs], text=text,
                                hovertemplate="%{text}<extra></extra>", zmid=0, zmin=-lim, zmax=lim,
                                colorscale=[[0, "#d62728"], [0.5, "#f7f7f7"], [1, "#2ca02c"]],
-                               colorbar={"title": T.t("gap", lang)}))
+                               colorbar={"title": T.column_label("gap", lang)}))
     fig.update_layout(title=T.t("staffing_table", lang), height=120 + 40 * len(regs),
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     fig.update_xaxes(tickformat=T.plotly_date_format("day", lang))
