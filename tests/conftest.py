@@ -54,3 +54,15 @@ def file_digest(path: Path) -> str:
 def table_rows(db: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest installs the app as `__main__`; a process pool started later (the
+    forecast executor spawns workers) would then re-run the dashboard in every worker."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
