@@ -36,15 +36,8 @@ DEFAULTS: dict[str, Any] = {
     },
     # KPI targets overriding the registry's defaults, by KPI id.
     "targets": {},
-    "staffing": {
-        "plan_quantile": 0.8,
-        "productive_hours_per_week": 40.0,
-        "shrinkage": 0.15,
-        "travel_hours_per_visit": 0.75,
-        "hours_per_ticket": {},
-    },
-    "parts": {"target_fill_rate": 0.95},
-    "forecast": {"horizon_days": 84},
+    # The `forecast`, `staffing` and `parts` sections have their defaults in forecasts/settings.py,
+    # beside the code that reads them; a config file's keys are layered over those.
 }
 
 

@@ -80,10 +80,6 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _keys_sql(table: model.Table, left: str, right: str, right_prefix: str = "v_") -> str:
-    return " AND ".join(f"{left}.{k} = {right}.{right_prefix}{k}" for k in table.key)
-
-
 class _Stages:
     """Progress over the stages of one file, shown only on a terminal."""
 

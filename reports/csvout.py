@@ -4,29 +4,15 @@ returned), UTF-8 with a BOM so Excel opens the Chinese labels correctly."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-from typing import Any
 
 from metrics import registry as R
 from reports.content import Report
-from reports.table import is_missing
+from reports.table import exact_text
 
 COLUMNS = ["kpi", "label", "unit", "period_start", "period_end", "value", "numerator", "denominator", "n_records",
            "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
            "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason"]
-
-
-def _cell(value: Any) -> str:
-    if is_missing(value):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
 
 
 def render(report: Report) -> bytes:
@@ -36,5 +22,5 @@ def render(report: Report) -> bytes:
     filters = ["|".join(v) for v in report.where.values()]
     for rec in report.kpis.iter_rows(named=True):
         row = {**rec, "label": R.KPIS[rec["kpi"]].label(report.lang)}
-        w.writerow([_cell(row.get(c)) for c in COLUMNS] + filters)
+        w.writerow([exact_text(row.get(c)) for c in COLUMNS] + filters)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

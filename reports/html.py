@@ -4,7 +4,6 @@ reader (and the tests) can check them against the metrics API."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from html import escape
 from typing import Any
@@ -15,7 +14,7 @@ import plotly.offline
 from reports import i18n
 from reports.content import Report
 from reports.style import CSS
-from reports.table import Chart, Table, display, is_missing
+from reports.table import Chart, Table, display, exact_text, is_missing
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover",
                "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud"]}
@@ -33,16 +32,8 @@ def e(value: Any) -> str:
 
 
 def raw(value: Any) -> str:
-    """The exact value for ``data-raw``: repr for floats (round-trips), ISO for dates."""
-    if is_missing(value):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
+    """The exact value for ``data-raw``."""
+    return exact_text(value)
 
 
 def _numeric(fmt: str) -> bool:

@@ -68,6 +68,19 @@ def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def exact_text(value: Any) -> str:
+    """A value written so it reads back exactly: repr for floats (round-trips), ISO for dates."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
 def _decimals(spec: str) -> int:
     m = re.search(r"\.(\d+)", spec)
     return int(m[1]) if m else 0
