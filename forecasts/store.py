@@ -52,8 +52,49 @@ class Run:
         self.run_id = self.run_id or new_run_id(self.kind)
 
 
+def _columns(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dict[str, dict[str, tuple[str, bool]]]:
+    """``{table: {column: (type, nullable)}}`` of the main schema's tables among ``tables``."""
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name IN (SELECT unnest($t)) ORDER BY ordinal_position",
+        {"t": list(tables)}).fetchall()
+    out: dict[str, dict[str, tuple[str, bool]]] = {}
+    for table, column, dtype, nullable in rows:
+        out.setdefault(table, {})[column] = (dtype, bool(nullable))
+    return out
+
+
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+    """Create the forecast tables, and bring tables a run stored before a schema change up to
+    the current schema (``CREATE TABLE IF NOT EXISTS`` alone would leave the old shape in
+    place and the next insert would fail): missing columns are added (null for old runs),
+    columns the schema no longer has stop being required (old runs keep their values), and
+    changed types are converted."""
+    ddl = SCHEMA_SQL.read_text(encoding="utf-8")
+    want = _columns(_declared(ddl), ("forecast_runs", *TABLES))
+    have = _columns(con, tuple(want))
+    con.execute(ddl)
+    for table, cols in have.items():  # identifiers below come from schema.sql and the database's own catalog
+        target = want[table]
+        for column, (dtype, _) in target.items():
+            if column not in cols:
+                con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {dtype}')
+            elif cols[column][0] != dtype:
+                try:
+                    con.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET DATA TYPE {dtype}')
+                except duckdb.Error as exc:
+                    raise ValueError(f"forecast table {table}: stored column {column} is {cols[column][0]} and "
+                                     f"cannot be converted to {dtype} ({exc}); drop the table to start afresh") from exc
+        for column, (_, nullable) in cols.items():
+            if column not in target and not nullable:
+                con.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" DROP NOT NULL')
+
+
+def _declared(ddl: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory database holding the current schema, to compare stored tables with."""
+    mem = duckdb.connect()
+    mem.execute(ddl)
+    return mem
 
 
 def _json(value: Any) -> str:

@@ -68,3 +68,22 @@ def test_failed_write_leaves_the_database_as_it_was(empty_db):
     with pytest.raises(duckdb.Error):
         store.save_run(empty_db, bad)
     assert list(store.list_runs(empty_db)["run_id"]) == ["workload-ok"]
+
+
+def test_a_table_stored_before_a_schema_change_is_migrated(empty_db):
+    # A database whose staffing_plan predates plan_quantile and still has a required column the
+    # schema has since dropped, with one old run in it.
+    con = duckdb.connect(str(empty_db))
+    con.execute(store.SCHEMA_SQL.read_text(encoding="utf-8"))
+    con.execute("ALTER TABLE staffing_plan DROP COLUMN plan_quantile")
+    con.execute("ALTER TABLE staffing_plan ADD COLUMN retired_col INTEGER NOT NULL DEFAULT 0")
+    con.execute("ALTER TABLE staffing_plan ALTER COLUMN technicians_available SET DATA TYPE BIGINT")
+    con.execute("INSERT INTO staffing_plan (run_id, region, week_start, tickets_expected, hours_expected, hours_planned, "
+                "technicians_needed, technicians_available, gap, short, retired_col) "
+                "VALUES ('old', 'east', DATE '2026-01-05', 1, 1, 1, 1, 1, 0, false, 7)")
+    con.close()
+    run_id = store.save_run(empty_db, _run())
+    new = store.read_staffing(empty_db, run_id)
+    assert new["plan_quantile"].to_list() == [0.8] and new["technicians_available"].dtype == pl.Int32
+    old = store.read_staffing(empty_db, "old")
+    assert old["plan_quantile"].to_list() == [None] and old["retired_col"].to_list() == [7]
