@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.generate import people
+from pipelines.generate import roster
 from pipelines.generate.calendar import CATEGORIES, SALES_CHANNELS, Calendar
 from pipelines.generate.vocab import (
     AGENT_WORDS,
@@ -25,9 +25,6 @@ from pipelines.generate.vocab import (
     TIER_WEIGHT,
 )
 
-SKILL_GROUPS = ("delivery", "install", "repair")  # delivery also serves exchanges
-SKILL_SETS = ["install,repair", "repair", "delivery,install", "delivery,install,repair", "delivery"]
-SKILL_SET_P = [0.45, 0.15, 0.15, 0.15, 0.10]
 ORDER_CHANNEL_SHARE = {"tmall": .24, "taobao": .14, "jd": .24, "pdd": .12, "douyin": .10, "suning": .04,
                        "vip": .03, "weidian": .02, "wechat": .03, "store": .04}
 ORDER_CATEGORY_SHARE = {"air_conditioner": .12, "water_heater": .08, "washer": .10, "fridge": .08, "tv": .08,
@@ -64,8 +61,8 @@ def _date(value) -> np.ndarray:
 
 def build_masters(cal: Calendar, n_tickets: int, rng: np.random.Generator, seed: int) -> Masters:
     start, end = cal.dates[0], cal.dates[-1]
-    outlets, cum, outsourced, tier = _outlets(n_tickets, rng, start)
-    techs, skill, elig = _technicians(outlets, outsourced, tier, cal, rng, seed)
+    outlets, cum, outsourced, tier = _outlets(roster.outlet_count(cal, n_tickets), rng, start)
+    techs, skill, elig = roster.technicians(outlets, np.diff(cum, prepend=0.0), outsourced, cal, n_tickets, rng, seed)
     products, product_cat, product_cum = _products(n_tickets, rng)
     parts, part_cum, install_parts, stockout, pop = _parts(cal, rng)
     weekly_repairs = n_tickets / max(cal.n_days / 7, 1) * 0.27 * 0.6
@@ -79,13 +76,37 @@ def build_masters(cal: Calendar, n_tickets: int, rng: np.random.Generator, seed:
                    parts["part_name"].str.contains("铜管").to_numpy(), stockout)
 
 
-def _outlets(n_tickets: int, rng: np.random.Generator, start: np.datetime64):
-    n_out = int(np.clip(round(60 + 20 * math.log10(max(n_tickets, 1) / 3000)), 60, 120))
-    cities = [(r, c, t) for r, lst in CITIES.items() for c, t in lst]
-    w = np.array([REGION_WEIGHT[r] * TIER_WEIGHT[t] / sum(TIER_WEIGHT[x] for _, x in CITIES[r]) for r, _, t in cities])
-    want = w / w.sum() * n_out
+def _largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
+    """``total`` whole units split in proportion to ``weights``."""
+    if total <= 0 or weights.sum() <= 0:
+        return np.zeros(len(weights), dtype=int)
+    want = weights / weights.sum() * total
     alloc = np.floor(want).astype(int)
-    alloc[np.argsort(-(want - alloc), kind="stable")[: n_out - alloc.sum()]] += 1
+    alloc[np.argsort(-(want - alloc), kind="stable")[: total - alloc.sum()]] += 1
+    return alloc
+
+
+def _allocate_outlets(n_out: int) -> list[int]:
+    """Outlets per city (in CITIES order): each region gets its share (at least one); within a
+    region, own service centres in tier-1/2 cities and outsourced agents in smaller ones, in
+    proportion to the volume each kind of city carries."""
+    alloc = []
+    per_region = np.maximum(_largest_remainder(np.array(list(REGION_WEIGHT.values())), n_out), 1)
+    for (region, lst), n_r in zip(((r, CITIES[r]) for r in REGION_WEIGHT), per_region, strict=True):
+        w = np.array([TIER_WEIGHT[t] for _, t in lst])
+        own = np.array([t <= 2 for _, t in lst])
+        n_outs = int(round(n_r * w[~own].sum() / w.sum()))
+        city = np.zeros(len(lst), dtype=int)
+        city[own] = _largest_remainder(w[own], n_r - n_outs)
+        city[~own] = _largest_remainder(w[~own], n_outs)
+        alloc.append((region, city))
+    by_region = dict(alloc)
+    return [int(k) for r in CITIES for k in by_region[r]]
+
+
+def _outlets(n_out: int, rng: np.random.Generator, start: np.datetime64):
+    cities = [(r, c, t) for r, lst in CITIES.items() for c, t in lst]
+    alloc = _allocate_outlets(n_out)
     rows, weights = [], []
     for (region, city, tier), k in zip(cities, alloc, strict=True):
         for j in range(k):
@@ -108,62 +129,6 @@ def _outlets(n_tickets: int, rng: np.random.Generator, start: np.datetime64):
         weights[sel] *= share / weights[sel].sum()
     cum = np.cumsum(weights) / weights.sum()
     return df, cum, (df["outlet_type"] == "outsourced").to_numpy(), df["city_tier"].to_numpy()
-
-
-def _technicians(outlets: pl.DataFrame, outsourced: np.ndarray, tier: np.ndarray, cal: Calendar,
-                 rng: np.random.Generator, seed: int):
-    start, end = cal.dates[0], cal.dates[-1]
-    span = int((end - start).astype(int))
-    outlet_idx, levels, skills, hired, leave = [], [], [], [], []
-    for o in range(len(outlets)):
-        n = int(rng.integers(5, 9) if outsourced[o] else rng.integers(12, 16) if tier[o] == 1 else rng.integers(8, 13))
-        p_level = [0.2, 0.35, 0.3, 0.12, 0.03] if outsourced[o] else [0.08, 0.2, 0.35, 0.25, 0.12]
-        for j in range(n):
-            outlet_idx.append(o)
-            levels.append(int(rng.choice(5, p=p_level)) + 1)
-            core = j < 3  # every outlet keeps three all-round technicians for the whole period
-            skills.append("delivery,install,repair" if core else SKILL_SETS[rng.choice(len(SKILL_SETS), p=SKILL_SET_P)])
-            if core or rng.random() < 0.85 or span < 120:
-                h = start - np.timedelta64(int(rng.integers(30, 365 * 10)), "D")
-            else:
-                h = start + np.timedelta64(int(rng.integers(0, span - 60)), "D")
-            hired.append(h)
-            lo = max(int((h - start).astype(int)) + 90, 30)
-            if not core and rng.random() < 0.1 and lo < span - 10:
-                leave.append(start + np.timedelta64(int(rng.integers(lo, span - 10)), "D"))
-            else:
-                leave.append(None)
-    n = len(outlet_idx)
-    idx = np.arange(n)
-    outlet_ids = outlets["outlet_id"].gather(np.array(outlet_idx))
-    df = pl.DataFrame({
-        "technician_id": people.codes("JS", idx + 10001, 5),
-        "technician_name": people.names(idx, seed * 31 + 5),
-        "outlet_id": outlet_ids,
-        "skills": skills,
-        "skill_level": pl.Series(levels, dtype=pl.Int8),
-        "hired_on": pl.Series(_date(hired), dtype=pl.Date),
-        "active": [x is None for x in leave],
-    })
-    # Who can be dispatched in each month: hired before the month, not gone by its end.
-    n_months = int(cal.month[-1]) + 1
-    month_first = np.array([cal.dates[cal.month == m][0] for m in range(n_months)])
-    month_last = np.array([cal.dates[cal.month == m][-1] for m in range(n_months)])
-    hired_a = _date(hired)
-    leave_a = np.array([x if x is not None else end + np.timedelta64(1, "D") for x in leave], dtype="datetime64[D]")
-    oi = np.array(outlet_idx)
-    has = np.array([[g in s.split(",") for g in SKILL_GROUPS] for s in skills])
-    n_groups = n_months * len(outlets) * len(SKILL_GROUPS)
-    members: list[list[int]] = [[] for _ in range(n_groups)]
-    for m in range(n_months):
-        ok = (hired_a <= month_first[m]) & (leave_a > month_last[m])
-        for t in np.flatnonzero(ok):
-            for g in np.flatnonzero(has[t]):
-                members[(m * len(outlets) + oi[t]) * len(SKILL_GROUPS) + g].append(t)
-    lens = np.array([len(x) for x in members])
-    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    flat = np.array([t for x in members for t in x], dtype=np.int64)
-    return df, np.array(levels), (starts, lens, flat)
 
 
 def _pattern(pattern: str, rng: np.random.Generator) -> str:
