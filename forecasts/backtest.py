@@ -70,37 +70,46 @@ def series_scores(frame: pl.DataFrame) -> pl.DataFrame:
     return per_window.group_by("unique_id", "model").agg(pl.col("mase").mean(), pl.len().alias("windows"))
 
 
-def choose_models(frame: pl.DataFrame, challenger: str, keep_within: float = 0.05) -> pl.DataFrame:
-    """The model each series uses, with the reason: the challenger only where its backtest MASE
-    is more than ``keep_within`` below Prophet's. Columns ``unique_id, model, reason,
-    mase_prophet, mase_challenger, mase_snaive7``."""
-    scores = series_scores(frame).filter(pl.col("model").is_in([PROPHET, challenger, SNAIVE7]))
+def choose_models(frame: pl.DataFrame, challenger: str, keep_within: float = 0.05,
+                  extra: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The model each series uses, with the reason: the best of the challenger and the ``extra``
+    candidates (e.g. top-down) only where its backtest MASE is more than ``keep_within`` below
+    Prophet's. Columns ``unique_id, model, reason, mase_prophet, mase_challenger, mase_snaive7``
+    and ``mase_<extra>`` for each extra candidate."""
+    others = (challenger, *extra)
+    scores = series_scores(frame).filter(pl.col("model").is_in([PROPHET, *others, SNAIVE7]))
     wide = scores.pivot(on="model", index="unique_id", values="mase")
-    for col in (PROPHET, challenger, SNAIVE7):
+    for col in (PROPHET, *others, SNAIVE7):
         if col not in wide.columns:
             wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(col))
     rows = []
     for r in wide.iter_rows(named=True):
-        p, c, s = r[PROPHET], r[challenger], r[SNAIVE7]
-        p = None if p is None or p != p else p
-        c = None if c is None or c != c else c
+        p, s = _score(r[PROPHET]), r[SNAIVE7]
+        alt = {m: _score(r[m]) for m in others if _score(r[m]) is not None}
+        best = min(alt, key=alt.get) if alt else None
+        c = alt.get(best) if best else None
         if p is None and c is None:
             model, reason = SNAIVE7, "Prophet and the challenger both failed or had no backtest: seasonal naive"
         elif c is None:
             model, reason = PROPHET, f"{challenger} failed or had no backtest"
         elif p is None:
-            model, reason = challenger, "Prophet failed or had no backtest"
+            model, reason = best, "Prophet failed or had no backtest"
         elif c < p * (1 - keep_within):
-            model, reason = challenger, (f"{challenger} MASE {c:.3f} is {1 - c / p:.0%} below Prophet's {p:.3f} "
-                                         f"(more than {keep_within:.0%})")
+            model, reason = best, (f"{best} MASE {c:.3f} is {1 - c / p:.0%} below Prophet's {p:.3f} "
+                                   f"(more than {keep_within:.0%})")
         else:
-            model, reason = PROPHET, (f"Prophet MASE {p:.3f} vs {challenger} {c:.3f}: "
+            model, reason = PROPHET, (f"Prophet MASE {p:.3f} vs {best} {c:.3f}: "
                                       + ("Prophet is best" if p <= c else f"within {keep_within:.0%} of the best, kept"))
         rows.append({"unique_id": r["unique_id"], "model": model, "reason": reason,
-                     "mase_prophet": p, "mase_challenger": c, "mase_snaive7": s})
+                     "mase_prophet": p, "mase_challenger": _score(r[challenger]), "mase_snaive7": s,
+                     **{f"mase_{m}": _score(r[m]) for m in extra}})
     return pl.DataFrame(rows, schema={"unique_id": pl.String, "model": pl.String, "reason": pl.String,
                                       "mase_prophet": pl.Float64, "mase_challenger": pl.Float64,
-                                      "mase_snaive7": pl.Float64})
+                                      "mase_snaive7": pl.Float64, **{f"mase_{m}": pl.Float64 for m in extra}})
+
+
+def _score(v: float | None) -> float | None:
+    return None if v is None or v != v else v
 
 
 def calibrate_final(frame: pl.DataFrame, backtest: pl.DataFrame) -> pl.DataFrame:
@@ -108,7 +117,8 @@ def calibrate_final(frame: pl.DataFrame, backtest: pl.DataFrame) -> pl.DataFrame
     return scoring.apply_calibration(frame, scoring.fit_calibration(backtest))
 
 
-def out_of_sample(rolling: pl.DataFrame, challenger: str, keep_within: float) -> pl.DataFrame:
+def out_of_sample(rolling: pl.DataFrame, challenger: str, keep_within: float,
+                  extra: tuple[str, ...] = ()) -> pl.DataFrame:
     """The rolling frame from the second origin on, with intervals calibrated and a ``selected``
     model chosen from earlier origins only (what production would have done at each origin)."""
     cutoffs = sorted(rolling["cutoff"].unique().to_list())
@@ -117,7 +127,7 @@ def out_of_sample(rolling: pl.DataFrame, challenger: str, keep_within: float) ->
         past = rolling.filter((pl.col("cutoff") < c) & (pl.col("ds") <= c))
         now = rolling.filter(pl.col("cutoff") == c)
         now = scoring.apply_calibration(now, scoring.fit_calibration(past))
-        choice = choose_models(past, challenger, keep_within).select("unique_id", pl.col("model").alias("_chosen"))
+        choice = choose_models(past, challenger, keep_within, extra).select("unique_id", pl.col("model").alias("_chosen"))
         picked = now.join(choice, on="unique_id").filter(pl.col("model") == pl.col("_chosen")).drop("_chosen")
         out += [now, picked.with_columns(pl.lit(SELECTED).alias("model"))]
     return pl.concat(out, how="diagonal_relaxed") if out else rolling.head(0)

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from forecasts import backtest as bt
-from forecasts import scoring, staffing, store
+from forecasts import reconcile, scoring, staffing, store
 from forecasts.executor import map_series
 from forecasts.settings import section
 from forecasts.workload import NAIVE364, PROPHET, SNAIVE7, forecast_series, tasks_from_long
@@ -36,7 +36,15 @@ def _fit(long: pl.DataFrame, windows: list[tuple[str, dt.date, int]], fc: dict[s
               if not f.is_empty()]
     if not frames:
         raise ValueError("no series had enough history to forecast (at least 28 days before each cut-off)")
-    return pl.concat(frames, how="diagonal_relaxed")
+    res = pl.concat(frames, how="diagonal_relaxed")
+    if fc.get("top_down"):  # region × service candidates from the region forecasts just made
+        res = pl.concat([res, reconcile.top_down(res, long)], how="diagonal_relaxed")
+    return res
+
+
+def _extra(fc: dict[str, Any]) -> tuple[str, ...]:
+    """Candidates besides Prophet and the challenger."""
+    return (reconcile.TOP_DOWN,) if fc.get("top_down") else ()
 
 
 def _rolling_windows(long: pl.DataFrame, fc: dict[str, Any]) -> list[tuple[str, dt.date, int]]:
@@ -64,25 +72,28 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     res = _fit(long, [*windows, (bt.FINAL, last, int(fc["horizon_days"]))], fc, workers, raw_intervals=False)
     rolling = res.filter(pl.col("window") == bt.ROLLING)
     challenger = fc["challenger"]
-    choice = bt.choose_models(rolling, challenger, float(fc["keep_prophet_within"]))
+    extra = _extra(fc)
+    choice = bt.choose_models(rolling, challenger, float(fc["keep_prophet_within"]), extra)
     untested = sorted(set(res["unique_id"]) - set(choice["unique_id"]))
     if untested:  # history too short for a backtest window: Prophet, without calibrated intervals
         choice = pl.concat([choice, pl.DataFrame({
             "unique_id": untested, "model": PROPHET,
             "reason": "no backtest window (history shorter than two horizons): Prophet by default"})],
             how="diagonal_relaxed")
-    final = res.filter((pl.col("window") == bt.FINAL) & pl.col("model").is_in([PROPHET, challenger, SNAIVE7]))
+    final = res.filter((pl.col("window") == bt.FINAL) & pl.col("model").is_in([PROPHET, challenger, SNAIVE7, *extra]))
     final = bt.calibrate_final(final, rolling).join(
         choice.select("unique_id", pl.col("model").alias("_chosen")), on="unique_id", how="left")
     values = final.select("unique_id", "ds", "model", (pl.col("model") == pl.col("_chosen")).fill_null(False).alias("chosen"),
                           "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
     series = choice.select(
         "unique_id", "model", "reason", pl.lit("mase").alias("score_metric"),
-        pl.when(pl.col("model") == PROPHET).then("mase_prophet").when(pl.col("model") == SNAIVE7)
-        .then("mase_snaive7").otherwise("mase_challenger").alias("score"),
+        pl.coalesce([pl.when(pl.col("model") == m).then(f"mase_{m}") for m in extra] + [
+            pl.when(pl.col("model") == PROPHET).then("mase_prophet").when(pl.col("model") == SNAIVE7)
+            .then("mase_snaive7").otherwise("mase_challenger")]).alias("score"),
         pl.col("mase_snaive7").alias("baseline_score"),
         pl.struct(pl.col("mase_prophet").alias(PROPHET), pl.col("mase_challenger").alias(challenger),
-                  pl.col("mase_snaive7").alias(SNAIVE7)).struct.json_encode().alias("scores"))
+                  pl.col("mase_snaive7").alias(SNAIVE7), *[pl.col(f"mase_{m}").alias(m) for m in extra])
+        .struct.json_encode().alias("scores"))
     tables = {"forecast_values": values, "forecast_series": series}
     summary: dict[str, Any] = {
         "series": int(choice.height), "dropped_series": len(dropped),
@@ -98,7 +109,7 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
         short = plan.filter("short")
         summary["staffing"] = {"region_weeks": plan.height, "short_region_weeks": short.height,
                                "max_shortfall": float(-short["gap"].min()) if short.height else 0.0}
-    return store.Run(kind="workload", source=source, model=f"{PROPHET}|{challenger}", data_cutoff=last,
+    return store.Run(kind="workload", source=source, model="|".join([PROPHET, challenger, *extra]), data_cutoff=last,
                      params=_params(fc, dropped, {"staffing": section(config, "staffing")}),
                      n_series=choice.height, workers=workers, seconds=time.perf_counter() - started,
                      summary=summary, tables=tables)
@@ -119,8 +130,8 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     challenger = fc["challenger"]
     keep_within = float(fc["keep_prophet_within"])
     rolling = res.filter(pl.col("window") == bt.ROLLING)
-    oos = bt.out_of_sample(rolling, challenger, keep_within)
-    choice = bt.choose_models(rolling, challenger, keep_within)
+    oos = bt.out_of_sample(rolling, challenger, keep_within, _extra(fc))
+    choice = bt.choose_models(rolling, challenger, keep_within, _extra(fc))
     summaries = [bt.summarize_rolling(oos, rolling)]
     ev = res.filter(pl.col("window").str.starts_with("event:"))
     if not ev.is_empty():
@@ -137,7 +148,7 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     summary = headline(scores)
     summary.update({"series": long["unique_id"].n_unique(), "dropped_series": len(dropped),
                     "origins": [str(w[1]) for w in windows], "events": [w[0] for w in event_windows]})
-    return store.Run(kind="backtest_workload", source=source, model=f"{PROPHET}|{challenger}|{SNAIVE7}|{NAIVE364}",
+    return store.Run(kind="backtest_workload", source=source, model="|".join([PROPHET, challenger, *_extra(fc), SNAIVE7, NAIVE364]),
                      data_cutoff=last, params=_params(fc, dropped), n_series=long["unique_id"].n_unique(),
                      workers=workers, seconds=time.perf_counter() - started, summary=summary,
                      tables={"backtest_scores": scores, "backtest_forecasts": stored})

@@ -9,6 +9,7 @@ backtest_origins = 4         # rolling origins in the workload backtest
 backtest_step_days = 0       # days between origins; 0 = the horizon (non-overlapping windows)
 challenger = "mstl"          # "mstl" (weekly + yearly seasonality, ETS trend) or "ets" (AutoETS, weekly)
 keep_prophet_within = 0.05   # Prophet is kept unless a challenger's MASE is more than 5% lower
+top_down = true              # region × service series also get a top-down candidate (reconcile.py)
 seasonality_mode = "auto"    # "auto": multiplicative for series averaging >= multiplicative_min_daily a day
 multiplicative_min_daily = 5.0
 holidays_prior_scale = 10.0
@@ -54,6 +55,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "backtest_step_days": 0,
         "challenger": "mstl",
         "keep_prophet_within": 0.05,
+        "top_down": True,
         "seasonality_mode": "auto",
         "multiplicative_min_daily": 5.0,
         "holidays_prior_scale": 10.0,
