@@ -1,6 +1,5 @@
-"""Reorder policy for spare parts from a count distribution of lead-time demand, the
-normal-approximation baseline it is compared with, and the inventory simulation that compares
-them.
+"""Reorder policy for spare parts from a count distribution of demand, the normal-approximation
+baseline it is compared with, and the inventory simulation that compares them.
 
 Policy: weekly review, reorder point ``s`` and order-up-to level ``S`` (order ``S - IP`` when
 the inventory position IP is at or below ``s``). An order placed at the end of week t is on the
@@ -8,12 +7,35 @@ shelf from week ``t + 1 + lead_days // 7``, so the protection period is ``P = le
 weeks in both the policy and the simulation. ``Q = S - s`` is ``order_cover_weeks`` of mean
 demand (at least one unit).
 
-``s`` is the smallest integer whose expected shortage per replenishment cycle,
-``E[(X - s)+] - E[(X - s - Q)+]`` with ``X`` the demand over ``P`` weeks, is at most
-``(1 - fill_rate) * Q``. ``X`` is negative binomial with the forecast mean and the recent
-week-to-week variance (Poisson when that is not over-dispersed), or a bootstrap of recent weeks.
-A normal approximation — the baseline — puts probability on negative demand and too little on
-the long right tail of lumpy parts.
+``s`` is the smallest non-negative integer whose expected fill rate (share of demand served from
+the shelf, backorders not counted) is at least the target, computed exactly for weekly review
+rather than with the continuous-review formula ``E[(X - s)+] - E[(X - s - Q)+] <= (1 - beta) Q``.
+That formula assumes every order is exactly ``Q`` and is placed when IP is exactly ``s``; with
+weekly review IP falls past ``s`` before the order (the undershoot), so the real orders are
+larger, there are fewer cycles and less shortage than it plans, and the fill rate overshoots.
+Here instead:
+
+* ``y``, IP just after a review, lives on ``s+1 .. S``; its long-run distribution ``pi(y - s)``
+  depends only on ``Q`` and the weekly demand ``D`` (a renewal argument: the expected number of
+  weeks per cycle spent ``k`` units below ``S``, ``v(k) = ([k = 0] + sum_{i=1..k} P(D=i) v(k-i))
+  / (1 - P(D=0))``, normalised);
+* everything on order at that review is on the shelf ``P - 1`` weeks later and nothing ordered
+  after it, so the shortage in week ``P`` after the review is exactly
+  ``E[(X_P - y)+] - E[(X_{P-1} - y)+]`` with ``X_k`` the demand over ``k`` weeks;
+* the expected fill rate is ``1 - sum_j pi(j) (E[(X_P - s - j)+] - E[(X_{P-1} - s - j)+]) / E[D]``,
+  non-decreasing in ``s``, so the smallest ``s`` meeting the target is also the level closest to
+  it from above.
+
+Demand is a count: negative binomial with the forecast mean and the recent week-to-week variance
+scaled to that mean with the recent variance-to-mean ratio (:func:`dispersed_variance`; Poisson
+when not over-dispersed; ``X_k`` is then NB/Poisson with ``k`` times the weekly mean and
+variance, exactly the sum of ``k`` independent weeks), or a bootstrap of recent weeks rescaled to
+the forecast (``X_k`` the exact ``k``-fold convolution of the resampled week). The exact fill
+rate is a ratio of small numbers for slow parts, so a variance that does not match the forecast
+level (a forecast well below the recent mean with the recent variance unscaled) would read as
+rare, huge lumps and ask for a large ``s``. A
+normal approximation — the baseline — puts probability on negative demand and too little on the
+long right tail of lumpy parts.
 """
 
 from __future__ import annotations
@@ -77,18 +99,108 @@ class Levels:
     order_up_to: int
 
 
+def weekly_pmf(rate: float, var: float, method: str = "nb", history: np.ndarray | None = None) -> np.ndarray:
+    """pmf of one week's demand: negative binomial / Poisson (as :func:`lead_time_pmf` with one
+    week) or, for ``method='bootstrap'`` with at least 8 weeks of ``history``, the recent weeks
+    rescaled to ``rate`` exactly (binomial thinning when the forecast is below the recent mean,
+    scaled and rounded above it), computed exactly rather than sampled."""
+    if rate <= 0:
+        return np.array([1.0])
+    if method == "bootstrap" and history is not None and len(history) >= 8 and history.mean() > 0:
+        h = np.asarray(history, dtype=float)
+        ratio = rate / h.mean()
+        vals = np.maximum(np.round(h), 0).astype(int)
+        if ratio < 1:
+            pmf = np.zeros(vals.max() + 1)
+            for v in vals:
+                pmf[: v + 1] += stats.binom.pmf(np.arange(v + 1), v, ratio)
+        else:
+            pmf = np.bincount(np.round(vals * ratio).astype(int)).astype(float)
+        return pmf / pmf.sum()
+    return lead_time_pmf(rate, var, 1)
+
+
+def _convolve_power(pmf: np.ndarray, k: int, tol: float = 1e-10) -> np.ndarray:
+    """pmf of the sum of ``k`` independent draws from ``pmf`` (right tail below ``tol`` trimmed)."""
+    out = np.array([1.0])
+    for _ in range(k):
+        out = np.convolve(out, pmf)
+        tail = np.flatnonzero(np.cumsum(out[::-1]) > tol)
+        out = out[: len(out) - int(tail[0])] if len(tail) else out
+    return out / out.sum()
+
+
+def position_distribution(week: np.ndarray, q: int) -> np.ndarray:
+    """Long-run distribution of ``IP - s`` just after a weekly review of an ``(s, s + q)`` policy
+    with i.i.d. weekly demand ``week`` (a pmf): element ``j - 1`` is the probability of ``j``,
+    ``j = 1 .. q``. Independent of ``s``."""
+    p = np.zeros(q)
+    p[: min(q, len(week))] = week[:q]
+    stay = 1.0 - p[0]
+    if stay <= 0:  # no demand at all: IP stays at S
+        out = np.zeros(q)
+        out[-1] = 1.0
+        return out
+    v = np.zeros(q)  # v[k]: expected weeks per cycle with IP = S - k
+    v[0] = 1.0 / stay
+    for k in range(1, q):
+        v[k] = float(np.dot(p[1: k + 1], v[k - 1:: -1][:k])) / stay
+    pi = v[::-1]  # j = q - k
+    return pi / pi.sum()
+
+
+def _demand_pmfs(rate: float, var: float, p: int, method: str, history: np.ndarray | None,
+                 rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """pmfs of one week, ``P - 1`` weeks and ``P`` weeks of demand."""
+    week = weekly_pmf(rate, dispersed_variance(rate, var, history), method, history)
+    if method == "bootstrap" and history is not None and len(history) >= 8 and history.mean() > 0:
+        before = _convolve_power(week, p - 1)
+        return week, before, _convolve_power(week, p) if p > 1 else week
+    var = dispersed_variance(rate, var, history)
+    return week, lead_time_pmf(rate, var, p - 1), lead_time_pmf(rate, var, p)
+
+
+def dispersed_variance(rate: float, var: float, history: np.ndarray | None) -> float:
+    """Weekly variance at the forecast ``rate``: the recent variance ``var`` scaled by ``rate`` over
+    the mean of the same recent weeks ``history`` (the variance-to-mean ratio is kept), so a
+    forecast below the recent mean means rarer demand, not bigger lumps. ``var`` as given when
+    there is no such history."""
+    if history is None or len(history) < 2 or float(np.mean(history)) <= 0:
+        return var
+    return var * rate / float(np.mean(history))
+
+
+def expected_fill_rates(rate: float, var: float, lead_days: int, cover_weeks: float, method: str = "nb",
+                        history: np.ndarray | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Expected long-run fill rate of the weekly-review ``(s, s + Q)`` policy for ``s = 0, 1, ...``
+    (element ``s``), up to the first ``s`` with no shortage at all (fill rate 1)."""
+    if rate <= 0:
+        return np.array([1.0])
+    q = order_quantity(rate, cover_weeks)
+    p = protection_weeks(lead_days)
+    week, before, during = _demand_pmfs(rate, var, p, method, history, rng)
+    mean = float(np.dot(np.arange(len(week)), week))
+    top = len(during) + 1  # y >= len(during): no shortage
+    levels = np.arange(top + q + 1)
+    g = _shortage_curve(during, levels) - _shortage_curve(before, levels)  # shortage in a week, by y
+    pi = position_distribution(week, q)
+    # short[s] = sum_{j=1..q} pi_j g[s + j]
+    short = np.array([float(np.dot(pi, g[s + 1: s + q + 1])) for s in range(top)])
+    fill = 1.0 - np.maximum(short, 0.0) / mean
+    return np.minimum(fill, 1.0)
+
+
 def count_policy(rate: float, var: float, lead_days: int, fill_rate: float, cover_weeks: float,
                  method: str = "nb", history: np.ndarray | None = None,
                  rng: np.random.Generator | None = None) -> Levels:
-    """``(s, S)`` for a target fill rate from the count distribution of protection-period demand."""
+    """``(s, S)`` for a target fill rate: the smallest ``s >= 0`` whose expected weekly-review fill
+    rate (:func:`expected_fill_rates`, from the count distribution) is at least ``fill_rate``."""
     if rate <= 0:
         return Levels(0, 0)
     q = order_quantity(rate, cover_weeks)
-    pmf = lead_time_pmf(rate, var, protection_weeks(lead_days), method, history, rng)
-    levels = np.arange(len(pmf) + 1)
-    short = _shortage_curve(pmf, levels) - _shortage_curve(pmf, levels + q)
-    ok = np.flatnonzero(short <= (1 - fill_rate) * q)
-    s = int(ok[0]) if len(ok) else len(pmf)
+    fills = expected_fill_rates(rate, var, lead_days, cover_weeks, method, history, rng)
+    ok = np.flatnonzero(fills >= fill_rate - 1e-12)
+    s = int(ok[0]) if len(ok) else len(fills) - 1
     return Levels(s, s + q)
 
 
@@ -121,19 +233,21 @@ def simulate(demand: np.ndarray, policies: list[Levels], refit_every: int, lead_
     arrive = protection_weeks(lead_days)
     net = float(policies[0].order_up_to) if policies else 0.0
     pipeline = np.zeros(len(demand) + arrive + 1)
-    filled = stock_sum = 0.0
+    filled = stock_sum = on_order = 0.0  # on_order == pipeline[t + 1:].sum() after week t's arrival
     orders = stockouts = 0
     for t, d in enumerate(demand):
         net += pipeline[t]
+        on_order -= pipeline[t]
         filled += min(d, max(net, 0.0))
         if d > max(net, 0.0):
             stockouts += 1
         net -= d
         stock_sum += max(net, 0.0)
         pol = policies[min(t // refit_every, len(policies) - 1)]
-        position = net + pipeline[t + 1:].sum()
+        position = net + on_order
         if position <= pol.reorder_point and pol.order_up_to > position:
             pipeline[t + arrive] += pol.order_up_to - position
+            on_order += pol.order_up_to - position
             orders += 1
     total = float(np.sum(demand))
     return {"demand": total, "filled": filled, "fill_rate": filled / total if total > 0 else float("nan"),

@@ -31,25 +31,133 @@ def test_classification_quadrants_and_thresholds():
 
 def test_poisson_reorder_point_by_hand():
     # Lead 0 days -> protection period 1 week; Poisson mean 1 (variance 1); Q = 1 week cover = 1.
-    # With Q = 1 the shortage per cycle is E[(X-s)+] - E[(X-s-1)+] = P(X >= s+1), which must be
-    # <= (1 - 0.9) * 1 = 0.1: P(X>=1) = .632, P(X>=2) = .264, P(X>=3) = .080 -> s = 2, S = 3.
+    # With Q = 1 every review orders back up to S = s + 1, so IP after a review is always s + 1 and
+    # the shortage in the following week is E[(X - s - 1)+]; fill rate 1 - E[(X - s - 1)+] / 1 >= 0.9:
+    # E[(X-1)+] = e^-1 = .368, E[(X-2)+] = .368 - P(X>=2) = .368 - .264 = .104, E[(X-3)+] = .104 - .080
+    # = .024 -> s = 2, S = 3.
     lv = inventory.count_policy(rate=1.0, var=1.0, lead_days=0, fill_rate=0.9, cover_weeks=1)
     assert (lv.reorder_point, lv.order_up_to) == (2, 3)
+    fills = inventory.expected_fill_rates(rate=1.0, var=1.0, lead_days=0, cover_weeks=1)
+    assert fills[1] == pytest.approx(1 - 0.1036, abs=1e-3) and fills[2] == pytest.approx(1 - 0.0233, abs=1e-3)
 
 
-def test_negative_binomial_reorder_point_matches_direct_sum():
-    # rate 2/week, variance 6/week, lead 7 days -> P = 2 weeks: mean 4, variance 12, so NB with
-    # n = 4²/(12-4) = 2 and p = 2/(2+4) = 1/3; Q = 2 × 4 weeks = 8; allowed shortage 0.05 × 8 = 0.4.
+def test_position_distribution_by_hand():
+    # Demand exactly 1 a week, Q = 4: IP after review cycles S, S-1, S-2, S-3 -> uniform on j = 1..4.
+    assert inventory.position_distribution(np.array([0.0, 1.0]), 4) == pytest.approx([0.25] * 4)
+    # Demand exactly 2 a week, Q = 4: S, S-2, S, ... -> j = 4 and j = 2, half each.
+    assert inventory.position_distribution(np.array([0.0, 0.0, 1.0]), 4) == pytest.approx([0, 0.5, 0, 0.5])
+    # Zero weeks only lengthen the stays: demand 1 with probability 1/2 is still uniform.
+    assert inventory.position_distribution(np.array([0.5, 0.5]), 3) == pytest.approx([1 / 3] * 3)
+
+
+def _brute_force_fills(week: np.ndarray, p: int, q: int, top: int) -> np.ndarray:
+    """Independent check: the stationary IP distribution by iterating the transition matrix, the
+    shortage by direct sums over the pmfs of P - 1 and P weeks (convolutions of the week)."""
+    m = np.zeros((q, q))  # state j - 1, j = IP - s in 1..q
+    for j in range(1, q + 1):
+        for d, pd in enumerate(week):
+            m[j - 1, (j - d if j - d >= 1 else q) - 1] += pd
+    pi = np.full(q, 1 / q)
+    for _ in range(5000):
+        pi = pi @ m
+    before = np.array([1.0])
+    for _ in range(p - 1):
+        before = np.convolve(before, week)
+    during = np.convolve(before, week)
+    mean = float(np.dot(np.arange(len(week)), week))
+    out = []
+    for s in range(top):
+        short = 0.0
+        for j in range(1, q + 1):
+            y = s + j
+            short += pi[j - 1] * (np.dot(np.clip(np.arange(len(during)) - y, 0, None), during)
+                                  - np.dot(np.clip(np.arange(len(before)) - y, 0, None), before))
+        out.append(1 - short / mean)
+    return np.array(out)
+
+
+def test_negative_binomial_fill_rates_match_brute_force_and_s_is_smallest():
+    # rate 2/week, variance 6/week (NB n = 1, p = 1/3 per week), lead 7 days -> P = 2 weeks;
+    # Q = 2 × 4 weeks = 8.
     lv = inventory.count_policy(rate=2.0, var=6.0, lead_days=7, fill_rate=0.95, cover_weeks=4)
-    k = np.arange(0, 400)
-    pmf = stats.nbinom.pmf(k, 2, 1 / 3)
-
-    def short(s: int) -> float:
-        return float(np.sum(np.clip(k - s, 0, None) * pmf) - np.sum(np.clip(k - s - 8, 0, None) * pmf))
-
-    expected = next(s for s in range(100) if short(s) <= 0.4)
+    week = stats.nbinom.pmf(np.arange(200), 1, 1 / 3)
+    week /= week.sum()
+    brute = _brute_force_fills(week, p=2, q=8, top=25)
+    fills = inventory.expected_fill_rates(rate=2.0, var=6.0, lead_days=7, cover_weeks=4)
+    assert fills[:25] == pytest.approx(brute, abs=1e-4)
+    expected = next(s for s in range(25) if brute[s] >= 0.95)
     assert lv.reorder_point == expected and lv.order_up_to == expected + 8
-    assert short(expected - 1) > 0.4
+    assert brute[expected - 1] < 0.95 <= brute[expected]
+    assert np.all(np.diff(fills) >= -1e-12)  # fill rate never falls as s rises
+
+
+@pytest.mark.parametrize("rate,var,lead_days", [(1.0, 1.0, 14), (0.3, 0.3, 14), (2.0, 6.0, 7), (0.2, 1.0, 14)])
+def test_expected_fill_rate_matches_long_simulation(rate, var, lead_days):
+    # The formula's fill rate at the chosen s and at s - 1 against a long run of `simulate` on
+    # demand drawn from the same distribution: within 1 point.
+    rng = np.random.default_rng(7)
+    n = 150_000
+    if var > rate:
+        size = rate ** 2 / (var - rate)
+        demand = rng.negative_binomial(size, size / (size + rate), n).astype(float)
+    else:
+        demand = rng.poisson(rate, n).astype(float)
+    lv = inventory.count_policy(rate, var, lead_days, 0.95, cover_weeks=4)
+    fills = inventory.expected_fill_rates(rate, var, lead_days, cover_weeks=4)
+    q = lv.order_up_to - lv.reorder_point
+    for s in {max(lv.reorder_point - 1, 0), lv.reorder_point}:
+        sim = inventory.simulate(demand, [inventory.Levels(s, s + q)], n, lead_days)
+        assert sim["fill_rate"] == pytest.approx(fills[s], abs=0.01)
+    assert fills[lv.reorder_point] >= 0.95 and (lv.reorder_point == 0 or fills[lv.reorder_point - 1] < 0.95)
+
+
+@pytest.mark.parametrize("rate,var,too", [(3.0, 3.0, "high"), (1.0, 1.0, "high"), (0.5, 3.0, "low")])
+def test_continuous_review_formula_misses_under_weekly_review(rate, var, too):
+    # The old rule (expected shortage per cycle E[(X-s)+] - E[(X-s-Q)+] <= (1 - beta) Q, X over P
+    # weeks) takes every order to be Q placed at IP = s. With weekly review IP undershoots s: for
+    # Poisson parts its fill rate is well above the target; for a lumpy part with a small Q (2 units,
+    # demand in lumps of ~6) it is well below. The exact rule lands within a point above the target.
+    lead = 14
+    q, p = inventory.order_quantity(rate, 4), inventory.protection_weeks(lead)
+    pmf = inventory.lead_time_pmf(rate, var, p)
+    levels = np.arange(len(pmf) + 1)
+    short = inventory._shortage_curve(pmf, levels) - inventory._shortage_curve(pmf, levels + q)
+    old_s = int(np.flatnonzero(short <= 0.05 * q)[0])
+    new = inventory.count_policy(rate, var, lead, 0.95, 4)
+    rng = np.random.default_rng(3)
+    if var > rate:
+        size = rate ** 2 / (var - rate)
+        demand = rng.negative_binomial(size, size / (size + rate), 100_000).astype(float)
+    else:
+        demand = rng.poisson(rate, 100_000).astype(float)
+    old_fill = inventory.simulate(demand, [inventory.Levels(old_s, old_s + q)], len(demand), lead)["fill_rate"]
+    new_fill = inventory.simulate(demand, [new], len(demand), lead)["fill_rate"]
+    assert old_fill > 0.975 if too == "high" else old_fill < 0.9
+    assert 0.94 <= new_fill <= 0.965
+
+
+def test_bootstrap_fill_rate_matches_simulation_of_resampled_weeks():
+    history = np.array([0, 0, 3, 0, 1, 0, 0, 5, 0, 2, 0, 0, 1, 0, 0, 4] * 3, dtype=float)
+    rate = float(history.mean())
+    lv = inventory.count_policy(rate, float(history.var(ddof=1)), 14, 0.95, 4, "bootstrap", history)
+    fills = inventory.expected_fill_rates(rate, float(history.var(ddof=1)), 14, 4, "bootstrap", history)
+    demand = np.random.default_rng(5).choice(history, 150_000)
+    sim = inventory.simulate(demand, [lv], len(demand), 14)
+    assert sim["fill_rate"] == pytest.approx(fills[lv.reorder_point], abs=0.01)
+    assert fills[lv.reorder_point] >= 0.95 > fills[lv.reorder_point - 1]
+
+
+def test_forecast_below_recent_mean_means_rarer_demand_not_bigger_lumps():
+    # Recent weeks: a unit now and then (variance below the mean: Poisson-like). A forecast far below
+    # that mean keeps the variance-to-mean ratio instead of reading the recent variance as huge lumps.
+    history = np.zeros(52)
+    history[[3, 17, 30, 44]] = 1.0
+    var = float(history.var(ddof=1))
+    assert inventory.dispersed_variance(0.005, var, history) == pytest.approx(var * 0.005 / history.mean())
+    lv = inventory.count_policy(0.005, var, 14, 0.95, 4, history=history)
+    assert lv.reorder_point <= 1
+    unscaled = inventory.count_policy(0.005, var, 14, 0.95, 4)  # no history: variance taken as given
+    assert unscaled.reorder_point > 5
 
 
 def test_nb_is_wider_than_poisson_for_overdispersed_demand():

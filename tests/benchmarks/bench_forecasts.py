@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/benchmarks/bench_forecasts.py            # everything (~30 min on 2 cores)
     .venv/bin/python tests/benchmarks/bench_forecasts.py --skip-accuracy --workers 2   # speed only
+    .venv/bin/python tests/benchmarks/bench_forecasts.py --skip-speed --skip-workload --db COPY.duckdb  # parts only
 
 Accuracy: the generator's sample data (100k tickets, 2024-01-01..2026-10-31, seed 42) read into
 a fresh database; the workload and parts backtests exactly as `aftersales backtest` runs them.
@@ -79,7 +80,7 @@ def sample_db(workdir: Path, tickets: int, seed: int) -> Path:
     return db
 
 
-def accuracy(db: Path, workers: int, config: dict) -> dict[str, object]:
+def accuracy(db: Path, workers: int, config: dict, workload: bool = True) -> dict[str, object]:
     con = duckdb.connect(str(db), read_only=True)
     long = series.workload_series(con, section(config, "forecast")["series"])
     hours = staffing.hours_per_ticket(series.visit_stats(con), section(config, "staffing"))
@@ -90,26 +91,30 @@ def accuracy(db: Path, workers: int, config: dict) -> dict[str, object]:
     last_day = series._scalar(con, "SELECT max(started_at)::DATE FROM visits")
     con.close()
     out: dict[str, object] = {}
-    with Timer() as t:
-        wl = run_workload.backtest(long, config, workers, "database")
-    store.save_run(db, wl)
-    out["workload_backtest"] = {**wl.summary, "wall_s": t.wall, "cpu_s": t.cpu}
-    scores = wl.tables["backtest_scores"].filter(pl.col("unique_id") == "*")
-    out["workload_by_level"] = {
-        row["scope"]: row for row in scores.filter(
-            (pl.col("model") == "selected") & pl.col("metric").is_in(
-                ["mase_rel_snaive7", "coverage_80", "coverage_95", "mase_rel_naive364", "mae_rel_naive364_volume"]))
-        .pivot(on="metric", index="scope", values="value").iter_rows(named=True)}
+    if workload:
+        with Timer() as t:
+            wl = run_workload.backtest(long, config, workers, "database")
+        store.save_run(db, wl)
+        out["workload_backtest"] = {**wl.summary, "wall_s": t.wall, "cpu_s": t.cpu}
+        scores = wl.tables["backtest_scores"].filter(pl.col("unique_id") == "*")
+        out["workload_by_level"] = {
+            row["scope"]: row for row in scores.filter(
+                (pl.col("model") == "selected") & pl.col("metric").is_in(
+                    ["mase_rel_snaive7", "coverage_80", "coverage_95", "mase_rel_naive364", "mae_rel_naive364_volume"]))
+            .pivot(on="metric", index="scope", values="value").iter_rows(named=True)}
     with Timer() as t:
         pb = parts_backtest.backtest(plong, config, workers, "database", master)
     store.save_run(db, pb)
     out["parts_backtest"] = {**pb.summary, "wall_s": t.wall, "cpu_s": t.cpu}
     with Timer() as t:
-        fw = run_workload.forecast(long, config, workers, "database", {"hours": hours, "technicians": techs})
-        store.save_run(db, fw)
+        fw = None
+        if workload:
+            fw = run_workload.forecast(long, config, workers, "database", {"hours": hours, "technicians": techs})
+            store.save_run(db, fw)
         fp = run_parts.forecast(plong, config, workers, "database", master, used, last_day)
         store.save_run(db, fp)
-    out["forecast_all"] = {"wall_s": t.wall, "cpu_s": t.cpu, "workload": fw.summary, "parts": fp.summary}
+    out["forecast_all"] = {"wall_s": t.wall, "cpu_s": t.cpu, "workload": fw.summary if fw else None,
+                           "parts": fp.summary}
     return out
 
 
@@ -171,6 +176,10 @@ def main() -> None:
     ap.add_argument("--skip-accuracy", action="store_true")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-workload-speed", action="store_true")
+    ap.add_argument("--skip-workload", action="store_true",
+                    help="accuracy: parts backtest and parts forecast only (no workload backtest or forecast)")
+    ap.add_argument("--db", metavar="FILE", help="accuracy on this existing sample database instead of generating "
+                    "one (runs are saved into it: pass a copy)")
     ap.add_argument("--keep", metavar="DIR", help="keep the sample data and database here")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()
@@ -180,8 +189,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     config: dict = {}
     if not args.skip_accuracy:
-        db = sample_db(work, args.tickets, args.seed)
-        results["accuracy"] = accuracy(db, args.workers, config)
+        db = Path(args.db) if args.db else sample_db(work, args.tickets, args.seed)
+        results["accuracy"] = accuracy(db, args.workers, config, workload=not args.skip_workload)
     if not args.skip_speed:
         results["speed"] = speed([int(w) for w in args.speed_workers.split(",")], config,
                                  [int(n) for n in args.parts.split(",")], args.workload_series,
@@ -204,9 +213,9 @@ def report(r: dict) -> None:
     def row(name: str, v: object, target: str, ok: bool | None) -> None:
         lines.append(f"| {name} | {f(v)} | {target} | {'' if ok is None else 'yes' if ok else 'no'} |")
 
-    acc = r.get("accuracy")
-    if acc:
-        w, p = acc["workload_backtest"], acc["parts_backtest"]
+    acc = r.get("accuracy") or {}
+    w, p = acc.get("workload_backtest"), acc.get("parts_backtest")
+    if w:
         row("workload MASE ÷ seasonal-naive MASE (selected model)", w["mase_rel_snaive7"], "≤ 0.75",
             w["mase_rel_snaive7"] is not None and w["mase_rel_snaive7"] <= 0.75)
         row("event windows: MAE ÷ lag-364 naive MAE, volume-weighted", w["event_mae_rel_naive364_volume"], "≤ 0.70",
@@ -219,6 +228,7 @@ def report(r: dict) -> None:
             w["coverage_95"] is not None and 0.90 <= w["coverage_95"] <= 0.98)
         row("raw Prophet 80% / 95% coverage (for comparison)",
             f"{f(w['raw_prophet_coverage_80'])} / {f(w['raw_prophet_coverage_95'])}", "", None)
+    if p:
         target = p["target_fill_rate"]
         row("parts: simulated fill rate of the reorder policy", p["fill_rate"], f"{target:.2f} ± 0.02",
             p["fill_rate"] is not None and abs(p["fill_rate"] - target) <= 0.02)
@@ -228,6 +238,7 @@ def report(r: dict) -> None:
         row("parts: bias of the methods used", p["bias"], "within ±0.10", p["bias"] is not None and abs(p["bias"]) <= 0.10)
         row("parts: RMSSE ÷ naive / SES / zero",
             f"{f(p['rmsse_rel_naive'])} / {f(p['rmsse_rel_ses'])} / {f(p['rmsse_rel_zero'])}", "< 1", None)
+    if w:
         lines.append("")
         lines.append("| level | MASE ÷ snaive7 | cov 80 | cov 95 | events MASE ÷ naive364 | events MAE ÷ naive364 (volume) |")
         lines.append("|---|---|---|---|---|---|")
