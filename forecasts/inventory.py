@@ -12,15 +12,15 @@ the shelf, backorders not counted) is at least the target, computed exactly for 
 rather than with the continuous-review formula ``E[(X - s)+] - E[(X - s - Q)+] <= (1 - beta) Q``.
 That formula assumes every order is exactly ``Q`` and is placed when IP is exactly ``s``; with
 weekly review IP falls past ``s`` before the order (the undershoot), so the real orders are
-larger, there are fewer cycles and less shortage than it plans, and the fill rate overshoots.
-Here instead:
+larger and the cycles fewer than it plans: the fill rate overshoots for most parts (and falls
+short for lumpy parts with a small ``Q``). Here instead, for independent weeks of a steady rate:
 
 * ``y``, IP just after a review, lives on ``s+1 .. S``; its long-run distribution ``pi(y - s)``
   depends only on ``Q`` and the weekly demand ``D`` (a renewal argument: the expected number of
   weeks per cycle spent ``k`` units below ``S``, ``v(k) = ([k = 0] + sum_{i=1..k} P(D=i) v(k-i))
   / (1 - P(D=0))``, normalised);
-* everything on order at that review is on the shelf ``P - 1`` weeks later and nothing ordered
-  after it, so the shortage in week ``P`` after the review is exactly
+* everything on order at that review (the order just placed included) is on the shelf in week
+  ``P`` after it and nothing ordered later is, so the shortage in that week is exactly
   ``E[(X_P - y)+] - E[(X_{P-1} - y)+]`` with ``X_k`` the demand over ``k`` weeks;
 * the expected fill rate is ``1 - sum_j pi(j) (E[(X_P - s - j)+] - E[(X_{P-1} - s - j)+]) / E[D]``,
   non-decreasing in ``s``, so the smallest ``s`` meeting the target is also the level closest to
@@ -33,9 +33,8 @@ variance, exactly the sum of ``k`` independent weeks), or a bootstrap of recent 
 the forecast (``X_k`` the exact ``k``-fold convolution of the resampled week). The exact fill
 rate is a ratio of small numbers for slow parts, so a variance that does not match the forecast
 level (a forecast well below the recent mean with the recent variance unscaled) would read as
-rare, huge lumps and ask for a large ``s``. A
-normal approximation — the baseline — puts probability on negative demand and too little on the
-long right tail of lumpy parts.
+rare, huge lumps and ask for a large ``s``. A normal approximation — the baseline — puts
+probability on negative demand and too little on the long right tail of lumpy parts.
 """
 
 from __future__ import annotations
