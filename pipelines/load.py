@@ -20,7 +20,7 @@ from aftersales import model
 from aftersales.db import fetch_one, writer
 from aftersales.errors import UserError
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
-from pipelines.read import ROW, SHEET, read_file
+from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
 from pipelines.stage import Check, build_stage, quote_ident
 
 # Picked up from a directory; other files (README.txt, expected.json) are left alone.
@@ -53,11 +53,31 @@ class FileResult:
 
 
 def sha256_of(path: Path) -> str:
+    return _digest(path)[0]
+
+
+def _digest(path: Path, count_lines: bool = False) -> tuple[str, int]:
+    """SHA-256 and, if asked, the number of lines (newlines, plus an unterminated last line)."""
     digest = hashlib.sha256()
+    lines, last = 0, b"\n"
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(4 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            if count_lines:
+                lines += block.count(b"\n")
+                last = block[-1:]
+    return digest.hexdigest(), lines + (last != b"\n")
+
+
+def _has_blank_line(path: Path) -> bool:
+    tail = b""
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(4 << 20), b""):
+            window = tail + block
+            if b"\n\n" in window or b"\n\r\n" in window:
+                return True
+            tail = block[-2:]
+    return False
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -97,13 +117,20 @@ class _Stages:
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, business_tz: str, show_progress: bool = False
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: Mapping,
+    business_tz: str,
+    show_progress: bool = False,
+    direct_csv: bool = True,
 ) -> FileResult:
-    """Apply one file inside the caller's transaction. Raises UserError for file-level problems."""
+    """Apply one file inside the caller's transaction. Raises UserError for file-level problems,
+    ReadAnotherWay when the caller should roll back and call again with direct_csv=False."""
     started = time.time()
     started_at = dt.datetime.now()
     table = mapping.table_def
-    sha = sha256_of(path)
+    direct_csv = direct_csv and file_format(path, mapping) == "csv"
+    sha, lines = _digest(path, count_lines=direct_csv)
     prev = fetch_one(
         con,
         "SELECT load_id, rows_read, quarantined FROM loads WHERE sha256 = $sha AND source = $src "
@@ -132,7 +159,7 @@ def load_file(
     stages = _Stages(path.name, show_progress)
     registered = None
     try:
-        raw = read_file(path, mapping)
+        raw = read_file(path, mapping, direct_csv)
         columns = raw.columns
         if mapping.version_optional and mapping.version_column not in columns:
             mapping = dataclasses.replace(mapping, version_column=None)
@@ -145,7 +172,7 @@ def load_file(
                 f"{path}: column(s) {missing} required by mapping {mapping.source!r} are missing; "
                 f"the file has {columns}. Fix the export, or the mapping ({mapping.path})"
             )
-        rows_read = raw.register(con)
+        raw.register(con)
         registered = raw
         stages.step("read")
 
@@ -155,18 +182,29 @@ def load_file(
         refs = {c.references[0] for c in table.columns if c.references}
         nonempty = {t: fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {t})")[0] for t in refs}
         stage = build_stage(mapping, raw_types, business_tz, nonempty)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
+        except duckdb.Error as exc:
+            if raw.direct_csv:  # a malformed or mis-encoded CSV: Polars reads it, or names the problem
+                raise ReadAnotherWay(str(exc).splitlines()[0]) from exc
+            raise
+        rows_read = fetch_one(con, "SELECT count(*) FROM staged")[0]
+        if raw.direct_csv and rows_read != lines - mapping.header_row and _has_blank_line(path):
+            raise ReadAnotherWay("blank lines: Polars numbers them as rows")
         stages.step("validate")
 
         _register_checks(con, stage.checks, "checks")
         con.execute("CREATE OR REPLACE TEMP TABLE bad_rids AS SELECT _rid FROM staged WHERE _bad")
         con.execute("CREATE OR REPLACE TEMP TABLE failed (_rid BIGINT, idx INTEGER)")
+        final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
+        stages.step("fold")
+
+        # The raw values of failed rows, read once: the rules they broke and the quarantine need them.
+        con.execute("CREATE OR REPLACE TEMP TABLE raw_failed AS SELECT * FROM raw "
+                    "WHERE _rid IN (SELECT _rid FROM bad_rids UNION ALL SELECT _rid FROM failed)")
         if fetch_one(con, "SELECT count(*) FROM bad_rids")[0]:
             con.execute(f"INSERT INTO failed SELECT _rid, unnest(_fails) FROM ({stage.fails_sql})", stage.params)
         stages.step("quarantine")
-
-        final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
-        stages.step("fold")
 
         _quarantine(con, load_id, path, columns)
         quarantined = fetch_one(con, "SELECT count(DISTINCT _rid) FROM failed")[0]
@@ -210,7 +248,7 @@ def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
     """Free the per-file working tables. Only after success: a failed file's transaction is rolled
     back, and the temp tables with it."""
     con.execute("DROP VIEW IF EXISTS final_rows")
-    for name in ("final", "changes", "failed", "bad_rids", "checks", "staged"):
+    for name in ("final", "changes", "raw_failed", "failed", "bad_rids", "checks", "staged"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
@@ -323,7 +361,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, header
                    THEN ' (value: ' || coalesce(json_extract_string({raw_json}, '$."' || c.source_column || '"'), 'empty')
                         || ')' ELSE '' END,
                {raw_json}
-        FROM failed f JOIN checks c ON c.idx = f.idx JOIN raw r ON r._rid = f._rid
+        FROM failed f JOIN checks c ON c.idx = f.idx JOIN raw_failed r ON r._rid = f._rid
         ORDER BY r._rid, c.idx""",
         params,
     )
@@ -423,7 +461,12 @@ def load_paths(
         ):
             con.execute("BEGIN TRANSACTION")
             try:
-                res = load_file(con, path, mapping, business_tz, show_progress)
+                try:
+                    res = load_file(con, path, mapping, business_tz, show_progress)
+                except ReadAnotherWay:
+                    con.execute("ROLLBACK")
+                    con.execute("BEGIN TRANSACTION")
+                    res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False)
             except (UserError, duckdb.Error, RuntimeError) as exc:
                 con.execute("ROLLBACK")
                 failure = (
