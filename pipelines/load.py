@@ -3,12 +3,13 @@ merge → ledger, each file in its own transaction (docs/MAPPING.md describes th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,7 +184,8 @@ def load_file(
         nonempty = {t: fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {t})")[0] for t in refs}
         stage = build_stage(mapping, raw_types, business_tz, nonempty)
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
+            with _joins_as_written(con):
+                con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
         except duckdb.Error as exc:
             if raw.direct_csv:  # a malformed or mis-encoded CSV: Polars reads it, or names the problem
                 raise ReadAnotherWay(str(exc).splitlines()[0]) from exc
@@ -200,8 +202,9 @@ def load_file(
         stages.step("fold")
 
         # The raw values of failed rows, read once: the rules they broke and the quarantine need them.
-        con.execute("CREATE OR REPLACE TEMP TABLE raw_failed AS SELECT * FROM raw "
-                    "WHERE _rid IN (SELECT _rid FROM bad_rids UNION ALL SELECT _rid FROM failed)")
+        with _joins_as_written(con):
+            con.execute("CREATE OR REPLACE TEMP TABLE raw_failed AS SELECT * FROM raw "
+                        "WHERE _rid IN (SELECT _rid FROM bad_rids UNION ALL SELECT _rid FROM failed)")
         if fetch_one(con, "SELECT count(*) FROM bad_rids")[0]:
             con.execute(f"INSERT INTO failed SELECT _rid, unnest(_fails) FROM ({stage.fails_sql})", stage.params)
         stages.step("quarantine")
@@ -242,6 +245,19 @@ def load_file(
             except duckdb.Error:  # the transaction failed; rolling it back drops the view too
                 pass
             registered.cleanup()
+
+
+@contextlib.contextmanager
+def _joins_as_written(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Hash tables built on the side the query names last (the referenced keys, the failed rows).
+    DuckDB cannot estimate how many rows a CSV scan yields; left to choose, it may build on the
+    file's side instead: every column of 10M rows held in memory."""
+    con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this; the next file resets it
+            con.execute("RESET disabled_optimizers")
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
