@@ -3,12 +3,14 @@ merge → ledger, each file in its own transaction (docs/MAPPING.md describes th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from aftersales import model
 from aftersales.db import fetch_one, writer
 from aftersales.errors import UserError
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
-from pipelines.read import ROW, SHEET, read_file
+from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
 from pipelines.stage import Check, build_stage, quote_ident
 
 # Picked up from a directory; other files (README.txt, expected.json) are left alone.
@@ -60,6 +62,27 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _count_lines(path: Path) -> int:
+    """Newlines, plus an unterminated last line."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(4 << 20), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _has_blank_line(path: Path) -> bool:
+    tail = b""
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(4 << 20), b""):
+            window = tail + block
+            if b"\n\n" in window or b"\n\r\n" in window:
+                return True
+            tail = block[-2:]
+    return False
+
+
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files named, and the data files inside directories named (sorted by name)."""
     out: list[Path] = []
@@ -97,12 +120,19 @@ class _Stages:
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, path: Path, mapping: Mapping, business_tz: str, show_progress: bool = False
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    mapping: Mapping,
+    business_tz: str,
+    show_progress: bool = False,
+    direct_csv: bool = True,
 ) -> FileResult:
-    """Apply one file inside the caller's transaction. Raises UserError for file-level problems."""
+    """Apply one file inside the caller's transaction. Raises UserError for file-level problems,
+    ReadAnotherWay when the caller should roll back and call again with direct_csv=False."""
     started = time.time()
     started_at = dt.datetime.now()
     table = mapping.table_def
+    direct_csv = direct_csv and file_format(path, mapping) == "csv"
     sha = sha256_of(path)
     prev = fetch_one(
         con,
@@ -132,7 +162,7 @@ def load_file(
     stages = _Stages(path.name, show_progress)
     registered = None
     try:
-        raw = read_file(path, mapping)
+        raw = read_file(path, mapping, direct_csv)
         columns = raw.columns
         if mapping.version_optional and mapping.version_column not in columns:
             mapping = dataclasses.replace(mapping, version_column=None)
@@ -145,7 +175,7 @@ def load_file(
                 f"{path}: column(s) {missing} required by mapping {mapping.source!r} are missing; "
                 f"the file has {columns}. Fix the export, or the mapping ({mapping.path})"
             )
-        rows_read = raw.register(con)
+        raw.register(con)
         registered = raw
         stages.step("read")
 
@@ -155,18 +185,36 @@ def load_file(
         refs = {c.references[0] for c in table.columns if c.references}
         nonempty = {t: fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {t})")[0] for t in refs}
         stage = build_stage(mapping, raw_types, business_tz, nonempty)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
+        # The scan feeding `staged` runs on one thread (it numbers the rows); count lines on the other.
+        with ThreadPoolExecutor(1) as pool:
+            lines = pool.submit(_count_lines, path) if raw.direct_csv else None
+            try:
+                with _joins_as_written(con):
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
+            except duckdb.Error as exc:
+                if raw.direct_csv:  # a malformed or mis-encoded CSV: Polars reads it, or names the problem
+                    raise ReadAnotherWay(str(exc).splitlines()[0]) from exc
+                raise
+        rows_read = fetch_one(con, "SELECT count(*) FROM staged")[0]
+        # One record per line after the header, the usual case, leaves no room for blank lines;
+        # otherwise (quoted line breaks, or blank lines) look for blank lines, which DuckDB skips.
+        if lines and rows_read != lines.result() - mapping.header_row and _has_blank_line(path):
+            raise ReadAnotherWay("blank lines: Polars numbers them as rows")
         stages.step("validate")
 
         _register_checks(con, stage.checks, "checks")
         con.execute("CREATE OR REPLACE TEMP TABLE bad_rids AS SELECT _rid FROM staged WHERE _bad")
         con.execute("CREATE OR REPLACE TEMP TABLE failed (_rid BIGINT, idx INTEGER)")
+        final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
+        stages.step("fold")
+
+        # The raw values of failed rows, read once: the rules they broke and the quarantine need them.
+        with _joins_as_written(con):
+            con.execute("CREATE OR REPLACE TEMP TABLE raw_failed AS SELECT * FROM raw "
+                        "WHERE _rid IN (SELECT _rid FROM bad_rids UNION ALL SELECT _rid FROM failed)")
         if fetch_one(con, "SELECT count(*) FROM bad_rids")[0]:
             con.execute(f"INSERT INTO failed SELECT _rid, unnest(_fails) FROM ({stage.fails_sql})", stage.params)
         stages.step("quarantine")
-
-        final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
-        stages.step("fold")
 
         _quarantine(con, load_id, path, columns)
         quarantined = fetch_one(con, "SELECT count(DISTINCT _rid) FROM failed")[0]
@@ -206,11 +254,24 @@ def load_file(
             registered.cleanup()
 
 
+@contextlib.contextmanager
+def _joins_as_written(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Hash tables built on the side the query names last (the referenced keys, the failed rows).
+    DuckDB cannot estimate how many rows a CSV scan yields; left to choose, it may build on the
+    file's side instead: every column of 10M rows held in memory."""
+    con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this; the next file resets it
+            con.execute("RESET disabled_optimizers")
+
+
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
     """Free the per-file working tables. Only after success: a failed file's transaction is rolled
     back, and the temp tables with it."""
     con.execute("DROP VIEW IF EXISTS final_rows")
-    for name in ("final", "changes", "failed", "bad_rids", "checks", "staged"):
+    for name in ("final", "changes", "raw_failed", "failed", "bad_rids", "checks", "staged"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
@@ -323,7 +384,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, header
                    THEN ' (value: ' || coalesce(json_extract_string({raw_json}, '$."' || c.source_column || '"'), 'empty')
                         || ')' ELSE '' END,
                {raw_json}
-        FROM failed f JOIN checks c ON c.idx = f.idx JOIN raw r ON r._rid = f._rid
+        FROM failed f JOIN checks c ON c.idx = f.idx JOIN raw_failed r ON r._rid = f._rid
         ORDER BY r._rid, c.idx""",
         params,
     )
@@ -423,7 +484,12 @@ def load_paths(
         ):
             con.execute("BEGIN TRANSACTION")
             try:
-                res = load_file(con, path, mapping, business_tz, show_progress)
+                try:
+                    res = load_file(con, path, mapping, business_tz, show_progress)
+                except ReadAnotherWay:
+                    con.execute("ROLLBACK")
+                    con.execute("BEGIN TRANSACTION")
+                    res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False)
             except (UserError, duckdb.Error, RuntimeError) as exc:
                 con.execute("ROLLBACK")
                 failure = (

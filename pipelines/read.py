@@ -10,7 +10,6 @@ import charset_normalizer
 import duckdb
 import polars as pl
 
-from aftersales.db import fetch_one
 from aftersales.errors import UserError
 from pipelines.mapping import Mapping
 
@@ -18,6 +17,12 @@ ROW = "_row"
 SHEET = "_sheet"
 _SAMPLE_BYTES = 256 * 1024
 STREAM_CSV_BYTES = 64 * 1024 * 1024  # larger UTF-8 CSVs stream through a temporary Parquet file
+DIRECT_CSV = True  # UTF-8 CSVs are scanned by DuckDB itself (see RawFile.csv_path)
+
+
+class ReadAnotherWay(Exception):
+    """DuckDB's CSV scan cannot number or parse this file exactly as Polars does (ragged rows, blank
+    lines, bytes that are not UTF-8 after a UTF-8 head): load it again through Polars."""
 
 
 @dataclass
@@ -31,6 +36,13 @@ class RawFile:
     parquet_path: Path | None = None
     parquet_columns: list[str] | None = None
     temporary: bool = False  # parquet_path is our own conversion of a CSV: numbered, deleted after
+    # A UTF-8 CSV DuckDB scans in place: no copy, numbered in file order by a streaming
+    # row_number(). Polars' rules are kept: every cell text, quoted "" is an empty string, a short
+    # row is an error here (Polars pads it) and a blank line is skipped here (Polars counts it as
+    # a row): load_file checks for both and then reads the file through Polars instead.
+    csv_path: Path | None = None
+    csv_columns: list[str] | None = None
+    csv_options: dict | None = None
 
     @staticmethod
     def _header(name: str) -> str:
@@ -40,31 +52,44 @@ class RawFile:
     def columns(self) -> list[str]:
         if self.frame is not None:
             return [c for c in self.frame.columns if c not in (ROW, SHEET)]
-        return [self._header(c) for c in self.parquet_columns or []]
+        return [self._header(c) for c in self.parquet_columns or self.csv_columns or []]
 
-    def register(self, con: duckdb.DuckDBPyConnection) -> int:
-        """Make the rows available as view `raw` (_rid, _row, _sheet, source columns); returns the count."""
+    @property
+    def direct_csv(self) -> bool:
+        return self.csv_path is not None
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Make the rows available as view `raw` (_rid, _row, _sheet, source columns)."""
         if self.frame is not None:
             frame = self.frame
             if SHEET not in frame.columns:
                 frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(SHEET))
             frame = frame.with_row_index("_rid").with_columns(pl.col("_rid").cast(pl.Int64))
             con.register("raw", frame)
-            return frame.height
-        con.read_parquet(str(self.parquet_path), file_row_number=True).create_view("raw_parquet")
+            return
+        if self.csv_path is not None:
+            con.read_csv(str(self.csv_path), **(self.csv_options or {})).create_view("raw_file")
+            # row_number() OVER () is a streaming window: file order, as long as insertion order
+            # is preserved (DuckDB's default, which the loader never changes).
+            numbered = "SELECT row_number() OVER () - 1 AS _rid, * FROM raw_file"
+            row = f"_rid + 1 AS {ROW}"
+            names = self.csv_columns or []
+        else:
+            con.read_parquet(str(self.parquet_path), file_row_number=True).create_view("raw_file")
+            numbered = "SELECT file_row_number AS _rid, * EXCLUDE (file_row_number) FROM raw_file"
+            row = ROW if self.temporary else f"_rid + 1 AS {ROW}"
+            names = self.parquet_columns or []
         # Headers are renamed to their trimmed form; both names come from the file itself.
-        renames = ", ".join(f"{_q(c)} AS {_q(self._header(c))}" for c in self.parquet_columns or [])
-        row = ROW if self.temporary else f"file_row_number + 1 AS {ROW}"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT file_row_number AS _rid, {row}, "
-                    f"CAST(NULL AS VARCHAR) AS {SHEET}, {renames} FROM raw_parquet")
-        return fetch_one(con, "SELECT count(*) FROM raw")[0]
+        renames = ", ".join(f"{_q(c)} AS {_q(self._header(c))}" for c in names)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT _rid, {row}, "
+                    f"CAST(NULL AS VARCHAR) AS {SHEET}, {renames} FROM ({numbered})")
 
     def unregister(self, con: duckdb.DuckDBPyConnection) -> None:
         if self.frame is not None:
             con.unregister("raw")
         else:
             con.execute("DROP VIEW IF EXISTS raw")
-            con.execute("DROP VIEW IF EXISTS raw_parquet")
+            con.execute("DROP VIEW IF EXISTS raw_file")
 
     def cleanup(self) -> None:
         if self.temporary and self.parquet_path:
@@ -113,10 +138,12 @@ def detect_encoding(path: Path) -> str:
         return "gb18030" if guess in ("gbk", "gb2312", "gb18030", "") or guess.startswith("gb") else guess
 
 
-def _read_csv(path: Path, mapping: Mapping) -> RawFile:
+def _read_csv(path: Path, mapping: Mapping, direct: bool) -> RawFile:
     encoding = mapping.encoding if mapping.encoding != "auto" else detect_encoding(path)
     polars_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     try:
+        if polars_encoding == "utf8" and direct and DIRECT_CSV:
+            return _scan_csv(path, mapping, encoding)
         if polars_encoding == "utf8" and path.stat().st_size > STREAM_CSV_BYTES:
             return _stream_csv(path, mapping, encoding)
         frame = pl.read_csv(
@@ -138,6 +165,23 @@ def _read_csv(path: Path, mapping: Mapping) -> RawFile:
     return RawFile(_number(frame, mapping.header_row), "csv", encoding)
 
 
+def _scan_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
+    """DuckDB scans the file where it lies; only the header is read here (by Polars, so that the
+    names, duplicates included, are exactly those the Polars path would give)."""
+    header = pl.read_csv(path, n_rows=0, infer_schema=False, separator=mapping.delimiter,
+                         skip_rows=mapping.header_row - 1).columns
+    if encoding == "utf-8-sig" and header:
+        header[0] = header[0].lstrip("\ufeff")
+    if any("\ufffd" in name for name in header):  # Polars decodes the header leniently
+        raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid utf-8 in the header")
+    options = {
+        "header": True, "sep": mapping.delimiter, "quotechar": '"', "escapechar": '"',
+        "skiprows": mapping.header_row - 1, "auto_detect": False, "columns": {c: "VARCHAR" for c in header},
+        "allow_quoted_nulls": False, "strict_mode": True, "null_padding": False, "encoding": "utf-8",
+    }
+    return RawFile(None, "csv", encoding, csv_path=path, csv_columns=header, csv_options=options)
+
+
 def _stream_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
     """A large UTF-8 CSV is converted, streaming and numbered, to a temporary Parquet file of
     text columns that DuckDB then scans: memory stays bounded whatever the file's size."""
@@ -155,7 +199,7 @@ def _stream_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
 
 def _read_csv_as(path: Path, mapping: Mapping, encoding: str) -> RawFile:
     forced = Mapping(**{**mapping.__dict__, "encoding": encoding})
-    return _read_csv(path, forced)
+    return _read_csv(path, forced, direct=False)
 
 
 def _number(frame: pl.DataFrame, header_row: int, offset: int = 1) -> pl.DataFrame:
@@ -199,13 +243,14 @@ def _read_parquet(path: Path) -> RawFile:
     return RawFile(None, "parquet", parquet_path=path, parquet_columns=list(columns))
 
 
-def read_file(path: Path, mapping: Mapping) -> RawFile:
-    """Read `path` as the mapping says; any problem with the file as a whole is a UserError."""
+def read_file(path: Path, mapping: Mapping, direct_csv: bool = True) -> RawFile:
+    """Read `path` as the mapping says; any problem with the file as a whole is a UserError.
+    `direct_csv=False` reads a UTF-8 CSV through Polars (after ReadAnotherWay)."""
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     fmt = file_format(path, mapping)
     if fmt == "csv":
-        return _read_csv(path, mapping)
+        return _read_csv(path, mapping, direct_csv)
     if fmt == "xlsx":
         return _read_xlsx(path, mapping)
     return _read_parquet(path)

@@ -49,25 +49,35 @@ class Params:
         return f"${name}"
 
 
-def _text_expr(spec: ColumnSpec, mapping: Mapping, raw_types: dict[str, str], p: Params) -> str:
-    """Cleaned text of one source column: trimmed, null markers removed, value map applied."""
-    if spec.source is None:
-        const = spec.constant
-        if isinstance(const, bool):
-            const = "true" if const else "false"
-        return f"CAST({p.bind(None if const is None else str(const))} AS VARCHAR)"
-    col = quote_ident(spec.source)
-    t = f"trim(CAST({col} AS VARCHAR))"
+def _trimmed(source: str) -> str:
+    """Text of a raw column without surrounding spaces. trim() copies every string; most values have
+    no spaces to cut, so it runs only on those that do."""
+    c = f"CAST(r.{quote_ident(source)} AS VARCHAR)"
+    return f"CASE WHEN prefix({c}, ' ') OR suffix({c}, ' ') THEN trim({c}) ELSE {c} END"
+
+
+def _unmarked(a: str, mapping: Mapping, p: Params) -> str:
+    """NULL for the mapping's null markers (compared after trimming)."""
     markers = [m.strip() for m in mapping.null_values]
+    if not markers:
+        return a
     # strlen is the stored byte length (free); only short strings can be null markers.
-    longest = max((len(m.encode()) for m in markers), default=0)
-    marker_set = ", ".join(p.bind(m) for m in markers) or "NULL"
-    expr = f"CASE WHEN strlen({t}) <= {longest} AND {t} IN ({marker_set}) THEN NULL ELSE {t} END"
-    if spec.values:
-        keys = [str(k) for k in spec.values]
-        vals = ["true" if v is True else "false" if v is False else str(v) for v in spec.values.values()]
-        expr = (f"coalesce(map_extract_value(MAP({p.bind(keys)}, {p.bind(vals)}), {expr}), {expr})")
-    return expr
+    longest = max(len(m.encode()) for m in markers)
+    return f"CASE WHEN strlen({a}) <= {longest} AND {a} IN ({', '.join(p.bind(m) for m in markers)}) THEN NULL ELSE {a} END"
+
+
+def _mapped(n: str, spec: ColumnSpec, p: Params) -> str:
+    """The mapping's value map applied (unmapped values pass through)."""
+    keys = [str(k) for k in spec.values]
+    vals = ["true" if v is True else "false" if v is False else str(v) for v in spec.values.values()]
+    return f"coalesce(map_extract_value(MAP({p.bind(keys)}, {p.bind(vals)}), {n}), {n})"
+
+
+def _constant(spec: ColumnSpec, p: Params) -> str:
+    const = spec.constant
+    if isinstance(const, bool):
+        const = "true" if const else "false"
+    return f"CAST({p.bind(None if const is None else str(const))} AS VARCHAR)"
 
 
 def _timestamp_expr(t: str, formats: list[str], file_tz: str, business_tz: str, p: Params) -> str:
@@ -83,46 +93,63 @@ def _timestamp_expr(t: str, formats: list[str], file_tz: str, business_tz: str, 
     naive = f"coalesce({', '.join(attempts)})"
     if file_tz != business_tz:
         naive = f"timezone({p.bind(business_tz)}, timezone({p.bind(file_tz)}, {naive}))"
-    return f"CASE WHEN {t} LIKE '%+__:__' OR {t} LIKE '%-__:__' OR {t} LIKE '%Z' THEN {zoned} ELSE {naive} END"
+    full = f"CASE WHEN {t} LIKE '%+__:__' OR {t} LIKE '%-__:__' OR {t} LIKE '%Z' THEN {zoned} ELSE {naive} END"
+    if formats:
+        return full
+    # The usual shape first: a string that is exactly `YYYY-MM-DD HH:MM:SS` (19 bytes) carries no
+    # zone and is what TRY_CAST, the first attempt above, reads it as; the rest is for the others.
+    fast = f"CASE WHEN strlen({t}) = 19 THEN try_strptime({t}, '%Y-%m-%d %H:%M:%S') END"
+    if file_tz != business_tz:
+        fast = f"timezone({p.bind(business_tz)}, timezone({p.bind(file_tz)}, {fast}))"
+    return f"coalesce({fast}, {full})"
 
 
-def _parse_expr(col: model.Column, spec: ColumnSpec, text: str, mapping: Mapping, raw_types: dict[str, str],
-                business_tz: str, p: Params) -> str:
-    """Typed value of one canonical column (NULL where the text does not parse)."""
-    src_type = raw_types.get(spec.source or "", "VARCHAR").upper()
+@dataclass
+class _Parse:
+    """Typed value of one canonical column in two steps, each computed once: `pre` over t_ (the
+    cleaned text) or s_ (a typed source value), and `final` over p_ (the result of `pre`)."""
+
+    pre: str
+    final: str
+
+
+def _parse(col: model.Column, spec: ColumnSpec, t: str, s: str, mapping: Mapping, src_type: str,
+           business_tz: str, p: Params) -> _Parse:
+    """NULL where the text does not parse. `src_type` is the raw column's type (VARCHAR for text)."""
+    src_type = src_type.upper()
     typ = col.type.upper()
+    pc = f"p_{col.name}"
     direct = spec.source is not None and not spec.values and src_type != "VARCHAR"
     if typ == "VARCHAR":
-        return text
+        return _Parse(t, pc)
     if typ in ("TIMESTAMP", "DATE"):
         if direct and src_type.startswith("TIMESTAMP WITH TIME ZONE"):
-            ts = f"timezone({p.bind(business_tz)}, {quote_ident(spec.source)})"
+            ts = f"timezone({p.bind(business_tz)}, {s})"
         elif direct and (src_type.startswith("TIMESTAMP") or src_type == "DATE"):
-            ts = f"CAST({quote_ident(spec.source)} AS TIMESTAMP)"
+            ts = f"CAST({s} AS TIMESTAMP)"
             file_tz = mapping.timezone or business_tz
             if file_tz != business_tz:
                 ts = f"timezone({p.bind(business_tz)}, timezone({p.bind(file_tz)}, {ts}))"
         else:
             formats = list(spec.formats) + list(mapping.datetime_formats)
-            ts = _timestamp_expr(text, formats, mapping.timezone or business_tz, business_tz, p)
+            ts = _timestamp_expr(t, formats, mapping.timezone or business_tz, business_tz, p)
         # Years outside this window are typing slips or Excel's zero date, not after-sales events.
-        ts = f"CASE WHEN year({ts}) BETWEEN 2000 AND 2100 THEN {ts} END"
-        return f"CAST({ts} AS DATE)" if typ == "DATE" else ts
+        final = f"CASE WHEN year({pc}) BETWEEN 2000 AND 2100 THEN {pc} END"
+        return _Parse(ts, f"CAST({final} AS DATE)" if typ == "DATE" else final)
     if typ in INTEGER_TYPES:
         if direct and src_type in INTEGER_TYPES + ("UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"):
-            return f"TRY_CAST({quote_ident(spec.source)} AS {typ})"
-        d = f"TRY_CAST({text} AS DOUBLE)"
-        return f"CASE WHEN {d} = trunc({d}) THEN TRY_CAST({d} AS {typ}) END"
+            return _Parse(f"TRY_CAST({s} AS {typ})", pc)
+        return _Parse(f"TRY_CAST({t} AS DOUBLE)", f"CASE WHEN {pc} = trunc({pc}) THEN TRY_CAST({pc} AS {typ}) END")
     if typ.startswith("DECIMAL"):
         if direct:
-            return f"TRY_CAST({quote_ident(spec.source)} AS {typ})"
-        return f"TRY_CAST(regexp_replace({text}, '[¥￥,，\\s]', '', 'g') AS {typ})"
+            return _Parse(f"TRY_CAST({s} AS {typ})", pc)
+        # A value that casts as it is has none of the characters the cleaning removes.
+        return _Parse(f"coalesce(TRY_CAST({t} AS {typ}), TRY_CAST(regexp_replace({t}, '[¥￥,，\\s]', '', 'g') AS {typ}))", pc)
     if typ == "BOOLEAN":
         if direct and src_type == "BOOLEAN":
-            return quote_ident(spec.source)
-        low = f"lower({text})"
-        return (f"CASE WHEN list_contains({p.bind(TRUE_WORDS)}, {low}) THEN TRUE "
-                f"WHEN list_contains({p.bind(FALSE_WORDS)}, {low}) THEN FALSE END")
+            return _Parse(s, pc)
+        return _Parse(f"lower({t})", f"CASE WHEN list_contains({p.bind(TRUE_WORDS)}, {pc}) THEN TRUE "
+                      f"WHEN list_contains({p.bind(FALSE_WORDS)}, {pc}) THEN FALSE END")
     raise ValueError(f"no parser for type {col.type}")
 
 
@@ -140,10 +167,57 @@ def _is_direct(col: model.Column, spec: ColumnSpec, raw_types: dict[str, str]) -
     return typ == "BOOLEAN" and src == "BOOLEAN"
 
 
+class _Layers:
+    """Nested SELECTs over raw relation `r`, each adding named columns computed from the one
+    below, so that every cleaned text and parsed value is computed once per row however often the
+    rules refer to it: 0 source (a_, s_), 1 null markers (n_), 2 value map (t_), 3 parse (p_), 4 final (v_)."""
+
+    def __init__(self) -> None:
+        self.items: list[list[str]] = [["_rid"], [], [], [], []]
+
+    def add(self, level: int, expr: str, name: str) -> None:
+        self.items[level].append(f"{expr} AS {name}")
+
+    def sql(self, source: str) -> str:
+        query = f"SELECT {', '.join(self.items[0])} FROM {source} r"
+        for items in self.items[1:]:
+            if items:
+                query = f"SELECT *, {', '.join(items)} FROM ({query})"
+        return query
+
+
+def _column_layers(layers: _Layers, col: model.Column, spec: ColumnSpec, mapping: Mapping,
+                   raw_types: dict[str, str], business_tz: str, p: Params) -> None:
+    """t_<col> (cleaned text, or the typed source value) and v_<col> (typed value) of one column."""
+    name = col.name
+    if spec.source is None:
+        layers.add(0, _constant(spec, p), f"t_{name}")
+        src_type = "VARCHAR"
+    elif _is_direct(col, spec, raw_types):
+        # Typed columns are referenced as they are; only text goes through cleaning and parsing.
+        layers.add(0, f"r.{quote_ident(spec.source)}", f"t_{name}")
+        src_type = raw_types[spec.source]
+    else:
+        layers.add(0, _trimmed(spec.source), f"a_{name}")
+        if spec.values:
+            layers.add(1, _unmarked(f"a_{name}", mapping, p), f"n_{name}")
+            layers.add(2, _mapped(f"n_{name}", spec, p), f"t_{name}")
+        else:
+            layers.add(1, _unmarked(f"a_{name}", mapping, p), f"t_{name}")
+        src_type = raw_types[spec.source]
+    s_name = f"t_{name}"
+    if spec.source is not None and not _is_direct(col, spec, raw_types):
+        layers.add(0, f"r.{quote_ident(spec.source)}", f"s_{name}")
+        s_name = f"s_{name}"
+    parse = _parse(col, spec, f"t_{name}", s_name, mapping, src_type, business_tz, p)
+    layers.add(3, parse.pre, f"p_{name}")
+    layers.add(4, parse.final, f"v_{name}")
+
+
 @dataclass
 class StageSQL:
     sql: str  # SELECT producing _rid, v_<col>..., _v, _bad (whether any check fails)
-    fails_sql: str  # SELECT _rid, _fails (indexes into checks) over raw rows in temp table `bad_rids`
+    fails_sql: str  # SELECT _rid, _fails (indexes into checks) over the rows of `raw_failed` in `bad_rids`
     params: dict[str, Any]
     checks: list[Check]
     post_checks: list[tuple[Check, str]]  # events mode: (check, condition on folded columns)
@@ -159,7 +233,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     checks: list[Check] = []
     post: list[tuple[Check, str]] = []
     skipped: list[str] = []
-    inner: list[str] = ["_rid"]
+    layers = _Layers()
     conds: list[str] = []
     joins: list[str] = []
 
@@ -171,16 +245,14 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         spec = specs.get(col.name)
         v = f"v_{col.name}"
         if spec is None or (spec.source is not None and spec.source not in raw_types):
-            inner.append(f"CAST(NULL AS {col.type}) AS {v}")
+            layers.add(4, f"CAST(NULL AS {col.type})", v)
             continue
-        # Typed columns are referenced as they are; only text goes through cleaning and parsing.
-        text = quote_ident(spec.source) if _is_direct(col, spec, raw_types) else _text_expr(spec, mapping, raw_types, p)
-        inner.append(f"{text} AS t_{col.name}")
-        inner.append(f"{_parse_expr(col, spec, f't_{col.name}', mapping, raw_types, business_tz, p)} AS {v}")
+        _column_layers(layers, col, spec, mapping, raw_types, business_tz, p)
         src = spec.source
         label = src or col.name
-        fail(f"t_{col.name} IS NOT NULL AND {v} IS NULL",
-             Check("type", col.name, src, f"{label}: cannot be read as {col.type.lower()}"))
+        if col.type.upper() != "VARCHAR":  # text is always readable as text
+            fail(f"t_{col.name} IS NOT NULL AND {v} IS NULL",
+                 Check("type", col.name, src, f"{label}: cannot be read as {col.type.lower()}"))
         if col.allowed:
             fail(f"{v} NOT IN ({', '.join(p.bind(code) for code in col.allowed)})",
                  Check("known_value", col.name, src, f"{label}: unknown value; expected one of "
@@ -193,7 +265,9 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
             rtable, rcol = col.references
             if referenced_tables_nonempty.get(rtable, False):
                 alias = f"ref_{col.name}"
-                joins.append(f"LEFT JOIN (SELECT DISTINCT {rcol} AS k FROM {rtable}) {alias} ON {alias}.k = s.{v}")
+                # A table's own key is unique already (the merge keeps one row per key).
+                distinct = "" if model.TABLES[rtable].key == (rcol,) else "DISTINCT "
+                joins.append(f"LEFT JOIN (SELECT {distinct}{rcol} AS k FROM {rtable}) {alias} ON {alias}.k = s.{v}")
                 fail(f"s.{v} IS NOT NULL AND {alias}.k IS NULL",
                      Check("known_reference", col.name, src, f"{label}: not found in {rtable}.{rcol}; load the "
                            f"{rtable} master data first, or correct the code"))
@@ -228,18 +302,20 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
 
     version = "CAST(NULL AS BIGINT)"
     if mapping.version_column:
-        vt = f"trim(CAST({quote_ident(mapping.version_column)} AS VARCHAR))"
+        # Only trimmed: an empty version is a `type` failure, not a missing one.
+        layers.add(0, _trimmed(mapping.version_column), "t__v")
         if mapping.version_type == "integer":
-            version = f"TRY_CAST(TRY_CAST({vt} AS DOUBLE) AS BIGINT)"
+            version = "TRY_CAST(TRY_CAST(t__v AS DOUBLE) AS BIGINT)"
         else:
-            ts = _parse_expr(model.Column("_v", "TIMESTAMP", ""), ColumnSpec("_v", source=mapping.version_column),
-                             vt, mapping, raw_types, business_tz, p)
-            version = f"epoch_us({ts})"
-        inner.append(f"{vt} AS t__v")
+            layers.add(0, f"r.{quote_ident(mapping.version_column)}", "s__v")
+            parse = _parse(model.Column("_v", "TIMESTAMP", ""), ColumnSpec("_v", source=mapping.version_column),
+                           "t__v", "s__v", mapping, raw_types.get(mapping.version_column, "VARCHAR"), business_tz, p)
+            layers.add(3, parse.pre, "p__v")
+            version = f"epoch_us({parse.final})"
         fail("t__v IS NOT NULL AND _v IS NULL",
              Check("type", None, mapping.version_column, f"{mapping.version_column}: version cannot be read as "
                    f"{mapping.version_type}"))
-    inner.append(f"{version} AS _v")
+    layers.add(4, version, "_v")
     vcols = ", ".join(f"s.v_{c.name}" for c in tdef.columns)
     # Most rows pass: the main pass computes one boolean; the list of failed checks is computed
     # only for the rows that failed, in a second pass over them.
@@ -247,7 +323,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     fail_list = (f"list_filter([{', '.join(f'CASE WHEN {c} THEN {i} END' for i, c in enumerate(conds))}], "
                  "lambda x: x IS NOT NULL)") if conds else "[]::INTEGER[]"
     ref_joins = "\n".join(joins)
-    sql = f"SELECT s._rid, {vcols}, s._v, ({bad}) AS _bad\nFROM (SELECT {', '.join(inner)} FROM raw) s\n{ref_joins}"
-    fails_sql = (f"SELECT s._rid, {fail_list} AS _fails\n"
-                 f"FROM (SELECT {', '.join(inner)} FROM raw WHERE _rid IN (SELECT _rid FROM bad_rids)) s\n{ref_joins}")
+    sql = f"SELECT s._rid, {vcols}, s._v, ({bad}) AS _bad\nFROM ({layers.sql('raw')}) s\n{ref_joins}"
+    failing = "(SELECT * FROM raw_failed WHERE _rid IN (SELECT _rid FROM bad_rids))"
+    fails_sql = f"SELECT s._rid, {fail_list} AS _fails\nFROM ({layers.sql(failing)}) s\n{ref_joins}"
     return StageSQL(sql, fails_sql, p.values, checks, post, skipped)

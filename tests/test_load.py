@@ -20,9 +20,13 @@ def _identity(res) -> None:
     assert res.rows_read == res.inserted + res.updated + res.unchanged + res.quarantined
 
 
-@pytest.mark.parametrize("streamed", [False, True], ids=["in-memory", "streamed"])
-def test_each_bad_row_is_quarantined_with_its_rule(db_path, masters, tmp_path, monkeypatch, streamed):
-    if streamed:  # large CSVs go through a temporary Parquet file; the results must not differ
+@pytest.mark.parametrize("reader", ["duckdb-scan", "polars", "polars-streamed"])
+def test_each_bad_row_is_quarantined_with_its_rule(db_path, masters, tmp_path, monkeypatch, reader):
+    # UTF-8 CSVs are scanned by DuckDB; the Polars paths (the fallback, and large files streamed
+    # through a temporary Parquet file) must give the same results.
+    if reader != "duckdb-scan":
+        monkeypatch.setattr("pipelines.read.DIRECT_CSV", False)
+    if reader == "polars-streamed":
         monkeypatch.setattr("pipelines.read.STREAM_CSV_BYTES", 0)
     rows = [
         ticket_row("A1", status="resolved", resolved="2024-01-06 10:00:00", resolution="fixed"),  # good
@@ -307,3 +311,79 @@ def test_files_are_applied_in_dependency_order(db_path, masters, tmp_path):
     results = _load(db_path, tickets, *reversed(masters))  # given in the wrong order
     assert [r.table for r in results] == ["outlets", "technicians", "tickets"]
     assert results[-1].quarantined == 0
+
+
+def _quarantine_and_tickets(db: Path) -> tuple[list[tuple], list[tuple]]:
+    return (table_rows(db, "SELECT row_number, column_name, rule, message, raw FROM quarantine ORDER BY ALL"),
+            table_rows(db, "SELECT * EXCLUDE (_load_id) FROM tickets ORDER BY ticket_id"))
+
+
+def _load_both_ways(tmp_path: Path, masters: list[Path], csv: Path, monkeypatch) -> dict[str, tuple]:
+    """The same file loaded through DuckDB's scan and through Polars, into two databases."""
+    out = {}
+    for reader in ("duckdb-scan", "polars"):
+        monkeypatch.setattr("pipelines.read.DIRECT_CSV", reader == "duckdb-scan")
+        db = tmp_path / reader / "aftersales.duckdb"
+        res = _load(db, *masters, csv)[-1]
+        _identity(res)
+        out[reader] = (res.rows_read, res.quarantined, *_quarantine_and_tickets(db))
+    return out
+
+
+def test_csv_scan_numbers_rows_as_the_file_does(masters, tmp_path, monkeypatch):
+    """Broken typed cells far into a file (many vectors of 2,048 rows, a quoted field spanning two
+    lines) are quarantined with their own row number and column, exactly as the Polars reader says."""
+    broken = {7: dict(created="2024-13-45 25:00:00", updated="2024-01-05 09:03:00"),  # type
+              20_001: dict(channel="myspace"),  # known_value
+              33_333: dict(created="5 Jan 2024", updated="2024-01-05 09:03:00"),  # type
+              49_999: dict(outlet="O99")}  # known_reference
+    rows = []
+    for n in range(1, 50_001):
+        row = ticket_row(f"B{n:05d}", **broken.get(n, {}))
+        if n == 10:  # a multi-line customer name: one record, two lines
+            row = row.replace("张三", '"张\n三"')
+        rows.append(row)
+    csv = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join(rows) + "\n")
+    both = _load_both_ways(tmp_path, masters, csv, monkeypatch)
+    assert both["duckdb-scan"] == both["polars"]
+    rows_read, quarantined, quarantine, tickets = both["duckdb-scan"]
+    assert (rows_read, quarantined, len(tickets)) == (50_000, 4, 49_996)
+    assert [(q[0], q[1], q[2]) for q in quarantine] == [
+        (7, "created_at", "type"), (20_001, "channel", "known_value"), (33_333, "created_at", "type"),
+        (49_999, "outlet_id", "known_reference")]
+    assert '"ticket_id":"B33333"' in quarantine[2][4].replace(" ", "")
+    assert ("B00010", "张\n三") in {(t[0], t[9]) for t in tickets}
+
+
+@pytest.mark.parametrize("case", ["blank_line", "short_row", "bom"])
+def test_csv_scan_hands_over_to_polars_where_it_would_differ(masters, tmp_path, monkeypatch, case):
+    """DuckDB skips blank lines and refuses short rows; Polars counts a blank line as an (empty,
+    quarantined) row and pads a short one. Such files are read through Polars: same result."""
+    rows = [ticket_row(f"C{n}") for n in range(1, 6)]
+    header = TICKET_HEADER
+    if case == "blank_line":
+        rows.insert(2, "")
+    elif case == "short_row":
+        rows[3] = ",".join(rows[3].split(",")[:13])  # stops after created_at: updated_at is missing
+    else:
+        header = "\ufeff" + header
+    csv = write(tmp_path / "in" / "tickets.csv", header + "\n" + "\n".join(rows) + "\n")
+    both = _load_both_ways(tmp_path, masters, csv, monkeypatch)
+    assert both["duckdb-scan"] == both["polars"]
+    rows_read, quarantined, quarantine, tickets = both["duckdb-scan"]
+    expected = {"blank_line": (6, 1, 5), "short_row": (5, 0, 5), "bom": (5, 0, 5)}[case]
+    assert (rows_read, quarantined, len(tickets)) == expected
+    if case == "blank_line":
+        assert {q[0] for q in quarantine} == {3} and "key_present" in {q[2] for q in quarantine}
+
+
+def test_utf8_head_with_gbk_later_is_read_as_gb18030(db_path, masters, tmp_path):
+    """The encoding is guessed from the first 256 KB; GBK bytes after an ASCII head make DuckDB's
+    scan fail part-way, and the file is then read as GB18030, as before."""
+    rows = [ticket_row(f"D{n:05d}").replace("张三", "Zhang") for n in range(1, 2_001)]
+    rows.append(ticket_row("D99999"))  # 张三 in GBK, beyond the sample
+    csv = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join(rows) + "\n", encoding="gbk")
+    assert csv.stat().st_size > 256 * 1024
+    res = _load(db_path, *masters, csv)[-1]
+    assert (res.rows_read, res.inserted, res.quarantined) == (2_001, 2_001, 0)
+    assert table_rows(db_path, "SELECT customer_name FROM tickets WHERE ticket_id = 'D99999'") == [("张三",)]
