@@ -177,6 +177,13 @@ def test_staffing_region_filter(dash_db, use_db):  # noqa: F811
     table = at.dataframe[-1].value
     assert set(table["Region"]) == {T.code_label("region", r, "en") for r in
                                     ("east", "north", "south", "central", "southwest", "northwest", "northeast")}
+    # shortfalls carry a red "yes" label: exactly the region-weeks the stored plan marks short
+    from forecasts import store
+
+    plan = store.read_staffing(dash_db, store.latest_run(dash_db, "workload")["run_id"])
+    short = plan.sort(["short", "gap"], descending=[True, False])["short"].to_list()
+    flags = [list(f) for f in table[T.column_label("short", "en")]]
+    assert flags == [["yes"] if s else [] for s in short] and ["yes"] in flags and [] in flags
     at.multiselect(key="region").set_value(["north"]).run()
     table = at.dataframe[-1].value
     assert set(table["Region"]) == {"North"} and len(table) > 0
