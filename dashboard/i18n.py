@@ -125,7 +125,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "staffing_table": ("所需与在岗师傅(按大区、周)", "Technicians needed vs available (region × week)"),
     "needed": ("所需", "Needed"), "available": ("在岗", "Available"), "gap": ("缺口", "Shortfall"),
     "series": ("序列", "Series"), "events": ("节假日与大促", "Holidays and shopping festivals"),
-    "backtest": ("回测", "Backtest"), "week": ("周", "Week"), "region": ("大区", "Region"),
+    "backtest": ("回测", "Backtest"), "baseline": ("基准模型", "baseline"), "week": ("周", "Week"), "region": ("大区", "Region"),
     "shortfall_weeks": ("{n} 个大区·周存在缺口", "{n} region-weeks short of technicians"),
     # parts
     "part": ("配件", "Part"), "reorder_table": ("补货表", "Reorder table"), "demand_classes": ("需求类型", "Demand classes"),
