@@ -1,5 +1,5 @@
 """The one place the dashboard meets the database: every number comes through here, from
-``metrics`` and ``forecasts``, cached.
+``metrics``, ``forecasts`` and ``pipelines.status`` (no SQL of its own), cached.
 
 Caching. Every cached function takes small hashable arguments and, first, ``ver``: the live
 database file's identity (inode, mtime, size) and the config file's mtime. A load publishes a
@@ -303,10 +303,10 @@ def breaching(ver: str, where: Where) -> pl.DataFrame:
     """Open tickets past their first-response or resolution limit as of the data's latest time,
     one row per ticket and stage, most overdue first.
 
-    Built from the backlog's records (the open tickets) and the configured ``sla_hours``, with the
-    same rule as ``metrics``' SLA base (due = created_at + the service type's limit). It lives
-    here only until ``metrics.records`` can return the breaching records of an SLA KPI directly
-    (asking the SLA base for every ticket due in the last months is far too slow at 10M tickets).
+    Built from the open tickets (``open_tickets``) and the configured ``sla_hours``, with the
+    same rule as ``metrics``' SLA base (due = created_at + the service type's limit); first
+    response and resolution only. It lives here only until ``metrics.breaching`` (being added on
+    another branch: every stage, on-site included) replaces it.
     """
     rng = data_range(ver)
     if rng is None or unsupported_dims("backlog", where):
