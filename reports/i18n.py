@@ -122,8 +122,9 @@ UNITS = {
     "score": ("分", "score"), "per_1000_orders": ("‰订单", "per 1,000 orders"), "units": ("件", "units"),
     "yuan": ("元", "yuan"),
 }
-STAGES = {"sla_first_response": ("首次响应", "First response"), "sla_onsite": ("上门", "On site"),
-          "sla_compliance": ("完成", "Resolution")}
+# SLA KPI -> its stage's label (the stage codes' labels the dashboard shows too).
+STAGES = {kpi: (shared.ZH_CODES["stage"][stage], shared.EN_CODES["stage"][stage]) for kpi, stage in (
+    ("sla_first_response", "first_response"), ("sla_onsite", "onsite"), ("sla_compliance", "resolution"))}
 
 
 def t(key: str, lang: str, **kw: object) -> str:
