@@ -17,6 +17,9 @@ from metrics import registry as R
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
+# Shares on an axis: one decimal where the ticks need it (3.5%), none where they do not (85%);
+# ".0%" would label ticks half a point apart 4%, 4%, 5%, 5%.
+SHARE_TICKS = ".1~%"
 STATUS_COLOURS = {"met": "#2ca02c", "missed": "#d62728", "too_small": "#9e9e9e", "no_target": "#1f77b4",
                   "no_data": "#cccccc"}
 
@@ -66,7 +69,7 @@ def _series(fig: go.Figure, df: pl.DataFrame, kpi: R.KpiDef, lang: str, grain: s
 
 def _axis_format(fig: go.Figure, kpi: R.KpiDef, lang: str, grain: str | None, **sel) -> None:
     if kpi.unit == "share":
-        fig.update_yaxes(tickformat=".0%", **sel)
+        fig.update_yaxes(tickformat=SHARE_TICKS, **sel)
     fig.update_xaxes(tickformat=T.plotly_date_format(grain, lang), **sel)
 
 
@@ -135,7 +138,7 @@ def bars(df: pl.DataFrame, kpi_id: str, dim: str, lang: str, label, height: int 
         customdata=[[kpi_id, (period or r["period_start"]).isoformat() if r.get("period_start") else "", dim,
                      "" if r[dim] is None else str(r[dim])] for r in rows]))
     if k.unit == "share":
-        fig.update_xaxes(tickformat=".1%")
+        fig.update_xaxes(tickformat=SHARE_TICKS)
     if k.target is not None and part["target"].is_not_null().any():
         fig.add_vline(x=part["target"].drop_nulls()[0], line_dash="dot", line_color="#888")
     fig.update_yaxes(autorange="reversed")
@@ -163,7 +166,7 @@ def ranked(df: pl.DataFrame, kpi_id: str, level: str, lang: str, label, limit: i
         hovertemplate="%{text}<extra></extra>",
         customdata=[[kpi_id, "", level, str(r[level])] for r in rows]))
     if k.unit == "share":
-        fig.update_xaxes(tickformat=".0%")
+        fig.update_xaxes(tickformat=SHARE_TICKS)
     if part["target"].is_not_null().any():
         fig.add_vline(x=part["target"].drop_nulls()[0], line_dash="dot", line_color="#888")
     fig.update_layout(title={"text": title or k.label(lang), "font": {"size": 15}})
@@ -189,13 +192,17 @@ def histogram(df: pl.DataFrame, lang: str, title: str, colours: Sequence[str] | 
 
 
 def mark_events(fig: go.Figure, events: pl.DataFrame, lang: str) -> None:
-    """Shade holidays and shopping-festival peaks, labelled."""
-    for r in events.to_dicts():
+    """Shade holidays and shopping-festival peaks, labelled; an event within three weeks of the
+    one before has its label at the bottom so the two do not overprint (618 and Dragon Boat)."""
+    previous_last, low = None, False
+    for r in events.sort("first").to_dicts():
         festival = "peak" in r["name"]
+        low = not low if previous_last is not None and (r["first"] - previous_last).days < 21 else False
+        previous_last = r["last"]
         fig.add_vrect(x0=r["first"], x1=r["last"] + dt.timedelta(days=1), line_width=0, layer="below",
                       fillcolor="rgba(255,127,14,0.18)" if festival else "rgba(44,160,44,0.15)",
-                      annotation_text=T.event_label(r["name"], lang), annotation_position="top left",
-                      annotation_font_size=10)
+                      annotation_text=T.event_label(r["name"], lang),
+                      annotation_position="bottom left" if low else "top left", annotation_font_size=10)
 
 
 def forecast(actual: pl.DataFrame | None, fc: pl.DataFrame, lang: str, title: str,

@@ -1,5 +1,5 @@
 """The one place the dashboard meets the database: every number comes through here, from
-``metrics`` and ``forecasts``, cached.
+``metrics``, ``forecasts`` and ``pipelines.status`` (no SQL of its own), cached.
 
 Caching. Every cached function takes small hashable arguments and, first, ``ver``: the live
 database file's identity (inode, mtime, size) and the config file's mtime. A load publishes a
@@ -36,6 +36,7 @@ import metrics
 from aftersales import config as cfg
 from aftersales.db import DatabaseMissing
 from metrics import registry as R
+from pipelines import status
 
 TTL = dt.timedelta(hours=1)
 MAX_ENTRIES = 256
@@ -270,21 +271,48 @@ def complaint_reasons(ver: str, start: dt.date, end: dt.date, where: Where) -> p
     return out.sort("count", descending=True)
 
 
+# Every open ticket (as of the data's latest time) is one small list (about 22,000 tickets at
+# 10M) and every global filter is a test on its own columns or on its outlet's or product's
+# master data, so one query for all of them answers every filter exactly (a filtered metrics
+# query takes about 2 s at 10M: it scans the tickets again).
+OPEN_COLUMNS = {"channel": "channel", "service_type": "service_type", "outlet": "outlet_id"}
+
+
+def open_tickets(ver: str, where: Where) -> pl.DataFrame:
+    """The backlog's records at the data's latest time (every open ticket, personal data
+    masked), filtered: the tickets ``metrics.records`` gives for the backlog with ``where``."""
+    rng = data_range(ver)
+    if rng is None or unsupported_dims("backlog", where):
+        return pl.DataFrame()
+    day = rng[2].date()
+    if any(dim not in OPEN_COLUMNS and dim not in status.MASTER_ATTRIBUTES for dim, _ in where):
+        return records(ver, "backlog", day, day, where, None, None, None, None)
+    out = records(ver, "backlog", day, day, (), None, None, None, None)
+    for dim, values in where:
+        if dim in OPEN_COLUMNS:
+            out = out.filter(pl.col(OPEN_COLUMNS[dim]).is_in(list(values)))
+        else:
+            key = status.MASTER_ATTRIBUTES[dim][1]
+            attr = master_attribute(ver, dim)
+            out = out.filter(pl.col(key).is_in(attr.filter(pl.col(dim).is_in(list(values)))[key].implode()))
+    return out
+
+
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
 def breaching(ver: str, where: Where) -> pl.DataFrame:
     """Open tickets past their first-response or resolution limit as of the data's latest time,
     one row per ticket and stage, most overdue first.
 
-    Built from the backlog's records (the open tickets) and the configured ``sla_hours``, with the
-    same rule as ``metrics``' SLA base (due = created_at + the service type's limit). It lives
-    here only until ``metrics.records`` can return the breaching records of an SLA KPI directly
-    (asking the SLA base for every ticket due in the last months is far too slow at 10M tickets).
+    Built from the open tickets (``open_tickets``) and the configured ``sla_hours``, with the
+    same rule as ``metrics``' SLA base (due = created_at + the service type's limit); first
+    response and resolution only. It lives here only until ``metrics.breaching`` (being added on
+    another branch: every stage, on-site included) replaces it.
     """
     rng = data_range(ver)
     if rng is None or unsupported_dims("backlog", where):
         return pl.DataFrame()
     now = rng[2]
-    open_ = records(ver, "backlog", now.date(), now.date(), where, None, None, None, None)
+    open_ = open_tickets(ver, where)
     if open_.is_empty():
         return open_
     limits = settings().config.get("sla_hours") or {}
@@ -301,67 +329,46 @@ def breaching(ver: str, where: Where) -> pl.DataFrame:
     return out.sort("overdue_hours", descending=True)
 
 
-# -- database facts (ledger, quarantine, freshness) -------------------------------------------
-# Fixed statements over the pipeline's own tables; no user input reaches them but bound limits.
-# They belong in a pipelines read API (the `aftersales loads/rejects/summary` commands run the
-# same queries); until it exists they live here, the dashboard's one door to the database.
+# -- database facts (ledger, quarantine, freshness): read through ``pipelines.status`` --------
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def data_range(ver: str) -> tuple[dt.date, dt.date, dt.datetime] | None:
     """(first created day, last created day, latest created_at) or None when no tickets."""
     with snapshot() as con:
-        row = con.execute("SELECT min(created_at), max(created_at) FROM tickets").fetchall()[0]
-    if row[0] is None:
-        return None
-    return row[0].date(), row[1].date(), row[1]
+        return status.data_range(con)
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def has_orders(ver: str) -> bool:
     with snapshot() as con:
-        return bool(con.execute("SELECT EXISTS (SELECT 1 FROM orders_daily)").fetchall()[0][0])
+        return status.has_rows(con, "orders_daily")
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def ledger(ver: str, limit: int = 500) -> pl.DataFrame:
     with snapshot() as con:
-        return con.sql(
-            "SELECT load_id, file_name, source, table_name, status, rows_read, inserted, updated, unchanged, "
-            "quarantined, started_at, finished_at, message FROM loads ORDER BY load_id DESC LIMIT $n",
-            params={"n": limit}).pl()
+        return status.ledger(con, limit)
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def quarantine(ver: str, limit: int = 1000) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows with their reasons, counts by rule)."""
     with snapshot() as con:
-        rows = con.sql(
-            "SELECT load_id, file_name, sheet, row_number, column_name, source_column, rule, message, "
-            "CAST(raw AS VARCHAR) AS raw FROM quarantine ORDER BY load_id DESC, file_name, sheet, row_number "
-            "LIMIT $n", params={"n": limit}).pl()
-        by_rule = con.sql("SELECT rule, count(*) AS count FROM quarantine GROUP BY rule ORDER BY 2 DESC").pl()
-    return rows, by_rule
-
-
-_FRESHNESS = {  # table -> the timestamp that says how recent its data is
-    "tickets": "max(created_at)", "visits": "max(started_at)", "surveys": "max(responded_at)",
-    "parts_used": "NULL", "orders_daily": "max(order_date)", "parts_inventory": "max(as_of)",
-    "outlets": "NULL", "technicians": "NULL", "products": "NULL",
-}
+        return status.quarantine(con, limit), status.quarantine_counts(con)
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def freshness(ver: str) -> pl.DataFrame:
     """Per table: rows, latest data time, last load time."""
-    out = []
     with snapshot() as con:
-        last = dict(con.execute("SELECT table_name, max(finished_at) FROM loads GROUP BY 1").fetchall())
-        for table, expr in _FRESHNESS.items():  # identifiers from the fixed list above
-            n, latest = con.execute(f"SELECT count(*), CAST({expr} AS TIMESTAMP) FROM {table}").fetchall()[0]
-            out.append({"table": table, "rows": n, "latest": latest, "last_load": last.get(table)})
-    return pl.DataFrame(out, schema={"table": pl.String, "rows": pl.Int64, "latest": pl.Datetime("us"),
-                                     "last_load": pl.Datetime("us")})
+        return status.freshness(con)
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def master_attribute(ver: str, dim: str) -> pl.DataFrame:
+    with snapshot() as con:
+        return status.master_attribute(con, dim)
 
 
 # -- forecasts --------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Every word the dashboard shows, in 中文 and English, and how numbers and dates are written.
 
-KPI and breakdown names come from ``metrics.registry`` (defined once beside each KPI); code
-labels in Chinese come from ``aftersales.model``; this module adds their English and the
-dashboard's own words. ``t(key)`` falls back to the key itself, so a missing label shows up
+KPI and breakdown names come from ``metrics.registry`` (defined once beside each KPI); the words
+the reports show too and the coded values' labels come from ``aftersales.i18n``; this module
+adds the dashboard's own words. ``t(key)`` falls back to the key itself, so a missing label shows up
 in the browser test's screenshots rather than raising.
 """
 
@@ -12,13 +12,15 @@ import datetime as dt
 import math
 from typing import Any
 
+from aftersales import i18n as shared
 from aftersales import model
+from aftersales.i18n import EN_CODES, LANG_NAMES, LANGS, ZH_CODES  # noqa: F401 - used through this module
 
-LANGS = ("zh", "en")
-LANG_NAMES = {"zh": "中文", "en": "English"}
+_COMMON = shared.COMMON
 
-# The dashboard's own words: key -> (中文, English).
+# The dashboard's words: key -> (中文, English).
 WORDS: dict[str, tuple[str, str]] = {
+    **{k: _COMMON[k] for k in ('period', 'target', 'rank', 'count', 'share', 'completeness', 'kpi', 'vs_yoy', 'yes', 'no', 'stage', 'forecast')},
     "app_title": ("售后服务分析", "After-sales analytics"),
     # pages
     "page_overview": ("总览", "Overview"),
@@ -41,12 +43,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "grain_quarter": ("季", "Quarter"), "grain_year": ("年", "Year"),
     # common
     "value": ("数值", "Value"), "n_records": ("样本量", "Records"), "interval": ("95%区间", "95% interval"),
-    "target": ("目标", "Target"), "status": ("状态", "Status"), "change": ("变化", "Change"),
-    "previous": ("上期", "Previous"), "vs_prev": ("环比", "vs previous"), "vs_yoy": ("同比", "vs last year"),
-    "period": ("期间", "Period"), "rank": ("排名", "Rank"), "score": ("排序依据", "Ranked on"),
-    "count": ("数量", "Count"), "share": ("占比", "Share"), "bucket": ("区间", "Bucket"),
-    "completeness": ("完整度", "Completeness"), "excluded": ("未计入", "Not counted"),
-    "reason": ("原因", "Reason"), "kpi": ("指标", "KPI"), "dimension": ("维度", "Breakdown"),
+    "status": ("状态", "Status"), "change": ("变化", "Change"),
+    "previous": ("上期", "Previous"), "vs_prev": ("环比", "vs previous"),
+    "score": ("排序依据", "Ranked on"),
+    "bucket": ("区间", "Bucket"),
+    "excluded": ("未计入", "Not counted"),
+    "reason": ("原因", "Reason"), "dimension": ("维度", "Breakdown"),
     "small_sample": ("样本不足", "Too few records"), "download_csv": ("下载 CSV", "Download CSV"),
     "download_xlsx": ("下载 Excel", "Download Excel"), "records_behind": ("明细工单", "Records behind"),
     "pick_to_drill": ("点击图中的点或表中的行,查看其背后的工单明细。",
@@ -66,7 +68,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "status_met": ("达标", "On target"), "status_missed": ("未达标", "Off target"),
     "status_too_small": ("样本不足", "Too few records"), "status_no_target": ("无目标", "No target"),
     "status_no_data": ("无数据", "No data"),
-    "yes": ("是", "yes"), "no": ("否", "no"),
     # empty states
     "empty_no_db": ("数据库 {db} 不存在:请先运行 `aftersales load 路径`(或快速上手脚本)。",
                     "Database {db} does not exist yet: run `aftersales load PATH` (or the quickstart) first."),
@@ -116,15 +117,15 @@ WORDS: dict[str, tuple[str, str]] = {
                        "Open tickets past their time limit (as of the data's latest time, {t}), most overdue first."),
     "overdue_hours": ("超时(小时)", "Overdue (h)"), "ageing": ("积压账龄", "Backlog ageing"),
     "open_list": ("未完成工单", "Open tickets"), "sla_trend": ("时效达成率趋势", "SLA compliance over time"),
-    "backlog_trend": ("积压趋势", "Backlog over time"), "stage": ("环节", "Stage"),
+    "backlog_trend": ("积压趋势", "Backlog over time"),
     "n_breaching": ("{n} 张工单正在超时", "{n} tickets breaching now"), "tickets": ("工单", "Tickets"),
     # staffing
-    "workload_forecast": ("工单量预测", "Workload forecast"), "forecast": ("预测", "Forecast"),
+    "workload_forecast": ("工单量预测", "Workload forecast"),
     "actual": ("实际", "Actual"), "interval_80": ("80%预测区间", "80% forecast interval"),
     "staffing_table": ("所需与在岗师傅(按大区、周)", "Technicians needed vs available (region × week)"),
     "needed": ("所需", "Needed"), "available": ("在岗", "Available"), "gap": ("缺口", "Shortfall"),
     "series": ("序列", "Series"), "events": ("节假日与大促", "Holidays and shopping festivals"),
-    "backtest": ("回测", "Backtest"), "week": ("周", "Week"), "region": ("大区", "Region"),
+    "backtest": ("回测", "Backtest"), "baseline": ("基准模型", "baseline"), "week": ("周", "Week"), "region": ("大区", "Region"),
     "shortfall_weeks": ("{n} 个大区·周存在缺口", "{n} region-weeks short of technicians"),
     # parts
     "part": ("配件", "Part"), "reorder_table": ("补货表", "Reorder table"), "demand_classes": ("需求类型", "Demand classes"),
@@ -139,61 +140,21 @@ WORDS: dict[str, tuple[str, str]] = {
     "age": ("距今", "Age"), "days_ago": ("{n} 天前", "{n} days ago"),
 }
 
-# English labels for the coded values (Chinese ones live in aftersales.model).
-EN_CODES: dict[str, dict[str, str]] = {
-    "region": {"east": "East", "north": "North", "south": "South", "central": "Central", "southwest": "Southwest",
-               "northwest": "Northwest", "northeast": "Northeast"},
-    "channel": {"taobao": "Taobao", "tmall": "Tmall", "jd": "JD", "pdd": "Pinduoduo", "douyin": "Douyin",
-                "suning": "Suning", "vip": "VIP.com", "weidian": "Weidian", "wechat": "WeChat", "phone": "Phone",
-                "store": "In store"},
-    "service_type": {"delivery": "Delivery", "install": "Installation", "repair": "Repair", "return": "Return",
-                     "exchange": "Exchange", "refund": "Refund", "consult": "Consultation"},
-    "status": {"open": "Open", "dispatched": "Dispatched", "in_progress": "In progress", "resolved": "Resolved",
-               "closed": "Closed", "cancelled": "Cancelled"},
-    "priority": {"low": "Low", "normal": "Normal", "high": "High", "urgent": "Urgent"},
-    "resolution": {"fixed": "Fixed", "not_fixed": "Not fixed", "replaced": "Replaced", "returned": "Returned",
-                   "refunded": "Refunded", "delivered": "Delivered", "installed": "Installed", "answered": "Answered",
-                   "cancelled": "Cancelled"},
-    "complaint_reason": {"attitude": "Staff attitude", "delay": "Delay", "repeat_failure": "Repeat failure",
-                         "charges": "Charges", "wrong_goods": "Wrong goods", "quality": "Product quality",
-                         "other": "Other"},
-    "outlet_type": {"own": "Own", "outsourced": "Outsourced"},
-    "product_category": {"air_conditioner": "Air conditioner", "water_heater": "Water heater", "washer": "Washer",
-                         "fridge": "Fridge", "tv": "TV", "kitchen": "Kitchen", "small_appliance": "Small appliance"},
-    "visit1_outcome": {"fixed": "Fixed", "not_fixed": "Not fixed", "need_parts": "Waiting for parts",
-                       "customer_absent": "Customer absent", "referred": "Sent to workshop"},
-    "survey_channel": {"sms": "SMS", "wechat": "WeChat", "phone": "Phone"},
-    "stage": {"first_response": "First response", "resolution": "Resolution", "onsite": "On site"},
-    "rule": {"key_present": "Key missing", "required": "Required value missing", "type": "Wrong type",
-             "known_value": "Unknown value", "in_range": "Out of range", "order_of_events": "Events out of order",
-             "known_reference": "Unknown reference", "duplicate_key": "Duplicate key"},
-}
-ZH_CODES: dict[str, dict[str, str]] = {
-    "region": model.REGIONS, "channel": model.CHANNELS, "service_type": model.SERVICE_TYPES, "status": model.STATUSES,
-    "priority": model.PRIORITIES, "resolution": model.RESOLUTIONS, "complaint_reason": model.COMPLAINT_REASONS,
-    "outlet_type": model.OUTLET_TYPES, "product_category": model.PRODUCT_CATEGORIES,
-    "visit1_outcome": model.VISIT_OUTCOMES, "survey_channel": model.SURVEY_CHANNELS,
-    "stage": {"first_response": "首次响应", "resolution": "完成", "onsite": "上门"},
-    "rule": {"key_present": "缺少主键", "required": "必填为空", "type": "类型错误", "known_value": "未知取值",
-             "in_range": "超出范围", "order_of_events": "时间先后矛盾", "known_reference": "引用不存在",
-             "duplicate_key": "主键重复"},
-}
-
 # Column headers of record and result tables beyond the canonical columns (whose 中文 is in the model).
 COLUMNS: dict[str, tuple[str, str]] = {
+    **{k: _COMMON[k] for k in ('numerator', 'denominator', 'ci_low', 'ci_high', 'rank', 'target', 'yoy_value', 'yoy_change', 'completeness', 'kpi', 'count', 'share', 'stage')},
     "period_start": ("期间", "Period"), "counted": ("计入", "Counted"), "in_numerator": ("计入分子", "In numerator"),
     "measure": ("度量值", "Measure"), "excluded_reason": ("未计入原因", "Not counted because"),
     "age_days": ("已开天数", "Age (days)"), "due_at": ("到期时间", "Due"), "done_at": ("完成时间", "Done"),
-    "stage": ("环节", "Stage"), "visit1_outcome": ("首次上门结果", "First visit outcome"),
+    "visit1_outcome": ("首次上门结果", "First visit outcome"),
     "next_repair_at": ("下次报修时间", "Next repair ticket"), "value": ("数值", "Value"),
-    "numerator": ("分子", "Numerator"), "denominator": ("分母", "Denominator"), "n_records": ("样本量", "Records"),
-    "ci_low": ("区间下限", "Interval low"), "ci_high": ("区间上限", "Interval high"), "score": ("排序依据", "Ranked on"),
-    "rank": ("排名", "Rank"), "rank_method": ("排序方法", "Method"), "small_sample": ("样本不足", "Too few records"),
-    "target": ("目标", "Target"), "status": ("状态", "Status"), "prev_value": ("上期", "Previous"),
-    "prev_change": ("环比变化", "Change vs previous"), "yoy_value": ("去年同期", "Last year"),
-    "yoy_change": ("同比变化", "Change vs last year"), "completeness": ("完整度", "Completeness"),
-    "n_excluded": ("未计入数", "Not counted"), "kpi": ("指标", "KPI"), "bucket": ("区间", "Bucket"),
-    "count": ("数量", "Count"), "share": ("占比", "Share"), "overdue_hours": ("超时(小时)", "Overdue (h)"),
+    "n_records": ("样本量", "Records"),
+    "score": ("排序依据", "Ranked on"),
+    "rank_method": ("排序方法", "Method"), "small_sample": ("样本不足", "Too few records"),
+    "status": ("状态", "Status"), "prev_value": ("上期", "Previous"),
+    "prev_change": ("环比变化", "Change vs previous"),
+    "n_excluded": ("未计入数", "Not counted"), "bucket": ("区间", "Bucket"),
+    "overdue_hours": ("超时(小时)", "Overdue (h)"),
     "outlet": ("网点", "Outlet"), "technician": ("师傅", "Technician"), "unit": ("单位", "Unit"),
     "load_id": ("批次", "Load"), "file_name": ("文件", "File"), "source": ("来源", "Source"),
     "table_name": ("表", "Table"), "started_at": ("开始时间", "Started"), "finished_at": ("结束时间", "Finished"),
@@ -226,22 +187,20 @@ _MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oc
 
 def t(key: str, lang: str, **kwargs: Any) -> str:
     """The dashboard's word for ``key`` in ``lang``, with ``{placeholders}`` filled."""
-    pair = WORDS.get(key)
-    text = key if pair is None else pair[0 if lang == "zh" else 1]
-    return text.format(**kwargs) if kwargs else text
+    return shared.words(WORDS, key, lang, **kwargs) if key in WORDS else key
 
 
 def code_label(kind: str, code: Any, lang: str) -> str:
     """华东 / East for ``region`` ``east``; the code itself when it has no label."""
     if code is None:
         return "—"
-    table = (ZH_CODES if lang == "zh" else EN_CODES).get(kind) or {}
-    return table.get(str(code), str(code))
+    label = shared.code_label(kind, code, lang)
+    return str(code) if label is None else label
 
 
 def column_label(name: str, lang: str) -> str:
     if name in COLUMNS:
-        return COLUMNS[name][0 if lang == "zh" else 1]
+        return shared.pick(COLUMNS[name], lang)
     if lang == "zh" and name in _MODEL_ZH:
         return _MODEL_ZH[name]
     if name in WORDS:
@@ -343,4 +302,4 @@ EVENTS: dict[str, tuple[str, str]] = {
 
 def event_label(name: str, lang: str) -> str:
     pair = EVENTS.get(name)
-    return name if pair is None else pair[0 if lang == "zh" else 1]
+    return name if pair is None else shared.pick(pair, lang)

@@ -193,16 +193,21 @@ def downloads(df: pl.DataFrame, name: str, lang: str, key: str) -> None:
 def table(df: pl.DataFrame, key: str, lang: str, name: str | None = None, selectable: bool = True,
           height: int | str = "auto", display: pl.DataFrame | None = None, highlight: str | None = None) -> int | None:
     """A table (already localised) with its downloads; returns the selected row's index.
-    ``highlight``: a boolean column of ``display`` whose true rows are shaded red (shortfalls)."""
+    ``highlight``: a boolean column of ``display`` whose true rows carry a red label (shortfalls)."""
     shown: Any = display if display is not None else df
     if isinstance(height, int):
         height = min(height, 38 + 35 * max(len(shown), 1))  # no empty rows under a short table
     config = _column_config(shown, lang)
     if highlight and highlight in shown.columns:
-        flags = shown[highlight].fill_null(False).to_list()
-        shown = shown.to_pandas().style.apply(
-            lambda row: ["background-color: rgba(214, 39, 40, 0.15)" if flags[row.name] else "" for _ in row],
-            axis=1).format(precision=1, thousands=",")
+        # A coloured label column, not a pandas Styler: the Styler costs 1-2 s to import on a
+        # page's first view and styles every cell on every rerun.
+        flag = T.t("yes", lang)
+        shown = shown.with_columns(pl.when(pl.col(highlight).fill_null(False)).then(pl.lit([flag]))
+                                   .otherwise(pl.lit([], dtype=pl.List(pl.String))).alias(highlight))
+        config[highlight] = st.column_config.MultiselectColumn(options=[flag], color="#d62728")
+        for c, dtype in shown.schema.items():
+            if dtype.is_float():
+                config[c] = st.column_config.NumberColumn(format="localized")
     event = st.dataframe(shown, key=key, hide_index=True, height=height, width="stretch", column_config=config,
                          on_select="rerun" if selectable else "ignore", selection_mode="single-row")
     downloads(df, name or key, lang, key)

@@ -1,18 +1,21 @@
-"""The report's own words, in Chinese and English. KPI and dimension names come from the
-metrics registry; only the report's headings, column names and notes live here."""
+"""The report's words, in Chinese and English. KPI and dimension names come from the metrics
+registry, the words the dashboard shows too from ``aftersales.i18n``; the report's own headings,
+column names and notes live here."""
 
 from __future__ import annotations
 
+from aftersales import i18n as shared
+from aftersales.i18n import LANGS, pick  # noqa: F401 - the report modules use them from here
 from metrics import registry as R
 
-LANGS = ("zh", "en")
-
 _T: dict[str, tuple[str, str]] = {
+    **{k: shared.COMMON[k] for k in ('kpi', 'target', 'completeness', 'count', 'share', 'rank', 'numerator', 'denominator', 'ci_low', 'ci_high', 'yoy_value', 'yoy_change', 'stage', 'forecast', 'yes', 'no')},
+    "yoy": shared.COMMON["vs_yoy"],
+    "trend_period": shared.COMMON["period"],
     "title": ("售后服务 KPI 报告", "After-sales KPI report"),
     "period": ("报告期", "Period"),
     "comparison": ("对比期", "Compared with"),
     "prev": ("环比", "vs prev."),
-    "yoy": ("同比", "vs last year"),
     "filters": ("筛选条件", "Filters"),
     "no_filters": ("无(全部数据)", "none (all data)"),
     "breakdowns": ("拆分维度", "Breakdowns"),
@@ -28,28 +31,18 @@ _T: dict[str, tuple[str, str]] = {
     "sec_problems": ("待处理问题", "Problems to act on"),
     "sec_outlook": ("人力与配件展望", "Staffing and spare-part outlook"),
     "sec_definitions": ("附录:指标定义", "Appendix: KPI definitions"),
-    "kpi": ("指标", "KPI"),
     "all_kpis": ("全部指标", "All KPIs"),
     "kpi_id": ("指标代码", "KPI id"),
     "value": ("本期值", "Value"),
     "unit": ("单位", "Unit"),
-    "numerator": ("分子", "Numerator"),
-    "denominator": ("分母", "Denominator"),
     "n_records": ("记录数", "Records"),
     "ci": ("95%置信区间", "95% interval"),
-    "ci_low": ("区间下限", "Interval low"),
-    "ci_high": ("区间上限", "Interval high"),
     "prev_value": ("上期值", "Previous"),
     "prev_change": ("环比变化", "Change vs prev."),
     "prev_change_pct": ("环比变化率", "Change vs prev. %"),
-    "yoy_value": ("去年同期", "Last year"),
-    "yoy_change": ("同比变化", "Change vs last year"),
     "yoy_change_pct": ("同比变化率", "Change vs last year %"),
-    "target": ("目标", "Target"),
     "status": ("达标状态", "Status"),
-    "completeness": ("完整度", "Completeness"),
     "period_start": ("期初", "Period start"),
-    "trend_period": ("期间", "Period"),
     "period_end": ("期末(不含)", "Period end (excl.)"),
     "change_note": ("比率类指标的变化为百分点(pp);Excel 中以 % 显示。",
                     "Changes of rates are in percentage points (pp); Excel shows them with a % sign."),
@@ -71,7 +64,6 @@ _T: dict[str, tuple[str, str]] = {
     "worst_note": ("按经验贝叶斯收缩估计排名(样本少的单位向整体均值收缩),中位数类指标按置信区间的不利端排名;每个指标列出最差 {n} 个。",
                    "Ranked on empirical-Bayes shrunk estimates (small units are pulled towards the overall value); "
                    "medians on the pessimistic end of their interval. The worst {n} per KPI."),
-    "rank": ("排名", "Rank"),
     "of": ("参与排名", "Ranked"),
     "score": ("公平估计", "Fair score"),
     "name": ("名称", "Name"),
@@ -81,7 +73,6 @@ _T: dict[str, tuple[str, str]] = {
     "sla_note": ("本期到期、未在时限内完成的工单;仍未完成的排在前面,其余按超时时长排序,列出前 {n} 条(共 {total} 条)。",
                  "Tickets due in the period and not done in time; still-open ones first, then by hours over; "
                  "the first {n} of {total}."),
-    "stage": ("环节", "Stage"),
     "due": ("到期工单", "Due"),
     "breaches": ("超时工单", "Breaches"),
     "breach_share": ("超时占比", "Breach share"),
@@ -91,12 +82,8 @@ _T: dict[str, tuple[str, str]] = {
     "done_at": ("完成时间", "Done at"),
     "hours_over": ("超时(小时)", "Hours over"),
     "still_open": ("仍未完成", "Still open"),
-    "yes": ("是", "yes"),
-    "no": ("否", "no"),
     "complaints_title": ("投诉原因排行", "Top complaint reasons"),
     "reason": ("投诉原因", "Reason"),
-    "count": ("数量", "Count"),
-    "share": ("占比", "Share"),
     "backlog_title": ("期末积压工单账龄", "Backlog at period end, by age"),
     "age": ("账龄", "Age"),
     "outlook_none": ("尚无预测运行记录:运行 `aftersales forecast` 后,报告将显示人力需求与配件补货展望。",
@@ -122,7 +109,6 @@ _T: dict[str, tuple[str, str]] = {
     "item": ("项目", "Item"),
     "detail": ("内容", "Detail"),
     "language": ("语言", "Language"),
-    "forecast": ("预测", "Forecast"),
     "chart_fallback": ("(图表需要浏览器运行脚本)", "(the chart needs a browser with scripts enabled)"),
 }
 
@@ -136,18 +122,13 @@ UNITS = {
     "score": ("分", "score"), "per_1000_orders": ("‰订单", "per 1,000 orders"), "units": ("件", "units"),
     "yuan": ("元", "yuan"),
 }
-STAGES = {"sla_first_response": ("首次响应", "First response"), "sla_onsite": ("上门", "On site"),
-          "sla_compliance": ("完成", "Resolution")}
+# SLA KPI -> its stage's label (the stage codes' labels the dashboard shows too).
+STAGES = {kpi: (shared.ZH_CODES["stage"][stage], shared.EN_CODES["stage"][stage]) for kpi, stage in (
+    ("sla_first_response", "first_response"), ("sla_onsite", "onsite"), ("sla_compliance", "resolution"))}
 
 
 def t(key: str, lang: str, **kw: object) -> str:
-    zh, en = _T[key]
-    text = zh if lang == "zh" else en
-    return text.format(**kw) if kw else text
-
-
-def pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[0] if lang == "zh" else pair[1]
+    return shared.words(_T, key, lang, **kw)
 
 
 def dim_label(dim: str, lang: str) -> str:

@@ -177,6 +177,13 @@ def test_staffing_region_filter(dash_db, use_db):  # noqa: F811
     table = at.dataframe[-1].value
     assert set(table["Region"]) == {T.code_label("region", r, "en") for r in
                                     ("east", "north", "south", "central", "southwest", "northwest", "northeast")}
+    # shortfalls carry a red "yes" label: exactly the region-weeks the stored plan marks short
+    from forecasts import store
+
+    plan = store.read_staffing(dash_db, store.latest_run(dash_db, "workload")["run_id"])
+    short = plan.sort(["short", "gap"], descending=[True, False])["short"].to_list()
+    flags = [list(f) for f in table[T.column_label("short", "en")]]
+    assert flags == [["yes"] if s else [] for s in short] and ["yes"] in flags and [] in flags
     at.multiselect(key="region").set_value(["north"]).run()
     table = at.dataframe[-1].value
     assert set(table["Region"]) == {"North"} and len(table) > 0
@@ -341,6 +348,9 @@ def test_pages_hold_no_sql_and_only_the_dashboard_imports_streamlit():
         imports = {n.names[0].name.split(".")[0] if isinstance(n, ast.Import) else (n.module or "").split(".")[0]
                    for n in ast.walk(ast.parse(text)) if isinstance(n, (ast.Import, ast.ImportFrom))}
         assert "forecasts" not in imports, page  # forecasts are read through dashboard.data
+    # the dashboard's one door to the database runs no SQL of its own either
+    text = (ROOT / "dashboard" / "data.py").read_text(encoding="utf-8")
+    assert "SELECT " not in text.upper() and ".execute(" not in text and ".sql(" not in text
     for pkg in ("aftersales", "pipelines", "metrics", "forecasts", "reports"):
         for path in (ROOT / pkg).rglob("*.py"):
             assert "import streamlit" not in path.read_text(encoding="utf-8"), path
@@ -395,11 +405,13 @@ def test_the_warmer_computes_every_default_view(dash_db, use_db, monkeypatch, tm
         calls.clear()
         app(page, "en")
         assert calls == [], (page, calls)
-    # one region (any): answered from the breakdown by region the warmer computed
-    for page in ("overview", "repair", "complaints", "satisfaction"):
-        calls.clear()
-        app(page, "en", params={"region": "South", "tab": ""})
-        assert [c for c in calls if c in ("query", "distribution")] == [], (page, calls)
+    # one value of any coded filter: answered from the breakdown by that dimension the warmer
+    # computed; the SLA page's lists from the one list of open tickets
+    for params in ({"region": "South"}, {"channel": "JD"}, {"product_category": "TV"}):
+        for page in ("overview", "repair", "complaints", "satisfaction", "sla"):
+            calls.clear()
+            app(page, "en", params={**params, "tab": ""})
+            assert [c for c in calls if c in ("query", "distribution", "records")] == [], (page, params, calls)
 
 
 @pytest.mark.parametrize("where", [{"region": ["east"]}, {"outlet_type": ["own"], "channel": ["jd"]},
@@ -418,6 +430,34 @@ def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, 
     got = data.distribution(data.version(), "mttr_hours", start, end, data.where_tuple(where))
     want = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where)
     assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("where", [{}, {"region": ["east"]}, {"region": ["north", "south"], "channel": ["jd", "tmall"]},
+                                   {"outlet_type": ["outsourced"], "product_category": ["tv", "washer"]},
+                                   {"service_type": ["repair"]}])
+def test_open_tickets_from_one_list_equal_the_filtered_records(dash_db, use_db, where):  # noqa: F811
+    from polars.testing import assert_frame_equal
+
+    from dashboard import data
+
+    use_db(dash_db)
+    ver = data.version()
+    day = data.data_range(ver)[2].date()
+    got = data.open_tickets(ver, data.where_tuple(where))
+    want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=where, limit=None)
+    assert want.height > 0 and (not where or want.height < data.open_tickets(ver, ()).height)
+    assert_frame_equal(got, want)
+    # outlets and cities (values from the data, not coded): the busiest ones among the open tickets
+    every = data.open_tickets(ver, ())
+    for dim, col in (("outlet", "outlet_id"), ("city", None)):
+        if col is None:
+            values = data.dimension_values(ver, dim)["value"].to_list()[:3]
+        else:
+            values = every[col].drop_nulls().value_counts(sort=True)[col].to_list()[:2]
+        one = {dim: values, "service_type": ["install", "repair"]}
+        want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=one, limit=None)
+        assert want.height > 0, one
+        assert_frame_equal(data.open_tickets(ver, data.where_tuple(one)), want)
 
 
 def test_a_filtered_breakdown_equals_the_filtered_query(dash_db, use_db):  # noqa: F811

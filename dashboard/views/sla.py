@@ -11,7 +11,6 @@ from metrics import registry as R
 
 SLA = ("sla_first_response", "sla_onsite", "sla_compliance")
 BACKLOG = ("backlog", "backlog_aged_7d")
-OPEN_LIMIT = None  # every open ticket: the same records the breaching list is made from (one query)
 SHOW_ROWS = 5000
 
 
@@ -48,7 +47,7 @@ def backlog(scope: state.Scope, df: pl.DataFrame) -> None:
     if point:
         ui.drill_from(point, scope, key="sla_backlog_drill")
     st.subheader(T.t("open_list", lang))
-    rec = data.records(scope.ver, "backlog", end, end, scope.where, None, None, None, OPEN_LIMIT)
+    rec = data.open_tickets(scope.ver, scope.where)
     if rec.is_empty():
         ui.empty("no_records", scope)
         return
@@ -64,14 +63,12 @@ def backlog(scope: state.Scope, df: pl.DataFrame) -> None:
 
 def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
     """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
-    values and distributions (what one-value filters are answered from)."""
+    values and distributions (what one-value filters are answered from), and the breaching list,
+    which every filter derives from the one list of open tickets (see ``data.open_tickets``)."""
     data.kpis(scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)
     end = scope.data_end.date()
     data.distribution(scope.ver, "backlog_ageing", end, end, scope.where)
-    if aggregates_only:
-        return
     data.breaching(scope.ver, scope.where)
-    data.records(scope.ver, "backlog", end, end, scope.where, None, None, None, OPEN_LIMIT)
 
 
 def render() -> None:

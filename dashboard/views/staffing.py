@@ -79,7 +79,7 @@ def workload(scope: state.Scope, run: dict) -> None:
     if info:
         i = info[0]
         st.caption(f"{T.t('backtest', lang)}: {i.get('score_metric', '').upper()} {i.get('model')} "
-                   f"{T.number(i.get('score'), lang, 3)} · baseline {T.number(i.get('baseline_score'), lang, 3)}"
+                   f"{T.number(i.get('score'), lang, 3)} · {T.t('baseline', lang)} {T.number(i.get('baseline_score'), lang, 3)}"
                    f" · {i.get('reason', '')}")
     sep = "、" if lang == "zh" else ", "
     st.caption(f"{T.t('events', lang)}: " + sep.join(sorted({T.event_label(n, lang) for n in events["name"]})))
