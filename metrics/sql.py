@@ -171,8 +171,9 @@ class _Builder:
         if base in ("sla_first_response", "sla_resolution", "sla_onsite"):
             # Tickets are pre-filtered on created_at (zone maps), then exactly on their due time.
             stage = base[4:]
-            lo = self.p.add("sla_lo", self.lo_all() - dt.timedelta(hours=self._max_sla_hours()))
-            hi = self.p.add("sla_hi", self.hi_all())
+            slack = dt.timedelta(hours=self._max_sla_hours())
+            created = " OR ".join(f"(t.created_at >= {self.p.add('sla_lo', lo - slack)} AND t.created_at < {self.p.add('sla_hi', hi)})"
+                                  for lo, hi in self.plan.windows)
             done = {"first_response": "t.first_response_at", "resolution": "t.resolved_at",
                     "onsite": "t.visit1_started_at"}[stage]
             extra = ""
@@ -182,7 +183,7 @@ class _Builder:
             inner = (f"SELECT {dims}t.ticket_id, t.status IN {OPEN} AS is_open,"
                      f" t.created_at + {self.sla_limit(stage)} AS due_at, {done} AS done_at\n"
                      f"      FROM {f} t\n"
-                     f"      WHERE t.created_at >= {lo} AND t.created_at < {hi} AND t.status <> 'cancelled'{extra}"
+                     f"      WHERE ({created}) AND t.status <> 'cancelled'{extra}"
                      f"{self.filters(base)}")
             return (f"SELECT *, due_at AS ts FROM ({inner}) x\n"
                     f"    WHERE {self.window('due_at')} AND (due_at <= {self.as_of_sql()} OR done_at IS NOT NULL)")
