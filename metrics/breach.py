@@ -16,7 +16,7 @@ from aftersales import config as cfg
 from aftersales.errors import UserError
 from metrics import registry as R
 from metrics import sql as S
-from metrics.compute import DbLike, check_where, connection, facts_source, fetch
+from metrics.compute import DbLike, check_where, connection, data_as_of, facts_source, fetch
 from metrics.drill import MASKED, TICKET_COLUMNS, _rename_ticket_columns
 
 # stage -> when it was done
@@ -38,6 +38,10 @@ def breaching(db: DbLike, where: dict[str, Any] | None = None, config: dict | No
                             f"valid filters: {', '.join(R.TICKET_DIMS)}")
         plan = S.Plan(kpis=[], by=[], grain=None, windows=[], where=checked,
                       sla_hours=conf.get("sla_hours") or {}, as_of=as_of, facts=facts_source(con))
+        if plan.as_of is None:
+            plan.as_of = data_as_of(con, plan.facts)
+            if plan.as_of is None:  # no tickets: nothing can breach
+                plan.as_of = dt.datetime.min
         sql, params = breaching_sql(plan, limit)
         df = fetch(con, sql, params)
     return _rename_ticket_columns(df)

@@ -215,7 +215,15 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
                where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
     if con is not None:
         p.facts = facts_source(con)
+        if p.as_of is None and any(k.base.startswith(("sla_", "backlog")) for k in kpis):
+            p.as_of = data_as_of(con, p.facts)
     return p, lo, hi
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection, facts: dict[str, str]) -> dt.datetime | None:
+    """The default as-of (the latest created_at), bound as a value: as a scalar subquery inside
+    the SLA and backlog filters DuckDB plans a nested-loop join over every row."""
+    return con.execute(f"SELECT max(created_at) FROM {facts['ticket_facts']}").fetchall()[0][0]
 
 
 def sql_for(db: DbLike = None, **kwargs: Any) -> tuple[str, dict[str, Any]]:

@@ -92,8 +92,19 @@ class _Builder:
 
     # -- pieces -------------------------------------------------------------------------------
     def window(self, col: str) -> str:
-        parts = [f"({col} >= {self.p.add('lo', lo)} AND {col} < {self.p.add('hi', hi)})" for lo, hi in self.plan.windows]
+        parts = [f"({col} >= {self.p.add('lo', lo)} AND {col} < {self.p.add('hi', hi)})" for lo, hi in self.ranges()]
         return "(" + " OR ".join(parts) + ")"
+
+    def ranges(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The windows with overlapping or touching ones merged (a year of months with its previous
+        periods and last year is one range): fewer OR terms, one zone-map range per scan."""
+        out: list[list[dt.datetime]] = []
+        for lo, hi in sorted(self.plan.windows):
+            if out and lo <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], hi)
+            else:
+                out.append([lo, hi])
+        return [(lo, hi) for lo, hi in out]
 
     def filters(self, base: str) -> str:
         return self._filters(base, list(self.plan.where))
@@ -139,16 +150,11 @@ class _Builder:
     def done_tickets(self, base: str, col: str, statuses: tuple[str, ...], dims: str, cond: str) -> str:
         """A CTE of the tickets whose ``col`` falls in the windows, plus those marked done without
         ``col`` (placed in their created period, reported as excluded). Two UNION ALL halves keep
-        both zone-map prunable. Returns the CTE's name."""
+        both zone-map prunable (on ticket_facts an OR of the two reads every row). Returns the CTE's name."""
         name = f"sel_{base}"
         marked = ", ".join(f"'{st}'" for st in statuses)
         missing = f"t.{col} IS NULL AND t.status IN ({marked}) AND {self.window('t.created_at')}"
         head = f"SELECT {dims}{{ts}} AS ts, t.*\n    FROM {self.facts} t\n    WHERE {{w}} AND {cond}"
-        if not self.plan.where:
-            # broad queries scan (nearly) everything anyway: one pass with an OR is cheaper
-            w = f"({self.window(f't.{col}')} OR ({missing}))"
-            self.ctes.append(f"{name} AS (\n    {head.format(ts=f'coalesce(t.{col}, t.created_at)', w=w)}\n)")
-            return name
         a = head.format(ts=f"t.{col}", w=self.window(f"t.{col}")) + self.filters(base)
         b = head.format(ts="t.created_at", w=missing) + self.filters(base)
         self.ctes.append(f"{name} AS (\n    {a}\n    UNION ALL\n    {b}\n)")
@@ -173,7 +179,7 @@ class _Builder:
             stage = base[4:]
             slack = dt.timedelta(hours=self._max_sla_hours())
             created = " OR ".join(f"(t.created_at >= {self.p.add('sla_lo', lo - slack)} AND t.created_at < {self.p.add('sla_hi', hi)})"
-                                  for lo, hi in self.plan.windows)
+                                  for lo, hi in self.ranges())
             done = {"first_response": "t.first_response_at", "resolution": "t.resolved_at",
                     "onsite": "t.visit1_started_at"}[stage]
             extra = ""

@@ -210,7 +210,7 @@ a_closed AS (
 b_sla_resolution AS (
     SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 WHEN $st36 THEN $h37 WHEN $st38 THEN $h39 WHEN $st40 THEN $h41 WHEN $st42 THEN $h43 WHEN $st44 THEN $h45 ELSE $h46 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
       FROM ticket_facts t
-      WHERE t.created_at >= $sla_lo30 AND t.created_at < $sla_hi31 AND t.status <> 'cancelled'
+      WHERE ((t.created_at >= $sla_lo30 AND t.created_at < $sla_hi31)) AND t.status <> 'cancelled'
       AND t.outlet_id IN ($w47)) x
     WHERE ((due_at >= $lo48 AND due_at < $hi49)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
@@ -230,7 +230,7 @@ a_sla_resolution AS (
 b_sla_first_response AS (
     SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h52) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
       FROM ticket_facts t
-      WHERE t.created_at >= $sla_lo50 AND t.created_at < $sla_hi51 AND t.status <> 'cancelled'
+      WHERE ((t.created_at >= $sla_lo50 AND t.created_at < $sla_hi51)) AND t.status <> 'cancelled'
       AND t.outlet_id IN ($w53)) x
     WHERE ((due_at >= $lo54 AND due_at < $hi55)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
@@ -250,7 +250,7 @@ a_sla_first_response AS (
 b_sla_onsite AS (
     SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st61 THEN $h62 WHEN $st63 THEN $h64 ELSE $h65 END) * 3600000000 AS BIGINT)) AS due_at, t.visit1_started_at AS done_at
       FROM ticket_facts t
-      WHERE t.created_at >= $sla_lo56 AND t.created_at < $sla_hi57 AND t.status <> 'cancelled' AND t.service_type IN ($ft58, $ft59, $ft60)
+      WHERE ((t.created_at >= $sla_lo56 AND t.created_at < $sla_hi57)) AND t.status <> 'cancelled' AND t.service_type IN ($ft58, $ft59, $ft60)
       AND t.outlet_id IN ($w66)) x
     WHERE ((due_at >= $lo67 AND due_at < $hi68)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),

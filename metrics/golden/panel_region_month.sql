@@ -49,9 +49,13 @@ a_orders AS (
   FROM c_orders c FULL JOIN o_orders o ON c.period_start = o.period_start AND c.d_region IS NOT DISTINCT FROM o.d_region
 ),
 sel_repair AS (
-    SELECT t.region AS d_region, coalesce(t.resolved_at, t.created_at) AS ts, t.*
+    SELECT t.region AS d_region, t.resolved_at AS ts, t.*
     FROM ticket_facts t
-    WHERE (((t.resolved_at >= $lo8 AND t.resolved_at < $hi9)) OR (t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo6 AND t.created_at < $hi7)))) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+    WHERE ((t.resolved_at >= $lo8 AND t.resolved_at < $hi9)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+    UNION ALL
+    SELECT t.region AS d_region, t.created_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo6 AND t.created_at < $hi7)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
 ),
 b_repair AS (
     SELECT * FROM sel_repair
@@ -100,9 +104,13 @@ a_repair AS (
   GROUP BY ALL
 ),
 sel_resolved AS (
-    SELECT t.region AS d_region, coalesce(t.resolved_at, t.created_at) AS ts, t.*
+    SELECT t.region AS d_region, t.resolved_at AS ts, t.*
     FROM ticket_facts t
-    WHERE (((t.resolved_at >= $lo12 AND t.resolved_at < $hi13)) OR (t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo10 AND t.created_at < $hi11)))) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+    WHERE ((t.resolved_at >= $lo12 AND t.resolved_at < $hi13)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+    UNION ALL
+    SELECT t.region AS d_region, t.created_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo10 AND t.created_at < $hi11)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
 ),
 b_resolved AS (
     SELECT * FROM sel_resolved
@@ -165,9 +173,13 @@ a_responses AS (
   GROUP BY ALL
 ),
 sel_closed AS (
-    SELECT t.region AS d_region, coalesce(t.closed_at, t.created_at) AS ts, t.*
+    SELECT t.region AS d_region, t.closed_at AS ts, t.*
     FROM ticket_facts t
-    WHERE (((t.closed_at >= $lo18 AND t.closed_at < $hi19)) OR (t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo16 AND t.created_at < $hi17)))) AND TRUE
+    WHERE ((t.closed_at >= $lo18 AND t.closed_at < $hi19)) AND TRUE
+    UNION ALL
+    SELECT t.region AS d_region, t.created_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo16 AND t.created_at < $hi17)) AND TRUE
 ),
 b_closed AS (
     SELECT * FROM sel_closed
@@ -188,7 +200,7 @@ a_closed AS (
 b_sla_resolution AS (
     SELECT *, due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st22 THEN $h23 WHEN $st24 THEN $h25 WHEN $st26 THEN $h27 WHEN $st28 THEN $h29 WHEN $st30 THEN $h31 WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 ELSE $h36 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
       FROM ticket_facts t
-      WHERE t.created_at >= $sla_lo20 AND t.created_at < $sla_hi21 AND t.status <> 'cancelled') x
+      WHERE ((t.created_at >= $sla_lo20 AND t.created_at < $sla_hi21)) AND t.status <> 'cancelled') x
     WHERE ((due_at >= $lo37 AND due_at < $hi38)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
 a_sla_resolution AS (
@@ -207,7 +219,7 @@ a_sla_resolution AS (
 b_sla_first_response AS (
     SELECT *, due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h41) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
       FROM ticket_facts t
-      WHERE t.created_at >= $sla_lo39 AND t.created_at < $sla_hi40 AND t.status <> 'cancelled') x
+      WHERE ((t.created_at >= $sla_lo39 AND t.created_at < $sla_hi40)) AND t.status <> 'cancelled') x
     WHERE ((due_at >= $lo42 AND due_at < $hi43)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
 a_sla_first_response AS (
@@ -226,7 +238,7 @@ a_sla_first_response AS (
 b_sla_onsite AS (
     SELECT *, due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st49 THEN $h50 WHEN $st51 THEN $h52 ELSE $h53 END) * 3600000000 AS BIGINT)) AS due_at, t.visit1_started_at AS done_at
       FROM ticket_facts t
-      WHERE t.created_at >= $sla_lo44 AND t.created_at < $sla_hi45 AND t.status <> 'cancelled' AND t.service_type IN ($ft46, $ft47, $ft48)) x
+      WHERE ((t.created_at >= $sla_lo44 AND t.created_at < $sla_hi45)) AND t.status <> 'cancelled' AND t.service_type IN ($ft46, $ft47, $ft48)) x
     WHERE ((due_at >= $lo54 AND due_at < $hi55)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
 a_sla_onsite AS (
