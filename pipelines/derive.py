@@ -65,7 +65,7 @@ def facts_select(only: str = "") -> str:
     LEFT JOIN v1 ON v1.ticket_id = t.ticket_id
     LEFT JOIN sv ON sv.ticket_id = t.ticket_id
     LEFT JOIN nx ON nx.ticket_id = t.ticket_id
-    WHERE TRUE{cond.replace('ticket_id', 't.ticket_id')}
+    WHERE TRUE{f" AND t.ticket_id IN ({only})" if only else ""}
     ORDER BY {TICKET_ORDER}"""
 
 

@@ -95,7 +95,8 @@ def test_kpis_are_the_same_from_the_tables_and_from_the_joins(tmp_path):
 def loaded(db_path, masters, tmp_path):
     tickets = write(tmp_path / "a" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join([
         _repair("A1", "C1", "2024-01-05 09:00:00", "2024-01-06 10:00:00", updated="2024-01-06 10:00:00"),
-        _repair("A2", "C2", "2024-01-07 09:00:00")]) + "\n")
+        _repair("A2", "C2", "2024-01-07 09:00:00"),
+        _repair("B1", "C9", "2024-01-03 09:00:00")]) + "\n")  # untouched by the later loads
     visits = write(tmp_path / "a" / "visits.csv", VISIT_HEADER + "\n"
                    + "V1,A1,1,T01,onsite,2024-01-05 15:00:00,2024-01-05 16:00:00,30,fixed\n")
     _load(db_path, *masters, tickets, visits)
@@ -114,11 +115,15 @@ def _fresh(db: Path) -> None:
 
 
 def test_a_load_builds_the_facts(loaded):
-    assert _facts(loaded) == {"A1": ("east", "fixed", None, False, "resolved"), "A2": ("east", None, None, False, "open")}
+    assert _facts(loaded) == {"A1": ("east", "fixed", None, False, "resolved"), "A2": ("east", None, None, False, "open"),
+                              "B1": ("east", None, None, False, "open")}
     _fresh(loaded)
 
 
-def test_a_later_load_and_a_reexport_refresh_the_facts(loaded, tmp_path):
+@pytest.mark.parametrize("patch", [True, False], ids=["patched", "rebuilt"])
+def test_a_later_load_and_a_reexport_refresh_the_facts(loaded, tmp_path, monkeypatch, patch):
+    # small data: every load touches a large share, so force each way of refreshing
+    monkeypatch.setattr(derive, "FULL_REBUILD_SHARE", 1e9 if patch else 0.0)
     # a repeat repair of A1's customer and model, a survey on A1, and A2 re-exported as resolved
     later = write(tmp_path / "b" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join([
         _repair("A3", "C1", "2024-01-20 09:00:00"),
@@ -128,6 +133,7 @@ def test_a_later_load_and_a_reexport_refresh_the_facts(loaded, tmp_path):
     facts = _facts(loaded)
     assert facts["A1"] == ("east", "fixed", dt.datetime(2024, 1, 20, 9), True, "resolved")
     assert facts["A2"][-1] == "resolved" and facts["A3"][-1] == "open"
+    assert table_rows(loaded, "SELECT count(*) FROM ticket_facts") == [(4,)]
     _fresh(loaded)
     # master data change: the outlet moves region, every one of its tickets follows
     outlets = write(tmp_path / "c" / "outlets.csv",
