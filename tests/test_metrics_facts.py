@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 import metrics
+from aftersales import model
 from aftersales.config import DEFAULTS
 from aftersales.errors import UserError
 from pipelines import derive
@@ -70,6 +71,17 @@ def test_ticket_facts_equal_the_joins_they_replace():
         assert con.execute("SELECT count(*) FROM ticket_facts").fetchall() == con.execute(
             "SELECT count(*) FROM tickets").fetchall()
         assert con.execute("SELECT count(*) FROM ticket_facts WHERE next_repair_at IS NOT NULL").fetchall()[0][0] > 0
+
+
+def test_derived_columns_are_the_documented_ones():
+    path, _ = shared_sample_db()
+    source = {"ticket_facts": "tickets", "survey_facts": "surveys", "part_facts": "parts_used"}
+    assert set(model.DERIVED) == set(derive.TABLES) == set(source)
+    with duckdb.connect(str(path), read_only=True) as con:
+        for name, (_, cols) in model.DERIVED.items():
+            actual = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+            documented = {c for names, _, _ in cols for c in names.split(", ")}
+            assert actual == set(model.TABLES[source[name]].column_names) | documented, name
 
 
 def test_kpis_are_the_same_from_the_tables_and_from_the_joins(tmp_path):
