@@ -60,15 +60,21 @@ def breaching_sql(plan: S.Plan, limit: int | None) -> tuple[str, dict[str, Any]]
     lim = ""
     if limit is not None:
         lim = f" LIMIT {b.p.add('limit', int(limit))}"
-    # open at as-of: created by then, not cancelled, and not resolved by then
+    # open at as-of: created by then, not cancelled, and not resolved by then; two UNION ALL halves
+    # (still open; resolved later) so each is a pushed-down scan filter (an OR reads every row)
+    # (only the columns the rule needs: the ticket's others are read for the page of results only,
+    # open tickets being spread over every row group)
+    head = (f"SELECT t.ticket_id, t.service_type, t.created_at, {', '.join(STAGES.values())} FROM {b.facts} t\n"
+            f"    WHERE t.status <> 'cancelled' AND t.created_at <= {now}")
     ctes = ",\n".join(b.ctes + [
-        f"o AS MATERIALIZED (\n    SELECT t.* FROM {b.facts} t\n"
-        f"    WHERE t.status <> 'cancelled' AND t.created_at <= {now}\n"
-        f"      AND ((t.resolved_at IS NULL AND t.status IN {S.OPEN}) OR t.resolved_at > {now}){b.filters('created')}\n)",
+        f"o AS MATERIALIZED (\n    {head} AND t.resolved_at IS NULL AND t.status IN {S.OPEN}{b.filters('created')}\n"
+        f"    UNION ALL\n    {head} AND t.resolved_at > {now}{b.filters('created')}\n)",
         "s AS (\n    " + "\n    UNION ALL ".join(stages) + "\n)"])
-    sql = (f"WITH {ctes}\n"
+    sql = (f"WITH {ctes},\n"
+           f"top AS (\n    SELECT * FROM s WHERE s.due_at <= {now} AND (s.done_at IS NULL OR s.done_at > {now})\n"
+           f"    ORDER BY s.due_at, s.ticket_id, s.stage{lim}\n)\n"
            f"SELECT s.ticket_id, s.stage, s.due_at, round(epoch({now} - s.due_at) / 3600.0, 1) AS overdue_hours, {tcols}\n"
-           f"FROM s JOIN o t ON t.ticket_id = s.ticket_id\n"
-           f"WHERE s.due_at <= {now} AND (s.done_at IS NULL OR s.done_at > {now})\n"
-           f"ORDER BY s.due_at, s.ticket_id, s.stage{lim}")
+           f"FROM top s JOIN {b.facts} t ON t.ticket_id = s.ticket_id\n"
+           f"WHERE t.created_at <= {now}{b.filters('created')}\n"  # the same filters: zone maps prune the join
+           f"ORDER BY s.due_at, s.ticket_id, s.stage")
     return sql, b.p.values
