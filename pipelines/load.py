@@ -19,7 +19,6 @@ from tqdm import tqdm
 from aftersales import model
 from aftersales.db import fetch_one, writer
 from aftersales.errors import UserError
-from pipelines import derive
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, read_file
 from pipelines.stage import Check, build_stage, quote_ident
@@ -440,7 +439,9 @@ def load_paths(
             results.append(res)
             if echo:
                 echo(res.summary())
-        derive.refresh(con)  # published with the files applied, or not at all
+        from pipelines import derive  # here, so this hook stays one hunk beside the loader's rewrite
+
+        derive.refresh(con)  # the derived tables, published with the files applied or not at all
     if failure:
         if results and echo:
             echo(
