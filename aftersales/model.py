@@ -193,6 +193,30 @@ _table(Table("parts_inventory", "Optional: spare-part master and stock position.
     C("as_of", "DATE", "Date of the stock count.", "盘点日期"),
 ), optional=True))
 
+# Tables the pipeline derives from the ones above after every load (pipelines/derive.py), so the
+# metrics read one table per base instead of joining per query. Never loaded from files.
+DERIVED: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
+    "ticket_facts": ("One row per ticket: every `tickets` column plus these, sorted by created quarter, outlet, time.", (
+        ("region, city, outlet_type", "VARCHAR", "The ticket's outlet's (`outlets`)."),
+        ("product_category", "VARCHAR", "The ticket's product model's (`products`)."),
+        ("visit1_outcome, visit1_started_at", "VARCHAR, TIMESTAMP", "The first visit's (visit_no 1) outcome and start."),
+        ("has_visit1", "BOOLEAN", "A first visit is recorded."),
+        ("next_repair_at", "TIMESTAMP", "Repair tickets: the same customer's next repair ticket of the same model "
+                                        "created after this one was resolved."),
+        ("has_survey", "BOOLEAN", "A survey response exists for the ticket."),
+    )),
+    "survey_facts": ("Every `surveys` column plus the ticket's breakdown columns, sorted by responded_at.", (
+        ("outlet_id, technician_id, channel, service_type, product_model, priority, complaint_reason, region, "
+         "city, outlet_type, product_category", "VARCHAR", "The ticket's (and its outlet's and product's)."),
+    )),
+    "part_facts": ("Every `parts_used` column plus its visit's and ticket's, sorted by the visit's start.", (
+        ("ticket_id, started_at", "VARCHAR, TIMESTAMP", "The visit's ticket and start."),
+        ("technician_id", "VARCHAR", "The visit's technician, else the ticket's."),
+        ("outlet_id, channel, service_type, product_model, priority, complaint_reason, region, city, outlet_type, "
+         "product_category", "VARCHAR", "The ticket's (and its outlet's and product's)."),
+    )),
+}
+
 # Load order: referenced tables first, so references inside one `aftersales load` resolve.
 LOAD_ORDER = ["outlets", "technicians", "products", "parts_inventory", "orders_daily",
               "tickets", "visits", "parts_used", "surveys"]
@@ -235,5 +259,12 @@ def markdown() -> str:
                     rules.append(f"not before `{earlier}`")
             lines.append(f"| `{c.name}` | {c.zh} | {c.type} | {'yes' if c.required or c.name in t.key else ''} | "
                          f"{'; '.join(rules)} | {c.doc} |")
+        lines.append("")
+    lines += ["## Derived tables", "",
+              "Rebuilt from the tables above by every load (`pipelines/derive.py`, incrementally: only the tickets the",
+              "load touched), inside the load's transaction; never loaded from files. The metrics read these.", ""]
+    for name, (doc, cols) in DERIVED.items():
+        lines += [f"### `{name}`", "", doc, "", "| columns | type | description |", "|---|---|---|"]
+        lines += [f"| {', '.join(f'`{c}`' for c in names.split(', '))} | {typ} | {text} |" for names, typ, text in cols]
         lines.append("")
     return "\n".join(lines)

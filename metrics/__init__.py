@@ -8,17 +8,20 @@
                     where={"outlet": "O0001"}, only="numerator")
     metrics.distribution(db, "mttr_hours", grain="month")
     metrics.dimension_values(db, "region")
+    metrics.breaching(db, where={"region": "east"})  # open tickets past an SLA limit now
 
 Every number the dashboard and the report exports show comes through these functions; nothing
 here imports streamlit. See metrics/README_SECTION.md for the result columns.
 """
 
+from metrics.breach import breaching
 from metrics.compute import RESULT_COLUMNS, dimension_values, query, sql_for
 from metrics.drill import DISTRIBUTIONS, distribution, mask_name, mask_phone, records
 from metrics.rank import rank
 from metrics.registry import DIMENSIONS, GRAINS, KPIS, Dimension, KpiDef
 
 __all__ = [
-    "DIMENSIONS", "DISTRIBUTIONS", "GRAINS", "KPIS", "RESULT_COLUMNS", "Dimension", "KpiDef", "dimension_values",
+    "DIMENSIONS", "DISTRIBUTIONS", "GRAINS", "KPIS", "RESULT_COLUMNS", "Dimension", "KpiDef", "breaching",
+    "dimension_values",
     "distribution", "mask_name", "mask_phone", "query", "rank", "records", "sql_for",
 ]

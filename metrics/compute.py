@@ -26,6 +26,7 @@ from metrics import periods, stats
 from metrics import registry as R
 from metrics import sql as S
 from metrics.registry import KpiDef
+from pipelines import derive
 
 DbLike = str | os.PathLike[str] | duckdb.DuckDBPyConnection | None
 
@@ -173,6 +174,15 @@ def check_where(con: duckdb.DuckDBPyConnection, where: dict[str, Any] | None) ->
     return out
 
 
+def facts_source(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Where the metrics read ticket, survey and part facts: the tables every load refreshes
+    (``pipelines.derive``), or, in a database no load has written (hand-built or test data), the
+    same rows computed inline from the SELECTs defining them, so the numbers never depend on
+    which one is read."""
+    have = derive.existing(con)
+    return {name: name if name in have else f"({select()})" for name, select in derive.TABLES.items()}
+
+
 def _data_end(con: duckdb.DuckDBPyConnection) -> dt.date:
     row = con.execute("SELECT max(created_at) FROM tickets").fetchall()[0]
     if row[0] is None:
@@ -203,12 +213,17 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
     conf = config if config is not None else cfg.load_config()
     p = S.Plan(kpis=kpis, by=by, grain=grain, windows=[(periods.to_ts(a), periods.to_ts(b)) for a, b in wins],
                where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
-    bound = S.child_lo_sql(p) if con is not None else None
-    if bound is not None:
-        rows = con.execute(*bound).fetchall()
-        p.child_lo = min((r[1] for r in rows), default=None) or periods.to_ts(lo)
-        p.child_ids = [(r[2], r[3]) for r in rows]
+    if con is not None:
+        p.facts = facts_source(con)
+        if p.as_of is None and any(k.base.startswith(("sla_", "backlog")) for k in kpis):
+            p.as_of = data_as_of(con, p.facts)
     return p, lo, hi
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection, facts: dict[str, str]) -> dt.datetime | None:
+    """The default as-of (the latest created_at), bound as a value: as a scalar subquery inside
+    the SLA and backlog filters DuckDB plans a nested-loop join over every row."""
+    return con.execute(f"SELECT max(created_at) FROM {facts['ticket_facts']}").fetchall()[0][0]
 
 
 def sql_for(db: DbLike = None, **kwargs: Any) -> tuple[str, dict[str, Any]]:

@@ -30,6 +30,9 @@ MASKED = {
                        "THEN left(t.customer_phone, 3) || '****' || right(t.customer_phone, 4) ELSE '****' END"),
 }
 
+# records(order=...): how a page of records is chosen and sorted
+ORDERS = {"oldest": "x.period_start, x.ticket_id", "newest": "x.period_start DESC, x.ticket_id DESC"}
+
 DISTRIBUTIONS: dict[str, tuple[str, list[float] | None]] = {
     # kind: (KPI whose records are bucketed, bucket edges; None = one bucket per integer score)
     "mttr_hours": ("mttr", [0, 4, 8, 24, 48, 72, 120, 168, 336]),
@@ -67,7 +70,7 @@ def _period_plan(con, kpi: str, period_start: dt.date | None, grain: str | None,
 def records(db: DbLike, kpi: str, period_start: dt.date | None = None, grain: str | None = "month",
             start: dt.date | None = None, end: dt.date | None = None, where: dict[str, Any] | None = None,
             config: dict | None = None, as_of: dt.datetime | None = None, limit: int | None = 1000,
-            only: str | None = None) -> pl.DataFrame:
+            only: str | None = None, order: str = "oldest") -> pl.DataFrame:
     """The records behind a KPI value, with personal data masked.
 
     Give ``period_start`` + ``grain`` (one period, as in a ``query`` row) or ``start``/``end``,
@@ -75,7 +78,11 @@ def records(db: DbLike, kpi: str, period_start: dt.date | None = None, grain: st
     ``only``: "numerator" (e.g. the complaint tickets), "excluded" (records that could not be
     counted), or None for the whole population. Columns: period_start, ticket_id, counted,
     in_numerator, measure, excluded_reason, the base's own columns, then the ticket's.
+    ``order``: "oldest" (by period, then ticket number) or "newest" (the reverse), applied
+    before ``limit``.
     """
+    if order not in ORDERS:
+        raise UserError(f"order= must be one of {', '.join(ORDERS)}, not {order!r}")
     k = R.get(kpi)
     conf = config if config is not None else cfg.load_config()
     with connection(db) as con:
@@ -85,15 +92,23 @@ def records(db: DbLike, kpi: str, period_start: dt.date | None = None, grain: st
                 None: ""}.get(only)
         if cond is None:
             raise UserError(f"only= must be 'numerator', 'excluded' or None, not {only!r}")
-        tcols = ", ".join(MASKED.get(c, f"t.{c}") + f" AS t_{c}" if c != "ticket_id" else "" for c in TICKET_COLUMNS)
-        tcols = ", ".join(part for part in tcols.split(", ") if part)
         lim = ""
         if limit is not None:
             params = {**params, "limit": int(limit)}
             lim = " LIMIT $limit"
-        sql = (f"SELECT x.*, {tcols}\nFROM ({rows}) x\nLEFT JOIN tickets t ON t.ticket_id = x.ticket_id\n{cond}\n"
-               f"ORDER BY x.period_start, x.ticket_id{lim}")
+        # the page of records first, then their ticket columns: the join reads only those tickets
+        sql = (f"SELECT x.*, {_ticket_columns()}\nFROM (SELECT * FROM ({rows}) x {cond}\n"
+               f"  ORDER BY {ORDERS[order]}{lim}) x\nLEFT JOIN {p.facts['ticket_facts']} t ON t.ticket_id = x.ticket_id\n"
+               f"ORDER BY {ORDERS[order]}")
         df = fetch(con, sql, params)
+    return _rename_ticket_columns(df)
+
+
+def _ticket_columns() -> str:
+    return ", ".join(MASKED.get(c, f"t.{c}") + f" AS t_{c}" for c in TICKET_COLUMNS if c != "ticket_id")
+
+
+def _rename_ticket_columns(df: pl.DataFrame) -> pl.DataFrame:
     return df.rename({f"t_{c}": c for c in TICKET_COLUMNS if f"t_{c}" in df.columns and c not in df.columns})
 
 

@@ -6,6 +6,10 @@ statement computes every requested KPI sharing a base in one scan and one GROUP 
 ``FILTER`` clauses) and returns one long row per KPI × period × breakdown, with the raw measures
 only; values, intervals and comparisons are derived from those in ``metrics.query``.
 
+Tickets are read from ``ticket_facts`` (``pipelines.derive``): one row per ticket with its
+outlet, product, first-visit, next-repair and survey facts already joined, so each ticket base is
+a single-table scan pruned by its time window; surveys and parts join it only for breakdowns.
+
 ``build(plan)`` returns ``(sql, params)``; ``aftersales kpi ... --show-sql`` prints them.
 """
 
@@ -24,19 +28,17 @@ OPEN = "(" + ", ".join(f"'{s}'" for s in model.OPEN_STATUSES) + ")"
 # interval interpolated between them (see metrics.stats.quantile_ci).
 QUANTILE_CI_OFFSETS = (0.02, 0.07, 0.2)
 
-# How each dimension is read, per base (default: the ticket-level expression).
+# How each dimension is read, per base (default: the ticket-level expression, on ticket_facts).
 DIM_SQL = {
-    "region": "o.region", "city": "o.city", "outlet": "t.outlet_id", "outlet_type": "o.outlet_type",
+    "region": "t.region", "city": "t.city", "outlet": "t.outlet_id", "outlet_type": "t.outlet_type",
     "technician": "t.technician_id", "channel": "t.channel", "service_type": "t.service_type",
-    "product_category": "p.product_category", "product_model": "t.product_model", "priority": "t.priority",
+    "product_category": "t.product_category", "product_model": "t.product_model", "priority": "t.priority",
     "complaint_reason": "t.complaint_reason",
 }
 DIM_SQL_BY_BASE = {
-    "parts": {"technician": "coalesce(v.technician_id, t.technician_id)", "part_no": "pu.part_no"},
+    "parts": {"part_no": "t.part_no"},  # part_facts.technician_id: the visit's, else the ticket's
     "orders_side": {"channel": "od.channel", "product_category": "od.product_category"},
 }
-# Filters on these select few enough tickets to read them once up front (narrow mode).
-NARROW_DIMS = ("outlet", "technician", "city", "product_model")
 GRAIN_INTERVAL = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH",
                   "quarter": "INTERVAL 3 MONTH", "year": "INTERVAL 1 YEAR"}
 
@@ -52,13 +54,10 @@ class Plan:
     where: dict[str, list[str]] = field(default_factory=dict)
     sla_hours: dict[str, dict[str, float]] = field(default_factory=dict)
     as_of: dt.datetime | None = None  # None: the latest created_at in the data
-    # Narrow queries only: earliest created_at of the tickets the query touches (a lower bound
-    # for visits/surveys scans); set by metrics.compute.plan, None = no bound.
-    child_lo: dt.datetime | None = None
-    # ... and the ticket_id ranges of those tickets, one per scan window (ticket numbers follow
-    # time in practice, so visits and surveys stored in arrival order are pruned by zone maps;
-    # the ranges are correct whatever the numbering).
-    child_ids: list[tuple[str, str]] = field(default_factory=list)
+    # Where ticket, survey and part facts are read: the derived tables, or (databases no load has
+    # refreshed, such as hand-built test data) their defining SELECTs inline; see
+    # metrics.compute.facts_source.
+    facts: dict[str, str] = field(default_factory=lambda: {t: t for t in ("ticket_facts", "survey_facts", "part_facts")})
 
 
 class _Params:
@@ -82,21 +81,6 @@ def _dim_expr(dim: str, base: str) -> str:
     return DIM_SQL_BY_BASE.get(base, {}).get(dim) or DIM_SQL[dim]
 
 
-def _joins(dims: list[str], base: str) -> str:
-    """Dimension joins the breakdown and filters need (none when only ticket columns are used)."""
-    exprs = [_dim_expr(d, base) for d in dims]
-    out = []
-    if any("o." in e for e in exprs):
-        out.append("LEFT JOIN outlets o ON o.outlet_id = t.outlet_id")
-    if any("p." in e for e in exprs):
-        out.append("LEFT JOIN products p ON p.product_model = t.product_model")
-    return "\n    ".join(out)
-
-
-def _needs_ticket(dims: list[str], base: str) -> bool:
-    return any(_dim_expr(d, base).startswith(("t.", "o.", "p.", "coalesce(v.technician_id, t.")) for d in dims)
-
-
 class _Builder:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
@@ -104,25 +88,25 @@ class _Builder:
         self.dim_cols = [f"d_{d}" for d in plan.by]
         self.ctes: list[str] = []
         self.selects: list[str] = []
-        # Narrow queries (a filter on a fine-grained dimension such as one outlet): the filtered
-        # tickets' ids (and breakdown values) are read once into `ot`, so surveys, parts and visits
-        # are joined against a small set instead of probing all tickets.
-        self.narrow = any(d in NARROW_DIMS for d in plan.where)
-        if self.narrow:
-            wdims = [d for d in plan.where if d in R.TICKET_DIMS]
-            tdims = "".join(f"{_dim_expr(d, 'created')} AS d_{d}, " for d in plan.by if d in R.TICKET_DIMS)
-            self.ctes.append(f"ot AS MATERIALIZED (\n    SELECT {tdims}t.ticket_id, t.created_at, t.resolved_at, t.status\n"
-                             f"    FROM tickets t\n"
-                             f"    {_joins(list(dict.fromkeys(list(plan.by) + wdims)), 'created')}\n"
-                             f"    WHERE TRUE{self._filters('created', wdims)}\n)")
+        self.facts = plan.facts["ticket_facts"]
 
     # -- pieces -------------------------------------------------------------------------------
     def window(self, col: str) -> str:
-        parts = [f"({col} >= {self.p.add('lo', lo)} AND {col} < {self.p.add('hi', hi)})" for lo, hi in self.plan.windows]
+        parts = [f"({col} >= {self.p.add('lo', lo)} AND {col} < {self.p.add('hi', hi)})" for lo, hi in self.ranges()]
         return "(" + " OR ".join(parts) + ")"
 
+    def ranges(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The windows with overlapping or touching ones merged (a year of months with its previous
+        periods and last year is one range): fewer OR terms, one zone-map range per scan."""
+        out: list[list[dt.datetime]] = []
+        for lo, hi in sorted(self.plan.windows):
+            if out and lo <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], hi)
+            else:
+                out.append([lo, hi])
+        return [(lo, hi) for lo, hi in out]
+
     def filters(self, base: str) -> str:
-        """Filter conditions; in narrow mode the ticket-level ones are already applied in `ot`."""
         return self._filters(base, list(self.plan.where))
 
     def _filters(self, base: str, dims: list[str]) -> str:
@@ -163,47 +147,14 @@ class _Builder:
         return f"to_microseconds(CAST(({hours}) * 3600000000 AS BIGINT))"
 
     # -- bases: each returns the FROM/WHERE of its row set, exposing `ts` and row columns --------
-    def child_bound(self, col: str, ticket_col: str = "ticket_id") -> str:
-        """A zone-map-friendly lower bound on a child table's time column (visits.started_at,
-        surveys.responded_at) for narrow queries: no child record precedes its ticket's creation,
-        and ``Plan.child_lo`` is the earliest creation among the tickets the query can touch."""
-        if self.plan.child_lo is None:
-            return ""
-        out = f" AND {col} >= {self.p.add('child_lo', self.plan.child_lo)}"
-        if self.plan.child_ids:
-            ranges = " OR ".join(f"{ticket_col} BETWEEN {self.p.add('id_lo', a)} AND {self.p.add('id_hi', b)}"
-                                 for a, b in self.plan.child_ids)
-            out += f" AND ({ranges})"
-        return out
-
-    def ot_dims(self) -> str:
-        return "".join(f"{'pu.part_no' if d == 'part_no' else 'ot.d_' + d} AS d_{d}, " for d in self.plan.by)
-
-    def visit1_join(self) -> str:
-        # The ticket's first visit (visit_no = 1; the model has one per ticket). Narrow queries
-        # read the first visits of their tickets once (CTE v1), shared by every base using it.
-        if self.narrow:
-            if not any(c.startswith("v1 AS") for c in self.ctes):
-                self.ctes.append("v1 AS MATERIALIZED (\n    SELECT ticket_id, outcome, started_at FROM visits\n"
-                                 f"    WHERE visit_no = 1{self.child_bound('started_at')}"
-                                 " AND ticket_id IN (SELECT ticket_id FROM ot)\n)")
-            return "LEFT JOIN v1 ON v1.ticket_id = t.ticket_id"
-        return ("LEFT JOIN visits v1 ON v1.ticket_id = t.ticket_id AND v1.visit_no = 1"
-                + self.child_bound("v1.started_at", "v1.ticket_id"))
-
-    def done_tickets(self, base: str, col: str, statuses: tuple[str, ...], dims: str, joins: str, cond: str) -> str:
+    def done_tickets(self, base: str, col: str, statuses: tuple[str, ...], dims: str, cond: str) -> str:
         """A CTE of the tickets whose ``col`` falls in the windows, plus those marked done without
         ``col`` (placed in their created period, reported as excluded). Two UNION ALL halves keep
-        both zone-map prunable. Returns the CTE's name."""
+        both zone-map prunable (on ticket_facts an OR of the two reads every row). Returns the CTE's name."""
         name = f"sel_{base}"
         marked = ", ".join(f"'{st}'" for st in statuses)
         missing = f"t.{col} IS NULL AND t.status IN ({marked}) AND {self.window('t.created_at')}"
-        head = f"SELECT {dims}{{ts}} AS ts, t.*\n    FROM tickets t\n    {joins}\n    WHERE {{w}} AND {cond}"
-        if not self.plan.where:
-            # broad queries scan (nearly) everything anyway: one pass with an OR is cheaper
-            w = f"({self.window(f't.{col}')} OR ({missing}))"
-            self.ctes.append(f"{name} AS (\n    {head.format(ts=f'coalesce(t.{col}, t.created_at)', w=w)}\n)")
-            return name
+        head = f"SELECT {dims}{{ts}} AS ts, t.*\n    FROM {self.facts} t\n    WHERE {{w}} AND {cond}"
         a = head.format(ts=f"t.{col}", w=self.window(f"t.{col}")) + self.filters(base)
         b = head.format(ts="t.created_at", w=missing) + self.filters(base)
         self.ctes.append(f"{name} AS (\n    {a}\n    UNION ALL\n    {b}\n)")
@@ -211,88 +162,57 @@ class _Builder:
 
     def base_rows(self, base: str) -> str:
         dims = self.dim_select(base)
-        by = list(self.plan.by) + list(self.plan.where)
-        joins = _joins(by, base)
+        f = self.facts
         if base == "created":
-            return (f"SELECT {dims}t.created_at AS ts, t.*\n    FROM tickets t\n    {joins}\n"
+            return (f"SELECT {dims}t.created_at AS ts, t.*\n    FROM {f} t\n"
                     f"    WHERE {self.window('t.created_at')}{self.filters(base)}")
         if base in ("resolved", "repair"):
-            sel = self.done_tickets(base, "resolved_at", ("resolved", "closed"), dims, joins,
+            # repair rows carry visit1_outcome, has_visit1 and next_repair_at from ticket_facts
+            sel = self.done_tickets(base, "resolved_at", ("resolved", "closed"), dims,
                                     "t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'"
                                     + (" AND t.service_type = 'repair'" if base == "repair" else ""))
-            if base == "resolved":
-                return f"SELECT * FROM {sel}"
-            # the next repair ticket of the same customer and model created after resolution
-            nx_win = " OR ".join(
-                f"(created_at > {self.p.add('nx_lo', lo)} AND created_at <= {self.p.add('nx_hi', hi)}"
-                f" + INTERVAL {R.REPEAT_REPAIR_DAYS} DAY)" for lo, hi in self.plan.windows)
-            narrow = f" AND customer_id IN (SELECT customer_id FROM {sel})" if self.plan.where else ""
-            return ("SELECT t.*, v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1,"
-                    f" nx.created_at AS next_repair_at\n    FROM {sel} t\n    {self.visit1_join()}\n"
-                    "    ASOF LEFT JOIN (SELECT customer_id, product_model, created_at FROM tickets"
-                    f" WHERE service_type = 'repair' AND ({nx_win}){narrow}) nx\n"
-                    "      ON nx.customer_id = t.customer_id AND nx.product_model = t.product_model"
-                    " AND nx.created_at > t.resolved_at")
-        if base == "closed":
-            sel = self.done_tickets(base, "closed_at", ("closed",), dims, joins, "TRUE")
-            narrow = f" AND ticket_id IN (SELECT ticket_id FROM {sel})" if self.plan.where else ""
-            return (f"SELECT t.*, t.ticket_id IN (SELECT ticket_id FROM surveys"
-                    f" WHERE TRUE{self.child_bound('responded_at')}{narrow}) AS has_survey\n    FROM {sel} t")
+            return f"SELECT * FROM {sel}"
+        if base == "closed":  # rows carry has_survey from ticket_facts
+            return f"SELECT * FROM {self.done_tickets(base, 'closed_at', ('closed',), dims, 'TRUE')}"
         if base in ("sla_first_response", "sla_resolution", "sla_onsite"):
             # Tickets are pre-filtered on created_at (zone maps), then exactly on their due time.
             stage = base[4:]
-            lo = self.p.add("sla_lo", self.lo_all() - dt.timedelta(hours=self._max_sla_hours()))
-            hi = self.p.add("sla_hi", self.hi_all())
+            slack = dt.timedelta(hours=self._max_sla_hours())
+            created = " OR ".join(f"(t.created_at >= {self.p.add('sla_lo', lo - slack)} AND t.created_at < {self.p.add('sla_hi', hi)})"
+                                  for lo, hi in self.ranges())
             done = {"first_response": "t.first_response_at", "resolution": "t.resolved_at",
-                    "onsite": "v1.started_at"}[stage]
+                    "onsite": "t.visit1_started_at"}[stage]
             extra = ""
             if stage == "onsite":
                 types = ", ".join(self.p.add("ft", st) for st in R.FIELD_SERVICE_TYPES)
                 extra = f" AND t.service_type IN ({types})"
-                joins = f"{joins}\n      {self.visit1_join()}"
             inner = (f"SELECT {dims}t.ticket_id, t.status IN {OPEN} AS is_open,"
                      f" t.created_at + {self.sla_limit(stage)} AS due_at, {done} AS done_at\n"
-                     f"      FROM tickets t\n      {joins}\n"
-                     f"      WHERE t.created_at >= {lo} AND t.created_at < {hi} AND t.status <> 'cancelled'{extra}"
+                     f"      FROM {f} t\n"
+                     f"      WHERE ({created}) AND t.status <> 'cancelled'{extra}"
                      f"{self.filters(base)}")
             return (f"SELECT *, due_at AS ts FROM ({inner}) x\n"
                     f"    WHERE {self.window('due_at')} AND (due_at <= {self.as_of_sql()} OR done_at IS NOT NULL)")
-        if base == "responses":
-            if self.narrow:
-                return (f"SELECT {self.ot_dims()}s.responded_at AS ts, s.*\n    FROM surveys s\n"
-                        f"    JOIN ot ON ot.ticket_id = s.ticket_id\n    WHERE {self.window('s.responded_at')}")
-            tjoin = ("\n    LEFT JOIN tickets t ON t.ticket_id = s.ticket_id" if _needs_ticket(by, base) else "")
-            return (f"SELECT {dims}s.responded_at AS ts, s.*\n    FROM surveys s{tjoin}\n    {joins}\n"
-                    f"    WHERE {self.window('s.responded_at')}{self.filters(base)}")
-        if base == "parts":
-            if self.narrow:
-                odims = self.ot_dims().replace("ot.d_technician", "coalesce(v.technician_id, ot.d_technician)")
-                return (f"SELECT {odims}v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id\n"
-                        f"    FROM parts_used pu\n    JOIN visits v ON v.visit_id = pu.visit_id\n"
-                        f"    JOIN ot ON ot.ticket_id = v.ticket_id\n"
-                        f"    WHERE {self.window('v.started_at')}{self._filters(base, [d for d in self.plan.where if d not in R.TICKET_DIMS])}")
-            tjoin = ("\n    LEFT JOIN tickets t ON t.ticket_id = v.ticket_id" if _needs_ticket(by, base) else "")
-            return (f"SELECT {dims}v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id\n    FROM parts_used pu\n"
-                    f"    JOIN visits v ON v.visit_id = pu.visit_id{tjoin}\n    {joins}\n"
-                    f"    WHERE {self.window('v.started_at')}{self.filters(base)}")
+        if base == "responses":  # survey_facts: responses with their ticket's breakdown columns
+            return (f"SELECT {dims}t.responded_at AS ts, t.*\n    FROM {self.plan.facts['survey_facts']} t\n"
+                    f"    WHERE {self.window('t.responded_at')}{self.filters(base)}")
+        if base == "parts":  # part_facts: parts used with the visit's start and the ticket's columns
+            return (f"SELECT {dims}t.started_at AS ts, t.*\n    FROM {self.plan.facts['part_facts']} t\n"
+                    f"    WHERE {self.window('t.started_at')}{self.filters(base)}")
         if base == "backlog":
-            return self._backlog_rows(dims, joins)
+            return self._backlog_rows(dims)
         raise AssertionError(base)
 
     def _max_sla_hours(self) -> float:
         hours = [float(h) for stage in self.plan.sla_hours.values() for h in stage.values()]
         return max(hours, default=0.0)
 
-    def _backlog_rows(self, dims: str, joins: str) -> str:
+    def _backlog_rows(self, dims: str) -> str:
         as_of = self.as_of_sql()
-        if self.narrow:  # the filtered tickets are already in `ot`, with their breakdown values
-            src, joins, filters = "ot", "", ""
-            dims = "".join(f"t.d_{d} AS d_{d}, " for d in self.plan.by)
-        else:
-            src, filters = "tickets", self.filters("backlog")
+        src, filters = self.facts, self.filters("backlog")
         if self.plan.grain is None:
             end = self.p.add("bl_end", self.hi_all())
-            src = (f"SELECT {dims}t.ticket_id, t.created_at, {end} AS period_end\n      FROM {src} t\n      {joins}\n"
+            src = (f"SELECT {dims}t.ticket_id, t.created_at, {end} AS period_end\n      FROM {src} t\n"
                    f"      WHERE t.created_at < {end} AND t.status <> 'cancelled'"
                    f" AND ((t.resolved_at IS NULL AND t.status IN {OPEN}) OR t.resolved_at >= {end}){filters}")
             return (f"SELECT *, period_end AS ts, epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
@@ -307,7 +227,7 @@ class _Builder:
         head = (f"SELECT {dims}t.ticket_id, t.created_at,\n"
                 f"        greatest(date_trunc('{g}', t.created_at) + {step}, {first} + {step}) AS first_end,\n"
                 f"        least(coalesce(date_trunc('{g}', t.resolved_at), date_trunc('{g}', {as_of}) + {step}), {last}) AS last_end\n"
-                f"      FROM {src} t\n      {joins}\n"
+                f"      FROM {src} t\n"
                 f"      WHERE t.created_at < {last} AND t.status <> 'cancelled'\n        AND ")
         src = (head + f"t.resolved_at IS NULL AND t.status IN {OPEN}{filters}\n      UNION ALL\n      "
                + head + f"t.resolved_at >= {first} + {step}{filters}")
@@ -392,7 +312,6 @@ class _Builder:
         self.selects += [self.long_select(k, f"a_{base}") for k in kpis]
 
     def _add_orders(self, k: KpiDef) -> None:
-        by = list(self.plan.by) + list(self.plan.where)
         dims_t = self.dim_select("created")
         dims_o = self.dim_select("orders_side")
         group = "".join(f", {c}" for c in self.dim_cols)
@@ -402,7 +321,7 @@ class _Builder:
         self.ctes.append(
             f"c_orders AS (\n  SELECT {self.period('t.created_at')} AS period_start{group},"
             f" count(*) FILTER (WHERE coalesce({k.num}, FALSE)) AS complaints\n"
-            f"  FROM (SELECT {dims_t}t.created_at, t.is_complaint FROM tickets t\n    {_joins(by, 'created')}\n"
+            f"  FROM (SELECT {dims_t}t.created_at, t.is_complaint FROM {self.facts} t\n"
             f"    WHERE {self.window('t.created_at')}{self.filters('created')}) t\n  GROUP BY ALL\n)")
         od_ts = "CAST(od.order_date AS TIMESTAMP)"
         self.ctes.append(
@@ -472,31 +391,4 @@ def rows_sql(plan: Plan, k: KpiDef) -> tuple[str, dict[str, Any]]:
            f"FROM r\nWHERE {scope}")
     if b.ctes:
         sql = sql.replace("WITH r AS", "WITH " + ",\n".join(b.ctes) + ",\nr AS", 1)
-    return sql, b.p.values
-
-
-CHILD_BASES = ("repair", "closed", "sla_onsite")  # bases that look up visits or surveys per ticket
-
-
-def child_lo_sql(plan: Plan) -> tuple[str, dict[str, Any]] | None:
-    """For filtered queries touching visits or surveys per ticket: per scan window, the earliest
-    created_at and the ticket_id range of the tickets those bases can reach (rows: lo, id_lo,
-    id_hi), so the visit and survey scans can be bounded (``Plan.child_lo``, ``child_ids``)."""
-    if not plan.where or not any(k.base in CHILD_BASES for k in plan.kpis):
-        return None
-    b = _Builder(plan)
-    b.p, b.ctes, b.narrow = _Params(), [], False
-    wdims = [d for d in plan.where if d in R.TICKET_DIMS]
-    joins = _joins(wdims, "created")
-    slack = dt.timedelta(hours=b._max_sla_hours())
-    parts = []
-    for i, (lo, hi) in enumerate(plan.windows):
-        one = _Builder(Plan(kpis=[], by=[], grain=plan.grain, windows=[(lo, hi)]))
-        one.p = b.p
-        conds = [one.window("t.resolved_at"), one.window("t.closed_at"),
-                 f"t.created_at >= {b.p.add('sla_lo', lo - slack)} AND t.created_at < {b.p.add('hi', hi)}"]
-        parts += [f"SELECT {i} AS w, t.created_at, t.ticket_id FROM tickets t {joins} WHERE {c}"
-                  f"{b._filters('created', wdims)}" for c in conds]
-    sql = ("SELECT w, min(created_at), min(ticket_id), max(ticket_id) FROM (" + " UNION ALL ".join(parts)
-           + ") GROUP BY w ORDER BY w")
     return sql, b.p.values

@@ -505,6 +505,9 @@ def load_paths(
             results.append(res)
             if echo:
                 echo(res.summary())
+        from pipelines import derive  # here, so this hook stays one hunk beside the loader's rewrite
+
+        derive.refresh(con)  # the derived tables, published with the files applied or not at all
     if failure:
         if results and echo:
             echo(

@@ -7,7 +7,7 @@
   project's generator (``pipelines.generate``) is not available.
 - ``sample_db(dir, tickets, seed)``: the sample data the parity tests run on: the project's
   generator's parquet files read straight into the canonical tables (switch to the real loader
-  by changing ``_load_generated``), else ``synth``.
+  by changing ``_load_generated``), else ``synth``; with the derived tables a load refreshes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 
 from aftersales import model
+from aftersales.db import create_schema
+from pipelines import derive
 
 REGION_CITIES = {
     "east": ["上海", "杭州", "南京", "温州"], "north": ["北京", "天津", "石家庄", "保定"],
@@ -228,7 +230,7 @@ def _load_generated(con: duckdb.DuckDBPyConnection, out: Path) -> None:
 def sample_db(path: Path, tickets: int = 20_000, seed: int = 7) -> tuple[Path, str]:
     """A database file of sample data at ``path``; returns it and where the data came from."""
     con = duckdb.connect(str(path))
-    con.execute(model.ddl())
+    create_schema(con)
     source = "metrics synth"
     try:
         from pipelines.generate import generate  # type: ignore[import-not-found]
@@ -246,6 +248,7 @@ def sample_db(path: Path, tickets: int = 20_000, seed: int = 7) -> tuple[Path, s
             generate = None
     if generate is None:
         synth(con, tickets=tickets, seed=seed)
+    derive.refresh(con)  # as every load does: the metrics read these tables
     con.close()
     return path, source
 

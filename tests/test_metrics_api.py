@@ -302,7 +302,7 @@ def test_golden_sql(case):
     kpis = [R.KPIS[k] for k in (kw["metrics"] or R.KPIS)]
     p = S.Plan(kpis=kpis, by=kw["by"], grain=kw["grain"],
                windows=[(dt.datetime(2023, 1, 1), dt.datetime(2024, 7, 1))], where=kw.get("where", {}),
-               sla_hours=DEFAULTS["sla_hours"], child_lo=dt.datetime(2022, 6, 1) if kw.get("where") else None)
+               sla_hours=DEFAULTS["sla_hours"])
     text = S.render(*S.build(p)) + "\n"
     path = GOLDEN / f"{case}.sql"
     if os.environ.get("UPDATE_GOLDEN") or not path.exists():

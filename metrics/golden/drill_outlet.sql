@@ -1,17 +1,9 @@
 WITH as_of AS (SELECT max(created_at) AS ts FROM tickets),
-ot AS MATERIALIZED (
-    SELECT t.ticket_id, t.created_at, t.resolved_at, t.status
-    FROM tickets t
-    
-    WHERE TRUE
-      AND t.outlet_id IN ($w0)
-),
 b_created AS (
     SELECT t.created_at AS ts, t.*
-    FROM tickets t
-    
-    WHERE ((t.created_at >= $lo1 AND t.created_at < $hi2))
-      AND t.outlet_id IN ($w3)
+    FROM ticket_facts t
+    WHERE ((t.created_at >= $lo0 AND t.created_at < $hi1))
+      AND t.outlet_id IN ($w2)
 ),
 a_created AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -42,17 +34,16 @@ a_created AS (
 ),
 c_orders AS (
   SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS period_start, count(*) FILTER (WHERE coalesce(is_complaint, FALSE)) AS complaints
-  FROM (SELECT t.created_at, t.is_complaint FROM tickets t
-    
-    WHERE ((t.created_at >= $lo4 AND t.created_at < $hi5))
-      AND t.outlet_id IN ($w6)) t
+  FROM (SELECT t.created_at, t.is_complaint FROM ticket_facts t
+    WHERE ((t.created_at >= $lo3 AND t.created_at < $hi4))
+      AND t.outlet_id IN ($w5)) t
   GROUP BY ALL
 ),
 o_orders AS (
   SELECT CAST(date_trunc('month', CAST(od.order_date AS TIMESTAMP)) AS DATE) AS period_start, sum(od.orders) AS orders
   FROM (SELECT od.order_date, od.orders FROM orders_daily od
-    WHERE ((CAST(od.order_date AS TIMESTAMP) >= $lo7 AND CAST(od.order_date AS TIMESTAMP) < $hi8))
-      AND t.outlet_id IN ($w9)) od
+    WHERE ((CAST(od.order_date AS TIMESTAMP) >= $lo6 AND CAST(od.order_date AS TIMESTAMP) < $hi7))
+      AND t.outlet_id IN ($w8)) od
   GROUP BY ALL
 ),
 a_orders AS (
@@ -62,27 +53,17 @@ a_orders AS (
 ),
 sel_repair AS (
     SELECT t.resolved_at AS ts, t.*
-    FROM tickets t
-    
-    WHERE ((t.resolved_at >= $lo12 AND t.resolved_at < $hi13)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
-      AND t.outlet_id IN ($w14)
+    FROM ticket_facts t
+    WHERE ((t.resolved_at >= $lo11 AND t.resolved_at < $hi12)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+      AND t.outlet_id IN ($w13)
     UNION ALL
     SELECT t.created_at AS ts, t.*
-    FROM tickets t
-    
-    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo10 AND t.created_at < $hi11)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
-      AND t.outlet_id IN ($w15)
-),
-v1 AS MATERIALIZED (
-    SELECT ticket_id, outcome, started_at FROM visits
-    WHERE visit_no = 1 AND started_at >= $child_lo18 AND ticket_id IN (SELECT ticket_id FROM ot)
+    FROM ticket_facts t
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo9 AND t.created_at < $hi10)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+      AND t.outlet_id IN ($w14)
 ),
 b_repair AS (
-    SELECT t.*, v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1, nx.created_at AS next_repair_at
-    FROM sel_repair t
-    LEFT JOIN v1 ON v1.ticket_id = t.ticket_id
-    ASOF LEFT JOIN (SELECT customer_id, product_model, created_at FROM tickets WHERE service_type = 'repair' AND ((created_at > $nx_lo16 AND created_at <= $nx_hi17 + INTERVAL 30 DAY)) AND customer_id IN (SELECT customer_id FROM sel_repair)) nx
-      ON nx.customer_id = t.customer_id AND nx.product_model = t.product_model AND nx.created_at > t.resolved_at
+    SELECT * FROM sel_repair
 ),
 a_repair AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -129,16 +110,14 @@ a_repair AS (
 ),
 sel_resolved AS (
     SELECT t.resolved_at AS ts, t.*
-    FROM tickets t
-    
-    WHERE ((t.resolved_at >= $lo21 AND t.resolved_at < $hi22)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
-      AND t.outlet_id IN ($w23)
+    FROM ticket_facts t
+    WHERE ((t.resolved_at >= $lo17 AND t.resolved_at < $hi18)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+      AND t.outlet_id IN ($w19)
     UNION ALL
     SELECT t.created_at AS ts, t.*
-    FROM tickets t
-    
-    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo19 AND t.created_at < $hi20)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
-      AND t.outlet_id IN ($w24)
+    FROM ticket_facts t
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo15 AND t.created_at < $hi16)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+      AND t.outlet_id IN ($w20)
 ),
 b_resolved AS (
     SELECT * FROM sel_resolved
@@ -167,10 +146,10 @@ a_resolved AS (
   GROUP BY ALL
 ),
 b_responses AS (
-    SELECT s.responded_at AS ts, s.*
-    FROM surveys s
-    JOIN ot ON ot.ticket_id = s.ticket_id
-    WHERE ((s.responded_at >= $lo25 AND s.responded_at < $hi26))
+    SELECT t.responded_at AS ts, t.*
+    FROM survey_facts t
+    WHERE ((t.responded_at >= $lo21 AND t.responded_at < $hi22))
+      AND t.outlet_id IN ($w23)
 ),
 a_responses AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -203,20 +182,17 @@ a_responses AS (
 ),
 sel_closed AS (
     SELECT t.closed_at AS ts, t.*
-    FROM tickets t
-    
-    WHERE ((t.closed_at >= $lo29 AND t.closed_at < $hi30)) AND TRUE
-      AND t.outlet_id IN ($w31)
+    FROM ticket_facts t
+    WHERE ((t.closed_at >= $lo26 AND t.closed_at < $hi27)) AND TRUE
+      AND t.outlet_id IN ($w28)
     UNION ALL
     SELECT t.created_at AS ts, t.*
-    FROM tickets t
-    
-    WHERE t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo27 AND t.created_at < $hi28)) AND TRUE
-      AND t.outlet_id IN ($w32)
+    FROM ticket_facts t
+    WHERE t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo24 AND t.created_at < $hi25)) AND TRUE
+      AND t.outlet_id IN ($w29)
 ),
 b_closed AS (
-    SELECT t.*, t.ticket_id IN (SELECT ticket_id FROM surveys WHERE TRUE AND responded_at >= $child_lo33 AND ticket_id IN (SELECT ticket_id FROM sel_closed)) AS has_survey
-    FROM sel_closed t
+    SELECT * FROM sel_closed
 ),
 a_closed AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -232,12 +208,11 @@ a_closed AS (
   GROUP BY ALL
 ),
 b_sla_resolution AS (
-    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st36 THEN $h37 WHEN $st38 THEN $h39 WHEN $st40 THEN $h41 WHEN $st42 THEN $h43 WHEN $st44 THEN $h45 WHEN $st46 THEN $h47 WHEN $st48 THEN $h49 ELSE $h50 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
-      FROM tickets t
-      
-      WHERE t.created_at >= $sla_lo34 AND t.created_at < $sla_hi35 AND t.status <> 'cancelled'
-      AND t.outlet_id IN ($w51)) x
-    WHERE ((due_at >= $lo52 AND due_at < $hi53)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 WHEN $st36 THEN $h37 WHEN $st38 THEN $h39 WHEN $st40 THEN $h41 WHEN $st42 THEN $h43 WHEN $st44 THEN $h45 ELSE $h46 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
+      FROM ticket_facts t
+      WHERE ((t.created_at >= $sla_lo30 AND t.created_at < $sla_hi31)) AND t.status <> 'cancelled'
+      AND t.outlet_id IN ($w47)) x
+    WHERE ((due_at >= $lo48 AND due_at < $hi49)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
 a_sla_resolution AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -253,12 +228,11 @@ a_sla_resolution AS (
   GROUP BY ALL
 ),
 b_sla_first_response AS (
-    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h56) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
-      FROM tickets t
-      
-      WHERE t.created_at >= $sla_lo54 AND t.created_at < $sla_hi55 AND t.status <> 'cancelled'
-      AND t.outlet_id IN ($w57)) x
-    WHERE ((due_at >= $lo58 AND due_at < $hi59)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h52) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
+      FROM ticket_facts t
+      WHERE ((t.created_at >= $sla_lo50 AND t.created_at < $sla_hi51)) AND t.status <> 'cancelled'
+      AND t.outlet_id IN ($w53)) x
+    WHERE ((due_at >= $lo54 AND due_at < $hi55)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
 a_sla_first_response AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -274,13 +248,11 @@ a_sla_first_response AS (
   GROUP BY ALL
 ),
 b_sla_onsite AS (
-    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st65 THEN $h66 WHEN $st67 THEN $h68 ELSE $h69 END) * 3600000000 AS BIGINT)) AS due_at, v1.started_at AS done_at
-      FROM tickets t
-      
-      LEFT JOIN v1 ON v1.ticket_id = t.ticket_id
-      WHERE t.created_at >= $sla_lo60 AND t.created_at < $sla_hi61 AND t.status <> 'cancelled' AND t.service_type IN ($ft62, $ft63, $ft64)
-      AND t.outlet_id IN ($w70)) x
-    WHERE ((due_at >= $lo71 AND due_at < $hi72)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st61 THEN $h62 WHEN $st63 THEN $h64 ELSE $h65 END) * 3600000000 AS BIGINT)) AS due_at, t.visit1_started_at AS done_at
+      FROM ticket_facts t
+      WHERE ((t.created_at >= $sla_lo56 AND t.created_at < $sla_hi57)) AND t.status <> 'cancelled' AND t.service_type IN ($ft58, $ft59, $ft60)
+      AND t.outlet_id IN ($w66)) x
+    WHERE ((due_at >= $lo67 AND due_at < $hi68)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
 a_sla_onsite AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -300,21 +272,21 @@ b_backlog AS (
         epoch(least(period_end, (SELECT ts FROM as_of)) - created_at) / 86400.0 AS age_days
     FROM (SELECT *, unnest(generate_series(first_end, last_end, INTERVAL 1 MONTH)) AS period_end
           FROM (SELECT t.ticket_id, t.created_at,
-        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first73 + INTERVAL 1 MONTH) AS first_end,
-        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last74) AS last_end
-      FROM ot t
-      
-      WHERE t.created_at < $bl_last74 AND t.status <> 'cancelled'
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first70 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last71) AS last_end
+      FROM ticket_facts t
+      WHERE t.created_at < $bl_last71 AND t.status <> 'cancelled'
         AND t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')
+      AND t.outlet_id IN ($w69)
       UNION ALL
       SELECT t.ticket_id, t.created_at,
-        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first73 + INTERVAL 1 MONTH) AS first_end,
-        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last74) AS last_end
-      FROM ot t
-      
-      WHERE t.created_at < $bl_last74 AND t.status <> 'cancelled'
-        AND t.resolved_at >= $bl_first73 + INTERVAL 1 MONTH) x WHERE first_end <= last_end) y
-    WHERE ((period_end - INTERVAL 1 MONTH >= $lo75 AND period_end - INTERVAL 1 MONTH < $hi76))
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first70 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last71) AS last_end
+      FROM ticket_facts t
+      WHERE t.created_at < $bl_last71 AND t.status <> 'cancelled'
+        AND t.resolved_at >= $bl_first70 + INTERVAL 1 MONTH
+      AND t.outlet_id IN ($w69)) x WHERE first_end <= last_end) y
+    WHERE ((period_end - INTERVAL 1 MONTH >= $lo72 AND period_end - INTERVAL 1 MONTH < $hi73))
 ),
 a_backlog AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -331,11 +303,10 @@ a_backlog AS (
   GROUP BY ALL
 ),
 b_parts AS (
-    SELECT v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id
-    FROM parts_used pu
-    JOIN visits v ON v.visit_id = pu.visit_id
-    JOIN ot ON ot.ticket_id = v.ticket_id
-    WHERE ((v.started_at >= $lo77 AND v.started_at < $hi78))
+    SELECT t.started_at AS ts, t.*
+    FROM part_facts t
+    WHERE ((t.started_at >= $lo74 AND t.started_at < $hi75))
+      AND t.outlet_id IN ($w76)
 ),
 a_parts AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -422,82 +393,80 @@ SELECT 'parts_cost' AS kpi, period_start, CAST(parts_cost__num AS DOUBLE) AS num
   FROM a_parts;
 
 -- parameters:
---   $w0 = 'O0001'
---   $lo1 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi2 = datetime.datetime(2024, 7, 1, 0, 0)
---   $w3 = 'O0001'
---   $lo4 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi5 = datetime.datetime(2024, 7, 1, 0, 0)
---   $w6 = 'O0001'
---   $lo7 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi8 = datetime.datetime(2024, 7, 1, 0, 0)
---   $w9 = 'O0001'
---   $lo10 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi11 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo12 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi13 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo0 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi1 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w2 = 'O0001'
+--   $lo3 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi4 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w5 = 'O0001'
+--   $lo6 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi7 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w8 = 'O0001'
+--   $lo9 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi10 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo11 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi12 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w13 = 'O0001'
 --   $w14 = 'O0001'
---   $w15 = 'O0001'
---   $nx_lo16 = datetime.datetime(2023, 1, 1, 0, 0)
---   $nx_hi17 = datetime.datetime(2024, 7, 1, 0, 0)
---   $child_lo18 = datetime.datetime(2022, 6, 1, 0, 0)
---   $lo19 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi20 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo15 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi16 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo17 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi18 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w19 = 'O0001'
+--   $w20 = 'O0001'
 --   $lo21 = datetime.datetime(2023, 1, 1, 0, 0)
 --   $hi22 = datetime.datetime(2024, 7, 1, 0, 0)
 --   $w23 = 'O0001'
---   $w24 = 'O0001'
---   $lo25 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi26 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo27 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi28 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo29 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi30 = datetime.datetime(2024, 7, 1, 0, 0)
---   $w31 = 'O0001'
---   $w32 = 'O0001'
---   $child_lo33 = datetime.datetime(2022, 6, 1, 0, 0)
---   $sla_lo34 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi35 = datetime.datetime(2024, 7, 1, 0, 0)
---   $st36 = 'repair'
+--   $lo24 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi25 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo26 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi27 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w28 = 'O0001'
+--   $w29 = 'O0001'
+--   $sla_lo30 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi31 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $st32 = 'repair'
+--   $h33 = 72.0
+--   $st34 = 'install'
+--   $h35 = 72.0
+--   $st36 = 'delivery'
 --   $h37 = 72.0
---   $st38 = 'install'
---   $h39 = 72.0
---   $st40 = 'delivery'
---   $h41 = 72.0
---   $st42 = 'return'
---   $h43 = 168.0
---   $st44 = 'exchange'
---   $h45 = 168.0
---   $st46 = 'refund'
---   $h47 = 72.0
---   $st48 = 'consult'
---   $h49 = 24.0
---   $h50 = 72.0
---   $w51 = 'O0001'
---   $lo52 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi53 = datetime.datetime(2024, 7, 1, 0, 0)
---   $sla_lo54 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi55 = datetime.datetime(2024, 7, 1, 0, 0)
---   $h56 = 1.0
---   $w57 = 'O0001'
---   $lo58 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi59 = datetime.datetime(2024, 7, 1, 0, 0)
---   $sla_lo60 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi61 = datetime.datetime(2024, 7, 1, 0, 0)
---   $ft62 = 'repair'
---   $ft63 = 'install'
---   $ft64 = 'delivery'
---   $st65 = 'install'
---   $h66 = 48.0
---   $st67 = 'delivery'
---   $h68 = 48.0
---   $h69 = 24.0
---   $w70 = 'O0001'
---   $lo71 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi72 = datetime.datetime(2024, 7, 1, 0, 0)
---   $bl_first73 = datetime.datetime(2023, 1, 1, 0, 0)
---   $bl_last74 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo75 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi76 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo77 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi78 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $st38 = 'return'
+--   $h39 = 168.0
+--   $st40 = 'exchange'
+--   $h41 = 168.0
+--   $st42 = 'refund'
+--   $h43 = 72.0
+--   $st44 = 'consult'
+--   $h45 = 24.0
+--   $h46 = 72.0
+--   $w47 = 'O0001'
+--   $lo48 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi49 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $sla_lo50 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi51 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $h52 = 1.0
+--   $w53 = 'O0001'
+--   $lo54 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi55 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $sla_lo56 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi57 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $ft58 = 'repair'
+--   $ft59 = 'install'
+--   $ft60 = 'delivery'
+--   $st61 = 'install'
+--   $h62 = 48.0
+--   $st63 = 'delivery'
+--   $h64 = 48.0
+--   $h65 = 24.0
+--   $w66 = 'O0001'
+--   $lo67 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi68 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w69 = 'O0001'
+--   $bl_first70 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $bl_last71 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo72 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi73 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo74 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi75 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w76 = 'O0001'

@@ -1,7 +1,6 @@
 WITH c_orders AS (
   SELECT CAST(date_trunc('week', t.created_at) AS DATE) AS period_start, d_channel, count(*) FILTER (WHERE coalesce(is_complaint, FALSE)) AS complaints
-  FROM (SELECT t.channel AS d_channel, t.created_at, t.is_complaint FROM tickets t
-    
+  FROM (SELECT t.channel AS d_channel, t.created_at, t.is_complaint FROM ticket_facts t
     WHERE ((t.created_at >= $lo0 AND t.created_at < $hi1))) t
   GROUP BY ALL
 ),

@@ -1,8 +1,7 @@
 WITH as_of AS (SELECT max(created_at) AS ts FROM tickets),
 b_created AS (
-    SELECT o.region AS d_region, t.created_at AS ts, t.*
-    FROM tickets t
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+    SELECT t.region AS d_region, t.created_at AS ts, t.*
+    FROM ticket_facts t
     WHERE ((t.created_at >= $lo0 AND t.created_at < $hi1))
 ),
 a_created AS (
@@ -34,14 +33,13 @@ a_created AS (
 ),
 c_orders AS (
   SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS period_start, d_region, count(*) FILTER (WHERE coalesce(is_complaint, FALSE)) AS complaints
-  FROM (SELECT o.region AS d_region, t.created_at, t.is_complaint FROM tickets t
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
+  FROM (SELECT t.region AS d_region, t.created_at, t.is_complaint FROM ticket_facts t
     WHERE ((t.created_at >= $lo2 AND t.created_at < $hi3))) t
   GROUP BY ALL
 ),
 o_orders AS (
   SELECT CAST(date_trunc('month', CAST(od.order_date AS TIMESTAMP)) AS DATE) AS period_start, d_region, sum(od.orders) AS orders
-  FROM (SELECT o.region AS d_region, od.order_date, od.orders FROM orders_daily od
+  FROM (SELECT t.region AS d_region, od.order_date, od.orders FROM orders_daily od
     WHERE ((CAST(od.order_date AS TIMESTAMP) >= $lo4 AND CAST(od.order_date AS TIMESTAMP) < $hi5))) od
   GROUP BY ALL
 ),
@@ -51,17 +49,16 @@ a_orders AS (
   FROM c_orders c FULL JOIN o_orders o ON c.period_start = o.period_start AND c.d_region IS NOT DISTINCT FROM o.d_region
 ),
 sel_repair AS (
-    SELECT o.region AS d_region, coalesce(t.resolved_at, t.created_at) AS ts, t.*
-    FROM tickets t
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE (((t.resolved_at >= $lo8 AND t.resolved_at < $hi9)) OR (t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo6 AND t.created_at < $hi7)))) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+    SELECT t.region AS d_region, t.resolved_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE ((t.resolved_at >= $lo8 AND t.resolved_at < $hi9)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
+    UNION ALL
+    SELECT t.region AS d_region, t.created_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo6 AND t.created_at < $hi7)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled' AND t.service_type = 'repair'
 ),
 b_repair AS (
-    SELECT t.*, v1.outcome AS visit1_outcome, v1.ticket_id IS NOT NULL AS has_visit1, nx.created_at AS next_repair_at
-    FROM sel_repair t
-    LEFT JOIN visits v1 ON v1.ticket_id = t.ticket_id AND v1.visit_no = 1
-    ASOF LEFT JOIN (SELECT customer_id, product_model, created_at FROM tickets WHERE service_type = 'repair' AND ((created_at > $nx_lo10 AND created_at <= $nx_hi11 + INTERVAL 30 DAY))) nx
-      ON nx.customer_id = t.customer_id AND nx.product_model = t.product_model AND nx.created_at > t.resolved_at
+    SELECT * FROM sel_repair
 ),
 a_repair AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -107,10 +104,13 @@ a_repair AS (
   GROUP BY ALL
 ),
 sel_resolved AS (
-    SELECT o.region AS d_region, coalesce(t.resolved_at, t.created_at) AS ts, t.*
-    FROM tickets t
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE (((t.resolved_at >= $lo14 AND t.resolved_at < $hi15)) OR (t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo12 AND t.created_at < $hi13)))) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+    SELECT t.region AS d_region, t.resolved_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE ((t.resolved_at >= $lo12 AND t.resolved_at < $hi13)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+    UNION ALL
+    SELECT t.region AS d_region, t.created_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo10 AND t.created_at < $hi11)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
 ),
 b_resolved AS (
     SELECT * FROM sel_resolved
@@ -139,11 +139,9 @@ a_resolved AS (
   GROUP BY ALL
 ),
 b_responses AS (
-    SELECT o.region AS d_region, s.responded_at AS ts, s.*
-    FROM surveys s
-    LEFT JOIN tickets t ON t.ticket_id = s.ticket_id
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE ((s.responded_at >= $lo16 AND s.responded_at < $hi17))
+    SELECT t.region AS d_region, t.responded_at AS ts, t.*
+    FROM survey_facts t
+    WHERE ((t.responded_at >= $lo14 AND t.responded_at < $hi15))
 ),
 a_responses AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -175,14 +173,16 @@ a_responses AS (
   GROUP BY ALL
 ),
 sel_closed AS (
-    SELECT o.region AS d_region, coalesce(t.closed_at, t.created_at) AS ts, t.*
-    FROM tickets t
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE (((t.closed_at >= $lo20 AND t.closed_at < $hi21)) OR (t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo18 AND t.created_at < $hi19)))) AND TRUE
+    SELECT t.region AS d_region, t.closed_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE ((t.closed_at >= $lo18 AND t.closed_at < $hi19)) AND TRUE
+    UNION ALL
+    SELECT t.region AS d_region, t.created_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE t.closed_at IS NULL AND t.status IN ('closed') AND ((t.created_at >= $lo16 AND t.created_at < $hi17)) AND TRUE
 ),
 b_closed AS (
-    SELECT t.*, t.ticket_id IN (SELECT ticket_id FROM surveys WHERE TRUE) AS has_survey
-    FROM sel_closed t
+    SELECT * FROM sel_closed
 ),
 a_closed AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -198,11 +198,10 @@ a_closed AS (
   GROUP BY ALL
 ),
 b_sla_resolution AS (
-    SELECT *, due_at AS ts FROM (SELECT o.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st24 THEN $h25 WHEN $st26 THEN $h27 WHEN $st28 THEN $h29 WHEN $st30 THEN $h31 WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 WHEN $st36 THEN $h37 ELSE $h38 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
-      FROM tickets t
-      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-      WHERE t.created_at >= $sla_lo22 AND t.created_at < $sla_hi23 AND t.status <> 'cancelled') x
-    WHERE ((due_at >= $lo39 AND due_at < $hi40)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+    SELECT *, due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st22 THEN $h23 WHEN $st24 THEN $h25 WHEN $st26 THEN $h27 WHEN $st28 THEN $h29 WHEN $st30 THEN $h31 WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 ELSE $h36 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
+      FROM ticket_facts t
+      WHERE ((t.created_at >= $sla_lo20 AND t.created_at < $sla_hi21)) AND t.status <> 'cancelled') x
+    WHERE ((due_at >= $lo37 AND due_at < $hi38)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
 a_sla_resolution AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -218,11 +217,10 @@ a_sla_resolution AS (
   GROUP BY ALL
 ),
 b_sla_first_response AS (
-    SELECT *, due_at AS ts FROM (SELECT o.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h43) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
-      FROM tickets t
-      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-      WHERE t.created_at >= $sla_lo41 AND t.created_at < $sla_hi42 AND t.status <> 'cancelled') x
-    WHERE ((due_at >= $lo44 AND due_at < $hi45)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+    SELECT *, due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h41) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
+      FROM ticket_facts t
+      WHERE ((t.created_at >= $sla_lo39 AND t.created_at < $sla_hi40)) AND t.status <> 'cancelled') x
+    WHERE ((due_at >= $lo42 AND due_at < $hi43)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
 a_sla_first_response AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -238,12 +236,10 @@ a_sla_first_response AS (
   GROUP BY ALL
 ),
 b_sla_onsite AS (
-    SELECT *, due_at AS ts FROM (SELECT o.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st51 THEN $h52 WHEN $st53 THEN $h54 ELSE $h55 END) * 3600000000 AS BIGINT)) AS due_at, v1.started_at AS done_at
-      FROM tickets t
-      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-      LEFT JOIN visits v1 ON v1.ticket_id = t.ticket_id AND v1.visit_no = 1
-      WHERE t.created_at >= $sla_lo46 AND t.created_at < $sla_hi47 AND t.status <> 'cancelled' AND t.service_type IN ($ft48, $ft49, $ft50)) x
-    WHERE ((due_at >= $lo56 AND due_at < $hi57)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+    SELECT *, due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st49 THEN $h50 WHEN $st51 THEN $h52 ELSE $h53 END) * 3600000000 AS BIGINT)) AS due_at, t.visit1_started_at AS done_at
+      FROM ticket_facts t
+      WHERE ((t.created_at >= $sla_lo44 AND t.created_at < $sla_hi45)) AND t.status <> 'cancelled' AND t.service_type IN ($ft46, $ft47, $ft48)) x
+    WHERE ((due_at >= $lo54 AND due_at < $hi55)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
 ),
 a_sla_onsite AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -262,22 +258,20 @@ b_backlog AS (
     SELECT * EXCLUDE (first_end, last_end, period_end), period_end - INTERVAL 1 MONTH AS ts,
         epoch(least(period_end, (SELECT ts FROM as_of)) - created_at) / 86400.0 AS age_days
     FROM (SELECT *, unnest(generate_series(first_end, last_end, INTERVAL 1 MONTH)) AS period_end
-          FROM (SELECT o.region AS d_region, t.ticket_id, t.created_at,
-        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first58 + INTERVAL 1 MONTH) AS first_end,
-        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last59) AS last_end
-      FROM tickets t
-      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-      WHERE t.created_at < $bl_last59 AND t.status <> 'cancelled'
+          FROM (SELECT t.region AS d_region, t.ticket_id, t.created_at,
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first56 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last57) AS last_end
+      FROM ticket_facts t
+      WHERE t.created_at < $bl_last57 AND t.status <> 'cancelled'
         AND t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')
       UNION ALL
-      SELECT o.region AS d_region, t.ticket_id, t.created_at,
-        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first58 + INTERVAL 1 MONTH) AS first_end,
-        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last59) AS last_end
-      FROM tickets t
-      LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-      WHERE t.created_at < $bl_last59 AND t.status <> 'cancelled'
-        AND t.resolved_at >= $bl_first58 + INTERVAL 1 MONTH) x WHERE first_end <= last_end) y
-    WHERE ((period_end - INTERVAL 1 MONTH >= $lo60 AND period_end - INTERVAL 1 MONTH < $hi61))
+      SELECT t.region AS d_region, t.ticket_id, t.created_at,
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first56 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last57) AS last_end
+      FROM ticket_facts t
+      WHERE t.created_at < $bl_last57 AND t.status <> 'cancelled'
+        AND t.resolved_at >= $bl_first56 + INTERVAL 1 MONTH) x WHERE first_end <= last_end) y
+    WHERE ((period_end - INTERVAL 1 MONTH >= $lo58 AND period_end - INTERVAL 1 MONTH < $hi59))
 ),
 a_backlog AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -294,12 +288,9 @@ a_backlog AS (
   GROUP BY ALL
 ),
 b_parts AS (
-    SELECT o.region AS d_region, v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id
-    FROM parts_used pu
-    JOIN visits v ON v.visit_id = pu.visit_id
-    LEFT JOIN tickets t ON t.ticket_id = v.ticket_id
-    LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
-    WHERE ((v.started_at >= $lo62 AND v.started_at < $hi63))
+    SELECT t.region AS d_region, t.started_at AS ts, t.*
+    FROM part_facts t
+    WHERE ((t.started_at >= $lo60 AND t.started_at < $hi61))
 ),
 a_parts AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -396,8 +387,8 @@ SELECT 'parts_cost' AS kpi, period_start, d_region, CAST(parts_cost__num AS DOUB
 --   $hi7 = datetime.datetime(2024, 7, 1, 0, 0)
 --   $lo8 = datetime.datetime(2023, 1, 1, 0, 0)
 --   $hi9 = datetime.datetime(2024, 7, 1, 0, 0)
---   $nx_lo10 = datetime.datetime(2023, 1, 1, 0, 0)
---   $nx_hi11 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo10 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi11 = datetime.datetime(2024, 7, 1, 0, 0)
 --   $lo12 = datetime.datetime(2023, 1, 1, 0, 0)
 --   $hi13 = datetime.datetime(2024, 7, 1, 0, 0)
 --   $lo14 = datetime.datetime(2023, 1, 1, 0, 0)
@@ -406,47 +397,45 @@ SELECT 'parts_cost' AS kpi, period_start, d_region, CAST(parts_cost__num AS DOUB
 --   $hi17 = datetime.datetime(2024, 7, 1, 0, 0)
 --   $lo18 = datetime.datetime(2023, 1, 1, 0, 0)
 --   $hi19 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo20 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi21 = datetime.datetime(2024, 7, 1, 0, 0)
---   $sla_lo22 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi23 = datetime.datetime(2024, 7, 1, 0, 0)
---   $st24 = 'repair'
+--   $sla_lo20 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi21 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $st22 = 'repair'
+--   $h23 = 72.0
+--   $st24 = 'install'
 --   $h25 = 72.0
---   $st26 = 'install'
+--   $st26 = 'delivery'
 --   $h27 = 72.0
---   $st28 = 'delivery'
---   $h29 = 72.0
---   $st30 = 'return'
+--   $st28 = 'return'
+--   $h29 = 168.0
+--   $st30 = 'exchange'
 --   $h31 = 168.0
---   $st32 = 'exchange'
---   $h33 = 168.0
---   $st34 = 'refund'
---   $h35 = 72.0
---   $st36 = 'consult'
---   $h37 = 24.0
---   $h38 = 72.0
---   $lo39 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi40 = datetime.datetime(2024, 7, 1, 0, 0)
---   $sla_lo41 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi42 = datetime.datetime(2024, 7, 1, 0, 0)
---   $h43 = 1.0
---   $lo44 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi45 = datetime.datetime(2024, 7, 1, 0, 0)
---   $sla_lo46 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi47 = datetime.datetime(2024, 7, 1, 0, 0)
---   $ft48 = 'repair'
---   $ft49 = 'install'
---   $ft50 = 'delivery'
---   $st51 = 'install'
+--   $st32 = 'refund'
+--   $h33 = 72.0
+--   $st34 = 'consult'
+--   $h35 = 24.0
+--   $h36 = 72.0
+--   $lo37 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi38 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $sla_lo39 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi40 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $h41 = 1.0
+--   $lo42 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi43 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $sla_lo44 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi45 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $ft46 = 'repair'
+--   $ft47 = 'install'
+--   $ft48 = 'delivery'
+--   $st49 = 'install'
+--   $h50 = 48.0
+--   $st51 = 'delivery'
 --   $h52 = 48.0
---   $st53 = 'delivery'
---   $h54 = 48.0
---   $h55 = 24.0
---   $lo56 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi57 = datetime.datetime(2024, 7, 1, 0, 0)
---   $bl_first58 = datetime.datetime(2023, 1, 1, 0, 0)
---   $bl_last59 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $h53 = 24.0
+--   $lo54 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi55 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $bl_first56 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $bl_last57 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo58 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi59 = datetime.datetime(2024, 7, 1, 0, 0)
 --   $lo60 = datetime.datetime(2023, 1, 1, 0, 0)
 --   $hi61 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo62 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi63 = datetime.datetime(2024, 7, 1, 0, 0)

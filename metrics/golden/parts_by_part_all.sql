@@ -1,9 +1,7 @@
 WITH b_parts AS (
-    SELECT pu.part_no AS d_part_no, v.started_at AS ts, pu.* EXCLUDE (ticket_id), v.ticket_id
-    FROM parts_used pu
-    JOIN visits v ON v.visit_id = pu.visit_id
-    
-    WHERE ((v.started_at >= $lo0 AND v.started_at < $hi1))
+    SELECT t.part_no AS d_part_no, t.started_at AS ts, t.*
+    FROM part_facts t
+    WHERE ((t.started_at >= $lo0 AND t.started_at < $hi1))
 ),
 a_parts AS (
   SELECT CAST($period2 AS DATE) AS period_start, d_part_no,

@@ -1,0 +1,80 @@
+"""Tickets breaching their SLA now: open and past a stage's due time at as-of.
+
+The same rule as the SLA KPIs (``metrics.sql``): a stage is due at created_at + its service
+type's limit (config ``sla_hours``); on-site applies to field-service tickets only. A ticket
+breaches a stage when it is open at as-of, the stage was not done by then, and it was due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from aftersales import config as cfg
+from aftersales.errors import UserError
+from metrics import registry as R
+from metrics import sql as S
+from metrics.compute import DbLike, check_where, connection, data_as_of, facts_source, fetch
+from metrics.drill import MASKED, TICKET_COLUMNS, _rename_ticket_columns
+
+# stage -> when it was done
+STAGES = {"first_response": "t.first_response_at", "onsite": "t.visit1_started_at", "resolution": "t.resolved_at"}
+
+
+def breaching(db: DbLike, where: dict[str, Any] | None = None, config: dict | None = None,
+              as_of: dt.datetime | None = None, limit: int | None = 1000) -> pl.DataFrame:
+    """Open tickets past their first-response, on-site or resolution limit at ``as_of`` (default:
+    the data's latest created_at, as the SLA KPIs use), one row per ticket × stage, most overdue
+    first. Columns: ticket_id, stage, due_at, overdue_hours, then the ticket's (masked) columns
+    as in ``records``. ``where``: {dim: values} on ticket breakdowns (as ``query``)."""
+    conf = config if config is not None else cfg.load_config()
+    with connection(db) as con:
+        checked = check_where(con, where)
+        bad = [d for d in checked if d not in R.TICKET_DIMS]
+        if bad:
+            raise UserError(f"breaching tickets cannot be filtered by {', '.join(bad)}; "
+                            f"valid filters: {', '.join(R.TICKET_DIMS)}")
+        plan = S.Plan(kpis=[], by=[], grain=None, windows=[], where=checked,
+                      sla_hours=conf.get("sla_hours") or {}, as_of=as_of, facts=facts_source(con))
+        if plan.as_of is None:
+            plan.as_of = data_as_of(con, plan.facts)
+            if plan.as_of is None:  # no tickets: nothing can breach
+                plan.as_of = dt.datetime.min
+        sql, params = breaching_sql(plan, limit)
+        df = fetch(con, sql, params)
+    return _rename_ticket_columns(df)
+
+
+def breaching_sql(plan: S.Plan, limit: int | None) -> tuple[str, dict[str, Any]]:
+    b = S._Builder(plan)
+    now = b.as_of_sql()
+    field = ", ".join(b.p.add("ft", st) for st in R.FIELD_SERVICE_TYPES)
+    stages = []
+    for stage, done in STAGES.items():
+        only = f" AND t.service_type IN ({field})" if stage == "onsite" else ""
+        stages.append(f"SELECT t.ticket_id, '{stage}' AS stage, t.created_at + {b.sla_limit(stage)} AS due_at,"
+                      f" {done} AS done_at\n    FROM o t WHERE TRUE{only}")
+    tcols = ", ".join(MASKED.get(c, f"t.{c}") + f" AS t_{c}" for c in TICKET_COLUMNS if c != "ticket_id")
+    lim = ""
+    if limit is not None:
+        lim = f" LIMIT {b.p.add('limit', int(limit))}"
+    # open at as-of: created by then, not cancelled, and not resolved by then; two UNION ALL halves
+    # (still open; resolved later) so each is a pushed-down scan filter (an OR reads every row)
+    # (only the columns the rule needs: the ticket's others are read for the page of results only,
+    # open tickets being spread over every row group)
+    head = (f"SELECT t.ticket_id, t.service_type, t.created_at, {', '.join(STAGES.values())} FROM {b.facts} t\n"
+            f"    WHERE t.status <> 'cancelled' AND t.created_at <= {now}")
+    ctes = ",\n".join(b.ctes + [
+        f"o AS MATERIALIZED (\n    {head} AND t.resolved_at IS NULL AND t.status IN {S.OPEN}{b.filters('created')}\n"
+        f"    UNION ALL\n    {head} AND t.resolved_at > {now}{b.filters('created')}\n)",
+        "s AS (\n    " + "\n    UNION ALL ".join(stages) + "\n)"])
+    sql = (f"WITH {ctes},\n"
+           f"top AS (\n    SELECT * FROM s WHERE s.due_at <= {now} AND (s.done_at IS NULL OR s.done_at > {now})\n"
+           f"    ORDER BY s.due_at, s.ticket_id, s.stage{lim}\n)\n"
+           f"SELECT s.ticket_id, s.stage, s.due_at, round(epoch({now} - s.due_at) / 3600.0, 1) AS overdue_hours, {tcols}\n"
+           f"FROM top s JOIN {b.facts} t ON t.ticket_id = s.ticket_id\n"
+           f"WHERE t.created_at <= {now}{b.filters('created')}\n"  # the same filters: zone maps prune the join
+           f"ORDER BY s.due_at, s.ticket_id, s.stage")
+    return sql, b.p.values
