@@ -152,7 +152,8 @@ def _fits(kpis: tuple[str, ...], where: Where, by: tuple[str, ...]) -> list[str]
 # query returns (same records, same measures, the previous and last-year values joined per
 # region), and every other region is then a cache hit. Several values (east or north) need
 # their records re-aggregated, so those go to metrics as a filter.
-# (Not outlets: metrics answers a one-outlet filter with a narrow plan that reads only its tickets.)
+# (Not outlets: ticket_facts is sorted by quarter and outlet, so metrics reads only that outlet's
+# row groups for a one-outlet filter.)
 DERIVE_ORDER = ("region", "outlet_type", "channel", "service_type", "product_category")
 
 
