@@ -301,33 +301,13 @@ def open_tickets(ver: str, where: Where) -> pl.DataFrame:
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
 def breaching(ver: str, where: Where) -> pl.DataFrame:
-    """Open tickets past their first-response or resolution limit as of the data's latest time,
-    one row per ticket and stage, most overdue first.
-
-    Built from the open tickets (``open_tickets``) and the configured ``sla_hours``, with the
-    same rule as ``metrics``' SLA base (due = created_at + the service type's limit); first
-    response and resolution only. It lives here only until ``metrics.breaching`` (being added on
-    another branch: every stage, on-site included) replaces it.
-    """
-    rng = data_range(ver)
-    if rng is None or unsupported_dims("backlog", where):
+    """``metrics.breaching``: open tickets past their first-response, on-site or resolution limit
+    as of the data's latest time, one row per ticket and stage, most overdue first (every one of
+    them: the page counts them)."""
+    if data_range(ver) is None or unsupported_dims("backlog", where):
         return pl.DataFrame()
-    now = rng[2]
-    open_ = open_tickets(ver, where)
-    if open_.is_empty():
-        return open_
-    limits = settings().config.get("sla_hours") or {}
-    frames = []
-    for stage, pending in (("first_response", pl.col("first_response_at").is_null()), ("resolution", pl.lit(True))):
-        hours = limits.get(stage) or {}
-        default = float(hours.get("default", 0.0) or 0.0)
-        limit_h = pl.col("service_type").replace_strict(
-            {k: float(v) for k, v in hours.items() if k != "default"}, default=default, return_dtype=pl.Float64)
-        due = pl.col("created_at") + pl.duration(microseconds=(limit_h * 3_600_000_000).cast(pl.Int64))
-        frames.append(open_.with_columns(stage=pl.lit(stage), due_at=due).filter(pending & (pl.col("due_at") <= now)))
-    out = pl.concat(frames)
-    out = out.with_columns(overdue_hours=((pl.lit(now) - pl.col("due_at")).dt.total_minutes() / 60.0).round(1))
-    return out.sort("overdue_hours", descending=True)
+    with snapshot() as con:
+        return metrics.breaching(con, where=dict_where(where), config=settings().config, limit=None)
 
 
 # -- database facts (ledger, quarantine, freshness): read through ``pipelines.status`` --------

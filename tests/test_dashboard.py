@@ -477,3 +477,20 @@ def test_a_filtered_breakdown_equals_the_filtered_query(dash_db, use_db):  # noq
     want = metrics.query(str(dash_db), metrics=["complaint_rate"], by=["region"], grain="month", start=start, end=end,
                          where={"region": ["east"]})
     assert_frame_equal(got, want)
+
+
+def test_the_breaching_list_is_the_metrics_one(dash_db, use_db):  # noqa: F811
+    from polars.testing import assert_frame_equal
+
+    from dashboard import data
+
+    use_db(dash_db)
+    ver = data.version()
+    every = data.breaching(ver, ())
+    assert every.height > 0 and set(every["stage"]) <= {"first_response", "onsite", "resolution"}
+    busiest = every["service_type"].mode().sort()[0]
+    for where in ({}, {"service_type": [busiest]}):
+        got = data.breaching(ver, data.where_tuple(where))
+        want = metrics.breaching(str(dash_db), where=where, config=data.settings().config, limit=None)
+        assert_frame_equal(got, want)
+    assert 0 < data.breaching(ver, data.where_tuple({"service_type": [busiest]})).height < every.height

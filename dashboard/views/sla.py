@@ -15,7 +15,7 @@ SHOW_ROWS = 5000
 
 
 def breaching(scope: state.Scope) -> None:
-    """Open tickets whose first response or resolution is past due, as of the data's latest time."""
+    """Open tickets whose first response, on-site visit or resolution is past due, as of the data's latest time."""
     lang = scope.lang
     st.caption(T.t("breaching_help", lang, t=T.date(scope.data_end, lang)))
     live = data.breaching(scope.ver, scope.where)
