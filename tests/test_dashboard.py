@@ -489,7 +489,10 @@ def test_the_breaching_list_is_the_metrics_one(dash_db, use_db):  # noqa: F811
     every = data.breaching(ver, ())
     assert every.height > 0 and set(every["stage"]) <= {"first_response", "onsite", "resolution"}
     busiest = every["service_type"].mode().sort()[0]
-    for where in ({}, {"service_type": [busiest]}):
+    # ticket columns and master data (filtered in memory) and an outlet list (asked of metrics)
+    outlets = every["outlet_id"].drop_nulls().unique().sort().to_list()[:2]
+    for where in ({}, {"service_type": [busiest]}, {"outlet_type": ["outsourced"], "service_type": [busiest]},
+                  {"region": ["east", "north"]}, {"outlet": outlets}):
         got = data.breaching(ver, data.where_tuple(where))
         want = metrics.breaching(str(dash_db), where=where, config=data.settings().config, limit=None)
         assert_frame_equal(got, want)
