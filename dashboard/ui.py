@@ -31,6 +31,22 @@ def empty(key: str, scope: Scope | None = None, lang: str | None = None, **kwarg
     st.info(T.t(key, lg, **kwargs), icon="ℹ️")
 
 
+def forecast_run(scope: Scope, kind: str) -> dict | None:
+    """The latest stored forecast run of ``kind`` ("workload", "parts") under a caption naming it,
+    or None after saying why there is none (no run stored, or the forecasts API missing)."""
+    try:
+        run = data.latest_run(scope.ver, kind)
+    except data.ForecastMissing as exc:
+        empty("empty_forecast_api", scope, fn=exc.api)
+        return None
+    if run is None:
+        empty("empty_forecast", scope)
+        return None
+    st.caption(f"{run['run_id']} · {T.date(run['created_at'], scope.lang)} · {T.t('cut_off', scope.lang)} "
+               f"{T.date(run['data_cutoff'], scope.lang)}")
+    return run
+
+
 def unsupported(kpi_id: str, scope: Scope) -> bool:
     """Explain and return True when the global filters do not apply to this KPI."""
     bad = data.unsupported_dims(kpi_id, scope.where)

@@ -11,7 +11,7 @@
     metrics.breaching(db, where={"region": "east"})  # open tickets past an SLA limit now
 
 Every number the dashboard and the report exports show comes through these functions; nothing
-here imports streamlit. See metrics/README_SECTION.md for the result columns.
+here imports streamlit. The result columns are listed in the README ("KPIs", "Asking for numbers").
 """
 
 from metrics.breach import breaching

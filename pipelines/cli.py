@@ -10,6 +10,7 @@ from pathlib import Path
 from aftersales import model
 from aftersales.config import load_config, resolve_db_path
 from aftersales.db import connect_readonly, fetch_one
+from pipelines import status
 
 
 def _db_and_config(args: argparse.Namespace) -> tuple[Path, dict]:
@@ -120,38 +121,23 @@ def cmd_loads(args: argparse.Namespace) -> int:
 
 def cmd_rejects(args: argparse.Namespace) -> int:
     db, _ = _db_and_config(args)
-    where, params = [], {"n": args.limit}
-    if args.load:
-        where.append("load_id = $load")
-        params["load"] = args.load
-    if args.file:
-        where.append("file_name = $file")
-        params["file"] = args.file
-    if args.rule:
-        where.append("rule = $rule")
-        params["rule"] = args.rule
-    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    filters = {"load_id": args.load or None, "file_name": args.file or None, "rule": args.rule or None}
     with connect_readonly(db) as con:
-        total = fetch_one(
-            con, f"SELECT count(*) FROM quarantine {clause}", {k: v for k, v in params.items() if k != "n"}
-        )[0]
-        rows = con.execute(
-            f"SELECT load_id, file_name, coalesce(sheet || '!', '') || row_number, column_name, rule, message"
-            f"{', CAST(raw AS VARCHAR)' if args.raw else ''} FROM quarantine {clause} "
-            "ORDER BY load_id, file_name, sheet, row_number LIMIT $n",
-            params,
-        ).fetchall()
-        by_rule = con.execute(
-            f"SELECT rule, count(*) FROM quarantine {clause} GROUP BY rule ORDER BY 2 DESC",
-            {k: v for k, v in params.items() if k != "n"},
-        ).fetchall()
+        found = status.quarantine(con, limit=args.limit, raw=args.raw, newest_first=False, **filters)
+        by_rule = status.quarantine_counts(con, **filters)
+    total = int(by_rule["count"].sum()) if by_rule.height else 0
+    rows = [
+        (r["load_id"], r["file_name"], ("" if r["sheet"] is None else r["sheet"] + "!") + str(r["row_number"]),
+         r["column_name"], r["rule"], r["message"]) + ((r["raw"],) if args.raw else ())
+        for r in found.iter_rows(named=True)
+    ]
     headers = ["load", "file", "row", "column", "rule", "message"] + (["raw"] if args.raw else [])
     _print_rows(headers, rows, args.format)
     if args.format == "table":
         print(
             f"\n{total:,} quarantined value(s)"
             + (f", showing {len(rows):,}" if len(rows) < total else "")
-            + (": " + ", ".join(f"{r} {n:,}" for r, n in by_rule) if by_rule else "")
+            + (": " + ", ".join(f"{r} {n:,}" for r, n in by_rule.iter_rows()) if by_rule.height else "")
         )
     return 0
 

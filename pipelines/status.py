@@ -102,13 +102,16 @@ def _quarantine_where(filters: dict[str, object]) -> tuple[str, dict[str, object
     return (f" WHERE {clause}" if clause else ""), given
 
 
-def quarantine(db: DbLike, limit: int | None = 1000, raw: bool = True, **filters: object) -> pl.DataFrame:
+def quarantine(db: DbLike, limit: int | None = 1000, raw: bool = True, newest_first: bool = True,
+               **filters: object) -> pl.DataFrame:
     """Quarantined rows with their rule and message (and the raw values read, as JSON text),
-    newest load first; ``filters``: load_id, file_name, rule (exact values)."""
+    newest load first (or oldest, as ``aftersales rejects`` lists them); ``filters``: load_id,
+    file_name, rule (exact values)."""
     lim = _limit(limit)
     where, params = _quarantine_where(filters)
     cols = ", ".join(QUARANTINE_COLUMNS) + (", CAST(raw AS VARCHAR) AS raw" if raw else "")
-    sql = f"SELECT {cols} FROM quarantine{where} ORDER BY load_id DESC, file_name, sheet, row_number"
+    order = "load_id DESC" if newest_first else "load_id"
+    sql = f"SELECT {cols} FROM quarantine{where} ORDER BY {order}, file_name, sheet, row_number"
     if lim is not None:
         sql += " LIMIT $n"
         params = {**params, "n": lim}

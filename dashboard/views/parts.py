@@ -134,16 +134,8 @@ def render() -> None:
     if not ui.guard(scope):
         return
     ui.header("page_parts", scope)
-    try:
-        run = data.latest_run(scope.ver, "parts")
-        if run is None:
-            ui.empty("empty_forecast", scope)
-    except data.ForecastMissing as exc:
-        run = None
-        ui.empty("empty_forecast_api", scope, fn=exc.api)
+    run = ui.forecast_run(scope, "parts")
     if run is not None:
-        st.caption(f"{run['run_id']} · {T.date(run['created_at'], lang)} · {T.t('cut_off', lang)} "
-                   f"{T.date(run['data_cutoff'], lang)}")
         st.subheader(T.t("reorder_table", lang))
         table = reorder(scope, run)
         st.subheader(T.t("part_forecast", lang))

@@ -145,16 +145,9 @@ def render() -> None:
     if not ui.guard(scope):
         return
     ui.header("page_staffing", scope)
-    try:
-        run = data.latest_run(scope.ver, "workload")
-    except data.ForecastMissing as exc:
-        ui.empty("empty_forecast_api", scope, fn=exc.api)
-        return
+    run = ui.forecast_run(scope, "workload")
     if run is None:
-        ui.empty("empty_forecast", scope)
         return
-    st.caption(f"{run['run_id']} · {T.date(run['created_at'], lang)} · {T.t('cut_off', lang)} "
-               f"{T.date(run['data_cutoff'], lang)}")
     try:
         st.subheader(T.t("workload_forecast", lang))
         workload(scope, run)
