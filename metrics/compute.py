@@ -176,10 +176,10 @@ def check_where(con: duckdb.DuckDBPyConnection, where: dict[str, Any] | None) ->
 
 def facts_source(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Where the metrics read ticket, survey and part facts: the tables every load refreshes
-    (``pipelines.derive``), or, in a database no load has written (hand-built or test data), the
-    same rows computed inline from the SELECTs defining them, so the numbers never depend on
-    which one is read."""
-    have = derive.existing(con)
+    (``pipelines.derive``), or, where they are missing (hand-built or test data) or lag the ledger
+    (a rebuild still running after its load published), the same rows computed inline from the
+    SELECTs defining them, so the numbers never depend on which one is read."""
+    have = derive.current(con)
     return {name: name if name in have else f"({select()})" for name, select in derive.TABLES.items()}
 
 

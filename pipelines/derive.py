@@ -9,16 +9,22 @@
 
 Each is sorted by its time column (tickets by quarter and outlet first; patches append theirs
 sorted), so time windows and outlet filters prune by zone maps. Readers are read-only, so the
-tables are built here, inside the load's writer session, and are published with the load or not
-at all. ``refresh`` is incremental: it recomputes only the tickets touched since the last
-refresh (their own rows, visits, parts or surveys) and the earlier repair tickets of the same
-customer and model; master-data changes (outlets, products) or a large share of touched tickets
-rebuild them whole.
+tables are built by writers. ``refresh`` is incremental: it recomputes only the tickets touched
+since the last refresh (their own rows, visits, parts or surveys) and the earlier repair tickets
+of the same customer and model, inside the load's writer session, published with the load.
+Master-data changes (outlets, products), a first load or a large share of touched tickets
+rebuild them whole; a load asks for that rebuild to be deferred (``defer_rebuild``) and runs it
+in a writer session of its own right after its data are published: the rebuild takes longer than
+loading 10M tickets, and the data should not wait for it. Until it lands the tables lag the
+ledger, and ``current`` tells the metrics to compute the same rows inline instead.
 """
 
 from __future__ import annotations
 
+import sys
+
 import duckdb
+from tqdm import tqdm
 
 STATE_KEY = "ticket_facts.load_id"  # meta: the last load_id the tables reflect
 FULL_REBUILD_SHARE = 0.2  # above this share of touched tickets a rebuild is cheaper than a patch
@@ -117,15 +123,33 @@ def existing(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _rebuild(con: duckdb.DuckDBPyConnection) -> str:
-    for name, select in TABLES.items():  # names from the fixed list above
+def current(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The derived tables that reflect every load in the ledger: present, and refreshed since the
+    last load (a deferred rebuild not yet landed, or one that failed, leaves them behind)."""
+    have = existing(con)
+    if not have:
+        return have
+    state = con.execute(
+        "SELECT (SELECT max(try_cast(value AS BIGINT)) FROM meta WHERE key = $k),"
+        " (SELECT coalesce(max(load_id), 0) FROM loads)", {"k": STATE_KEY}).fetchall()[0]
+    return have if state[0] is not None and state[0] >= state[1] else set()
+
+
+DEFERRED = "deferred"  # refresh's answer when a rebuild is needed and the caller runs it later
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, show_progress: bool = False) -> str:
+    for name, select in tqdm(TABLES.items(), desc="derived tables", unit="table", leave=False,
+                             disable=not show_progress, file=sys.stderr):  # names from the fixed list above
         con.execute(f"CREATE OR REPLACE TABLE {name} AS {select()}")
     return "rebuilt"
 
 
-def refresh(con: duckdb.DuckDBPyConnection, full: bool = False) -> str:
-    """Bring ticket_facts up to date with the tables on ``con`` (a writer session). Returns what
-    was done: "unchanged", "patched N tickets" or "rebuilt"."""
+def refresh(con: duckdb.DuckDBPyConnection, full: bool = False, defer_rebuild: bool = False,
+            show_progress: bool = False) -> str:
+    """Bring the derived tables up to date with the tables on ``con`` (a writer session). Returns
+    what was done: "unchanged", "patched N tickets", "rebuilt", or DEFERRED (nothing done: a
+    rebuild is needed and ``defer_rebuild`` asked to leave it to another session)."""
     last = _one(con, "SELECT coalesce(max(load_id), 0) FROM loads")
     done = con.execute("SELECT value FROM meta WHERE key = $k", {"k": STATE_KEY}).fetchall()
     since = int(done[0][0]) if done else None
@@ -136,14 +160,18 @@ def refresh(con: duckdb.DuckDBPyConnection, full: bool = False) -> str:
         full = _one(con, "SELECT (SELECT count(*) FROM outlets WHERE _load_id > $s)"
                          " + (SELECT count(*) FROM products WHERE _load_id > $s)", {"s": since}) > 0
     if full or not exists or since is None:
-        what = _rebuild(con)
+        if defer_rebuild:
+            return DEFERRED
+        what = _rebuild(con, show_progress)
     else:
-        what = _patch(con, since)
+        what = _patch(con, since, defer_rebuild, show_progress)
+        if what == DEFERRED:
+            return what
     con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ($k, $v)", {"k": STATE_KEY, "v": str(last)})
     return what
 
 
-def _patch(con: duckdb.DuckDBPyConnection, since: int) -> str:
+def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show_progress: bool) -> str:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE facts_touched AS
         SELECT ticket_id FROM tickets WHERE _load_id > $s
@@ -169,7 +197,7 @@ def _patch(con: duckdb.DuckDBPyConnection, since: int) -> str:
     n = _one(con, "SELECT count(*) FROM facts_touched")
     if n > FULL_REBUILD_SHARE * max(1, _one(con, "SELECT count(*) FROM ticket_facts")):
         con.execute("DROP TABLE facts_touched")
-        return _rebuild(con)
+        return DEFERRED if defer_rebuild else _rebuild(con, show_progress)
     for name, select in TABLES.items():
         con.execute(f"DELETE FROM {name} WHERE ticket_id IN (SELECT ticket_id FROM facts_touched)")
         con.execute(f"INSERT INTO {name} {select('SELECT ticket_id FROM facts_touched')}")

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from aftersales import model
 from aftersales.db import fetch_one, writer
 from aftersales.errors import UserError
+from pipelines import derive
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
 from pipelines.stage import Check, build_stage, quote_ident
@@ -175,8 +176,12 @@ def load_file(
                 f"{path}: column(s) {missing} required by mapping {mapping.source!r} are missing; "
                 f"the file has {columns}. Fix the export, or the mapping ({mapping.path})"
             )
-        raw.register(con)
+        # A CSV DuckDB scans may hide blank lines; its lines are counted beside the scan.
+        pool = ThreadPoolExecutor(1)
+        lines = pool.submit(_count_lines, path) if raw.direct_csv else None
+        pool.shutdown(wait=False)
         registered = raw
+        raw.register(con)
         stages.step("read")
 
         raw_types = {
@@ -185,16 +190,8 @@ def load_file(
         refs = {c.references[0] for c in table.columns if c.references}
         nonempty = {t: fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {t})")[0] for t in refs}
         stage = build_stage(mapping, raw_types, business_tz, nonempty)
-        # The scan feeding `staged` runs on one thread (it numbers the rows); count lines on the other.
-        with ThreadPoolExecutor(1) as pool:
-            lines = pool.submit(_count_lines, path) if raw.direct_csv else None
-            try:
-                with _joins_as_written(con):
-                    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
-            except duckdb.Error as exc:
-                if raw.direct_csv:  # a malformed or mis-encoded CSV: Polars reads it, or names the problem
-                    raise ReadAnotherWay(str(exc).splitlines()[0]) from exc
-                raise
+        with _joins_as_written(con):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
         rows_read = fetch_one(con, "SELECT count(*) FROM staged")[0]
         # One record per line after the header, the usual case, leaves no room for blank lines;
         # otherwise (quoted line breaks, or blank lines) look for blank lines, which DuckDB skips.
@@ -455,6 +452,26 @@ def _ledger(con: duckdb.DuckDBPyConnection, res: FileResult, sha: str, started_a
     )
 
 
+def _rebuild_derived(db_path: Path, echo: Callable[[str], None] | None, show_progress: bool) -> None:
+    """Rebuild the metrics' derived tables in a writer session of their own, after the load's
+    data are published. If it fails the data stay loaded and the metrics compute the same rows
+    inline (slower) until a later load rebuilds them; that is said, not raised."""
+    say = echo or (lambda line: print(line, file=sys.stderr))
+    if echo:
+        echo("data published; rebuilding the metrics' derived tables (until they land the metrics "
+             "read the loaded tables directly: same numbers, slower)")
+    started = time.time()
+    try:
+        with writer(db_path) as con:
+            what = derive.refresh(con, show_progress=show_progress)
+    except (duckdb.Error, RuntimeError, OSError) as exc:
+        say(f"derived tables not rebuilt ({str(exc).splitlines()[0][:200]}); the data are loaded and "
+            "the metrics read them directly (same numbers, slower) until the next load rebuilds them")
+        return
+    if echo:
+        echo(f"derived tables {what} in {time.time() - started:.1f} s")
+
+
 def load_paths(
     db_path: Path,
     paths: Iterable[str | Path],
@@ -505,9 +522,11 @@ def load_paths(
             results.append(res)
             if echo:
                 echo(res.summary())
-        from pipelines import derive  # here, so this hook stays one hunk beside the loader's rewrite
-
-        derive.refresh(con)  # the derived tables, published with the files applied or not at all
+        # The derived tables: a patch is published with the files applied or not at all; a
+        # rebuild waits for the next session, so that the data do not wait for it.
+        derived = derive.refresh(con, defer_rebuild=True)
+    if derived == derive.DEFERRED:
+        _rebuild_derived(db_path, echo, show_progress)
     if failure:
         if results and echo:
             echo(

@@ -18,6 +18,9 @@ SHEET = "_sheet"
 _SAMPLE_BYTES = 256 * 1024
 STREAM_CSV_BYTES = 64 * 1024 * 1024  # larger UTF-8 CSVs stream through a temporary Parquet file
 DIRECT_CSV = True  # UTF-8 CSVs are scanned by DuckDB itself (see RawFile.csv_path)
+# DuckDB's CSV read buffer (None: its default, 32 MB). A file spanning several buffers is scanned
+# in parallel; tests set a small one to check rows keep their file order when it is.
+CSV_BUFFER_BYTES: int | None = None
 
 
 class ReadAnotherWay(Exception):
@@ -36,8 +39,8 @@ class RawFile:
     parquet_path: Path | None = None
     parquet_columns: list[str] | None = None
     temporary: bool = False  # parquet_path is our own conversion of a CSV: numbered, deleted after
-    # A UTF-8 CSV DuckDB scans in place: no copy, numbered in file order by a streaming
-    # row_number(). Polars' rules are kept: every cell text, quoted "" is an empty string, a short
+    # A UTF-8 CSV DuckDB scans itself, in parallel, into a temporary table whose rowids number
+    # the rows in file order (see register). Polars' rules are kept: every cell text, quoted "" is an empty string, a short
     # row is an error here (Polars pads it) and a blank line is skipped here (Polars counts it as
     # a row): load_file checks for both and then reads the file through Polars instead.
     csv_path: Path | None = None
@@ -68,10 +71,21 @@ class RawFile:
             con.register("raw", frame)
             return
         if self.csv_path is not None:
-            con.read_csv(str(self.csv_path), **(self.csv_options or {})).create_view("raw_file")
-            # row_number() OVER () is a streaming window: file order, as long as insertion order
-            # is preserved (DuckDB's default, which the loader never changes).
-            numbered = "SELECT row_number() OVER () - 1 AS _rid, * FROM raw_file"
+            options = dict(self.csv_options or {})
+            if CSV_BUFFER_BYTES:
+                options.update(buffer_size=CSV_BUFFER_BYTES, max_line_size=CSV_BUFFER_BYTES // 2)
+            con.read_csv(str(self.csv_path), **options).create_view("raw_file")
+            # The text is copied once into a temporary table: the scan runs on every core and, as
+            # insertion order is preserved (DuckDB's default, which the loader never changes), a
+            # row's rowid is its place in the file. A streaming row_number() over the scan numbered
+            # the rows too, but held the whole staging query to one thread, and each later read of
+            # the raw values (the quarantine's) scanned the file again.
+            try:
+                con.execute("CREATE OR REPLACE TEMP TABLE raw_text AS SELECT * FROM raw_file")
+            except duckdb.Error as exc:  # malformed or mis-encoded: Polars reads it, or names the problem
+                raise ReadAnotherWay(str(exc).splitlines()[0]) from exc
+            # Inside the load's transaction the rowids are offset (transaction-local storage).
+            numbered = "SELECT rowid - (SELECT min(rowid) FROM raw_text) AS _rid, * FROM raw_text"
             row = f"_rid + 1 AS {ROW}"
             names = self.csv_columns or []
         else:
@@ -89,6 +103,7 @@ class RawFile:
             con.unregister("raw")
         else:
             con.execute("DROP VIEW IF EXISTS raw")
+            con.execute("DROP TABLE IF EXISTS raw_text")
             con.execute("DROP VIEW IF EXISTS raw_file")
 
     def cleanup(self) -> None:

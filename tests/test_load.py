@@ -330,9 +330,13 @@ def _load_both_ways(tmp_path: Path, masters: list[Path], csv: Path, monkeypatch)
     return out
 
 
-def test_csv_scan_numbers_rows_as_the_file_does(masters, tmp_path, monkeypatch):
+@pytest.mark.parametrize("buffer", [None, 128 * 1024])
+def test_csv_scan_numbers_rows_as_the_file_does(masters, tmp_path, monkeypatch, buffer):
     """Broken typed cells far into a file (many vectors of 2,048 rows, a quoted field spanning two
-    lines) are quarantined with their own row number and column, exactly as the Polars reader says."""
+    lines) are quarantined with their own row number and column, exactly as the Polars reader says.
+    With a 128 KB read buffer the ~7 MB file is scanned in parallel, in ~60 pieces: the rows must
+    keep their file order all the same."""
+    monkeypatch.setattr("pipelines.read.CSV_BUFFER_BYTES", buffer)
     broken = {7: dict(created="2024-13-45 25:00:00", updated="2024-01-05 09:03:00"),  # type
               20_001: dict(channel="myspace"),  # known_value
               33_333: dict(created="5 Jan 2024", updated="2024-01-05 09:03:00"),  # type

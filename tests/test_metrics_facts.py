@@ -170,7 +170,7 @@ def test_a_failed_load_leaves_the_facts_unchanged(loaded, tmp_path, monkeypatch)
     digest = file_digest(loaded)
     good = write(tmp_path / "c" / "tickets.csv", TICKET_HEADER + "\n" + _repair("A4", "C1", "2024-01-21 09:00:00") + "\n")
 
-    def boom(con, full=False):
+    def boom(con, full=False, **kw):
         con.execute("DELETE FROM ticket_facts")
         raise RuntimeError("refresh failed")
 
@@ -179,6 +179,37 @@ def test_a_failed_load_leaves_the_facts_unchanged(loaded, tmp_path, monkeypatch)
         _load(loaded, good)
     assert file_digest(loaded) == digest
     assert table_rows(loaded, "SELECT * FROM ticket_facts ORDER BY ticket_id") == before
+
+
+def test_a_failed_rebuild_after_a_load_keeps_the_data_and_exact_metrics(loaded, tmp_path, monkeypatch, capsys):
+    """A rebuild runs after its load has published the data. If it fails, the data stay loaded, the
+    tables lag the ledger, the metrics compute the same rows inline, and the next load rebuilds."""
+    monkeypatch.setattr(derive, "FULL_REBUILD_SHARE", 0.0)  # any touched ticket asks for a rebuild
+    before = table_rows(loaded, "SELECT * FROM ticket_facts ORDER BY ticket_id")
+    real_rebuild = derive._rebuild
+
+    def boom(con, show_progress=False):
+        con.execute("DELETE FROM ticket_facts")
+        raise duckdb.OutOfMemoryException("rebuild failed")
+
+    monkeypatch.setattr(derive, "_rebuild", boom)
+    good = write(tmp_path / "c" / "tickets.csv", TICKET_HEADER + "\n" + _repair("A4", "C1", "2024-01-21 09:00:00") + "\n")
+    messages = []
+    res = load_paths(loaded, [good], show_progress=False, echo=messages.append)
+    assert res[0].inserted == 1 and table_rows(loaded, "SELECT count(*) FROM tickets") == [(4,)]
+    assert any("derived tables not rebuilt (" in m and "rebuild failed" in m for m in messages)
+    assert table_rows(loaded, "SELECT * FROM ticket_facts ORDER BY ticket_id") == before  # stale, not emptied
+    with duckdb.connect(str(loaded), read_only=True) as con:
+        assert derive.current(con) == set()
+        inline = metrics.query(con, ["ticket_volume"], grain=None, start=dt.date(2024, 1, 1), end=dt.date(2024, 1, 31))
+    assert inline["value"].to_list() == [4]  # A4 counted, from the inline rows
+    monkeypatch.setattr(derive, "_rebuild", real_rebuild)
+    survey = write(tmp_path / "d" / "surveys.csv", SURVEY_HEADER + "\nS2,A4,2024-01-22 10:00:00,4,8,,sms\n")
+    load_paths(loaded, [survey], show_progress=False)
+    with duckdb.connect(str(loaded), read_only=True) as con:
+        assert derive.current(con) == set(derive.TABLES)
+    _fresh(loaded)
+    assert table_rows(loaded, "SELECT count(*) FROM ticket_facts") == [(4,)]
 
 
 # -- breaching and newest-first records -------------------------------------------------------------
