@@ -20,8 +20,10 @@ CREATE TABLE IF NOT EXISTS loads (
     unchanged    BIGINT NOT NULL,
     quarantined  BIGINT NOT NULL,
     status       VARCHAR NOT NULL,   -- loaded | duplicate (same SHA-256 and source already loaded)
-    message      VARCHAR
+    message      VARCHAR,
+    file_bytes   BIGINT              -- the file's size: only a file of a loaded one's size can be a duplicate
 );
+ALTER TABLE loads ADD COLUMN IF NOT EXISTS file_bytes BIGINT;  -- databases from before the column
 
 -- Rows that failed a validation rule, with enough to find and fix them at the source.
 CREATE TABLE IF NOT EXISTS quarantine (

@@ -55,22 +55,15 @@ class FileResult:
         )
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def _digest_and_lines(path: Path) -> tuple[str, int]:
+    """The file's SHA-256 and its lines (newlines, plus an unterminated last line), in one read."""
+    digest, lines, last = hashlib.sha256(), 0, b"\n"
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(4 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
-
-
-def _count_lines(path: Path) -> int:
-    """Newlines, plus an unterminated last line."""
-    lines, last = 0, b"\n"
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(4 << 20), b""):
             lines += block.count(b"\n")
             last = block[-1:]
-    return lines + (last != b"\n")
+    return digest.hexdigest(), lines + (last != b"\n")
 
 
 def _has_blank_line(path: Path) -> bool:
@@ -134,13 +127,27 @@ def load_file(
     started_at = dt.datetime.now()
     table = mapping.table_def
     direct_csv = direct_csv and file_format(path, mapping) == "csv"
-    sha = sha256_of(path)
-    prev = fetch_one(
+    # The SHA-256 (and the line count a CSV scan is checked against) is computed beside the load:
+    # on a 2.5 GB file it takes seconds. Only a file the size of one already loaded from this
+    # source can be a duplicate; for that one the load waits for the digest before doing anything.
+    size = path.stat().st_size
+    pool = ThreadPoolExecutor(1)
+    scan = pool.submit(_digest_and_lines, path)
+    pool.shutdown(wait=False)
+    same_size = fetch_one(
         con,
-        "SELECT load_id, rows_read, quarantined FROM loads WHERE sha256 = $sha AND source = $src "
-        "AND status = 'loaded' ORDER BY load_id LIMIT 1",
-        {"sha": sha, "src": mapping.source},
-    )
+        "SELECT count(*) FROM loads WHERE source = $src AND status = 'loaded' "
+        "AND (file_bytes = $n OR file_bytes IS NULL)",  # NULL: ledgers from before sizes were kept
+        {"src": mapping.source, "n": size},
+    )[0]
+    prev = None
+    if same_size:
+        prev = fetch_one(
+            con,
+            "SELECT load_id, rows_read, quarantined FROM loads WHERE sha256 = $sha AND source = $src "
+            "AND status = 'loaded' ORDER BY load_id LIMIT 1",
+            {"sha": scan.result()[0], "src": mapping.source},
+        )
     load_id = fetch_one(con, "SELECT nextval('load_id_seq')")[0]
     if prev:
         res = FileResult(
@@ -157,7 +164,7 @@ def load_file(
             load_id,
             f"same content as load #{prev[0]}; nothing changed",
         )
-        _ledger(con, res, sha, started_at)
+        _ledger(con, res, scan.result()[0], size, started_at)
         return res
 
     stages = _Stages(path.name, show_progress)
@@ -176,10 +183,6 @@ def load_file(
                 f"{path}: column(s) {missing} required by mapping {mapping.source!r} are missing; "
                 f"the file has {columns}. Fix the export, or the mapping ({mapping.path})"
             )
-        # A CSV DuckDB scans may hide blank lines; its lines are counted beside the scan.
-        pool = ThreadPoolExecutor(1)
-        lines = pool.submit(_count_lines, path) if raw.direct_csv else None
-        pool.shutdown(wait=False)
         registered = raw
         raw.register(con)
         stages.step("read")
@@ -195,7 +198,7 @@ def load_file(
         rows_read = fetch_one(con, "SELECT count(*) FROM staged")[0]
         # One record per line after the header, the usual case, leaves no room for blank lines;
         # otherwise (quoted line breaks, or blank lines) look for blank lines, which DuckDB skips.
-        if lines and rows_read != lines.result() - mapping.header_row and _has_blank_line(path):
+        if raw.direct_csv and rows_read != scan.result()[1] - mapping.header_row and _has_blank_line(path):
             raise ReadAnotherWay("blank lines: Polars numbers them as rows")
         stages.step("validate")
 
@@ -240,7 +243,7 @@ def load_file(
         )
         if res.inserted + res.updated + res.unchanged + res.quarantined != res.rows_read:
             raise RuntimeError(f"{path}: internal error, counts do not add up ({res}); nothing was loaded")
-        _ledger(con, res, sha, started_at)
+        _ledger(con, res, scan.result()[0], size, started_at)
         _drop_temps(con)
         stages.step("ledger")
         return res
@@ -431,11 +434,13 @@ def _merge(con: duckdb.DuckDBPyConnection, table: model.Table, final: str, load_
     return int(inserted), int(updated), int(unchanged)
 
 
-def _ledger(con: duckdb.DuckDBPyConnection, res: FileResult, sha: str, started_at: dt.datetime) -> None:
+def _ledger(con: duckdb.DuckDBPyConnection, res: FileResult, sha: str, size: int, started_at: dt.datetime) -> None:
     con.execute(
-        "INSERT INTO loads VALUES ($id, $name, $path, $sha, $src, $tbl, $start, $end, $read, $ins, $upd, $unch, "
-        "$quar, $status, $msg)",
+        "INSERT INTO loads (load_id, file_name, file_path, sha256, source, table_name, started_at, finished_at, "
+        "rows_read, inserted, updated, unchanged, quarantined, status, message, file_bytes) "
+        "VALUES ($id, $name, $path, $sha, $src, $tbl, $start, $end, $read, $ins, $upd, $unch, $quar, $status, $msg, $bytes)",
         {
+            "bytes": size,
             "id": res.load_id,
             "name": res.path.name,
             "path": str(res.path.resolve()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import duckdb
 import pytest
 
 from aftersales.errors import UserError
@@ -90,6 +91,28 @@ def test_loading_the_same_file_twice_changes_nothing(db_path, masters, tmp_path)
     res = _load(db_path, copy)[0]
     _identity(res)
     assert res.status == "loaded" and (res.inserted, res.updated, res.unchanged) == (0, 0, 2)
+
+
+def test_a_duplicate_is_found_by_its_digest_whatever_the_ledger_knows_of_sizes(db_path, masters, tmp_path):
+    """Only a file the size of a loaded one is checked for a duplicate before loading; a ledger
+    from before sizes were kept is checked always."""
+    first = write(tmp_path / "a" / "tickets.csv", TICKET_HEADER + "\n" + ticket_row("A1") + "\n")
+    _load(db_path, *masters, first)
+    assert table_rows(db_path, "SELECT file_bytes FROM loads WHERE table_name = 'tickets'") == [(first.stat().st_size,)]
+    # the same size, other content: loaded, not taken for a duplicate
+    same_size = write(tmp_path / "b" / "tickets.csv", TICKET_HEADER + "\n" + ticket_row("A2") + "\n")
+    assert same_size.stat().st_size == first.stat().st_size
+    res = _load(db_path, same_size)[0]
+    assert (res.status, res.inserted) == ("loaded", 1)
+    # an older ledger (no sizes): the same file is still recognised
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("UPDATE loads SET file_bytes = NULL")
+    res = _load(db_path, first)[0]
+    assert (res.status, res.inserted, res.unchanged) == ("duplicate", 0, 1)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        digests = con.execute("SELECT status, sha256 FROM loads WHERE file_path = $p ORDER BY load_id",
+                              {"p": str(first.resolve())}).fetchall()
+    assert [d[0] for d in digests] == ["loaded", "duplicate"] and digests[0][1] == digests[1][1]
 
 
 def test_latest_version_wins_and_never_duplicates(db_path, masters, tmp_path):
