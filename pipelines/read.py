@@ -85,7 +85,8 @@ class RawFile:
             except duckdb.Error as exc:  # malformed or mis-encoded: Polars reads it, or names the problem
                 raise ReadAnotherWay(str(exc).splitlines()[0]) from exc
             # Inside the load's transaction the rowids are offset (transaction-local storage).
-            numbered = "SELECT rowid - (SELECT min(rowid) FROM raw_text) AS _rid, * FROM raw_text"
+            offset = int(con.execute("SELECT coalesce(min(rowid), 0) FROM raw_text").fetchall()[0][0])
+            numbered = f"SELECT rowid - {offset} AS _rid, * FROM raw_text"
             row = f"_rid + 1 AS {ROW}"
             names = self.csv_columns or []
         else:
