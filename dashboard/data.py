@@ -23,7 +23,8 @@ import datetime as dt
 import functools
 import os
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 import metrics
 from aftersales import config as cfg
@@ -130,6 +132,38 @@ def snapshot() -> Iterator[duckdb.DuckDBPyConnection]:
             yield con
         finally:
             con.close()  # before the descriptor: its path must not be reused while DuckDB holds it
+
+
+def together(*calls: tuple[Callable[..., Any], ...]) -> list[Any]:
+    """Run independent reads at once: each ``(fn, *args)`` in its own thread (the first in this
+    one), results in order. DuckDB releases the GIL while a query runs, and a page's reads are
+    mostly small queries whose planning, connection and single-threaded tails would otherwise
+    queue behind one another (Overview with two filters: 0.8 -> 0.45 s for its four queries).
+    The cached functions keep their per-key lock, so a read the warmer or another session is
+    already computing is waited for, not repeated. The first exception is raised (after all
+    have finished)."""
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        fn, *args = calls[i]
+        try:
+            results[i] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, in the caller's thread
+            errors[i] = exc
+
+    threads = [add_script_run_ctx(threading.Thread(target=run, args=(i,), name="dashboard-read", daemon=True))
+               for i in range(1, len(calls))]
+    for t in threads:
+        t.start()
+    if calls:
+        run(0)
+    for t in threads:
+        t.join()
+    for exc in errors:
+        if exc is not None:
+            raise exc
+    return results
 
 
 def where_tuple(where: dict[str, list[str]]) -> Where:

@@ -376,7 +376,7 @@ def test_cli_serves_the_current_database(tmp_path):
 
     args = build_parser().parse_args(["--db", str(tmp_path / "x.duckdb"), "dashboard", "--port", "8765"])
     cmd = command(args)
-    assert cmd[1:4] == ["-m", "streamlit", "run"] and "8765" in cmd and "true" in cmd
+    assert cmd[1:4] == ["-m", "dashboard.serve", "run"] and "8765" in cmd and "true" in cmd
     assert cmd[-3:] == ["--db", str((tmp_path / "x.duckdb").resolve()), "--warm"]
     assert main(["--db", str(tmp_path / "missing.duckdb"), "dashboard"]) == 2
 
