@@ -13,6 +13,7 @@ on the first page a manager opens after a start.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import threading
 import time
@@ -25,12 +26,21 @@ RUNTIME_WAIT_SECONDS = 120.0
 
 
 def preload() -> None:
-    for name in PRELOAD:
-        importlib.import_module(name)
-    from dashboard.views import PAGES
+    # Streamlit checks each cached function's parameters when it is defined and, with no runtime
+    # yet, warns that it checked them against a stand-in; the caches themselves are created on
+    # first use, inside the runtime.
+    checks = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = checks.level
+    checks.setLevel(logging.ERROR)
+    try:
+        for name in PRELOAD:
+            importlib.import_module(name)
+        from dashboard.views import PAGES
 
-    for name, _, _ in PAGES:
-        importlib.import_module(f"dashboard.views.{name}")
+        for name, _, _ in PAGES:
+            importlib.import_module(f"dashboard.views.{name}")
+    finally:
+        checks.setLevel(level)
     _first_figure()
 
 
