@@ -6,6 +6,9 @@ database file's identity (inode, mtime, size) and the config file's mtime. A loa
 new file by renaming it over the live one (``aftersales.db.writer``), so a new load (or a stored
 forecast run) changes ``ver`` and every page recomputes on its next run; old entries age out
 by ``ttl``/``max_entries``. Reading ``ver`` is one ``stat`` call: no database open per rerun.
+The costly results (KPIs, rankings, records, distributions, the breaching list, stored forecast
+tables) are also kept on disk per ``ver`` (``dashboard.persist``), so a server restarted over the
+same data starts warm; a new load is a new ``ver`` and computes.
 
 Snapshots. A query opens the live file read-only through its own file descriptor
 (``/proc/self/fd/N``): DuckDB caches open databases by path, so a plain second open of the same
@@ -37,6 +40,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx
 import metrics
 from aftersales import config as cfg
 from aftersales.db import DatabaseMissing
+from dashboard import persist
 from metrics import registry as R
 from pipelines import status
 
@@ -166,6 +170,12 @@ def together(*calls: tuple[Callable[..., Any], ...]) -> list[Any]:
     return results
 
 
+def _kept(ver: str, name: str, args: tuple, compute: Callable[[], Any]) -> Any:
+    """A result also kept on disk for this database version (``dashboard.persist``): a server
+    restarted over the same data reads it back instead of computing it."""
+    return persist.remember(settings().db, ver, name, args, compute)
+
+
 def where_tuple(where: dict[str, list[str]]) -> Where:
     return tuple(sorted((k, tuple(v)) for k, v in where.items() if v))
 
@@ -234,18 +244,26 @@ def _kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date,
         fit.remove("complaints_per_1k_orders")
     if not fit:
         return pl.DataFrame()
-    with snapshot() as con:
-        return metrics.query(con, metrics=fit, by=list(by), grain=grain, start=start, end=end,
-                             where={k: list(v) for k, v in where}, config=settings().config)
+
+    def compute() -> pl.DataFrame:
+        with snapshot() as con:
+            return metrics.query(con, metrics=fit, by=list(by), grain=grain, start=start, end=end,
+                                 where={k: list(v) for k, v in where}, config=settings().config)
+
+    return _kept(ver, "kpis", (tuple(fit), grain, start, end, where, by), compute)
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
 def rank(ver: str, kpi: str, level: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
     if unsupported_dims(kpi, where, (level,)):
         return pl.DataFrame()
-    with snapshot() as con:
-        return metrics.rank(con, kpi, level=level, start=start, end=end, where={k: list(v) for k, v in where},
-                            config=settings().config)
+
+    def compute() -> pl.DataFrame:
+        with snapshot() as con:
+            return metrics.rank(con, kpi, level=level, start=start, end=end, where=dict_where(where),
+                                config=settings().config)
+
+    return _kept(ver, "rank", (kpi, level, start, end, where), compute)
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
@@ -255,12 +273,16 @@ def records(ver: str, kpi: str, start: dt.date, end: dt.date, where: Where, peri
     or the whole [start, end] when ``period_start`` is None."""
     if unsupported_dims(kpi, where):
         return pl.DataFrame()
-    with snapshot() as con:
-        if period_start is not None:
-            return metrics.records(con, kpi, period_start=period_start, grain=grain, where=dict_where(where),
+
+    def compute() -> pl.DataFrame:
+        with snapshot() as con:
+            if period_start is not None:
+                return metrics.records(con, kpi, period_start=period_start, grain=grain, where=dict_where(where),
+                                       config=settings().config, limit=limit, only=only)
+            return metrics.records(con, kpi, grain=None, start=start, end=end, where=dict_where(where),
                                    config=settings().config, limit=limit, only=only)
-        return metrics.records(con, kpi, grain=None, start=start, end=end, where=dict_where(where),
-                               config=settings().config, limit=limit, only=only)
+
+    return _kept(ver, "records", (kpi, start, end, where, period_start, grain, only, limit), compute)
 
 
 def distribution(ver: str, kind: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
@@ -279,9 +301,13 @@ def _distribution(ver: str, kind: str, start: dt.date, end: dt.date, where: Wher
     kpi = metrics.DISTRIBUTIONS[kind][0]
     if unsupported_dims(kpi, where, by):
         return pl.DataFrame()
-    with snapshot() as con:
-        return metrics.distribution(con, kind, grain=grain, start=start, end=end, where=dict_where(where),
-                                    by=list(by), config=settings().config)
+
+    def compute() -> pl.DataFrame:
+        with snapshot() as con:
+            return metrics.distribution(con, kind, grain=grain, start=start, end=end, where=dict_where(where),
+                                        by=list(by), config=settings().config)
+
+    return _kept(ver, "distribution", (kind, start, end, where, grain, by), compute)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
@@ -361,8 +387,11 @@ def breaching(ver: str, where: Where) -> pl.DataFrame:
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def _breaching(ver: str, where: Where) -> pl.DataFrame:
-    with snapshot() as con:
-        return metrics.breaching(con, where=dict_where(where), config=settings().config, limit=None)
+    def compute() -> pl.DataFrame:
+        with snapshot() as con:
+            return metrics.breaching(con, where=dict_where(where), config=settings().config, limit=None)
+
+    return _kept(ver, "breaching", (where,), compute)
 
 
 # -- database facts (ledger, quarantine, freshness): read through ``pipelines.status`` --------
@@ -442,9 +471,13 @@ def latest_run(ver: str, kind: str) -> dict[str, Any] | None:
 def store_read(ver: str, name: str, run_id: str, **kwargs: Any) -> pl.DataFrame:
     """``forecasts.store.<name>(db, run_id, **kwargs)``: a stored run's table."""
     fn = _store_fn(name)
-    with pinned_path() as path:
-        out = fn(path, run_id, **kwargs)
-    return out if out is not None else pl.DataFrame()
+
+    def compute() -> pl.DataFrame:
+        with pinned_path() as path:
+            out = fn(path, run_id, **kwargs)
+        return out if out is not None else pl.DataFrame()
+
+    return _kept(ver, f"store_{name}", (run_id, tuple(sorted(kwargs.items()))), compute)
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
