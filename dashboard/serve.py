@@ -29,6 +29,8 @@ def preload() -> None:
     # Streamlit checks each cached function's parameters when it is defined and, with no runtime
     # yet, warns that it checked them against a stand-in; the caches themselves are created on
     # first use, inside the runtime.
+    import streamlit  # noqa: F401 - configures its loggers (their levels) on import
+
     checks = logging.getLogger("streamlit.runtime.caching.cache_data_api")
     level = checks.level
     checks.setLevel(logging.ERROR)
