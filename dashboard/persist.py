@@ -30,6 +30,9 @@ from typing import Any, TypeVar
 ROOT_NAME = ".dashboard-cache"
 # AFTERSALES_DASHBOARD_PERSIST=0 keeps results in memory only (benchmarks counting queries).
 SWITCH = "AFTERSALES_DASHBOARD_PERSIST"
+# Files one process writes per version at most (every filter combination is a file; the warmer
+# writes about 150 at 10M): past it, results stay in memory only.
+MAX_FILES = 2000
 _LOG = logging.getLogger("dashboard.persist")
 T = TypeVar("T")
 
@@ -76,9 +79,19 @@ def remember(db: Path, ver: str, name: str, args: tuple, compute: Callable[[], T
     except Exception:  # noqa: BLE001 - a truncated or foreign file: compute again and replace it
         _LOG.warning("ignoring unreadable cached result %s", path)
     value = compute()
-    _write(path, value)
-    _prune_once(db, ver)
+    if _count(db, ver) < MAX_FILES:
+        _write(path, value)
+        _prune_once(db, ver)
     return value
+
+
+_WRITTEN: dict[tuple[Path, str], int] = {}
+
+
+def _count(db: Path, ver: str) -> int:
+    n = _WRITTEN.get((db, ver), 0)
+    _WRITTEN[(db, ver)] = n + 1
+    return n
 
 
 def _write(path: Path, value: Any) -> None:
