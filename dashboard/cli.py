@@ -14,9 +14,10 @@ APP = Path(__file__).with_name("app.py")
 
 
 def command(args: argparse.Namespace) -> list[str]:
-    """The ``streamlit run`` command line for ``args`` (db and config passed through after ``--``)."""
+    """The ``streamlit run`` command line for ``args`` (db and config passed through after ``--``),
+    run through ``dashboard.serve`` (imports and the cache warmer before the first visit)."""
     db = resolve_db_path(args.db)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+    cmd = [sys.executable, "-m", "dashboard.serve", "run", str(APP), "--server.headless", "true",
            "--server.port", str(args.port), "--server.address", args.host, "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--", "--db", str(db)]
     if not args.no_warm:

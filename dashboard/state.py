@@ -36,6 +36,15 @@ class Scope:
         return dim_value_label(dim, code, self.lang, self.ver)
 
 
+def widget_value(key: str, options: tuple[str, ...]) -> str:
+    """The current value of a page's choice widget, read before the widget is drawn (to start
+    its read early); its first option when not chosen yet or outside a script run (the warmer)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    value = st.session_state.get(key) if get_script_run_ctx(suppress_warning=True) is not None else None
+    return value if value in options else options[0]
+
+
 def lang() -> str:
     value = st.session_state.get("lang")
     return value if value in T.LANGS else data.settings().language

@@ -96,10 +96,22 @@ def records(db: DbLike, kpi: str, period_start: dt.date | None = None, grain: st
         if limit is not None:
             params = {**params, "limit": int(limit)}
             lim = " LIMIT $limit"
-        # the page of records first, then their ticket columns: the join reads only those tickets
-        sql = (f"SELECT x.*, {_ticket_columns()}\nFROM (SELECT * FROM ({rows}) x {cond}\n"
-               f"  ORDER BY {ORDERS[order]}{lim}) x\nLEFT JOIN {p.facts['ticket_facts']} t ON t.ticket_id = x.ticket_id\n"
-               f"ORDER BY {ORDERS[order]}")
+        facts = p.facts["ticket_facts"]
+        if limit is None and facts.isidentifier():
+            # Every record (e.g. every open ticket, spread over every row group): a join on
+            # ticket_id would decompress every ticket column of every row; their row ids first
+            # (one column read), then the columns of those rows only (the open list at 10M:
+            # 1.5 -> 1.0 s).
+            sql = (f"WITH x AS MATERIALIZED (SELECT * FROM ({rows}) x {cond}),\n"
+                   f"k AS MATERIALIZED (SELECT f.rowid AS rid, f.ticket_id FROM {facts} f\n"
+                   f"  WHERE f.ticket_id IN (SELECT ticket_id FROM x))\n"
+                   f"SELECT x.*, {_ticket_columns()}\nFROM x LEFT JOIN k ON k.ticket_id = x.ticket_id\n"
+                   f"LEFT JOIN {facts} t ON t.rowid = k.rid\nORDER BY {ORDERS[order]}")
+        else:
+            # the page of records first, then their ticket columns: the join reads only those tickets
+            sql = (f"SELECT x.*, {_ticket_columns()}\nFROM (SELECT * FROM ({rows}) x {cond}\n"
+                   f"  ORDER BY {ORDERS[order]}{lim}) x\nLEFT JOIN {facts} t ON t.ticket_id = x.ticket_id\n"
+                   f"ORDER BY {ORDERS[order]}")
         df = fetch(con, sql, params)
     return _rename_ticket_columns(df)
 

@@ -376,7 +376,7 @@ def test_cli_serves_the_current_database(tmp_path):
 
     args = build_parser().parse_args(["--db", str(tmp_path / "x.duckdb"), "dashboard", "--port", "8765"])
     cmd = command(args)
-    assert cmd[1:4] == ["-m", "streamlit", "run"] and "8765" in cmd and "true" in cmd
+    assert cmd[1:4] == ["-m", "dashboard.serve", "run"] and "8765" in cmd and "true" in cmd
     assert cmd[-3:] == ["--db", str((tmp_path / "x.duckdb").resolve()), "--warm"]
     assert main(["--db", str(tmp_path / "missing.duckdb"), "dashboard"]) == 2
 
@@ -414,7 +414,46 @@ def test_the_warmer_computes_every_default_view(dash_db, use_db, monkeypatch, tm
             assert [c for c in calls if c in ("query", "distribution", "records")] == [], (page, params, calls)
 
 
-@pytest.mark.parametrize("where", [{"region": ["east"]}, {"outlet_type": ["own"], "channel": ["jd"]},
+def test_results_survive_a_restart_on_the_same_data_only(dash_db, use_db, monkeypatch, tmp_path):  # noqa: F811
+    """What one server process computed, the next one over the same file reads back (the memory
+    cache cleared stands for the restart); a new load (a new file) computes again and removes the
+    old version's results; an unreadable file is computed again."""
+    import os
+
+    from polars.testing import assert_frame_equal
+
+    from dashboard import data, persist
+
+    db = use_db(tmp_path / "p.duckdb")
+    shutil.copyfile(dash_db, db)
+    start, end = default_range(db)
+    calls = []
+    original = metrics.query
+    monkeypatch.setattr(metrics, "query", lambda *a, **k: calls.append(1) or original(*a, **k))
+
+    def read(ver: str) -> pl.DataFrame:
+        data._kpis.clear()  # a new server process: nothing in memory
+        return data.kpis(ver, ("csat", "backlog"), "month", start, end, ())
+
+    ver = data.version()
+    first = read(ver)
+    assert len(calls) == 1 and list(persist.directory(db, ver).glob("kpis-*.pkl"))
+    assert_frame_equal(read(ver), first)
+    assert len(calls) == 1  # read back, not computed
+    for f in persist.directory(db, ver).glob("kpis-*.pkl"):
+        f.write_bytes(b"not a pickle")
+    assert_frame_equal(read(ver), first)
+    assert len(calls) == 2
+    new = tmp_path / "p.new"
+    shutil.copyfile(dash_db, new)
+    os.replace(new, db)  # what a load does: a new file under the same name
+    new_ver = data.version()
+    assert new_ver != ver
+    assert_frame_equal(read(new_ver), first)
+    assert len(calls) == 3 and not persist.directory(db, ver).exists()
+
+
+@pytest.mark.parametrize("where", [{"region": ["east"]}, {"channel": ["jd"]}, {"outlet_type": ["own"], "channel": ["jd"]},
                                    {"region": ["north"], "service_type": ["repair", "install"]}])
 def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, use_db, where):  # noqa: F811
     from polars.testing import assert_frame_equal

@@ -274,3 +274,23 @@ def test_records_newest_first():
         assert page["customer_name"].to_list() == newest["customer_name"].to_list()[:10]
         with pytest.raises(UserError, match="order"):
             metrics.records(con, "complaint_rate", order="latest", **kw)
+
+
+def test_whole_lists_read_the_ticket_columns_of_their_own_rows():
+    """Whole lists fetch the ticket columns by row id (records with limit=None, breaching): the
+    same frame as the join on ticket_id a page of records uses, each row its own ticket's."""
+    path, _ = shared_sample_db()
+    with duckdb.connect(str(path), read_only=True) as con:
+        end = con.execute("SELECT max(created_at)::DATE FROM tickets").fetchall()[0][0]
+        for kpi, start in (("complaint_rate", end - dt.timedelta(days=60)), ("backlog", end)):
+            kw = dict(grain=None, start=start, end=end, config=DEFAULTS)
+            whole = metrics.records(con, kpi, limit=None, **kw)
+            assert len(whole) > 20, kpi
+            assert whole.equals(metrics.records(con, kpi, limit=10**9, **kw)), kpi
+        cols = ["channel", "outlet_id", "created_at", "resolution", "status"]
+        facts = con.sql(f"SELECT ticket_id, {', '.join(cols)} FROM ticket_facts").pl()
+        listed = metrics.breaching(con, config=DEFAULTS, limit=None)
+        check = listed.select("ticket_id", *cols).join(facts, on="ticket_id", suffix="_facts")
+        assert check.height == listed.height > 0
+        for c in cols:
+            assert check[c].equals(check[f"{c}_facts"]), c

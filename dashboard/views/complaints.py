@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import charts, data, state, ui
 from dashboard import i18n as T
+from metrics import periods
 from metrics import registry as R
 
 KPI = "complaint_rate"
@@ -56,17 +57,32 @@ def by_reason(scope: state.Scope) -> list | None:
     return ui.chart(fig, key="cp_reason")
 
 
-def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
-    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
-    values and distributions (what one-value filters are answered from)."""
-    data.kpis(scope.ver, (KPI, "complaints_per_1k_orders", "ticket_volume"), None, scope.start, scope.end, scope.where)
-    trend = data.kpis(scope.ver, (KPI,), scope.grain, scope.start, scope.end, scope.where)
-    for dim in ("channel", "product_category"):
-        data.kpis(scope.ver, (KPI,), None, scope.start, scope.end, scope.where, (dim,))
-    data.complaint_reasons(scope.ver, scope.start, scope.end, scope.where)
-    if not trend.is_empty() and not aggregates_only:
-        data.records(scope.ver, KPI, scope.start, scope.end, scope.where, trend["period_start"].max(), scope.grain,
-                     "numerator", ui.RECORD_LIMIT)
+def reads(scope: state.Scope, breakdown_tab: bool, list_tab: bool) -> list[tuple]:
+    """The reads of the cards, the trend and the open tab, independent of one another (the
+    complaint list is of the range's last period: see ``overview.first_reads`` on guessing it)."""
+    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, (KPI, "complaints_per_1k_orders", "ticket_volume"), None, a, b, w),
+                          (data.kpis, v, (KPI,), scope.grain, a, b, w)]
+    if breakdown_tab:
+        calls += [(data.kpis, v, (KPI,), None, a, b, w, (dim,)) for dim in ("channel", "product_category")]
+        calls.append((data.complaint_reasons, v, a, b, w))
+    if list_tab:
+        calls.append((data.records, v, KPI, a, b, w, periods.trunc(b, scope.grain), scope.grain, "numerator",
+                      ui.RECORD_LIMIT))
+    return calls
+
+
+def prefetch(scope: state.Scope, stage: str = "first") -> None:
+    """The queries of the default view, for the cache warmer (see ``dashboard.warm``): "first"
+    the cards, the trend and the breakdown tab the page opens on, "rest" the complaint list,
+    "aggregates" the KPI values one-value filters are answered from."""
+    if stage == "rest":
+        trend = data.kpis(scope.ver, (KPI,), scope.grain, scope.start, scope.end, scope.where)
+        if not trend.is_empty():
+            data.records(scope.ver, KPI, scope.start, scope.end, scope.where, trend["period_start"].max(),
+                         scope.grain, "numerator", ui.RECORD_LIMIT)
+        return
+    data.together(*reads(scope, True, False))
 
 
 def render() -> None:
@@ -75,13 +91,20 @@ def render() -> None:
         return
     lang = scope.lang
     ui.header("page_complaints", scope)
-    cards(scope)
-    trend = data.kpis(scope.ver, (KPI,), scope.grain, scope.start, scope.end, scope.where)
-    if trend.is_empty() or trend["value"].is_null().all():
-        ui.empty("empty_filter", scope)
-        return
-    point = ui.chart(charts.trend(trend, KPI, lang, scope.grain, title=T.t("complaint_trend", lang)), key="cp_trend")
-    (t1, o1), (t2, o2) = ui.sections(scope, ["tab_breakdown", "complaint_list"])
+    # The tabs are laid out before their reads run (under the cards and the trend, drawn into
+    # the container above them), so the reads of the open tab go together with theirs.
+    top, slot = st.container(), st.empty()
+    with slot.container():
+        (t1, o1), (t2, o2) = ui.sections(scope, ["tab_breakdown", "complaint_list"])
+    trend = data.together(*reads(scope, o1, o2))[1]
+    with top:
+        cards(scope)
+        if trend.is_empty() or trend["value"].is_null().all():
+            slot.empty()
+            ui.empty("empty_filter", scope)
+            return
+        point = ui.chart(charts.trend(trend, KPI, lang, scope.grain, title=T.t("complaint_trend", lang)),
+                         key="cp_trend")
     p_channel = p_category = p_reason = None
     if o1:
         with t1:

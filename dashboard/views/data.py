@@ -78,9 +78,13 @@ def quarantine(scope: state.Scope) -> None:
         ui.table(ui.localize(rows, lang), key="q_rows", lang=lang, name="quarantine", selectable=False, height=360)
 
 
-def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
-    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
-    values and distributions (what one-value filters are answered from)."""
+def prefetch(scope: state.Scope, stage: str = "first") -> None:
+    """The queries of the default view, for the cache warmer (see ``dashboard.warm``): all of it
+    in the "first" stage, nothing in "rest", in "aggregates" the KPI values one-value filters
+    are answered from."""
+    if stage == "rest":
+        return
+    aggregates_only = stage == "aggregates"
     data.kpis(scope.ver, tuple(R.KPIS), None, scope.start, scope.end, scope.where)
     if not aggregates_only:
         data.freshness(scope.ver)

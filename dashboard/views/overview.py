@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import charts, data, state, ui
 from dashboard import i18n as T
+from metrics import periods
 from metrics import registry as R
 
 HEADLINE = ("ticket_volume", "complaint_rate", "repair_success_rate", "first_time_fix_rate", "mttr", "csat", "nps",
@@ -32,6 +33,10 @@ def cards(df: pl.DataFrame, scope: state.Scope) -> None:
                 ui.kpi_card(R.KPIS[kpi_id], None, scope)
             else:
                 ui.kpi_card(R.KPIS[kpi_id], row[0] if row else None, scope, spark=part["value"].to_list())
+
+
+def mover_reads(scope: state.Scope, kpi_id: str, last: dt.date) -> list[tuple]:
+    return [(data.kpis, scope.ver, (kpi_id,), scope.grain, last, last, scope.where, (dim,)) for dim in MOVER_DIMS]
 
 
 def movers(df: pl.DataFrame, scope: state.Scope) -> None:
@@ -87,14 +92,26 @@ def movers(df: pl.DataFrame, scope: state.Scope) -> None:
         st.caption(T.t("pick_to_drill", lang))
 
 
-def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
-    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
-    values and distributions (what one-value filters are answered from)."""
+def prefetch(scope: state.Scope, stage: str = "first") -> None:
+    """The queries of the default view, for the cache warmer (see ``dashboard.warm``): "first"
+    what the page shows on opening, "rest" nothing more here, "aggregates" the KPI values a
+    one-value filter is answered from."""
+    if stage == "rest":
+        return
     df = data.kpis(scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where)
     if not df.is_empty():
-        last = df["period_start"].max()
-        for dim in MOVER_DIMS:
-            data.kpis(scope.ver, ("complaint_rate",), scope.grain, last, last, scope.where, (dim,))
+        data.together(*mover_reads(scope, "complaint_rate", df["period_start"].max()))
+
+
+def first_reads(scope: state.Scope) -> list:
+    """The headline and the movers of the page's current view, to be read together. The movers
+    are for the last period, known for sure only from the headline's result; the last period
+    of the range is what it is whenever that period has tickets (a wrong guess only costs a
+    read the page then does not use)."""
+    kpi_id = state.widget_value("mover", ("complaint_rate", *HEADLINE))
+    guess = periods.trunc(scope.end, scope.grain)
+    return [(data.kpis, scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where),
+            *mover_reads(scope, kpi_id, guess)]
 
 
 def render() -> None:
@@ -102,7 +119,7 @@ def render() -> None:
     if not ui.guard(scope):
         return
     ui.header("page_overview", scope)
-    df = data.kpis(scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where)
+    df = data.together(*first_reads(scope))[0]
     if df.is_empty() or df["value"].is_null().all():
         ui.empty("empty_filter", scope)
         return

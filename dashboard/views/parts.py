@@ -116,9 +116,13 @@ def part_forecast(scope: state.Scope, run: dict, table: pl.DataFrame) -> None:
              key="part_chart", selectable=False)
 
 
-def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
-    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
-    values and distributions (what one-value filters are answered from)."""
+def prefetch(scope: state.Scope, stage: str = "first") -> None:
+    """The queries of the default view, for the cache warmer (see ``dashboard.warm``): all of it
+    in the "first" stage, nothing in "rest", in "aggregates" the KPI values one-value filters
+    are answered from."""
+    if stage == "rest":
+        return
+    aggregates_only = stage == "aggregates"
     data.kpis(scope.ver, ("parts_consumption",), None, scope.start, scope.end, scope.where, ("part_no",))
     run = None if aggregates_only else data.latest_run(scope.ver, "parts")
     if run is not None:

@@ -97,16 +97,33 @@ def own_vs_outsourced(scope: state.Scope) -> None:
     ui.drill_from(next((p for p in points if p), None), scope, key="ovo_drill")
 
 
-def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
-    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
-    values and distributions (what one-value filters are answered from)."""
-    data.kpis(scope.ver, CARDS, None, scope.start, scope.end, scope.where)
-    data.kpis(scope.ver, RANKED, scope.grain, scope.start, scope.end, scope.where)
-    data.distribution(scope.ver, "mttr_hours", scope.start, scope.end, scope.where)
-    data.kpis(scope.ver, RANKED, scope.grain, scope.start, scope.end, scope.where, ("outlet_type",))
-    data.kpis(scope.ver, RANKED, None, scope.start, scope.end, scope.where, ("outlet_type",))
-    for level in () if aggregates_only else ("outlet", "technician"):
-        data.rank(scope.ver, RANKED[0], level, scope.start, scope.end, scope.where)
+def reads(scope: state.Scope, tabs: tuple[bool, bool, bool, bool]) -> list[tuple]:
+    """The reads of the cards and of the open tabs (trends, by outlet, by technician, own vs
+    outsourced), independent of one another."""
+    trends_tab, outlet_tab, tech_tab, ovo_tab = tabs
+    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, CARDS, None, a, b, w)]
+    if trends_tab:
+        calls += [(data.kpis, v, RANKED, scope.grain, a, b, w), (data.distribution, v, "mttr_hours", a, b, w)]
+    for on, level, key in ((outlet_tab, "outlet", "rq_outlet"), (tech_tab, "technician", "rq_tech")):
+        if on:
+            calls.append((data.rank, v, state.widget_value(f"{key}_kpi", RANKED), level, a, b, w))
+    if ovo_tab:
+        calls += [(data.kpis, v, RANKED, scope.grain, a, b, w, ("outlet_type",)),
+                  (data.kpis, v, RANKED, None, a, b, w, ("outlet_type",))]
+    return calls
+
+
+def prefetch(scope: state.Scope, stage: str = "first") -> None:
+    """The queries of the default view, for the cache warmer (see ``dashboard.warm``): "first"
+    the cards and the trends tab the page opens on, "rest" the other tabs, "aggregates" the KPI
+    values and distributions one-value filters are answered from."""
+    if stage == "first":
+        data.together(*reads(scope, (True, False, False, False)))
+    elif stage == "rest":
+        data.together(*reads(scope, (False, True, True, True))[1:])
+    else:
+        data.together(*reads(scope, (True, False, False, True)))
 
 
 def render() -> None:
@@ -116,12 +133,20 @@ def render() -> None:
     ui.header("page_repair", scope)
     if ui.unsupported("repair_success_rate", scope):
         return
-    whole = summary(scope)
+    # The tabs are laid out before their reads run (under the cards, drawn into the container
+    # above them), so the reads of the open tab go together with the cards'.
+    top, slot = st.container(), st.empty()
+    with slot.container():
+        (t1, o1), (t2, o2), (t3, o3), (t4, o4) = ui.sections(
+            scope, ["tab_trends", "by_outlet", "by_technician", "own_vs_outsourced"])
+    data.together(*reads(scope, (o1, o2, o3, o4)))
+    with top:
+        whole = summary(scope)
     if whole.is_empty() or whole["value"].is_null().all():
-        ui.empty("empty_filter", scope)
+        slot.empty()
+        with top:
+            ui.empty("empty_filter", scope)
         return
-    (t1, o1), (t2, o2), (t3, o3), (t4, o4) = ui.sections(
-        scope, ["tab_trends", "by_outlet", "by_technician", "own_vs_outsourced"])
     if o1:
         with t1:
             trends(scope)

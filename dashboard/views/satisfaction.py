@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import charts, data, state, ui
 from dashboard import i18n as T
+from metrics import periods
 from metrics import registry as R
 
 CARDS = ("csat", "csat_mean", "nps", "survey_response_rate")
@@ -71,16 +72,30 @@ def comments(scope: state.Scope, period, point) -> None:
     ui.table(ui.localize(rec, lang, scope), key="comments", lang=lang, name="comments", selectable=False, height=400)
 
 
-def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
-    """The queries of the default view (for the cache warmer); ``aggregates_only``: just the KPI
-    values and distributions (what one-value filters are answered from)."""
-    data.kpis(scope.ver, CARDS, None, scope.start, scope.end, scope.where)
-    df = data.kpis(scope.ver, CARDS, scope.grain, scope.start, scope.end, scope.where)
-    for kind in ("satisfaction", "nps_score"):
-        data.distribution(scope.ver, kind, scope.start, scope.end, scope.where)
-    if not df.is_empty() and not aggregates_only:
-        data.records(scope.ver, "csat", scope.start, scope.end, scope.where, df["period_start"].max(), scope.grain,
-                     None, COMMENTS_LIMIT)
+def reads(scope: state.Scope, distribution_tab: bool, comments_tab: bool) -> list[tuple]:
+    """The reads of the cards, the trends and the open tab, independent of one another (the
+    comments are of the range's last period: see ``overview.first_reads`` on guessing it)."""
+    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, CARDS, None, a, b, w), (data.kpis, v, CARDS, scope.grain, a, b, w)]
+    if distribution_tab:
+        calls += [(data.distribution, v, kind, a, b, w) for kind in ("satisfaction", "nps_score")]
+    if comments_tab:
+        calls.append((data.records, v, "csat", a, b, w, periods.trunc(b, scope.grain), scope.grain, None,
+                      COMMENTS_LIMIT))
+    return calls
+
+
+def prefetch(scope: state.Scope, stage: str = "first") -> None:
+    """The queries of the default view, for the cache warmer (see ``dashboard.warm``): "first"
+    the cards, the trends and the distributions tab the page opens on, "rest" the comments,
+    "aggregates" the KPI values and distributions one-value filters are answered from."""
+    if stage == "rest":
+        df = data.kpis(scope.ver, CARDS, scope.grain, scope.start, scope.end, scope.where)
+        if not df.is_empty():
+            data.records(scope.ver, "csat", scope.start, scope.end, scope.where, df["period_start"].max(),
+                         scope.grain, None, COMMENTS_LIMIT)
+        return
+    data.together(*reads(scope, True, False))
 
 
 def render() -> None:
@@ -89,24 +104,30 @@ def render() -> None:
         return
     lang = scope.lang
     ui.header("page_satisfaction", scope)
-    cards(scope)
-    df = data.kpis(scope.ver, CARDS, scope.grain, scope.start, scope.end, scope.where)
-    if df.is_empty() or df["value"].is_null().all():
-        ui.empty("empty_filter", scope)
-        return
-    st.subheader(T.t("sat_trend", lang))
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        p1 = ui.chart(charts.trend(df, "csat", lang, scope.grain), key="sat_csat")
-    with c2:
-        p2 = ui.chart(charts.trend(df, "nps", lang, scope.grain), key="sat_nps")
-    with c3:
-        p3 = ui.chart(charts.trend(df, "survey_response_rate", lang, scope.grain,
-                                   title=T.t("response_rate_trend", lang)), key="sat_rr")
-    point = p1 or p2 or p3
-    if p3:
-        ui.drill_from(p3, scope, key="sat_drill")
-    (t1, o1), (t2, o2) = ui.sections(scope, ["score_distribution", "comments"])
+    # The tabs are laid out before their reads run (under the cards and trends, drawn into the
+    # container above them), so the reads of the open tab go together with theirs.
+    top, slot = st.container(), st.empty()
+    with slot.container():
+        (t1, o1), (t2, o2) = ui.sections(scope, ["score_distribution", "comments"])
+    df = data.together(*reads(scope, o1, o2))[1]
+    with top:
+        cards(scope)
+        if df.is_empty() or df["value"].is_null().all():
+            slot.empty()
+            ui.empty("empty_filter", scope)
+            return
+        st.subheader(T.t("sat_trend", lang))
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            p1 = ui.chart(charts.trend(df, "csat", lang, scope.grain), key="sat_csat")
+        with c2:
+            p2 = ui.chart(charts.trend(df, "nps", lang, scope.grain), key="sat_nps")
+        with c3:
+            p3 = ui.chart(charts.trend(df, "survey_response_rate", lang, scope.grain,
+                                       title=T.t("response_rate_trend", lang)), key="sat_rr")
+        point = p1 or p2 or p3
+        if p3:
+            ui.drill_from(p3, scope, key="sat_drill")
     if o1:
         with t1:
             distributions(scope)

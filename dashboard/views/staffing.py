@@ -127,9 +127,10 @@ def staffing(scope: state.Scope, run: dict) -> None:
              height=360, display=ui.localize(shown, lang), highlight=T.column_label("short", lang))
 
 
-def prefetch(scope: state.Scope, aggregates_only: bool = False) -> None:
-    """The queries of the default view (for the cache warmer)."""
-    if aggregates_only:
+def prefetch(scope: state.Scope, stage: str = "first") -> None:
+    """The queries of the default view, for the cache warmer (see ``dashboard.warm``): all of it
+    in the "first" stage, nothing in the others."""
+    if stage != "first":  # nothing here depends on the ticket filters
         return
     run = data.latest_run(scope.ver, "workload")
     if run is not None:
