@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 import duckdb
+import polars as pl
 import pytest
 
 from aftersales.errors import UserError
