@@ -322,6 +322,17 @@ def sections(scope: Scope, keys: list[str]) -> list[tuple[Any, bool]]:
     return [(tab, bool(tab.open)) for tab in tabs]
 
 
+def sections_below(scope: Scope, keys: list[str]) -> tuple[Any, Any, list[tuple[Any, bool]]]:
+    """A container for the page's top (cards, trends) and, under it, the section tabs laid out
+    before any read runs, so that the reads of the open tab go together with the top's
+    (``data.together``). Returns (top, slot, sections); empty ``slot`` to drop the tabs when the
+    page turns out to have nothing to show."""
+    top, slot = st.container(), st.empty()
+    with slot.container():
+        tabs = sections(scope, keys)
+    return top, slot, tabs
+
+
 def header(title_key: str, scope: Scope, caption: str | None = None) -> None:
     st.header(T.t(title_key, scope.lang))
     bits = [f"{T.date(scope.start, scope.lang)} – {T.date(scope.end, scope.lang)}"]

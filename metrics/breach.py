@@ -16,7 +16,7 @@ from aftersales import config as cfg
 from aftersales.errors import UserError
 from metrics import registry as R
 from metrics import sql as S
-from metrics.compute import DbLike, check_where, connection, data_as_of, facts_source, fetch
+from metrics.compute import DbLike, check_where, connection, data_as_of, facts_source, fetch, is_stored
 from metrics.drill import MASKED, TICKET_COLUMNS, _rename_ticket_columns
 
 # stage -> when it was done
@@ -47,11 +47,6 @@ def breaching(db: DbLike, where: dict[str, Any] | None = None, config: dict | No
     return _rename_ticket_columns(df)
 
 
-def _is_table(source: str) -> bool:
-    """The facts are a stored table (a name), not the inline SELECT of a database no load wrote."""
-    return source.isidentifier()
-
-
 def breaching_sql(plan: S.Plan, limit: int | None) -> tuple[str, dict[str, Any]]:
     b = S._Builder(plan)
     now = b.as_of_sql()
@@ -71,7 +66,7 @@ def breaching_sql(plan: S.Plan, limit: int | None) -> tuple[str, dict[str, Any]]
     # breaching tickets only, by row id when the facts are a stored table: open tickets are
     # spread over every row group, and a join on ticket_id decompressed every column of every
     # row — the whole list at 10M took 2.4x as long)
-    rid = "t.rowid" if _is_table(b.facts) else "t.ticket_id"
+    rid = "t.rowid" if is_stored(b.facts) else "t.ticket_id"
     head = (f"SELECT {rid} AS rid, t.ticket_id, t.service_type, t.created_at, {', '.join(STAGES.values())} "
             f"FROM {b.facts} t\n    WHERE t.status <> 'cancelled' AND t.created_at <= {now}")
     ctes = ",\n".join(b.ctes + [

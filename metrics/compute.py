@@ -183,6 +183,11 @@ def facts_source(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {name: name if name in have else f"({select()})" for name, select in derive.TABLES.items()}
 
 
+def is_stored(source: str) -> bool:
+    """A ``facts_source`` value is a stored table (a name, with row ids), not an inline SELECT."""
+    return source.isidentifier()
+
+
 def _data_end(con: duckdb.DuckDBPyConnection) -> dt.date:
     row = con.execute("SELECT max(created_at) FROM tickets").fetchall()[0]
     if row[0] is None:

@@ -16,7 +16,7 @@ from aftersales.errors import UserError
 from metrics import periods
 from metrics import registry as R
 from metrics import sql as S
-from metrics.compute import DbLike, connection, fetch, plan
+from metrics.compute import DbLike, connection, fetch, is_stored, plan
 
 # Ticket columns shown beside each record (personal ones masked in SQL).
 TICKET_COLUMNS = [
@@ -97,7 +97,7 @@ def records(db: DbLike, kpi: str, period_start: dt.date | None = None, grain: st
             params = {**params, "limit": int(limit)}
             lim = " LIMIT $limit"
         facts = p.facts["ticket_facts"]
-        if limit is None and facts.isidentifier():
+        if limit is None and is_stored(facts):
             # Every record (e.g. every open ticket, spread over every row group): a join on
             # ticket_id would decompress every ticket column of every row; their row ids first
             # (one column read), then the columns of those rows only (the open list at 10M:

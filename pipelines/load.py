@@ -210,12 +210,12 @@ def load_file(
 
         # The raw values of failed rows, read once: the rules they broke and the quarantine need them.
         # (An empty IN list still scans every raw row: a clean 10M-row file skips the read.)
-        failures = fetch_one(con, "SELECT (SELECT count(*) FROM bad_rids) + (SELECT count(*) FROM failed)")[0]
+        n_bad, n_failed = fetch_one(con, "SELECT (SELECT count(*) FROM bad_rids), (SELECT count(*) FROM failed)")
         with _joins_as_written(con):
             con.execute("CREATE OR REPLACE TEMP TABLE raw_failed AS SELECT * FROM raw "
                         + ("WHERE _rid IN (SELECT _rid FROM bad_rids UNION ALL SELECT _rid FROM failed)"
-                           if failures else "LIMIT 0"))
-        if fetch_one(con, "SELECT count(*) FROM bad_rids")[0]:
+                           if n_bad + n_failed else "LIMIT 0"))
+        if n_bad:
             con.execute(f"INSERT INTO failed SELECT _rid, unnest(_fails) FROM ({stage.fails_sql})", stage.params)
         stages.step("quarantine")
 

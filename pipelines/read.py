@@ -40,9 +40,10 @@ class RawFile:
     parquet_columns: list[str] | None = None
     temporary: bool = False  # parquet_path is our own conversion of a CSV: numbered, deleted after
     # A UTF-8 CSV DuckDB scans itself, in parallel, into a temporary table whose rowids number
-    # the rows in file order (see register). Polars' rules are kept: every cell text, quoted "" is an empty string, a short
-    # row is an error here (Polars pads it) and a blank line is skipped here (Polars counts it as
-    # a row): load_file checks for both and then reads the file through Polars instead.
+    # the rows in file order (see register). Polars' rules are kept: every cell text, quoted ""
+    # is an empty string, a short row is an error here (Polars pads it) and a blank line is
+    # skipped here (Polars counts it as a row): load_file checks for both and then reads the
+    # file through Polars instead.
     csv_path: Path | None = None
     csv_columns: list[str] | None = None
     csv_options: dict | None = None

@@ -91,11 +91,7 @@ def render() -> None:
         return
     lang = scope.lang
     ui.header("page_complaints", scope)
-    # The tabs are laid out before their reads run (under the cards and the trend, drawn into
-    # the container above them), so the reads of the open tab go together with theirs.
-    top, slot = st.container(), st.empty()
-    with slot.container():
-        (t1, o1), (t2, o2) = ui.sections(scope, ["tab_breakdown", "complaint_list"])
+    top, slot, ((t1, o1), (t2, o2)) = ui.sections_below(scope, ["tab_breakdown", "complaint_list"])
     trend = data.together(*reads(scope, o1, o2))[1]
     with top:
         cards(scope)

@@ -133,12 +133,8 @@ def render() -> None:
     ui.header("page_repair", scope)
     if ui.unsupported("repair_success_rate", scope):
         return
-    # The tabs are laid out before their reads run (under the cards, drawn into the container
-    # above them), so the reads of the open tab go together with the cards'.
-    top, slot = st.container(), st.empty()
-    with slot.container():
-        (t1, o1), (t2, o2), (t3, o3), (t4, o4) = ui.sections(
-            scope, ["tab_trends", "by_outlet", "by_technician", "own_vs_outsourced"])
+    top, slot, ((t1, o1), (t2, o2), (t3, o3), (t4, o4)) = ui.sections_below(
+        scope, ["tab_trends", "by_outlet", "by_technician", "own_vs_outsourced"])
     data.together(*reads(scope, (o1, o2, o3, o4)))
     with top:
         whole = summary(scope)

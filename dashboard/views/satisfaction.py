@@ -104,11 +104,7 @@ def render() -> None:
         return
     lang = scope.lang
     ui.header("page_satisfaction", scope)
-    # The tabs are laid out before their reads run (under the cards and trends, drawn into the
-    # container above them), so the reads of the open tab go together with theirs.
-    top, slot = st.container(), st.empty()
-    with slot.container():
-        (t1, o1), (t2, o2) = ui.sections(scope, ["score_distribution", "comments"])
+    top, slot, ((t1, o1), (t2, o2)) = ui.sections_below(scope, ["score_distribution", "comments"])
     df = data.together(*reads(scope, o1, o2))[1]
     with top:
         cards(scope)

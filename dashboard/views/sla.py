@@ -100,11 +100,7 @@ def render() -> None:
         return
     lang = scope.lang
     ui.header("page_sla", scope)
-    # The tabs are laid out before their reads run (under the cards, which are drawn into the
-    # container above them), so the reads of the open tab go together with the cards'.
-    top, slot = st.container(), st.empty()
-    with slot.container():
-        (t1, o1), (t2, o2), (t3, o3) = ui.sections(scope, ["breaching_now", "sla_trend", "tab_backlog"])
+    top, slot, ((t1, o1), (t2, o2), (t3, o3)) = ui.sections_below(scope, ["breaching_now", "sla_trend", "tab_backlog"])
     df = data.together(*reads(scope, o1, o3))[0]
     if df.is_empty() or df["value"].is_null().all():
         slot.empty()

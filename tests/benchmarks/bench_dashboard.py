@@ -234,6 +234,11 @@ def time_direct(db: Path, calls: list[tuple[str, dict]]) -> float:
     return time.perf_counter() - t0
 
 
+def page_url(url: str, name: str) -> str:
+    """A page's address on the server at ``url``, in English (Overview is the home page)."""
+    return f"{url}/{'' if name == 'overview' else name}?lang=English"
+
+
 def cold_phase(db: Path, rows: list[dict]) -> None:
     """First render, filter change and revisit per page on a server without the cache warmer."""
     from playwright.sync_api import sync_playwright
@@ -246,11 +251,11 @@ def cold_phase(db: Path, rows: list[dict]) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         for row in rows:
             name = row["page"]
-            page_url = f"{url}/{'' if name == 'overview' else name}?lang=English"
-            first, page, ctx = open_timed(browser, page_url)
+            address = page_url(url, name)
+            first, page, ctx = open_timed(browser, address)
             filt = filter_timed(page, REGION[0])
             ctx.close()
-            revisit, page, ctx = open_timed(browser, page_url)
+            revisit, page, ctx = open_timed(browser, address)
             ctx.close()
             row.update(first_s=first, revisit_s=revisit, filter_s=filt)
             print(f"  {name:<13} first {first:6.2f} s   revisit {revisit:6.2f} s   filter {filt:6.2f} s   "
@@ -268,7 +273,7 @@ def restart_phase(db: Path, rows: list[dict]) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         for row in rows:
             name = row["page"]
-            first, _, ctx = open_timed(browser, f"{url}/{'' if name == 'overview' else name}?lang=English")
+            first, _, ctx = open_timed(browser, page_url(url, name))
             ctx.close()
             row.update(restart_first_s=first)
             print(f"  {name:<13} first {first:6.2f} s   load {os.getloadavg()[0]:.1f}", flush=True)
@@ -313,7 +318,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         t0 = time.perf_counter()
         # the warmer starts with the server (dashboard.serve); the app would start it on this visit
-        _, page, ctx = open_timed(browser, f"{url}/data?lang=English")
+        _, page, ctx = open_timed(browser, page_url(url, "data"))
         ctx.close()
         while not (done := re.search(r"warmed the default views of \S+ in ([0-9.]+) s", log_path.read_text())):
             time.sleep(0.5)
@@ -322,11 +327,11 @@ def main() -> None:
               f"server answered; load average {os.getloadavg()[0]:.1f})", flush=True)
         for row in rows:
             name = row["page"]
-            page_url = f"{url}/{'' if name == 'overview' else name}?lang=English"
-            first, page, ctx = open_timed(browser, page_url)
+            address = page_url(url, name)
+            first, page, ctx = open_timed(browser, address)
             filt = filter_timed(page, REGION[0])
             ctx.close()
-            _, page, ctx = open_timed(browser, page_url)
+            _, page, ctx = open_timed(browser, address)
             other = filter_timed(page, CHANNEL[0], "channel")
             unwarmed = filter_timed(page, REGION[0])
             ctx.close()
