@@ -282,6 +282,17 @@ def test_sla_compliance(con):
     assert (r2["numerator"], r2["denominator"]) == (2, 4)
 
 
+def test_sla_periods_follow_the_due_time_at_the_window_edges(con):
+    insert(con, "tickets", [
+        ticket(created_at=ts(10), resolved_at=ts(11)),  # due 13 June: in June
+        ticket(created_at=ts(29), resolved_at=ts(30)),  # repair limit 72 h: due 2 July, not in June
+        ticket(created_at=ts(30, month=5), resolved_at=ts(31, month=5)),  # created in May, due 2 June: in June
+        ticket(created_at=ts(20, month=5), resolved_at=ts(21, month=5)),  # due 23 May: not in June
+    ])
+    r = one(con, "sla_compliance", grain=None, as_of=ts(5, month=7))
+    assert (r["numerator"], r["denominator"]) == (2, 2)
+
+
 def test_sla_first_response(con):
     insert(con, "tickets", [ticket(created_at=ts(1), first_response_at=ts(1, 0.5)),  # 1 h limit: met
                             ticket(created_at=ts(1), first_response_at=ts(1, 2)),  # late

@@ -208,11 +208,11 @@ a_closed AS (
   GROUP BY ALL
 ),
 b_sla_resolution AS (
-    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 WHEN $st36 THEN $h37 WHEN $st38 THEN $h39 WHEN $st40 THEN $h41 WHEN $st42 THEN $h43 WHEN $st44 THEN $h45 ELSE $h46 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
+    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + (CASE t.service_type WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 WHEN $st36 THEN $h37 WHEN $st38 THEN $h39 WHEN $st40 THEN $h41 WHEN $st42 THEN $h43 WHEN $st44 THEN $h45 ELSE $h46 END) AS due_at, t.resolved_at AS done_at
       FROM ticket_facts t
       WHERE ((t.created_at >= $sla_lo30 AND t.created_at < $sla_hi31)) AND t.status <> 'cancelled'
       AND t.outlet_id IN ($w47)) x
-    WHERE ((due_at >= $lo48 AND due_at < $hi49)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+    WHERE ((sla_created >= $lo50 AND sla_created < $hi51) OR ((due_at >= $lo48 AND due_at < $hi49))) AND (done_at IS NOT NULL OR sla_created <= (SELECT ts FROM as_of) - $slack52 OR due_at <= (SELECT ts FROM as_of))
 ),
 a_sla_resolution AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -228,11 +228,11 @@ a_sla_resolution AS (
   GROUP BY ALL
 ),
 b_sla_first_response AS (
-    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h52) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
+    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + $h55 AS due_at, t.first_response_at AS done_at
       FROM ticket_facts t
-      WHERE ((t.created_at >= $sla_lo50 AND t.created_at < $sla_hi51)) AND t.status <> 'cancelled'
-      AND t.outlet_id IN ($w53)) x
-    WHERE ((due_at >= $lo54 AND due_at < $hi55)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+      WHERE ((t.created_at >= $sla_lo53 AND t.created_at < $sla_hi54)) AND t.status <> 'cancelled'
+      AND t.outlet_id IN ($w56)) x
+    WHERE ((sla_created >= $lo59 AND sla_created < $hi60) OR ((due_at >= $lo57 AND due_at < $hi58))) AND (done_at IS NOT NULL OR sla_created <= (SELECT ts FROM as_of) - $slack61 OR due_at <= (SELECT ts FROM as_of))
 ),
 a_sla_first_response AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -248,11 +248,11 @@ a_sla_first_response AS (
   GROUP BY ALL
 ),
 b_sla_onsite AS (
-    SELECT *, due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st61 THEN $h62 WHEN $st63 THEN $h64 ELSE $h65 END) * 3600000000 AS BIGINT)) AS due_at, t.visit1_started_at AS done_at
+    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + (CASE t.service_type WHEN $st67 THEN $h68 WHEN $st69 THEN $h70 ELSE $h71 END) AS due_at, t.visit1_started_at AS done_at
       FROM ticket_facts t
-      WHERE ((t.created_at >= $sla_lo56 AND t.created_at < $sla_hi57)) AND t.status <> 'cancelled' AND t.service_type IN ($ft58, $ft59, $ft60)
-      AND t.outlet_id IN ($w66)) x
-    WHERE ((due_at >= $lo67 AND due_at < $hi68)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+      WHERE ((t.created_at >= $sla_lo62 AND t.created_at < $sla_hi63)) AND t.status <> 'cancelled' AND t.service_type IN ($ft64, $ft65, $ft66)
+      AND t.outlet_id IN ($w72)) x
+    WHERE ((sla_created >= $lo75 AND sla_created < $hi76) OR ((due_at >= $lo73 AND due_at < $hi74))) AND (done_at IS NOT NULL OR sla_created <= (SELECT ts FROM as_of) - $slack77 OR due_at <= (SELECT ts FROM as_of))
 ),
 a_sla_onsite AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -272,21 +272,21 @@ b_backlog AS (
         epoch(least(period_end, (SELECT ts FROM as_of)) - created_at) / 86400.0 AS age_days
     FROM (SELECT *, unnest(generate_series(first_end, last_end, INTERVAL 1 MONTH)) AS period_end
           FROM (SELECT t.ticket_id, t.created_at,
-        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first70 + INTERVAL 1 MONTH) AS first_end,
-        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last71) AS last_end
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first79 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last80) AS last_end
       FROM ticket_facts t
-      WHERE t.created_at < $bl_last71 AND t.status <> 'cancelled'
+      WHERE t.created_at < $bl_last80 AND t.status <> 'cancelled'
         AND t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')
-      AND t.outlet_id IN ($w69)
+      AND t.outlet_id IN ($w78)
       UNION ALL
       SELECT t.ticket_id, t.created_at,
-        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first70 + INTERVAL 1 MONTH) AS first_end,
-        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last71) AS last_end
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first79 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last80) AS last_end
       FROM ticket_facts t
-      WHERE t.created_at < $bl_last71 AND t.status <> 'cancelled'
-        AND t.resolved_at >= $bl_first70 + INTERVAL 1 MONTH
-      AND t.outlet_id IN ($w69)) x WHERE first_end <= last_end) y
-    WHERE ((period_end - INTERVAL 1 MONTH >= $lo72 AND period_end - INTERVAL 1 MONTH < $hi73))
+      WHERE t.created_at < $bl_last80 AND t.status <> 'cancelled'
+        AND t.resolved_at >= $bl_first79 + INTERVAL 1 MONTH
+      AND t.outlet_id IN ($w78)) x WHERE first_end <= last_end) y
+    WHERE ((period_end - INTERVAL 1 MONTH >= $lo81 AND period_end - INTERVAL 1 MONTH < $hi82))
 ),
 a_backlog AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -305,8 +305,8 @@ a_backlog AS (
 b_parts AS (
     SELECT t.started_at AS ts, t.*
     FROM part_facts t
-    WHERE ((t.started_at >= $lo74 AND t.started_at < $hi75))
-      AND t.outlet_id IN ($w76)
+    WHERE ((t.started_at >= $lo83 AND t.started_at < $hi84))
+      AND t.outlet_id IN ($w85)
 ),
 a_parts AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start,
@@ -426,47 +426,56 @@ SELECT 'parts_cost' AS kpi, period_start, CAST(parts_cost__num AS DOUBLE) AS num
 --   $sla_lo30 = datetime.datetime(2022, 12, 25, 0, 0)
 --   $sla_hi31 = datetime.datetime(2024, 7, 1, 0, 0)
 --   $st32 = 'repair'
---   $h33 = 72.0
+--   $h33 = datetime.timedelta(days=3)
 --   $st34 = 'install'
---   $h35 = 72.0
+--   $h35 = datetime.timedelta(days=3)
 --   $st36 = 'delivery'
---   $h37 = 72.0
+--   $h37 = datetime.timedelta(days=3)
 --   $st38 = 'return'
---   $h39 = 168.0
+--   $h39 = datetime.timedelta(days=7)
 --   $st40 = 'exchange'
---   $h41 = 168.0
+--   $h41 = datetime.timedelta(days=7)
 --   $st42 = 'refund'
---   $h43 = 72.0
+--   $h43 = datetime.timedelta(days=3)
 --   $st44 = 'consult'
---   $h45 = 24.0
---   $h46 = 72.0
+--   $h45 = datetime.timedelta(days=1)
+--   $h46 = datetime.timedelta(days=3)
 --   $w47 = 'O0001'
 --   $lo48 = datetime.datetime(2023, 1, 1, 0, 0)
 --   $hi49 = datetime.datetime(2024, 7, 1, 0, 0)
---   $sla_lo50 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi51 = datetime.datetime(2024, 7, 1, 0, 0)
---   $h52 = 1.0
---   $w53 = 'O0001'
---   $lo54 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi55 = datetime.datetime(2024, 7, 1, 0, 0)
---   $sla_lo56 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi57 = datetime.datetime(2024, 7, 1, 0, 0)
---   $ft58 = 'repair'
---   $ft59 = 'install'
---   $ft60 = 'delivery'
---   $st61 = 'install'
---   $h62 = 48.0
---   $st63 = 'delivery'
---   $h64 = 48.0
---   $h65 = 24.0
---   $w66 = 'O0001'
---   $lo67 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi68 = datetime.datetime(2024, 7, 1, 0, 0)
---   $w69 = 'O0001'
---   $bl_first70 = datetime.datetime(2023, 1, 1, 0, 0)
---   $bl_last71 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo72 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi73 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo74 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi75 = datetime.datetime(2024, 7, 1, 0, 0)
---   $w76 = 'O0001'
+--   $lo50 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi51 = datetime.datetime(2024, 6, 24, 0, 0)
+--   $slack52 = datetime.timedelta(days=7)
+--   $sla_lo53 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi54 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $h55 = datetime.timedelta(seconds=3600)
+--   $w56 = 'O0001'
+--   $lo57 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi58 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo59 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi60 = datetime.datetime(2024, 6, 24, 0, 0)
+--   $slack61 = datetime.timedelta(days=7)
+--   $sla_lo62 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi63 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $ft64 = 'repair'
+--   $ft65 = 'install'
+--   $ft66 = 'delivery'
+--   $st67 = 'install'
+--   $h68 = datetime.timedelta(days=2)
+--   $st69 = 'delivery'
+--   $h70 = datetime.timedelta(days=2)
+--   $h71 = datetime.timedelta(days=1)
+--   $w72 = 'O0001'
+--   $lo73 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi74 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo75 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi76 = datetime.datetime(2024, 6, 24, 0, 0)
+--   $slack77 = datetime.timedelta(days=7)
+--   $w78 = 'O0001'
+--   $bl_first79 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $bl_last80 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo81 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi82 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo83 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi84 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $w85 = 'O0001'

@@ -198,10 +198,10 @@ a_closed AS (
   GROUP BY ALL
 ),
 b_sla_resolution AS (
-    SELECT *, due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st22 THEN $h23 WHEN $st24 THEN $h25 WHEN $st26 THEN $h27 WHEN $st28 THEN $h29 WHEN $st30 THEN $h31 WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 ELSE $h36 END) * 3600000000 AS BIGINT)) AS due_at, t.resolved_at AS done_at
+    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + (CASE t.service_type WHEN $st22 THEN $h23 WHEN $st24 THEN $h25 WHEN $st26 THEN $h27 WHEN $st28 THEN $h29 WHEN $st30 THEN $h31 WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 ELSE $h36 END) AS due_at, t.resolved_at AS done_at
       FROM ticket_facts t
       WHERE ((t.created_at >= $sla_lo20 AND t.created_at < $sla_hi21)) AND t.status <> 'cancelled') x
-    WHERE ((due_at >= $lo37 AND due_at < $hi38)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+    WHERE ((sla_created >= $lo39 AND sla_created < $hi40) OR ((due_at >= $lo37 AND due_at < $hi38))) AND (done_at IS NOT NULL OR sla_created <= (SELECT ts FROM as_of) - $slack41 OR due_at <= (SELECT ts FROM as_of))
 ),
 a_sla_resolution AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -217,10 +217,10 @@ a_sla_resolution AS (
   GROUP BY ALL
 ),
 b_sla_first_response AS (
-    SELECT *, due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST(($h41) * 3600000000 AS BIGINT)) AS due_at, t.first_response_at AS done_at
+    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + $h44 AS due_at, t.first_response_at AS done_at
       FROM ticket_facts t
-      WHERE ((t.created_at >= $sla_lo39 AND t.created_at < $sla_hi40)) AND t.status <> 'cancelled') x
-    WHERE ((due_at >= $lo42 AND due_at < $hi43)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+      WHERE ((t.created_at >= $sla_lo42 AND t.created_at < $sla_hi43)) AND t.status <> 'cancelled') x
+    WHERE ((sla_created >= $lo47 AND sla_created < $hi48) OR ((due_at >= $lo45 AND due_at < $hi46))) AND (done_at IS NOT NULL OR sla_created <= (SELECT ts FROM as_of) - $slack49 OR due_at <= (SELECT ts FROM as_of))
 ),
 a_sla_first_response AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -236,10 +236,10 @@ a_sla_first_response AS (
   GROUP BY ALL
 ),
 b_sla_onsite AS (
-    SELECT *, due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at + to_microseconds(CAST((CASE t.service_type WHEN $st49 THEN $h50 WHEN $st51 THEN $h52 ELSE $h53 END) * 3600000000 AS BIGINT)) AS due_at, t.visit1_started_at AS done_at
+    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.region AS d_region, t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + (CASE t.service_type WHEN $st55 THEN $h56 WHEN $st57 THEN $h58 ELSE $h59 END) AS due_at, t.visit1_started_at AS done_at
       FROM ticket_facts t
-      WHERE ((t.created_at >= $sla_lo44 AND t.created_at < $sla_hi45)) AND t.status <> 'cancelled' AND t.service_type IN ($ft46, $ft47, $ft48)) x
-    WHERE ((due_at >= $lo54 AND due_at < $hi55)) AND (due_at <= (SELECT ts FROM as_of) OR done_at IS NOT NULL)
+      WHERE ((t.created_at >= $sla_lo50 AND t.created_at < $sla_hi51)) AND t.status <> 'cancelled' AND t.service_type IN ($ft52, $ft53, $ft54)) x
+    WHERE ((sla_created >= $lo62 AND sla_created < $hi63) OR ((due_at >= $lo60 AND due_at < $hi61))) AND (done_at IS NOT NULL OR sla_created <= (SELECT ts FROM as_of) - $slack64 OR due_at <= (SELECT ts FROM as_of))
 ),
 a_sla_onsite AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -259,19 +259,19 @@ b_backlog AS (
         epoch(least(period_end, (SELECT ts FROM as_of)) - created_at) / 86400.0 AS age_days
     FROM (SELECT *, unnest(generate_series(first_end, last_end, INTERVAL 1 MONTH)) AS period_end
           FROM (SELECT t.region AS d_region, t.ticket_id, t.created_at,
-        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first56 + INTERVAL 1 MONTH) AS first_end,
-        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last57) AS last_end
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first65 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last66) AS last_end
       FROM ticket_facts t
-      WHERE t.created_at < $bl_last57 AND t.status <> 'cancelled'
+      WHERE t.created_at < $bl_last66 AND t.status <> 'cancelled'
         AND t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')
       UNION ALL
       SELECT t.region AS d_region, t.ticket_id, t.created_at,
-        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first56 + INTERVAL 1 MONTH) AS first_end,
-        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last57) AS last_end
+        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first65 + INTERVAL 1 MONTH) AS first_end,
+        least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last66) AS last_end
       FROM ticket_facts t
-      WHERE t.created_at < $bl_last57 AND t.status <> 'cancelled'
-        AND t.resolved_at >= $bl_first56 + INTERVAL 1 MONTH) x WHERE first_end <= last_end) y
-    WHERE ((period_end - INTERVAL 1 MONTH >= $lo58 AND period_end - INTERVAL 1 MONTH < $hi59))
+      WHERE t.created_at < $bl_last66 AND t.status <> 'cancelled'
+        AND t.resolved_at >= $bl_first65 + INTERVAL 1 MONTH) x WHERE first_end <= last_end) y
+    WHERE ((period_end - INTERVAL 1 MONTH >= $lo67 AND period_end - INTERVAL 1 MONTH < $hi68))
 ),
 a_backlog AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -290,7 +290,7 @@ a_backlog AS (
 b_parts AS (
     SELECT t.region AS d_region, t.started_at AS ts, t.*
     FROM part_facts t
-    WHERE ((t.started_at >= $lo60 AND t.started_at < $hi61))
+    WHERE ((t.started_at >= $lo69 AND t.started_at < $hi70))
 ),
 a_parts AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
@@ -400,42 +400,51 @@ SELECT 'parts_cost' AS kpi, period_start, d_region, CAST(parts_cost__num AS DOUB
 --   $sla_lo20 = datetime.datetime(2022, 12, 25, 0, 0)
 --   $sla_hi21 = datetime.datetime(2024, 7, 1, 0, 0)
 --   $st22 = 'repair'
---   $h23 = 72.0
+--   $h23 = datetime.timedelta(days=3)
 --   $st24 = 'install'
---   $h25 = 72.0
+--   $h25 = datetime.timedelta(days=3)
 --   $st26 = 'delivery'
---   $h27 = 72.0
+--   $h27 = datetime.timedelta(days=3)
 --   $st28 = 'return'
---   $h29 = 168.0
+--   $h29 = datetime.timedelta(days=7)
 --   $st30 = 'exchange'
---   $h31 = 168.0
+--   $h31 = datetime.timedelta(days=7)
 --   $st32 = 'refund'
---   $h33 = 72.0
+--   $h33 = datetime.timedelta(days=3)
 --   $st34 = 'consult'
---   $h35 = 24.0
---   $h36 = 72.0
+--   $h35 = datetime.timedelta(days=1)
+--   $h36 = datetime.timedelta(days=3)
 --   $lo37 = datetime.datetime(2023, 1, 1, 0, 0)
 --   $hi38 = datetime.datetime(2024, 7, 1, 0, 0)
---   $sla_lo39 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi40 = datetime.datetime(2024, 7, 1, 0, 0)
---   $h41 = 1.0
---   $lo42 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi43 = datetime.datetime(2024, 7, 1, 0, 0)
---   $sla_lo44 = datetime.datetime(2022, 12, 25, 0, 0)
---   $sla_hi45 = datetime.datetime(2024, 7, 1, 0, 0)
---   $ft46 = 'repair'
---   $ft47 = 'install'
---   $ft48 = 'delivery'
---   $st49 = 'install'
---   $h50 = 48.0
---   $st51 = 'delivery'
---   $h52 = 48.0
---   $h53 = 24.0
---   $lo54 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi55 = datetime.datetime(2024, 7, 1, 0, 0)
---   $bl_first56 = datetime.datetime(2023, 1, 1, 0, 0)
---   $bl_last57 = datetime.datetime(2024, 7, 1, 0, 0)
---   $lo58 = datetime.datetime(2023, 1, 1, 0, 0)
---   $hi59 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo39 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi40 = datetime.datetime(2024, 6, 24, 0, 0)
+--   $slack41 = datetime.timedelta(days=7)
+--   $sla_lo42 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi43 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $h44 = datetime.timedelta(seconds=3600)
+--   $lo45 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi46 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo47 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi48 = datetime.datetime(2024, 6, 24, 0, 0)
+--   $slack49 = datetime.timedelta(days=7)
+--   $sla_lo50 = datetime.datetime(2022, 12, 25, 0, 0)
+--   $sla_hi51 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $ft52 = 'repair'
+--   $ft53 = 'install'
+--   $ft54 = 'delivery'
+--   $st55 = 'install'
+--   $h56 = datetime.timedelta(days=2)
+--   $st57 = 'delivery'
+--   $h58 = datetime.timedelta(days=2)
+--   $h59 = datetime.timedelta(days=1)
 --   $lo60 = datetime.datetime(2023, 1, 1, 0, 0)
 --   $hi61 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo62 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi63 = datetime.datetime(2024, 6, 24, 0, 0)
+--   $slack64 = datetime.timedelta(days=7)
+--   $bl_first65 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $bl_last66 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo67 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi68 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo69 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi70 = datetime.datetime(2024, 7, 1, 0, 0)
