@@ -24,7 +24,7 @@ from aftersales.errors import UserError
 from pipelines import derive
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
-from pipelines.stage import Check, build_stage, quote_ident
+from pipelines.stage import Check, StageSQL, build_stage, kept_raw, quote_ident
 
 # Picked up from a directory; other files (README.txt, expected.json) are left alone.
 DATA_SUFFIXES = {".csv", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq"}
@@ -192,9 +192,8 @@ def load_file(
         }
         refs = {c.references[0] for c in table.columns if c.references}
         nonempty = {t: fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {t})")[0] for t in refs}
-        stage = build_stage(mapping, raw_types, business_tz, nonempty)
-        with _joins_as_written(con):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {stage.sql}", stage.params)
+        stage = build_stage(mapping, raw_types, business_tz, nonempty, raw.positional)
+        _stage_rows(con, stage, raw.positional is not None)
         rows_read = fetch_one(con, "SELECT count(*) FROM staged")[0]
         # One record per line after the header, the usual case, leaves no room for blank lines;
         # otherwise (quoted line breaks, or blank lines) look for blank lines, which DuckDB skips.
@@ -208,14 +207,8 @@ def load_file(
         final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
         stages.step("fold")
 
-        # The raw values of failed rows, read once: the rules they broke and the quarantine need them.
-        # (An empty IN list still scans every raw row: a clean 10M-row file skips the read.)
-        n_bad, n_failed = fetch_one(con, "SELECT (SELECT count(*) FROM bad_rids), (SELECT count(*) FROM failed)")
-        with _joins_as_written(con):
-            con.execute("CREATE OR REPLACE TEMP TABLE raw_failed AS SELECT * FROM raw "
-                        + ("WHERE _rid IN (SELECT _rid FROM bad_rids UNION ALL SELECT _rid FROM failed)"
-                           if n_bad + n_failed else "LIMIT 0"))
-        if n_bad:
+        _keep_raw_failed(con, raw.positional)
+        if fetch_one(con, "SELECT EXISTS (SELECT 1 FROM bad_rids)")[0]:
             con.execute(f"INSERT INTO failed SELECT _rid, unnest(_fails) FROM ({stage.fails_sql})", stage.params)
         stages.step("quarantine")
 
@@ -257,12 +250,61 @@ def load_file(
             registered.cleanup()
 
 
+def _stage_rows(con: duckdb.DuckDBPyConnection, stage: StageSQL, positional: bool) -> None:
+    """Temp table `staged_rows` and view `staged` over it (_rid, v_<col>..., _v, _bad)."""
+    with _joins_as_written(con):
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE staged_rows AS {stage.sql}", stage.params)
+        except duckdb.Error as exc:
+            if not positional:
+                raise
+            # malformed or mis-encoded CSV: Polars reads it, or names the problem
+            raise ReadAnotherWay(str(exc).splitlines()[0]) from exc
+    if not positional:
+        con.execute("CREATE OR REPLACE TEMP VIEW staged AS SELECT * FROM staged_rows")
+        return
+    # Rows in file order (see RawFile.positional); inside the load's transaction the rowids are
+    # offset (transaction-local storage).
+    offset = int(fetch_one(con, "SELECT coalesce(min(rowid), 0) FROM staged_rows")[0])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged AS SELECT rowid - {offset} AS _rid, * FROM staged_rows")
+    if stage.reference_sql:
+        with _joins_as_written(con):
+            con.execute(f"UPDATE staged_rows SET _bad = TRUE WHERE rowid - {offset} IN ({stage.reference_sql})")
+
+
+def _keep_raw_failed(con: duckdb.DuckDBPyConnection, positional: tuple[str, list[str]] | None) -> None:
+    """Temp table `raw_failed`: the raw rows (as view `raw`) of the rows that failed a rule, read
+    once: the rules they broke and the quarantine need them. A clean file reads nothing (an empty
+    IN list still scanned every raw row). A positional staging kept the raw values of the rows that
+    failed a rule on their own cells; a row failing only a reference or a rule across rows (the
+    folding) is looked up in the file again, in one streaming pass (a few seconds a GB)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE needed AS SELECT _rid FROM bad_rids UNION SELECT _rid FROM failed")
+    needed = fetch_one(con, "SELECT count(*) FROM needed")[0]
+    kept_all = positional is not None and needed and not fetch_one(
+        con, "SELECT EXISTS (SELECT 1 FROM needed WHERE _rid NOT IN (SELECT _rid FROM staged WHERE _raw_kept))")[0]
+    if not needed:
+        con.execute("CREATE OR REPLACE TEMP TABLE raw_failed AS SELECT * FROM raw LIMIT 0")
+    elif kept_all:
+        assert positional is not None
+        kept = ", ".join(f"{kept_raw(i)} AS {quote_ident(c)}" for i, c in enumerate(positional[1]))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_failed AS SELECT _rid, _rid + 1 AS {ROW}, "
+                    f"CAST(NULL AS VARCHAR) AS {SHEET}, {kept} FROM staged WHERE _raw_kept")
+    else:
+        with _joins_as_written(con):
+            con.execute("CREATE OR REPLACE TEMP TABLE raw_failed AS SELECT * FROM raw "
+                        "WHERE _rid IN (SELECT _rid FROM needed)")
+    con.execute("DROP TABLE needed")
+
+
 @contextlib.contextmanager
 def _joins_as_written(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Hash tables built on the side the query names last (the referenced keys, the failed rows).
-    DuckDB cannot estimate how many rows a CSV scan yields; left to choose, it may build on the
-    file's side instead: every column of 10M rows held in memory."""
-    con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+    """Queries planned as written, in two respects. Hash tables are built on the side the query
+    names last (the referenced keys, the failed rows): DuckDB cannot estimate how many rows a CSV
+    scan yields; left to choose, it may build on the file's side instead, every column of 10M rows
+    held in memory. And an IN list (a known-values rule, null markers) stays an expression: from
+    five values on, DuckDB turns it into a join, and a join does not keep the rows' order, which a
+    positional staging numbers them by (RawFile.positional)."""
+    con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side,in_clause'")
     try:
         yield
     finally:
@@ -274,7 +316,8 @@ def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
     """Free the per-file working tables. Only after success: a failed file's transaction is rolled
     back, and the temp tables with it."""
     con.execute("DROP VIEW IF EXISTS final_rows")
-    for name in ("final", "changes", "raw_failed", "failed", "bad_rids", "checks", "staged"):
+    con.execute("DROP VIEW IF EXISTS staged")
+    for name in ("final", "changes", "raw_failed", "failed", "bad_rids", "checks", "staged_rows"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 

@@ -39,11 +39,10 @@ class RawFile:
     parquet_path: Path | None = None
     parquet_columns: list[str] | None = None
     temporary: bool = False  # parquet_path is our own conversion of a CSV: numbered, deleted after
-    # A UTF-8 CSV DuckDB scans itself, in parallel, into a temporary table whose rowids number
-    # the rows in file order (see register). Polars' rules are kept: every cell text, quoted ""
-    # is an empty string, a short row is an error here (Polars pads it) and a blank line is
-    # skipped here (Polars counts it as a row): load_file checks for both and then reads the
-    # file through Polars instead.
+    # A UTF-8 CSV DuckDB scans itself, in parallel, straight into the staging query (see
+    # `positional`). Polars' rules are kept: every cell text, quoted "" is an empty string, a
+    # short row is an error here (Polars pads it) and a blank line is skipped here (Polars counts
+    # it as a row): load_file checks for both and then reads the file through Polars instead.
     csv_path: Path | None = None
     csv_columns: list[str] | None = None
     csv_options: dict | None = None
@@ -62,6 +61,16 @@ class RawFile:
     def direct_csv(self) -> bool:
         return self.csv_path is not None
 
+    @property
+    def positional(self) -> tuple[str, list[str]] | None:
+        """For a CSV DuckDB scans: view `raw_rows` (the source columns, no row number) and its
+        columns. Scanned on every core into a table, with insertion order preserved (DuckDB's
+        default, which the loader never changes), its rows keep their file order, so a row's
+        place in the result is its place in the file: the staging query reads this, and numbers
+        its rows by position. View `raw` numbers them with a streaming row_number(), which holds a
+        query to one thread: only for the rare reads the staging query cannot answer."""
+        return ("raw_rows", self.columns) if self.csv_path is not None else None
+
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         """Make the rows available as view `raw` (_rid, _row, _sheet, source columns)."""
         if self.frame is not None:
@@ -76,20 +85,11 @@ class RawFile:
             if CSV_BUFFER_BYTES:
                 options.update(buffer_size=CSV_BUFFER_BYTES, max_line_size=CSV_BUFFER_BYTES // 2)
             con.read_csv(str(self.csv_path), **options).create_view("raw_file")
-            # The text is copied once into a temporary table: the scan runs on every core and, as
-            # insertion order is preserved (DuckDB's default, which the loader never changes), a
-            # row's rowid is its place in the file. A streaming row_number() over the scan numbered
-            # the rows too, but held the whole staging query to one thread, and each later read of
-            # the raw values (the quarantine's) scanned the file again.
-            try:
-                con.execute("CREATE OR REPLACE TEMP TABLE raw_text AS SELECT * FROM raw_file")
-            except duckdb.Error as exc:  # malformed or mis-encoded: Polars reads it, or names the problem
-                raise ReadAnotherWay(str(exc).splitlines()[0]) from exc
-            # Inside the load's transaction the rowids are offset (transaction-local storage).
-            offset = int(con.execute("SELECT coalesce(min(rowid), 0) FROM raw_text").fetchall()[0][0])
-            numbered = f"SELECT rowid - {offset} AS _rid, * FROM raw_text"
-            row = f"_rid + 1 AS {ROW}"
             names = self.csv_columns or []
+            trimmed = ", ".join(f"{_q(c)} AS {_q(self._header(c))}" for c in names)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW raw_rows AS SELECT {trimmed} FROM raw_file")
+            numbered = "SELECT row_number() OVER () - 1 AS _rid, * FROM raw_file"
+            row = f"_rid + 1 AS {ROW}"
         else:
             con.read_parquet(str(self.parquet_path), file_row_number=True).create_view("raw_file")
             numbered = "SELECT file_row_number AS _rid, * EXCLUDE (file_row_number) FROM raw_file"
@@ -104,9 +104,8 @@ class RawFile:
         if self.frame is not None:
             con.unregister("raw")
         else:
-            con.execute("DROP VIEW IF EXISTS raw")
-            con.execute("DROP TABLE IF EXISTS raw_text")
-            con.execute("DROP VIEW IF EXISTS raw_file")
+            for view in ("raw", "raw_rows", "raw_file"):
+                con.execute(f"DROP VIEW IF EXISTS {view}")
 
     def cleanup(self) -> None:
         if self.temporary and self.parquet_path:

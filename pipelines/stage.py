@@ -173,13 +173,14 @@ class _Layers:
     rules refer to it: 0 source (a_, s_), 1 null markers (n_), 2 value map (t_), 3 parse (p_), 4 final (v_)."""
 
     def __init__(self) -> None:
-        self.items: list[list[str]] = [["_rid"], [], [], [], []]
+        self.items: list[list[str]] = [[], [], [], [], []]
 
     def add(self, level: int, expr: str, name: str) -> None:
         self.items[level].append(f"{expr} AS {name}")
 
-    def sql(self, source: str) -> str:
-        query = f"SELECT {', '.join(self.items[0])} FROM {source} r"
+    def sql(self, source: str, head: list[str]) -> str:
+        """`head`: the raw columns passed through unchanged (`_rid`, or the kept raw values)."""
+        query = f"SELECT {', '.join(head + self.items[0])} FROM {source} r"
         for items in self.items[1:]:
             if items:
                 query = f"SELECT *, {', '.join(items)} FROM ({query})"
@@ -222,11 +223,26 @@ class StageSQL:
     checks: list[Check]
     post_checks: list[tuple[Check, str]]  # events mode: (check, condition on folded columns)
     skipped_references: list[str]
+    # positional staging: SELECT _rid of the rows of `staged` whose references are unknown (a
+    # join would lose the rows' order, so references are checked after staging); None without
+    reference_sql: str | None = None
+
+
+def kept_raw(i: int) -> str:
+    """The name under which a positional staging keeps raw column i of a failing row."""
+    return f"r__{i}"
 
 
 def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
-                referenced_tables_nonempty: dict[str, bool]) -> StageSQL:
-    """The staging query over relation `raw` (plus `_rid`), one row per source row."""
+                referenced_tables_nonempty: dict[str, bool],
+                positional: tuple[str, list[str]] | None = None) -> StageSQL:
+    """The staging query over relation `raw` (with `_rid`), one row per source row.
+
+    `positional`: (relation, its columns): a relation with the source columns but no `_rid`, read
+    instead; the rows are then numbered by their position in the result (see
+    pipelines.read.RawFile), and each failing row keeps the raw value of column i as `r__<i>`
+    (NULL in the other rows). Such a query must run with DuckDB's `in_clause` optimizer off (see
+    pipelines.load), and checks references in `reference_sql` afterwards."""
     tdef = mapping.table_def
     specs = {s.target: s for s in mapping.columns}
     p = Params()
@@ -236,6 +252,8 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     layers = _Layers()
     conds: list[str] = []
     joins: list[str] = []
+
+    ref_conds: list[str] = []
 
     def fail(cond: str, check: Check) -> None:
         conds.append(cond)
@@ -268,7 +286,8 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
                 # A table's own key is unique already (the merge keeps one row per key).
                 distinct = "" if model.TABLES[rtable].key == (rcol,) else "DISTINCT "
                 joins.append(f"LEFT JOIN (SELECT {distinct}{rcol} AS k FROM {rtable}) {alias} ON {alias}.k = s.{v}")
-                fail(f"s.{v} IS NOT NULL AND {alias}.k IS NULL",
+                ref_conds.append(f"s.{v} IS NOT NULL AND {alias}.k IS NULL")
+                fail(ref_conds[-1],
                      Check("known_reference", col.name, src, f"{label}: not found in {rtable}.{rcol}; load the "
                            f"{rtable} master data first, or correct the code"))
             else:
@@ -323,7 +342,23 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     fail_list = (f"list_filter([{', '.join(f'CASE WHEN {c} THEN {i} END' for i, c in enumerate(conds))}], "
                  "lambda x: x IS NOT NULL)") if conds else "[]::INTEGER[]"
     ref_joins = "\n".join(joins)
-    sql = f"SELECT s._rid, {vcols}, s._v, ({bad}) AS _bad\nFROM ({layers.sql('raw')}) s\n{ref_joins}"
+    reference_sql = None
+    if positional is None:
+        sql = f"SELECT s._rid, {vcols}, s._v, ({bad}) AS _bad\nFROM ({layers.sql('raw', ['_rid'])}) s\n{ref_joins}"
+    else:
+        # The raw values ride along and are kept for the failing rows only (the quarantine's
+        # need): NULLs cost next to nothing, where a copy of every cell cost a third of the load.
+        relation, columns = positional
+        names = [kept_raw(i) for i in range(len(columns))]
+        head = [f"r.{quote_ident(c)} AS {n}" for c, n in zip(columns, names)]
+        row_bad = " OR ".join(f"coalesce({c}, FALSE)" for c in conds if c not in ref_conds) or "FALSE"
+        inner = (f"SELECT {vcols}, s._v, ({row_bad}) AS _bad, {', '.join(f's.{n}' for n in names)}\n"
+                 f"FROM ({layers.sql(relation, head)}) s")
+        kept = ", ".join(f"CASE WHEN _bad THEN {n} END AS {n}" for n in names)
+        sql = f"SELECT * EXCLUDE ({', '.join(names)}), _bad AS _raw_kept, {kept} FROM ({inner})"
+        if ref_conds:
+            reference_sql = (f"SELECT s._rid FROM staged s\n{ref_joins}\n"
+                             f"WHERE {' OR '.join(f'coalesce({c}, FALSE)' for c in ref_conds)}")
     failing = "(SELECT * FROM raw_failed WHERE _rid IN (SELECT _rid FROM bad_rids))"
-    fails_sql = f"SELECT s._rid, {fail_list} AS _fails\nFROM ({layers.sql(failing)}) s\n{ref_joins}"
-    return StageSQL(sql, fails_sql, p.values, checks, post, skipped)
+    fails_sql = f"SELECT s._rid, {fail_list} AS _fails\nFROM ({layers.sql(failing, ['_rid'])}) s\n{ref_joins}"
+    return StageSQL(sql, fails_sql, p.values, checks, post, skipped, reference_sql)

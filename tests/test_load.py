@@ -382,6 +382,26 @@ def test_csv_scan_numbers_rows_as_the_file_does(masters, tmp_path, monkeypatch, 
     assert ("B00010", "张\n三") in {(t[0], t[9]) for t in tickets}
 
 
+def test_csv_scan_quarantines_rows_only_a_later_rule_rejects_with_their_own_values(masters, tmp_path, monkeypatch):
+    """A positional staging keeps the raw values of the rows failing a rule on their own cells;
+    rows rejected later (an unknown reference, a key repeated with the same version and other
+    values) are looked up in the file again: their row numbers and raw values must be theirs."""
+    monkeypatch.setattr("pipelines.read.CSV_BUFFER_BYTES", 128 * 1024)
+    rows = [ticket_row(f"E{n:05d}") for n in range(1, 30_001)]
+    rows[99] = ticket_row("E00100", channel="jd")  # row 100: same key and version as row 12,345
+    rows[12_344] = ticket_row("E00100", channel="suning")
+    rows[20_000] = ticket_row("E20001", tech="T77")  # an unknown technician
+    rows[25_000] = ticket_row("E25001", channel="myspace")  # a row rule: raw values kept
+    csv = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join(rows) + "\n")
+    both = _load_both_ways(tmp_path, masters, csv, monkeypatch)
+    assert both["duckdb-scan"] == both["polars"]
+    rows_read, quarantined, quarantine, _ = both["duckdb-scan"]
+    assert (rows_read, quarantined) == (30_000, 4)
+    assert [(q[0], q[2]) for q in quarantine] == [
+        (100, "duplicate_key"), (12_345, "duplicate_key"), (20_001, "known_reference"), (25_001, "known_value")]
+    assert '"channel":"suning"' in quarantine[1][4].replace(" ", "")
+
+
 @pytest.mark.parametrize("case", ["blank_line", "short_row", "bom"])
 def test_csv_scan_hands_over_to_polars_where_it_would_differ(masters, tmp_path, monkeypatch, case):
     """DuckDB skips blank lines and refuses short rows; Polars counts a blank line as an (empty,
