@@ -350,7 +350,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         # need): NULLs cost next to nothing, where a copy of every cell cost a third of the load.
         relation, columns = positional
         names = [kept_raw(i) for i in range(len(columns))]
-        head = [f"r.{quote_ident(c)} AS {n}" for c, n in zip(columns, names)]
+        head = [f"r.{quote_ident(c)} AS {kept_raw(i)}" for i, c in enumerate(columns)]
         row_bad = " OR ".join(f"coalesce({c}, FALSE)" for c in conds if c not in ref_conds) or "FALSE"
         inner = (f"SELECT {vcols}, s._v, ({row_bad}) AS _bad, {', '.join(f's.{n}' for n in names)}\n"
                  f"FROM ({layers.sql(relation, head)}) s")
