@@ -229,8 +229,8 @@ class StageSQL:
 
 
 def kept_raw(i: int) -> str:
-    """The name under which a positional staging keeps raw column i of a failing row."""
-    return f"r__{i}"
+    """Where a positional staging keeps raw column i of a failing row (in list `_raw`)."""
+    return f"_raw[{i + 1}]"
 
 
 def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
@@ -240,8 +240,8 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
 
     `positional`: (relation, its columns): a relation with the source columns but no `_rid`, read
     instead; the rows are then numbered by their position in the result (see
-    pipelines.read.RawFile), and each failing row keeps the raw value of column i as `r__<i>`
-    (NULL in the other rows). Such a query must run with DuckDB's `in_clause` optimizer off (see
+    pipelines.read.RawFile), and each failing row keeps its raw values in list `_raw` (NULL in
+    the other rows; see `kept_raw`). Such a query must run with DuckDB's `in_clause` optimizer off (see
     pipelines.load), and checks references in `reference_sql` afterwards."""
     tdef = mapping.table_def
     specs = {s.target: s for s in mapping.columns}
@@ -347,15 +347,16 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         sql = f"SELECT s._rid, {vcols}, s._v, ({bad}) AS _bad\nFROM ({layers.sql('raw', ['_rid'])}) s\n{ref_joins}"
     else:
         # The raw values ride along and are kept for the failing rows only (the quarantine's
-        # need): NULLs cost next to nothing, where a copy of every cell cost a third of the load.
+        # need), as one list: a NULL costs next to nothing, where a copy of every cell cost a
+        # third of the load (and one list column is cheaper to store than one column each).
         relation, columns = positional
-        names = [kept_raw(i) for i in range(len(columns))]
-        head = [f"r.{quote_ident(c)} AS {kept_raw(i)}" for i, c in enumerate(columns)]
+        names = [f"r__{i}" for i in range(len(columns))]
+        head = [f"r.{quote_ident(c)} AS {n}" for c, n in zip(columns, names, strict=True)]
         row_bad = " OR ".join(f"coalesce({c}, FALSE)" for c in conds if c not in ref_conds) or "FALSE"
         inner = (f"SELECT {vcols}, s._v, ({row_bad}) AS _bad, {', '.join(f's.{n}' for n in names)}\n"
                  f"FROM ({layers.sql(relation, head)}) s")
-        kept = ", ".join(f"CASE WHEN _bad THEN {n} END AS {n}" for n in names)
-        sql = f"SELECT * EXCLUDE ({', '.join(names)}), _bad AS _raw_kept, {kept} FROM ({inner})"
+        sql = (f"SELECT * EXCLUDE ({', '.join(names)}), _bad AS _raw_kept, "
+               f"CASE WHEN _bad THEN [{', '.join(names)}] END AS _raw FROM ({inner})")
         if ref_conds:
             reference_sql = (f"SELECT s._rid FROM staged s\n{ref_joins}\n"
                              f"WHERE {' OR '.join(f'coalesce({c}, FALSE)' for c in ref_conds)}")
