@@ -69,7 +69,7 @@ def backlog(scope: state.Scope, df: pl.DataFrame) -> None:
 def reads(scope: state.Scope, breaching_tab: bool, backlog_tab: bool) -> list[tuple]:
     """The reads of the cards and of the open tabs, independent of one another."""
     end = scope.data_end.date()
-    calls: list[tuple] = [(data.kpis, scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)]
+    calls: list[tuple] = [(data.card_kpis, scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)]
     if breaching_tab:
         calls.append((data.breaching, scope.ver, scope.where))
     if backlog_tab:
@@ -89,7 +89,7 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
         data.together(*reads(scope, False, True)[1:])
     else:
         end = scope.data_end.date()
-        data.kpis(scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)
+        data.card_kpis(scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)
         data.distribution(scope.ver, "backlog_ageing", end, end, scope.where)
         data.breaching(scope.ver, scope.where)
 
