@@ -570,6 +570,7 @@ def test_the_breaching_list_is_the_metrics_one(dash_db, use_db):  # noqa: F811
     for where in ({}, {"service_type": [busiest]}, {"outlet_type": ["outsourced"], "service_type": [busiest]},
                   {"region": ["east", "north"]}, {"outlet": outlets}):
         got = data.breaching(ver, data.where_tuple(where))
-        want = metrics.breaching(str(dash_db), where=where, config=data.settings().config, limit=None)
+        want = metrics.breaching(str(dash_db), where=where, config=data.settings().config, limit=None,
+                                 columns=data.BREACHING_COLUMNS)
         assert_frame_equal(got, want)
     assert 0 < data.breaching(ver, data.where_tuple({"service_type": [busiest]})).height < every.height

@@ -22,9 +22,7 @@ def breaching(scope: state.Scope) -> None:
     if live.is_empty():
         ui.empty("no_records", scope)
         return
-    live = live.select("ticket_id", "stage", "overdue_hours", "due_at", "created_at", "status", "service_type",
-                       "channel", "priority", "outlet_id", "technician_id", "product_model", "customer_name",
-                       "customer_phone")
+    live = live.select("ticket_id", "stage", "overdue_hours", "due_at", *data.BREACHING_COLUMNS)
     st.markdown(f"**{T.t('n_breaching', lang, n=T.number(live['ticket_id'].n_unique(), lang))}**")
     shown = ui.localize(live, lang, scope)
     # The most overdue first, as many as the open list shows (the downloads have every row): the
