@@ -471,6 +471,27 @@ def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, 
         assert_frame_equal(got, want_dist)
 
 
+def test_cards_show_the_full_query_values(dash_db, use_db):  # noqa: F811
+    """``card_kpis`` (the last period's comparisons only) gives every value of the full query and
+    the last period's row whole, also when the range ends after the data (nothing in the last
+    period asked: the last period shown is an earlier one, its comparisons not in the narrow scan)."""
+    from polars.testing import assert_frame_equal
+
+    from dashboard import data
+
+    use_db(dash_db)
+    start, end = default_range(dash_db)
+    compared = ["prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change", "yoy_change_pct"]
+    kpis = ("ticket_volume", "complaint_rate")  # by created time: nothing after the data's last day
+    for last_day in (end, end + dt.timedelta(days=62)):
+        got = data.card_kpis(data.version(), kpis, "month", start, last_day, ())
+        want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=last_day)
+        last = want["period_start"].max()
+        assert_frame_equal(got.filter(pl.col("period_start") == last), want.filter(pl.col("period_start") == last))
+        assert want.filter(pl.col("period_start") == last)["yoy_value"].is_not_null().any()
+        assert_frame_equal(got.select(pl.exclude(compared)), want.select(pl.exclude(compared)))
+
+
 def test_a_one_value_filter_uses_the_breakdown_only_once_computed(dash_db, use_db, monkeypatch, tmp_path):  # noqa: F811
     """Before the breakdown by region is computed, picking a region runs the query filtered by it
     (far cheaper at 10M than the breakdown); once the warmer computed the breakdown, in this
