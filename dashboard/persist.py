@@ -65,6 +65,13 @@ def _path(db: Path, ver: str, name: str, args: tuple) -> Path:
     return directory(db, ver) / f"{name}-{key}.pkl"
 
 
+def kept(db: Path, ver: str, name: str, args: tuple) -> bool:
+    """Whether ``name(*args)`` on version ``ver`` of ``db`` is on disk (``remember`` reads it back)."""
+    if ver == "missing" or os.environ.get(SWITCH) == "0":
+        return False
+    return _path(db, ver, name, args).exists()
+
+
 def remember(db: Path, ver: str, name: str, args: tuple, compute: Callable[[], T]) -> T:
     """``compute()``'s result for ``name(*args)`` on version ``ver`` of ``db``: read back from disk
     when a process computed it before, else computed and written."""

@@ -15,6 +15,7 @@ waits for them (the cached functions hold a lock per key) instead of computing t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import logging
@@ -28,7 +29,8 @@ from metrics import registry as R
 
 POLL_SECONDS = 1.0  # one stat() call
 # After the default views, the breakdowns one-value filters on these are answered from (see
-# dashboard.data): choosing one region, channel, … is then a cache hit on every page's KPIs and
+# dashboard.data; until the warmer has computed one, such a filter is answered with its own
+# filtered query): choosing one region, channel, … is then a cache hit on every page's KPIs and
 # distributions. Every coded global filter, most used first: each pass costs about as much as
 # the default view (a breakdown by a coded dimension has a handful of rows per period).
 FILTER_DIMS = data.DERIVE_ORDER
@@ -66,7 +68,8 @@ def warm(ver: str, filter_dims: tuple[str, ...] = FILTER_DIMS) -> float:
         for name, _, _ in PAGES:
             module = importlib.import_module(f"dashboard.views.{name}")
             try:
-                module.prefetch(sc, stage)
+                with data.computing_breakdowns() if stage == "aggregates" else contextlib.nullcontext():
+                    module.prefetch(sc, stage)
             except Exception:  # noqa: BLE001 - a page that cannot warm is simply computed on first view
                 _LOG.exception("warming %s failed", name)
     return time.perf_counter() - t0

@@ -198,7 +198,7 @@ def _data_end(con: duckdb.DuckDBPyConnection) -> dt.date:
 def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: str | None = "month",
          start: dt.date | None = None, end: dt.date | None = None, where=None,
          config: dict | None = None, as_of: dt.datetime | None = None,
-         compare: bool = True) -> tuple[S.Plan, dt.date, dt.date]:
+         compare: bool | str = True) -> tuple[S.Plan, dt.date, dt.date]:
     """Validate a request and turn it into a ``metrics.sql.Plan`` (plus the requested [lo, hi))."""
     by = check_dims(_as_list(by))
     grain = periods.check_grain(grain)
@@ -212,9 +212,13 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
         end = _data_end(con) if con is not None else dt.date.today()
     if start is None:
         start = periods.shift(end, "year", -1) + dt.timedelta(days=1)
+    if compare not in (True, False, "last"):
+        raise UserError(f"compare must be True, False or 'last', not {compare!r}")
     lo, hi, wins = periods.windows(start, end, grain)
     if not compare:
         wins = [(lo, hi)]
+    elif compare == "last" and grain is not None:
+        wins = periods.last_windows(lo, hi, grain)
     conf = config if config is not None else cfg.load_config()
     p = S.Plan(kpis=kpis, by=by, grain=grain, windows=[(periods.to_ts(a), periods.to_ts(b)) for a, b in wins],
                where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
@@ -241,7 +245,7 @@ def sql_for(db: DbLike = None, **kwargs: Any) -> tuple[str, dict[str, Any]]:
 def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Sequence[str] | str | None = None,
           grain: str | None = "month", start: dt.date | None = None, end: dt.date | None = None,
           where: dict[str, Any] | None = None, config: dict | None = None,
-          as_of: dt.datetime | None = None, compare: bool = True) -> pl.DataFrame:
+          as_of: dt.datetime | None = None, compare: bool | str = True) -> pl.DataFrame:
     """KPI values in long format.
 
     db: database path (None: the configured one) or an open DuckDB connection.
@@ -255,7 +259,11 @@ def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Seq
     config: loaded configuration (targets, sla_hours); default: ``aftersales.config.load_config()``.
     as_of: the "now" for SLA due times and backlog ages; default: the latest created_at.
     compare: also compute the previous period and the same period last year (环比/同比); False
-        leaves those columns empty and scans only the requested periods (faster drill-downs).
+        leaves those columns empty and scans only the requested periods (faster drill-downs);
+        "last" scans the requested periods plus the last one's previous and last-year periods
+        (cards over a trend: a year of months scans 13 months instead of 24). Without them a
+        period's comparisons are still given where the compared period is in the scan (a
+        period's 环比 when the period before it is in the result).
 
     Returns one row per KPI × period × breakdown value; see ``RESULT_COLUMNS`` and README.
     Empty (null) values mean the denominator was zero, never zero.
@@ -265,7 +273,7 @@ def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Seq
 
 def run(db: DbLike = None, metrics=None, by=None, grain: str | None = "month", start: dt.date | None = None,
         end: dt.date | None = None, where=None, config: dict | None = None,
-        as_of: dt.datetime | None = None, compare: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+        as_of: dt.datetime | None = None, compare: bool | str = True) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``query``'s result and the raw measures it came from (with ``sumsq``, ``aux`` for
     promoters/detractors, ``quantiles``), for callers that need more than the value."""
     conf = config if config is not None else cfg.load_config()

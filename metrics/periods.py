@@ -75,14 +75,25 @@ def windows(start: dt.date, end: dt.date, grain: str | None) -> tuple[dt.date, d
         hi = end + dt.timedelta(days=1)
         return start, hi, [(start, hi)]
     lo, hi = trunc(start, grain), shift(trunc(end, grain), grain)
-    ranges = sorted([(last_year(lo, grain), last_year(hi, grain)), (shift(lo, grain, -1), shift(hi, grain, -1)), (lo, hi)])
+    return lo, hi, _merge([(last_year(lo, grain), last_year(hi, grain)), (shift(lo, grain, -1), shift(hi, grain, -1)),
+                           (lo, hi)])
+
+
+def last_windows(lo: dt.date, hi: dt.date, grain: str) -> list[tuple[dt.date, dt.date]]:
+    """The date ranges to scan for the periods [lo, hi) and the last one's previous and last-year
+    periods only (a year of months: 13 months instead of ``windows``' 24)."""
+    last = shift(hi, grain, -1)
+    return _merge([(lo, hi), (shift(last, grain, -1), last), (last_year(last, grain), last_year(hi, grain))])
+
+
+def _merge(ranges: list[tuple[dt.date, dt.date]]) -> list[tuple[dt.date, dt.date]]:
     merged: list[tuple[dt.date, dt.date]] = []
-    for a, b in ranges:
+    for a, b in sorted(ranges):
         if merged and a <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], b))
         else:
             merged.append((a, b))
-    return lo, hi, merged
+    return merged
 
 
 def parse_date(text: str, what: str) -> dt.date:

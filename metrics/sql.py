@@ -238,13 +238,21 @@ class _Builder:
         # Each ticket yields the period ends it spans: usually none (resolved within its period).
         # Two UNION ALL halves (still open; resolved after the first period end) so the second
         # stays zone-map prunable on resolved_at.
-        head = (f"SELECT {dims}t.ticket_id, t.created_at,\n"
-                f"        greatest(date_trunc('{g}', t.created_at) + {step}, {first} + {step}) AS first_end,\n"
-                f"        least(coalesce(date_trunc('{g}', t.resolved_at), date_trunc('{g}', {as_of}) + {step}), {last}) AS last_end\n"
-                f"      FROM {src} t\n"
-                f"      WHERE t.created_at < {last} AND t.status <> 'cancelled'\n        AND ")
-        src = (head + f"t.resolved_at IS NULL AND t.status IN {OPEN}{filters}\n      UNION ALL\n      "
-               + head + f"t.resolved_at >= {first} + {step}{filters}")
+        first_end = f"greatest(date_trunc('{g}', t.created_at) + {step}, {first} + {step})"
+
+        def head(first_end: str) -> str:
+            return (f"SELECT {dims}t.ticket_id, t.created_at,\n"
+                    f"        {first_end} AS first_end,\n"
+                    f"        least(coalesce(date_trunc('{g}', t.resolved_at), date_trunc('{g}', {as_of}) + {step}), {last}) AS last_end\n"
+                    f"      FROM {src} t\n"
+                    f"      WHERE t.created_at < {last} AND t.status <> 'cancelled'\n        AND ")
+        # A resolved ticket spans a period end only if created before the start of its resolution's
+        # period; the others (most: resolved in the period they were created) get no first_end, so
+        # the period ends are worked out for the few that span one (0.45 -> 0.35 s CPU for a year
+        # of months at 10M). Without the test they would fail first_end <= last_end anyway.
+        spans = f"CASE WHEN t.created_at < date_trunc('{g}', t.resolved_at) THEN {first_end} END"
+        src = (head(first_end) + f"t.resolved_at IS NULL AND t.status IN {OPEN}{filters}\n      UNION ALL\n      "
+               + head(spans) + f"t.resolved_at >= {first} + {step}{filters}")
         return (f"SELECT * EXCLUDE (first_end, last_end, period_end), period_end - {step} AS ts,\n"
                 f"        epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
                 f"    FROM (SELECT *, unnest(generate_series(first_end, last_end, {step})) AS period_end\n"

@@ -463,12 +463,70 @@ def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, 
     use_db(dash_db)
     start, end = default_range(dash_db)
     kpis = ("ticket_volume", "complaint_rate", "mttr", "mttr_p90", "nps", "backlog", "sla_compliance")
-    got = data.kpis(data.version(), kpis, "month", start, end, data.where_tuple(where))
     want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=end, where=where)
-    assert_frame_equal(got, want)
-    got = data.distribution(data.version(), "mttr_hours", start, end, data.where_tuple(where))
-    want = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where)
-    assert_frame_equal(got, want)
+    want_dist = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where)
+    with data.computing_breakdowns():  # as the warmer: from the breakdown whenever one value is picked
+        assert_frame_equal(data.kpis(data.version(), kpis, "month", start, end, data.where_tuple(where)), want)
+        got = data.distribution(data.version(), "mttr_hours", start, end, data.where_tuple(where))
+        assert_frame_equal(got, want_dist)
+
+
+def test_cards_show_the_full_query_values(dash_db, use_db):  # noqa: F811
+    """``card_kpis`` (the last period's comparisons only) gives every value of the full query and
+    the last period's row whole, also when the range ends after the data (nothing in the last
+    period asked: the last period shown is an earlier one, its comparisons not in the narrow scan)."""
+    from polars.testing import assert_frame_equal
+
+    from dashboard import data
+
+    use_db(dash_db)
+    start, end = default_range(dash_db)
+    compared = ["prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change", "yoy_change_pct"]
+    kpis = ("ticket_volume", "complaint_rate")  # by created time: nothing after the data's last day
+    for last_day in (end, end + dt.timedelta(days=62)):
+        got = data.card_kpis(data.version(), kpis, "month", start, last_day, ())
+        want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=last_day)
+        last = want["period_start"].max()
+        assert_frame_equal(got.filter(pl.col("period_start") == last), want.filter(pl.col("period_start") == last))
+        assert want.filter(pl.col("period_start") == last)["yoy_value"].is_not_null().any()
+        assert_frame_equal(got.select(pl.exclude(compared)), want.select(pl.exclude(compared)))
+
+
+def test_a_one_value_filter_uses_the_breakdown_only_once_computed(dash_db, use_db, monkeypatch, tmp_path):  # noqa: F811
+    """Before the breakdown by region is computed, picking a region runs the query filtered by it
+    (far cheaper at 10M than the breakdown); once the warmer computed the breakdown, in this
+    process or in an earlier one (kept on disk), every region is read from it."""
+    from dashboard import data
+
+    db = use_db(tmp_path / "b.duckdb")
+    shutil.copyfile(dash_db, db)
+    start, end = default_range(db)
+    calls = []
+    for name in ("query", "distribution"):
+        original = getattr(metrics, name)
+        monkeypatch.setattr(metrics, name, lambda *a, _f=original, _n=name, **k: calls.append(
+            (_n, k.get("by"), k.get("where"))) or _f(*a, **k))
+    ver = data.version()
+
+    def read(region: str) -> None:
+        where = (("region", (region,)),)
+        data.kpis(ver, ("ticket_volume", "backlog"), "month", start, end, where)
+        data.distribution(ver, "mttr_hours", start, end, where)
+
+    read("east")
+    assert calls == [("query", [], {"region": ["east"]}), ("distribution", [], {"region": ["east"]})]
+    calls.clear()
+    with data.computing_breakdowns():
+        read("north")
+    assert calls == [("query", ["region"], {}), ("distribution", ["region"], {})]
+    calls.clear()
+    read("south")
+    assert calls == []
+    data._kpis.clear()  # a new server process: nothing in memory, the breakdowns on disk
+    data._distribution.clear()
+    data._COMPUTED.clear()
+    read("south")
+    assert calls == []
 
 
 @pytest.mark.parametrize("where", [{}, {"region": ["east"]}, {"region": "busiest", "channel": "busiest"},
@@ -533,6 +591,7 @@ def test_the_breaching_list_is_the_metrics_one(dash_db, use_db):  # noqa: F811
     for where in ({}, {"service_type": [busiest]}, {"outlet_type": ["outsourced"], "service_type": [busiest]},
                   {"region": ["east", "north"]}, {"outlet": outlets}):
         got = data.breaching(ver, data.where_tuple(where))
-        want = metrics.breaching(str(dash_db), where=where, config=data.settings().config, limit=None)
+        want = metrics.breaching(str(dash_db), where=where, config=data.settings().config, limit=None,
+                                 columns=data.BREACHING_COLUMNS)
         assert_frame_equal(got, want)
     assert 0 < data.breaching(ver, data.where_tuple({"service_type": [busiest]})).height < every.height

@@ -147,6 +147,30 @@ def test_without_comparisons_same_values(db):
         assert (a is None and b is None) or a == pytest.approx(b, rel=1e-12)
 
 
+@pytest.mark.parametrize("grain,start,end", [("month", dt.date(2024, 3, 1), JUNE_END), ("week", dt.date(2024, 5, 6), JUNE_END),
+                                              ("quarter", dt.date(2023, 10, 1), JUNE_END), ("day", JUNE, dt.date(2024, 6, 5))])
+def test_comparisons_of_the_last_period_only(db, grain, start, end):
+    """compare="last": every value as with every comparison, the last period's 环比 and 同比 too;
+    the other periods' only where the compared period was scanned anyway."""
+    from polars.testing import assert_frame_equal
+
+    kw = dict(metrics=["ticket_volume", "mttr", "nps", "sla_compliance", "sla_onsite", "backlog", "backlog_aged_7d"],
+              by=["region"], grain=grain, start=start, end=end)
+    full = metrics.query(db, **kw)
+    lean = metrics.query(db, compare="last", **kw)
+    assert_frame_equal(lean.select(pl.exclude(COMPARED)), full.select(pl.exclude(COMPARED)))
+    last = full["period_start"].max()
+    assert_frame_equal(lean.filter(pl.col("period_start") == last), full.filter(pl.col("period_start") == last))
+    assert lean.filter(pl.col("period_start") == last)["yoy_value"].is_not_null().any()
+    first = lean.filter(pl.col("period_start") == lean["period_start"].min())
+    assert first["prev_value"].is_null().all() and first["yoy_value"].is_null().all()  # not scanned
+    with pytest.raises(UserError, match="compare"):
+        metrics.query(db, compare="first", **kw)
+
+
+COMPARED = ["prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change", "yoy_change_pct"]
+
+
 def test_status_and_small_sample(db):
     cfg = {**DEFAULTS, "targets": {"csat": 0.0, "complaint_rate": 0.0}}
     df = metrics.query(db, metrics=["csat", "complaint_rate", "ticket_volume"], by=["technician"], grain="month",

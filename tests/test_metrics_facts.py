@@ -258,6 +258,12 @@ def test_breaching_lists_open_tickets_past_each_sla_stage():
         assert 0 < len(east) < len(got) and set(east["ticket_id"]) <= ids
         with pytest.raises(UserError, match="part_no"):
             metrics.breaching(con, where={"part_no": "P001"}, config=DEFAULTS)
+        # some ticket columns only: the same rows, those columns (masked as before)
+        few = metrics.breaching(con, config=DEFAULTS, limit=None, columns=["customer_name", "channel"])
+        assert few.columns == ["ticket_id", "stage", "due_at", "overdue_hours", "channel", "customer_name"]
+        assert few.equals(got.select(few.columns))
+        with pytest.raises(UserError, match="customer_secret"):
+            metrics.breaching(con, config=DEFAULTS, columns=["channel", "customer_secret"])
 
 
 def test_records_newest_first():

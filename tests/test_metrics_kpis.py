@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 
 import metrics
+from metrics import periods
 from metrics import registry as R
 from tests.metrics_fixtures import fixture_con
 
@@ -330,6 +331,24 @@ def test_backlog_and_ageing(con):
     assert dict(zip(dist["bucket"], dist["count"], strict=True)) == {"1–3d": 1, "7–30d": 1, ">30d": 2}
     may = one(con, "backlog", as_of=ts(10, month=7), start=dt.date(2024, 5, 1), end=dt.date(2024, 5, 31))
     assert may["value"] == 1  # only the May ticket was open on 1 June
+
+
+@pytest.mark.parametrize("grain", ["month", "week", "day"])
+def test_backlog_at_the_period_edges(con, grain):
+    """Open at a period end E = created before E and resolved at or after it, to the microsecond,
+    whichever period the ticket was created or resolved in."""
+    e = dt.datetime(2024, 7, 1)  # a period start for every grain (a Monday)
+    us = dt.timedelta(microseconds=1)
+    insert(con, "tickets", [
+        ticket(created_at=e - us, resolved_at=e),  # open at E: counted
+        ticket(created_at=e - us, resolved_at=e - us),  # resolved just before: not
+        ticket(created_at=e, resolved_at=e + dt.timedelta(hours=5)),  # created at E: not
+        ticket(created_at=e - dt.timedelta(days=40), resolved_at=e),  # long open, resolved at E: counted
+        ticket(created_at=e - dt.timedelta(days=40), resolved_at=e - dt.timedelta(days=39)),  # an earlier period
+    ])
+    last = periods.shift(e.date(), grain, -1)
+    r = one(con, "backlog", grain=grain, start=last, end=e.date() - dt.timedelta(days=1), as_of=ts(10, month=7))
+    assert r["value"] == 2
 
 
 def _parts(con):

@@ -62,7 +62,7 @@ def reads(scope: state.Scope, breakdown_tab: bool, list_tab: bool) -> list[tuple
     complaint list is of the range's last period: see ``overview.first_reads`` on guessing it)."""
     v, a, b, w = scope.ver, scope.start, scope.end, scope.where
     calls: list[tuple] = [(data.kpis, v, (KPI, "complaints_per_1k_orders", "ticket_volume"), None, a, b, w),
-                          (data.kpis, v, (KPI,), scope.grain, a, b, w)]
+                          (data.kpis, v, (KPI,), scope.grain, a, b, w, (), False)]
     if breakdown_tab:
         calls += [(data.kpis, v, (KPI,), None, a, b, w, (dim,)) for dim in ("channel", "product_category")]
         calls.append((data.complaint_reasons, v, a, b, w))
@@ -77,7 +77,7 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     the cards, the trend and the breakdown tab the page opens on, "rest" the complaint list,
     "aggregates" the KPI values one-value filters are answered from."""
     if stage == "rest":
-        trend = data.kpis(scope.ver, (KPI,), scope.grain, scope.start, scope.end, scope.where)
+        trend = data.kpis(scope.ver, (KPI,), scope.grain, scope.start, scope.end, scope.where, (), False)
         if not trend.is_empty():
             data.records(scope.ver, KPI, scope.start, scope.end, scope.where, trend["period_start"].max(),
                          scope.grain, "numerator", ui.RECORD_LIMIT)

@@ -98,7 +98,7 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     one-value filter is answered from."""
     if stage == "rest":
         return
-    df = data.kpis(scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where)
+    df = data.card_kpis(scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where)
     if not df.is_empty():
         data.together(*mover_reads(scope, "complaint_rate", df["period_start"].max()))
 
@@ -110,7 +110,7 @@ def first_reads(scope: state.Scope) -> list:
     read the page then does not use)."""
     kpi_id = state.widget_value("mover", ("complaint_rate", *HEADLINE))
     guess = periods.trunc(scope.end, scope.grain)
-    return [(data.kpis, scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where),
+    return [(data.card_kpis, scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where),
             *mover_reads(scope, kpi_id, guess)]
 
 

@@ -28,7 +28,7 @@ def summary(scope: state.Scope) -> pl.DataFrame:
 
 
 def trends(scope: state.Scope) -> None:
-    df = data.kpis(scope.ver, RANKED, scope.grain, scope.start, scope.end, scope.where)
+    df = data.kpis(scope.ver, RANKED, scope.grain, scope.start, scope.end, scope.where, (), False)
     point = ui.chart(charts.small_multiples(df, RANKED, scope.lang, scope.grain, cols=3), key="rq_trend")
     ui.drill_from(point, scope, key="rq_trend_drill")
 
@@ -104,7 +104,7 @@ def reads(scope: state.Scope, tabs: tuple[bool, bool, bool, bool]) -> list[tuple
     v, a, b, w = scope.ver, scope.start, scope.end, scope.where
     calls: list[tuple] = [(data.kpis, v, CARDS, None, a, b, w)]
     if trends_tab:
-        calls += [(data.kpis, v, RANKED, scope.grain, a, b, w), (data.distribution, v, "mttr_hours", a, b, w)]
+        calls += [(data.kpis, v, RANKED, scope.grain, a, b, w, (), False), (data.distribution, v, "mttr_hours", a, b, w)]
     for on, level, key in ((outlet_tab, "outlet", "rq_outlet"), (tech_tab, "technician", "rq_tech")):
         if on:
             calls.append((data.rank, v, state.widget_value(f"{key}_kpi", RANKED), level, a, b, w))

@@ -76,7 +76,7 @@ def reads(scope: state.Scope, distribution_tab: bool, comments_tab: bool) -> lis
     """The reads of the cards, the trends and the open tab, independent of one another (the
     comments are of the range's last period: see ``overview.first_reads`` on guessing it)."""
     v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, CARDS, None, a, b, w), (data.kpis, v, CARDS, scope.grain, a, b, w)]
+    calls: list[tuple] = [(data.kpis, v, CARDS, None, a, b, w), (data.kpis, v, CARDS, scope.grain, a, b, w, (), False)]
     if distribution_tab:
         calls += [(data.distribution, v, kind, a, b, w) for kind in ("satisfaction", "nps_score")]
     if comments_tab:
@@ -90,7 +90,7 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     the cards, the trends and the distributions tab the page opens on, "rest" the comments,
     "aggregates" the KPI values and distributions one-value filters are answered from."""
     if stage == "rest":
-        df = data.kpis(scope.ver, CARDS, scope.grain, scope.start, scope.end, scope.where)
+        df = data.kpis(scope.ver, CARDS, scope.grain, scope.start, scope.end, scope.where, (), False)
         if not df.is_empty():
             data.records(scope.ver, "csat", scope.start, scope.end, scope.where, df["period_start"].max(),
                          scope.grain, None, COMMENTS_LIMIT)

@@ -22,9 +22,7 @@ def breaching(scope: state.Scope) -> None:
     if live.is_empty():
         ui.empty("no_records", scope)
         return
-    live = live.select("ticket_id", "stage", "overdue_hours", "due_at", "created_at", "status", "service_type",
-                       "channel", "priority", "outlet_id", "technician_id", "product_model", "customer_name",
-                       "customer_phone")
+    live = live.select("ticket_id", "stage", "overdue_hours", "due_at", *data.BREACHING_COLUMNS)
     st.markdown(f"**{T.t('n_breaching', lang, n=T.number(live['ticket_id'].n_unique(), lang))}**")
     shown = ui.localize(live, lang, scope)
     # The most overdue first, as many as the open list shows (the downloads have every row): the
@@ -69,7 +67,7 @@ def backlog(scope: state.Scope, df: pl.DataFrame) -> None:
 def reads(scope: state.Scope, breaching_tab: bool, backlog_tab: bool) -> list[tuple]:
     """The reads of the cards and of the open tabs, independent of one another."""
     end = scope.data_end.date()
-    calls: list[tuple] = [(data.kpis, scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)]
+    calls: list[tuple] = [(data.card_kpis, scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)]
     if breaching_tab:
         calls.append((data.breaching, scope.ver, scope.where))
     if backlog_tab:
@@ -89,7 +87,7 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
         data.together(*reads(scope, False, True)[1:])
     else:
         end = scope.data_end.date()
-        data.kpis(scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)
+        data.card_kpis(scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)
         data.distribution(scope.ver, "backlog_ageing", end, end, scope.where)
         data.breaching(scope.ver, scope.where)
 

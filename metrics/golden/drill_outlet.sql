@@ -280,7 +280,7 @@ b_backlog AS (
       AND t.outlet_id IN ($w78)
       UNION ALL
       SELECT t.ticket_id, t.created_at,
-        greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first79 + INTERVAL 1 MONTH) AS first_end,
+        CASE WHEN t.created_at < date_trunc('month', t.resolved_at) THEN greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first79 + INTERVAL 1 MONTH) END AS first_end,
         least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last80) AS last_end
       FROM ticket_facts t
       WHERE t.created_at < $bl_last80 AND t.status <> 'cancelled'

@@ -190,7 +190,8 @@ def record_queries(db: Path, page: str, params: dict[str, str]) -> list[tuple[st
     import metrics
 
     calls: list[tuple[str, dict]] = []
-    originals = {n: getattr(metrics, n) for n in ("query", "rank", "records", "distribution", "dimension_values")}
+    originals = {n: getattr(metrics, n) for n in ("query", "rank", "records", "distribution", "dimension_values",
+                                                  "breaching")}
 
     def wrap(name, fn):
         def inner(db_, *args, **kwargs):
