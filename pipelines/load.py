@@ -356,11 +356,7 @@ def _fold(
     keys = ", ".join(f"v_{k}" for k in table.key)
     vcols = ", ".join(f"v_{c}" for c in cols)
     if mapping.mode == "snapshot":
-        # Distinct hashes prove distinct keys, and are cheaper to count than the keys' text; only
-        # when two rows share a hash (a repeated key, or a collision) are the keys compared.
-        n_rows, n_keys = fetch_one(con, f"SELECT count(*), count(DISTINCT hash({keys})) FROM staged WHERE NOT _bad")
-        if n_rows != n_keys:
-            n_keys = fetch_one(con, f"SELECT count(DISTINCT ({keys})) FROM staged WHERE NOT _bad")[0]
+        n_rows, n_keys = fetch_one(con, f"SELECT count(*), count(DISTINCT ({keys})) FROM staged WHERE NOT _bad")
         if n_rows == n_keys:  # the usual export: one row per key, nothing to fold
             con.execute(f"CREATE OR REPLACE TEMP VIEW final_rows AS SELECT {vcols}, _v, 1 AS _n FROM staged "
                         "WHERE NOT _bad")
