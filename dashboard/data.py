@@ -272,8 +272,9 @@ def kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, 
     split = _split(where)
     if split is not None and _fits(kpi_ids, where, by):
         dim, value, rest = split
-        if _breakdown_ready(ver, "kpis", (kpi_ids, grain, start, end, rest, _with(by, dim), compare)):
-            return _pick(_kpis(ver, kpi_ids, grain, start, end, rest, _with(by, dim), compare), dim, value, dim in by)
+        args = (kpi_ids, grain, start, end, rest, _with(by, dim), compare)  # _kpis' own key
+        if _breakdown_ready(ver, "kpis", args):
+            return _pick(_kpis(ver, *args), dim, value, dim in by)
     return _kpis(ver, kpi_ids, grain, start, end, where, by, compare)
 
 
@@ -350,8 +351,9 @@ def distribution(ver: str, kind: str, start: dt.date, end: dt.date, where: Where
     split = _split(where)
     if split is not None and not unsupported_dims(metrics.DISTRIBUTIONS[kind][0], where, by):
         dim, value, rest = split
-        if _breakdown_ready(ver, "distribution", (kind, start, end, rest, grain, _with(by, dim))):
-            return _pick(_distribution(ver, kind, start, end, rest, grain, _with(by, dim)), dim, value, dim in by)
+        args = (kind, start, end, rest, grain, _with(by, dim))  # _distribution's own key
+        if _breakdown_ready(ver, "distribution", args):
+            return _pick(_distribution(ver, *args), dim, value, dim in by)
     return _distribution(ver, kind, start, end, where, grain, by)
 
 

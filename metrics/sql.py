@@ -178,7 +178,7 @@ class _Builder:
         if base in ("sla_first_response", "sla_resolution", "sla_onsite"):
             # Tickets are pre-filtered on created_at (zone maps), then exactly on their due time.
             stage = base[4:]
-            slack = dt.timedelta(hours=self._max_sla_hours())
+            slack = dt.timedelta(hours=max(self._sla_hours(), default=0.0))
             created = " OR ".join(f"(t.created_at >= {self.p.add('sla_lo', lo - slack)} AND t.created_at < {self.p.add('sla_hi', hi)})"
                                   for lo, hi in self.ranges())
             done = {"first_response": "t.first_response_at", "resolution": "t.resolved_at",
@@ -194,7 +194,7 @@ class _Builder:
                      f"{self.filters(base)}")
             as_of = self.as_of_sql()
             in_window, passed = self.window('due_at'), f"done_at IS NOT NULL OR due_at <= {as_of}"
-            if self._min_sla_hours() >= 0:
+            if min(self._sla_hours(), default=0.0) >= 0:
                 # due_at lies between created_at and created_at + the longest limit, so most rows are
                 # decided on created_at alone and the due time is computed only near the edges.
                 surely = " OR ".join(f"(sla_created >= {self.p.add('lo', lo)} AND sla_created < {self.p.add('hi', hi - slack)})"
@@ -213,13 +213,9 @@ class _Builder:
             return self._backlog_rows(dims)
         raise AssertionError(base)
 
-    def _max_sla_hours(self) -> float:
-        hours = [float(h) for stage in self.plan.sla_hours.values() for h in stage.values()]
-        return max(hours, default=0.0)
-
-    def _min_sla_hours(self) -> float:
-        hours = [float(h) for stage in self.plan.sla_hours.values() for h in stage.values()]
-        return min(hours, default=0.0)
+    def _sla_hours(self) -> list[float]:
+        """Every configured limit, of every stage and service type."""
+        return [float(h) for stage in self.plan.sla_hours.values() for h in stage.values()]
 
     def _backlog_rows(self, dims: str) -> str:
         as_of = self.as_of_sql()
