@@ -24,6 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from aftersales.errors import UserError
 
@@ -226,7 +227,7 @@ def infer(dates: Iterable, freq: str | None = None, rows: Sequence[int] | None =
     w_day, w_n = _best_weekday(unique)
     if w_n == len(unique):
         return Frequency(WEEKLY, w_day)
-    steps = [(b - a).days for a, b in zip(unique, unique[1:])]
+    steps = [(b - a).days for a, b in pairwise(unique)]
     if sum(s == 1 for s in steps) >= len(steps) / 2:
         return Frequency(DAILY)
     if max(m_n, w_n) >= len(unique) / 2:  # close to weekly or monthly: name the strays
