@@ -110,6 +110,19 @@ def whole_periods(days: float, freq: str) -> int:
     return max(1, math.ceil(periods_from_days(days, freq) - 1e-9))
 
 
+def horizon(settings: dict, freq: str) -> int:
+    """The horizon in periods of ``freq`` from a config section: ``horizon_periods`` (what
+    ``--horizon`` sets) if given, else ``horizon_days`` (workload) or ``horizon_weeks`` (parts)
+    converted to whole periods (84 days = 12 weeks; 12 weeks = 3 months)."""
+    if settings.get("horizon_periods"):
+        return int(settings["horizon_periods"])
+    if settings.get("horizon_days"):
+        return whole_periods(float(settings["horizon_days"]), freq)
+    if settings.get("horizon_weeks"):
+        return whole_periods(7.0 * float(settings["horizon_weeks"]), freq)
+    return default_horizon(freq)
+
+
 def default_horizon(freq: str) -> int:
     """Default horizon in periods: 84 days, 12 weeks, 6 months."""
     return {DAILY: 84, WEEKLY: 12, MONTHLY: 6}[check_code(freq)]

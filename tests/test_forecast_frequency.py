@@ -78,3 +78,10 @@ def test_periods_follow_the_frequency() -> None:
     assert fq.whole_periods(10, "W") == 2 and fq.whole_periods(14, "W") == 2 and fq.whole_periods(1, "M") == 1
     assert fq.periods_from_days(14, "D") == 14
     assert abs(fq.periods_from_days(365.25, "M") - 12) < 1e-9
+
+
+def test_horizon_in_periods_from_a_config_section() -> None:
+    assert fq.horizon({"horizon_days": 84}, "D") == 84 and fq.horizon({"horizon_days": 84}, "W") == 12
+    assert fq.horizon({"horizon_weeks": 12}, "W") == 12 and fq.horizon({"horizon_weeks": 12}, "M") == 3
+    assert fq.horizon({"horizon_weeks": 12, "horizon_periods": 6}, "M") == 6   # --horizon wins
+    assert fq.horizon({}, "M") == 6
