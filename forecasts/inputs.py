@@ -47,7 +47,9 @@ FILL_GAPS = ("none", "zero")
 @dataclass
 class Prepared:
     """A screened file: ``long`` holds the series to forecast (gap-free on the frequency's grid),
-    ``not_forecast`` the series left out with why (``unique_id, reason``)."""
+    ``not_forecast`` the series left out with why: ``unique_id``, ``reason`` (a sentence),
+    ``code`` (gaps | too_short | too_sparse | no_values) and ``n`` (missing dates, periods of
+    history, arrivals a week) for the dashboard's own words."""
 
     long: pl.DataFrame
     freq: fq.Frequency
@@ -192,7 +194,8 @@ def prepare(path: str | Path, kind: str, settings: dict[str, Any] | None = None,
     for (uid,), part in frame.sort("unique_id", "ds").group_by("unique_id", maintain_order=True):
         observed = part.filter(pl.col("y").is_not_null())
         if observed.is_empty():
-            not_forecast.append({"unique_id": uid, "reason": "no values (every value is blank)"})
+            not_forecast.append({"unique_id": uid, "code": "no_values", "n": 0,
+                                 "reason": "no values (every value is blank)"})
             gaps[uid] = part.height
             continue
         grid = _grid(observed["ds"][0], cutoff, found.code)
@@ -200,11 +203,13 @@ def prepare(path: str | Path, kind: str, settings: dict[str, Any] | None = None,
         missing = [d for d in grid if d not in have]
         gaps[uid] = len(missing)
         if missing and fill_gaps != "zero":
-            not_forecast.append({"unique_id": uid, "reason": f"{len(missing)} missing date(s) between its first date "
+            not_forecast.append({"unique_id": uid, "code": "gaps", "n": len(missing),
+                                 "reason": f"{len(missing)} missing date(s) between its first date "
                                  f"and {cutoff} ({_dates(missing)}); --fill-gaps zero counts them as 0"})
             continue
         if len(grid) < need:
-            not_forecast.append({"unique_id": uid, "reason": f"too short: {len(grid)} {_unit(found.code)} from its "
+            not_forecast.append({"unique_id": uid, "code": "too_short", "n": len(grid),
+                                 "reason": f"too short: {len(grid)} {_unit(found.code)} from its "
                                  f"first date to {cutoff}, at least {need} needed"})
             continue
         full = pl.DataFrame({"unique_id": uid, "ds": grid}, schema={"unique_id": pl.String, "ds": pl.Date}) \
@@ -213,7 +218,8 @@ def prepare(path: str | Path, kind: str, settings: dict[str, Any] | None = None,
             last_year = full.tail(fq.annual_lag(found.code))
             weekly = float(last_year["y"].mean()) * 7 / fq.period_days(found.code)
             if weekly < min_weekly:
-                not_forecast.append({"unique_id": uid, "reason": f"too sparse: {weekly:.2f} a week over its last "
+                not_forecast.append({"unique_id": uid, "code": "too_sparse", "n": round(weekly, 2),
+                                     "reason": f"too sparse: {weekly:.2f} a week over its last "
                                      f"year, under min_weekly_tickets = {min_weekly:g}"})
                 continue
         kept.append(full)
