@@ -81,6 +81,7 @@ def _settings(args: argparse.Namespace, kind: str) -> tuple[Path, dict[str, Any]
         cal = calendar.spec(args.country, args.events)
         if cal is not None:
             sec["calendar"] = cal
+            print(f"calendar: {calendar.describe(cal)}", file=sys.stderr)
     n = workers(args.workers if args.workers is not None else section(config, "forecast")["workers"])
     return db, config, n
 

@@ -58,6 +58,7 @@ class Prepared:
     rows: int
     not_forecast: list[dict[str, str]] = field(default_factory=list)
     gaps: dict[str, int] = field(default_factory=dict)   # series -> missing dates (filled or not)
+    gap_dates: dict[str, list[dt.date]] = field(default_factory=dict)  # series -> its first missing dates
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -190,7 +191,7 @@ def prepare(path: str | Path, kind: str, settings: dict[str, Any] | None = None,
     cutoff = frame["ds"].max()
     need = _min_periods(kind, found.code, settings)
     min_weekly = float(settings.get("min_weekly_tickets", 0) or 0) if kind == "workload" else 0.0
-    kept, not_forecast, gaps = [], [], {}
+    kept, not_forecast, gaps, gap_dates = [], [], {}, {}
     for (uid,), part in frame.sort("unique_id", "ds").group_by("unique_id", maintain_order=True):
         observed = part.filter(pl.col("y").is_not_null())
         if observed.is_empty():
@@ -202,6 +203,8 @@ def prepare(path: str | Path, kind: str, settings: dict[str, Any] | None = None,
         have = set(observed["ds"].to_list())
         missing = [d for d in grid if d not in have]
         gaps[uid] = len(missing)
+        if missing:
+            gap_dates[uid] = missing[:3]
         if missing and fill_gaps != "zero":
             not_forecast.append({"unique_id": uid, "code": "gaps", "n": len(missing),
                                  "reason": f"{len(missing)} missing date(s) between its first date "
@@ -228,7 +231,7 @@ def prepare(path: str | Path, kind: str, settings: dict[str, Any] | None = None,
         notes.append(f"{filled} missing date(s) in {sum(1 for k, v in gaps.items() if v)} series counted as 0 "
                      "(--fill-gaps zero)")
     prepared = Prepared(pl.concat(kept).cast(SCHEMA) if kept else pl.DataFrame(schema=SCHEMA), found, str(path.resolve()),
-                        sha256(path), frame.height, not_forecast, gaps, notes)
+                        sha256(path), frame.height, not_forecast, gaps, gap_dates, notes)
     if not kept:
         raise UserError(f"{path}: no series can be forecast — {not_forecast_text(prepared, 3)}")
     return prepared
@@ -247,11 +250,13 @@ def not_forecast_text(prepared: Prepared, limit: int = 10) -> str:
 
 
 def gap_summary(prepared: Prepared, limit: int = 5) -> str | None:
-    """``"gaps in 4 series: a 3, b 1, ..."`` or None without gaps."""
+    """``"missing dates in 4 series (count per series): a 3 (2024-01-11, ...), b 1 (...)"``, or
+    None without gaps."""
     with_gaps = sorted(((k, v) for k, v in prepared.gaps.items() if v), key=lambda kv: (-kv[1], kv[0]))
     if not with_gaps:
         return None
-    shown = ", ".join(f"{k} {v}" for k, v in with_gaps[:limit])
+    shown = ", ".join(f"{k} {v}" + (f" ({_dates(prepared.gap_dates[k])})" if prepared.gap_dates.get(k) else "")
+                      for k, v in with_gaps[:limit])
     more = f", and {len(with_gaps) - limit} more" if len(with_gaps) > limit else ""
     return f"missing dates in {len(with_gaps)} series (count per series): {shown}{more}"
 

@@ -45,7 +45,8 @@ def test_gaps_leave_a_series_out_unless_filled_with_zero(tmp_path):
     assert got.gaps == {"a": 0, "b": 3}
     [out] = got.not_forecast
     assert out["unique_id"] == "b" and "3 missing date(s)" in out["reason"] and "2024-01-11" in out["reason"]
-    assert "--fill-gaps zero" in out["reason"] and "b 3" in inputs.gap_summary(got)
+    assert "--fill-gaps zero" in out["reason"]
+    assert "in 1 series (count per series): b 3 (2024-01-11, 2024-01-12, 2024-02-10)" in inputs.gap_summary(got)
     filled = inputs.prepare(f, "workload", fill_gaps="zero")
     b = filled.long.filter(pl.col("unique_id") == "b")
     assert b.height == 60 and b.filter(pl.col("ds") == D(2024, 1, 11))["y"].to_list() == [0.0]
