@@ -115,8 +115,7 @@ def read_file(path: str | Path) -> tuple[pl.DataFrame, list[str]]:
     if path.stat().st_size == 0:
         raise UserError(f"{path} is empty; it needs a header (unique_id,ds,y) and one row per series and date")
     try:
-        raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy") if suffix in (".csv", ".txt") \
-            else pl.read_parquet(path)
+        raw = _read_csv(path) if suffix in (".csv", ".txt") else pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise UserError(f"{path}: cannot be read ({str(exc).splitlines()[0]}); it should be a CSV or Parquet file") from exc
     cols, notes = _columns(path, raw.columns)
@@ -153,6 +152,23 @@ def read_file(path: str | Path) -> tuple[pl.DataFrame, list[str]]:
                         "give one row per series and date (sum them first if they are parts of one total)")
     return frame.with_columns(pl.when(blank_y).then(None).otherwise(pl.col("y")).alias("y")) \
         .select("_row", "unique_id", "ds", "y"), notes
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    # Chinese back offices write GB18030/GBK as often as UTF-8; a file that is neither is read
+    # as the loaders would guess it (pipelines.read.detect_encoding).
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        from pipelines.read import detect_encoding
+
+        text = data.decode(detect_encoding(path), errors="replace")
+    return pl.read_csv(text.encode("utf-8"), infer_schema=False)
 
 
 def _min_periods(kind: str, freq: str, settings: dict[str, Any]) -> int:

@@ -112,3 +112,14 @@ def test_a_file_without_an_id_column_is_one_series(tmp_path):
     got = inputs.prepare(write(tmp_path / "calls.csv", "date,value", [(d, y) for _, d, y in daily("", D(2024, 1, 1), 40)]),
                          "workload")
     assert got.long["unique_id"].unique().to_list() == ["calls"]
+
+
+def test_gbk_csv_with_chinese_headers_and_parquet_datetimes(tmp_path):
+    body = "配件编号,日期,数量\n" + "".join(f"零件A,2024-{m:02d}-01,{m % 3}\n" for m in range(1, 13))
+    (tmp_path / "gbk.csv").write_bytes(body.encode("gb18030"))
+    got = inputs.prepare(tmp_path / "gbk.csv", "parts")
+    assert got.long["unique_id"].unique().to_list() == ["零件A"] and got.freq == inputs.fq.Frequency("M", 1)
+    stamps = [dt.datetime(2024, 1, 1) + dt.timedelta(weeks=k) for k in range(12)]
+    pl.DataFrame({"unique_id": "a", "ds": stamps, "y": list(range(12))}).write_parquet(tmp_path / "w.parquet")
+    got = inputs.prepare(tmp_path / "w.parquet", "parts")
+    assert got.freq.code == "W" and got.long["y"].sum() == 66
