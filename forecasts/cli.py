@@ -99,8 +99,6 @@ def _file(args: argparse.Namespace, kind: str, config: dict[str, Any]) -> Inputs
     gaps = inputs.gap_summary(prepared)
     if gaps:
         print(f"  {gaps}", file=sys.stderr)
-    if prepared.not_forecast:
-        print(f"  {inputs.not_forecast_text(prepared)}", file=sys.stderr)
     return Inputs(prepared.long, prepared.path, prepared.freq.code, prepared)
 
 
