@@ -123,3 +123,21 @@ def test_gbk_csv_with_chinese_headers_and_parquet_datetimes(tmp_path):
     pl.DataFrame({"unique_id": "a", "ds": stamps, "y": list(range(12))}).write_parquet(tmp_path / "w.parquet")
     got = inputs.prepare(tmp_path / "w.parquet", "parts")
     assert got.freq.code == "W" and got.long["y"].sum() == 66
+
+
+def test_database_series_start_at_their_own_first_ticket():
+    import duckdb
+
+    from forecasts import series
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE outlets (outlet_id VARCHAR, region VARCHAR)")
+    con.execute("CREATE TABLE tickets (created_at TIMESTAMP, outlet_id VARCHAR, service_type VARCHAR)")
+    con.execute("INSERT INTO outlets VALUES ('o1', 'east'), ('o2', 'west')")
+    # east has tickets on 1 and 3 March; west opened on 10 March; the data ends on 12 March
+    con.execute("INSERT INTO tickets VALUES ('2026-03-01 09:00', 'o1', 'repair'), ('2026-03-03 10:00', 'o1', 'repair'),"
+                " ('2026-03-10 11:00', 'o2', 'repair'), ('2026-03-12 12:00', 'o1', 'repair')")
+    long = series.workload_series(con, ["region", "total"])
+    spans = {u: (g["ds"].min(), g.height, g["y"].sum()) for (u,), g in long.group_by("unique_id")}
+    assert spans == {"east/all": (D(2026, 3, 1), 12, 3.0), "west/all": (D(2026, 3, 10), 3, 1.0),
+                     "all/all": (D(2026, 3, 1), 12, 4.0)}
