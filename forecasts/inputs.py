@@ -128,7 +128,7 @@ def read_file(path: str | Path) -> tuple[pl.DataFrame, list[str]]:
     y_raw = pl.col(cols["y"]).cast(pl.String).str.strip_chars()
     frame = raw.select(
         uid.alias("unique_id"),
-        ds_raw.str.slice(0, 10).str.replace_all("/", "-").str.to_date("%Y-%m-%d", strict=False).alias("ds"),
+        _date(ds_raw).alias("ds"),
         y_raw.cast(pl.Float64, strict=False).alias("y"),
         ds_raw.alias("_ds_raw"), y_raw.alias("_y_raw"),
     ).with_row_index("_row", offset=2)
@@ -152,6 +152,13 @@ def read_file(path: str | Path) -> tuple[pl.DataFrame, list[str]]:
                         "give one row per series and date (sum them first if they are parts of one total)")
     return frame.with_columns(pl.when(blank_y).then(None).otherwise(pl.col("y")).alias("y")) \
         .select("_row", "unique_id", "ds", "y"), notes
+
+
+def _date(text: pl.Expr) -> pl.Expr:
+    """YYYY-MM-DD (or with slashes, unpadded, or followed by a time); YYYY-MM is the month's first day."""
+    day = text.str.extract(r"^(\d{4}[-/]\d{1,2}(?:[-/]\d{1,2})?)(?:[ T].*)?$", 1).str.replace_all("/", "-")
+    day = pl.when(day.str.count_matches("-") == 1).then(day + "-01").otherwise(day)
+    return day.str.to_date("%Y-%m-%d", strict=False)
 
 
 def _read_csv(path: Path) -> pl.DataFrame:

@@ -141,3 +141,11 @@ def test_database_series_start_at_their_own_first_ticket():
     spans = {u: (g["ds"].min(), g.height, g["y"].sum()) for (u,), g in long.group_by("unique_id")}
     assert spans == {"east/all": (D(2026, 3, 1), 12, 3.0), "west/all": (D(2026, 3, 10), 3, 1.0),
                      "all/all": (D(2026, 3, 1), 12, 4.0)}
+
+
+def test_date_spellings():
+    from forecasts.inputs import _date
+
+    got = pl.select(_date(pl.Series(["2024-01-05", "2024/1/5", "2024-1-5 10:00", "2024-01-05T00:00:00", "2024-03",
+                                     "05.01.2024", "2024-13-01"]))).to_series().to_list()
+    assert got == [D(2024, 1, 5)] * 4 + [D(2024, 3, 1), None, None]
