@@ -68,7 +68,8 @@ class Prepared:
     def source(self) -> dict[str, Any]:
         """What the run stores about where its data came from."""
         return {"path": self.path, "sha256": self.sha256, "rows": self.rows, "freq": self.freq.code,
-                "freq_anchor": self.freq.anchor, "series_in_file": len(self.gaps) or None}
+                "freq_anchor": self.freq.anchor, "series_in_file": len(self.gaps) or None,
+                "gaps": {k: v for k, v in sorted(self.gaps.items()) if v}}
 
 
 def sha256(path: Path) -> str:

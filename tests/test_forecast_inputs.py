@@ -51,6 +51,7 @@ def test_gaps_leave_a_series_out_unless_filled_with_zero(tmp_path):
     b = filled.long.filter(pl.col("unique_id") == "b")
     assert b.height == 60 and b.filter(pl.col("ds") == D(2024, 1, 11))["y"].to_list() == [0.0]
     assert filled.not_forecast == [] and any("counted as 0" in n for n in filled.notes)
+    assert filled.source()["gaps"] == {"b": 3}  # stored with the run
 
 
 def test_blank_values_are_missing_observations(tmp_path):
