@@ -16,9 +16,10 @@ A column's aggregation (`take`):
 `where` narrows any of them to the rows matching conditions on canonical columns (their mapped
 codes) or on a source column's text.
 
-Order of a key's rows: the mapping's `version` (e.g. the event time), then the rows' values
-(canonical columns in model order, then the condition texts): rows with equal versions get the
-same order in every split, unlike file order, which a split changes.
+Order of a key's rows: the mapping's `version` (e.g. the event time), then `tie_order` (the rank
+of a column's value in a list, e.g. closed after in_progress), then the rows' values (canonical
+columns in model order, then the condition texts): rows with equal versions get the same order
+in every split, unlike file order, which a split changes.
 
 SQL identifiers are canonical names (model allow-list) and `log_<table>` for a canonical table;
 every value, code list and source header is a bound parameter.
@@ -127,6 +128,24 @@ def parse_take(spec: dict, target: str, table: model.Table, mode: str,
     elif "of" in spec or "from" in spec or "to" in spec:
         raise fail(f"column {target!r}: of/from/to belong to take transitions")
     return Aggregate(take, where, of, to)
+
+
+def parse_tie_order(raw: Any, table: model.Table, mode: str,
+                    fail: Callable[[str], Exception]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`tie_order: {status: [open, in_progress, resolved, closed]}`: rows of one key with the same
+    version are ordered by the rank of their value in the list (values not listed come first)."""
+    if raw is None:
+        return ()
+    if mode != "log":
+        raise fail("tie_order belongs to mode log")
+    if not isinstance(raw, dict) or not raw:
+        raise fail("tie_order must map canonical columns to lists of values, e.g. {status: [open, closed]}")
+    out = []
+    for col, vals in raw.items():
+        if col not in table.column_names:
+            raise fail(f"tie_order: {col!r} is not a column of {table.name}; valid: {', '.join(table.column_names)}")
+        out.append((col, _codes(vals, f"tie_order.{col}", fail)))
+    return tuple(out)
 
 
 def condition_headers(mapping: Any) -> list[str]:
@@ -248,11 +267,14 @@ def fold_log(
         SELECT s._rid, s._v, {', '.join(f's.v_{c}' for c in cols)}, {aux} AS _aux
         FROM staged s {'JOIN raw r ON r._rid = s._rid' if headers else ''}
         WHERE NOT s._bad AND s._rid NOT IN (SELECT _rid FROM failed)""", bind.params)
+    bind = _Binder()  # the next statement's parameters
     src = bind(mapping.source)
     on = " AND ".join(f"e.{k} = n.v_{k}" for k in table.key)
     stored = (f"SELECT e._v, {', '.join(f'e.{c} AS v_{c}' for c in cols)}, e._aux FROM {store} e "
               f"WHERE e.source = {src} AND EXISTS (SELECT 1 FROM log_new n WHERE {on})")
-    events = (f"(SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _v NULLS FIRST, "
+    ranks = "".join(f"coalesce(list_position({bind(list(vals))}, CAST(v_{col} AS VARCHAR)), 0), "
+                    for col, vals in mapping.tie_order)
+    events = (f"(SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY _v NULLS FIRST, {ranks}"
               f"{', '.join(f'v_{c} NULLS FIRST' for c in cols)}, CAST(_aux AS VARCHAR) NULLS FIRST) AS _ord "
               f"FROM (SELECT DISTINCT * FROM ({stored} UNION ALL SELECT _v, {vcols}, _aux FROM log_new)))")
     con.execute(f"""

@@ -51,6 +51,7 @@ class Mapping:
     version_column: str | None = None
     version_type: str = "datetime"
     version_optional: bool = False  # canonical files may or may not carry updated_at
+    tie_order: tuple[tuple[str, tuple[str, ...]], ...] = ()  # mode log: order of rows with equal versions
     path: str = "<built-in>"
 
     def matches(self, file_name: str) -> bool:
@@ -71,7 +72,7 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
     if not isinstance(raw, dict):
         raise _fail(path, "the file must be a YAML mapping of keys")
     known = {"source", "table", "description", "match", "format", "encoding", "delimiter", "sheet", "header_row",
-             "timezone", "datetime_formats", "null_values", "mode", "version", "columns"}
+             "timezone", "datetime_formats", "null_values", "mode", "version", "columns", "tie_order"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown key(s) {sorted(unknown)}; valid keys: {sorted(known)}")
@@ -138,6 +139,7 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
         datetime_formats=tuple(raw.get("datetime_formats") or ()),
         null_values=tuple(str(v) for v in raw.get("null_values", DEFAULT_NULLS)),
         mode=mode, version_column=vcol, version_type=vtype, path=path,
+        tie_order=fold.parse_tie_order(raw.get("tie_order"), tdef, mode, lambda what: _fail(path, what)),
     )
 
 
