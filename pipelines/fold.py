@@ -27,6 +27,7 @@ every value, code list and source header is a bound parameter.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,8 @@ from aftersales.db import fetch_one
 
 TAKES = ("last", "first", "min", "max", "count", "transitions")
 COUNT_TAKES = ("count", "transitions")
+KEPT_NOTE = (" (after folding every event of this key; its events are kept and the record is derived again "
+             "when more of its log is loaded)")
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
 
 
@@ -283,19 +286,30 @@ def fold_log(
         FROM ({aggregate_sql(mapping, table, events, bind)}) a
         JOIN (SELECT {keys}, count(*) AS _n, list(_rid) AS _rids FROM log_new GROUP BY {keys}) n
           USING ({keys})""", bind.params)
+    # A record breaking a rule only its folded fields can break (created after resolved, a required
+    # field still empty) is not written, and the file's rows of it are quarantined; its events are
+    # stored all the same, so that the rest of its log, loaded later, derives it whole: a split load
+    # ends where the whole load does. A record this source wrote before is withdrawn: the ticket
+    # keeps no half state.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE log_failed AS SELECT {keys} FROM final LIMIT 0")
     for i, (check, cond) in enumerate(post_checks):
         idx = n_checks + 1 + i
-        append_check(con, check, idx)
+        append_check(con, dataclasses.replace(check, message=check.message + KEPT_NOTE), idx)
         con.execute(f"INSERT INTO failed SELECT unnest(_rids), {idx} FROM final WHERE {cond}")
+        con.execute(f"INSERT INTO log_failed SELECT {keys} FROM final WHERE {cond}")
         con.execute(f"DELETE FROM final WHERE {cond}")
-    # The file's new events of the keys kept; an event already stored is not stored twice.
+    match = " AND ".join(f"t.{k} = f.v_{k}" for k in table.key)
+    con.execute(f"""
+        DELETE FROM {table.name} t WHERE EXISTS (SELECT 1 FROM log_failed f WHERE {match})
+        AND t._load_id IN (SELECT load_id FROM loads WHERE source = $src)""", {"src": mapping.source})
+    # The file's new events; an event already stored is not stored twice.
     con.execute(f"""
         INSERT INTO {store} (source, _v, {', '.join(cols)}, _aux, _load_id)
-        SELECT DISTINCT $src, _v, {vcols}, _aux, $load FROM log_new n
-        WHERE EXISTS (SELECT 1 FROM final f WHERE {' AND '.join(f'f.v_{k} = n.v_{k}' for k in table.key)})
+        SELECT DISTINCT $src, _v, {vcols}, _aux, $load FROM log_new
         EXCEPT
         SELECT source, _v, {', '.join(cols)}, _aux, $load FROM {store} WHERE source = $src""",
                 {"src": mapping.source, "load": load_id})
+    con.execute("DROP TABLE log_failed")
     con.execute("ALTER TABLE final DROP COLUMN _rids")
     con.execute("DROP TABLE log_new")
     return "final"
