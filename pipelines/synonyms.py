@@ -114,6 +114,8 @@ VALUES: dict[str, dict[str, tuple[str, ...]]] = {
                 "douyin": ("抖音", "douyin"), "suning": ("苏宁",), "vip": ("唯品会",), "weidian": ("微店",),
                 "wechat": ("微信", "小程序", "公众号", "wechat"), "phone": ("电话", "热线", "phone", "call"),
                 "store": ("门店", "到店", "store", "walk-in")},
+    "survey_channel": {"sms": ("短信", "sms", "text"), "wechat": ("微信", "wechat"),
+                       "phone": ("电话", "回访电话", "phone", "call")},
     "is_complaint": {"true": ("是", "yes", "y", "true", "1", "√"), "false": ("否", "no", "n", "false", "0", "×")},
     "active": {"true": ("是", "在职", "yes", "true", "1"), "false": ("否", "离职", "no", "false", "0")},
 }
