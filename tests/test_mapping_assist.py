@@ -54,7 +54,7 @@ def test_drafts_of_the_real_exports(capsys):
     known = all_mappings()
     cases = [(REAL / "helpdesk-italy" / "helpdesk_log.csv", "helpdesk-italy-events-csv"),
              (REAL / "bpic2014-incidents" / "incident_activity.csv", "bpic2014-incident-activity-csv"),
-             (REAL / "clothing-reviews" / "reviews.csv", "clothing-reviews-csv")]
+             (REAL / "clothing-reviews" / "clothing_reviews.csv", "clothing-reviews-csv")]
     scores = [assist.score(path, known[source]) for path, source in cases]
     with capsys.disabled():
         print("\n" + _table(scores))
@@ -111,7 +111,7 @@ def _digest(path: Path) -> str:
 
 def test_check_reports_by_rule_with_fixes_and_writes_nothing(tmp_path):
     db = tmp_path / "a.duckdb"
-    load_paths(db, [REAL / "clothing-reviews" / "reviews.csv"], show_progress=False)
+    load_paths(db, [REAL / "clothing-reviews" / "clothing_reviews.csv"], show_progress=False)
     before = _digest(db)
     export = write(tmp_path / "export.csv", MESSY_EXPORT)
     mapping_file = write(tmp_path / "naive.yaml", NAIVE_MAPPING)

@@ -18,7 +18,7 @@ from tests.conftest import table_rows
 REAL = Path(__file__).with_name("data") / "real"
 HELPDESK = REAL / "helpdesk-italy" / "helpdesk_log.csv"
 BPIC = REAL / "bpic2014-incidents" / "incident_activity.csv"
-REVIEWS = REAL / "clothing-reviews" / "reviews.csv"
+REVIEWS = REAL / "clothing-reviews" / "clothing_reviews.csv"
 WIDE = {"start": dt.date(2000, 1, 1), "end": dt.date(2030, 12, 31), "grain": None}  # every date of the data
 
 # The mappings' code lists, written again here: the test's own reading of the files.
@@ -193,7 +193,7 @@ def test_review_export_csat_against_pandas(tmp_path):
 @pytest.mark.xfail(strict=True, reason="a CSV column without a header (pandas' index) cannot be read yet "
                                       "(pipelines/read.py quotes the empty name); tests/data/real/clothing-reviews/SOURCE.md")
 def test_an_unnamed_column_is_readable(tmp_path):
-    published = tmp_path / "reviews_as_published.csv"
+    published = tmp_path / "clothing_reviews_as_published.csv"
     published.write_text(REVIEWS.read_text(encoding="utf-8").replace("Review No,", ",", 1), encoding="utf-8")
     mappings = tmp_path / "maps"
     mappings.mkdir()
