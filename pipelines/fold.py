@@ -36,6 +36,7 @@ import duckdb
 
 from aftersales import model
 from aftersales.db import fetch_one
+from aftersales.errors import UserError
 
 TAKES = ("last", "first", "min", "max", "count", "transitions")
 COUNT_TAKES = ("count", "transitions")
@@ -247,6 +248,7 @@ def fold_log(
     n_checks: int,
     load_id: int,
     append_check: Callable[[duckdb.DuckDBPyConnection, Any, int], None],
+    path: Any = None,
 ) -> str:
     """Create temp table `final` (one row per key the file touches, `_n` = the file's valid rows
     of it) from the stored events and the file's, and store the file's new events. Keys failing a
@@ -257,6 +259,12 @@ def fold_log(
     keys = ", ".join(f"v_{k}" for k in table.key)
     bind = _Binder()
     headers = condition_headers(mapping)
+    present = [r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE raw)").fetchall()]
+    missing = [h for h in headers if h not in present]
+    if missing:
+        raise UserError(f"{path}: column(s) {missing} named in a `where` or `of` of mapping {mapping.source!r} are "
+                        f"missing; the file has {[c for c in present if not c.startswith('_')]}. Fix the export, or "
+                        f"the mapping ({mapping.path})")
     nulls = [m.strip() for m in mapping.null_values]
     aux = "CAST(NULL AS MAP(VARCHAR, VARCHAR))"
     if headers:

@@ -205,7 +205,8 @@ def load_file(
         con.execute("CREATE OR REPLACE TEMP TABLE bad_rids AS SELECT _rid FROM staged WHERE _bad")
         con.execute("CREATE OR REPLACE TEMP TABLE failed (_rid BIGINT, idx INTEGER)")
         if mapping.mode == "log":  # an event log: records re-derived from every stored event (pipelines/fold.py)
-            final_sql = fold.fold_log(con, mapping, table, stage.post_checks, len(stage.checks), load_id, _append_check)
+            final_sql = fold.fold_log(con, mapping, table, stage.post_checks, len(stage.checks), load_id, _append_check,
+                                      path)
         else:
             final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
         stages.step("fold")

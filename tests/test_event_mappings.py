@@ -196,6 +196,16 @@ def test_counts_of_rows_land_in_an_integer_column(tmp_path):
         ("P1", 2), ("P2", 1)]
 
 
+def test_a_condition_on_a_missing_column_refuses_the_file(tmp_path):
+    maps = _maps(tmp_path)
+    f = write(tmp_path / "状态流水.csv", "工单号,事件时间,状态\n" + "\n".join(r.rsplit(",", 1)[0] for r in ROWS) + "\n")
+    db = tmp_path / "a.duckdb"
+    with pytest.raises(UserError, match=r"\['备注'\] named in a `where`") as err:
+        _load(db, [f], maps)
+    assert "状态流水.csv" in str(err.value)
+    assert table_rows(db, "SELECT count(*) FROM loads") == [(0,)]
+
+
 REOPEN_TABLE = model.Table("t", "test", "测试", ("ticket_id",), (
     model.Column("ticket_id", "VARCHAR", ""), model.Column("status", "VARCHAR", ""),
     model.Column("reopen_count", "INTEGER", ""), model.Column("resolve_count", "INTEGER", "")))
