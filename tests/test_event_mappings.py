@@ -196,6 +196,22 @@ def test_counts_of_rows_land_in_an_integer_column(tmp_path):
         ("P1", 2), ("P2", 1)]
 
 
+@pytest.mark.parametrize(("tie_order", "status"), [
+    (["open", "in_progress", "resolved"], "resolved"),
+    (["resolved", "in_progress", "open"], "in_progress"),
+])
+def test_rows_at_the_same_time_follow_tie_order_not_file_order(tmp_path, tie_order, status):
+    doc = yaml.safe_load(yaml.safe_dump(MAPPING, allow_unicode=True))
+    doc["tie_order"] = {"status": tie_order}
+    maps = _maps(tmp_path, doc)
+    rows = ["T9,2024/01/05 09:00:00,新建,", "T9,2024/01/05 10:00:00,已完成,", "T9,2024/01/05 10:00:00,处理中,"]
+    for i, order in enumerate((rows, rows[::-1])):
+        f = write(tmp_path / f"状态流水_{i}.csv", HEADER + "\n".join(order) + "\n")
+        db = tmp_path / f"{i}.duckdb"
+        _load(db, [f], maps)
+        assert table_rows(db, "SELECT status FROM tickets") == [(status,)]
+
+
 def test_a_condition_on_a_missing_column_refuses_the_file(tmp_path):
     maps = _maps(tmp_path)
     f = write(tmp_path / "状态流水.csv", "工单号,事件时间,状态\n" + "\n".join(r.rsplit(",", 1)[0] for r in ROWS) + "\n")
