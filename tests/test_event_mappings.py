@@ -97,7 +97,7 @@ def _whole_log_tickets(tmp: Path, maps: Path) -> list:
     return _WHOLE[0]
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000))
 def test_any_split_in_any_order_equals_the_whole_log(tmp_path_factory, seed):
     """The rows shuffled into 1-4 files (a ticket's rows spread over several), the files loaded in a
