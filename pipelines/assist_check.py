@@ -5,6 +5,7 @@ and the database file is never opened for writing (it stays byte for byte as it 
 
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import tempfile
@@ -47,6 +48,7 @@ class CheckReport:
     unchanged: int
     quarantined: int
     rules: list[RuleReport] = field(default_factory=list)
+    refuse_above: float = 0.5  # a real load refuses a file quarantining more than this share (issue 13)
 
 
 def resolve_mapping(spec: str, mapping_dirs: list[Path] | None = None) -> Mapping:
@@ -110,15 +112,21 @@ def check(path: Path, mapping: Mapping, db_path: Path | None, business_tz: str) 
         try:
             create_schema(con)
             con.execute("SET TimeZone = $tz", {"tz": business_tz})
+            # A loader that refuses a file above a quarantined share is asked not to: the dry run
+            # reports every rule whatever the share, and says when a real load would be refused.
+            lenient = ({"max_quarantined_share": 1.0}
+                       if "max_quarantined_share" in inspect.signature(load_file).parameters else {})
             con.execute("BEGIN TRANSACTION")
             try:
-                res = load_file(con, path, mapping, business_tz)
+                res = load_file(con, path, mapping, business_tz, **lenient)
             except ReadAnotherWay:
                 con.execute("ROLLBACK")
                 con.execute("BEGIN TRANSACTION")
-                res = load_file(con, path, mapping, business_tz, direct_csv=False)
+                res = load_file(con, path, mapping, business_tz, direct_csv=False, **lenient)
             report = CheckReport(path.name, mapping.source, mapping.table, res.rows_read, res.inserted, res.updated,
                                  res.unchanged, res.quarantined)
+            limit = getattr(mapping, "max_quarantined_share", None)
+            report.refuse_above = 0.5 if limit is None else float(limit)
             rows = con.execute(
                 "SELECT rule, column_name, source_column, row_number, raw FROM quarantine WHERE load_id = $id "
                 "ORDER BY rule, column_name, row_number", {"id": res.load_id}).fetchall()
@@ -148,7 +156,10 @@ def render(report: CheckReport) -> list[str]:
              f"  读取 {report.rows_read:,} 行 = 新增 {report.inserted:,} + 更新 {report.updated:,} + "
              f"不变 {report.unchanged:,} + 隔离 {report.quarantined:,}"]
     if report.rows_read and report.quarantined:
-        lines.append(f"  隔离占比 {report.quarantined / report.rows_read:.1%};按规则 (一行可违反多条):")
+        share = report.quarantined / report.rows_read
+        lines.append(f"  隔离占比 {share:.1%};按规则 (一行可违反多条):")
+        if share > report.refuse_above:
+            lines.append(f"  超过 {report.refuse_above:.0%}:正式导入会拒绝整个文件,请先按下列修正改好映射或导出")
     for r in report.rules:
         where = r.source_column or r.column or ""
         shown = ", ".join(f"第 {row} 行 {value!r}" if value is not None else f"第 {row} 行"

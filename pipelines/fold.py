@@ -290,7 +290,7 @@ def fold_log(
               f"FROM (SELECT DISTINCT * FROM ({stored} UNION ALL SELECT _v, {vcols}, _aux FROM log_new)))")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE final AS
-        SELECT a.*, n._n, n._rids
+        SELECT a.*, CAST(NULL AS BIGINT) AS _t, n._n, n._rids
         FROM ({aggregate_sql(mapping, table, events, bind)}) a
         JOIN (SELECT {keys}, count(*) AS _n, list(_rid) AS _rids FROM log_new GROUP BY {keys}) n
           USING ({keys})""", bind.params)

@@ -128,6 +128,7 @@ def test_check_reports_by_rule_with_fixes_and_writes_nothing(tmp_path):
     assert '"Email": "?"' in fixes[("known_value", "Channel")]
     text = "\n".join(assist_check.render(report))
     assert "未写入任何数据" in text and "隔离 3" in text
+    assert "正式导入会拒绝整个文件" in text  # 3 of 4 quarantined: above the 50% a real load accepts
 
     # The fixes applied, the same file loads whole.
     fixed = NAIVE_MAPPING.replace("columns:", 'datetime_formats: ["%d/%m/%Y %H:%M"]\nnull_values: ["", "?"]\ncolumns:')
