@@ -313,35 +313,40 @@ class Score:
     file: str
     table_right: bool
     fields_right: int
-    fields: int  # canonical columns the known-good mapping reads from a header
+    fields: int  # canonical columns the known-good mapping reads from a header of the file
     values_right: int
     values: int  # value-map entries of the known-good mapping for values seen in the sample
     version_right: bool
     wrong: list[str]
+    not_in_file: list[str]  # columns the known-good mapping sets without a header (constants, counts)
 
 
 def score(path: Path, truth: Mapping) -> Score:
     """Compare the draft for `path` with `truth`: a field is right when the draft reads the same
-    canonical column from the same header (a `constant` cannot be guessed from a file and counts as
-    missed); a value-map entry is right when the draft maps that source value to the same code."""
+    canonical column from the same header. Columns the known-good mapping fills without a header
+    (a `constant`, a count of rows) cannot be read off a file and are listed apart. A value-map
+    entry is right when the draft maps that source value to the same code."""
     draft = suggest(path)
     sample = read_sample(path)
     seen = {h: set(_values(sample.frame, h, set(truth.null_values) | {""})) for h in sample.headers}
     right = values_right = n_values = 0
-    wrong = []
+    wrong, apart = [], []
     for spec in truth.columns:
+        if spec.source is None:
+            apart.append(spec.target)
+            continue
         got = draft.columns.get(spec.target) if draft.table == truth.table else None
         header = got.get("column") if isinstance(got, dict) else got
-        if spec.source is not None and header == spec.source:
+        if header == spec.source:
             right += 1
         else:
-            wrong.append(f"{spec.target}: {header or '-'} (应为 {spec.source or '常量'})")
+            wrong.append(f"{spec.target}: {header or '-'} (应为 {spec.source})")
         got_values = got.get("values", {}) if isinstance(got, dict) else {}
         for src, code in spec.values.items():
-            if spec.source is None or src not in seen.get(spec.source, set()):
+            if src not in seen.get(spec.source, set()):
                 continue
             n_values += 1
             values_right += got_values.get(src, src if src == str(code) else None) == str(code).lower()
     version_right = (truth.version_column or None) == (draft.version or {}).get("column")
-    return Score(path.name, draft.table == truth.table, right, len(truth.columns), values_right, n_values,
-                 version_right, wrong)
+    return Score(path.name, draft.table == truth.table, right, len(truth.columns) - len(apart), values_right,
+                 n_values, version_right, wrong, apart)
