@@ -136,10 +136,18 @@ def _parses(value: str, fmt: str) -> bool:
         return False
 
 
+def _excel_serial(value: str) -> bool:
+    try:
+        return 20000 <= float(value) <= 80000
+    except ValueError:
+        return False
+
+
 def guess_formats(values: list[str]) -> list[str]:
     """Candidate formats that together read (almost) every sampled value, the most used first:
     exports often mix two or three formats in one column."""
-    left = list(dict.fromkeys(values))[:500]
+    # Excel serial day numbers (45296.38) need no format: the loader reads them as they are.
+    left = [v for v in dict.fromkeys(values) if not _excel_serial(v)][:500]
     total, chosen = len(left), []
     while left and len(left) > 0.02 * total:
         best = max(synonyms.DATETIME_FORMATS, key=lambda f: sum(_parses(v, f) for v in left))
@@ -211,7 +219,7 @@ def suggest(path: Path, table: str | None = None) -> Draft:
             continue
         values = _values(frame, header, nulls)
         entry: dict[str, Any] = {"column": header}
-        if col.type.upper() in TIME_TYPES:
+        if col.type.upper() in TIME_TYPES and sample.format != "parquet":  # Parquet keeps its types
             found_formats = guess_formats(values)
             for fmt in found_formats:
                 formats[fmt] += 1
@@ -299,8 +307,14 @@ def render(draft: Draft, path: Path) -> str:
     doc["mode"] = draft.mode
     if draft.version:
         doc["version"] = draft.version
-    doc["columns"] = draft.columns
     text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110, default_flow_style=None)
+    text += "columns:\n"
+    for target, entry in draft.columns.items():
+        if isinstance(entry, str):
+            text += f"  {target}: {yaml.safe_dump([entry], allow_unicode=True, default_flow_style=True).strip()[1:-1]}\n"
+        else:
+            text += "".join(f"  {line}\n" for line in yaml.safe_dump(
+                {target: entry}, allow_unicode=True, sort_keys=False, width=106, default_flow_style=None).splitlines())
     unmapped = [c.name for c in tdef.columns if c.name not in draft.columns]
     tail = [f"# 未映射的标准列 (留空): {', '.join(unmapped)}"] if unmapped else []
     return "\n".join(lines) + "\n" + text + "\n".join(tail) + ("\n" if tail else "")
