@@ -295,21 +295,16 @@ def fold_log(
         JOIN (SELECT {keys}, count(*) AS _n, list(_rid) AS _rids FROM log_new GROUP BY {keys}) n
           USING ({keys})""", bind.params)
     # A record breaking a rule only its folded fields can break (created after resolved, a required
-    # field still empty) is not written, and the file's rows of it are quarantined; its events are
-    # stored all the same, so that the rest of its log, loaded later, derives it whole: a split load
-    # ends where the whole load does. A record this source wrote before is withdrawn: the ticket
-    # keeps no half state.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE log_failed AS SELECT {keys} FROM final LIMIT 0")
+    # field still empty) is not written (a record stored before keeps its state), and the file's
+    # rows of it are quarantined; its events are stored all the same, so that the rest of its log,
+    # loaded later, derives it whole: a split load ends where the whole load does. (Withdrawing
+    # the stored record instead would leave the metrics' derived tables, which are patched from
+    # the rows loaded, not the rows removed, holding it.)
     for i, (check, cond) in enumerate(post_checks):
         idx = n_checks + 1 + i
         append_check(con, dataclasses.replace(check, message=check.message + KEPT_NOTE), idx)
         con.execute(f"INSERT INTO failed SELECT unnest(_rids), {idx} FROM final WHERE {cond}")
-        con.execute(f"INSERT INTO log_failed SELECT {keys} FROM final WHERE {cond}")
         con.execute(f"DELETE FROM final WHERE {cond}")
-    match = " AND ".join(f"t.{k} = f.v_{k}" for k in table.key)
-    con.execute(f"""
-        DELETE FROM {table.name} t WHERE EXISTS (SELECT 1 FROM log_failed f WHERE {match})
-        AND t._load_id IN (SELECT load_id FROM loads WHERE source = $src)""", {"src": mapping.source})
     # The file's new events; an event already stored is not stored twice.
     con.execute(f"""
         INSERT INTO {store} (source, _v, {', '.join(cols)}, _aux, _load_id)
@@ -317,7 +312,6 @@ def fold_log(
         EXCEPT
         SELECT source, _v, {', '.join(cols)}, _aux, $load FROM {store} WHERE source = $src""",
                 {"src": mapping.source, "load": load_id})
-    con.execute("DROP TABLE log_failed")
     con.execute("ALTER TABLE final DROP COLUMN _rids")
     con.execute("DROP TABLE log_new")
     return "final"
