@@ -278,6 +278,9 @@ def _key_and_version(draft: Draft, tdef: model.Table, frame: pl.DataFrame, found
             codes = ["resolved", "closed"] if name == "resolved_at" else ["closed"]
             draft.columns[name] = {"column": t, "take": "first" if name == "resolved_at" else "last",
                                    "where": {"status": codes}}
+    if "status" in draft.columns and "reopen_count" in tdef.column_names:
+        # Left completed for another status: a reopening.
+        draft.columns["reopen_count"] = {"take": "transitions", "of": "status", "from": ["resolved", "closed"]}
 
 
 def render(draft: Draft, path: Path) -> str:
