@@ -229,3 +229,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("summary", help="what the database holds")
     p.set_defaults(func=cmd_summary)
+
+    from pipelines import assist_check  # `aftersales map suggest|check`, the mapping assistant
+
+    assist_check.register(sub)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from aftersales import model
 from aftersales.db import fetch_one, writer
 from aftersales.errors import UserError
-from pipelines import derive
+from pipelines import derive, fold
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
 from pipelines.stage import Check, StageSQL, build_stage, kept_raw, quote_ident
@@ -204,7 +204,11 @@ def load_file(
         _register_checks(con, stage.checks, "checks")
         con.execute("CREATE OR REPLACE TEMP TABLE bad_rids AS SELECT _rid FROM staged WHERE _bad")
         con.execute("CREATE OR REPLACE TEMP TABLE failed (_rid BIGINT, idx INTEGER)")
-        final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
+        if mapping.mode == "log":  # an event log: records re-derived from every stored event (pipelines/fold.py)
+            final_sql = fold.fold_log(con, mapping, table, stage.post_checks, len(stage.checks), load_id, _append_check,
+                                      path)
+        else:
+            final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
         stages.step("fold")
 
         _keep_raw_failed(con, raw.positional)

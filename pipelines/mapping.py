@@ -12,6 +12,7 @@ import yaml
 
 from aftersales import model
 from aftersales.errors import UserError
+from pipelines import fold
 
 BUILTIN_DIR = Path(__file__).with_name("mappings")
 DEFAULT_NULLS = ("", "NULL", "null", "None", "N/A", "NA", "-", "--", "无", "空")
@@ -28,6 +29,7 @@ class ColumnSpec:
     values: dict[str, Any] = field(default_factory=dict)
     formats: tuple[str, ...] = ()
     optional: bool = False
+    agg: Any = None  # mode log: how the rows of one key fold into this column (pipelines.fold.Aggregate)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Mapping:
     version_column: str | None = None
     version_type: str = "datetime"
     version_optional: bool = False  # canonical files may or may not carry updated_at
+    tie_order: tuple[tuple[str, tuple[str, ...]], ...] = ()  # mode log: order of rows with equal versions
     path: str = "<built-in>"
 
     def matches(self, file_name: str) -> bool:
@@ -69,7 +72,7 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
     if not isinstance(raw, dict):
         raise _fail(path, "the file must be a YAML mapping of keys")
     known = {"source", "table", "description", "match", "format", "encoding", "delimiter", "sheet", "header_row",
-             "timezone", "datetime_formats", "null_values", "mode", "version", "columns"}
+             "timezone", "datetime_formats", "null_values", "mode", "version", "columns", "tie_order"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown key(s) {sorted(unknown)}; valid keys: {sorted(known)}")
@@ -87,8 +90,8 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
     if enc not in ENCODINGS:
         raise _fail(path, f"encoding {enc!r} is not one of {ENCODINGS}")
     mode = raw.get("mode", "snapshot")
-    if mode not in ("snapshot", "events"):
-        raise _fail(path, f"mode {mode!r} must be snapshot or events")
+    if mode not in ("snapshot", "events", "log"):
+        raise _fail(path, f"mode {mode!r} must be snapshot, events or log")
     if not isinstance(raw["columns"], dict) or not raw["columns"]:
         raise _fail(path, "`columns` must map canonical column names to source headers")
     specs = []
@@ -96,17 +99,20 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
         if target not in tdef.column_names:
             raise _fail(path, f"column {target!r} is not in table {table}; valid: {', '.join(tdef.column_names)}")
         if isinstance(spec, str):
-            specs.append(ColumnSpec(target, source=spec.strip()))
-            continue
-        if not isinstance(spec, dict) or ("column" in spec) == ("constant" in spec):
+            spec = {"column": spec}
+        if not isinstance(spec, dict):
             raise _fail(path, f"column {target!r} needs either a header string, `column:` or `constant:`")
-        bad = set(spec) - {"column", "constant", "values", "formats", "optional"}
+        agg = fold.parse_take(spec, target, tdef, mode, lambda what: _fail(path, what))
+        if ("column" in spec) == ("constant" in spec) and not (agg and agg.take in fold.COUNT_TAKES):
+            raise _fail(path, f"column {target!r} needs either a header string, `column:` or `constant:`")
+        bad = set(spec) - {"column", "constant", "values", "formats", "optional", "take", "where", "of", "from", "to"}
         if bad:
             raise _fail(path, f"column {target!r} has unknown key(s) {sorted(bad)}")
         values = {str(k).strip(): v for k, v in (spec.get("values") or {}).items()}
         specs.append(ColumnSpec(target, source=str(spec["column"]).strip() if "column" in spec else None,
                                 constant=spec.get("constant"), values=values,
-                                formats=tuple(spec.get("formats") or ()), optional=bool(spec.get("optional", False))))
+                                formats=tuple(spec.get("formats") or ()), optional=bool(spec.get("optional", False)),
+                                agg=agg or (fold.Aggregate() if mode == "log" else None)))
     mapped = {s.target for s in specs}
     missing = [c.name for c in tdef.columns if (c.required or c.name in tdef.key) and c.name not in mapped]
     if missing and mode == "snapshot":
@@ -122,6 +128,8 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
         vcol, vtype = str(version["column"]).strip(), version.get("type", "datetime")
         if vtype not in ("datetime", "integer"):
             raise _fail(path, f"version type {vtype!r} must be datetime or integer")
+    if mode == "log" and vcol is None:
+        raise _fail(path, "mode log needs `version` (the event time or sequence number that orders a key's rows)")
     match = raw.get("match") or []
     return Mapping(
         source=str(raw["source"]), table=table, columns=tuple(specs), description=str(raw.get("description", "")),
@@ -131,6 +139,7 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
         datetime_formats=tuple(raw.get("datetime_formats") or ()),
         null_values=tuple(str(v) for v in raw.get("null_values", DEFAULT_NULLS)),
         mode=mode, version_column=vcol, version_type=vtype, path=path,
+        tie_order=fold.parse_tie_order(raw.get("tie_order"), tdef, mode, lambda what: _fail(path, what)),
     )
 
 
