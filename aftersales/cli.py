@@ -49,7 +49,7 @@ def unexpected_message(exc: BaseException) -> str:
 
 
 def _say(command: str, message: str) -> None:
-    print(clip(f"aftersales {command}: error: {message}", MESSAGE_LIMIT), file=sys.stderr)
+    print(f"aftersales {command}: error: {clip(message, MESSAGE_LIMIT)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

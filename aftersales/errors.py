@@ -9,27 +9,32 @@ or full of control characters (an all-NUL "CSV"), and a message must stay one sh
 from __future__ import annotations
 
 import errno
+import os
 import re
 
 # A whole message, and a value quoted inside one, in characters.
 MESSAGE_LIMIT = 400
 VALUE_LIMIT = 80
+PATH_LIMIT = 160
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _DISK_FULL_TEXT = ("no space left on device", "disk is full", "not enough space on the disk")
 
 
-def clip(text: object, limit: int = VALUE_LIMIT) -> str:
-    """``text`` as one line of at most ``limit`` characters: runs of control characters (line
-    breaks, NUL) become one space, and a long text loses its middle, so that both ends stay
-    readable (a message names the file at its start and says what to do at its end)."""
+def clip(text: object, limit: int | None = None) -> str:
+    """``text`` as one line of at most ``limit`` characters (default: VALUE_LIMIT, PATH_LIMIT for
+    a path): runs of control characters (line breaks, NUL) become one space, and a long text
+    loses its middle, so that both ends stay readable (a path keeps its file name; a message
+    names the file at its start and says what to do at its end)."""
+    if limit is None:
+        limit = PATH_LIMIT if isinstance(text, os.PathLike) else VALUE_LIMIT
     one = _CONTROL.sub(" ", str(text)).strip()
     if len(one) <= limit:
         return one
-    cut = f" …({len(one) - limit + 12:,} characters cut)… "
-    keep = max(limit - len(cut), 2)
+    marker = f" …({len(one):,} characters, cut)… "
+    keep = max(limit - len(marker), 2)
     head = keep * 2 // 3
-    return one[:head] + cut + one[len(one) - (keep - head):]
+    return one[:head] + marker + one[len(one) - (keep - head):]
 
 
 def first_line(exc: BaseException, limit: int = VALUE_LIMIT) -> str:

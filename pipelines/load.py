@@ -183,8 +183,8 @@ def load_file(
         missing = [c for c in needed if c not in columns]
         if missing:
             raise UserError(
-                f"{path}: column(s) {missing} required by mapping {mapping.source!r} are missing; "
-                f"the file has {columns}. Fix the export, or the mapping ({mapping.path})"
+                f"{clip(path)}: column(s) {clip(missing, 120)} required by mapping {mapping.source!r} are missing; "
+                f"the file has {clip(columns, 120)}. Fix the export, or the mapping ({clip(mapping.path)})"
             )
         registered = raw
         raw.register(con)
@@ -510,13 +510,13 @@ def _ledger(con: duckdb.DuckDBPyConnection, res: FileResult, sha: str, size: int
 
 def file_failure(path: Path, exc: Exception, db_path: Path) -> UserError:
     """The one-line error for a file whose load failed (its transaction is rolled back)."""
-    if isinstance(exc, UserError):
-        return exc
     if is_disk_full(exc):
         return UserError(f"{clip(path)}: {disk_full_message(db_path)}")
-    if isinstance(exc, FileNotFoundError) or (isinstance(exc, OSError) and not path.exists()):
+    if not path.exists():  # it was there when the run listed its files
         return UserError(f"{clip(path)}: the file was moved or deleted while it was being loaded; nothing from "
                          "it was written. Put it back (or wait until whatever writes it has finished) and load again")
+    if isinstance(exc, UserError):
+        return exc
     if isinstance(exc, OSError):
         return UserError(f"{clip(path)}: cannot read the file ({first_line(exc)}); nothing from it was written. "
                          "Check that it is readable and complete, and load again")
