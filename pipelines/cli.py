@@ -10,6 +10,7 @@ from pathlib import Path
 from aftersales import model
 from aftersales.config import load_config, resolve_db_path
 from aftersales.db import connect_readonly, fetch_one
+from aftersales.safe_export import neutralise
 from pipelines import status
 
 
@@ -65,7 +66,7 @@ def _print_rows(headers: list[str], rows: list[tuple], fmt: str = "table") -> No
 
         w = csv.writer(sys.stdout)
         w.writerow(headers)
-        w.writerows(rows)
+        w.writerows([neutralise(v) for v in row] for row in rows)  # a spreadsheet runs no cell as a formula
         return
     cells = [
         [("" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)) for v in row]
