@@ -7,6 +7,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from aftersales.errors import MESSAGE_LIMIT, UserError, clip, first_line, is_disk_full
 
@@ -22,8 +23,16 @@ COMMAND_MODULES = [
 DEBUG_ENV = "AFTERSALES_DEBUG"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage mistake is one line too, naming the command's help (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {clip(message, MESSAGE_LIMIT)} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="aftersales",
         description="After-sales service analytics: load exports into DuckDB, compute KPIs, forecast, report.",
     )

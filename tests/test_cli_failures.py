@@ -215,3 +215,11 @@ def test_disk_full_at_commit(live, tmp_path, small_disk):
     proc = _run(moved, tmp, "load", "--source", "canonical-tickets", str(big))
     msg = _assert_clean_failure(proc, moved, digest, before, (disk, tmp), big.name)
     assert "disk full" in msg
+
+
+@pytest.mark.parametrize("args", [["load", "--bogus", "x"], ["kpi", "--grain", "fortnight"], ["nonsense"], []])
+def test_usage_mistakes_are_one_line(live, args):
+    db, tmp = live
+    proc = _run(db, tmp, *args)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "--help" in lines[0] and "Traceback" not in proc.stderr
