@@ -54,11 +54,17 @@ def phone_expr(col: pl.Expr) -> pl.Expr:
 _EXPRS = {"name": name_expr, "phone": phone_expr}
 
 
+def mask_values(values: list[str | None], role: str) -> list[str | None]:
+    """Values masked as a ``role`` ("name" or "phone"), in one pass."""
+    if not values:
+        return []
+    s = pl.Series("v", values, dtype=pl.String)
+    return s.to_frame().select(_EXPRS[role](pl.col("v"))).to_series().to_list()
+
+
 def mask(value: str | None, role: str) -> str | None:
     """One value masked as a ``role`` ("name" or "phone")."""
-    if value is None:
-        return None
-    return pl.select(_EXPRS[role](pl.lit(str(value), dtype=pl.String))).item()
+    return None if value is None else mask_values([str(value)], role)[0]
 
 
 def mask_name(name: str | None) -> str | None:
@@ -97,27 +103,43 @@ def role_of_header(header: str, known: dict[str, str | None]) -> str | None:
     return None
 
 
-def mask_raw(raw: str | None, known: dict[str, str | None]) -> tuple[str | None, dict[str, str]]:
-    """The JSON text of a quarantined row's raw values with the personal ones masked, and the
-    replacements made (raw value -> masked), for masking the same values in its message."""
-    if raw is None:
-        return None, {}
-    try:
-        values: Any = json.loads(raw)
-    except ValueError:
-        return mask_text(raw, {}), {}
-    if not isinstance(values, dict):
-        return raw, {}
-    done: dict[str, str] = {}
-    for header, value in values.items():
-        if not isinstance(value, str) or not value:
+def mask_raws(raws: list[str | None], knowns: list[dict[str, str | None]]
+              ) -> tuple[list[str | None], list[dict[str, str]]]:
+    """The JSON texts of quarantined rows' raw values with the personal ones masked (row i judged
+    by ``knowns[i]``, header -> role), and per row the replacements made (raw value -> masked),
+    for masking the same values in its message. One masking pass per role for all the rows."""
+    parsed: list[Any] = []
+    todo: dict[str, list[tuple[int, str, str]]] = {"name": [], "phone": []}  # role -> (row, header, value)
+    for i, (raw, known) in enumerate(zip(raws, knowns, strict=True)):
+        try:
+            values = json.loads(raw) if raw is not None else None
+        except ValueError:
+            values = raw  # not JSON: free text
+        parsed.append(values)
+        if not isinstance(values, dict):
             continue
-        role = role_of_header(header, known)
-        if role is None and header not in known and _PHONE_VALUE.match(value):
-            role = "phone"
-        if role is not None:
-            values[header] = done[value] = mask(value, role)
-    return json.dumps(values, ensure_ascii=False), done
+        for header, value in values.items():
+            if not isinstance(value, str) or not value:
+                continue
+            role = role_of_header(header, known)
+            if role is None and header not in known and _PHONE_VALUE.match(value):
+                role = "phone"
+            if role is not None:
+                todo[role].append((i, header, value))
+    replaced: list[dict[str, str]] = [{} for _ in raws]
+    for role, items in todo.items():
+        for (i, header, value), masked in zip(items, mask_values([v for _, _, v in items], role), strict=True):
+            parsed[i][header] = replaced[i][value] = masked
+    out = [v if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, dict)
+           else raw if not isinstance(v, str) else mask_text(v, {})
+           for v, raw in zip(parsed, raws, strict=True)]
+    return out, replaced
+
+
+def mask_raw(raw: str | None, known: dict[str, str | None]) -> tuple[str | None, dict[str, str]]:
+    """One quarantined row's raw values (JSON text), masked as ``mask_raws`` does."""
+    out, replaced = mask_raws([raw], [known])
+    return out[0], replaced[0]
 
 
 def mask_text(text: str | None, replacements: dict[str, str]) -> str | None:

@@ -149,12 +149,9 @@ def _mask_quarantine(df: pl.DataFrame, sources: list[str | None]) -> pl.DataFram
     if df.is_empty():
         return df
     roles = _header_roles()
-    raws, messages = [], []
-    for raw, message, source in zip(df["raw"].to_list(), df["message"].to_list(), sources, strict=True):
-        # a source whose mapping is not known here (given with --mappings): headers are judged by name
-        masked, replaced = privacy.mask_raw(raw, roles.get(source or "", {}))
-        raws.append(masked)
-        messages.append(privacy.mask_text(message, replaced))
+    # a source whose mapping is not known here (given with --mappings): headers are judged by name
+    raws, replaced = privacy.mask_raws(df["raw"].to_list(), [roles.get(s or "", {}) for s in sources])
+    messages = [privacy.mask_text(m, r) for m, r in zip(df["message"].to_list(), replaced, strict=True)]
     return df.with_columns(pl.Series("raw", raws, dtype=pl.String), pl.Series("message", messages, dtype=pl.String))
 
 

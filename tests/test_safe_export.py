@@ -133,25 +133,27 @@ def _csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-@pytest.fixture
-def evil_db(tmp_path: Path, masters: list[Path]) -> Path:
+@pytest.fixture(scope="module")
+def evil_db(tmp_path_factory) -> Path:
     """Files named with formula text, each with one quarantined row; outlets whose codes are
     formula text (tab- and CR-led ones set in the database: the loader trims white space)."""
+    from tests.conftest import OUTLETS_CSV, TECHS_CSV
+
+    tmp_path = tmp_path_factory.mktemp("evil")
     db = tmp_path / "db" / "aftersales.duckdb"
-    load_paths(db, masters, show_progress=False)
     bad = TICKET_HEADER + "\n" + "X1,myspace,repair,normal,open,O1,T01,M,C1,张三,13800000000,,2024-01-05 09:03:00," \
                               ",,,,,false,,,,,,2024-01-05 09:03:00\n"
-    for i, name in enumerate(FILE_NAMES):
-        path = write(tmp_path / "in" / f"{i}" / f"{name}.csv", bad.replace("X1", f"X{i}"))
-        load_paths(db, [path], source="canonical-tickets", show_progress=False)
-    outlets = "outlet_id,outlet_name,region,city,city_tier,outlet_type,opened_on\n" + "".join(
-        f"Q{i},name{i},east,上海,1,own,2020-01-01\n" for i in range(len(EVIL)))
+    named = [write(tmp_path / "in" / f"{i}" / f"{name}.csv", bad.replace("X1", f"X{i}"))
+             for i, name in enumerate(FILE_NAMES)]
+    outlets = OUTLETS_CSV + "".join(f"Q{i},name{i},east,上海,1,own,2020-01-01\n" for i in range(len(EVIL)))
     # Outlet Q<i>: 3 tickets in January, 1 in February (volume change -2: a negative number).
     tickets = [f"K{i}{j},tmall,repair,normal,open,Q{i},,M,C,张三,13800000000,,2024-0{1 if j < 3 else 2}-05 09:03:00,"
                f",,,,,false,,,,,,2024-01-05 09:03:00" for i in range(len(EVIL)) for j in range(4)]
     load_paths(db, [write(tmp_path / "in" / "outlets.csv", outlets),
+                    write(tmp_path / "in" / "technicians.csv", TECHS_CSV),
                     write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join(tickets) + "\n")],
                show_progress=False)
+    load_paths(db, named, source="canonical-tickets", show_progress=False)
     from aftersales.db import writer
     from pipelines import derive
 
