@@ -231,3 +231,23 @@ def test_usage_mistakes_are_one_line(args, capsys):
         main(args)
     lines = capsys.readouterr().err.strip().splitlines()
     assert done.value.code == 2 and len(lines) == 1 and "--help" in lines[0]
+
+
+def test_a_temporary_conversion_is_removed_when_the_file_is_refused(live, tmp_path, monkeypatch):
+    # A large UTF-8 CSV read through Polars is first converted to a temporary Parquet file; a
+    # file refused after that (here: a required column missing) must not leave it behind.
+    import tempfile
+
+    from aftersales.errors import UserError
+
+    db, tmp = live
+    monkeypatch.setattr("pipelines.read.DIRECT_CSV", False)
+    monkeypatch.setattr("pipelines.read.STREAM_CSV_BYTES", 0)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    made = []
+    real = tempfile.mkstemp
+    monkeypatch.setattr(tempfile, "mkstemp", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    short = write(tmp_path / "in" / "tickets_short.csv", "ticket_id,channel\nA9,tmall\n")
+    with pytest.raises(UserError, match="missing"):
+        load_paths(db, [short], show_progress=False)
+    assert made and list(tmp.iterdir()) == []
