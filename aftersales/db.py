@@ -112,8 +112,8 @@ def _remove_work(work: Path) -> None:
 
 
 def disk_full_message(db_path: Path) -> str:
-    size = db_path.stat().st_size if db_path.exists() else 0
     """Said when the disk holding the database fills up during a load (the copy, a file, the commit)."""
+    size = db_path.stat().st_size if db_path.exists() else 0
     return (f"disk full: {clip(db_path.parent)} has no room left for the load ({clip(db_path.name)} is "
             f"{size / 2**20:,.0f} MB; a load works on a copy of it, so it needs that much free space plus the "
             "new data). Nothing was changed and no work file was left; free space there, or put the database "
