@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from aftersales import model
-from aftersales.errors import UserError, clip, is_disk_full
+from aftersales.errors import UserError, clip, first_line, is_disk_full
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 
@@ -94,7 +94,7 @@ def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             published = True
         except Exception as exc:
             if is_disk_full(exc) and not isinstance(exc, UserError):
-                raise UserError(disk_full_message(db_path)) from None
+                raise UserError(disk_full_message(db_path, first_line(exc))) from None
             raise
         finally:
             if not published:
@@ -111,13 +111,13 @@ def _remove_work(work: Path) -> None:
     shutil.rmtree(work.with_name(work.name + ".tmp"), ignore_errors=True)
 
 
-def disk_full_message(db_path: Path) -> str:
-    """Said when the disk holding the database fills up during a load (the copy, a file, the commit)."""
+def disk_full_message(db_path: Path, detail: str = "") -> str:
+    """Said when a disk fills up during a load (the copy, a file, the commit); ``detail``: what
+    could not be written (it may be a temporary file on another disk)."""
     size = db_path.stat().st_size if db_path.exists() else 0
-    return (f"disk full: {clip(db_path.parent)} has no room left for the load ({clip(db_path.name)} is "
-            f"{size / 2**20:,.0f} MB; a load works on a copy of it, so it needs that much free space plus the "
-            "new data). Nothing was changed and no work file was left; free space there, or put the database "
-            "on a larger disk with --db, and load again")
+    return (f"disk full{f' ({clip(detail)})' if detail else ''}; nothing was changed. A load needs room beside the "
+            f"database for a copy of it ({size / 2**20:,.0f} MB) and the new data: free space in "
+            f"{clip(db_path.parent)}, or use --db on a larger disk, and load again")
 
 
 def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> tuple | None:

@@ -511,7 +511,7 @@ def _ledger(con: duckdb.DuckDBPyConnection, res: FileResult, sha: str, size: int
 def file_failure(path: Path, exc: Exception, db_path: Path) -> UserError:
     """The one-line error for a file whose load failed (its transaction is rolled back)."""
     if is_disk_full(exc):
-        return UserError(f"{clip(path)}: {disk_full_message(db_path)}")
+        return UserError(f"{clip(path)}: {disk_full_message(db_path, first_line(exc))}")
     if not path.exists():  # it was there when the run listed its files
         return UserError(f"{clip(path)}: the file was moved or deleted while it was being loaded; nothing from "
                          "it was written. Put it back (or wait until whatever writes it has finished) and load again")
