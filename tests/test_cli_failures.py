@@ -132,7 +132,8 @@ def test_a_file_deleted_while_loading(live, tmp_path, hook):
     assert "moved or deleted" in msg and not gone.exists()
 
 
-@pytest.mark.parametrize("kind", ["KeyError", "ZeroDivisionError", "MemoryError", "RuntimeError", "disk_full"])
+@pytest.mark.parametrize("kind", ["KeyError", pytest.param("ZeroDivisionError", marks=pytest.mark.slow), "MemoryError",
+                                  "RuntimeError", "disk_full"])
 def test_an_unexpected_error_anywhere_is_one_line(live, tmp_path, kind):
     db, tmp = live
     digest, before = file_digest(db), _listing(db.parent, tmp)
