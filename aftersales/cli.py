@@ -1,12 +1,15 @@
-"""The `aftersales` command. Each stage registers its own subcommands; this module only wires them."""
+"""The `aftersales` command. Each stage registers its own subcommands; this module only wires them,
+and turns every failure into one short line and exit status 2: never a traceback."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from typing import NoReturn
 
-from aftersales.errors import UserError
+from aftersales.errors import MESSAGE_LIMIT, UserError, clip, first_line, is_disk_full
 
 # Modules that expose `register(subparsers)`; each adds its subcommands.
 COMMAND_MODULES = [
@@ -16,10 +19,20 @@ COMMAND_MODULES = [
     "reports.cli",
     "dashboard.cli",
 ]
+# Set to see the traceback of an unexpected error instead of the one-line message.
+DEBUG_ENV = "AFTERSALES_DEBUG"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A usage mistake is one line too, naming the command's help (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {clip(message, MESSAGE_LIMIT)} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="aftersales",
         description="After-sales service analytics: load exports into DuckDB, compute KPIs, forecast, report.",
     )
@@ -31,17 +44,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unexpected_message(exc: BaseException) -> str:
+    """What to say about an exception nobody anticipated: what happened, in one clipped line,
+    that the step did not complete, and where to look next."""
+    if is_disk_full(exc):
+        return (f"disk full ({first_line(exc)}); the unfinished step changed nothing. "
+                "Free space on that disk and run the command again")
+    if isinstance(exc, MemoryError):
+        return ("out of memory; the unfinished step changed nothing. Close other programs, or load the files "
+                "one at a time, and run the command again")
+    return (f"unexpected error ({type(exc).__name__}: {first_line(exc)}); the unfinished step changed nothing. "
+            f"Run the command again with {DEBUG_ENV}=1 to see where it failed, and report it with that output")
+
+
+def _say(command: str, message: str) -> None:
+    print(f"aftersales {command}: error: {clip(message, MESSAGE_LIMIT)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"aftersales {args.command}: error: {exc}", file=sys.stderr)
+        _say(args.command, str(exc))
         return 2
     except KeyboardInterrupt:
         print(f"aftersales {args.command}: interrupted; the database is unchanged by the unfinished step", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`aftersales rejects | head`): not an error of ours. Point stdout at
+        # /dev/null so that Python's own flush at exit does not complain a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # the last line of defence: one short line, never a traceback
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _say(args.command, unexpected_message(exc))
+        return 2
 
 
 if __name__ == "__main__":

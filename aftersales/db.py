@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from aftersales import model
-from aftersales.errors import UserError
+from aftersales.errors import UserError, clip, first_line, is_disk_full
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 
@@ -34,7 +34,19 @@ def connect_readonly(db_path: Path) -> duckdb.DuckDBPyConnection:
         raise DatabaseMissing(
             f"database {db_path} does not exist yet: run `aftersales load PATH` (or the quickstart) first"
         )
-    return duckdb.connect(str(db_path), read_only=True)
+    return _connect(Path(db_path), Path(db_path), read_only=True)
+
+
+def _connect(path: Path, shown: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open ``path``; a file that is not a DuckDB database is a UserError naming ``shown`` (the
+    live file a work copy was made from)."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "not a valid duckdb database" not in str(exc).lower():
+            raise
+        raise UserError(f"{clip(shown)} is not a DuckDB database (or is damaged); point --db (or AFTERSALES_DB) at "
+                        "the aftersales database, or move this file away to start a new one") from None
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -54,8 +66,9 @@ def _fsync(path: Path) -> None:
 def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """An exclusive read-write session whose changes become visible only when it ends cleanly.
 
-    Writers queue on a lock file. On an exception nothing is published and the live file is
-    untouched; the caller decides per file what to commit inside the session.
+    Writers queue on a lock file. On an exception nothing is published, the live file is
+    untouched and the work copy is removed (also on a full disk, which is raised as a UserError
+    saying so); the caller decides per file what to commit inside the session.
     """
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,14 +76,14 @@ def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         work = db_path.with_name(f".{db_path.name}.work")
-        for stale in (work, work.with_name(work.name + ".wal")):
-            stale.unlink(missing_ok=True)  # left by a killed writer; we hold the lock
-        if db_path.exists():
-            shutil.copyfile(db_path, work)
-        con = duckdb.connect(str(work))
-        con.execute("SET enable_progress_bar = false")  # the loader shows its own progress
+        _remove_work(work)  # left by a killed writer; we hold the lock
+        con = None
         published = False
         try:
+            if db_path.exists():
+                shutil.copyfile(db_path, work)
+            con = _connect(work, db_path)
+            con.execute("SET enable_progress_bar = false")  # the loader shows its own progress
             create_schema(con)
             yield con
             con.execute("CHECKPOINT")
@@ -79,12 +92,32 @@ def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             os.replace(work, db_path)
             _fsync(db_path.parent)
             published = True
+        except Exception as exc:
+            if is_disk_full(exc) and not isinstance(exc, UserError):
+                raise UserError(disk_full_message(db_path, first_line(exc))) from None
+            raise
         finally:
             if not published:
-                with contextlib.suppress(Exception):
-                    con.close()
-                work.unlink(missing_ok=True)
-                work.with_name(work.name + ".wal").unlink(missing_ok=True)
+                if con is not None:
+                    with contextlib.suppress(Exception):
+                        con.close()
+                _remove_work(work)
+
+
+def _remove_work(work: Path) -> None:
+    """The work copy, its WAL and DuckDB's spill directory beside it."""
+    work.unlink(missing_ok=True)
+    work.with_name(work.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(work.with_name(work.name + ".tmp"), ignore_errors=True)
+
+
+def disk_full_message(db_path: Path, detail: str = "") -> str:
+    """Said when a disk fills up during a load (the copy, a file, the commit); ``detail``: what
+    could not be written (it may be a temporary file on another disk)."""
+    size = db_path.stat().st_size if db_path.exists() else 0
+    return (f"disk full{f' ({clip(detail)})' if detail else ''}; nothing was changed. A load needs room beside the "
+            f"database for a copy of it ({size / 2**20:,.0f} MB) and the new data: free space in "
+            f"{clip(db_path.parent)}, or use --db on a larger disk, and load again")
 
 
 def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> tuple | None:

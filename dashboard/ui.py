@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from aftersales.safe_export import neutralise_frame
 from dashboard import data
 from dashboard import i18n as T
 from dashboard.state import Scope
@@ -185,14 +186,17 @@ def _column_config(df: pl.DataFrame, lang: str) -> dict[str, Any]:
 
 
 def _csv_bytes(df: pl.DataFrame) -> bytes:
-    # UTF-8 with BOM: Excel opens Chinese text in a CSV correctly only with it.
-    return "\ufeff".encode() + df.write_csv(datetime_format="%Y-%m-%d %H:%M:%S").encode("utf-8")
+    """A download as CSV: formula-safe text cells, UTF-8 with a BOM (Excel opens Chinese text
+    in a CSV correctly only with it)."""
+    frame = neutralise_frame(df)
+    return "\ufeff".encode() + frame.write_csv(datetime_format="%Y-%m-%d %H:%M:%S").encode("utf-8")
 
 
 def _xlsx_bytes(df: pl.DataFrame) -> bytes:
+    """A download as a workbook: formula-safe text cells, kept as text (never read as numbers
+    or formulas), lists as comma-separated text."""
     buf = io.BytesIO()
-    frame = df.with_columns(pl.col(pl.List(pl.Float64), pl.List(pl.Int64), pl.List(pl.String)).cast(pl.String))
-    frame.write_excel(buf, worksheet="data", autofit=True)
+    neutralise_frame(df).write_excel(buf, worksheet="data", autofit=True)
     return buf.getvalue()
 
 

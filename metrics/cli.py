@@ -12,6 +12,7 @@ import polars as pl
 from aftersales.config import load_config, resolve_db_path
 from aftersales.db import DatabaseMissing
 from aftersales.errors import UserError
+from aftersales.safe_export import neutralise_frame
 from metrics import registry as R
 from metrics.periods import parse_date
 
@@ -82,7 +83,7 @@ def _pad(text: str, width: int) -> str:
 
 def _write(df: pl.DataFrame, fmt: str, lang: str) -> None:
     if fmt == "csv":
-        sys.stdout.write(df.write_csv())
+        sys.stdout.write(neutralise_frame(df).write_csv())
     elif fmt == "json":
         sys.stdout.write(json.dumps(df.to_dicts(), ensure_ascii=False, default=str, indent=1) + "\n")
     else:
@@ -137,7 +138,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     elif args.format == "csv":
-        sys.stdout.write(pl.DataFrame(rows).write_csv())
+        sys.stdout.write(neutralise_frame(pl.DataFrame(rows)).write_csv())
     else:
         for r in rows:
             target = "—" if r["target"] is None else _fmt(r["target"], R.KPIS[r["id"]].fmt)

@@ -1,7 +1,7 @@
 """Behind a number: the records it rests on (drill-down) and its distributions.
 
 Personal data is masked here, before anything leaves the metrics layer: 张** for names,
-138****1234 for phones.
+138****1234 for phones, by ``aftersales.privacy`` (the one home of that rule).
 """
 
 from __future__ import annotations
@@ -13,22 +13,18 @@ import polars as pl
 
 from aftersales import config as cfg
 from aftersales.errors import UserError
+from aftersales.privacy import mask_frame, mask_name, mask_phone  # noqa: F401 - metrics' API names them
 from metrics import periods
 from metrics import registry as R
 from metrics import sql as S
 from metrics.compute import DbLike, connection, fetch, is_stored, plan
 
-# Ticket columns shown beside each record (personal ones masked in SQL).
+# Ticket columns shown beside each record (personal ones masked by ``mask_frame`` on the way out).
 TICKET_COLUMNS = [
     "ticket_id", "channel", "service_type", "priority", "status", "outlet_id", "technician_id", "product_model",
     "customer_id", "customer_name", "customer_phone", "created_at", "first_response_at", "resolved_at", "closed_at",
     "resolution", "is_complaint", "complaint_reason", "reopened_at", "refund_requested_at", "refunded_at",
 ]
-MASKED = {
-    "customer_name": "CASE WHEN t.customer_name IS NULL THEN NULL ELSE left(t.customer_name, 1) || '**' END",
-    "customer_phone": ("CASE WHEN t.customer_phone IS NULL THEN NULL WHEN length(t.customer_phone) >= 7 "
-                       "THEN left(t.customer_phone, 3) || '****' || right(t.customer_phone, 4) ELSE '****' END"),
-}
 
 # records(order=...): how a page of records is chosen and sorted
 ORDERS = {"oldest": "x.period_start, x.ticket_id", "newest": "x.period_start DESC, x.ticket_id DESC"}
@@ -42,18 +38,6 @@ DISTRIBUTIONS: dict[str, tuple[str, list[float] | None]] = {
     "nps_score": ("nps", None),
     "backlog_ageing": ("backlog", [b[0] for b in R.BACKLOG_AGE_BUCKETS]),
 }
-
-
-def mask_name(name: str | None) -> str | None:
-    """张三丰 → 张**"""
-    return None if name is None else name[:1] + "**"
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """13812341234 → 138****1234"""
-    if phone is None:
-        return None
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
 def _period_plan(con, kpi: str, period_start: dt.date | None, grain: str | None, start, end, where, config, as_of):
@@ -117,11 +101,13 @@ def records(db: DbLike, kpi: str, period_start: dt.date | None = None, grain: st
 
 
 def _ticket_columns() -> str:
-    return ", ".join(MASKED.get(c, f"t.{c}") + f" AS t_{c}" for c in TICKET_COLUMNS if c != "ticket_id")
+    return ", ".join(f"t.{c} AS t_{c}" for c in TICKET_COLUMNS if c != "ticket_id")
 
 
 def _rename_ticket_columns(df: pl.DataFrame) -> pl.DataFrame:
-    return df.rename({f"t_{c}": c for c in TICKET_COLUMNS if f"t_{c}" in df.columns and c not in df.columns})
+    """The ticket columns under their own names, personal ones masked: every list of tickets
+    leaves the metrics layer through here."""
+    return mask_frame(df.rename({f"t_{c}": c for c in TICKET_COLUMNS if f"t_{c}" in df.columns and c not in df.columns}))
 
 
 def distribution(db: DbLike, kind: str, grain: str | None = None, start: dt.date | None = None,

@@ -10,6 +10,7 @@ from pathlib import Path
 from aftersales import model
 from aftersales.config import load_config, resolve_db_path
 from aftersales.db import connect_readonly, fetch_one
+from aftersales.safe_export import neutralise
 from pipelines import status
 
 
@@ -65,7 +66,7 @@ def _print_rows(headers: list[str], rows: list[tuple], fmt: str = "table") -> No
 
         w = csv.writer(sys.stdout)
         w.writerow(headers)
-        w.writerows(rows)
+        w.writerows([neutralise(v) for v in row] for row in rows)  # a spreadsheet runs no cell as a formula
         return
     cells = [
         [("" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)) for v in row]
@@ -122,8 +123,13 @@ def cmd_loads(args: argparse.Namespace) -> int:
 def cmd_rejects(args: argparse.Namespace) -> int:
     db, _ = _db_and_config(args)
     filters = {"load_id": args.load or None, "file_name": args.file or None, "rule": args.rule or None}
+    if args.unmask:
+        # Said on stderr, so that it reaches the person even when the rows go to a file.
+        print("aftersales rejects: --unmask: customers' names and phone numbers are shown unmasked; "
+              "do not share this output", file=sys.stderr)
     with connect_readonly(db) as con:
-        found = status.quarantine(con, limit=args.limit, raw=args.raw, newest_first=False, **filters)
+        found = status.quarantine(con, limit=args.limit, raw=args.raw, newest_first=False, unmask=args.unmask,
+                                  **filters)
         by_rule = status.quarantine_counts(con, **filters)
     total = int(by_rule["count"].sum()) if by_rule.height else 0
     rows = [
@@ -214,7 +220,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--load", type=int, help="only this load id")
     p.add_argument("--file", help="only this file name")
     p.add_argument("--rule", help="only this rule (key_present, type, known_value, in_range, ...)")
-    p.add_argument("--raw", action="store_true", help="show the raw row as read")
+    p.add_argument("--raw", action="store_true",
+                   help="show the raw row as read (customers' names and phones masked: 张**, 138****1234)")
+    p.add_argument("--unmask", action="store_true",
+                   help="show customers' names and phone numbers unmasked (in --raw and the messages); said on stderr")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.set_defaults(func=cmd_rejects)

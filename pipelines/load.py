@@ -19,8 +19,8 @@ import polars as pl
 from tqdm import tqdm
 
 from aftersales import model
-from aftersales.db import fetch_one, writer
-from aftersales.errors import UserError
+from aftersales.db import disk_full_message, fetch_one, writer
+from aftersales.errors import UserError, clip, first_line, is_disk_full
 from pipelines import derive, fold
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
@@ -131,6 +131,9 @@ def load_file(
     # on a 2.5 GB file it takes seconds. Only a file the size of one already loaded from this
     # source can be a duplicate; for that one the load waits for the digest before doing anything.
     size = path.stat().st_size
+    if size == 0:
+        raise UserError(f"{clip(path)}: the file is empty (0 bytes), so there is nothing to load; export it "
+                        "again (it may have been copied before the export finished)")
     pool = ThreadPoolExecutor(1)
     scan = pool.submit(_digest_and_lines, path)
     pool.shutdown(wait=False)
@@ -168,7 +171,7 @@ def load_file(
         return res
 
     stages = _Stages(path.name, show_progress)
-    registered = None
+    registered = raw = None
     try:
         raw = read_file(path, mapping, direct_csv)
         columns = raw.columns
@@ -180,8 +183,8 @@ def load_file(
         missing = [c for c in needed if c not in columns]
         if missing:
             raise UserError(
-                f"{path}: column(s) {missing} required by mapping {mapping.source!r} are missing; "
-                f"the file has {columns}. Fix the export, or the mapping ({mapping.path})"
+                f"{clip(path)}: column(s) {clip(missing, 120)} required by mapping {mapping.source!r} are missing; "
+                f"the file has {clip(columns, 120)}. Fix the export, or the mapping ({clip(mapping.path)})"
             )
         registered = raw
         raw.register(con)
@@ -251,7 +254,8 @@ def load_file(
                 registered.unregister(con)
             except duckdb.Error:  # the transaction failed; rolling it back drops the view too
                 pass
-            registered.cleanup()
+        if raw is not None:
+            raw.cleanup()  # a temporary conversion of the file, also when it failed a column check
 
 
 def _stage_rows(con: duckdb.DuckDBPyConnection, stage: StageSQL, positional: bool) -> None:
@@ -508,6 +512,23 @@ def _ledger(con: duckdb.DuckDBPyConnection, res: FileResult, sha: str, size: int
     )
 
 
+def file_failure(path: Path, exc: Exception, db_path: Path) -> UserError:
+    """The one-line error for a file whose load failed (its transaction is rolled back)."""
+    if is_disk_full(exc):
+        return UserError(f"{clip(path)}: {disk_full_message(db_path, first_line(exc))}")
+    if not path.exists():  # it was there when the run listed its files
+        return UserError(f"{clip(path)}: the file was moved or deleted while it was being loaded; nothing from "
+                         "it was written. Put it back (or wait until whatever writes it has finished) and load again")
+    if isinstance(exc, UserError):
+        return exc
+    if isinstance(exc, OSError):
+        return UserError(f"{clip(path)}: cannot read the file ({first_line(exc)}); nothing from it was written. "
+                         "Check that it is readable and complete, and load again")
+    return UserError(f"{clip(path)}: load failed ({type(exc).__name__}: {first_line(exc)}); nothing from this "
+                     "file was written. Check that it is a complete CSV/Excel/Parquet export matching its "
+                     "mapping, and load again")
+
+
 def _rebuild_derived(db_path: Path, echo: Callable[[str], None] | None, show_progress: bool) -> None:
     """Rebuild the metrics' derived tables in a writer session of their own, after the load's
     data are published. If it fails the data stay loaded and the metrics compute the same rows
@@ -520,8 +541,8 @@ def _rebuild_derived(db_path: Path, echo: Callable[[str], None] | None, show_pro
     try:
         with writer(db_path) as con:
             what = derive.refresh(con, show_progress=show_progress)
-    except (duckdb.Error, RuntimeError, OSError) as exc:
-        say(f"derived tables not rebuilt ({str(exc).splitlines()[0][:200]}); the data are loaded and "
+    except (duckdb.Error, RuntimeError, OSError, UserError) as exc:
+        say(f"derived tables not rebuilt ({first_line(exc, 200)}); the data are loaded and "
             "the metrics read them directly (same numbers, slower) until the next load rebuilds them")
         return
     if echo:
@@ -563,18 +584,24 @@ def load_paths(
                     con.execute("ROLLBACK")
                     con.execute("BEGIN TRANSACTION")
                     res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False)
-            except (UserError, duckdb.Error, RuntimeError) as exc:
-                con.execute("ROLLBACK")
-                failure = (
-                    exc
-                    if isinstance(exc, UserError)
-                    else UserError(f"{path}: load failed ({exc}); nothing from this file was written")
-                )
+            except Exception as exc:
+                failure = file_failure(path, exc, db_path)
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    # The session itself is broken (e.g. the disk filled up): publish nothing.
+                    raise failure from None
+                if is_disk_full(exc):
+                    raise failure from None  # the writer discards the work copy, said as disk full
                 break
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
                 raise
-            con.execute("COMMIT")
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:  # a failed commit leaves the session unusable: publish nothing
+                raise file_failure(path, exc, db_path) from None
             results.append(res)
             if echo:
                 echo(res.summary())

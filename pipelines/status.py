@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from aftersales import model
+from aftersales import model, privacy
 from aftersales.db import connect_readonly
 from aftersales.errors import UserError
 
@@ -103,20 +104,55 @@ def _quarantine_where(filters: dict[str, object]) -> tuple[str, dict[str, object
 
 
 def quarantine(db: DbLike, limit: int | None = 1000, raw: bool = True, newest_first: bool = True,
-               **filters: object) -> pl.DataFrame:
+               unmask: bool = False, **filters: object) -> pl.DataFrame:
     """Quarantined rows with their rule and message (and the raw values read, as JSON text),
     newest load first (or oldest, as ``aftersales rejects`` lists them); ``filters``: load_id,
-    file_name, rule (exact values)."""
+    file_name, rule (exact values). Personal values (customers' names and phones) are masked in
+    the raw values and the message unless ``unmask`` (``aftersales rejects --unmask``)."""
     lim = _limit(limit)
     where, params = _quarantine_where(filters)
-    cols = ", ".join(QUARANTINE_COLUMNS) + (", CAST(raw AS VARCHAR) AS raw" if raw else "")
+    # the raw values are read for masking the message even when they are not returned
+    cols = ", ".join(QUARANTINE_COLUMNS) + ", CAST(raw AS VARCHAR) AS raw"
+    cols += ", (SELECT any_value(l.source) FROM loads l WHERE l.load_id = quarantine.load_id) AS _source"
     order = "load_id DESC" if newest_first else "load_id"
     sql = f"SELECT {cols} FROM quarantine{where} ORDER BY {order}, file_name, sheet, row_number"
     if lim is not None:
         sql += " LIMIT $n"
         params = {**params, "n": lim}
     with _connection(db) as con:
-        return _frame(con, sql, params)
+        df = _frame(con, sql, params)
+    sources = df["_source"].to_list()
+    df = df.drop("_source")
+    if not unmask:
+        df = _mask_quarantine(df, sources)
+    return df if raw else df.drop("raw")
+
+
+@functools.lru_cache(maxsize=1)
+def _header_roles() -> dict[str, dict[str, str | None]]:
+    """Per source (mapping), every header it names with the role of the column it maps onto
+    (None: not personal), so that a raw value is masked by what its column is, not guessed."""
+    from pipelines.mapping import all_mappings
+
+    try:
+        mappings = list(all_mappings(None).values())
+    except UserError:  # a broken mapping file: fall back on what the headers read like
+        mappings = []
+    out = {}
+    for m in mappings:
+        named = [(spec.source, privacy.ROLES.get(spec.target)) for spec in m.columns if spec.source]
+        out[m.source] = privacy.header_roles({h: r for h, r in named if r}, [h for h, r in named if not r])
+    return out
+
+
+def _mask_quarantine(df: pl.DataFrame, sources: list[str | None]) -> pl.DataFrame:
+    if df.is_empty():
+        return df
+    roles = _header_roles()
+    # a source whose mapping is not known here (given with --mappings): headers are judged by name
+    raws, replaced = privacy.mask_raws(df["raw"].to_list(), [roles.get(s or "", {}) for s in sources])
+    messages = [privacy.mask_text(m, r) for m, r in zip(df["message"].to_list(), replaced, strict=True)]
+    return df.with_columns(pl.Series("raw", raws, dtype=pl.String), pl.Series("message", messages, dtype=pl.String))
 
 
 def quarantine_counts(db: DbLike, **filters: object) -> pl.DataFrame:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -68,16 +67,9 @@ def parse_by(items: list[str] | None) -> list[str] | None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except UserError:
-        raise
-    except Exception as exc:  # one line for cron's mail; the traceback on request
-        if os.environ.get("AFTERSALES_DEBUG"):
-            raise
-        print(f"aftersales report: failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-              f" (set AFTERSALES_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
+    # Any other failure is one line for cron's mail and exit status 2, said by aftersales/cli.py
+    # (the traceback on request, with AFTERSALES_DEBUG=1).
+    return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:

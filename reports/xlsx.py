@@ -1,6 +1,7 @@
 """The report as one workbook: an About sheet, then one sheet per table (KPIs, trends, each
 breakdown, the problems, the outlook, the definitions). Cells hold the raw values with Excel
-number formats; headers are frozen and filterable; target status is highlighted.
+number formats; text cells are formula-safe; headers are frozen and filterable; target status is
+highlighted.
 
 Re-running on the same data gives the same bytes: the document date is the data's freshness
 (``Report.created``), never the clock, and xlsxwriter stamps the zip entries with a fixed date.
@@ -16,6 +17,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from aftersales.safe_export import neutralise
 from reports import i18n
 from reports.content import Report
 from reports.table import Table, display, excel_format, is_missing, text_width
@@ -62,13 +64,18 @@ def sheet_name(name: str, used: set[str]) -> str:
     return out
 
 
+def _write_text(ws: Worksheet, r: int, c: int, text: str, cell_format: Any = None) -> None:
+    """Every text cell of the workbook: formula-safe (``aftersales.safe_export``)."""
+    ws.write_string(r, c, neutralise(text), cell_format)
+
+
 def _write(ws: Worksheet, r: int, c: int, value: Any, fmt: str, cell_format: Any, lang: str) -> None:
     if is_missing(value):
         ws.write_blank(r, c, None, cell_format)
     elif fmt == "status":
-        ws.write_string(r, c, i18n.status_label(str(value), lang), cell_format)
+        _write_text(ws, r, c, i18n.status_label(str(value), lang), cell_format)
     elif fmt == "bool":
-        ws.write_string(r, c, i18n.t("yes" if value else "no", lang), cell_format)
+        _write_text(ws, r, c, i18n.t("yes" if value else "no", lang), cell_format)
     elif isinstance(value, dt.datetime):
         ws.write_datetime(r, c, value, cell_format)
     elif isinstance(value, dt.date):
@@ -78,17 +85,17 @@ def _write(ws: Worksheet, r: int, c: int, value: Any, fmt: str, cell_format: Any
     elif isinstance(value, (int, float)):
         ws.write_number(r, c, value, cell_format)
     else:
-        ws.write_string(r, c, str(value), cell_format)
+        _write_text(ws, r, c, str(value), cell_format)
 
 
 def write_table(wb: xlsxwriter.Workbook, fm: _Formats, table: Table, lang: str, used: set[str]) -> None:
     ws = wb.add_worksheet(sheet_name(table.sheet, used))
-    ws.write_string(0, 0, table.title, fm.title)
+    _write_text(ws, 0, 0, table.title, fm.title)
     if table.note:
-        ws.write_string(1, 0, table.note, fm.note)
+        _write_text(ws, 1, 0, table.note, fm.note)
     widths = []
     for c, col in enumerate(table.columns):
-        ws.write_string(HEADER_ROW, c, col.label, fm.header)
+        _write_text(ws, HEADER_ROW, c, col.label, fm.header)
         widths.append(text_width(col.label) + 2)
     for i, row in enumerate(table.rows):
         r = HEADER_ROW + 1 + i
@@ -117,16 +124,16 @@ def write_table(wb: xlsxwriter.Workbook, fm: _Formats, table: Table, lang: str, 
 def write_about(wb: xlsxwriter.Workbook, fm: _Formats, report: Report, used: set[str], notes: list[str]) -> None:
     lang = report.lang
     ws = wb.add_worksheet(sheet_name(i18n.t("about", lang), used))
-    ws.write_string(0, 0, report.title, fm.title)
-    ws.write_string(HEADER_ROW, 0, i18n.t("item", lang), fm.header)
-    ws.write_string(HEADER_ROW, 1, i18n.t("detail", lang), fm.header)
+    _write_text(ws, 0, 0, report.title, fm.title)
+    _write_text(ws, HEADER_ROW, 0, i18n.t("item", lang), fm.header)
+    _write_text(ws, HEADER_ROW, 1, i18n.t("detail", lang), fm.header)
     r = HEADER_ROW + 1
     for k, v in report.about:
-        ws.write_string(r, 0, k)
-        ws.write_string(r, 1, v)
+        _write_text(ws, r, 0, k)
+        _write_text(ws, r, 1, v)
         r += 1
     for text in dict.fromkeys(report.warnings + notes + [i18n.t("masking", lang)]):
-        ws.write_string(r, 1, text, fm.note)
+        _write_text(ws, r, 1, text, fm.note)
         r += 1
     ws.set_column(0, 0, 18)
     ws.set_column(1, 1, 90)
