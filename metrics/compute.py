@@ -34,6 +34,7 @@ RESULT_COLUMNS = [
     "kpi", "period_start", "period_end", "<dims>", "value", "numerator", "denominator", "n_records",
     "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
     "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason", "unit",
+    "basis",
 ]
 
 
@@ -180,7 +181,8 @@ def facts_source(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     (a rebuild still running after its load published), the same rows computed inline from the
     SELECTs defining them, so the numbers never depend on which one is read."""
     have = derive.current(con)
-    return {name: name if name in have else f"({select()})" for name, select in derive.TABLES.items()}
+    present = derive.present_columns(con)
+    return {name: name if name in have else f"({select(present=present)})" for name, select in derive.TABLES.items()}
 
 
 def is_stored(source: str) -> bool:
@@ -341,11 +343,35 @@ def _excluded_text(kpi_ids: list[str], excluded: list[list[int] | None]) -> tupl
     return totals, texts
 
 
+def _basis_text(kpi_ids: list[str], counts: list[list[int] | None]) -> list[str | None]:
+    """How the records were counted, where a KPI has several ways: "source_verdict: 120; sla_hours: 8"."""
+    out = []
+    for kpi_id, c in zip(kpi_ids, counts, strict=True):
+        pairs = [(b.code, n) for b, n in zip(R.KPIS[kpi_id].basis, c or [], strict=False) if n]
+        out.append("; ".join(f"{code}: {n}" for code, n in pairs) or None)
+    return out
+
+
+def _without_evidence(df: pl.DataFrame) -> pl.DataFrame:
+    """KPIs whose records nowhere in the scan carry the fields they rest on (``KpiDef.evidence``)
+    have no value: an export without reopen information is no 0% reopen rate."""
+    if "evidence" not in df.columns or df.is_empty():
+        return df
+    totals = df.group_by("kpi").agg(pl.col("evidence").sum().alias("_ev"),
+                                    pl.col("evidence").is_not_null().any().alias("_has"))
+    blind = totals.filter(pl.col("_has") & (pl.col("_ev") == 0))["kpi"].to_list()
+    if not blind:
+        return df
+    gone = pl.col("kpi").is_in(blind)
+    return df.with_columns(*(pl.when(gone).then(None).otherwise(pl.col(c)).alias(c)
+                             for c in ("value", "ci_low", "ci_high")))
+
+
 def finish(raw: pl.DataFrame, p: S.Plan, lo: dt.date, hi: dt.date, conf: dict) -> pl.DataFrame:
     """Raw measures → the documented result frame (values, intervals, comparisons, status)."""
     dims = list(p.by)
     df = raw.rename({f"d_{d}": d for d in dims})
-    df = _values_and_ci(df)
+    df = _without_evidence(_values_and_ci(df))
     keys = ["kpi", *dims]
     if p.grain is not None and len(df):
         one, year = periods.polars_offsets(p.grain)
@@ -370,8 +396,10 @@ def finish(raw: pl.DataFrame, p: S.Plan, lo: dt.date, hi: dt.date, conf: dict) -
         "_higher": [k.higher_is_better for k in R.KPIS.values()],
         "target": [targets.get(k) for k in R.KPIS],
     }, schema_overrides={"target": pl.Float64, "_higher": pl.Boolean})
+    basis = _basis_text(kpi_ids, df["basis"].to_list() if "basis" in df.columns else [None] * len(kpi_ids))
     df = df.with_columns(pl.Series("n_excluded", n_excl, dtype=pl.Int64),
-                         pl.Series("excluded_reason", texts, dtype=pl.String)).join(meta, on="kpi", how="left")
+                         pl.Series("excluded_reason", texts, dtype=pl.String),
+                         pl.Series("basis", basis, dtype=pl.String)).join(meta, on="kpi", how="left")
     v = pl.col("value")
     df = df.with_columns(
         prev_change=v - pl.col("prev_value"),
@@ -390,5 +418,5 @@ def finish(raw: pl.DataFrame, p: S.Plan, lo: dt.date, hi: dt.date, conf: dict) -
     cols = ["kpi", "period_start", "period_end", *dims, "value", "numerator", "denominator", "n_records",
             "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
             "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason",
-            "unit"]
+            "unit", "basis"]
     return df.sort(["_order", *dims, "period_start"], nulls_last=True).select(cols)

@@ -165,11 +165,8 @@ def summary_lines(db: Path) -> list[str]:
         for name in model.TABLES:
             n = fetch_one(con, f"SELECT count(*) FROM {name}")[0]
             lines.append(f"  {name:<16} {n:>12,} rows")
-        lo, hi, open_n = fetch_one(
-            con,
-            "SELECT min(created_at), max(created_at), count(*) FILTER (WHERE resolved_at IS NULL "
-            "AND status NOT IN ('cancelled')) FROM tickets",
-        )
+        lo, hi = fetch_one(con, "SELECT min(created_at), max(created_at) FROM tickets")
+        open_n = status.open_tickets(con)  # the backlog KPI's "open"
         q = fetch_one(con, "SELECT count(*) FROM quarantine")[0]
         loads = fetch_one(con, "SELECT count(*), max(finished_at) FROM loads")
     lines.append(f"  tickets created {lo:%Y-%m-%d} .. {hi:%Y-%m-%d}; {open_n:,} open" if lo else "  no tickets")
