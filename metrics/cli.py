@@ -163,8 +163,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by", "-b", help=f"breakdown(s), comma-separated: {', '.join(R.DIMENSIONS)}")
     p.add_argument("--grain", "-g", default="month", choices=[*R.GRAINS, "all"],
                    help="period length (weeks start Monday; 'all' = the whole range as one period)")
-    p.add_argument("--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (default: a year before --to)")
-    p.add_argument("--to", dest="end", metavar="DATE", help="last day, inclusive (default: the latest ticket's day)")
+    p.add_argument("--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (default: the earliest date the KPIs count a record by)")
+    p.add_argument("--to", dest="end", metavar="DATE", help="last day, inclusive (default: the latest date the KPIs count a record "
+                        "by: created, resolved, closed, answered, due, visit)")
     p.add_argument("--where", "-w", action="append", metavar="DIM=VALUE",
                    help="filter, repeatable; several values comma-separated (region=east, channel=jd,tmall)")
     p.add_argument("--format", "-f", default="table", choices=["table", "csv", "json"])

@@ -190,11 +190,44 @@ def is_stored(source: str) -> bool:
     return source.isidentifier()
 
 
-def _data_end(con: duckdb.DuckDBPyConnection) -> dt.date:
-    row = con.execute("SELECT max(created_at) FROM tickets").fetchall()[0]
-    if row[0] is None:
-        raise UserError("there are no tickets yet: load some with `aftersales load PATH`")
-    return row[0].date()
+# The dates each base counts its records by (fixed SQL over the canonical tables): a default
+# window runs from the earliest to the latest of them, so nothing is left out of a number by the
+# window (what a number leaves out is counted in its exclusions).
+_TICKET_DATES = "SELECT min(created_at), greatest(max(created_at), max(resolved_at), max(closed_at)) FROM tickets"
+BASE_DATES: dict[str, str] = {
+    "created": "SELECT min(created_at), max(created_at) FROM tickets",
+    # tickets marked done without their time are placed in their created period
+    "resolved": "SELECT least(min(resolved_at), min(created_at)), max(resolved_at) FROM tickets",
+    "repair": "SELECT least(min(resolved_at), min(created_at)), max(resolved_at) FROM tickets "
+              "WHERE service_type = 'repair'",
+    "closed": "SELECT least(min(closed_at), min(created_at)), max(closed_at) FROM tickets",
+    "backlog": _TICKET_DATES,
+    "responses": "SELECT min(responded_at), max(responded_at) FROM surveys",
+    "parts": "SELECT min(v.started_at), max(v.started_at) FROM parts_used pu JOIN visits v ON v.visit_id = pu.visit_id",
+    "orders": "SELECT least((SELECT min(created_at) FROM tickets), min(order_date)), "
+              "greatest((SELECT max(created_at) FROM tickets), max(order_date)) FROM orders_daily",
+}
+
+
+def data_window(con: duckdb.DuckDBPyConnection, kpis: Sequence[KpiDef], sla_hours: dict) -> tuple[dt.date, dt.date]:
+    """The default window of ``kpis``: from the earliest to the latest date any of them counts a
+    record by (created, resolved, closed, responded, due, visit ...). SLA KPIs count a ticket at
+    its due time, up to the longest configured limit after its creation."""
+    lows, highs = [], []
+    for base in dict.fromkeys(k.base for k in kpis):
+        if base.startswith("sla_"):
+            longest = max((float(h) for stage in sla_hours.values() for h in stage.values()), default=0.0)
+            lo, hi = con.execute("SELECT min(created_at), max(created_at) FROM tickets").fetchall()[0]
+            hi = None if hi is None else hi + dt.timedelta(hours=longest)
+        else:
+            lo, hi = con.execute(BASE_DATES[base]).fetchall()[0]
+        lows += [lo] if lo is not None else []
+        highs += [hi] if hi is not None else []
+    if not lows or not highs:
+        names = ", ".join(k.id for k in kpis)
+        raise UserError(f"nothing loaded yet that {names} can count: load data with `aftersales load PATH`")
+    as_date = [x if isinstance(x, dt.date) and not isinstance(x, dt.datetime) else x.date() for x in lows + highs]
+    return min(as_date[:len(lows)]), max(as_date[len(lows):])
 
 
 def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: str | None = "month",
@@ -210,18 +243,22 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
             raise UserError(f"unknown filter {d!r}; valid filters: {', '.join(R.DIMENSIONS)}")
     kpis = resolve_kpis(con, metrics, by + [d for d in where_dims if d not in by])
     where_checked = check_where(con, where) if con is not None else {k: _as_list(v) for k, v in (where or {}).items()}
-    if end is None:
-        end = _data_end(con) if con is not None else dt.date.today()
-    if start is None:
-        start = periods.shift(end, "year", -1) + dt.timedelta(days=1)
     if compare not in (True, False, "last"):
         raise UserError(f"compare must be True, False or 'last', not {compare!r}")
+    conf = config if config is not None else cfg.load_config()
+    if start is None or end is None:
+        if con is not None:
+            first, last = data_window(con, kpis, conf.get("sla_hours") or {})
+        else:
+            last = dt.date.today()
+            first = periods.shift(last, "year", -1) + dt.timedelta(days=1)
+        end = last if end is None else end
+        start = min(first, end) if start is None else start
     lo, hi, wins = periods.windows(start, end, grain)
     if not compare:
         wins = [(lo, hi)]
     elif compare == "last" and grain is not None:
         wins = periods.last_windows(lo, hi, grain)
-    conf = config if config is not None else cfg.load_config()
     p = S.Plan(kpis=kpis, by=by, grain=grain, windows=[(periods.to_ts(a), periods.to_ts(b)) for a, b in wins],
                where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
     if con is not None:
@@ -255,8 +292,8 @@ def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Seq
     by: breakdowns from ``metrics.DIMENSIONS`` (region, city, outlet, outlet_type, technician,
         channel, service_type, product_category, product_model, priority, part_no).
     grain: day | week | month | quarter | year, or None for the whole range as one period.
-    start, end: inclusive dates; with a grain, widened to whole periods. Default: the year to the
-        latest ticket.
+    start, end: inclusive dates; with a grain, widened to whole periods. Default: from the earliest
+        to the latest date the KPIs count a record by (``data_window``).
     where: {dim: value or [values]}; values are codes (Chinese labels accepted for coded dims).
     config: loaded configuration (targets, sla_hours); default: ``aftersales.config.load_config()``.
     as_of: the "now" for SLA due times and backlog ages; default: the latest created_at.

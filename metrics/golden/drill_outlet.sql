@@ -290,7 +290,7 @@ b_backlog AS (
         least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last80) AS last_end
       FROM ticket_facts t
       WHERE t.created_at < $bl_last80 AND t.status <> 'cancelled'
-        AND t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')
+        AND (t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress'))
       AND t.outlet_id IN ($w78)
       UNION ALL
       SELECT t.ticket_id, t.created_at,

@@ -277,7 +277,7 @@ b_backlog AS (
         least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last66) AS last_end
       FROM ticket_facts t
       WHERE t.created_at < $bl_last66 AND t.status <> 'cancelled'
-        AND t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')
+        AND (t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress'))
       UNION ALL
       SELECT t.region AS d_region, t.ticket_id, t.created_at,
         CASE WHEN t.created_at < date_trunc('month', t.resolved_at) THEN greatest(date_trunc('month', t.created_at) + INTERVAL 1 MONTH, $bl_first65 + INTERVAL 1 MONTH) END AS first_end,
