@@ -21,7 +21,7 @@ from tqdm import tqdm
 from aftersales import model
 from aftersales.db import fetch_one, writer
 from aftersales.errors import UserError
-from pipelines import derive
+from pipelines import derive, hints
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
 from pipelines.stage import Check, StageSQL, build_stage, kept_raw, quote_ident
@@ -113,6 +113,9 @@ class _Stages:
         self.bar.close()
 
 
+DEFAULT_MAX_QUARANTINED_SHARE = 0.5
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -120,9 +123,12 @@ def load_file(
     business_tz: str,
     show_progress: bool = False,
     direct_csv: bool = True,
+    max_quarantined_share: float = DEFAULT_MAX_QUARANTINED_SHARE,
 ) -> FileResult:
-    """Apply one file inside the caller's transaction. Raises UserError for file-level problems,
-    ReadAnotherWay when the caller should roll back and call again with direct_csv=False."""
+    """Apply one file inside the caller's transaction. Raises UserError for file-level problems
+    (including more than ``max_quarantined_share`` of its rows quarantined; the mapping's own
+    `max_quarantined_share` wins), ReadAnotherWay when the caller should roll back and call again
+    with direct_csv=False."""
     started = time.time()
     started_at = dt.datetime.now()
     table = mapping.table_def
@@ -214,6 +220,12 @@ def load_file(
 
         _quarantine(con, load_id, path, columns)
         quarantined = fetch_one(con, "SELECT count(DISTINCT _rid) FROM failed")[0]
+        if quarantined:
+            limit = mapping.max_quarantined_share
+            limit = max_quarantined_share if limit is None else limit
+            if quarantined > limit * rows_read:
+                raise UserError(_refusal(con, load_id, path, mapping, quarantined, rows_read, limit))
+            _add_fixes(con, load_id, mapping)
         inserted, updated, unchanged = _merge(con, table, final_sql, load_id)
         stages.step("merge")
 
@@ -437,6 +449,54 @@ def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, header
     )
 
 
+def _column_type(mapping: Mapping, column: str | None) -> str | None:
+    table = mapping.table_def
+    return table.column(column).type if column in table.column_names else None
+
+
+def _vocabulary(mapping: Mapping, column: str | None) -> str | None:
+    table = mapping.table_def
+    return model.vocabulary_of(table.column(column).allowed) if column in table.column_names else None
+
+
+def _refusal(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, mapping: Mapping, quarantined: int,
+             rows_read: int, limit: float) -> str:
+    """The message refusing a file most of whose rows break rules: the top rules, each with a
+    value and what to do."""
+    top = con.execute("""
+        SELECT rule, column_name, source_column, count(*) AS n,
+               any_value(json_extract_string(raw, '$."' || source_column || '"')) AS sample
+        FROM quarantine WHERE load_id = $load
+        GROUP BY ALL ORDER BY n DESC, rule, column_name LIMIT 3""", {"load": load_id}).fetchall()
+    lines = [f"{path}: {quarantined:,} of {rows_read:,} rows ({quarantined / rows_read:.0%}) break the rules, more "
+             f"than the {limit:.0%} allowed; nothing from this file was written. Most frequent:"]
+    for rule, column, source, n, sample in top:
+        where = f"{source or column}" if (source or column) else "row"
+        value = f", e.g. {sample!r}" if sample is not None else ""
+        lines.append(f"  - {rule} in {where}: {n:,} row(s){value} → "
+                     f"{hints.fix(rule, _column_type(mapping, column), sample, _vocabulary(mapping, column))}")
+    lines.append(f"Fix the mapping ({mapping.path}) or the export and load it again; a higher "
+                 "`max_quarantined_share` (in the mapping, or [load] in the config) accepts such a file.")
+    return "\n".join(lines)
+
+
+def _add_fixes(con: duckdb.DuckDBPyConnection, load_id: int, mapping: Mapping) -> None:
+    """Append to each quarantined value's message what to do about it, guessed per column and
+    shape of value (digits as 9: one guess for every date written as 99/9/9999 99:99)."""
+    shapes = con.execute("""
+        SELECT rule, column_name, regexp_replace(v, '[0-9]', '9', 'g') AS shape, any_value(v)
+        FROM (SELECT rule, column_name, json_extract_string(raw, '$."' || source_column || '"') AS v
+              FROM quarantine WHERE load_id = $load AND rule IN ('type', 'known_value') AND source_column IS NOT NULL)
+        WHERE v IS NOT NULL GROUP BY ALL LIMIT 200""", {"load": load_id}).fetchall()
+    for rule, column, shape, sample in shapes:
+        note = hints.fix(rule, _column_type(mapping, column), sample, _vocabulary(mapping, column))
+        con.execute("""
+            UPDATE quarantine SET message = message || '; fix: ' || $note
+            WHERE load_id = $load AND rule = $rule AND column_name = $col
+              AND regexp_replace(json_extract_string(raw, '$."' || source_column || '"'), '[0-9]', '9', 'g') = $shape""",
+                    {"note": note, "load": load_id, "rule": rule, "col": column, "shape": shape})
+
+
 def _merge(con: duckdb.DuckDBPyConnection, table: model.Table, final: str, load_id: int) -> tuple[int, int, int]:
     cols = [c.name for c in table.columns]
     vcols = ", ".join(f"f.v_{c}" for c in cols)
@@ -532,6 +592,7 @@ def load_paths(
     mapping_dirs: list[Path] | None = None,
     show_progress: bool | None = None,
     echo: Callable[[str], None] | None = None,
+    max_quarantined_share: float = DEFAULT_MAX_QUARANTINED_SHARE,
 ) -> list[FileResult]:
     """Load files into the database at `db_path`; each file lands whole or not at all.
 
@@ -554,11 +615,13 @@ def load_paths(
             con.execute("BEGIN TRANSACTION")
             try:
                 try:
-                    res = load_file(con, path, mapping, business_tz, show_progress)
+                    res = load_file(con, path, mapping, business_tz, show_progress,
+                                    max_quarantined_share=max_quarantined_share)
                 except ReadAnotherWay:
                     con.execute("ROLLBACK")
                     con.execute("BEGIN TRANSACTION")
-                    res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False)
+                    res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False,
+                                    max_quarantined_share=max_quarantined_share)
             except (UserError, duckdb.Error, RuntimeError) as exc:
                 con.execute("ROLLBACK")
                 failure = (
@@ -578,7 +641,9 @@ def load_paths(
         # rebuild waits for the next session, so that the data do not wait for it.
         derived = derive.refresh(con, defer_rebuild=True)
     if derived == derive.DEFERRED:
-        _rebuild_derived(db_path, echo, show_progress)
+        # After a refused file the run ends with its error: the rebuild for the files before it
+        # runs quietly (a "data published" line would read as if the refused file had landed).
+        _rebuild_derived(db_path, None if failure else echo, show_progress)
     if failure:
         if results and echo:
             echo(
