@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from aftersales import config as cfg
+from aftersales import model
 from aftersales.db import connect_readonly
 from aftersales.errors import UserError
 from metrics import periods, stats
@@ -121,8 +122,9 @@ def dimension_values(db: DbLike, dim: str) -> pl.DataFrame:
     d = R.DIMENSIONS.get(dim)
     if d is None:
         raise UserError(f"unknown breakdown {dim!r}; valid breakdowns: {', '.join(R.DIMENSIONS)}")
-    if d.labels:
-        return pl.DataFrame({"value": list(d.labels), "label": list(d.labels.values())})
+    labels = model.extended(d.labels)  # with the codes the config adds
+    if labels:
+        return pl.DataFrame({"value": list(labels), "label": list(labels.values())})
     queries = {
         "city": "SELECT DISTINCT city AS value, city AS label FROM outlets",
         "outlet": "SELECT outlet_id AS value, any_value(outlet_name) AS label FROM outlets GROUP BY 1",
@@ -155,10 +157,11 @@ def check_where(con: duckdb.DuckDBPyConnection, where: dict[str, Any] | None) ->
         values = _as_list(raw) if not isinstance(raw, (list, tuple)) else [str(v) for v in raw]
         if not values:
             raise UserError(f"filter {dim}= has no value")
-        if d.labels:
-            by_label = {v: k for k, v in d.labels.items()}
+        labels = model.extended(d.labels)
+        if labels:
+            by_label = {v: k for k, v in labels.items()}
             values = [by_label.get(v, v) for v in values]
-            valid = set(d.labels)
+            valid = set(labels)
         else:
             valid = set(dimension_values(con, dim)["value"].to_list())
         unknown = [v for v in values if v not in valid]
