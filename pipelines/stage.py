@@ -227,6 +227,26 @@ def _column_layers(layers: _Layers, col: model.Column, spec: ColumnSpec, mapping
     layers.add(4, parse.final, f"v_{name}")
 
 
+def _order_value(mapping: Mapping, column: str | None, typ: str, name: str, layers: _Layers,
+                 raw_types: dict[str, str], business_tz: str, p: Params, fail) -> str:
+    """BIGINT ordering value of a source column (a tie-break's second version column): an integer,
+    or a timestamp's epoch microseconds; NULL without the column. Unreadable values fail `type`."""
+    if not column:
+        return "CAST(NULL AS BIGINT)"
+    layers.add(0, _trimmed(column), f"t_{name}")
+    if typ == "integer":
+        value = f"TRY_CAST(TRY_CAST(t_{name} AS DOUBLE) AS BIGINT)"
+    else:
+        layers.add(0, f"r.{quote_ident(column)}", f"s_{name}")
+        parse = _parse(model.Column(name, "TIMESTAMP", ""), ColumnSpec(name, source=column), f"t_{name}",
+                       f"s_{name}", mapping, raw_types.get(column, "VARCHAR"), business_tz, p)
+        layers.add(3, parse.pre, f"p_{name}")
+        value = f"epoch_us({parse.final})"
+    fail(f"t_{name} IS NOT NULL AND {value} IS NULL",
+         Check("type", None, column, f"{column}: tie-break cannot be read as {typ}"))
+    return value
+
+
 @dataclass
 class StageSQL:
     sql: str  # SELECT producing _rid, v_<col>..., _v, _bad (whether any check fails)
@@ -348,6 +368,8 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
              Check("type", None, mapping.version_column, f"{mapping.version_column}: version cannot be read as "
                    f"{mapping.version_type}"))
     layers.add(4, version, "_v")
+    layers.add(4, _order_value(mapping, mapping.tie_column, mapping.tie_type, "_t", layers, raw_types, business_tz, p,
+                               fail), "_t")
     vcols = ", ".join(f"s.v_{c.name}" for c in tdef.columns)
     # Most rows pass: the main pass computes one boolean; the list of failed checks is computed
     # only for the rows that failed, in a second pass over them.
@@ -357,7 +379,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     ref_joins = "\n".join(joins)
     reference_sql = None
     if positional is None:
-        sql = f"SELECT s._rid, {vcols}, s._v, ({bad}) AS _bad\nFROM ({layers.sql('raw', ['_rid'])}) s\n{ref_joins}"
+        sql = f"SELECT s._rid, {vcols}, s._v, s._t, ({bad}) AS _bad\nFROM ({layers.sql('raw', ['_rid'])}) s\n{ref_joins}"
     else:
         # The raw values ride along and are kept for the failing rows only (the quarantine's
         # need), as one list: a NULL costs next to nothing, where a copy of every cell's text
@@ -367,7 +389,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         names = [f"r__{i}" for i in range(len(columns))]
         head = [f"r.{quote_ident(c)} AS {n}" for c, n in zip(columns, names, strict=True)]
         row_bad = " OR ".join(f"coalesce({c}, FALSE)" for c in conds if c not in ref_conds) or "FALSE"
-        inner = (f"SELECT {vcols}, s._v, ({row_bad}) AS _bad, {', '.join(f's.{n}' for n in names)}\n"
+        inner = (f"SELECT {vcols}, s._v, s._t, ({row_bad}) AS _bad, {', '.join(f's.{n}' for n in names)}\n"
                  f"FROM ({layers.sql(relation, head)}) s")
         sql = (f"SELECT * EXCLUDE ({', '.join(names)}), _bad AS _raw_kept, "
                f"CASE WHEN _bad THEN [{', '.join(names)}] END AS _raw FROM ({inner})")
