@@ -57,6 +57,10 @@ def _table(df: pl.DataFrame, lang: str) -> str:
             _fmt(r["target"], spec), r["status"] + (" (small)" if r["small_sample"] and r["status"] != "too_small" else ""),
             _fmt(r["completeness"], ".1%"),
         ])
+    if any(r.get("basis") for r in df.iter_rows(named=True)):  # how records were counted, beside the number
+        head.append("依据" if lang == "zh" else "basis")
+        for row, r in zip(rows, df.iter_rows(named=True), strict=True):
+            row.append(R.describe_basis(R.KPIS[r["kpi"]], r["basis"], lang) or "")
     widths = [max(_width(h), *(_width(row[i]) for row in rows)) for i, h in enumerate(head)]
     lines = ["  ".join(_pad(h, w) for h, w in zip(head, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))

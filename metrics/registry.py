@@ -348,6 +348,19 @@ _kpi(KpiDef(
     exclusions=(Exclusion("unit_cost_missing", "unit_cost IS NULL", "no unit cost", "缺少单价"),)))
 
 
+def describe_basis(kpi: KpiDef, basis: str | None, lang: str = "zh") -> str | None:
+    """A result's ``basis`` ("source_verdict: 120; sla_hours: 8") in words: which way how many
+    records were counted, e.g. 来源系统的SLA判定 120、配置的时限(sla_hours) 8."""
+    if not basis:
+        return None
+    words = {b.code: (b.zh if lang == "zh" else b.en) for b in kpi.basis}
+    parts = []
+    for item in basis.split("; "):
+        code, _, n = item.partition(": ")
+        parts.append(f"{words.get(code, code)} {n}")
+    return ("、" if lang == "zh" else "; ").join(parts)
+
+
 def get(kpi_id: str) -> KpiDef:
     """The definition of one KPI, or a UserError listing the valid ids."""
     from aftersales.errors import UserError

@@ -16,6 +16,7 @@ from aftersales.config import DEFAULTS
 from aftersales import model
 from aftersales.db import create_schema, writer
 from pipelines import derive, status
+from aftersales.cli import main
 from pipelines.cli import summary_lines
 from pipelines.load import load_paths
 from tests.conftest import write
@@ -184,3 +185,18 @@ def test_summary_counts_open_tickets_as_the_backlog_does(db_path, masters, tmp_p
     assert any(line.endswith("; 2 open") for line in summary_lines(db_path))
     backlog = metrics.query(db_path, metrics=["backlog"], grain=None, start=JUNE, end=JUNE_END, config=DEFAULTS)
     assert backlog["value"].to_list() == [2]
+
+
+def test_the_basis_is_stated_beside_the_number_in_the_command(db_path, masters, tmp_path, capsys):
+    # repair limit 72 h: A1 breached by the source's own verdict, A2 met by the configured limit
+    header = "ticket_id,channel,service_type,status,created_at,resolved_at,resolution,sla_met_source\n"
+    f = write(tmp_path / "in" / "tickets.csv", header
+              + "A1,jd,repair,closed,2024-06-02 09:00:00,2024-06-02 10:00:00,fixed,否\n"
+              + "A2,jd,repair,closed,2024-06-02 09:00:00,2024-06-02 10:00:00,fixed,\n"
+              + "A3,jd,repair,open,2024-06-20 09:00:00,,,\n")
+    load_paths(db_path, [*masters, f], show_progress=False)
+    assert main(["--db", str(db_path), "kpi", "--metric", "sla_compliance", "--grain", "all",
+                 "--from", "2024-06-01", "--to", "2024-06-30"]) == 0
+    out = capsys.readouterr().out
+    assert "依据" in out and "来源系统的SLA判定 1、配置的时限(sla_hours) 1" in out
+    assert "50.0%" in out  # 1 met / 2 due
