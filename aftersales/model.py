@@ -294,8 +294,10 @@ def markdown() -> str:
              "Generated from `aftersales/model.py` by `aftersales schema --markdown`; do not edit by hand.", "",
              "All timestamps are wall-clock times in the business time zone (config `timezone`, default",
              "Asia/Shanghai). Coded columns take the codes listed; a mapping file's `values:` turns a",
-             "source's own labels (for example 已完成) into them. Keys are unique: loading a row whose key",
-             "exists updates the record (the higher `_version` wins, see docs/MAPPING.md).", ""]
+             "source's own labels (for example 已完成) into them. Channels, service types, regions, priorities,",
+             "product categories and complaint reasons also take the codes a config file adds",
+             "(`[vocabularies]`, see docs/MAPPING.md). Keys are unique: loading a row whose key exists updates",
+             "the record (the higher `_version`, then the mapping's tie-break, wins; see docs/MAPPING.md).", ""]
     for t in TABLES.values():
         opt = " (optional)" if t.optional else ""
         lines += [f"## `{t.name}` — {t.zh}{opt}", "", t.doc, "", f"Key: `{', '.join(t.key)}`", "",
