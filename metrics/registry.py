@@ -284,7 +284,7 @@ _kpi(KpiDef(
     "survey_response_rate", "回访率", "Survey response rate", "Tickets closed with a survey response ÷ tickets closed.",
     "有回访结果的已结单工单 ÷ 已结单工单",
     base="closed", kind="ratio", unit="share", fmt=".1%", period_by="closed", direction="higher",
-    num="has_survey", target=0.30, min_sample=50,
+    num="has_survey", target=0.30, min_sample=50, evidence="has_survey",
     exclusions=(Exclusion("closed_at_missing", "closed_at IS NULL",
                           "marked closed without a closing time (placed in its created period)",
                           "状态已结单但无结单时间(按创建时间归期)"),)))
@@ -297,6 +297,7 @@ _kpi(KpiDef(
     "在服务类型规定时限内完成的工单 ÷ 到期工单",
     base="sla_resolution", kind="ratio", unit="share", fmt=".1%", period_by="due", direction="higher",
     num="coalesce(verdict, done_at <= due_at)", target=0.90, min_sample=50,
+    evidence="done_at IS NOT NULL OR verdict IS NOT NULL",
     exclusions=(Exclusion("resolved_at_missing", "done_at IS NULL AND NOT is_open AND verdict IS NULL",
                           "completed without a resolution time", "已完成但无完成时间"),),
     basis=(Basis("source_verdict", "verdict IS NOT NULL", "the source's own SLA verdict (sla_met_source)",
@@ -309,7 +310,7 @@ _kpi(KpiDef(
     "Tickets first responded to within their service type's limit ÷ tickets due.",
     "在规定时限内首次响应的工单 ÷ 到期工单",
     base="sla_first_response", kind="ratio", unit="share", fmt=".1%", period_by="due", direction="higher",
-    num="done_at <= due_at", target=0.90, min_sample=50,
+    num="done_at <= due_at", target=0.90, min_sample=50, evidence="done_at IS NOT NULL",
     exclusions=(Exclusion("first_response_missing", "done_at IS NULL AND NOT is_open",
                           "completed without a first response time", "已完成但无首次响应时间"),),
     note=_SLA_NOTE))
@@ -318,7 +319,7 @@ _kpi(KpiDef(
     f"Field-service tickets ({', '.join(FIELD_SERVICE_TYPES)}) whose first visit started within the limit ÷ tickets due.",
     "在规定时限内首次上门的工单 ÷ 到期工单",
     base="sla_onsite", kind="ratio", unit="share", fmt=".1%", period_by="due", direction="higher",
-    num="done_at <= due_at", target=0.90, min_sample=50,
+    num="done_at <= due_at", target=0.90, min_sample=50, evidence="done_at IS NOT NULL",
     exclusions=(Exclusion("no_visit_recorded", "done_at IS NULL AND NOT is_open", "completed without any visit recorded",
                           "已完成但无上门记录"),),
     note=_SLA_NOTE))

@@ -200,3 +200,21 @@ def test_the_basis_is_stated_beside_the_number_in_the_command(db_path, masters, 
     out = capsys.readouterr().out
     assert "依据" in out and "来源系统的SLA判定 1、配置的时限(sla_hours) 1" in out
     assert "50.0%" in out  # 1 met / 2 due
+
+
+@pytest.mark.parametrize("kpi", ["survey_response_rate", "sla_onsite", "sla_first_response"])
+def test_kpis_whose_data_was_never_loaded_are_no_data(con, kpi):
+    # closed repair tickets, long past every limit, but no surveys, no visits, no first responses
+    # loaded: 0% would read as "missed"; nothing says so
+    insert(con, "tickets", [ticket(i, closed_at=ts(4)) for i in range(3)]
+           + [ticket(9, created_at=ts(25), resolved_at=None, status="open")])
+    r = one(con, kpi)
+    assert r["status"] == "no_data" and r["value"] is None
+    # one record carrying the data is enough for the number to stand
+    if kpi == "survey_response_rate":
+        insert(con, "surveys", [dict(survey_id="S1", ticket_id="T0000", responded_at=ts(5), satisfaction=5)])
+    elif kpi == "sla_onsite":
+        insert(con, "visits", [dict(visit_id="V1", ticket_id="T0000", visit_no=1, started_at=ts(2, 2))])
+    else:
+        con.execute("UPDATE tickets SET first_response_at = created_at + INTERVAL 30 MINUTE WHERE ticket_id = 'T0000'")
+    assert one(con, kpi)["value"] is not None

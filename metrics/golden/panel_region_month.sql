@@ -199,11 +199,13 @@ a_closed AS (
     count_if(f1) AS survey_response_rate__num,
     count_if(f0) AS survey_response_rate__den,
     survey_response_rate__den AS survey_response_rate__n,
-    count_if(f2) AS survey_response_rate__x_closed_at_missing
+    count_if(f2) AS survey_response_rate__ev,
+    count_if(f3) AS survey_response_rate__x_closed_at_missing
   FROM (SELECT ts, d_region,
       (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AND coalesce(has_survey, FALSE) AS f1,
-      (TRUE) AND coalesce(closed_at IS NULL, FALSE) AS f2
+      (TRUE) AND coalesce(has_survey, FALSE) AS f2,
+      (TRUE) AND coalesce(closed_at IS NULL, FALSE) AS f3
     FROM b_closed)
   GROUP BY ALL
 ),
@@ -220,13 +222,15 @@ a_sla_resolution AS (
     sla_compliance__den AS sla_compliance__n,
     count_if(f2) AS sla_compliance__b_source_verdict,
     count_if(f3) AS sla_compliance__b_sla_hours,
-    count_if(f4) AS sla_compliance__x_resolved_at_missing
+    count_if(f4) AS sla_compliance__ev,
+    count_if(f5) AS sla_compliance__x_resolved_at_missing
   FROM (SELECT ts, d_region,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE)) AND coalesce(coalesce(verdict, done_at <= due_at), FALSE) AS f1,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE)) AND coalesce(verdict IS NOT NULL, FALSE) AS f2,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE)) AND coalesce(verdict IS NULL, FALSE) AS f3,
-      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE) AS f4
+      (TRUE) AND coalesce(done_at IS NOT NULL OR verdict IS NOT NULL, FALSE) AS f4,
+      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE) AS f5
     FROM b_sla_resolution)
   GROUP BY ALL
 ),
@@ -241,11 +245,13 @@ a_sla_first_response AS (
     count_if(f1) AS sla_first_response__num,
     count_if(f0) AS sla_first_response__den,
     sla_first_response__den AS sla_first_response__n,
-    count_if(f2) AS sla_first_response__x_first_response_missing
+    count_if(f2) AS sla_first_response__ev,
+    count_if(f3) AS sla_first_response__x_first_response_missing
   FROM (SELECT ts, d_region,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE) AS f1,
-      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f2
+      (TRUE) AND coalesce(done_at IS NOT NULL, FALSE) AS f2,
+      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f3
     FROM b_sla_first_response)
   GROUP BY ALL
 ),
@@ -260,11 +266,13 @@ a_sla_onsite AS (
     count_if(f1) AS sla_onsite__num,
     count_if(f0) AS sla_onsite__den,
     sla_onsite__den AS sla_onsite__n,
-    count_if(f2) AS sla_onsite__x_no_visit_recorded
+    count_if(f2) AS sla_onsite__ev,
+    count_if(f3) AS sla_onsite__x_no_visit_recorded
   FROM (SELECT ts, d_region,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE) AS f1,
-      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f2
+      (TRUE) AND coalesce(done_at IS NOT NULL, FALSE) AS f2,
+      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f3
     FROM b_sla_onsite)
   GROUP BY ALL
 ),
@@ -366,16 +374,16 @@ UNION ALL BY NAME
 SELECT 'nps' AS kpi, period_start, d_region, CAST(nps__num AS DOUBLE) AS numerator, CAST(nps__den AS DOUBLE) AS denominator, CAST(nps__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, [CAST(nps__a1 AS DOUBLE), CAST(nps__a2 AS DOUBLE)] AS aux, NULL::DOUBLE[] AS quantiles, [nps__x_no_nps]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_responses
 UNION ALL BY NAME
-SELECT 'survey_response_rate' AS kpi, period_start, d_region, CAST(survey_response_rate__num AS DOUBLE) AS numerator, CAST(survey_response_rate__den AS DOUBLE) AS denominator, CAST(survey_response_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [survey_response_rate__x_closed_at_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+SELECT 'survey_response_rate' AS kpi, period_start, d_region, CAST(survey_response_rate__num AS DOUBLE) AS numerator, CAST(survey_response_rate__den AS DOUBLE) AS denominator, CAST(survey_response_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [survey_response_rate__x_closed_at_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, CAST(survey_response_rate__ev AS BIGINT) AS evidence
   FROM a_closed
 UNION ALL BY NAME
-SELECT 'sla_compliance' AS kpi, period_start, d_region, CAST(sla_compliance__num AS DOUBLE) AS numerator, CAST(sla_compliance__den AS DOUBLE) AS denominator, CAST(sla_compliance__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_compliance__x_resolved_at_missing]::BIGINT[] AS excluded, [sla_compliance__b_source_verdict, sla_compliance__b_sla_hours]::BIGINT[] AS basis, NULL::BIGINT AS evidence
+SELECT 'sla_compliance' AS kpi, period_start, d_region, CAST(sla_compliance__num AS DOUBLE) AS numerator, CAST(sla_compliance__den AS DOUBLE) AS denominator, CAST(sla_compliance__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_compliance__x_resolved_at_missing]::BIGINT[] AS excluded, [sla_compliance__b_source_verdict, sla_compliance__b_sla_hours]::BIGINT[] AS basis, CAST(sla_compliance__ev AS BIGINT) AS evidence
   FROM a_sla_resolution
 UNION ALL BY NAME
-SELECT 'sla_first_response' AS kpi, period_start, d_region, CAST(sla_first_response__num AS DOUBLE) AS numerator, CAST(sla_first_response__den AS DOUBLE) AS denominator, CAST(sla_first_response__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_first_response__x_first_response_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+SELECT 'sla_first_response' AS kpi, period_start, d_region, CAST(sla_first_response__num AS DOUBLE) AS numerator, CAST(sla_first_response__den AS DOUBLE) AS denominator, CAST(sla_first_response__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_first_response__x_first_response_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, CAST(sla_first_response__ev AS BIGINT) AS evidence
   FROM a_sla_first_response
 UNION ALL BY NAME
-SELECT 'sla_onsite' AS kpi, period_start, d_region, CAST(sla_onsite__num AS DOUBLE) AS numerator, CAST(sla_onsite__den AS DOUBLE) AS denominator, CAST(sla_onsite__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_onsite__x_no_visit_recorded]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+SELECT 'sla_onsite' AS kpi, period_start, d_region, CAST(sla_onsite__num AS DOUBLE) AS numerator, CAST(sla_onsite__den AS DOUBLE) AS denominator, CAST(sla_onsite__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_onsite__x_no_visit_recorded]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, CAST(sla_onsite__ev AS BIGINT) AS evidence
   FROM a_sla_onsite
 UNION ALL BY NAME
 SELECT 'backlog' AS kpi, period_start, d_region, CAST(backlog__num AS DOUBLE) AS numerator, CAST(backlog__den AS DOUBLE) AS denominator, CAST(backlog__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
