@@ -36,6 +36,14 @@ def guess_datetime_format(value: str) -> str | None:
     return None
 
 
+def _parses(value: str, fmt: str) -> bool:
+    try:
+        dt.datetime.strptime(value.strip(), fmt)
+    except ValueError:
+        return False
+    return True
+
+
 def looks_like_null(value: str) -> bool:
     """A marker for "no value": punctuation only (?, /, —), or a word such as n/a, none, 暂无."""
     text = value.strip()
@@ -51,7 +59,10 @@ def fix(rule: str, column_type: str | None, value: str | None, vocabulary: str |
     if rule == "type" and typ in ("TIMESTAMP", "DATE") and value is not None:
         fmt = guess_datetime_format(value)
         if fmt:
-            return (f'add "{fmt}" to `datetime_formats` in the mapping (or to the column\'s `formats:`): '
+            other = fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m")
+            ambiguous = other != fmt and _parses(value, other)
+            also = f' (day first; "{other}" if the month comes first)' if ambiguous else ""
+            return (f'add "{fmt}" to `datetime_formats` in the mapping (or to the column\'s `formats:`){also}: '
                     f"{value.strip()!r} is a date written that way")
         return ("add the dates' format to `datetime_formats` in the mapping (strftime, e.g. \"%d/%m/%Y %H:%M\"), "
                 "or correct them at the source")

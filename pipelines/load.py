@@ -519,13 +519,21 @@ def _add_fixes(con: duckdb.DuckDBPyConnection, load_id: int, mapping: Mapping) -
         FROM (SELECT rule, column_name, json_extract_string(raw, '$."' || source_column || '"') AS v
               FROM quarantine WHERE load_id = $load AND rule IN ('type', 'known_value') AND source_column IS NOT NULL)
         WHERE v IS NOT NULL GROUP BY ALL LIMIT 200""", {"load": load_id}).fetchall()
-    for rule, column, shape, sample in shapes:
-        note = hints.fix(rule, _column_type(mapping, column), sample, _vocabulary(mapping, column))
+    if not shapes:
+        return
+    notes = pl.DataFrame(
+        [(rule, column, shape, hints.fix(rule, _column_type(mapping, column), sample, _vocabulary(mapping, column)))
+         for rule, column, shape, sample in shapes],
+        schema={"rule": pl.String, "col": pl.String, "shape": pl.String, "note": pl.String}, orient="row")
+    con.register("fix_notes", notes)
+    try:  # one pass over the file's quarantined values, however many shapes
         con.execute("""
-            UPDATE quarantine SET message = message || '; fix: ' || $note
-            WHERE load_id = $load AND rule = $rule AND column_name = $col
-              AND regexp_replace(json_extract_string(raw, '$."' || source_column || '"'), '[0-9]', '9', 'g') = $shape""",
-                    {"note": note, "load": load_id, "rule": rule, "col": column, "shape": shape})
+            UPDATE quarantine SET message = message || '; fix: ' || h.note FROM fix_notes h
+            WHERE quarantine.load_id = $load AND quarantine.rule = h.rule AND quarantine.column_name = h.col
+              AND regexp_replace(json_extract_string(quarantine.raw, '$."' || quarantine.source_column || '"'),
+                                 '[0-9]', '9', 'g') = h.shape""", {"load": load_id})
+    finally:
+        con.unregister("fix_notes")
 
 
 def _compare(con: duckdb.DuckDBPyConnection, mapping: Mapping, table: model.Table, final: str, n_checks: int) -> bool:

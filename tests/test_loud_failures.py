@@ -123,3 +123,9 @@ def test_hints_guess_formats_and_null_markers():
     assert hints.looks_like_null("?") and hints.looks_like_null("暂无") and not hints.looks_like_null("Email")
     assert "null_values" in hints.fix("known_value", "VARCHAR", "?", "channels")
     assert "[vocabularies.channels]" in hints.fix("known_value", "VARCHAR", "Email", "channels")
+
+
+def test_an_ambiguous_date_names_both_orders():
+    assert '"%d/%m/%Y %H:%M" to `datetime_formats`' in hints.fix("type", "TIMESTAMP", "5/10/2016 02:16")
+    assert '"%m/%d/%Y %H:%M" if the month comes first' in hints.fix("type", "TIMESTAMP", "5/10/2016 02:16")
+    assert "month comes first" not in hints.fix("type", "TIMESTAMP", "29/2/2016 01:16")
