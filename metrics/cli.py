@@ -54,7 +54,7 @@ def _table(df: pl.DataFrame, lang: str) -> str:
             k.label(lang), str(r["period_start"]), *[str(r[d]) if r[d] is not None else "—" for d in dims],
             _fmt(r["value"], spec), ci, f"{r['n_records']:,}",
             _delta(r["prev_change"], k, delta_spec), _delta(r["yoy_change"], k, delta_spec),
-            _fmt(r["target"], spec), r["status"] + (" (small)" if r["small_sample"] and r["status"] != "too_small" else ""),
+            _fmt(r["target"], spec), r["status"] + (" (small)" if r["small_sample"] and r["status"] not in ("too_small", "no_data") else ""),
             _fmt(r["completeness"], ".1%"),
         ])
     if any(r.get("basis") for r in df.iter_rows(named=True)):  # how records were counted, beside the number
