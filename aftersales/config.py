@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
             "consult": 24.0,
         },
     },
+    # SLA compliance (resolution): "source" lets a ticket's own verdict from its export
+    # (tickets.sla_met_source) decide where it carries one, the limits above elsewhere;
+    # "limits" judges every ticket by the limits. The KPI's result states which it used (basis).
+    "sla_verdict": "source",
     # KPI targets overriding the registry's defaults, by KPI id.
     "targets": {},
     # A file more than this share of whose rows would be quarantined is refused whole (exit 2,

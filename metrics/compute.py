@@ -263,12 +263,23 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
     elif compare == "last" and grain is not None:
         wins = periods.last_windows(lo, hi, grain)
     p = S.Plan(kpis=kpis, by=by, grain=grain, windows=[(periods.to_ts(a), periods.to_ts(b)) for a, b in wins],
-               where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
+               where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of,
+               source_verdict=_source_verdict(conf))
     if con is not None:
         p.facts = facts_source(con)
         if p.as_of is None and any(k.base.startswith(("sla_", "backlog")) for k in kpis):
             p.as_of = data_as_of(con, p.facts)
     return p, lo, hi
+
+
+def _source_verdict(conf: dict) -> bool:
+    """Config ``sla_verdict``: "source" (default: a ticket's own verdict decides where it carries
+    one, the configured limits elsewhere) or "limits" (the configured limits judge every ticket)."""
+    choice = conf.get("sla_verdict", "source")
+    if choice not in ("source", "limits"):
+        raise UserError(f"config sla_verdict = {choice!r}: write \"source\" (the export's own SLA verdict where a "
+                        "ticket carries one) or \"limits\" (the configured sla_hours for every ticket)")
+    return choice == "source"
 
 
 def data_as_of(con: duckdb.DuckDBPyConnection, facts: dict[str, str]) -> dt.datetime | None:

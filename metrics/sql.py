@@ -54,6 +54,9 @@ class Plan:
     where: dict[str, list[str]] = field(default_factory=dict)
     sla_hours: dict[str, dict[str, float]] = field(default_factory=dict)
     as_of: dt.datetime | None = None  # None: the latest created_at in the data
+    # The source's own resolution-SLA verdict (tickets.sla_met_source) decides where a ticket
+    # carries one; False: the configured limits judge every ticket (config sla_verdict = "limits").
+    source_verdict: bool = True
     # Where ticket, survey and part facts are read: the derived tables, or (databases no load has
     # refreshed, such as hand-built test data) their defining SELECTs inline; see
     # metrics.compute.facts_source.
@@ -188,7 +191,7 @@ class _Builder:
                 types = ", ".join(self.p.add("ft", st) for st in R.FIELD_SERVICE_TYPES)
                 extra = f" AND t.service_type IN ({types})"
             # The source's own verdict on its resolution SLA decides where a ticket carries one.
-            verdict = "t.sla_met_source" if stage == "resolution" else "NULL::BOOLEAN"
+            verdict = "t.sla_met_source" if stage == "resolution" and self.plan.source_verdict else "NULL::BOOLEAN"
             inner = (f"SELECT {dims}t.ticket_id, t.status IN {OPEN} AS is_open, t.created_at AS sla_created,"
                      f" t.created_at + {self.sla_limit(stage)} AS due_at, {done} AS done_at, {verdict} AS verdict\n"
                      f"      FROM {f} t\n"

@@ -218,3 +218,18 @@ def test_kpis_whose_data_was_never_loaded_are_no_data(con, kpi):
     else:
         con.execute("UPDATE tickets SET first_response_at = created_at + INTERVAL 30 MINUTE WHERE ticket_id = 'T0000'")
     assert one(con, kpi)["value"] is not None
+
+
+def test_the_config_may_judge_every_ticket_by_the_limits(con):
+    # the same tickets as above: by the limits alone, T0 (24 h) and T2 (24 h) meet 72 h, T1 (100 h) does not
+    insert(con, "tickets", [
+        ticket(0, created_at=ts(2), resolved_at=ts(3), sla_met_source=False),
+        ticket(1, created_at=ts(2), resolved_at=ts(2, 100), sla_met_source=True),
+        ticket(2, created_at=ts(2), resolved_at=ts(3)),
+        ticket(3, created_at=ts(20), resolved_at=None, status="open")])
+    conf = {**DEFAULTS, "sla_verdict": "limits"}
+    df = metrics.query(con, metrics=["sla_compliance"], grain="month", start=JUNE, end=JUNE_END, config=conf)
+    r = df.filter(df["period_start"] == JUNE).to_dicts()[0]
+    assert (r["numerator"], r["denominator"], r["basis"]) == (2, 3, "sla_hours: 3")
+    with pytest.raises(Exception, match="sla_verdict"):
+        metrics.query(con, metrics=["sla_compliance"], config={**DEFAULTS, "sla_verdict": "maybe"})
