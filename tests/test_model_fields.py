@@ -12,11 +12,12 @@ import duckdb
 import pytest
 
 import metrics
-from aftersales.config import DEFAULTS
 from aftersales import model
-from aftersales.db import create_schema, writer
-from pipelines import derive, status
 from aftersales.cli import main
+from aftersales.config import DEFAULTS
+from aftersales.db import create_schema, writer
+from metrics import registry as R
+from pipelines import derive, status
 from pipelines.cli import summary_lines
 from pipelines.load import load_paths
 from tests.conftest import write
@@ -233,3 +234,10 @@ def test_the_config_may_judge_every_ticket_by_the_limits(con):
     assert (r["numerator"], r["denominator"], r["basis"]) == (2, 3, "sla_hours: 3")
     with pytest.raises(Exception, match="sla_verdict"):
         metrics.query(con, metrics=["sla_compliance"], config={**DEFAULTS, "sla_verdict": "maybe"})
+
+
+def test_the_basis_in_words_for_cards_and_tables():
+    k = R.KPIS["sla_compliance"]
+    assert R.describe_basis(k, "source_verdict: 120; sla_hours: 8", "zh") == "来源系统的SLA判定 120、配置的时限(sla_hours) 8"
+    assert R.describe_basis(k, "sla_hours: 8", "en") == "the configured limits (sla_hours) 8"
+    assert R.describe_basis(k, None, "zh") is None
