@@ -12,6 +12,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from aftersales import model
+from aftersales.errors import UserError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "aftersales.duckdb"
 
@@ -34,8 +37,19 @@ DEFAULTS: dict[str, Any] = {
             "consult": 24.0,
         },
     },
+    # SLA compliance (resolution): "source" lets a ticket's own verdict from its export
+    # (tickets.sla_met_source) decide where it carries one, the limits above elsewhere;
+    # "limits" judges every ticket by the limits. The KPI's result states which it used (basis).
+    "sla_verdict": "source",
     # KPI targets overriding the registry's defaults, by KPI id.
     "targets": {},
+    # A file more than this share of whose rows would be quarantined is refused whole (exit 2,
+    # nothing written); a mapping's own `max_quarantined_share` wins over this.
+    "load": {"max_quarantined_share": 0.5},
+    # Codes added to the built-in code lists, by list: channels, service_types, regions,
+    # priorities, product_categories (alias: categories), complaint_reasons. Each code takes a
+    # Chinese label, or both: `email = "邮件"` or `email = {zh = "邮件", en = "Email"}`.
+    "vocabularies": {},
     # The `forecast`, `staffing` and `parts` sections have their defaults in forecasts/settings.py,
     # beside the code that reads them; a config file's keys are layered over those.
 }
@@ -60,14 +74,55 @@ def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_config(path: str | os.PathLike[str] | None = None, db: Path | None = None) -> dict[str, Any]:
-    """Defaults merged with the first config file found (argument, env, beside the database)."""
+    """Defaults merged with the first config file found (argument, env, beside the database).
+    The code lists it extends (``[vocabularies]``) are in force from then on (``apply_vocabularies``)."""
     candidates = [path, os.environ.get("AFTERSALES_CONFIG")]
     if db is not None:
         candidates.append(Path(db).with_name("aftersales.toml"))
+    conf, found = None, "the configuration"
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
+            found = f"config file {candidate}"
             with open(candidate, "rb") as fh:
-                return _merge(DEFAULTS, tomllib.load(fh))
+                try:
+                    conf = _merge(DEFAULTS, tomllib.load(fh))
+                except tomllib.TOMLDecodeError as exc:
+                    raise UserError(f"config file {candidate} is not valid TOML ({exc})") from None
+            break
         if candidate and candidate in (path, os.environ.get("AFTERSALES_CONFIG")):
             raise FileNotFoundError(f"config file {candidate} does not exist; create it or drop --config")
-    return copy.deepcopy(DEFAULTS)
+    conf = conf if conf is not None else copy.deepcopy(DEFAULTS)
+    apply_vocabularies(conf, found)
+    return conf
+
+
+VOCABULARY_ALIASES = {"categories": "product_categories", "product_category": "product_categories",
+                      "channel": "channels", "service_type": "service_types", "region": "regions",
+                      "priority": "priorities", "complaint_reason": "complaint_reasons"}
+
+
+def apply_vocabularies(conf: dict[str, Any], where: str = "the configuration") -> None:
+    """Put the configuration's extra codes in force (``aftersales.model.extended``): the loader
+    accepts them, breakdowns and filters list them, labels show them. The built-in code lists are
+    never changed; a configuration without ``[vocabularies]`` leaves only them."""
+    extra: dict[str, dict[str, tuple[str, str]]] = {}
+    for name, codes in (conf.get("vocabularies") or {}).items():
+        vocab = VOCABULARY_ALIASES.get(name, name)
+        if vocab not in model.VOCABULARIES:
+            raise UserError(f"{where}: [vocabularies.{name}] is not a code list that can be extended; valid: "
+                            f"{', '.join(model.VOCABULARIES)}")
+        if not isinstance(codes, dict):
+            raise UserError(f"{where}: [vocabularies.{name}] must list codes, e.g. email = {{zh = \"邮件\", en = \"Email\"}}")
+        for code, label in codes.items():
+            if not code.replace("_", "").isalnum() or not code.isascii():
+                raise UserError(f"{where}: vocabularies.{name}: code {code!r} must be letters, digits and _ "
+                                "(the label carries the display name)")
+            if isinstance(label, str):
+                zh, en = label, code
+            elif isinstance(label, dict) and set(label) <= {"zh", "en"} and label:
+                zh, en = str(label.get("zh") or label.get("en")), str(label.get("en") or code)
+            else:
+                raise UserError(f"{where}: vocabularies.{name}.{code} must be a label or {{zh = \"…\", en = \"…\"}}")
+            extra.setdefault(vocab, {})[code] = (zh, en)
+    model.EXTRA_CODES.clear()
+    model.EXTRA_CODES.update(extra)

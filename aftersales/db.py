@@ -50,8 +50,15 @@ def _connect(path: Path, shown: Path, read_only: bool = False) -> duckdb.DuckDBP
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """The canonical tables and the pipeline's own, created where missing; a database made by an
+    earlier version gains the columns added since (as NULL)."""
     con.execute(model.ddl())
     con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
+    have = {(t, c) for t, c in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main' AND NOT internal").fetchall()}
+    missing = [stmt for stmt, key in model.upgrade_statements() if key not in have]
+    if missing:
+        con.execute("\n".join(missing))
 
 
 def _fsync(path: Path) -> None:

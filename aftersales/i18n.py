@@ -80,6 +80,16 @@ def words(table: dict[str, Pair], key: str, lang: str, **kwargs: Any) -> str:
     return text.format(**kwargs) if kwargs else text
 
 
+# Coded columns whose code lists a config file may extend (aftersales.model.VOCABULARIES).
+EXTENSIBLE = {"region": "regions", "channel": "channels", "service_type": "service_types", "priority": "priorities",
+              "product_category": "product_categories", "complaint_reason": "complaint_reasons"}
+
+
 def code_label(kind: str, code: Any, lang: str) -> str | None:
-    """华东 / East for ``region`` ``east``; None when the code has no label in ``lang``."""
-    return ((ZH_CODES if lang == "zh" else EN_CODES).get(kind) or {}).get(str(code))
+    """华东 / East for ``region`` ``east``; None when the code has no label in ``lang``. Codes the
+    configuration adds carry their own labels."""
+    found = ((ZH_CODES if lang == "zh" else EN_CODES).get(kind) or {}).get(str(code))
+    if found is None and kind in EXTENSIBLE:
+        pair = model.EXTRA_CODES.get(EXTENSIBLE[kind], {}).get(str(code))
+        found = None if pair is None else pair[0] if lang == "zh" else pair[1]
+    return found

@@ -51,6 +51,40 @@ SURVEY_CHANNELS = {"sms": "短信", "wechat": "微信", "phone": "电话回访"}
 OPEN_STATUSES = ("open", "dispatched", "in_progress")
 
 
+def open_now(alias: str = "") -> str:
+    """SQL: the ticket is open now, as the backlog KPI counts it at the data's end: an open status
+    and no resolution time (a ticket marked resolved or closed is done, with or without its time;
+    cancelled tickets are never open). ``alias``: a table alias such as ``t`` (fixed text)."""
+    a = f"{alias}." if alias else ""
+    return f"({a}resolved_at IS NULL AND {a}status IN ({', '.join(repr(s) for s in OPEN_STATUSES)}))"
+
+
+# Code lists a config file may extend (`[vocabularies.<name>]`, see aftersales/config.py): the
+# built-in codes stay as declared here; `extended()` adds what the config in force declares.
+VOCABULARIES: dict[str, dict[str, str]] = {
+    "channels": CHANNELS, "service_types": SERVICE_TYPES, "regions": REGIONS, "priorities": PRIORITIES,
+    "product_categories": PRODUCT_CATEGORIES, "complaint_reasons": COMPLAINT_REASONS,
+}
+# name -> {code: (中文, English)} added by the configuration in force (aftersales.config.apply_vocabularies)
+EXTRA_CODES: dict[str, dict[str, tuple[str, str]]] = {}
+
+
+def vocabulary_of(codes: dict[str, str] | None) -> str | None:
+    """The extensible vocabulary a built-in code list is, or None (statuses, resolutions ... are fixed)."""
+    for name, builtin in VOCABULARIES.items():
+        if codes is builtin:
+            return name
+    return None
+
+
+def extended(codes: dict[str, str] | None) -> dict[str, str] | None:
+    """A code list (code -> 中文) with the codes the configuration adds to it."""
+    name = vocabulary_of(codes)
+    if codes is None or name is None or not EXTRA_CODES.get(name):
+        return codes
+    return {**codes, **{code: zh for code, (zh, _en) in EXTRA_CODES[name].items()}}
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -142,6 +176,13 @@ _table(Table("tickets", "Service tickets (工单), one per customer request.", "
     C("is_complaint", "BOOLEAN", "The ticket is, or carries, a complaint (投诉).", "是否投诉"),
     C("complaint_reason", "VARCHAR", "Reason of the complaint.", "投诉原因", allowed=COMPLAINT_REASONS),
     C("reopened_at", "TIMESTAMP", "First reopening after resolution, if any.", "重开时间"),
+    C("reopen_count", "INTEGER", "Times the ticket was reopened after resolution, as the source counts them "
+      "(0 = never). Feeds the reopen and first-time-fix rates where no reopening time is known.", "重开次数",
+      min=0, max=1000),
+    C("reassign_count", "INTEGER", "Times the ticket was passed to another outlet, group or technician, as the "
+      "source counts them.", "转派次数", min=0, max=1000),
+    C("sla_met_source", "BOOLEAN", "The source system's own verdict: the resolution SLA was met (true) or "
+      "breached (false). Used by SLA compliance instead of the configured limits where present.", "来源SLA达成"),
     C("refund_requested_at", "TIMESTAMP", "Refund requested (refund tickets).", "退款申请时间"),
     C("refunded_at", "TIMESTAMP", "Refund paid out.", "退款时间"),
     C("refund_amount", "DECIMAL(12,2)", "Amount refunded, yuan.", "退款金额", min=0),
@@ -222,6 +263,8 @@ LOAD_ORDER = ["outlets", "technicians", "products", "parts_inventory", "orders_d
               "tickets", "visits", "parts_used", "surveys"]
 
 SYSTEM_COLUMNS = "_version BIGINT, _row_hash UBIGINT, _load_id BIGINT"
+# Added to databases created before them (the columns above are what CREATE TABLE makes).
+LATER_SYSTEM_COLUMNS = (("_tie", "BIGINT"),)  # a mapping's tie-break value (see docs/MAPPING.md)
 
 
 def ddl() -> str:
@@ -230,8 +273,19 @@ def ddl() -> str:
     parts = []
     for t in TABLES.values():
         cols = ",\n    ".join(f"{c.name} {c.type}" for c in t.columns)
-        parts.append(f"CREATE TABLE IF NOT EXISTS {t.name} (\n    {cols},\n    {SYSTEM_COLUMNS}\n);")
+        later = "".join(f",\n    {name} {typ}" for name, typ in LATER_SYSTEM_COLUMNS)
+        parts.append(f"CREATE TABLE IF NOT EXISTS {t.name} (\n    {cols},\n    {SYSTEM_COLUMNS}{later}\n);")
     return "\n".join(parts)
+
+
+def upgrade_statements() -> list[tuple[str, tuple[str, str]]]:
+    """(ALTER statement, (table, column)) adding each column, for databases created by an earlier
+    version that lack it (new columns land at the end of the table; every reader names its columns)."""
+    out = []
+    for t in TABLES.values():
+        for name, typ in [(c.name, c.type) for c in t.columns] + list(LATER_SYSTEM_COLUMNS):
+            out.append((f"ALTER TABLE {t.name} ADD COLUMN IF NOT EXISTS {name} {typ};", (t.name, name)))
+    return out
 
 
 def markdown() -> str:
@@ -240,8 +294,10 @@ def markdown() -> str:
              "Generated from `aftersales/model.py` by `aftersales schema --markdown`; do not edit by hand.", "",
              "All timestamps are wall-clock times in the business time zone (config `timezone`, default",
              "Asia/Shanghai). Coded columns take the codes listed; a mapping file's `values:` turns a",
-             "source's own labels (for example 已完成) into them. Keys are unique: loading a row whose key",
-             "exists updates the record (the higher `_version` wins, see docs/MAPPING.md).", ""]
+             "source's own labels (for example 已完成) into them. Channels, service types, regions, priorities,",
+             "product categories and complaint reasons also take the codes a config file adds",
+             "(`[vocabularies]`, see docs/MAPPING.md). Keys are unique: loading a row whose key exists updates",
+             "the record (the higher `_version`, then the mapping's tie-break, wins; see docs/MAPPING.md).", ""]
     for t in TABLES.values():
         opt = " (optional)" if t.optional else ""
         lines += [f"## `{t.name}` — {t.zh}{opt}", "", t.doc, "", f"Key: `{', '.join(t.key)}`", "",

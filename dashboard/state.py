@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from aftersales import model
 from dashboard import data
 from dashboard import i18n as T
 from metrics import periods
@@ -61,8 +62,8 @@ def labels(ver: str, dim: str, lang: str) -> dict[str, str]:
     """code -> label for a breakdown: 华东 / East; ``WD0001 上海城区服务中心`` for outlets and
     technicians (their names are the same in both languages)."""
     d = R.DIMENSIONS[dim]
-    if d.labels:
-        return {code: T.code_label(dim, code, lang) for code in d.labels}
+    if d.labels:  # with the codes the config adds
+        return {code: T.code_label(dim, code, lang) or code for code in model.extended(d.labels) or {}}
     if ver == "missing":
         return {}
     df = data.dimension_values(ver, dim)
@@ -81,7 +82,7 @@ def dim_value_label(dim: str, code: object, lang: str, ver: str | None = None) -
 def _options(dim: str) -> list[str]:
     d = R.DIMENSIONS[dim]
     if d.labels:
-        return list(d.labels)
+        return list(model.extended(d.labels) or {})
     return data.dimension_values(data.version(), dim)["value"].to_list()
 
 

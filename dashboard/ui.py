@@ -102,6 +102,9 @@ def kpi_card(k: R.KpiDef, row: dict | None, scope: Scope, spark: list[float] | N
             bits.append(status_badge("too_small", lang))
         if period_label:
             bits.append(period_label)
+        basis = R.describe_basis(k, row.get("basis"), lang)  # e.g. the source's SLA verdict vs the limits
+        if basis:
+            bits.append(("依据:" if lang == "zh" else "basis: ") + basis)
         st.caption(" · ".join(bits) or " ")
 
 

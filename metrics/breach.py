@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from aftersales import config as cfg
+from aftersales import model
 from aftersales.errors import UserError
 from metrics import registry as R
 from metrics import sql as S
@@ -80,7 +81,7 @@ def breaching_sql(plan: S.Plan, limit: int | None, columns: Sequence[str] | None
     head = (f"SELECT {rid} AS rid, t.ticket_id, t.service_type, t.created_at, {', '.join(STAGES.values())} "
             f"FROM {b.facts} t\n    WHERE t.status <> 'cancelled' AND t.created_at <= {now}")
     ctes = ",\n".join(b.ctes + [
-        f"o AS MATERIALIZED (\n    {head} AND t.resolved_at IS NULL AND t.status IN {S.OPEN}{b.filters('created')}\n"
+        f"o AS MATERIALIZED (\n    {head} AND {model.open_now('t')}{b.filters('created')}\n"
         f"    UNION ALL\n    {head} AND t.resolved_at > {now}{b.filters('created')}\n)",
         "s AS (\n    " + "\n    UNION ALL ".join(stages) + "\n)"])
     sql = (f"WITH {ctes},\n"

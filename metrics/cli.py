@@ -55,9 +55,13 @@ def _table(df: pl.DataFrame, lang: str) -> str:
             k.label(lang), str(r["period_start"]), *[str(r[d]) if r[d] is not None else "—" for d in dims],
             _fmt(r["value"], spec), ci, f"{r['n_records']:,}",
             _delta(r["prev_change"], k, delta_spec), _delta(r["yoy_change"], k, delta_spec),
-            _fmt(r["target"], spec), r["status"] + (" (small)" if r["small_sample"] and r["status"] != "too_small" else ""),
+            _fmt(r["target"], spec), r["status"] + (" (small)" if r["small_sample"] and r["status"] not in ("too_small", "no_data") else ""),
             _fmt(r["completeness"], ".1%"),
         ])
+    if any(r.get("basis") for r in df.iter_rows(named=True)):  # how records were counted, beside the number
+        head.append("依据" if lang == "zh" else "basis")
+        for row, r in zip(rows, df.iter_rows(named=True), strict=True):
+            row.append(R.describe_basis(R.KPIS[r["kpi"]], r["basis"], lang) or "")
     widths = [max(_width(h), *(_width(row[i]) for row in rows)) for i, h in enumerate(head)]
     lines = ["  ".join(_pad(h, w) for h, w in zip(head, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
@@ -164,8 +168,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by", "-b", help=f"breakdown(s), comma-separated: {', '.join(R.DIMENSIONS)}")
     p.add_argument("--grain", "-g", default="month", choices=[*R.GRAINS, "all"],
                    help="period length (weeks start Monday; 'all' = the whole range as one period)")
-    p.add_argument("--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (default: a year before --to)")
-    p.add_argument("--to", dest="end", metavar="DATE", help="last day, inclusive (default: the latest ticket's day)")
+    p.add_argument("--from", dest="start", metavar="DATE", help="first day, YYYY-MM-DD (default: the earliest date the KPIs count a record by)")
+    p.add_argument("--to", dest="end", metavar="DATE", help="last day, inclusive (default: the latest date the KPIs count a record "
+                        "by: created, resolved, closed, answered, due, visit)")
     p.add_argument("--where", "-w", action="append", metavar="DIM=VALUE",
                    help="filter, repeatable; several values comma-separated (region=east, channel=jd,tmall)")
     p.add_argument("--format", "-f", default="table", choices=["table", "csv", "json"])

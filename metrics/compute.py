@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from aftersales import config as cfg
+from aftersales import model
 from aftersales.db import connect_readonly
 from aftersales.errors import UserError
 from metrics import periods, stats
@@ -34,6 +35,7 @@ RESULT_COLUMNS = [
     "kpi", "period_start", "period_end", "<dims>", "value", "numerator", "denominator", "n_records",
     "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
     "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason", "unit",
+    "basis",
 ]
 
 
@@ -120,8 +122,9 @@ def dimension_values(db: DbLike, dim: str) -> pl.DataFrame:
     d = R.DIMENSIONS.get(dim)
     if d is None:
         raise UserError(f"unknown breakdown {dim!r}; valid breakdowns: {', '.join(R.DIMENSIONS)}")
-    if d.labels:
-        return pl.DataFrame({"value": list(d.labels), "label": list(d.labels.values())})
+    labels = model.extended(d.labels)  # with the codes the config adds
+    if labels:
+        return pl.DataFrame({"value": list(labels), "label": list(labels.values())})
     queries = {
         "city": "SELECT DISTINCT city AS value, city AS label FROM outlets",
         "outlet": "SELECT outlet_id AS value, any_value(outlet_name) AS label FROM outlets GROUP BY 1",
@@ -154,10 +157,11 @@ def check_where(con: duckdb.DuckDBPyConnection, where: dict[str, Any] | None) ->
         values = _as_list(raw) if not isinstance(raw, (list, tuple)) else [str(v) for v in raw]
         if not values:
             raise UserError(f"filter {dim}= has no value")
-        if d.labels:
-            by_label = {v: k for k, v in d.labels.items()}
+        labels = model.extended(d.labels)
+        if labels:
+            by_label = {v: k for k, v in labels.items()}
             values = [by_label.get(v, v) for v in values]
-            valid = set(d.labels)
+            valid = set(labels)
         else:
             valid = set(dimension_values(con, dim)["value"].to_list())
         unknown = [v for v in values if v not in valid]
@@ -180,7 +184,8 @@ def facts_source(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     (a rebuild still running after its load published), the same rows computed inline from the
     SELECTs defining them, so the numbers never depend on which one is read."""
     have = derive.current(con)
-    return {name: name if name in have else f"({select()})" for name, select in derive.TABLES.items()}
+    present = derive.present_columns(con)
+    return {name: name if name in have else f"({select(present=present)})" for name, select in derive.TABLES.items()}
 
 
 def is_stored(source: str) -> bool:
@@ -188,11 +193,44 @@ def is_stored(source: str) -> bool:
     return source.isidentifier()
 
 
-def _data_end(con: duckdb.DuckDBPyConnection) -> dt.date:
-    row = con.execute("SELECT max(created_at) FROM tickets").fetchall()[0]
-    if row[0] is None:
-        raise UserError("there are no tickets yet: load some with `aftersales load PATH`")
-    return row[0].date()
+# The dates each base counts its records by (fixed SQL over the canonical tables): a default
+# window runs from the earliest to the latest of them, so nothing is left out of a number by the
+# window (what a number leaves out is counted in its exclusions).
+_TICKET_DATES = "SELECT min(created_at), greatest(max(created_at), max(resolved_at), max(closed_at)) FROM tickets"
+BASE_DATES: dict[str, str] = {
+    "created": "SELECT min(created_at), max(created_at) FROM tickets",
+    # tickets marked done without their time are placed in their created period
+    "resolved": "SELECT least(min(resolved_at), min(created_at)), max(resolved_at) FROM tickets",
+    "repair": "SELECT least(min(resolved_at), min(created_at)), max(resolved_at) FROM tickets "
+              "WHERE service_type = 'repair'",
+    "closed": "SELECT least(min(closed_at), min(created_at)), max(closed_at) FROM tickets",
+    "backlog": _TICKET_DATES,
+    "responses": "SELECT min(responded_at), max(responded_at) FROM surveys",
+    "parts": "SELECT min(v.started_at), max(v.started_at) FROM parts_used pu JOIN visits v ON v.visit_id = pu.visit_id",
+    "orders": "SELECT least((SELECT min(created_at) FROM tickets), min(order_date)), "
+              "greatest((SELECT max(created_at) FROM tickets), max(order_date)) FROM orders_daily",
+}
+
+
+def data_window(con: duckdb.DuckDBPyConnection, kpis: Sequence[KpiDef], sla_hours: dict) -> tuple[dt.date, dt.date]:
+    """The default window of ``kpis``: from the earliest to the latest date any of them counts a
+    record by (created, resolved, closed, responded, due, visit ...). SLA KPIs count a ticket at
+    its due time, up to the longest configured limit after its creation."""
+    lows, highs = [], []
+    for base in dict.fromkeys(k.base for k in kpis):
+        if base.startswith("sla_"):
+            longest = max((float(h) for stage in sla_hours.values() for h in stage.values()), default=0.0)
+            lo, hi = con.execute("SELECT min(created_at), max(created_at) FROM tickets").fetchall()[0]
+            hi = None if hi is None else hi + dt.timedelta(hours=longest)
+        else:
+            lo, hi = con.execute(BASE_DATES[base]).fetchall()[0]
+        lows += [lo] if lo is not None else []
+        highs += [hi] if hi is not None else []
+    if not lows or not highs:
+        names = ", ".join(k.id for k in kpis)
+        raise UserError(f"nothing loaded yet that {names} can count: load data with `aftersales load PATH`")
+    as_date = [x if isinstance(x, dt.date) and not isinstance(x, dt.datetime) else x.date() for x in lows + highs]
+    return min(as_date[:len(lows)]), max(as_date[len(lows):])
 
 
 def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: str | None = "month",
@@ -208,25 +246,40 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
             raise UserError(f"unknown filter {d!r}; valid filters: {', '.join(R.DIMENSIONS)}")
     kpis = resolve_kpis(con, metrics, by + [d for d in where_dims if d not in by])
     where_checked = check_where(con, where) if con is not None else {k: _as_list(v) for k, v in (where or {}).items()}
-    if end is None:
-        end = _data_end(con) if con is not None else dt.date.today()
-    if start is None:
-        start = periods.shift(end, "year", -1) + dt.timedelta(days=1)
     if compare not in (True, False, "last"):
         raise UserError(f"compare must be True, False or 'last', not {compare!r}")
+    conf = config if config is not None else cfg.load_config()
+    if start is None or end is None:
+        if con is not None:
+            first, last = data_window(con, kpis, conf.get("sla_hours") or {})
+        else:
+            last = dt.date.today()
+            first = periods.shift(last, "year", -1) + dt.timedelta(days=1)
+        end = last if end is None else end
+        start = min(first, end) if start is None else start
     lo, hi, wins = periods.windows(start, end, grain)
     if not compare:
         wins = [(lo, hi)]
     elif compare == "last" and grain is not None:
         wins = periods.last_windows(lo, hi, grain)
-    conf = config if config is not None else cfg.load_config()
     p = S.Plan(kpis=kpis, by=by, grain=grain, windows=[(periods.to_ts(a), periods.to_ts(b)) for a, b in wins],
-               where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of)
+               where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of,
+               source_verdict=_source_verdict(conf))
     if con is not None:
         p.facts = facts_source(con)
         if p.as_of is None and any(k.base.startswith(("sla_", "backlog")) for k in kpis):
             p.as_of = data_as_of(con, p.facts)
     return p, lo, hi
+
+
+def _source_verdict(conf: dict) -> bool:
+    """Config ``sla_verdict``: "source" (default: a ticket's own verdict decides where it carries
+    one, the configured limits elsewhere) or "limits" (the configured limits judge every ticket)."""
+    choice = conf.get("sla_verdict", "source")
+    if choice not in ("source", "limits"):
+        raise UserError(f"config sla_verdict = {choice!r}: write \"source\" (the export's own SLA verdict where a "
+                        "ticket carries one) or \"limits\" (the configured sla_hours for every ticket)")
+    return choice == "source"
 
 
 def data_as_of(con: duckdb.DuckDBPyConnection, facts: dict[str, str]) -> dt.datetime | None:
@@ -253,8 +306,8 @@ def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Seq
     by: breakdowns from ``metrics.DIMENSIONS`` (region, city, outlet, outlet_type, technician,
         channel, service_type, product_category, product_model, priority, part_no).
     grain: day | week | month | quarter | year, or None for the whole range as one period.
-    start, end: inclusive dates; with a grain, widened to whole periods. Default: the year to the
-        latest ticket.
+    start, end: inclusive dates; with a grain, widened to whole periods. Default: from the earliest
+        to the latest date the KPIs count a record by (``data_window``).
     where: {dim: value or [values]}; values are codes (Chinese labels accepted for coded dims).
     config: loaded configuration (targets, sla_hours); default: ``aftersales.config.load_config()``.
     as_of: the "now" for SLA due times and backlog ages; default: the latest created_at.
@@ -341,11 +394,35 @@ def _excluded_text(kpi_ids: list[str], excluded: list[list[int] | None]) -> tupl
     return totals, texts
 
 
+def _basis_text(kpi_ids: list[str], counts: list[list[int] | None]) -> list[str | None]:
+    """How the records were counted, where a KPI has several ways: "source_verdict: 120; sla_hours: 8"."""
+    out = []
+    for kpi_id, c in zip(kpi_ids, counts, strict=True):
+        pairs = [(b.code, n) for b, n in zip(R.KPIS[kpi_id].basis, c or [], strict=False) if n]
+        out.append("; ".join(f"{code}: {n}" for code, n in pairs) or None)
+    return out
+
+
+def _without_evidence(df: pl.DataFrame) -> pl.DataFrame:
+    """KPIs whose records nowhere in the scan carry the fields they rest on (``KpiDef.evidence``)
+    have no value: an export without reopen information is no 0% reopen rate."""
+    if "evidence" not in df.columns or df.is_empty():
+        return df
+    totals = df.group_by("kpi").agg(pl.col("evidence").sum().alias("_ev"),
+                                    pl.col("evidence").is_not_null().any().alias("_has"))
+    blind = totals.filter(pl.col("_has") & (pl.col("_ev") == 0))["kpi"].to_list()
+    if not blind:
+        return df
+    gone = pl.col("kpi").is_in(blind)
+    return df.with_columns(*(pl.when(gone).then(None).otherwise(pl.col(c)).alias(c)
+                             for c in ("value", "ci_low", "ci_high")))
+
+
 def finish(raw: pl.DataFrame, p: S.Plan, lo: dt.date, hi: dt.date, conf: dict) -> pl.DataFrame:
     """Raw measures → the documented result frame (values, intervals, comparisons, status)."""
     dims = list(p.by)
     df = raw.rename({f"d_{d}": d for d in dims})
-    df = _values_and_ci(df)
+    df = _without_evidence(_values_and_ci(df))
     keys = ["kpi", *dims]
     if p.grain is not None and len(df):
         one, year = periods.polars_offsets(p.grain)
@@ -370,8 +447,10 @@ def finish(raw: pl.DataFrame, p: S.Plan, lo: dt.date, hi: dt.date, conf: dict) -
         "_higher": [k.higher_is_better for k in R.KPIS.values()],
         "target": [targets.get(k) for k in R.KPIS],
     }, schema_overrides={"target": pl.Float64, "_higher": pl.Boolean})
+    basis = _basis_text(kpi_ids, df["basis"].to_list() if "basis" in df.columns else [None] * len(kpi_ids))
     df = df.with_columns(pl.Series("n_excluded", n_excl, dtype=pl.Int64),
-                         pl.Series("excluded_reason", texts, dtype=pl.String)).join(meta, on="kpi", how="left")
+                         pl.Series("excluded_reason", texts, dtype=pl.String),
+                         pl.Series("basis", basis, dtype=pl.String)).join(meta, on="kpi", how="left")
     v = pl.col("value")
     df = df.with_columns(
         prev_change=v - pl.col("prev_value"),
@@ -390,5 +469,5 @@ def finish(raw: pl.DataFrame, p: S.Plan, lo: dt.date, hi: dt.date, conf: dict) -
     cols = ["kpi", "period_start", "period_end", *dims, "value", "numerator", "denominator", "n_records",
             "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
             "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason",
-            "unit"]
+            "unit", "basis"]
     return df.sort(["_order", *dims, "period_start"], nulls_last=True).select(cols)

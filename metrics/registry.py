@@ -32,6 +32,18 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class Basis:
+    """One way a record can be counted, where a KPI has several (the source's own SLA verdict or
+    the configured limits; visit 1's outcome or the source's reopen count). The result states how
+    many records each way counted (column ``basis``), beside the number."""
+
+    code: str  # stable code, e.g. "source_verdict"
+    condition: str  # SQL over the base's row columns: the record was counted this way
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True)
 class KpiDef:
     id: str
     zh: str
@@ -56,6 +68,11 @@ class KpiDef:
     dims: tuple[str, ...] | None = None  # allowed breakdowns; None = every ticket dimension
     additive: bool = False  # the value itself sums over breakdowns (counts and sums)
     note: str = ""  # caveats a reader needs (shown by `aftersales metrics --verbose`)
+    basis: tuple[Basis, ...] = ()
+    # SQL: the record carries the fields the KPI rests on, where an empty field would otherwise
+    # read as "no" (an empty reopening time is "not reopened" only if the source records
+    # reopenings). A result in which no record carries them is `no_data`, whatever the count.
+    evidence: str | None = None
 
     @property
     def higher_is_better(self) -> bool | None:
@@ -191,8 +208,15 @@ _kpi(KpiDef(
     "Repair tickets resolved as fixed whose first visit's outcome was fixed ÷ repair tickets resolved.",
     "首次上门即修复的维修工单 ÷ 已完成维修工单",
     base="repair", kind="ratio", unit="share", fmt=".1%", period_by="resolved", direction="higher",
-    num="resolution = 'fixed' AND visit1_outcome = 'fixed'", target=0.80, min_sample=30,
-    exclusions=_REPAIR_EXCL + (Exclusion("no_first_visit", "NOT has_visit1", "no visit 1 recorded", "无首次上门记录"),)))
+    num="resolution = 'fixed' AND CASE WHEN has_visit1 THEN visit1_outcome = 'fixed' ELSE reopen_count = 0 END",
+    target=0.80, min_sample=30,
+    exclusions=_REPAIR_EXCL + (Exclusion("no_first_visit", "NOT has_visit1 AND reopen_count IS NULL",
+                                         "no visit 1 recorded and no reopen count", "无首次上门记录且无重开次数"),),
+    basis=(Basis("visit1", "has_visit1", "visit 1's outcome", "首次上门结果"),
+           Basis("reopen_count", "NOT has_visit1", "no visits recorded: fixed and never reopened (source's reopen count)",
+                 "无上门记录:已修复且从未重开(来源重开次数)")),
+    note="Where a ticket has no visits recorded, first-time fix is read from the source's reopen count: fixed and "
+         "never reopened. The result's `basis` says how many tickets were judged each way."))
 _MTTR_EXCL = (_RESOLVED_MISSING, _NEGATIVE_DURATION)
 _MTTR_VALUE = "epoch(resolved_at - created_at) / 3600.0"
 _kpi(KpiDef(
@@ -226,9 +250,17 @@ _kpi(KpiDef(
     f"Resolved tickets reopened within {REOPEN_DAYS} days of resolution ÷ tickets resolved.",
     f"完成后{REOPEN_DAYS}天内重开的工单 ÷ 已完成工单",
     base="resolved", kind="ratio", unit="share", fmt=".2%", period_by="resolved", direction="lower",
-    num=f"reopened_at IS NOT NULL AND reopened_at <= resolved_at + INTERVAL {REOPEN_DAYS} DAY", target=0.05,
-    min_sample=100, exclusions=(_RESOLVED_MISSING,),
-    note=f"Tickets resolved in the last {REOPEN_DAYS} days before the data ends are not yet fully observed."))
+    num=f"coalesce(reopened_at <= resolved_at + INTERVAL {REOPEN_DAYS} DAY, FALSE) OR coalesce(reopen_count > 0, FALSE)",
+    target=0.05, min_sample=100, exclusions=(_RESOLVED_MISSING,),
+    evidence="reopened_at IS NOT NULL OR reopen_count IS NOT NULL",
+    basis=(Basis("reopened_at", "reopen_count IS NULL", f"reopening time (within {REOPEN_DAYS} days)",
+                 f"重开时间({REOPEN_DAYS}天内)"),
+           Basis("reopen_count", "reopen_count IS NOT NULL", "the source's reopen count (any reopening)",
+                 "来源重开次数(任何重开)")),
+    note=(f"Tickets resolved in the last {REOPEN_DAYS} days before the data ends are not yet fully observed. A "
+          "ticket carrying the source's reopen count is reopened when the count is above 0 (its reopening time, if "
+          f"any, is not needed). With neither a reopening time nor a reopen count anywhere in the result, the rate is "
+          "no_data (an export without reopen information is not a 0% reopen rate).")))
 _kpi(KpiDef(
     "csat", "满意度(好评率)", "CSAT (top-2-box)", "Survey responses scoring 4 or 5 ÷ responses with a score.",
     "满意度4-5分的回访 ÷ 有评分的回访",
@@ -252,7 +284,7 @@ _kpi(KpiDef(
     "survey_response_rate", "回访率", "Survey response rate", "Tickets closed with a survey response ÷ tickets closed.",
     "有回访结果的已结单工单 ÷ 已结单工单",
     base="closed", kind="ratio", unit="share", fmt=".1%", period_by="closed", direction="higher",
-    num="has_survey", target=0.30, min_sample=50,
+    num="has_survey", target=0.30, min_sample=50, evidence="has_survey",
     exclusions=(Exclusion("closed_at_missing", "closed_at IS NULL",
                           "marked closed without a closing time (placed in its created period)",
                           "状态已结单但无结单时间(按创建时间归期)"),)))
@@ -264,16 +296,21 @@ _kpi(KpiDef(
     "Tickets resolved within their service type's resolution limit ÷ tickets due.",
     "在服务类型规定时限内完成的工单 ÷ 到期工单",
     base="sla_resolution", kind="ratio", unit="share", fmt=".1%", period_by="due", direction="higher",
-    num="done_at <= due_at", target=0.90, min_sample=50,
-    exclusions=(Exclusion("resolved_at_missing", "done_at IS NULL AND NOT is_open",
+    num="coalesce(verdict, done_at <= due_at)", target=0.90, min_sample=50,
+    evidence="done_at IS NOT NULL OR verdict IS NOT NULL",
+    exclusions=(Exclusion("resolved_at_missing", "done_at IS NULL AND NOT is_open AND verdict IS NULL",
                           "completed without a resolution time", "已完成但无完成时间"),),
-    note=_SLA_NOTE))
+    basis=(Basis("source_verdict", "verdict IS NOT NULL", "the source's own SLA verdict (sla_met_source)",
+                 "来源系统的SLA判定"),
+           Basis("sla_hours", "verdict IS NULL", "the configured limits (sla_hours)", "配置的时限(sla_hours)")),
+    note=_SLA_NOTE + " Where a ticket carries the source's own verdict (sla_met_source), that verdict decides; the "
+                     "result's `basis` says how many tickets were judged by it and how many by the configured limits."))
 _kpi(KpiDef(
     "sla_first_response", "SLA达成率(首次响应)", "SLA compliance (first response)",
     "Tickets first responded to within their service type's limit ÷ tickets due.",
     "在规定时限内首次响应的工单 ÷ 到期工单",
     base="sla_first_response", kind="ratio", unit="share", fmt=".1%", period_by="due", direction="higher",
-    num="done_at <= due_at", target=0.90, min_sample=50,
+    num="done_at <= due_at", target=0.90, min_sample=50, evidence="done_at IS NOT NULL",
     exclusions=(Exclusion("first_response_missing", "done_at IS NULL AND NOT is_open",
                           "completed without a first response time", "已完成但无首次响应时间"),),
     note=_SLA_NOTE))
@@ -282,7 +319,7 @@ _kpi(KpiDef(
     f"Field-service tickets ({', '.join(FIELD_SERVICE_TYPES)}) whose first visit started within the limit ÷ tickets due.",
     "在规定时限内首次上门的工单 ÷ 到期工单",
     base="sla_onsite", kind="ratio", unit="share", fmt=".1%", period_by="due", direction="higher",
-    num="done_at <= due_at", target=0.90, min_sample=50,
+    num="done_at <= due_at", target=0.90, min_sample=50, evidence="done_at IS NOT NULL",
     exclusions=(Exclusion("no_visit_recorded", "done_at IS NULL AND NOT is_open", "completed without any visit recorded",
                           "已完成但无上门记录"),),
     note=_SLA_NOTE))
@@ -310,6 +347,19 @@ _kpi(KpiDef(
     base="parts", kind="sum", unit="yuan", fmt=",.2f", period_by="visit", direction="none",
     value="quantity * unit_cost", min_sample=0, additive=True, dims=TICKET_DIMS + ("part_no",),
     exclusions=(Exclusion("unit_cost_missing", "unit_cost IS NULL", "no unit cost", "缺少单价"),)))
+
+
+def describe_basis(kpi: KpiDef, basis: str | None, lang: str = "zh") -> str | None:
+    """A result's ``basis`` ("source_verdict: 120; sla_hours: 8") in words: which way how many
+    records were counted, e.g. 来源系统的SLA判定 120、配置的时限(sla_hours) 8."""
+    if not basis:
+        return None
+    words = {b.code: (b.zh if lang == "zh" else b.en) for b in kpi.basis}
+    parts = []
+    for item in basis.split("; "):
+        code, _, n = item.partition(": ")
+        parts.append(f"{words.get(code, code)} {n}")
+    return ("、" if lang == "zh" else "; ").join(parts)
 
 
 def get(kpi_id: str) -> KpiDef:

@@ -54,6 +54,9 @@ class Plan:
     where: dict[str, list[str]] = field(default_factory=dict)
     sla_hours: dict[str, dict[str, float]] = field(default_factory=dict)
     as_of: dt.datetime | None = None  # None: the latest created_at in the data
+    # The source's own resolution-SLA verdict (tickets.sla_met_source) decides where a ticket
+    # carries one; False: the configured limits judge every ticket (config sla_verdict = "limits").
+    source_verdict: bool = True
     # Where ticket, survey and part facts are read: the derived tables, or (databases no load has
     # refreshed, such as hand-built test data) their defining SELECTs inline; see
     # metrics.compute.facts_source.
@@ -187,8 +190,10 @@ class _Builder:
             if stage == "onsite":
                 types = ", ".join(self.p.add("ft", st) for st in R.FIELD_SERVICE_TYPES)
                 extra = f" AND t.service_type IN ({types})"
+            # The source's own verdict on its resolution SLA decides where a ticket carries one.
+            verdict = "t.sla_met_source" if stage == "resolution" and self.plan.source_verdict else "NULL::BOOLEAN"
             inner = (f"SELECT {dims}t.ticket_id, t.status IN {OPEN} AS is_open, t.created_at AS sla_created,"
-                     f" t.created_at + {self.sla_limit(stage)} AS due_at, {done} AS done_at\n"
+                     f" t.created_at + {self.sla_limit(stage)} AS due_at, {done} AS done_at, {verdict} AS verdict\n"
                      f"      FROM {f} t\n"
                      f"      WHERE ({created}) AND t.status <> 'cancelled'{extra}"
                      f"{self.filters(base)}")
@@ -224,7 +229,7 @@ class _Builder:
             end = self.p.add("bl_end", self.hi_all())
             src = (f"SELECT {dims}t.ticket_id, t.created_at, {end} AS period_end\n      FROM {src} t\n"
                    f"      WHERE t.created_at < {end} AND t.status <> 'cancelled'"
-                   f" AND ((t.resolved_at IS NULL AND t.status IN {OPEN}) OR t.resolved_at >= {end}){filters}")
+                   f" AND ({model.open_now('t')} OR t.resolved_at >= {end}){filters}")
             return (f"SELECT *, period_end AS ts, epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
                     f"    FROM ({src}) x")
         g, step = self.plan.grain, GRAIN_INTERVAL[self.plan.grain]
@@ -247,7 +252,7 @@ class _Builder:
         # the period ends are worked out for the few that span one (0.45 -> 0.35 s CPU for a year
         # of months at 10M). Without the test they would fail first_end <= last_end anyway.
         spans = f"CASE WHEN t.created_at < date_trunc('{g}', t.resolved_at) THEN {first_end} END"
-        src = (head(first_end) + f"t.resolved_at IS NULL AND t.status IN {OPEN}{filters}\n      UNION ALL\n      "
+        src = (head(first_end) + f"{model.open_now('t')}{filters}\n      UNION ALL\n      "
                + head(spans) + f"t.resolved_at >= {first} + {step}{filters}")
         return (f"SELECT * EXCLUDE (first_end, last_end, period_end), period_end - {step} AS ts,\n"
                 f"        epoch(least(period_end, {as_of}) - created_at) / 86400.0 AS age_days\n"
@@ -290,6 +295,10 @@ class _Builder:
             v = flag(f"CAST({k.value} AS DOUBLE)")
             out += [f"quantile_cont({v}, {quantile_levels(k.quantile)}) FILTER (WHERE {c}) AS {i}__q",
                     f"count({v}) FILTER (WHERE {c}) AS {i}__n"]
+        out += [f"count_if({flag(f'{self._counted(k)} AND coalesce({b.condition}, FALSE)')}) AS {i}__b_{b.code}"
+                for b in k.basis]
+        if k.evidence:
+            out.append(f"count_if({flag(f'({k.scope}) AND coalesce({k.evidence}, FALSE)')}) AS {i}__ev")
         prev: list[str] = []
         for e in k.exclusions:
             cond = f"({k.scope}) AND coalesce({e.condition}, FALSE)" + "".join(f" AND NOT coalesce({p}, FALSE)" for p in prev)
@@ -306,9 +315,11 @@ class _Builder:
         aux = f"[CAST({i}__a1 AS DOUBLE), CAST({i}__a2 AS DOUBLE)]" if k.kind == "nps" else "NULL::DOUBLE[]"
         q = f"{i}__q" if k.kind == "quantile" else "NULL::DOUBLE[]"
         excl = ("[" + ", ".join(f"{i}__x_{e.reason}" for e in k.exclusions) + "]::BIGINT[]") if k.exclusions else "[]::BIGINT[]"
+        basis = ("[" + ", ".join(f"{i}__b_{b.code}" for b in k.basis) + "]::BIGINT[]") if k.basis else "NULL::BIGINT[]"
+        evidence = f"CAST({i}__ev AS BIGINT)" if k.evidence else "NULL::BIGINT"
         return (f"SELECT '{i}' AS kpi, period_start{dims}, {num} AS numerator, {den} AS denominator,"
                 f" CAST({i}__n AS BIGINT) AS n_records, {ss} AS sumsq, {aux} AS aux, {q} AS quantiles,"
-                f" {excl} AS excluded\n  FROM {agg}")
+                f" {excl} AS excluded, {basis} AS basis, {evidence} AS evidence\n  FROM {agg}")
 
     def add_base(self, base: str, kpis: list[KpiDef]) -> None:
         if base == "orders":
@@ -378,7 +389,7 @@ RECORD_EXTRA = {
     "responses": ["survey_id", "responded_at", "satisfaction", "nps", "comment"],
     "parts": ["visit_id", "part_no", "quantity", "unit_cost"],
     "sla_first_response": ["due_at", "done_at"],
-    "sla_resolution": ["due_at", "done_at"],
+    "sla_resolution": ["due_at", "done_at", "verdict"],
     "sla_onsite": ["due_at", "done_at"],
     "backlog": ["age_days"],
     "repair": ["visit1_outcome", "next_repair_at"],

@@ -46,7 +46,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     db, cfg = _db_and_config(args)
     mapping_dirs = [Path(d) for d in args.mappings] if args.mappings else None
     results = load_paths(
-        db, args.paths, source=args.source, business_tz=cfg["timezone"], mapping_dirs=mapping_dirs, echo=print
+        db, args.paths, source=args.source, business_tz=cfg["timezone"], mapping_dirs=mapping_dirs, echo=print,
+        max_quarantined_share=float(cfg["load"]["max_quarantined_share"]),
     )
     totals = [
         sum(getattr(r, k) for r in results) for k in ("rows_read", "inserted", "updated", "unchanged", "quarantined")
@@ -171,11 +172,8 @@ def summary_lines(db: Path) -> list[str]:
         for name in model.TABLES:
             n = fetch_one(con, f"SELECT count(*) FROM {name}")[0]
             lines.append(f"  {name:<16} {n:>12,} rows")
-        lo, hi, open_n = fetch_one(
-            con,
-            "SELECT min(created_at), max(created_at), count(*) FILTER (WHERE resolved_at IS NULL "
-            "AND status NOT IN ('cancelled')) FROM tickets",
-        )
+        lo, hi = fetch_one(con, "SELECT min(created_at), max(created_at) FROM tickets")
+        open_n = status.open_tickets(con)  # the backlog KPI's "open"
         q = fetch_one(con, "SELECT count(*) FROM quarantine")[0]
         loads = fetch_one(con, "SELECT count(*), max(finished_at) FROM loads")
     lines.append(f"  tickets created {lo:%Y-%m-%d} .. {hi:%Y-%m-%d}; {open_n:,} open" if lo else "  no tickets")

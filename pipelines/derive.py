@@ -26,6 +26,8 @@ import sys
 import duckdb
 from tqdm import tqdm
 
+from aftersales import model
+
 STATE_KEY = "ticket_facts.load_id"  # meta: the last load_id the tables reflect
 FULL_REBUILD_SHARE = 0.2  # above this share of touched tickets a rebuild is cheaper than a patch
 
@@ -48,7 +50,30 @@ _DIM_JOINS = ("LEFT JOIN outlets o ON o.outlet_id = t.outlet_id\n"
               "    LEFT JOIN products p ON p.product_model = t.product_model")
 
 
-def facts_select(only: str = "") -> str:
+def _columns(table: str, alias: str, present: set[str] | None, skip: tuple[str, ...] = ()) -> str:
+    """The canonical columns of ``table`` (names from aftersales.model), read from ``alias``; a
+    column the database does not have yet (``present``: the columns it has; a reader of a database
+    no writer has upgraded) reads as NULL."""
+    out = []
+    for c in model.TABLES[table].columns:
+        if c.name in skip:
+            continue
+        out.append(f"{alias}.{c.name}" if present is None or c.name in present
+                   else f"CAST(NULL AS {c.type}) AS {c.name}")
+    return ", ".join(out)
+
+
+def present_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """The columns each canonical table has in this database."""
+    rows = con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal "
+                       "AND schema_name = 'main'").fetchall()
+    out: dict[str, set[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, set()).add(column)
+    return out
+
+
+def facts_select(only: str = "", present: dict[str, set[str]] | None = None) -> str:
     """The SELECT producing ticket_facts rows. ``only``: a condition on ``ticket_id`` (fixed text
     from this module) restricting the tickets computed; their repeat-repair lookups still see
     every repair ticket of their customer and model."""
@@ -70,7 +95,7 @@ def facts_select(only: str = "") -> str:
         FROM (SELECT * FROM rep WHERE resolved_at IS NOT NULL{cond}) r
         ASOF JOIN rep n ON n.customer_id = r.customer_id AND n.product_model = r.product_model
                        AND n.created_at > r.resolved_at)
-    SELECT t.* EXCLUDE (_version, _row_hash, _load_id), o.region, o.city, o.outlet_type, p.product_category,
+    SELECT {_columns("tickets", "t", (present or {}).get("tickets"))}, o.region, o.city, o.outlet_type, p.product_category,
            v1.visit1_outcome, v1.visit1_started_at, v1.ticket_id IS NOT NULL AS has_visit1,
            nx.next_repair_at, sv.ticket_id IS NOT NULL AS has_survey
     FROM tickets t
@@ -83,23 +108,23 @@ def facts_select(only: str = "") -> str:
     ORDER BY {TICKET_ORDER}"""
 
 
-def surveys_select(only: str = "") -> str:
+def surveys_select(only: str = "", present: dict[str, set[str]] | None = None) -> str:
     """survey_facts rows: each response with its ticket's breakdown columns."""
     cond = f" WHERE s.ticket_id IN ({only})" if only else ""
     return f"""
-    SELECT s.* EXCLUDE (_version, _row_hash, _load_id), {', '.join(DIM_COLUMNS)}, t.technician_id
+    SELECT {_columns("surveys", "s", (present or {}).get("surveys"))}, {', '.join(DIM_COLUMNS)}, t.technician_id
     FROM surveys s
     LEFT JOIN tickets t ON t.ticket_id = s.ticket_id
     {_DIM_JOINS}{cond}
     ORDER BY s.responded_at"""
 
 
-def parts_select(only: str = "") -> str:
+def parts_select(only: str = "", present: dict[str, set[str]] | None = None) -> str:
     """part_facts rows: each part used with its visit's start, the visit's technician (else the
     ticket's) and the ticket's breakdown columns."""
     cond = f" WHERE v.ticket_id IN ({only})" if only else ""
     return f"""
-    SELECT pu.* EXCLUDE (ticket_id, _version, _row_hash, _load_id), v.ticket_id, v.started_at,
+    SELECT {_columns("parts_used", "pu", (present or {}).get("parts_used"), skip=("ticket_id",))}, v.ticket_id, v.started_at,
            {', '.join(DIM_COLUMNS)}, coalesce(v.technician_id, t.technician_id) AS technician_id
     FROM parts_used pu
     JOIN visits v ON v.visit_id = pu.visit_id
@@ -116,11 +141,16 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
     return con.execute(sql, params or {}).fetchall()[0][0]
 
 
+# The canonical table whose every column a derived table carries.
+SOURCE_OF = {"ticket_facts": "tickets", "survey_facts": "surveys", "part_facts": "parts_used"}
+
+
 def existing(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Which derived tables the database holds."""
-    rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND table_name IN "
-                       "('ticket_facts', 'survey_facts', 'part_facts')").fetchall()
-    return {r[0] for r in rows}
+    """Which derived tables the database holds with every column the model now declares (one
+    built before a column was added is as good as missing: it is rebuilt, and read inline until)."""
+    have = present_columns(con)
+    return {name for name, source in SOURCE_OF.items()
+            if name in have and set(model.TABLES[source].column_names) <= have[name]}
 
 
 def current(con: duckdb.DuckDBPyConnection) -> set[str]:

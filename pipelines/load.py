@@ -21,8 +21,8 @@ from tqdm import tqdm
 from aftersales import model
 from aftersales.db import disk_full_message, fetch_one, writer
 from aftersales.errors import UserError, clip, first_line, is_disk_full
-from pipelines import derive, fold
-from pipelines.mapping import Mapping, all_mappings, choose_mapping
+from pipelines import derive, fold, hints
+from pipelines.mapping import TIE_LAST_ROW, Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
 from pipelines.stage import Check, StageSQL, build_stage, kept_raw, quote_ident
 
@@ -113,6 +113,9 @@ class _Stages:
         self.bar.close()
 
 
+DEFAULT_MAX_QUARANTINED_SHARE = 0.5
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -120,9 +123,12 @@ def load_file(
     business_tz: str,
     show_progress: bool = False,
     direct_csv: bool = True,
+    max_quarantined_share: float = DEFAULT_MAX_QUARANTINED_SHARE,
 ) -> FileResult:
-    """Apply one file inside the caller's transaction. Raises UserError for file-level problems,
-    ReadAnotherWay when the caller should roll back and call again with direct_csv=False."""
+    """Apply one file inside the caller's transaction. Raises UserError for file-level problems
+    (including more than ``max_quarantined_share`` of its rows quarantined; the mapping's own
+    `max_quarantined_share` wins), ReadAnotherWay when the caller should roll back and call again
+    with direct_csv=False."""
     started = time.time()
     started_at = dt.datetime.now()
     table = mapping.table_def
@@ -212,6 +218,7 @@ def load_file(
                                       path)
         else:
             final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
+        compared = _compare(con, mapping, table, final_sql, len(stage.checks))
         stages.step("fold")
 
         _keep_raw_failed(con, raw.positional)
@@ -221,7 +228,13 @@ def load_file(
 
         _quarantine(con, load_id, path, columns)
         quarantined = fetch_one(con, "SELECT count(DISTINCT _rid) FROM failed")[0]
-        inserted, updated, unchanged = _merge(con, table, final_sql, load_id)
+        if quarantined:
+            limit = mapping.max_quarantined_share
+            limit = max_quarantined_share if limit is None else limit
+            if quarantined > limit * rows_read:
+                raise UserError(_refusal(con, load_id, path, mapping, quarantined, rows_read, limit))
+            _add_fixes(con, load_id, mapping)
+        inserted, updated, unchanged = _merge(con, table, final_sql, load_id, compared)
         stages.step("merge")
 
         message = ""
@@ -364,31 +377,7 @@ def _fold(
     keys = ", ".join(f"v_{k}" for k in table.key)
     vcols = ", ".join(f"v_{c}" for c in cols)
     if mapping.mode == "snapshot":
-        n_rows, n_keys = fetch_one(con, f"SELECT count(*), count(DISTINCT ({keys})) FROM staged WHERE NOT _bad")
-        if n_rows == n_keys:  # the usual export: one row per key, nothing to fold
-            con.execute(f"CREATE OR REPLACE TEMP VIEW final_rows AS SELECT {vcols}, _v, 1 AS _n FROM staged "
-                        "WHERE NOT _bad")
-            return "final_rows"
-        if mapping.version_column:
-            # Same key, same version, different content: the file contradicts itself.
-            con.execute(f"""
-                INSERT INTO failed
-                SELECT _rid, {n_checks} FROM (
-                    SELECT _rid, count(DISTINCT hash({vcols})) OVER (PARTITION BY {keys}, _v) AS variants
-                    FROM staged WHERE NOT _bad AND _v IS NOT NULL) WHERE variants > 1""")
-            _append_check(
-                con,
-                Check("duplicate_key", None, None, "another row of this key has the same version and different values"),
-                n_checks,
-            )
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE final AS
-            SELECT * EXCLUDE (_rank) FROM (
-                SELECT {vcols}, _v, count(*) OVER (PARTITION BY {keys}) AS _n,
-                       row_number() OVER (PARTITION BY {keys} ORDER BY _v DESC NULLS LAST, _rid DESC) AS _rank
-                FROM staged WHERE NOT _bad AND _rid NOT IN (SELECT _rid FROM failed))
-            WHERE _rank = 1""")
-        return "final"
+        return _fold_snapshot(con, mapping, table, n_checks)
 
     # events: every field takes its last non-empty value in version order, starting from what is stored.
     on = " AND ".join(f"t.{k} = s.v_{k}" for k in table.key)
@@ -402,7 +391,7 @@ def _fold(
     )
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE final AS
-        SELECT {keys}, {aggs}, max(_v) AS _v, count(*) FILTER (WHERE NOT _base) AS _n,
+        SELECT {keys}, {aggs}, max(_v) AS _v, CAST(NULL AS BIGINT) AS _t, count(*) FILTER (WHERE NOT _base) AS _n,
                list(_rid) FILTER (WHERE NOT _base) AS _rids
         FROM (SELECT *, row_number() OVER (ORDER BY _v NULLS FIRST, _base DESC, _rid) AS _ord
               FROM ({base} UNION ALL {events}))
@@ -414,6 +403,60 @@ def _fold(
         con.execute(f"INSERT INTO failed SELECT unnest(_rids), {idx} FROM final WHERE {cond}")
         con.execute(f"DELETE FROM final WHERE {cond}")
     con.execute("ALTER TABLE final DROP COLUMN _rids")
+    return "final"
+
+
+# Snapshot mode's rules across rows, by their index after the staging checks (n_checks + offset).
+_TIED, _TIED_KEY, _CONFLICT = 0, 1, 2
+
+
+def _tie_order(mapping: Mapping) -> str:
+    """ORDER BY of one key's rows, the winner first: version, then the tie-break."""
+    order = "_v DESC NULLS LAST, _t DESC NULLS LAST"
+    return order + (", _rid DESC" if mapping.tie_break == TIE_LAST_ROW else "")
+
+
+def _fold_snapshot(con: duckdb.DuckDBPyConnection, mapping: Mapping, table: model.Table, n_checks: int) -> str:
+    """Snapshot mode: one row per key, the highest version (then tie-break) winning. Rows of one
+    key that no version or tie-break orders and that differ (the file contradicts itself) are
+    quarantined as `duplicate_key`, unless the mapping says `tie_break: last_row`; when they are
+    the key's latest rows, its other rows go too, so that the key keeps what is stored rather than
+    an older state the file itself says is superseded. Identical repeats fold into one."""
+    cols = [c.name for c in table.columns]
+    keys = ", ".join(f"v_{k}" for k in table.key)
+    vcols = ", ".join(f"v_{c}" for c in cols)
+    n_rows, n_keys = fetch_one(con, f"SELECT count(*), count(DISTINCT ({keys})) FROM staged WHERE NOT _bad")
+    if n_rows == n_keys:  # the usual export: one row per key, nothing to fold
+        con.execute(f"CREATE OR REPLACE TEMP VIEW final_rows AS SELECT {vcols}, _v, _t, 1 AS _n FROM staged "
+                    "WHERE NOT _bad")
+        return "final_rows"
+    if mapping.tie_break != TIE_LAST_ROW:
+        ordered = "version and tie-break" if mapping.tie_column else "version" if mapping.version_column else None
+        what = (f"another row of this key has the same {ordered} and different values" if ordered else
+                "another row of this key has different values, and the mapping names no `version` to order them")
+        _append_check(con, Check("duplicate_key", None, None, what + "; name a `tie_break` in the mapping "
+                                 "(a second version column, or last_row)"), n_checks + _TIED)
+        _append_check(con, Check("duplicate_key", None, None, "this key's latest rows in the file contradict each "
+                                 "other (see its other rows); the key keeps what is stored"), n_checks + _TIED_KEY)
+        con.execute(f"""
+            INSERT INTO failed
+            WITH rows AS (
+                SELECT _rid, {keys}, _v, _t,
+                       count(DISTINCT hash({vcols})) OVER (PARTITION BY {keys}, _v, _t) > 1 AS tied
+                FROM staged WHERE NOT _bad
+                  AND ({keys}) IN (SELECT ({keys}) FROM staged WHERE NOT _bad GROUP BY ALL HAVING count(*) > 1)),
+            top AS (SELECT {keys} FROM (
+                SELECT {keys}, tied, row_number() OVER (PARTITION BY {keys} ORDER BY {_tie_order(mapping)}) AS r
+                FROM rows) WHERE r = 1 AND tied)
+            SELECT _rid, CASE WHEN tied THEN {n_checks + _TIED} ELSE {n_checks + _TIED_KEY} END FROM rows
+            WHERE tied OR ({keys}) IN (SELECT ({keys}) FROM top)""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE final AS
+        SELECT * EXCLUDE (_rank) FROM (
+            SELECT {vcols}, _v, _t, count(*) OVER (PARTITION BY {keys}) AS _n,
+                   row_number() OVER (PARTITION BY {keys} ORDER BY {_tie_order(mapping)}, _rid DESC) AS _rank
+            FROM staged WHERE NOT _bad AND _rid NOT IN (SELECT _rid FROM failed))
+        WHERE _rank = 1""")
     return "final"
 
 
@@ -445,26 +488,110 @@ def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, header
     )
 
 
-def _merge(con: duckdb.DuckDBPyConnection, table: model.Table, final: str, load_id: int) -> tuple[int, int, int]:
+def _column_type(mapping: Mapping, column: str | None) -> str | None:
+    table = mapping.table_def
+    return table.column(column).type if column in table.column_names else None
+
+
+def _vocabulary(mapping: Mapping, column: str | None) -> str | None:
+    table = mapping.table_def
+    return model.vocabulary_of(table.column(column).allowed) if column in table.column_names else None
+
+
+def _refusal(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, mapping: Mapping, quarantined: int,
+             rows_read: int, limit: float) -> str:
+    """The message refusing a file most of whose rows break rules: the top rules, each with a
+    value and what to do."""
+    top = con.execute("""
+        SELECT rule, column_name, source_column, count(*) AS n,
+               any_value(json_extract_string(raw, '$."' || source_column || '"')) AS sample
+        FROM quarantine WHERE load_id = $load
+        GROUP BY ALL ORDER BY n DESC, rule, column_name LIMIT 3""", {"load": load_id}).fetchall()
+    # One line within the CLI's message limit: the most frequent rule carries its fix (the one to
+    # act on first); the others are named with their counts.
+    parts = [f"{clip(path, 60)}: {quarantined:,} of {rows_read:,} rows ({quarantined / rows_read:.0%}) break the "
+             f"rules (over {limit:.0%}); nothing from this file was written."]
+    for i, (rule, column, source, n, sample) in enumerate(top):
+        where = f"{source or column}" if (source or column) else "row"
+        if i == 0:
+            value = f", e.g. {clip(sample, 30)!r}" if sample is not None else ""
+            fix = hints.fix(rule, _column_type(mapping, column), sample, _vocabulary(mapping, column))
+            parts.append(f"{rule} in {clip(where, 40)}: {n:,} row(s){value} → {fix}.")
+        else:
+            parts.append(f"Also {rule} in {clip(where, 40)}: {n:,}.")
+    parts.append("Or raise `max_quarantined_share`.")
+    return " ".join(parts)
+
+
+def _add_fixes(con: duckdb.DuckDBPyConnection, load_id: int, mapping: Mapping) -> None:
+    """Append to each quarantined value's message what to do about it, guessed per column and
+    shape of value (digits as 9: one guess for every date written as 99/9/9999 99:99)."""
+    shapes = con.execute("""
+        SELECT rule, column_name, regexp_replace(v, '[0-9]', '9', 'g') AS shape, any_value(v)
+        FROM (SELECT rule, column_name, json_extract_string(raw, '$."' || source_column || '"') AS v
+              FROM quarantine WHERE load_id = $load AND rule IN ('type', 'known_value') AND source_column IS NOT NULL)
+        WHERE v IS NOT NULL GROUP BY ALL LIMIT 200""", {"load": load_id}).fetchall()
+    if not shapes:
+        return
+    notes = pl.DataFrame(
+        [(rule, column, shape, hints.fix(rule, _column_type(mapping, column), sample, _vocabulary(mapping, column)))
+         for rule, column, shape, sample in shapes],
+        schema={"rule": pl.String, "col": pl.String, "shape": pl.String, "note": pl.String}, orient="row")
+    con.register("fix_notes", notes)
+    try:  # one pass over the file's quarantined values, however many shapes
+        con.execute("""
+            UPDATE quarantine SET message = message || '; fix: ' || h.note FROM fix_notes h
+            WHERE quarantine.load_id = $load AND quarantine.rule = h.rule AND quarantine.column_name = h.col
+              AND regexp_replace(json_extract_string(quarantine.raw, '$."' || quarantine.source_column || '"'),
+                                 '[0-9]', '9', 'g') = h.shape""", {"load": load_id})
+    finally:
+        con.unregister("fix_notes")
+
+
+def _compare(con: duckdb.DuckDBPyConnection, mapping: Mapping, table: model.Table, final: str, n_checks: int) -> bool:
+    """Temp table `changes`: each folded record against the stored one (insert, same, stale,
+    update). In snapshot mode, a record with the stored one's version (and tie-break value) and
+    other values contradicts it: its rows are quarantined (`duplicate_key`) and the stored record
+    stays, whichever file came first. Returns False when the table is empty (all inserts)."""
+    if not fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {table.name})")[0]:
+        return False
     cols = [c.name for c in table.columns]
     vcols = ", ".join(f"f.v_{c}" for c in cols)
     join = " AND ".join(f"e.{k} = f.v_{k}" for k in table.key)
-    first_key = table.key[0]
-    if not fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {table.name})")[0]:
+    conflict = ("WHEN f._v = e._version AND f._t IS NOT DISTINCT FROM e._tie THEN 'conflict'"
+                if mapping.mode == "snapshot" else "")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE changes AS
+        SELECT {vcols}, f._v, f._t, f._n, hash({vcols}) AS _h,
+               CASE WHEN e.{table.key[0]} IS NULL THEN 'insert'
+                    WHEN e._row_hash = hash({vcols}) THEN 'same'
+                    WHEN f._v < e._version OR (f._v = e._version AND f._t < e._tie) THEN 'stale'
+                    {conflict}
+                    ELSE 'update' END AS _action
+        FROM {final} f LEFT JOIN {table.name} e ON {join}""")
+    if conflict and fetch_one(con, "SELECT EXISTS (SELECT 1 FROM changes WHERE _action = 'conflict')")[0]:
+        _append_check(con, Check("duplicate_key", None, None, "the stored record has the same version and other "
+                                 "values (loaded from another file); it stays as it is. Name a `tie_break` in the "
+                                 "mapping, or correct the export"), n_checks + _CONFLICT)
+        on = " AND ".join(f"s.v_{k} = c.v_{k}" for k in table.key)
+        con.execute(f"""
+            INSERT INTO failed
+            SELECT s._rid, {n_checks + _CONFLICT} FROM staged s JOIN changes c ON {on}
+            WHERE c._action = 'conflict' AND NOT s._bad AND s._rid NOT IN (SELECT _rid FROM failed)""")
+    return True
+
+
+def _merge(con: duckdb.DuckDBPyConnection, table: model.Table, final: str, load_id: int,
+           compared: bool) -> tuple[int, int, int]:
+    cols = [c.name for c in table.columns]
+    vcols = ", ".join(f"f.v_{c}" for c in cols)
+    if not compared:
         # First load into an empty table: every key is new, nothing to compare.
         inserted, extra = fetch_one(con, f"SELECT count(*), coalesce(sum(_n - 1), 0) FROM {final}")
         con.execute(f"""
-            INSERT INTO {table.name} ({', '.join(cols)}, _version, _row_hash, _load_id)
-            SELECT {vcols}, f._v, hash({vcols}), $load FROM {final} f""", {"load": load_id})
+            INSERT INTO {table.name} ({', '.join(cols)}, _version, _row_hash, _load_id, _tie)
+            SELECT {vcols}, f._v, hash({vcols}), $load, f._t FROM {final} f""", {"load": load_id})
         return int(inserted), int(extra), 0
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE changes AS
-        SELECT {vcols}, f._v, f._n, hash({vcols}) AS _h,
-               CASE WHEN e.{first_key} IS NULL THEN 'insert'
-                    WHEN e._row_hash = hash({vcols}) THEN 'same'
-                    WHEN f._v < e._version THEN 'stale'
-                    ELSE 'update' END AS _action
-        FROM {final} f LEFT JOIN {table.name} e ON {join}""")
     inserted, updated, unchanged = fetch_one(
         con,
         """
@@ -478,8 +605,8 @@ def _merge(con: duckdb.DuckDBPyConnection, table: model.Table, final: str, load_
         con.execute(f"DELETE FROM {table.name} USING changes c WHERE c._action = 'update' AND {match}")
     con.execute(
         f"""
-        INSERT INTO {table.name} ({", ".join(cols)}, _version, _row_hash, _load_id)
-        SELECT {", ".join(f"v_{c}" for c in cols)}, _v, _h, $load FROM changes
+        INSERT INTO {table.name} ({", ".join(cols)}, _version, _row_hash, _load_id, _tie)
+        SELECT {", ".join(f"v_{c}" for c in cols)}, _v, _h, $load, _t FROM changes
         WHERE _action IN ('insert', 'update')""",
         {"load": load_id},
     )
@@ -557,6 +684,7 @@ def load_paths(
     mapping_dirs: list[Path] | None = None,
     show_progress: bool | None = None,
     echo: Callable[[str], None] | None = None,
+    max_quarantined_share: float = DEFAULT_MAX_QUARANTINED_SHARE,
 ) -> list[FileResult]:
     """Load files into the database at `db_path`; each file lands whole or not at all.
 
@@ -579,11 +707,13 @@ def load_paths(
             con.execute("BEGIN TRANSACTION")
             try:
                 try:
-                    res = load_file(con, path, mapping, business_tz, show_progress)
+                    res = load_file(con, path, mapping, business_tz, show_progress,
+                                    max_quarantined_share=max_quarantined_share)
                 except ReadAnotherWay:
                     con.execute("ROLLBACK")
                     con.execute("BEGIN TRANSACTION")
-                    res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False)
+                    res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False,
+                                    max_quarantined_share=max_quarantined_share)
             except Exception as exc:
                 failure = file_failure(path, exc, db_path)
                 try:
@@ -609,7 +739,9 @@ def load_paths(
         # rebuild waits for the next session, so that the data do not wait for it.
         derived = derive.refresh(con, defer_rebuild=True)
     if derived == derive.DEFERRED:
-        _rebuild_derived(db_path, echo, show_progress)
+        # After a refused file the run ends with its error: the rebuild for the files before it
+        # runs quietly (a "data published" line would read as if the refused file had landed).
+        _rebuild_derived(db_path, None if failure else echo, show_progress)
     if failure:
         if results and echo:
             echo(

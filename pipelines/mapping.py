@@ -30,6 +30,7 @@ class ColumnSpec:
     formats: tuple[str, ...] = ()
     optional: bool = False
     agg: Any = None  # mode log: how the rows of one key fold into this column (pipelines.fold.Aggregate)
+    default: Any = None  # `values:`'s `else:` entry (or `default:`): what any other non-empty value maps to
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,13 @@ class Mapping:
     version_type: str = "datetime"
     version_optional: bool = False  # canonical files may or may not carry updated_at
     tie_order: tuple[tuple[str, tuple[str, ...]], ...] = ()  # mode log: order of rows with equal versions
+    # Rows of one key with the same version (or, without a version, any rows of one key) and
+    # different values: without a tie-break they are quarantined (`duplicate_key`). "last_row":
+    # the last such row in the file wins; "column": the `tie_column` value decides (higher wins).
+    tie_break: str | None = None
+    tie_column: str | None = None
+    tie_type: str = "integer"
+    max_quarantined_share: float | None = None  # above it the file is refused (default: the config's)
     path: str = "<built-in>"
 
     def matches(self, file_name: str) -> bool:
@@ -72,7 +80,8 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
     if not isinstance(raw, dict):
         raise _fail(path, "the file must be a YAML mapping of keys")
     known = {"source", "table", "description", "match", "format", "encoding", "delimiter", "sheet", "header_row",
-             "timezone", "datetime_formats", "null_values", "mode", "version", "columns", "tie_order"}
+             "timezone", "datetime_formats", "null_values", "mode", "version", "columns", "tie_order", "tie_break",
+             "max_quarantined_share"}
     unknown = set(raw) - known
     if unknown:
         raise _fail(path, f"unknown key(s) {sorted(unknown)}; valid keys: {sorted(known)}")
@@ -105,14 +114,27 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
         agg = fold.parse_take(spec, target, tdef, mode, lambda what: _fail(path, what))
         if ("column" in spec) == ("constant" in spec) and not (agg and agg.take in fold.COUNT_TAKES):
             raise _fail(path, f"column {target!r} needs either a header string, `column:` or `constant:`")
-        bad = set(spec) - {"column", "constant", "values", "formats", "optional", "take", "where", "of", "from", "to"}
+        bad = set(spec) - {"column", "constant", "values", "formats", "optional", "default", "take", "where", "of",
+                           "from", "to"}
         if bad:
             raise _fail(path, f"column {target!r} has unknown key(s) {sorted(bad)}")
+        if spec.get("values") is not None and not isinstance(spec["values"], dict):
+            raise _fail(path, f"column {target!r}: `values` must map source values to codes")
         values = {str(k).strip(): v for k, v in (spec.get("values") or {}).items()}
+        default = values.pop(ELSE, None)
+        if "default" in spec:
+            if default is not None:
+                raise _fail(path, f"column {target!r}: give the default once, as `else:` in `values` or as `default:`")
+            default = spec["default"]
+        if default is not None and "column" not in spec:
+            raise _fail(path, f"column {target!r}: a default (`else:`) needs a `column:` to apply to")
         specs.append(ColumnSpec(target, source=str(spec["column"]).strip() if "column" in spec else None,
                                 constant=spec.get("constant"), values=values,
                                 formats=tuple(spec.get("formats") or ()), optional=bool(spec.get("optional", False)),
+                                default=default,
                                 agg=agg or (fold.Aggregate() if mode == "log" else None)))
+    for spec in specs:
+        _check_codes(path, tdef.column(spec.target), spec)
     mapped = {s.target for s in specs}
     missing = [c.name for c in tdef.columns if (c.required or c.name in tdef.key) and c.name not in mapped]
     if missing and mode == "snapshot":
@@ -122,12 +144,20 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
         raise _fail(path, f"key column(s) {missing_keys} of {table} are not mapped")
     version = raw.get("version")
     vcol, vtype = None, "datetime"
+    tie = raw.get("tie_break")
     if version is not None:
         if not isinstance(version, dict) or "column" not in version:
             raise _fail(path, "`version` must be {column: HEADER, type: datetime|integer}")
+        if set(version) - {"column", "type", "tie_break"}:
+            raise _fail(path, f"`version` has unknown key(s) {sorted(set(version) - {'column', 'type', 'tie_break'})}")
         vcol, vtype = str(version["column"]).strip(), version.get("type", "datetime")
         if vtype not in ("datetime", "integer"):
             raise _fail(path, f"version type {vtype!r} must be datetime or integer")
+        if "tie_break" in version:
+            if tie is not None:
+                raise _fail(path, "give `tie_break` once (top level or inside `version`)")
+            tie = version["tie_break"]
+    tie_break, tie_column, tie_type = _parse_tie(path, tie)
     if mode == "log" and vcol is None:
         raise _fail(path, "mode log needs `version` (the event time or sequence number that orders a key's rows)")
     match = raw.get("match") or []
@@ -140,7 +170,83 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
         null_values=tuple(str(v) for v in raw.get("null_values", DEFAULT_NULLS)),
         mode=mode, version_column=vcol, version_type=vtype, path=path,
         tie_order=fold.parse_tie_order(raw.get("tie_order"), tdef, mode, lambda what: _fail(path, what)),
+        tie_break=tie_break, tie_column=tie_column, tie_type=tie_type,
+        max_quarantined_share=_share(path, raw.get("max_quarantined_share")),
     )
+
+
+ELSE = "else"  # the `values:` entry every other non-empty value maps to
+TIE_LAST_ROW = "last_row"
+
+
+def _parse_tie(path: str, tie: Any) -> tuple[str | None, str | None, str]:
+    """`tie_break: last_row`, or `tie_break: {column: HEADER, type: integer|datetime}`."""
+    if tie is None:
+        return None, None, "integer"
+    if tie == TIE_LAST_ROW:
+        return TIE_LAST_ROW, None, "integer"
+    if isinstance(tie, dict) and "column" in tie and set(tie) <= {"column", "type"}:
+        ttype = tie.get("type", "integer")
+        if ttype not in ("datetime", "integer"):
+            raise _fail(path, f"tie_break type {ttype!r} must be datetime or integer")
+        return "column", str(tie["column"]).strip(), ttype
+    raise _fail(path, "`tie_break` must be last_row (the last row in the file wins) or "
+                      "{column: HEADER, type: integer|datetime} (a second version column; the higher wins)")
+
+
+def _share(path: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise _fail(path, f"max_quarantined_share {value!r} must be a share between 0 and 1 (0.5 = half the rows)")
+    return float(value)
+
+
+def _check_codes(path: str, col: model.Column, spec: ColumnSpec) -> None:
+    """A constant, a value map's codes and its default must be valid for the column: a mistake
+    here is one mapping error, not one rejected row per row of every file."""
+    codes = model.extended(col.allowed)
+    vocab = model.vocabulary_of(col.allowed)
+    extend = f", or add it to the config's [vocabularies.{vocab}]" if vocab else ""
+
+    def known(value: Any, what: str) -> None:
+        text = "true" if value is True else "false" if value is False else str(value).strip()
+        if codes is not None and text not in codes:
+            raise _fail(path, f"column {col.name!r}: {what} {value!r} is not a known code; valid: "
+                              f"{', '.join(codes)}{extend}")
+        if codes is None and not _readable(col.type, value):
+            raise _fail(path, f"column {col.name!r}: {what} {value!r} cannot be read as {col.type.lower()}")
+
+    if spec.source is None and spec.constant is not None:
+        known(spec.constant, "constant")
+    for source_value, code in spec.values.items():
+        if code is not None:
+            known(code, f"`values:` entry {source_value!r} →")
+    if spec.default is not None:
+        known(spec.default, "`else:` default")
+
+
+def _readable(col_type: str, value: Any) -> bool:
+    """Whether a constant (or a mapped value) parses as the column's type."""
+    import datetime as dt
+
+    from pipelines.stage import FALSE_WORDS, TRUE_WORDS  # stage imports this module: import when used
+
+    typ, text = col_type.upper(), str(value).strip()
+    try:
+        if typ in ("TIMESTAMP", "DATE"):
+            dt.datetime.fromisoformat(text)
+        elif typ in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT"):
+            if isinstance(value, float) and not value.is_integer():
+                return False
+            int(float(text))
+        elif typ.startswith("DECIMAL"):
+            float(text)
+        elif typ == "BOOLEAN":
+            return isinstance(value, bool) or text.lower() in TRUE_WORDS + FALSE_WORDS
+    except ValueError:
+        return False
+    return True
 
 
 def canonical_mapping(table: str) -> Mapping:

@@ -66,11 +66,23 @@ def _unmarked(a: str, mapping: Mapping, p: Params) -> str:
     return f"CASE WHEN strlen({a}) <= {longest} AND {a} IN ({', '.join(p.bind(m) for m in markers)}) THEN NULL ELSE {a} END"
 
 
+def _code_text(v: Any) -> str | None:
+    return None if v is None else "true" if v is True else "false" if v is False else str(v)
+
+
 def _mapped(n: str, spec: ColumnSpec, p: Params) -> str:
-    """The mapping's value map applied (unmapped values pass through)."""
+    """The mapping's value map applied: unmapped values pass through, or take the map's `else:`
+    default (empty values stay empty)."""
+    if not spec.values:
+        return f"CASE WHEN {n} IS NOT NULL THEN CAST({p.bind(_code_text(spec.default))} AS VARCHAR) END"
     keys = [str(k) for k in spec.values]
-    vals = ["true" if v is True else "false" if v is False else str(v) for v in spec.values.values()]
-    return f"coalesce(map_extract_value(MAP({p.bind(keys)}, {p.bind(vals)}), {n}), {n})"
+    vals = [_code_text(v) for v in spec.values.values()]
+    found = f"map_extract_value(MAP({p.bind(keys)}, {p.bind(vals)}), {n})"
+    if spec.default is None:
+        return f"coalesce({found}, {n})"
+    # a source value mapped to null (`未知: null`) stays empty rather than taking the default
+    return (f"CASE WHEN {n} IS NULL THEN NULL WHEN list_contains({p.bind(keys)}, {n}) THEN {found} "
+            f"ELSE CAST({p.bind(_code_text(spec.default))} AS VARCHAR) END")
 
 
 def _constant(spec: ColumnSpec, p: Params) -> str:
@@ -119,7 +131,7 @@ def _parse(col: model.Column, spec: ColumnSpec, t: str, s: str, mapping: Mapping
     src_type = src_type.upper()
     typ = col.type.upper()
     pc = f"p_{col.name}"
-    direct = spec.source is not None and not spec.values and src_type != "VARCHAR"
+    direct = spec.source is not None and not spec.values and spec.default is None and src_type != "VARCHAR"
     if typ == "VARCHAR":
         return _Parse(t, pc)
     if typ in ("TIMESTAMP", "DATE"):
@@ -155,7 +167,7 @@ def _parse(col: model.Column, spec: ColumnSpec, t: str, s: str, mapping: Mapping
 
 def _is_direct(col: model.Column, spec: ColumnSpec, raw_types: dict[str, str]) -> bool:
     """A typed source column (Parquet) of the target's own type family needs no text parsing."""
-    if spec.source is None or spec.values or spec.source not in raw_types:
+    if spec.source is None or spec.values or spec.default is not None or spec.source not in raw_types:
         return False
     src, typ = raw_types[spec.source].upper(), col.type.upper()
     if typ in ("TIMESTAMP", "DATE"):
@@ -200,7 +212,7 @@ def _column_layers(layers: _Layers, col: model.Column, spec: ColumnSpec, mapping
         src_type = raw_types[spec.source]
     else:
         layers.add(0, _trimmed(spec.source), f"a_{name}")
-        if spec.values:
+        if spec.values or spec.default is not None:
             layers.add(1, _unmarked(f"a_{name}", mapping, p), f"n_{name}")
             layers.add(2, _mapped(f"n_{name}", spec, p), f"t_{name}")
         else:
@@ -213,6 +225,26 @@ def _column_layers(layers: _Layers, col: model.Column, spec: ColumnSpec, mapping
     parse = _parse(col, spec, f"t_{name}", s_name, mapping, src_type, business_tz, p)
     layers.add(3, parse.pre, f"p_{name}")
     layers.add(4, parse.final, f"v_{name}")
+
+
+def _order_value(mapping: Mapping, column: str | None, typ: str, name: str, layers: _Layers,
+                 raw_types: dict[str, str], business_tz: str, p: Params, fail) -> str:
+    """BIGINT ordering value of a source column (a tie-break's second version column): an integer,
+    or a timestamp's epoch microseconds; NULL without the column. Unreadable values fail `type`."""
+    if not column:
+        return "CAST(NULL AS BIGINT)"
+    layers.add(0, _trimmed(column), f"t_{name}")
+    if typ == "integer":
+        value = f"TRY_CAST(TRY_CAST(t_{name} AS DOUBLE) AS BIGINT)"
+    else:
+        layers.add(0, f"r.{quote_ident(column)}", f"s_{name}")
+        parse = _parse(model.Column(name, "TIMESTAMP", ""), ColumnSpec(name, source=column), f"t_{name}",
+                       f"s_{name}", mapping, raw_types.get(column, "VARCHAR"), business_tz, p)
+        layers.add(3, parse.pre, f"p_{name}")
+        value = f"epoch_us({parse.final})"
+    fail(f"t_{name} IS NOT NULL AND {value} IS NULL",
+         Check("type", None, column, f"{column}: tie-break cannot be read as {typ}"))
+    return value
 
 
 @dataclass
@@ -271,10 +303,11 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         if col.type.upper() != "VARCHAR":  # text is always readable as text
             fail(f"t_{col.name} IS NOT NULL AND {v} IS NULL",
                  Check("type", col.name, src, f"{label}: cannot be read as {col.type.lower()}"))
-        if col.allowed:
-            fail(f"{v} NOT IN ({', '.join(p.bind(code) for code in col.allowed)})",
+        codes = model.extended(col.allowed)  # with the codes the config adds
+        if codes:
+            fail(f"{v} NOT IN ({', '.join(p.bind(code) for code in codes)})",
                  Check("known_value", col.name, src, f"{label}: unknown value; expected one of "
-                       f"{', '.join(col.allowed)} (or map it with `values:` in the mapping)"))
+                       f"{', '.join(codes)} (or map it with `values:` in the mapping)"))
         if col.min is not None:
             fail(f"{v} < {p.bind(col.min)}", Check("in_range", col.name, src, f"{label}: below the minimum {col.min:g}"))
         if col.max is not None:
@@ -335,6 +368,8 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
              Check("type", None, mapping.version_column, f"{mapping.version_column}: version cannot be read as "
                    f"{mapping.version_type}"))
     layers.add(4, version, "_v")
+    layers.add(4, _order_value(mapping, mapping.tie_column, mapping.tie_type, "_t", layers, raw_types, business_tz, p,
+                               fail), "_t")
     vcols = ", ".join(f"s.v_{c.name}" for c in tdef.columns)
     # Most rows pass: the main pass computes one boolean; the list of failed checks is computed
     # only for the rows that failed, in a second pass over them.
@@ -344,7 +379,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     ref_joins = "\n".join(joins)
     reference_sql = None
     if positional is None:
-        sql = f"SELECT s._rid, {vcols}, s._v, ({bad}) AS _bad\nFROM ({layers.sql('raw', ['_rid'])}) s\n{ref_joins}"
+        sql = f"SELECT s._rid, {vcols}, s._v, s._t, ({bad}) AS _bad\nFROM ({layers.sql('raw', ['_rid'])}) s\n{ref_joins}"
     else:
         # The raw values ride along and are kept for the failing rows only (the quarantine's
         # need), as one list: a NULL costs next to nothing, where a copy of every cell's text
@@ -354,7 +389,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         names = [f"r__{i}" for i in range(len(columns))]
         head = [f"r.{quote_ident(c)} AS {n}" for c, n in zip(columns, names, strict=True)]
         row_bad = " OR ".join(f"coalesce({c}, FALSE)" for c in conds if c not in ref_conds) or "FALSE"
-        inner = (f"SELECT {vcols}, s._v, ({row_bad}) AS _bad, {', '.join(f's.{n}' for n in names)}\n"
+        inner = (f"SELECT {vcols}, s._v, s._t, ({row_bad}) AS _bad, {', '.join(f's.{n}' for n in names)}\n"
                  f"FROM ({layers.sql(relation, head)}) s")
         sql = (f"SELECT * EXCLUDE ({', '.join(names)}), _bad AS _raw_kept, "
                f"CASE WHEN _bad THEN [{', '.join(names)}] END AS _raw FROM ({inner})")

@@ -187,6 +187,14 @@ def data_range(db: DbLike) -> tuple[dt.date, dt.date, dt.datetime] | None:
     return lo.date(), hi.date(), hi
 
 
+def open_tickets(db: DbLike) -> int:
+    """Tickets open now: the backlog KPI's definition at the data's end (``model.open_now``): an
+    open status and no resolution time; cancelled, resolved and closed tickets are not open, with
+    or without their times."""
+    with _connection(db) as con:
+        return int(con.execute(f"SELECT count(*) FROM tickets WHERE {model.open_now()}").fetchall()[0][0])
+
+
 def has_rows(db: DbLike, table: str) -> bool:
     """Whether a data table holds any row (e.g. ``orders_daily``, which is optional)."""
     if table not in model.TABLES:

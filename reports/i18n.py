@@ -5,6 +5,7 @@ column names and notes live here."""
 from __future__ import annotations
 
 from aftersales import i18n as shared
+from aftersales import model
 from aftersales.i18n import LANGS, pick  # noqa: F401 - the report modules use them from here
 from metrics import registry as R
 
@@ -143,6 +144,9 @@ def value_label(dim: str, value: object, lang: str, names: dict[str, str] | None
     d = R.DIMENSIONS[dim]
     v = str(value)
     if d.labels:
+        added = model.EXTRA_CODES.get(model.vocabulary_of(d.labels) or "", {}).get(v)  # codes the config adds
+        if added:
+            return added[0] if lang == "zh" else added[1]
         return d.labels.get(v, v) if lang == "zh" else v.replace("_", " ").capitalize()
     if names and names.get(v) and names[v] != v:
         return f"{v} {names[v]}"

@@ -223,7 +223,9 @@ def _load_generated(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     for name, t in model.TABLES.items():
         f = out / f"{name}.parquet"
         if f.exists():
-            cols = ", ".join(t.column_names)
+            # the columns the generator writes (newer model columns, such as reopen_count, stay empty)
+            have = {r[0] for r in con.execute("SELECT name FROM parquet_schema(?)", [str(f)]).fetchall()}
+            cols = ", ".join(c for c in t.column_names if c in have)
             con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM read_parquet(?)", [str(f)])
 
 

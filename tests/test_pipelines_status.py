@@ -26,7 +26,7 @@ def loaded(db_path: Path, masters: list[Path], tmp_path: Path):
         ticket_row("A5", channel="friendster"),  # known_value
     ]
     tickets = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + "\n".join(rows) + "\n")
-    results = load_paths(db_path, [*masters, tickets], show_progress=False)
+    results = load_paths(db_path, [*masters, tickets], show_progress=False, max_quarantined_share=1.0)
     return db_path, results
 
 

@@ -76,35 +76,39 @@ a_repair AS (
     count_if(f6) AS first_time_fix_rate__num,
     count_if(f5) AS first_time_fix_rate__den,
     first_time_fix_rate__den AS first_time_fix_rate__n,
+    count_if(f7) AS first_time_fix_rate__b_visit1,
+    count_if(f8) AS first_time_fix_rate__b_reopen_count,
     count_if(f2) AS first_time_fix_rate__x_resolved_at_missing,
     count_if(f3) AS first_time_fix_rate__x_resolution_missing,
-    count_if(f7) AS first_time_fix_rate__x_no_first_visit,
-    sum(f9) FILTER (WHERE f8) AS mttr__num,
-    count(f9) FILTER (WHERE f8) AS mttr__den,
+    count_if(f9) AS first_time_fix_rate__x_no_first_visit,
+    sum(f11) FILTER (WHERE f10) AS mttr__num,
+    count(f11) FILTER (WHERE f10) AS mttr__den,
     mttr__den AS mttr__n,
-    sum(f9 * f9) FILTER (WHERE f8) AS mttr__ss,
+    sum(f11 * f11) FILTER (WHERE f10) AS mttr__ss,
     count_if(f2) AS mttr__x_resolved_at_missing,
-    count_if(f10) AS mttr__x_resolved_before_created,
-    quantile_cont(f9, [0.5, 0.3, 0.43, 0.48, 0.52, 0.57, 0.7]) FILTER (WHERE f8) AS mttr_median__q,
-    count(f9) FILTER (WHERE f8) AS mttr_median__n,
+    count_if(f12) AS mttr__x_resolved_before_created,
+    quantile_cont(f11, [0.5, 0.3, 0.43, 0.48, 0.52, 0.57, 0.7]) FILTER (WHERE f10) AS mttr_median__q,
+    count(f11) FILTER (WHERE f10) AS mttr_median__n,
     count_if(f2) AS mttr_median__x_resolved_at_missing,
-    count_if(f10) AS mttr_median__x_resolved_before_created,
-    quantile_cont(f9, [0.9, 0.7, 0.83, 0.88, 0.92, 0.97, 1.0]) FILTER (WHERE f8) AS mttr_p90__q,
-    count(f9) FILTER (WHERE f8) AS mttr_p90__n,
+    count_if(f12) AS mttr_median__x_resolved_before_created,
+    quantile_cont(f11, [0.9, 0.7, 0.83, 0.88, 0.92, 0.97, 1.0]) FILTER (WHERE f10) AS mttr_p90__q,
+    count(f11) FILTER (WHERE f10) AS mttr_p90__n,
     count_if(f2) AS mttr_p90__x_resolved_at_missing,
-    count_if(f10) AS mttr_p90__x_resolved_before_created
+    count_if(f12) AS mttr_p90__x_resolved_before_created
   FROM (SELECT ts,
       (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AND coalesce(resolution = 'fixed' AND NOT coalesce(next_repair_at <= resolved_at + INTERVAL 30 DAY, FALSE), FALSE) AS f1,
       (TRUE) AND coalesce(resolved_at IS NULL, FALSE) AS f2,
       (TRUE) AND coalesce(resolution IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f3,
       (TRUE) AND coalesce(customer_id IS NULL OR product_model IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE) AS f4,
-      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE)) AS f5,
-      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1, FALSE)) AND coalesce(resolution = 'fixed' AND visit1_outcome = 'fixed', FALSE) AS f6,
-      (TRUE) AND coalesce(NOT has_visit1, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE) AS f7,
-      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE)) AS f8,
-      CAST(epoch(resolved_at - created_at) / 3600.0 AS DOUBLE) AS f9,
-      (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f10
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1 AND reopen_count IS NULL, FALSE)) AS f5,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1 AND reopen_count IS NULL, FALSE)) AND coalesce(resolution = 'fixed' AND CASE WHEN has_visit1 THEN visit1_outcome = 'fixed' ELSE reopen_count = 0 END, FALSE) AS f6,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1 AND reopen_count IS NULL, FALSE)) AND coalesce(has_visit1, FALSE) AS f7,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(NOT has_visit1 AND reopen_count IS NULL, FALSE)) AND coalesce(NOT has_visit1, FALSE) AS f8,
+      (TRUE) AND coalesce(NOT has_visit1 AND reopen_count IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE) AS f9,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE)) AS f10,
+      CAST(epoch(resolved_at - created_at) / 3600.0 AS DOUBLE) AS f11,
+      (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f12
     FROM b_repair)
   GROUP BY ALL
 ),
@@ -132,7 +136,10 @@ a_resolved AS (
     count_if(f6) AS reopen_rate__num,
     count_if(f5) AS reopen_rate__den,
     reopen_rate__den AS reopen_rate__n,
-    count_if(f7) AS reopen_rate__x_resolved_at_missing
+    count_if(f7) AS reopen_rate__b_reopened_at,
+    count_if(f8) AS reopen_rate__b_reopen_count,
+    count_if(f9) AS reopen_rate__ev,
+    count_if(f10) AS reopen_rate__x_resolved_at_missing
   FROM (SELECT ts,
       (service_type = 'refund') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(refunded_at IS NULL, FALSE) OR coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE)) AS f0,
       CAST(epoch(refunded_at - coalesce(refund_requested_at, created_at)) / 3600.0 AS DOUBLE) AS f1,
@@ -140,8 +147,11 @@ a_resolved AS (
       (service_type = 'refund') AND coalesce(refunded_at IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f3,
       (service_type = 'refund') AND coalesce(refunded_at < coalesce(refund_requested_at, created_at), FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(refunded_at IS NULL, FALSE) AS f4,
       (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AS f5,
-      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AND coalesce(reopened_at IS NOT NULL AND reopened_at <= resolved_at + INTERVAL 30 DAY, FALSE) AS f6,
-      (TRUE) AND coalesce(resolved_at IS NULL, FALSE) AS f7
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AND coalesce(coalesce(reopened_at <= resolved_at + INTERVAL 30 DAY, FALSE) OR coalesce(reopen_count > 0, FALSE), FALSE) AS f6,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AND coalesce(reopen_count IS NULL, FALSE) AS f7,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE)) AND coalesce(reopen_count IS NOT NULL, FALSE) AS f8,
+      (TRUE) AND coalesce(reopened_at IS NOT NULL OR reopen_count IS NOT NULL, FALSE) AS f9,
+      (TRUE) AND coalesce(resolved_at IS NULL, FALSE) AS f10
     FROM b_resolved)
   GROUP BY ALL
 ),
@@ -199,16 +209,18 @@ a_closed AS (
     count_if(f1) AS survey_response_rate__num,
     count_if(f0) AS survey_response_rate__den,
     survey_response_rate__den AS survey_response_rate__n,
-    count_if(f2) AS survey_response_rate__x_closed_at_missing
+    count_if(f2) AS survey_response_rate__ev,
+    count_if(f3) AS survey_response_rate__x_closed_at_missing
   FROM (SELECT ts,
       (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AND coalesce(has_survey, FALSE) AS f1,
-      (TRUE) AND coalesce(closed_at IS NULL, FALSE) AS f2
+      (TRUE) AND coalesce(has_survey, FALSE) AS f2,
+      (TRUE) AND coalesce(closed_at IS NULL, FALSE) AS f3
     FROM b_closed)
   GROUP BY ALL
 ),
 b_sla_resolution AS (
-    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + (CASE t.service_type WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 WHEN $st36 THEN $h37 WHEN $st38 THEN $h39 WHEN $st40 THEN $h41 WHEN $st42 THEN $h43 WHEN $st44 THEN $h45 ELSE $h46 END) AS due_at, t.resolved_at AS done_at
+    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + (CASE t.service_type WHEN $st32 THEN $h33 WHEN $st34 THEN $h35 WHEN $st36 THEN $h37 WHEN $st38 THEN $h39 WHEN $st40 THEN $h41 WHEN $st42 THEN $h43 WHEN $st44 THEN $h45 ELSE $h46 END) AS due_at, t.resolved_at AS done_at, t.sla_met_source AS verdict
       FROM ticket_facts t
       WHERE ((t.created_at >= $sla_lo30 AND t.created_at < $sla_hi31)) AND t.status <> 'cancelled'
       AND t.outlet_id IN ($w47)) x
@@ -219,16 +231,22 @@ a_sla_resolution AS (
     count_if(f1) AS sla_compliance__num,
     count_if(f0) AS sla_compliance__den,
     sla_compliance__den AS sla_compliance__n,
-    count_if(f2) AS sla_compliance__x_resolved_at_missing
+    count_if(f2) AS sla_compliance__b_source_verdict,
+    count_if(f3) AS sla_compliance__b_sla_hours,
+    count_if(f4) AS sla_compliance__ev,
+    count_if(f5) AS sla_compliance__x_resolved_at_missing
   FROM (SELECT ts,
-      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS f0,
-      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE) AS f1,
-      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f2
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE)) AS f0,
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE)) AND coalesce(coalesce(verdict, done_at <= due_at), FALSE) AS f1,
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE)) AND coalesce(verdict IS NOT NULL, FALSE) AS f2,
+      (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE)) AND coalesce(verdict IS NULL, FALSE) AS f3,
+      (TRUE) AND coalesce(done_at IS NOT NULL OR verdict IS NOT NULL, FALSE) AS f4,
+      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open AND verdict IS NULL, FALSE) AS f5
     FROM b_sla_resolution)
   GROUP BY ALL
 ),
 b_sla_first_response AS (
-    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + $h55 AS due_at, t.first_response_at AS done_at
+    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + $h55 AS due_at, t.first_response_at AS done_at, NULL::BOOLEAN AS verdict
       FROM ticket_facts t
       WHERE ((t.created_at >= $sla_lo53 AND t.created_at < $sla_hi54)) AND t.status <> 'cancelled'
       AND t.outlet_id IN ($w56)) x
@@ -239,16 +257,18 @@ a_sla_first_response AS (
     count_if(f1) AS sla_first_response__num,
     count_if(f0) AS sla_first_response__den,
     sla_first_response__den AS sla_first_response__n,
-    count_if(f2) AS sla_first_response__x_first_response_missing
+    count_if(f2) AS sla_first_response__ev,
+    count_if(f3) AS sla_first_response__x_first_response_missing
   FROM (SELECT ts,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE) AS f1,
-      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f2
+      (TRUE) AND coalesce(done_at IS NOT NULL, FALSE) AS f2,
+      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f3
     FROM b_sla_first_response)
   GROUP BY ALL
 ),
 b_sla_onsite AS (
-    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + (CASE t.service_type WHEN $st67 THEN $h68 WHEN $st69 THEN $h70 ELSE $h71 END) AS due_at, t.visit1_started_at AS done_at
+    SELECT * EXCLUDE (sla_created), due_at AS ts FROM (SELECT t.ticket_id, t.status IN ('open', 'dispatched', 'in_progress') AS is_open, t.created_at AS sla_created, t.created_at + (CASE t.service_type WHEN $st67 THEN $h68 WHEN $st69 THEN $h70 ELSE $h71 END) AS due_at, t.visit1_started_at AS done_at, NULL::BOOLEAN AS verdict
       FROM ticket_facts t
       WHERE ((t.created_at >= $sla_lo62 AND t.created_at < $sla_hi63)) AND t.status <> 'cancelled' AND t.service_type IN ($ft64, $ft65, $ft66)
       AND t.outlet_id IN ($w72)) x
@@ -259,11 +279,13 @@ a_sla_onsite AS (
     count_if(f1) AS sla_onsite__num,
     count_if(f0) AS sla_onsite__den,
     sla_onsite__den AS sla_onsite__n,
-    count_if(f2) AS sla_onsite__x_no_visit_recorded
+    count_if(f2) AS sla_onsite__ev,
+    count_if(f3) AS sla_onsite__x_no_visit_recorded
   FROM (SELECT ts,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(done_at IS NULL AND NOT is_open, FALSE)) AND coalesce(done_at <= due_at, FALSE) AS f1,
-      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f2
+      (TRUE) AND coalesce(done_at IS NOT NULL, FALSE) AS f2,
+      (TRUE) AND coalesce(done_at IS NULL AND NOT is_open, FALSE) AS f3
     FROM b_sla_onsite)
   GROUP BY ALL
 ),
@@ -276,7 +298,7 @@ b_backlog AS (
         least(coalesce(date_trunc('month', t.resolved_at), date_trunc('month', (SELECT ts FROM as_of)) + INTERVAL 1 MONTH), $bl_last80) AS last_end
       FROM ticket_facts t
       WHERE t.created_at < $bl_last80 AND t.status <> 'cancelled'
-        AND t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')
+        AND (t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress'))
       AND t.outlet_id IN ($w78)
       UNION ALL
       SELECT t.ticket_id, t.created_at,
@@ -326,70 +348,70 @@ a_parts AS (
     FROM b_parts)
   GROUP BY ALL
 )
-SELECT 'ticket_volume' AS kpi, period_start, CAST(ticket_volume__num AS DOUBLE) AS numerator, CAST(ticket_volume__den AS DOUBLE) AS denominator, CAST(ticket_volume__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+SELECT 'ticket_volume' AS kpi, period_start, CAST(ticket_volume__num AS DOUBLE) AS numerator, CAST(ticket_volume__den AS DOUBLE) AS denominator, CAST(ticket_volume__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_created
 UNION ALL BY NAME
-SELECT 'complaint_rate' AS kpi, period_start, CAST(complaint_rate__num AS DOUBLE) AS numerator, CAST(complaint_rate__den AS DOUBLE) AS denominator, CAST(complaint_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [complaint_rate__x_is_complaint_missing]::BIGINT[] AS excluded
+SELECT 'complaint_rate' AS kpi, period_start, CAST(complaint_rate__num AS DOUBLE) AS numerator, CAST(complaint_rate__den AS DOUBLE) AS denominator, CAST(complaint_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [complaint_rate__x_is_complaint_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_created
 UNION ALL BY NAME
-SELECT 'first_response_time' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(first_response_time__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, first_response_time__q AS quantiles, [first_response_time__x_not_yet_responded, first_response_time__x_first_response_missing, first_response_time__x_responded_before_created]::BIGINT[] AS excluded
+SELECT 'first_response_time' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(first_response_time__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, first_response_time__q AS quantiles, [first_response_time__x_not_yet_responded, first_response_time__x_first_response_missing, first_response_time__x_responded_before_created]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_created
 UNION ALL BY NAME
-SELECT 'complaints_per_1k_orders' AS kpi, period_start, CAST(complaints_per_1k_orders__num AS DOUBLE) AS numerator, CAST(complaints_per_1k_orders__den AS DOUBLE) AS denominator, CAST(complaints_per_1k_orders__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+SELECT 'complaints_per_1k_orders' AS kpi, period_start, CAST(complaints_per_1k_orders__num AS DOUBLE) AS numerator, CAST(complaints_per_1k_orders__den AS DOUBLE) AS denominator, CAST(complaints_per_1k_orders__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_orders
 UNION ALL BY NAME
-SELECT 'repair_success_rate' AS kpi, period_start, CAST(repair_success_rate__num AS DOUBLE) AS numerator, CAST(repair_success_rate__den AS DOUBLE) AS denominator, CAST(repair_success_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [repair_success_rate__x_resolved_at_missing, repair_success_rate__x_resolution_missing, repair_success_rate__x_customer_or_model_missing]::BIGINT[] AS excluded
+SELECT 'repair_success_rate' AS kpi, period_start, CAST(repair_success_rate__num AS DOUBLE) AS numerator, CAST(repair_success_rate__den AS DOUBLE) AS denominator, CAST(repair_success_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [repair_success_rate__x_resolved_at_missing, repair_success_rate__x_resolution_missing, repair_success_rate__x_customer_or_model_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_repair
 UNION ALL BY NAME
-SELECT 'first_time_fix_rate' AS kpi, period_start, CAST(first_time_fix_rate__num AS DOUBLE) AS numerator, CAST(first_time_fix_rate__den AS DOUBLE) AS denominator, CAST(first_time_fix_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [first_time_fix_rate__x_resolved_at_missing, first_time_fix_rate__x_resolution_missing, first_time_fix_rate__x_no_first_visit]::BIGINT[] AS excluded
+SELECT 'first_time_fix_rate' AS kpi, period_start, CAST(first_time_fix_rate__num AS DOUBLE) AS numerator, CAST(first_time_fix_rate__den AS DOUBLE) AS denominator, CAST(first_time_fix_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [first_time_fix_rate__x_resolved_at_missing, first_time_fix_rate__x_resolution_missing, first_time_fix_rate__x_no_first_visit]::BIGINT[] AS excluded, [first_time_fix_rate__b_visit1, first_time_fix_rate__b_reopen_count]::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_repair
 UNION ALL BY NAME
-SELECT 'mttr' AS kpi, period_start, CAST(mttr__num AS DOUBLE) AS numerator, CAST(mttr__den AS DOUBLE) AS denominator, CAST(mttr__n AS BIGINT) AS n_records, CAST(mttr__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [mttr__x_resolved_at_missing, mttr__x_resolved_before_created]::BIGINT[] AS excluded
+SELECT 'mttr' AS kpi, period_start, CAST(mttr__num AS DOUBLE) AS numerator, CAST(mttr__den AS DOUBLE) AS denominator, CAST(mttr__n AS BIGINT) AS n_records, CAST(mttr__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [mttr__x_resolved_at_missing, mttr__x_resolved_before_created]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_repair
 UNION ALL BY NAME
-SELECT 'mttr_median' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(mttr_median__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, mttr_median__q AS quantiles, [mttr_median__x_resolved_at_missing, mttr_median__x_resolved_before_created]::BIGINT[] AS excluded
+SELECT 'mttr_median' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(mttr_median__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, mttr_median__q AS quantiles, [mttr_median__x_resolved_at_missing, mttr_median__x_resolved_before_created]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_repair
 UNION ALL BY NAME
-SELECT 'mttr_p90' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(mttr_p90__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, mttr_p90__q AS quantiles, [mttr_p90__x_resolved_at_missing, mttr_p90__x_resolved_before_created]::BIGINT[] AS excluded
+SELECT 'mttr_p90' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(mttr_p90__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, mttr_p90__q AS quantiles, [mttr_p90__x_resolved_at_missing, mttr_p90__x_resolved_before_created]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_repair
 UNION ALL BY NAME
-SELECT 'refund_cycle_time' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(refund_cycle_time__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, refund_cycle_time__q AS quantiles, [refund_cycle_time__x_resolved_at_missing, refund_cycle_time__x_refunded_at_missing, refund_cycle_time__x_refunded_before_requested]::BIGINT[] AS excluded
+SELECT 'refund_cycle_time' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(refund_cycle_time__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, refund_cycle_time__q AS quantiles, [refund_cycle_time__x_resolved_at_missing, refund_cycle_time__x_refunded_at_missing, refund_cycle_time__x_refunded_before_requested]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_resolved
 UNION ALL BY NAME
-SELECT 'reopen_rate' AS kpi, period_start, CAST(reopen_rate__num AS DOUBLE) AS numerator, CAST(reopen_rate__den AS DOUBLE) AS denominator, CAST(reopen_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [reopen_rate__x_resolved_at_missing]::BIGINT[] AS excluded
+SELECT 'reopen_rate' AS kpi, period_start, CAST(reopen_rate__num AS DOUBLE) AS numerator, CAST(reopen_rate__den AS DOUBLE) AS denominator, CAST(reopen_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [reopen_rate__x_resolved_at_missing]::BIGINT[] AS excluded, [reopen_rate__b_reopened_at, reopen_rate__b_reopen_count]::BIGINT[] AS basis, CAST(reopen_rate__ev AS BIGINT) AS evidence
   FROM a_resolved
 UNION ALL BY NAME
-SELECT 'csat' AS kpi, period_start, CAST(csat__num AS DOUBLE) AS numerator, CAST(csat__den AS DOUBLE) AS denominator, CAST(csat__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [csat__x_no_satisfaction]::BIGINT[] AS excluded
+SELECT 'csat' AS kpi, period_start, CAST(csat__num AS DOUBLE) AS numerator, CAST(csat__den AS DOUBLE) AS denominator, CAST(csat__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [csat__x_no_satisfaction]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_responses
 UNION ALL BY NAME
-SELECT 'csat_mean' AS kpi, period_start, CAST(csat_mean__num AS DOUBLE) AS numerator, CAST(csat_mean__den AS DOUBLE) AS denominator, CAST(csat_mean__n AS BIGINT) AS n_records, CAST(csat_mean__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [csat_mean__x_no_satisfaction]::BIGINT[] AS excluded
+SELECT 'csat_mean' AS kpi, period_start, CAST(csat_mean__num AS DOUBLE) AS numerator, CAST(csat_mean__den AS DOUBLE) AS denominator, CAST(csat_mean__n AS BIGINT) AS n_records, CAST(csat_mean__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [csat_mean__x_no_satisfaction]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_responses
 UNION ALL BY NAME
-SELECT 'nps' AS kpi, period_start, CAST(nps__num AS DOUBLE) AS numerator, CAST(nps__den AS DOUBLE) AS denominator, CAST(nps__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, [CAST(nps__a1 AS DOUBLE), CAST(nps__a2 AS DOUBLE)] AS aux, NULL::DOUBLE[] AS quantiles, [nps__x_no_nps]::BIGINT[] AS excluded
+SELECT 'nps' AS kpi, period_start, CAST(nps__num AS DOUBLE) AS numerator, CAST(nps__den AS DOUBLE) AS denominator, CAST(nps__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, [CAST(nps__a1 AS DOUBLE), CAST(nps__a2 AS DOUBLE)] AS aux, NULL::DOUBLE[] AS quantiles, [nps__x_no_nps]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_responses
 UNION ALL BY NAME
-SELECT 'survey_response_rate' AS kpi, period_start, CAST(survey_response_rate__num AS DOUBLE) AS numerator, CAST(survey_response_rate__den AS DOUBLE) AS denominator, CAST(survey_response_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [survey_response_rate__x_closed_at_missing]::BIGINT[] AS excluded
+SELECT 'survey_response_rate' AS kpi, period_start, CAST(survey_response_rate__num AS DOUBLE) AS numerator, CAST(survey_response_rate__den AS DOUBLE) AS denominator, CAST(survey_response_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [survey_response_rate__x_closed_at_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, CAST(survey_response_rate__ev AS BIGINT) AS evidence
   FROM a_closed
 UNION ALL BY NAME
-SELECT 'sla_compliance' AS kpi, period_start, CAST(sla_compliance__num AS DOUBLE) AS numerator, CAST(sla_compliance__den AS DOUBLE) AS denominator, CAST(sla_compliance__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_compliance__x_resolved_at_missing]::BIGINT[] AS excluded
+SELECT 'sla_compliance' AS kpi, period_start, CAST(sla_compliance__num AS DOUBLE) AS numerator, CAST(sla_compliance__den AS DOUBLE) AS denominator, CAST(sla_compliance__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_compliance__x_resolved_at_missing]::BIGINT[] AS excluded, [sla_compliance__b_source_verdict, sla_compliance__b_sla_hours]::BIGINT[] AS basis, CAST(sla_compliance__ev AS BIGINT) AS evidence
   FROM a_sla_resolution
 UNION ALL BY NAME
-SELECT 'sla_first_response' AS kpi, period_start, CAST(sla_first_response__num AS DOUBLE) AS numerator, CAST(sla_first_response__den AS DOUBLE) AS denominator, CAST(sla_first_response__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_first_response__x_first_response_missing]::BIGINT[] AS excluded
+SELECT 'sla_first_response' AS kpi, period_start, CAST(sla_first_response__num AS DOUBLE) AS numerator, CAST(sla_first_response__den AS DOUBLE) AS denominator, CAST(sla_first_response__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_first_response__x_first_response_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, CAST(sla_first_response__ev AS BIGINT) AS evidence
   FROM a_sla_first_response
 UNION ALL BY NAME
-SELECT 'sla_onsite' AS kpi, period_start, CAST(sla_onsite__num AS DOUBLE) AS numerator, CAST(sla_onsite__den AS DOUBLE) AS denominator, CAST(sla_onsite__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_onsite__x_no_visit_recorded]::BIGINT[] AS excluded
+SELECT 'sla_onsite' AS kpi, period_start, CAST(sla_onsite__num AS DOUBLE) AS numerator, CAST(sla_onsite__den AS DOUBLE) AS denominator, CAST(sla_onsite__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_onsite__x_no_visit_recorded]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, CAST(sla_onsite__ev AS BIGINT) AS evidence
   FROM a_sla_onsite
 UNION ALL BY NAME
-SELECT 'backlog' AS kpi, period_start, CAST(backlog__num AS DOUBLE) AS numerator, CAST(backlog__den AS DOUBLE) AS denominator, CAST(backlog__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+SELECT 'backlog' AS kpi, period_start, CAST(backlog__num AS DOUBLE) AS numerator, CAST(backlog__den AS DOUBLE) AS denominator, CAST(backlog__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_backlog
 UNION ALL BY NAME
-SELECT 'backlog_aged_7d' AS kpi, period_start, CAST(backlog_aged_7d__num AS DOUBLE) AS numerator, CAST(backlog_aged_7d__den AS DOUBLE) AS denominator, CAST(backlog_aged_7d__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+SELECT 'backlog_aged_7d' AS kpi, period_start, CAST(backlog_aged_7d__num AS DOUBLE) AS numerator, CAST(backlog_aged_7d__den AS DOUBLE) AS denominator, CAST(backlog_aged_7d__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_backlog
 UNION ALL BY NAME
-SELECT 'parts_consumption' AS kpi, period_start, CAST(parts_consumption__num AS DOUBLE) AS numerator, CAST(parts_consumption__den AS DOUBLE) AS denominator, CAST(parts_consumption__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+SELECT 'parts_consumption' AS kpi, period_start, CAST(parts_consumption__num AS DOUBLE) AS numerator, CAST(parts_consumption__den AS DOUBLE) AS denominator, CAST(parts_consumption__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_parts
 UNION ALL BY NAME
-SELECT 'parts_cost' AS kpi, period_start, CAST(parts_cost__num AS DOUBLE) AS numerator, CAST(parts_cost__den AS DOUBLE) AS denominator, CAST(parts_cost__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [parts_cost__x_unit_cost_missing]::BIGINT[] AS excluded
+SELECT 'parts_cost' AS kpi, period_start, CAST(parts_cost__num AS DOUBLE) AS numerator, CAST(parts_cost__den AS DOUBLE) AS denominator, CAST(parts_cost__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [parts_cost__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_parts;
 
 -- parameters:

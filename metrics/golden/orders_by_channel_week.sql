@@ -15,7 +15,7 @@ a_orders AS (
     coalesce(c.complaints, 0) AS complaints_per_1k_orders__num, o.orders AS complaints_per_1k_orders__den, coalesce(o.orders, 0) AS complaints_per_1k_orders__n
   FROM c_orders c FULL JOIN o_orders o ON c.period_start = o.period_start AND c.d_channel IS NOT DISTINCT FROM o.d_channel
 )
-SELECT 'complaints_per_1k_orders' AS kpi, period_start, d_channel, CAST(complaints_per_1k_orders__num AS DOUBLE) AS numerator, CAST(complaints_per_1k_orders__den AS DOUBLE) AS denominator, CAST(complaints_per_1k_orders__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded
+SELECT 'complaints_per_1k_orders' AS kpi, period_start, d_channel, CAST(complaints_per_1k_orders__num AS DOUBLE) AS numerator, CAST(complaints_per_1k_orders__den AS DOUBLE) AS denominator, CAST(complaints_per_1k_orders__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_orders;
 
 -- parameters:

@@ -20,7 +20,8 @@ DESK = ["return", "refund", "consult"]
 def snapshot(tickets: pl.DataFrame, visits: pl.DataFrame, at: dt.datetime) -> pl.DataFrame:
     """The tickets as an export taken at ``at`` would show them: later timestamps empty, status and
     updated_at as they were then (the same rules as the clean generator applies at the end)."""
-    cols = TABLES["tickets"].column_names
+    # the model's columns the generator simulates (not a source's own counts, such as reopen_count)
+    cols = [c for c in TABLES["tickets"].column_names if c in tickets.columns]
     started = (visits.filter(pl.col("started_at") <= at).group_by("ticket_id")
                .agg(pl.col("started_at").max().alias("_visit")))
     t = tickets.filter(pl.col("created_at") <= at).join(started, on="ticket_id", how="left")
@@ -51,7 +52,7 @@ def changed_since(first: pl.DataFrame, final: pl.DataFrame, rng: np.random.Gener
                   also_unchanged: float = 0.05) -> pl.DataFrame:
     """Rows of ``final`` that are new or differ from ``first``, plus a few unchanged ones (a
     re-export selected by date overlaps the previous one)."""
-    cols = TABLES["tickets"].column_names
+    cols = [c for c in TABLES["tickets"].column_names if c in final.columns]
     joined = final.join(first, on="ticket_id", how="left", suffix="_old")
     differs = pl.col("created_at_old").is_null()
     for c in cols[1:]:

@@ -46,6 +46,11 @@ class TableWriter:
             self.paths.append(path)
 
     def write(self, df: pl.DataFrame) -> None:
+        # Model columns the generator does not simulate (a source's own counts and verdicts,
+        # such as reopen_count) are written empty.
+        unsimulated = [c for c in self.columns if c not in df.columns]
+        if unsimulated and [c for c in self.columns if c in df.columns] == df.columns:
+            df = df.with_columns(*(pl.lit(None).alias(c) for c in unsimulated)).select(self.columns)
         if df.columns != self.columns:
             raise ValueError(f"{self.table}: columns {df.columns} differ from the model's {self.columns}")
         if not len(df):
