@@ -122,12 +122,18 @@ def _numpy_prepare(init: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str
              "sigmas": arr(data["sigmas"], dtype=float)})
 
 
+_ORIGINAL_PREPARE: Any = None  # Prophet's own, kept for the test that both write the same data
+
+
 @functools.cache
 def _prophet_class() -> Any:
     quiet()
     from prophet import Prophet  # imported here: a second of import time only where it is used
     from prophet.models import CmdStanPyBackend
 
+    global _ORIGINAL_PREPARE
+    if CmdStanPyBackend.prepare_data is not _numpy_prepare:
+        _ORIGINAL_PREPARE = CmdStanPyBackend.prepare_data
     CmdStanPyBackend.prepare_data = staticmethod(_numpy_prepare)  # type: ignore[method-assign]
     return Prophet
 
