@@ -53,11 +53,14 @@ def _conformal_level(n: int, p: float) -> float:
 
 
 def _quantiles(u: np.ndarray, levels: tuple[int, ...]) -> dict[str, float]:
+    # Symmetric in the log ratio: the conformal quantile of |u|. Asymmetric quantiles learn the
+    # calibration windows' bias (a forecast that ran high all through one window), which with
+    # the few windows a backtest has does not carry over to the next one.
+    a = np.abs(u)
     out = {}
     for lv in levels:
-        a = (1 - lv / 100) / 2
-        out[f"q_lo{lv}"] = float(np.quantile(u, _conformal_level(len(u), a)))
-        out[f"q_hi{lv}"] = float(np.quantile(u, _conformal_level(len(u), 1 - a)))
+        q = float(np.quantile(a, _conformal_level(len(a), lv / 100)))
+        out[f"q_lo{lv}"], out[f"q_hi{lv}"] = -q, q
     return out
 
 

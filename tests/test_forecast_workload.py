@@ -121,10 +121,10 @@ def test_nested_backtest_scores_the_choice_made_on_earlier_origins():
     # Chosen on origin 1 (Prophet), so the score is Prophet's error at origin 2 (4), not the
     # better swa (2) that a choice made on the scored windows would pick.
     assert set(oos.filter(pl.col("model") == "selected")["yhat"]) == {6.0}
-    # Calibrated on origin 1 only: z = log(11/10) everywhere, so the upper bound of Prophet's
-    # forecast 6 is 7 * 11/10 - 1 = 6.7 and the lower one the forecast itself.
+    # Calibrated on origin 1 only: |z| = log(11/10) everywhere, so Prophet's forecast 6 gets
+    # 7 * 11/10 - 1 = 6.7 above and 7 * 10/11 - 1 = 5.364 below (symmetric in the log ratio).
     p = oos.filter(pl.col("model") == "prophet").row(0, named=True)
-    assert p["yhat_upper_80"] == pytest.approx(6.7) and p["yhat_lower_80"] == pytest.approx(6.0)
+    assert p["yhat_upper_80"] == pytest.approx(6.7) and p["yhat_lower_80"] == pytest.approx(7 / 1.1 - 1)
     assert p["interval_source"] == "conformal:all-horizons"  # 42 residuals over all, 21 in a bucket
 
 
