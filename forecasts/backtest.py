@@ -107,7 +107,7 @@ def choose_models(frame: pl.DataFrame, keep_within: float = 0.05) -> pl.DataFram
     models = sorted(set(scores["model"]))
     rows = []
     for (uid,), g in scores.group_by("unique_id", maintain_order=True):
-        by = dict(zip(g["model"], g["mase"]))
+        by = dict(zip(g["model"], g["mase"], strict=True))
         best = min(by, key=lambda m: (by[m], m))
         p = by.get(PROPHET)
         if p is None:

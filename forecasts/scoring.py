@@ -26,14 +26,14 @@ def bucket_labels(freq: str = "D") -> list[str]:
     """Labels of the horizon buckets of a frequency, in order (``1-7``, ``8-28``, ``29+``)."""
     ends = BUCKET_ENDS[freq]
     starts = (1, *(e + 1 for e in ends))
-    return [f"{a}-{b}" if a != b else f"{a}" for a, b in zip(starts, ends)] + [f"{starts[-1]}+"]
+    return [f"{a}-{b}" if a != b else f"{a}" for a, b in zip(starts, ends, strict=False)] + [f"{starts[-1]}+"]
 
 
 def bucket(h: pl.Expr, freq: str = "D") -> pl.Expr:
     """The horizon bucket label of horizon step ``h`` (1 = the first period after the cut-off)."""
     labels = bucket_labels(freq)
     expr = pl.lit(labels[-1])
-    for end, label in reversed(list(zip(BUCKET_ENDS[freq], labels))):
+    for end, label in reversed(list(zip(BUCKET_ENDS[freq], labels[:-1], strict=True))):
         expr = pl.when(h <= end).then(pl.lit(label)).otherwise(expr)
     return expr
 

@@ -83,7 +83,7 @@ def _day_features(country: str, start: dt.date, end: dt.date, split_days: int) -
             for part in str(name).split("; "):
                 by_name.setdefault(part, []).append(day)
         off = np.zeros(len(days))
-        for i, (name, ds) in enumerate(sorted(by_name.items())):
+        for i, (_name, ds) in enumerate(sorted(by_name.items())):
             col = days.isin(pd.to_datetime(ds)).astype(float)
             cols[f"h{i:02d}"] = col  # ids, not names: Prophet column names must be plain
             off = np.maximum(off, col)

@@ -140,7 +140,7 @@ def test_numpy_stan_data_is_what_prophet_hands_cmdstanpy():
             "t": np.array([0, 0.5, 1.0]), "cap": np.zeros(3), "t_change": np.array([0.2, 0.4, 0.6]),
             "s_a": np.ones(2), "s_m": np.zeros(2), "X": pd.DataFrame({"a": [1.0, 0, 0], "b": [0.5, 1e-17, 3]}),
             "sigmas": [10.0, 10.0]}
-    for ours, prophets in zip(workload._numpy_prepare(init, data), workload._ORIGINAL_PREPARE(init, data)):
+    for ours, prophets in zip(workload._numpy_prepare(init, data), workload._ORIGINAL_PREPARE(init, data), strict=True):
         assert json.loads(dump_stan_json(ours)) == json.loads(dump_stan_json(prophets))
 
 
