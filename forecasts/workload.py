@@ -28,7 +28,6 @@ SNAIVE7 = "snaive7"  # seasonal naive: lag 7 on daily series, lag 1 (last week) 
 NAIVE364 = "naive364"  # annual naive: the same weekday a year before (lag 364 days / 52 weeks)
 SWA = "swa"  # seasonal window average: the mean of the last four seasons (four same weekdays)
 COMBO = "combo"  # equal-weight mean of the best few candidates (built in backtest.py)
-PROPHET_FLAT = "prophet_flat"  # the same Prophet fit, its trend held at the cut-off's level
 CHALLENGERS = ("mstl", "ets")  # optional, costly statsforecast candidates (0.4 s of CPU per fit each)
 SWA_WINDOW = 4
 # (seasonal lag, annual lag, pandas step) per frequency, in periods.
@@ -162,7 +161,6 @@ def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, sett
         daily_seasonality=False,
         seasonality_mode=mode,
         changepoint_prior_scale=float(settings.get("changepoint_prior_scale", 0.05)),
-        changepoint_range=float(settings.get("changepoint_range", 0.8)),
         uncertainty_samples=0,  # intervals are calibrated on backtest residuals instead
     )
     # Holidays enter as 0/1 regressors with the holiday prior: the same model as Prophet's
@@ -181,14 +179,7 @@ def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, sett
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(train, **({"init": init} if init else {}))
-    pred = model.predict(fut)
-    out = {"yhat": pred["yhat"].to_numpy()}
-    trend = pred["trend"].to_numpy()
-    if len(trend) >= 2:
-        # The same fit with its trend held at the cut-off's level: Prophet carries the last
-        # slope through the whole horizon, which on drifting service series often overshoots.
-        level = trend[0] - (trend[1] - trend[0])
-        out["flat"] = level * (1 + pred["multiplicative_terms"].to_numpy()) + pred["additive_terms"].to_numpy()
+    out = {"yhat": model.predict(fut)["yhat"].to_numpy()}
     if raw_intervals:  # Prophet's own intervals: for comparison in backtests, or as the fallback
         model.uncertainty_samples = 200
         samples = model.predictive_samples(fut)["yhat"]
@@ -311,8 +302,6 @@ def forecast_series(task: SeriesTask) -> pl.DataFrame:
                     raw = task.raw_intervals or (label == "final" and not has_backtest)
                     results[name], init = _prophet(dates[:n], y_train, future, settings, raw,
                                                    regs.iloc[:n + horizon].reset_index(drop=True), init)
-                    if "flat" in results[name]:
-                        results[PROPHET_FLAT] = {"yhat": results[name].pop("flat")}
                 elif name == SNAIVE7:
                     yhat = seasonal_naive(y_train, horizon, season)
                     results[name] = {"yhat": yhat, **naive_intervals(y_train, yhat, season)}

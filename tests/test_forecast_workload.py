@@ -179,3 +179,19 @@ def test_short_history_gets_prophet_with_its_own_intervals_flagged():
     assert chosen.height == 84 and chosen["yhat_lower_80"].null_count() == 0  # Prophet's own, not calibrated
     assert (chosen["yhat_lower_95"] <= chosen["yhat_lower_80"]).all()
     assert run.summary["interval_sources"] == {"model": 84}
+
+
+def test_weekly_series_forecast_in_weeks_with_weekly_baselines():
+    from forecasts import run_workload
+
+    daily = synthetic.daily_workload(n_series=1, seed=7, start=D(2023, 1, 2), end=D(2025, 12, 28))
+    weekly = daily.group_by("unique_id", pl.col("ds").dt.truncate("1w")).agg(pl.col("y").sum()).sort("ds")
+    config = {"forecast": {"freq": "W", "country": "IT", "horizon_days": 84, "backtest_origins": 3}}
+    run = run_workload.backtest(weekly, config, 1, "test")
+    assert len(run.summary["origins"]) == 3 and set(run.summary["coverage_by_bucket"]) == {"1", "2-4", "5+"}
+    stored = run.tables["backtest_forecasts"]
+    naive = stored.filter(pl.col("model") == "snaive7").sort("cutoff", "ds")
+    first = naive.filter(pl.col("cutoff") == naive["cutoff"].min())
+    assert first.height == 12  # 84 days = 12 weeks
+    last_week = weekly.filter(pl.col("ds") == first["cutoff"][0])["y"].item()
+    assert set(first["yhat"]) == {last_week}  # weekly seasonal naive: last week's count
