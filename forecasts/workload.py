@@ -54,39 +54,59 @@ class SeriesTask:
     raw_intervals: bool = False  # also return Prophet's own 80%/95% intervals (backtests)
 
 
-def _country(settings: dict[str, Any]) -> str:
-    return str(settings.get("country") or "CN").upper()
+CalendarKey = tuple[str, tuple[tuple[str, str, int, int], ...]]
+
+
+def calendar_key(settings: dict[str, Any]) -> CalendarKey:
+    """``(country, events)`` from the settings: the run's ``calendar`` (``--country`` /
+    ``--events``: ``{"country": "US", "events": [[name, "YYYY-MM-DD", lower, upper], ...]}``) or
+    the ``country`` setting; China and no events by default."""
+    spec = settings.get("calendar") or {}
+    country = str(spec.get("country") or settings.get("country") or "CN").upper()
+    events = tuple((str(n), str(d), int(lo), int(hi)) for n, d, lo, hi in spec.get("events") or ())
+    return country, events
+
+
+def _holiday_rows(key: CalendarKey, start: dt.date, end: dt.date, split_days: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The holiday table (``holiday, ds, lower_window, upper_window``) and the working-day flags
+    of ``start..end``, from ``calendar`` (which, where it knows other countries and events,
+    takes the key; else China from it and another country from the ``holidays`` package)."""
+    days = pd.date_range(start, end, freq="D")
+    if hasattr(calendar, "key"):  # the calendar module that knows --country and --events
+        cal = None if key == ("CN", ()) else key
+        return calendar.holiday_table(start, end, split_days, cal), calendar.working_days(days, cal)
+    country = key[0]
+    if country == "CN":
+        return calendar.holiday_table(start, end, split_days), calendar.working_days(days)
+    import holidays as holidays_lib  # other countries' public holidays
+
+    try:
+        hol = holidays_lib.country_holidays(country, years=range(start.year - 1, end.year + 2))
+    except NotImplementedError as exc:
+        raise ValueError(f"no holiday calendar for country {country!r} in the holidays package") from exc
+    table = pd.DataFrame([(f"{country}_{part}", pd.Timestamp(day)) for day, name in hol.items()
+                          for part in str(name).split("; ")], columns=["holiday", "ds"])
+    table["lower_window"] = 0
+    table["upper_window"] = 0
+    off = days.isin(table["ds"])
+    return table, ((days.weekday < 5) & ~off).astype(float)
 
 
 @functools.lru_cache(maxsize=16)
-def _day_features(country: str, start: dt.date, end: dt.date, split_days: int) -> pd.DataFrame:
-    """Per day of ``start..end``: one 0/1 column per named holiday (or holiday segment) and a
-    ``working_day`` column. China: the project's calendar (statutory days, festival waves, make-up
-    working weekends); any other country: the ``holidays`` package."""
+def _day_features(key: CalendarKey, start: dt.date, end: dt.date, split_days: int) -> pd.DataFrame:
+    """Per day of ``start..end``: one 0/1 column per named holiday (or holiday segment, or day of
+    an event's window) and a ``working_day`` column. China: the project's calendar (statutory
+    days, festival waves, make-up working weekends); another country: its public holidays."""
     days = pd.date_range(start, end, freq="D")
-    cols: dict[str, np.ndarray] = {}
-    if country == "CN":
-        table = calendar.holiday_table(start, end, split_days)
-        for name, g in table.groupby("holiday"):
-            cols[f"h_{name}"] = days.isin(g["ds"]).astype(float)
-        cols["working_day"] = calendar.working_days(days)
-    else:
-        import holidays as holidays_lib  # other countries' public holidays
-
-        try:
-            hol = holidays_lib.country_holidays(country, years=range(start.year, end.year + 1))
-        except NotImplementedError as exc:
-            raise ValueError(f"no holiday calendar for country {country!r} in the holidays package") from exc
-        by_name: dict[str, list[dt.date]] = {}
-        for day, name in hol.items():
-            for part in str(name).split("; "):
-                by_name.setdefault(part, []).append(day)
-        off = np.zeros(len(days))
-        for i, (_name, ds) in enumerate(sorted(by_name.items())):
-            col = days.isin(pd.to_datetime(ds)).astype(float)
-            cols[f"h{i:02d}"] = col  # ids, not names: Prophet column names must be plain
-            off = np.maximum(off, col)
-        cols["working_day"] = ((days.weekday < 5) & (off == 0)).astype(float)
+    table, work = _holiday_rows(key, start, end, split_days)
+    marks: dict[str, list[pd.Timestamp]] = {}
+    for name, ds, lo, hi in table[["holiday", "ds", "lower_window", "upper_window"]].itertuples(index=False):
+        for k in range(int(lo), int(hi) + 1):  # Prophet's windows: one effect per day offset
+            col = name if lo == hi == 0 else f"{name}_{'m' if k < 0 else 'p'}{abs(k)}"
+            marks.setdefault(col, []).append(pd.Timestamp(ds) + pd.Timedelta(days=k))
+    # ids, not names, as columns: Prophet's regressor names must avoid its reserved words
+    cols = {f"h{i:03d}": days.isin(pd.DatetimeIndex(d)).astype(float) for i, (_, d) in enumerate(sorted(marks.items()))}
+    cols["working_day"] = np.asarray(work, dtype=float)
     return pd.DataFrame(cols, index=days)
 
 
@@ -96,7 +116,7 @@ def features(settings: dict[str, Any], dates: pd.DatetimeIndex) -> pd.DataFrame:
     working days in the week."""
     freq = settings.get("freq", "D")
     end = dates[-1] + pd.Timedelta(days=6 if freq == "W" else 0)
-    day = _day_features(_country(settings), dates[0].date(), end.date(), int(settings.get("event_split_days", 0)))
+    day = _day_features(calendar_key(settings), dates[0].date(), end.date(), int(settings.get("event_split_days", 0)))
     if freq == "D":
         return day.loc[dates].reset_index(drop=True)
     week = np.repeat(np.arange(len(dates)), 7)
