@@ -1,11 +1,10 @@
 """Scores and interval calibration, on long frames of backtest forecasts
 (``unique_id, cutoff, ds, y, model, yhat, scale``).
 
-Intervals are calibrated on backtest residuals (split-conformal style): for each series and
-model, the empirical quantiles of the residual ``y - yhat`` divided by ``sqrt(max(yhat, 1))``
-(count data: spread grows with the level, so an event week gets a wider band than a quiet
-Sunday). Raw Prophet intervals come from its trend and noise model alone and cover far less
-than promised on service series.
+Intervals are conformal: empirical quantiles of scale-free backtest residuals (log ratio of
+actual to forecast, divided by the series' own mean absolute log ratio), per horizon bucket,
+from the windows before the ones they are applied to (see ``fit_calibration``). Where a series
+has too few residuals the model's own interval stands in, and ``interval_source`` says so.
 """
 
 from __future__ import annotations
@@ -16,10 +15,34 @@ import numpy as np
 import polars as pl
 
 LEVELS = (80, 95)
+# Horizon buckets per frequency: the last step of each bucket but the open last one
+# (daily: days 1-7, 8-28, 29+; weekly: week 1, weeks 2-4, 5+).
+BUCKET_ENDS = {"D": (7, 28), "W": (1, 4)}
+MIN_RESIDUALS = 40  # fewer residuals than this cannot place a 95% conformal bound (needs n >= 39)
+MIN_SERIES_RESIDUALS = 14  # to measure a series' own spread
+
+
+def bucket_labels(freq: str = "D") -> list[str]:
+    """Labels of the horizon buckets of a frequency, in order (``1-7``, ``8-28``, ``29+``)."""
+    ends = BUCKET_ENDS[freq]
+    starts = (1, *(e + 1 for e in ends))
+    return [f"{a}-{b}" if a != b else f"{a}" for a, b in zip(starts, ends, strict=False)] + [f"{starts[-1]}+"]
+
+
+def bucket(h: pl.Expr, freq: str = "D") -> pl.Expr:
+    """The horizon bucket label of horizon step ``h`` (1 = the first period after the cut-off)."""
+    labels = bucket_labels(freq)
+    expr = pl.lit(labels[-1])
+    for end, label in reversed(list(zip(BUCKET_ENDS[freq], labels[:-1], strict=True))):
+        expr = pl.when(h <= end).then(pl.lit(label)).otherwise(expr)
+    return expr
 
 
 def _z(y: pl.Expr, yhat: pl.Expr) -> pl.Expr:
-    return (y - yhat) / pl.max_horizontal(yhat, pl.lit(1.0)).sqrt()
+    # Scale-free: the log ratio of actual to forecast (+1 keeps zero counts finite). Service
+    # volumes err in proportion to their level (a busy Monday misses by more calls than a quiet
+    # Sunday), and over-dispersed, drifting real series break the Poisson sqrt scaling used before.
+    return (y.clip(0) + 1).log() - (yhat.clip(0) + 1).log()
 
 
 def _conformal_level(n: int, p: float) -> float:
@@ -29,48 +52,75 @@ def _conformal_level(n: int, p: float) -> float:
     return max(0.0, math.floor((n + 1) * p) / n)
 
 
-def fit_calibration(residuals: pl.DataFrame, levels: tuple[int, ...] = LEVELS, min_n: int = 20) -> pl.DataFrame:
-    """Per ``unique_id, model``: ``z_lo{L}, z_hi{L}`` for each level L, from backtest rows with
-    both ``y`` and ``yhat``. Series with fewer than ``min_n`` residuals take the model's
-    quantiles over all series."""
+def _quantiles(u: np.ndarray, levels: tuple[int, ...]) -> dict[str, float]:
+    # Symmetric in the log ratio: the conformal quantile of |u|. Asymmetric quantiles learn the
+    # calibration windows' bias (a forecast that ran high all through one window), which with
+    # the few windows a backtest has does not carry over to the next one.
+    a = np.abs(u)
+    out = {}
+    for lv in levels:
+        q = float(np.quantile(a, _conformal_level(len(a), lv / 100)))
+        out[f"q_lo{lv}"], out[f"q_hi{lv}"] = -q, q
+    return out
+
+
+def fit_calibration(residuals: pl.DataFrame, levels: tuple[int, ...] = LEVELS, freq: str = "D",
+                    min_n: int = MIN_RESIDUALS) -> pl.DataFrame:
+    """Conformal interval calibration per ``unique_id, model, bucket`` from backtest rows with
+    ``y``, ``yhat`` and ``h``. Each residual is the log ratio z = log(y+1) - log(yhat+1); a
+    series' spread ``s`` is its mean |z|; the bucket's quantiles of z / s are pooled over the
+    run's series (every series of the run, same model and horizon bucket), so a series needs
+    only enough residuals to measure its own spread. Where a bucket has fewer than ``min_n``
+    pooled residuals the quantiles over all horizons stand in (``source`` says which). Series
+    with too few residuals for ``s`` get no row: ``apply_calibration`` then falls back to the
+    model's own interval. Columns ``unique_id, model, bucket, s, q_lo{L}, q_hi{L}, source``."""
+    schema = {"unique_id": pl.String, "model": pl.String, "bucket": pl.String, "s": pl.Float64,
+              **{f"q_{side}{lv}": pl.Float64 for lv in levels for side in ("lo", "hi")}, "source": pl.String}
     rows = residuals.filter(pl.col("y").is_not_null() & pl.col("yhat").is_not_null()).with_columns(
-        _z(pl.col("y"), pl.col("yhat")).alias("z"))
+        _z(pl.col("y"), pl.col("yhat")).alias("z"), bucket(pl.col("h"), freq).alias("bucket"))
     if rows.is_empty():
-        return pl.DataFrame(schema={"unique_id": pl.String, "model": pl.String,
-                                    **{f"z_{s}{lv}": pl.Float64 for lv in levels for s in ("lo", "hi")}})
-
-    def quantiles(z: np.ndarray) -> dict[str, float]:
-        out = {}
-        for lv in levels:
-            a = (1 - lv / 100) / 2
-            out[f"z_lo{lv}"] = float(np.quantile(z, _conformal_level(len(z), a)))
-            out[f"z_hi{lv}"] = float(np.quantile(z, _conformal_level(len(z), 1 - a)))
-        return out
-
-    pooled = {m: quantiles(g["z"].to_numpy()) for (m,), g in rows.group_by("model")}
+        return pl.DataFrame(schema=schema)
+    spread = rows.group_by("unique_id", "model").agg(pl.col("z").abs().mean().alias("s"), pl.len().alias("n")) \
+        .filter((pl.col("n") >= MIN_SERIES_RESIDUALS) & (pl.col("s") > 0)).drop("n")
+    rows = rows.join(spread, on=["unique_id", "model"]).with_columns((pl.col("z") / pl.col("s")).alias("u"))
     records = []
-    for (uid, model), g in rows.group_by("unique_id", "model"):
-        z = g["z"].to_numpy()
-        q = quantiles(z) if len(z) >= min_n else pooled[model]
-        records.append({"unique_id": uid, "model": model, **q})
-    return pl.DataFrame(records)
+    for (model,), g in rows.group_by("model"):
+        overall = _quantiles(g["u"].to_numpy(), levels) if g.height >= min_n else None
+        for label in bucket_labels(freq):
+            u = g.filter(pl.col("bucket") == label)["u"].to_numpy()
+            if len(u) >= min_n:
+                records.append({"model": model, "bucket": label, **_quantiles(u, levels), "source": "conformal:bucket"})
+            elif overall is not None:
+                records.append({"model": model, "bucket": label, **overall, "source": "conformal:all-horizons"})
+    if not records:
+        return pl.DataFrame(schema=schema)
+    quant = pl.DataFrame(records)
+    return spread.join(quant, on="model").select(list(schema))
 
 
 def apply_calibration(forecasts: pl.DataFrame, calibration: pl.DataFrame,
-                      levels: tuple[int, ...] = LEVELS) -> pl.DataFrame:
-    """Adds ``yhat_lower_{L}, yhat_upper_{L}`` (clipped at 0) to a frame with ``unique_id, model,
-    yhat``. Series/models without calibration get null bounds."""
-    out = forecasts.join(calibration, on=["unique_id", "model"], how="left")
-    s = pl.max_horizontal(pl.col("yhat"), pl.lit(1.0)).sqrt()
+                      levels: tuple[int, ...] = LEVELS, freq: str = "D") -> pl.DataFrame:
+    """Adds ``yhat_lower_{L}, yhat_upper_{L}`` (clipped at 0) and ``interval_source`` to a frame
+    with ``unique_id, model, h, yhat`` (and the model's own ``raw_lo{L}, raw_hi{L}`` where it has
+    them). Rows without calibration take the model's own interval (``interval_source`` =
+    ``model``), or none (``none``)."""
+    out = forecasts.with_columns(bucket(pl.col("h"), freq).alias("bucket")).join(
+        calibration, on=["unique_id", "model", "bucket"], how="left")
+    base = (pl.col("yhat").clip(0) + 1).log()
+    has_cal = pl.col("s").is_not_null()
     for lv in levels:
-        lo, hi = pl.col(f"z_lo{lv}"), pl.col(f"z_hi{lv}")
-        out = out.with_columns(  # (max_horizontal skips nulls: keep a missing calibration null)
-            pl.when(lo.is_not_null()).then(pl.max_horizontal(pl.col("yhat") + lo * s, pl.lit(0.0)))
-            .alias(f"yhat_lower_{lv}"),
-            pl.when(hi.is_not_null()).then(pl.max_horizontal(pl.col("yhat") + hi * s, pl.col("yhat")))
-            .alias(f"yhat_upper_{lv}"),
-        )
-    return out.drop([c for c in calibration.columns if c.startswith("z_")])
+        lo = (base + pl.col(f"q_lo{lv}") * pl.col("s")).exp() - 1
+        hi = (base + pl.col(f"q_hi{lv}") * pl.col("s")).exp() - 1
+        raw_lo = pl.col(f"raw_lo{lv}") if f"raw_lo{lv}" in out.columns else pl.lit(None, dtype=pl.Float64)
+        raw_hi = pl.col(f"raw_hi{lv}") if f"raw_hi{lv}" in out.columns else pl.lit(None, dtype=pl.Float64)
+        out = out.with_columns(
+            pl.when(has_cal).then(pl.min_horizontal(lo, pl.col("yhat")).clip(0)).otherwise(raw_lo).alias(f"yhat_lower_{lv}"),
+            pl.when(has_cal).then(pl.max_horizontal(hi, pl.col("yhat"))).otherwise(raw_hi).alias(f"yhat_upper_{lv}"))
+    out = out.with_columns(pl.when(has_cal).then(pl.col("source"))
+                           .when(pl.col(f"yhat_lower_{levels[0]}").is_not_null()).then(pl.lit("model"))
+                           .otherwise(pl.lit("none")).alias("interval_source"))
+    return out.drop([c for c in ("s", "source", *[c for c in calibration.columns if c.startswith("q_")])
+                     if c in out.columns])
 
 
 def mase(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:

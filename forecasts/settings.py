@@ -7,8 +7,10 @@ Keys (all optional in ``aftersales.toml``):
 horizon_days = 84            # workload horizon, days
 backtest_origins = 4         # rolling origins in the workload backtest
 backtest_step_days = 0       # days between origins; 0 = the horizon (non-overlapping windows)
-challenger = "mstl"          # "mstl" (weekly + yearly seasonality, ETS trend) or "ets" (AutoETS, weekly)
-keep_prophet_within = 0.05   # Prophet is kept unless a challenger's MASE is more than 5% lower
+challenger = "none"          # an extra, costlier candidate: "mstl" (weekly + yearly, ETS trend), "ets" (AutoETS), "none"
+keep_prophet_within = 0.05   # Prophet is kept unless the best candidate's MASE is more than 5% lower
+freq = "D"                   # "D" daily or "W" weekly series (horizon and step stay in days)
+country = "CN"               # holiday calendar: CN (the project's) or a country code of the holidays package
 top_down = true              # region × service series also get a top-down candidate (reconcile.py)
 seasonality_mode = "auto"    # "auto": multiplicative for series averaging >= multiplicative_min_daily a day
 multiplicative_min_daily = 5.0
@@ -55,8 +57,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "horizon_days": 84,
         "backtest_origins": 4,
         "backtest_step_days": 0,
-        "challenger": "mstl",
+        "challenger": "none",
         "keep_prophet_within": 0.05,
+        "country": "CN",
         "top_down": True,
         "seasonality_mode": "auto",
         "multiplicative_min_daily": 5.0,

@@ -39,54 +39,128 @@ def _frame(rows):
                                       "model": pl.String, "yhat": pl.Float64, "scale": pl.Float64})
 
 
-def test_prophet_is_kept_within_five_percent_of_the_best():
+def test_prophet_is_kept_within_five_percent_of_the_best_candidate_naive_ones_included():
     c, d = D(2026, 1, 1), D(2026, 1, 2)
-    # MASE = |error| / scale: prophet 1.00, mstl 0.96 (4% better: Prophet kept) on series a;
-    # prophet 1.00, mstl 0.90 (10% better: mstl used) on series b.
-    frame = _frame([("a", c, d, 10, "prophet", 9.0, 1), ("a", c, d, 10, "mstl", 9.04, 1), ("a", c, d, 10, "snaive7", 8, 1),
-                    ("b", c, d, 10, "prophet", 9.0, 1), ("b", c, d, 10, "mstl", 9.1, 1), ("b", c, d, 10, "snaive7", 8, 1)])
-    choice = {r["unique_id"]: r for r in bt.choose_models(frame, "mstl", 0.05).iter_rows(named=True)}
+    # MASE = |error| / scale. Series a: prophet 1.00, swa 0.96 (4% better: Prophet kept).
+    # Series b: prophet 1.00, seasonal naive 0.90 (10% better: the seasonal naive is used).
+    frame = _frame([("a", c, d, 10, "prophet", 9.0, 1), ("a", c, d, 10, "swa", 9.04, 1), ("a", c, d, 10, "snaive7", 8, 1),
+                    ("b", c, d, 10, "prophet", 9.0, 1), ("b", c, d, 10, "swa", 8.5, 1), ("b", c, d, 10, "snaive7", 9.1, 1)])
+    choice = {r["unique_id"]: r for r in bt.choose_models(frame, 0.05).iter_rows(named=True)}
     assert choice["a"]["model"] == "prophet" and "within 5%" in choice["a"]["reason"]
-    assert choice["b"]["model"] == "mstl" and "10% below" in choice["b"]["reason"]
+    assert choice["b"]["model"] == "snaive7" and "10% below" in choice["b"]["reason"]
+    assert choice["b"]["mase_snaive7"] == pytest.approx(0.9)
 
 
-def test_calibrated_intervals_cover_what_they_promise():
-    rng = np.random.default_rng(0)
-    day = D(2026, 1, 1)
-
-    def draws(n):
-        yhat = rng.uniform(20, 200, n)
-        y = yhat + rng.standard_t(4, n) * np.sqrt(yhat)  # heavy tails, spread growing with the level
-        return pl.DataFrame({"unique_id": "s", "model": "prophet", "ds": day, "y": y, "yhat": yhat})
-
-    cal = scoring.fit_calibration(draws(400))
-    fresh = scoring.apply_calibration(draws(4000), cal)
-    cov80 = fresh.select(scoring.coverage("yhat_lower_80", "yhat_upper_80")).item()
-    cov95 = fresh.select(scoring.coverage("yhat_lower_95", "yhat_upper_95")).item()
-    assert 0.76 <= cov80 <= 0.84 and 0.93 <= cov95 <= 0.97
+def test_combination_is_the_mean_of_the_best_three():
+    c, d = D(2026, 1, 1), D(2026, 1, 2)
+    frame = _frame([("a", c, d, 10, "prophet", 9.0, 1), ("a", c, d, 10, "swa", 8.0, 1), ("a", c, d, 10, "snaive7", 11.5, 1),
+                    ("a", c, d, 10, "naive364", 4.0, 1)]).with_columns(pl.lit("rolling").alias("window"), pl.lit(1).alias("h"))
+    ranking = bt.rank_models(frame)
+    assert ranking["a"] == ["prophet", "snaive7", "swa", "naive364"]  # errors 1, 1.5, 2, 6
+    combo = bt.combine(frame, ranking)
+    assert combo["model"].to_list() == ["combo"] and combo["yhat"].item() == pytest.approx((9 + 11.5 + 8) / 3)
 
 
-def test_out_of_sample_scoring_uses_only_earlier_origins():
-    c1, c2 = D(2026, 1, 1), D(2026, 1, 8)
+def _residuals(rng, n_series, days, cutoff, spread):
     rows = []
-    for c, err in ((c1, 1.0), (c2, 2.0)):
-        for k in range(1, 8):
+    for i in range(n_series):
+        level = rng.uniform(20, 2000)
+        for h in range(1, days + 1):
+            yhat = level * (1 + 0.3 * (h % 7 == 0))
+            # multiplicative, heavy-tailed error growing with the horizon; each series its own spread
+            y = yhat * np.exp(spread[i] * (1 + h / days) * rng.standard_t(5))
+            rows.append((f"s{i}", cutoff, cutoff + dt.timedelta(days=h), h, y, "prophet", yhat))
+    return pl.DataFrame(rows, orient="row", schema={"unique_id": pl.String, "cutoff": pl.Date, "ds": pl.Date, "h": pl.Int32,
+                                                    "y": pl.Float64, "model": pl.String, "yhat": pl.Float64})
+
+
+def test_conformal_intervals_cover_what_they_promise_per_horizon_bucket():
+    rng = np.random.default_rng(0)
+    spread = rng.uniform(0.03, 0.3, 30)  # series as noisy as a quiet code and as steady as a total
+    cal = scoring.fit_calibration(_residuals(rng, 30, 84, D(2026, 1, 1), spread))
+    assert set(cal["source"]) == {"conformal:bucket"}
+    fresh = scoring.apply_calibration(_residuals(rng, 30, 84, D(2026, 4, 1), spread), cal)
+    by = fresh.with_columns(scoring.bucket(pl.col("h")).alias("b")).group_by("b").agg(
+        scoring.coverage("yhat_lower_80", "yhat_upper_80").alias("c80"),
+        scoring.coverage("yhat_lower_95", "yhat_upper_95").alias("c95"))
+    assert sorted(by["b"]) == ["1-7", "29+", "8-28"]
+    for r in by.iter_rows(named=True):
+        assert 0.74 <= r["c80"] <= 0.86 and 0.91 <= r["c95"] <= 0.985, r
+    # Wider for a noisier series: the spread is the series' own.
+    width = fresh.group_by("unique_id").agg(((pl.col("yhat_upper_80") - pl.col("yhat_lower_80")) / pl.col("yhat")).mean())
+    noisy, steady = f"s{int(np.argmax(spread))}", f"s{int(np.argmin(spread))}"
+    w = dict(width.iter_rows())
+    assert w[noisy] > 3 * w[steady]
+
+
+def test_too_few_residuals_fall_back_to_the_models_own_interval_and_say_so():
+    rng = np.random.default_rng(1)
+    few = _residuals(rng, 1, 10, D(2026, 1, 1), [0.1])  # 10 residuals: no spread, no pool
+    assert scoring.fit_calibration(few).is_empty()
+    new = _residuals(rng, 1, 3, D(2026, 2, 1), [0.1]).with_columns(
+        (pl.col("yhat") * 0.5).alias("raw_lo80"), (pl.col("yhat") * 1.5).alias("raw_hi80"),
+        (pl.col("yhat") * 0.3).alias("raw_lo95"), (pl.col("yhat") * 1.7).alias("raw_hi95"))
+    out = scoring.apply_calibration(new, scoring.fit_calibration(few))
+    assert set(out["interval_source"]) == {"model"}
+    assert out["yhat_lower_80"].to_list() == new["raw_lo80"].to_list()
+
+
+def test_nested_backtest_scores_the_choice_made_on_earlier_origins():
+    c1, c2 = D(2026, 1, 1), D(2026, 1, 15)
+    rows = []
+    for c, (err_p, err_s) in ((c1, (1.0, 3.0)), (c2, (4.0, 2.0))):  # Prophet best first, swa best after
+        for k in range(1, 15):
             ds = c + dt.timedelta(days=k)
-            rows += [("s", c, ds, 10.0, "prophet", 10.0 - err, 1.0), ("s", c, ds, 10.0, "mstl", 10.0 - 3 * err, 1.0),
-                     ("s", c, ds, 10.0, "snaive7", 5.0, 1.0)]
-    oos = bt.out_of_sample(_frame(rows), "mstl", 0.05)
+            for uid in ("a", "b", "c"):
+                rows += [(uid, c, ds, 10.0, "prophet", 10.0 - err_p, 1.0), (uid, c, ds, 10.0, "swa", 10.0 - err_s, 1.0),
+                         (uid, c, ds, 10.0, "snaive7", 5.0, 1.0)]
+    frame = _frame(rows).with_columns(pl.lit("rolling").alias("window"),
+                                      ((pl.col("ds") - pl.col("cutoff")).dt.total_days()).cast(pl.Int32).alias("h"))
+    oos = bt.out_of_sample(frame, 0.05)
     assert set(oos["cutoff"]) == {c2}  # scored from the second origin on
-    # Calibrated on origin 1's residuals only: y - yhat = 10 - 9 = 1 everywhere, z = 1 / sqrt(9) = 1/3,
-    # so at origin 2 the band around yhat 8 collapses to 8 + sqrt(8) / 3 = 8.943.
+    # Chosen on origin 1 (Prophet), so the score is Prophet's error at origin 2 (4), not the
+    # better swa (2) that a choice made on the scored windows would pick.
+    assert set(oos.filter(pl.col("model") == "selected")["yhat"]) == {6.0}
+    # Calibrated on origin 1 only: |z| = log(11/10) everywhere, so Prophet's forecast 6 gets
+    # 7 * 11/10 - 1 = 6.7 above and 7 * 10/11 - 1 = 5.364 below (symmetric in the log ratio).
     p = oos.filter(pl.col("model") == "prophet").row(0, named=True)
-    assert p["yhat_lower_80"] == pytest.approx(8 + 8 ** 0.5 / 3) == p["yhat_upper_80"]
-    assert set(oos.filter(pl.col("model") == "selected")["yhat"]) == {8.0}  # chose prophet from origin 1
+    assert p["yhat_upper_80"] == pytest.approx(6.7) and p["yhat_lower_80"] == pytest.approx(7 / 1.1 - 1)
+    assert p["interval_source"] == "conformal:all-horizons"  # 42 residuals over all, 21 in a bucket
+
+
+def test_numpy_stan_data_is_what_prophet_hands_cmdstanpy():
+    import json
+
+    import pandas as pd
+    from stanio.json import dump_stan_json
+
+    workload._prophet_class()  # installs the numpy version, keeping Prophet's
+    init = {"k": 0.1, "m": 0.2, "delta": np.zeros(3), "beta": np.ones(2), "sigma_obs": 1.0}
+    data = {"T": 3, "S": 3, "K": 2, "tau": 0.05, "trend_indicator": 0, "y": np.array([0.1, 1 / 3, 2.0]),
+            "t": np.array([0, 0.5, 1.0]), "cap": np.zeros(3), "t_change": np.array([0.2, 0.4, 0.6]),
+            "s_a": np.ones(2), "s_m": np.zeros(2), "X": pd.DataFrame({"a": [1.0, 0, 0], "b": [0.5, 1e-17, 3]}),
+            "sigmas": [10.0, 10.0]}
+    for ours, prophets in zip(workload._numpy_prepare(init, data), workload._ORIGINAL_PREPARE(init, data), strict=True):
+        assert json.loads(dump_stan_json(ours)) == json.loads(dump_stan_json(prophets))
+
+
+def test_calendar_features_for_another_country_and_weekly_series():
+    import pandas as pd
+
+    days = pd.date_range("2014-12-22", "2014-12-28", freq="D")
+    f = workload.features({"country": "IT"}, days)
+    assert f["working_day"].tolist() == [1, 1, 1, 0, 0, 0, 0]  # 25, 26 Dec holidays, then the weekend
+    assert f.drop(columns="working_day").sum(axis=1).tolist() == [0, 0, 0, 1, 1, 0, 0]
+    weeks = pd.date_range("2014-12-22", periods=2, freq="7D")
+    w = workload.features({"country": "IT", "freq": "W"}, weeks)
+    assert w["holiday_days"].tolist() == [2, 1]  # Christmas + St Stephen; New Year's Day
+    assert w["working_day"].tolist() == [0.6, 0.8]
 
 
 def test_prophet_beats_seasonal_naive_on_a_seasonal_series():
     long = synthetic.daily_workload(n_series=2, seed=5, start=D(2024, 1, 1), end=D(2025, 12, 31))
     windows = [("rolling", D(2025, 10, 15), 56)]  # covers Double 11 and its wave
-    tasks = workload.tasks_from_long(long, windows, {"challenger": "mstl"})
+    tasks = workload.tasks_from_long(long, windows, {})
     res = pl.concat(map_series(workload.forecast_series, tasks, workers=1))
     assert res["error"].null_count() == res.height
     mase = scoring.mase(res, ["unique_id", "model"]).pivot(on="model", index="unique_id", values="mase")
@@ -94,7 +168,7 @@ def test_prophet_beats_seasonal_naive_on_a_seasonal_series():
     assert (mase["prophet"] < mase["naive364"]).all()
 
 
-def test_short_history_gets_prophet_without_invented_intervals():
+def test_short_history_gets_prophet_with_its_own_intervals_flagged():
     from forecasts import run_workload
 
     long = synthetic.daily_workload(n_series=1, seed=6, start=D(2026, 1, 1), end=D(2026, 4, 30))
@@ -102,4 +176,22 @@ def test_short_history_gets_prophet_without_invented_intervals():
     series = run.tables["forecast_series"].row(0, named=True)
     assert series["model"] == "prophet" and "no backtest window" in series["reason"]
     chosen = run.tables["forecast_values"].filter("chosen")
-    assert chosen.height == 84 and chosen["yhat_lower_80"].null_count() == 84  # nothing to calibrate on
+    assert chosen.height == 84 and chosen["yhat_lower_80"].null_count() == 0  # Prophet's own, not calibrated
+    assert (chosen["yhat_lower_95"] <= chosen["yhat_lower_80"]).all()
+    assert run.summary["interval_sources"] == {"model": 84}
+
+
+def test_weekly_series_forecast_in_weeks_with_weekly_baselines():
+    from forecasts import run_workload
+
+    daily = synthetic.daily_workload(n_series=1, seed=7, start=D(2023, 1, 2), end=D(2025, 12, 28))
+    weekly = daily.group_by("unique_id", pl.col("ds").dt.truncate("1w")).agg(pl.col("y").sum()).sort("ds")
+    config = {"forecast": {"freq": "W", "country": "IT", "horizon_days": 84, "backtest_origins": 3}}
+    run = run_workload.backtest(weekly, config, 1, "test")
+    assert len(run.summary["origins"]) == 3 and set(run.summary["coverage_by_bucket"]) == {"1", "2-4", "5+"}
+    stored = run.tables["backtest_forecasts"]
+    naive = stored.filter(pl.col("model") == "snaive7").sort("cutoff", "ds")
+    first = naive.filter(pl.col("cutoff") == naive["cutoff"].min())
+    assert first.height == 12  # 84 days = 12 weeks
+    last_week = weekly.filter(pl.col("ds") == first["cutoff"][0])["y"].item()
+    assert set(first["yhat"]) == {last_week}  # weekly seasonal naive: last week's count
