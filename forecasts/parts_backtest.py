@@ -8,6 +8,7 @@ only. Weeks in the settings are converted to periods of the frequency (``parts.p
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from forecasts.settings import section
 SELECTED = "selected"
 
 
-POLICIES = tuple((d, m) for m in (0, 1, 2) for d in ("block", "nb"))  # (distribution, margin) candidates
+POLICIES = tuple((d, m) for m in (0, 1, 2, 3) for d in ("block", "nb"))  # (distribution, margin) candidates
 
 
 def planned_fill(target: float, margin: int) -> float:
@@ -70,45 +71,106 @@ def sim_geometry(n: int, ps: dict[str, Any], freq: str) -> dict[str, int]:
             "history": parts.periods(ps["policy_history_weeks"], freq, minimum=8)}
 
 
-def simulate_part(item: SimItem) -> list[dict[str, Any]]:
-    """Every candidate policy (``block|nb`` × margin, named ``count:<dist>:<margin>``) and the
-    baseline on one part, in the inner and the outer window: rows ``part_no, series_class,
-    window, policy, weeks, demand, filled, fill_rate, mean_stock, orders, stockout_weeks``
-    (``weeks`` counts periods; none when the history is too short)."""
+def plan_part(item: SimItem) -> dict[str, Any]:
+    """What the policies of one part need at each refit of each window (the data before that
+    period only): the baseline's levels and, per distribution, the part's policy curve
+    (:func:`inventory.part_curve`). Keys ``(window, periods before the end)``."""
     ps, y, freq = item.settings, item.y, item.freq
     g = sim_geometry(len(y), ps, freq)
     pdays, season = parts.PERIOD_DAYS[freq], parts.SEASON[freq]
     cover = float(ps["order_cover_weeks"]) * 7 / pdays
     target, refit = float(ps["target_fill_rate"]), g["refit"]
     bounds = {"inner": (g["inner_start"], g["outer_start"]), "outer": (g["outer_start"], len(y))}
-    rows = []
+    dists = sorted({d for d, _ in item.policies})
+    plans: dict[tuple[str, int], dict[str, Any]] = {}
+    windows = {}
     for window in item.windows:
         start, stop = bounds[window]
         if stop - start < max(refit, 2):
             continue
-        demand = y[start:stop]
-        pols: dict[str, list[inventory.Levels]] = {f"count:{d}:{m}": [] for d, m in item.policies}
-        pols["baseline"] = []
+        windows[window] = (start, stop)
         for t0 in range(start, stop, refit):
             train = y[:t0]
             recent = train[-g["history"]:]
             var = float(recent.var(ddof=1)) if len(recent) > 1 else 0.0
             any_demand = bool(np.any(train > 0))
             rate = float(parts.point_forecast(item.method, train, 1, season)[0]) if any_demand else 0.0
-            for dist, margin in item.policies:
-                pols[f"count:{dist}:{margin}"].append(inventory.count_policy(
-                    rate, var, item.lead_days, planned_fill(target, margin), cover, dist, recent,
-                    np.random.default_rng(t0), pdays))
+            plan: dict[str, Any] = {d: inventory.part_curve(rate, var, item.lead_days, cover, d, recent, pdays)
+                                    for d in dists}
             ses_rate, sigma = _ses(train, season) if any_demand else (0.0, 0.0)
-            pols["baseline"].append(inventory.normal_policy(ses_rate, sigma, item.lead_days, target, cover, pdays))
-        for name, levels in pols.items():
-            r = inventory.simulate(demand, levels, refit, item.lead_days, pdays)
-            rows.append({"part_no": item.part_no, "series_class": item.series_class, "window": window,
+            plan["baseline"] = inventory.normal_policy(ses_rate, sigma, item.lead_days, target, cover, pdays)
+            plans[(window, t0 - len(y))] = plan
+    if item.oracle and "outer" in windows:
+        # Knows the demand distribution of the whole series, the scored window included (not the
+        # realisation): i.i.d. periods from the series' own empirical distribution.
+        plans[("outer", "oracle")] = {"bootstrap": inventory.part_curve(
+            float(np.mean(y)), float(np.var(y)), item.lead_days, cover, "bootstrap", y, pdays)}
+    return {"part_no": item.part_no, "series_class": item.series_class, "plans": plans, "windows": windows,
+            "refit": refit, "cover": cover}
+
+
+def plan_batch(items: list[SimItem]) -> list[dict[str, Any]]:
+    return [plan_part(it) for it in items]
+
+
+def allocate_plans(planned: list[dict[str, Any]], policies: tuple[tuple[str, int], ...], target: float,
+                   pool: str = "class") -> dict[tuple[str, str, int], inventory.Levels]:
+    """Reorder points of every candidate policy at every refit: per (window, refit, class) the
+    parts' curves are allocated jointly (:func:`inventory.allocate`) to the class's planned fill
+    rate: ``{(part_no, policy name, refit key): Levels}``."""
+    groups: dict[tuple, list[tuple[str, inventory.Curve]]] = {}
+    for p in planned:
+        for key, plan in p["plans"].items():
+            if key == ("outer", "oracle"):
+                continue
+            for dist in {d for d, _ in policies}:
+                group = p["series_class"] if pool == "class" else "all"
+                groups.setdefault((key, group, dist), []).append((p["part_no"], plan[dist]))
+    out: dict = {}
+    oracle: dict[str, list[tuple[str, inventory.Curve]]] = {}
+    for p in planned:
+        if ("outer", "oracle") in p["plans"]:
+            group = p["series_class"] if pool == "class" else "all"
+            oracle.setdefault(group, []).append((p["part_no"], p["plans"][("outer", "oracle")]["bootstrap"]))
+    for members in oracle.values():
+        for level in ORACLE_LEVELS:
+            for (part, _), lv in zip(members, inventory.allocate([c for _, c in members], level), strict=True):
+                out[(part, f"oracle_dist:{level}", ("outer", "oracle"))] = lv
+    for (key, _cls, dist), members in groups.items():
+        curves = [c for _, c in members]
+        for d, margin in policies:
+            if d != dist:
+                continue
+            levels = inventory.allocate(curves, planned_fill(target, margin))
+            for (part, _), lv in zip(members, levels, strict=True):
+                out[(part, f"count:{d}:{margin}", key)] = lv
+    return out
+
+
+def simulate_planned(p: dict[str, Any], y: np.ndarray, levels: dict, policies: tuple[tuple[str, int], ...],
+                     lead_days: int, pdays: float, oracle: bool) -> list[dict[str, Any]]:
+    """Rows ``part_no, series_class, window, policy, weeks, demand, filled, fill_rate, mean_stock,
+    orders, stockout_weeks`` of every candidate and the baseline (and the oracle curve)."""
+    rows = []
+    for window, (start, stop) in p["windows"].items():
+        demand = y[start:stop]
+        keys = [(window, t0 - len(y)) for t0 in range(start, stop, p["refit"])]
+        names = [f"count:{d}:{m}" for d, m in policies]
+        for name in [*names, "baseline"]:
+            pols = [p["plans"][k]["baseline"] if name == "baseline" else levels[(p["part_no"], name, k)] for k in keys]
+            r = inventory.simulate(demand, pols, p["refit"], lead_days, pdays)
+            rows.append({"part_no": p["part_no"], "series_class": p["series_class"], "window": window,
                          "policy": name, "weeks": len(demand), **r})
-        if window == "outer" and item.oracle:
-            rows.append({"part_no": item.part_no, "series_class": item.series_class, "window": window,
+        for level in ORACLE_LEVELS if window == "outer" and oracle else ():
+            lv = levels.get((p["part_no"], f"oracle_dist:{level}", ("outer", "oracle")))
+            if lv is not None:
+                r = inventory.simulate(demand, [lv], len(demand), lead_days, pdays)
+                rows.append({"part_no": p["part_no"], "series_class": p["series_class"], "window": window,
+                             "policy": f"oracle_dist:{level}", "weeks": len(demand), **r})
+        if window == "outer" and oracle:
+            rows.append({"part_no": p["part_no"], "series_class": p["series_class"], "window": window,
                          "policy": "oracle", "weeks": len(demand), "demand": float(np.sum(demand)),
-                         "curve": oracle_curve(demand, item.lead_days, pdays, cover)})
+                         "curve": oracle_curve(demand, lead_days, pdays, p["cover"])})
     return rows
 
 
@@ -146,6 +208,17 @@ def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0) ->
         out.append({"series_class": c, "policy": chosen[c]["policy"],
                     "reason": f"{how} on the inner window (class fill rates: {tried})"})
     return pl.DataFrame(out, schema={"series_class": pl.String, "policy": pl.String, "reason": pl.String})
+
+
+ORACLE_LEVELS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.975)
+
+
+def stock_at(fill: np.ndarray, stock: np.ndarray, target: float) -> float | None:
+    """Stock at ``target`` fill, linearly interpolated on a (fill, stock) curve sorted by fill;
+    None when the curve does not reach the target."""
+    if not len(fill) or fill[-1] < target:
+        return None
+    return float(np.interp(target, fill, stock))
 
 
 def oracle_curve(demand: np.ndarray, lead_days: int, period_days: float, cover: float,
@@ -198,6 +271,7 @@ def oracle_stock(curves: list[list[tuple[float, float]]], total_demand: float, t
 
 def chosen_sim(sim: pl.DataFrame, policies: pl.DataFrame) -> pl.DataFrame:
     """The outer-window rows of each class's chosen policy (as ``count``) and of the baseline."""
+    sim = sim.filter(~pl.col("policy").str.starts_with("oracle_dist"))
     outer = sim.filter(pl.col("window") == "outer")
     count = outer.join(policies.select("series_class", pl.col("policy").alias("_p")), on="series_class") \
         .filter(pl.col("policy") == pl.col("_p")).drop("_p").with_columns(pl.lit("count").alias("policy"))
@@ -255,7 +329,14 @@ def run_simulation(long: pl.DataFrame, rate_chosen: pl.DataFrame, ps: dict[str, 
                      int(leads.get(r["unique_id"], default)), ps, freq, oracle=oracle)
              for r in rate_chosen.filter(pl.col("series_class") != parts.NO_DEMAND).iter_rows(named=True)]
     sim_workers = workers if len(items) >= int(ps["parallel_min_series"]) else 1
-    rows = [row for rs in map_series(simulate_part, items, workers=sim_workers, desc="inventory sim") for row in rs]
+    size = max(1, min(100, math.ceil(len(items) / (sim_workers * 4))))
+    batches = [items[i:i + size] for i in range(0, len(items), size)]
+    planned = [p for b in map_series(plan_batch, batches, workers=sim_workers, chunk_size=1, desc="policy curves")
+               for p in b]
+    levels = allocate_plans(planned, POLICIES, float(ps["target_fill_rate"]), str(ps.get("allocate_within", "class")))
+    by_part = {it.part_no: it for it in items}
+    rows = [row for p in planned for row in simulate_planned(
+        p, by_part[p["part_no"]].y, levels, POLICIES, by_part[p["part_no"]].lead_days, parts.PERIOD_DAYS[freq], oracle)]
     curves = [r for r in rows if r["policy"] == "oracle"]
     return pl.DataFrame([r for r in rows if r["policy"] != "oracle"], schema=SIM_SCHEMA), curves
 
@@ -296,6 +377,14 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
                     [c["curve"] for c in cs], sum(c["demand"] for c in cs), target)
         policies = choose_policies(sim_all, float(ps["target_fill_rate"]))
         sim = chosen_sim(sim_all, policies)
+        od = sim_all.filter(pl.col("policy").str.starts_with("oracle_dist:"))
+        for scope, g in (("", od), ("lumpy_", od.filter(pl.col("series_class") == "lumpy"))):
+            if g.height and g["demand"].sum() > 0:
+                curve = (g.group_by("policy").agg((pl.col("filled").sum() / pl.col("demand").sum()).alias("fill"),
+                                                  pl.col("mean_stock").sum()).sort("fill"))
+                summary_extra[f"{scope}dist_oracle_curve"] = [list(r) for r in curve.select("fill", "mean_stock").iter_rows()]
+                summary_extra[f"{scope}dist_oracle_mean_stock_units"] = stock_at(curve["fill"].to_numpy(),
+                                                                                curve["mean_stock"].to_numpy(), target)
         tables["inventory_sim"] = sim.drop("window").with_columns(pl.col("orders", "stockout_weeks").cast(pl.Int32))
         scores = pl.concat([scores, _sim_scores(sim)])
         summary_extra["policies"] = {r["series_class"]: r["policy"] for r in policies.iter_rows(named=True)}
