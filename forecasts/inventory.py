@@ -93,8 +93,13 @@ def lead_time_pmf(rate: float, var: float, weeks: float, method: str = "nb", his
     else:
         n = mean ** 2 / (v - mean)
         p = n / (n + mean)
-        top = int(stats.nbinom.ppf(1 - 1e-7, n, p)) + 2
-        pmf = stats.nbinom.pmf(np.arange(top), n, p)
+        top = stats.nbinom.ppf(1 - 1e-7, n, p)
+        # A tiny mean with a large variance (n -> 0) has no finite quantile in scipy: a wide cap.
+        top = int(min(top, 20_000)) + 2 if np.isfinite(top) else int(min(mean + 40 * math.sqrt(v), 20_000)) + 2
+        pmf = np.nan_to_num(stats.nbinom.pmf(np.arange(top), n, p))
+        if pmf.sum() <= 0:
+            pmf = np.zeros(top)
+            pmf[0] = 1.0
     return pmf / pmf.sum()
 
 

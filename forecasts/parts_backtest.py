@@ -357,7 +357,8 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     ps = section(config, "parts")
     freq = parts.check_freq(freq or str(ps.get("freq", "W")))
     out = _fan_out(long, ps, workers, freq)
-    sel = parts_select.choose(out["backtest"], out["info"], int(ps["outer_origins"]), int(ps["combo_size"]))
+    sel = parts_select.choose(out["backtest"], out["info"], int(ps["outer_origins"]), int(ps["combo_size"]),
+                              float(ps["keep_zero_within"]))
     inner_cuts, outer_cuts = sel["cutoffs"]
     bt = sel["backtest"]
     chosen = out["info"].join(sel["methods"], on="series_class", how="left")
@@ -388,6 +389,8 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
         tables["inventory_sim"] = sim.drop("window").with_columns(pl.col("orders", "stockout_weeks").cast(pl.Int32))
         scores = pl.concat([scores, _sim_scores(sim)])
         summary_extra["policies"] = {r["series_class"]: r["policy"] for r in policies.iter_rows(named=True)}
+        summary_extra["policy_by_class"] = {r["series_class"]: r["policy"].removeprefix("count:")
+                                            for r in policies.iter_rows(named=True)}
         summary_extra["policy_reasons"] = {r["series_class"]: r["reason"] for r in policies.iter_rows(named=True)}
     per_series = parts_select.mase_series(bt, outer_cuts) \
         .select(pl.lit("outer").alias("scope"), "unique_id", "model", pl.lit("mase").alias("metric"),

@@ -56,10 +56,14 @@ def _rank(scores: pl.DataFrame, cls: str) -> list[tuple[str, float]]:
     return list(s.iter_rows())
 
 
-def choose(backtest: pl.DataFrame, info: pl.DataFrame, outer: int, combo_size: int = 3) -> dict[str, Any]:
+def choose(backtest: pl.DataFrame, info: pl.DataFrame, outer: int, combo_size: int = 3,
+           keep_zero_within: float = 0.05) -> dict[str, Any]:
     """The nested choice. Returns ``methods`` (``series_class, model, members, reason``: the choice
     made on the inner windows), ``backtest`` (the input with the ``combo`` rows added) and
-    ``cutoffs`` (inner, outer). ``outer=0``: every window is inner (the production choice)."""
+    ``cutoffs`` (inner, outer). ``outer=0``: every window is inner (the production choice).
+    The zero forecast, the simplest, is kept unless the best candidate's inner MASE is more than
+    ``keep_zero_within`` below it (as Prophet is kept for workload): a few windows of lumpy
+    demand rank models by chance as much as by skill."""
     cutoffs = sorted(backtest["cutoff"].unique().to_list())
     outer = min(outer, max(len(cutoffs) - 1, 0))
     inner_cuts, outer_cuts = cutoffs[:len(cutoffs) - outer], cutoffs[len(cutoffs) - outer:]
@@ -84,6 +88,9 @@ def choose(backtest: pl.DataFrame, info: pl.DataFrame, outer: int, combo_size: i
                          "reason": f"no {cls} series with a scored window: the zero forecast"})
             continue
         model = ranked[0][0]
+        zero = dict(ranked).get("zero")
+        if zero is not None and model != "zero" and ranked[0][1] > zero * (1 - keep_zero_within):
+            model = "zero"
         top = ", ".join(f"{m} {v:.3f}" for m, v in ranked[:5])
         rows.append({"series_class": cls, "model": model, "members": ",".join(members.get(cls, [])) if model == COMBO
                      else "", "reason": f"lowest mean MASE among {cls} series on {len(inner_cuts)} window(s) ({top})"})

@@ -65,12 +65,29 @@ class PolicyItem:
 
 
 def policy_for_part(item: PolicyItem) -> tuple[str, int, int, str]:
-    """``(part_no, s, S, distribution)``."""
+    """``(part_no, s, S, distribution)`` of one part on its own target (no allocation)."""
     lv = inventory.count_policy(item.rate, item.var, item.lead_days, item.fill_rate, item.cover_weeks,
                                 item.method, item.history, np.random.default_rng(0), item.period_days)
-    block = item.method == "block" and len(item.history) >= 8
-    dist = item.method if item.method in ("bootstrap",) or block else ("nb" if item.var > item.rate else "poisson")
-    return item.part_no, lv.reorder_point, lv.order_up_to, dist
+    return item.part_no, lv.reorder_point, lv.order_up_to, _distribution(item)
+
+
+def _distribution(item: PolicyItem) -> str:
+    if item.method in ("block", "bootstrap") and len(item.history) >= 8 and np.sum(item.history) > 0:
+        return item.method
+    return "nb" if item.var > item.rate else "poisson"
+
+
+def curve_for_part(item: PolicyItem) -> inventory.Curve:
+    return inventory.part_curve(item.rate, item.var, item.lead_days, item.cover_weeks, item.method, item.history,
+                                item.period_days)
+
+
+def class_policy(ps: dict[str, Any], cls: str) -> tuple[str, float]:
+    """``(distribution, planned fill rate)`` of a class: ``policy_by_class`` (``"nb:1"``, as the
+    parts backtest reports its choice) or ``lead_time_distribution`` and ``policy_margin``."""
+    spec = (ps.get("policy_by_class") or {}).get(cls)
+    dist, margin = (spec.split(":") if spec else (str(ps["lead_time_distribution"]), ps["policy_margin"]))
+    return dist, 1.0 - (1.0 - float(ps["target_fill_rate"])) / 2 ** int(margin)
 
 
 def _intervals(frame: pl.DataFrame) -> pl.DataFrame:
@@ -106,11 +123,12 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     freq = parts.check_freq(freq or str(ps.get("freq", "W")))
     out = _fan_out(long, ps, workers, freq)
     combo = int(ps["combo_size"])
-    nested = parts_select.choose(out["backtest"], out["info"], int(ps["outer_origins"]), combo)
+    keep = float(ps["keep_zero_within"])
+    nested = parts_select.choose(out["backtest"], out["info"], int(ps["outer_origins"]), combo, keep)
     inner_cuts, outer_cuts = nested["cutoffs"]
     honest = parts_select.outer_scores(nested["backtest"], out["info"].join(nested["methods"], on="series_class"),
                                        outer_cuts).filter(pl.col("scope") == "all")
-    prod = parts_select.choose(out["backtest"], out["info"], 0, combo)
+    prod = parts_select.choose(out["backtest"], out["info"], 0, combo, keep)
     methods = prod["methods"]
     chosen = _chosen(out["info"], methods)
     rate_methods = parts.choose_methods(out["backtest"], out["info"])
@@ -177,16 +195,25 @@ def reorder_table(chosen: pl.DataFrame, long: pl.DataFrame, ps: dict[str, Any], 
         pl.col("lead_time_days").fill_null(default_lead).cast(pl.Int64))
     hist_n = parts.periods(ps["policy_history_weeks"], freq, minimum=8)
     hist = {uid: g["y"].to_numpy()[-hist_n:] for (uid,), g in long.sort("ds").group_by("unique_id")}
-    method = str(ps["lead_time_distribution"])
     pdays = parts.PERIOD_DAYS[freq]
-    fill = 1.0 - (1.0 - float(ps["target_fill_rate"])) / 2 ** int(ps["policy_margin"])
-    items = [PolicyItem(r["part_no"], float(r["rate"]), float(r["var_demand"]), int(r["lead_time_days"]),
-                        fill, float(ps["order_cover_weeks"]) * 7 / pdays, method,
-                        hist.get(r["part_no"], np.zeros(0)), pdays) for r in frame.iter_rows(named=True)]
-    levels = pl.DataFrame(map_series(policy_for_part, items,
-                                     workers=workers if len(items) >= int(ps["parallel_min_series"]) else 1,
-                                     desc="reorder"), schema=["part_no", "reorder_point", "order_up_to", "distribution"],
-                          orient="row")
+    items, classes = [], []
+    for r in frame.iter_rows(named=True):
+        method, fill = class_policy(ps, r["series_class"])
+        items.append(PolicyItem(r["part_no"], float(r["rate"]), float(r["var_demand"]), int(r["lead_time_days"]),
+                                fill, float(ps["order_cover_weeks"]) * 7 / pdays, method,
+                                hist.get(r["part_no"], np.zeros(0)), pdays))
+        classes.append(r["series_class"])
+    curves = map_series(curve_for_part, items, workers=workers if len(items) >= int(ps["parallel_min_series"]) else 1,
+                        desc="reorder")
+    # Reorder points allocated within each class to the class's planned fill rate (the backtest
+    # scores exactly this: parts_backtest.allocate_plans).
+    rows = []
+    for cls in sorted(set(classes)):
+        idx = [i for i, c in enumerate(classes) if c == cls]
+        levels_cls = inventory.allocate([curves[i] for i in idx], items[idx[0]].fill_rate)
+        rows += [(items[i].part_no, lv.reorder_point, lv.order_up_to, _distribution(items[i]))
+                 for i, lv in zip(idx, levels_cls, strict=True)]
+    levels = pl.DataFrame(rows, schema=["part_no", "reorder_point", "order_up_to", "distribution"], orient="row")
     frame = frame.join(levels, on="part_no")
     used = _usage_after(frame, used_since, last_day)
     rows = []
