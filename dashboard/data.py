@@ -539,6 +539,24 @@ def latest_run(ver: str, kind: str) -> dict[str, Any] | None:
         return fn(path, kind)
 
 
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def list_runs(ver: str, kind: str) -> pl.DataFrame:
+    """Stored runs of ``kind``, newest first, for the run picker (``run_id, created_at,
+    data_cutoff, source, source_sha256, freq, n_series``; no JSON)."""
+    fn = _store_fn("list_runs")
+    with pinned_path() as path:
+        out = fn(path, kind)
+    return out.drop("params", "summary", strict=False) if not out.is_empty() else out
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def get_run(ver: str, run_id: str) -> dict[str, Any] | None:
+    """One stored run (params and summary parsed), or None."""
+    fn = _store_fn("get_run")
+    with pinned_path() as path:
+        return fn(path, run_id)
+
+
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
 def store_read(ver: str, name: str, run_id: str, **kwargs: Any) -> pl.DataFrame:
     """``forecasts.store.<name>(db, run_id, **kwargs)``: a stored run's table."""

@@ -16,11 +16,21 @@ Sources, in order:
   calendar; the lists run to 2030), Qingming on the listed solar-term day. Forecasts that reach
   past 2030 get no lunar holidays, and ``CalendarGapWarning`` says so.
 * Shopping festivals (618, Double 11, Double 12) are fixed Gregorian dates set by the platforms.
+
+Other calendars (``--country``, ``--events``): a calendar is described by a small JSON-safe dict,
+``{"country": "US", "events": [[name, "YYYY-MM-DD", lower_window, upper_window], ...]}``, built by
+:func:`spec` and stored with the run. China (the default) uses everything above; another
+country takes its public holidays from the ``holidays`` package (the same source Prophet's
+``add_country_holidays`` uses), each under its own recurring name, with Monday–Friday working days
+except those holidays and no shopping festivals. A planner's own events (promotions) are added
+to either, with Prophet's day windows around each date. Functions take the dict's hashable
+:func:`key` (``None`` = China, no events).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -151,12 +161,24 @@ def _split(seg: Segment, days: int) -> list[Segment]:
             for i, k in enumerate(range(0, n, days))]
 
 
-def holiday_table(start: dt.date, end: dt.date, split_days: int = 0) -> pd.DataFrame:
+def holiday_table(start: dt.date, end: dt.date, split_days: int = 0, cal: CalendarKey | None = None) -> pd.DataFrame:
     """The holiday table for Prophet (pandas at Prophet's door): one row per day, columns
     ``holiday, ds, lower_window, upper_window`` (windows 0: every day of a named segment
     shares one effect). Covers ``start - 1 year .. end + 1 year`` so events straddling the
     edges are whole. ``split_days`` > 0 cuts the segments around holidays and festivals into
-    pieces of that many days (finer shapes, more effects to learn)."""
+    pieces of that many days (finer shapes, more effects to learn). ``cal`` (:func:`key`) picks
+    another country's holidays and adds a planner's events."""
+    country, events = cal or (CHINA, ())
+    if country != CHINA:
+        frame = _country_table(country, start, end)
+    else:
+        frame = _china_table(start, end, split_days)
+    if events:
+        frame = pd.concat([frame, _events_table(events)], ignore_index=True)
+    return frame
+
+
+def _china_table(start: dt.date, end: dt.date, split_days: int) -> pd.DataFrame:
     rows: list[tuple[str, dt.date]] = []
     for year in range(start.year - 1, end.year + 2):
         with warnings.catch_warnings():
@@ -180,13 +202,17 @@ def holiday_table(start: dt.date, end: dt.date, split_days: int = 0) -> pd.DataF
     return frame
 
 
-def working_days(dates: Iterable[dt.date] | pd.DatetimeIndex | pl.Series) -> np.ndarray:
+def working_days(dates: Iterable[dt.date] | pd.DatetimeIndex | pl.Series, cal: CalendarKey | None = None) -> np.ndarray:
     """1.0 for a working day, 0.0 for a day off, per date: make-up working weekends (调休) count
     as working days, statutory days off as days off. Beyond chinese_calendar's years, the rule:
-    Monday–Friday work except the rule-based holidays."""
+    Monday–Friday work except the rule-based holidays. With another country (``cal``):
+    Monday–Friday except its public holidays."""
     if isinstance(dates, pl.Series):
         dates = dates.to_list()
     days = [d.date() if isinstance(d, (pd.Timestamp, dt.datetime)) else d for d in dates]
+    if cal is not None and cal[0] != CHINA:
+        off = _country_days(cal[0], frozenset(d.year for d in days))
+        return np.array([float(d.weekday() < 5 and d not in off) for d in days])
     rule_off: dict[int, set[dt.date]] = {}
     out = np.empty(len(days), dtype=float)
     for i, d in enumerate(days):
@@ -204,3 +230,116 @@ def working_days(dates: Iterable[dt.date] | pd.DatetimeIndex | pl.Series) -> np.
                     rule_off[d.year] = {x for v in statutory_holidays(d.year).values() for x in v}
             out[i] = float(d.weekday() < 5 and d not in rule_off[d.year])
     return out
+
+
+# ---- other countries and a planner's events -----------------------------------------------------
+
+CHINA = "CN"
+CalendarKey = tuple[str, tuple[tuple[str, str, int, int], ...]]
+
+
+def check_country(code: str) -> str:
+    """An ISO 3166 country code the ``holidays`` package knows (upper-cased), else a ``UserError``."""
+    import holidays
+
+    from aftersales.errors import UserError
+
+    code = str(code).strip().upper()
+    if code != CHINA and code not in holidays.list_supported_countries():
+        raise UserError(f"--country {code}: no holiday calendar for that code; give an ISO 3166 two-letter code "
+                        "such as US, GB, DE, JP (the `holidays` package's list)")
+    return code
+
+
+def read_events(path: str) -> list[list]:
+    """A planner's events file (promotions, closures): CSV with a ``date`` column (YYYY-MM-DD)
+    and optional ``name``, ``lower_window`` (0 or negative: days before that share the event)
+    and ``upper_window`` (0 or positive: days after). Rows without a name are ``event``."""
+    from pathlib import Path
+
+    from aftersales.errors import UserError
+
+    p = Path(path)
+    if not p.is_file() or p.stat().st_size == 0:
+        raise UserError(f"--events {path}: no such file (or empty); give a CSV with columns date[,name]"
+                        "[,lower_window][,upper_window]")
+    try:
+        raw = pl.read_csv(p, infer_schema=False, encoding="utf8-lossy")
+    except pl.exceptions.PolarsError as exc:
+        raise UserError(f"--events {path}: cannot be read as CSV ({str(exc).splitlines()[0]})") from exc
+    cols = {c.strip().lower(): c for c in raw.columns}
+    date_col = cols.get("date") or cols.get("ds") or cols.get("日期")
+    if date_col is None:
+        raise UserError(f"--events {path}: no date column; the file needs date[,name][,lower_window][,upper_window] "
+                        f"(it has {', '.join(raw.columns)})")
+    out = []
+    for i, row in enumerate(raw.iter_rows(named=True), start=2):
+        text = (row[date_col] or "").strip()[:10].replace("/", "-")
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            raise UserError(f"--events {path}: row {i}, column {date_col}: {row[date_col]!r} is not a date "
+                            "(YYYY-MM-DD)") from None
+        name = (row.get(cols.get("name", ""), None) or row.get(cols.get("holiday", ""), None) or "event").strip()
+        windows = []
+        for col, sign in (("lower_window", -1), ("upper_window", 1)):
+            value = (row.get(cols.get(col, ""), None) or "0").strip() or "0"
+            try:
+                n = int(value)
+            except ValueError:
+                raise UserError(f"--events {path}: row {i}, column {col}: {value!r} is not a whole number of days") from None
+            if n * sign < 0:
+                raise UserError(f"--events {path}: row {i}, column {col}: {n} — lower_window counts days before "
+                                "(0 or negative), upper_window days after (0 or positive)")
+            windows.append(n)
+        out.append([f"event_{name}", day.isoformat(), *windows])
+    if not out:
+        raise UserError(f"--events {path} has no rows")
+    return out
+
+
+def spec(country: str | None = None, events_file: str | None = None) -> dict | None:
+    """The JSON-safe calendar description a run's settings carry (``None``: China, no events)."""
+    if not country and not events_file:
+        return None
+    return {"country": check_country(country) if country else CHINA,
+            "events": read_events(events_file) if events_file else [], "events_file": events_file}
+
+
+def key(cal: dict | None) -> CalendarKey | None:
+    """The hashable form of :func:`spec`'s dict, for caches and the functions here."""
+    if not cal:
+        return None
+    return str(cal.get("country") or CHINA), tuple((str(n), str(d), int(lo), int(hi)) for n, d, lo, hi in cal.get("events") or ())
+
+
+def describe(cal: dict | None) -> str:
+    """``"CN"``, ``"US + 12 events"``..."""
+    if not cal:
+        return CHINA
+    n = len(cal.get("events") or ())
+    return f"{cal.get('country') or CHINA}" + (f" + {n} event(s) from {cal.get('events_file')}" if n else "")
+
+
+def _country_days(country: str, years: frozenset[int]) -> dict[dt.date, str]:
+    import holidays
+
+    return dict(holidays.country_holidays(country, years=sorted(years)).items()) if years else {}
+
+
+def _country_table(country: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    days = _country_days(country, frozenset(range(start.year - 1, end.year + 2)))
+    # one recurring name per holiday ("Christmas Day"), as for China: an effect learned each year
+    frame = pd.DataFrame([(f"{country}_{re.sub(r'[^0-9A-Za-z]+', '_', n).strip('_').lower()}", d)
+                          for d, names in days.items() for n in names.split("; ")], columns=["holiday", "ds"])
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    frame = frame.drop_duplicates().sort_values(["ds", "holiday"]).reset_index(drop=True)
+    frame["lower_window"] = 0
+    frame["upper_window"] = 0
+    return frame
+
+
+def _events_table(events: tuple[tuple[str, str, int, int], ...]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(events), columns=["holiday", "ds", "lower_window", "upper_window"])
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    return frame

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import polars as pl
 from aftersales.config import load_config, resolve_db_path
 from aftersales.db import connect_readonly
 from aftersales.errors import UserError
-from forecasts import series, store
+from forecasts import calendar, frequency, inputs, series, store
 from forecasts.settings import section, workers
 
 
@@ -38,64 +40,115 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", metavar="FILE", help="forecast this CSV/Parquet file of unique_id, ds, y instead of the "
-                   "database (daily series for workload, weekly for parts)")
-    p.add_argument("--horizon", type=int, help="days (workload, default 84) or weeks (parts, default 12)")
+                   "database (workload: daily or weekly series; parts: weekly or monthly; the frequency is "
+                   "detected from the dates)")
+    p.add_argument("--freq", choices=["D", "W", "M"], type=str.upper,
+                   help="with --input: the series' frequency (D daily, W weekly, M monthly) instead of detecting it")
+    p.add_argument("--fill-gaps", choices=["none", "zero"], default="none",
+                   help="with --input: count dates missing inside a series as 0 (default: leave such series out "
+                   "and list them)")
+    p.add_argument("--country", metavar="XX", help="workload: another country's public holidays (ISO code, e.g. US, "
+                   "DE, JP) instead of China's calendar")
+    p.add_argument("--events", metavar="FILE", help="workload: a CSV of your own events (promotions): "
+                   "date[,name][,lower_window][,upper_window]")
+    p.add_argument("--horizon", type=int, help="periods ahead: days or weeks (workload, default 84 days), weeks or "
+                   "months (parts, default 12 weeks)")
     p.add_argument("--origins", type=int, help="backtest origins (default 4)")
     p.add_argument("--workers", type=int, help="processes (default: all CPU cores)")
+
+
+@dataclass
+class Inputs:
+    """What a run forecasts: the series, where they came from, and what the run stores about it."""
+
+    long: pl.DataFrame
+    source: str
+    freq: str
+    prepared: inputs.Prepared | None = None
+    extra: dict[str, Any] | None = None
 
 
 def _settings(args: argparse.Namespace, kind: str) -> tuple[Path, dict[str, Any], int]:
     db = resolve_db_path(args.db)
     config = copy.deepcopy(load_config(args.config, db))
+    key = "forecast" if kind == "workload" else "parts"
+    sec = config.setdefault(key, {})
+    if args.horizon:
+        sec["horizon_periods"] = args.horizon
+    if args.origins:
+        sec["backtest_origins"] = args.origins
     if kind == "workload":
-        fc = config.setdefault("forecast", {})
-        if args.horizon:
-            fc["horizon_days"] = args.horizon
-        if args.origins:
-            fc["backtest_origins"] = args.origins
-    else:
-        ps = config.setdefault("parts", {})
-        if args.horizon:
-            ps["horizon_weeks"] = args.horizon
-        if args.origins:
-            ps["backtest_origins"] = args.origins
+        cal = calendar.spec(args.country, args.events)
+        if cal is not None:
+            sec["calendar"] = cal
+            print(f"calendar: {calendar.describe(cal)}", file=sys.stderr)
     n = workers(args.workers if args.workers is not None else section(config, "forecast")["workers"])
     return db, config, n
 
 
-def _file_series(path: str, kind: str) -> pl.DataFrame:
-    long = series.read_series_file(path)
-    gaps = long.sort("unique_id", "ds").group_by("unique_id").agg(pl.col("ds").diff().dt.total_days().drop_nulls())
-    steps = gaps.explode("ds")["ds"].drop_nulls()
+def _file(args: argparse.Namespace, kind: str, config: dict[str, Any]) -> Inputs:
+    key = "forecast" if kind == "workload" else "parts"
+    prepared = inputs.prepare(args.input, kind, section(config, key), args.freq, args.fill_gaps)
+    config[key]["freq"] = prepared.freq.code
+    _horizon_units(config[key], kind, prepared.freq.code)
+    n_series = prepared.long["unique_id"].n_unique()
+    print(f"{args.input}: {prepared.rows} rows, {prepared.freq.describe()}, {len(prepared.gaps)} series, "
+          f"{n_series} to forecast, cut-off {prepared.cutoff}", file=sys.stderr)
+    for note in prepared.notes:
+        print(f"  {note}", file=sys.stderr)
+    gaps = inputs.gap_summary(prepared)
+    if gaps:
+        print(f"  {gaps}", file=sys.stderr)
+    return Inputs(prepared.long, prepared.path, prepared.freq.code, prepared)
+
+
+def _horizon_units(sec: dict[str, Any], kind: str, freq: str) -> None:
+    """Keep the legacy horizon key (days for workload, weeks for parts) consistent with
+    ``horizon_periods`` where its unit is the frequency's (daily workload, weekly parts)."""
+    periods = sec.get("horizon_periods")
+    if not periods:
+        return
     if kind == "workload":
-        if len(steps) and steps.min() != 1:
-            raise UserError(f"{path}: workload series must be daily (one row per day; missing days count as 0); "
-                            "for weekly series use `aftersales forecast parts --input`")
-        return series.fill_daily(long)
-    if len(steps) and (steps % 7 != 0).any():
-        raise UserError(f"{path}: parts series must be weekly (dates 7 days apart, e.g. every Monday); "
-                        "for daily series use `aftersales forecast workload --input`")
-    return series.fill_weekly(long)
+        sec["horizon_days"] = int(periods * frequency.period_days(freq))
+    elif freq == frequency.WEEKLY:
+        sec["horizon_weeks"] = int(periods)
 
 
-def _workload_input(args: argparse.Namespace, db: Path, config: dict[str, Any]) -> tuple[pl.DataFrame, str, dict | None]:
+def _database_only(args: argparse.Namespace) -> None:
+    if args.freq or args.fill_gaps != "none":
+        raise UserError("--freq and --fill-gaps apply to an --input file; the database's series are daily "
+                        "(workload) and weekly (parts), without gaps")
+
+
+def _workload_input(args: argparse.Namespace, db: Path, config: dict[str, Any]) -> Inputs:
     if args.input:
-        return _file_series(args.input, "workload"), str(Path(args.input).resolve()), None
+        return _file(args, "workload", config)
+    _database_only(args)
+    config.setdefault("forecast", {})["freq"] = frequency.DAILY
+    _horizon_units(config["forecast"], "workload", frequency.DAILY)
     con = connect_readonly(db)
     try:
         long = series.workload_series(con, section(config, "forecast")["series"])
         from forecasts import staffing
 
-        inputs = {"hours": staffing.hours_per_ticket(series.visit_stats(con), section(config, "staffing")),
-                  "technicians": series.technicians_by_region(con)}
+        staffing_inputs = {"hours": staffing.hours_per_ticket(series.visit_stats(con), section(config, "staffing")),
+                           "technicians": series.technicians_by_region(con)}
     finally:
         con.close()
-    return long, "database", inputs
+    return Inputs(long, "database", frequency.DAILY, extra=staffing_inputs)
 
 
-def _parts_input(args: argparse.Namespace, db: Path) -> tuple[pl.DataFrame, str, dict[str, Any]]:
+def _parts_input(args: argparse.Namespace, db: Path, config: dict[str, Any]) -> Inputs:
+    if (args.country or args.events) and args.what == "parts":
+        print("note: --country and --events shape the workload forecast; spare parts do not use a calendar",
+              file=sys.stderr)
     if args.input:
-        return _file_series(args.input, "parts"), str(Path(args.input).resolve()), {}
+        got = _file(args, "parts", config)
+        got.extra = {}
+        return got
+    _database_only(args)
+    config.setdefault("parts", {})["freq"] = frequency.WEEKLY
+    _horizon_units(config["parts"], "parts", frequency.WEEKLY)
     con = connect_readonly(db)
     try:
         long = series.part_series(con)
@@ -105,20 +158,48 @@ def _parts_input(args: argparse.Namespace, db: Path) -> tuple[pl.DataFrame, str,
         last_day = series._scalar(con, "SELECT max(started_at)::DATE FROM visits")
     finally:
         con.close()
-    return long, "database", {"master": master, "used_since": used, "last_day": last_day}
+    return Inputs(long, "database", frequency.WEEKLY, extra={"master": master, "used_since": used, "last_day": last_day})
+
+
+def _run(got: Inputs, make: Callable[[], store.Run]) -> store.Run:
+    """Run a fit and mark the run with where its data came from. A model's refusal of a
+    planner's series (too little history for the settings) becomes one clear message."""
+    try:
+        run = make()
+    except ValueError as exc:
+        if got.prepared is None:
+            raise
+        raise UserError(f"{got.source}: these series cannot be forecast with the current settings ({exc}); "
+                        "give more history or a shorter --horizon / fewer --origins") from exc
+    run.freq = got.freq
+    if got.prepared is not None:
+        p = got.prepared
+        run.source_sha256 = p.sha256
+        run.params["source"] = p.source()
+        run.params["not_forecast"] = p.not_forecast
+        run.summary["not_forecast"] = len(p.not_forecast)
+        run.tables["forecast_history"] = p.long
+    return run
+
+
+def _print_not_forecast(got: Inputs) -> None:
+    if got.prepared is not None and got.prepared.not_forecast:
+        print(f"  {inputs.not_forecast_text(got.prepared)} (stored with the run)")
 
 
 def _forecast_workload(args: argparse.Namespace) -> None:
     from forecasts import run_workload
 
     db, config, n = _settings(args, "workload")
-    long, source, staffing_inputs = _workload_input(args, db, config)
+    got = _workload_input(args, db, config)
+    long = got.long
     print(f"workload: {long['unique_id'].n_unique()} series to {long['ds'].max()}, {n} worker(s)", file=sys.stderr)
-    run = run_workload.forecast(long, config, n, source, staffing_inputs)
+    run = _run(got, lambda: run_workload.forecast(long, config, n, got.source, got.extra))
     store.save_run(db, run)
     s = run.summary
     print(f"workload run {run.run_id}: {run.n_series} series, cut-off {run.data_cutoff}, {run.seconds:.0f} s; "
           f"models used {s['chosen']}; backtest MASE {_f(s['mase_chosen'])} vs seasonal naive {_f(s['mase_snaive7'])}")
+    _print_not_forecast(got)
     if s.get("dropped_series"):
         print(f"  {s['dropped_series']} series under {section(config, 'forecast')['min_weekly_tickets']} tickets/week "
               "not forecast (see the run's params)")
@@ -135,14 +216,16 @@ def _forecast_parts(args: argparse.Namespace) -> None:
     from forecasts import run_parts
 
     db, config, n = _settings(args, "parts")
-    long, source, extra = _parts_input(args, db)
-    print(f"parts: {long['unique_id'].n_unique()} series to week {long['ds'].max()}, {n} worker(s)", file=sys.stderr)
-    run = run_parts.forecast(long, config, n, source, **extra)
+    got = _parts_input(args, db, config)
+    long = got.long
+    print(f"parts: {long['unique_id'].n_unique()} series to {long['ds'].max()}, {n} worker(s)", file=sys.stderr)
+    run = _run(got, lambda: run_parts.forecast(long, config, n, got.source, **(got.extra or {})))
     store.save_run(db, run)
     s = run.summary
     print(f"parts run {run.run_id}: {run.n_series} parts {s['classes']}, methods {s['methods']}, {run.seconds:.0f} s; "
           f"backtest MASE (outer windows) {_f(s['backtest_mase_outer'])}, ÷ zero {_f(s['backtest_mase_rel_zero'])}, "
           f"÷ seasonal naive {_f(s['backtest_mase_rel_snaive'])}")
+    _print_not_forecast(got)
     risk = run.tables["parts_reorder"].filter(pl.col("runs_out_within_lead_time").fill_null(False)) \
         .sort("runout_date").head(15)
     print(f"{s['at_risk']} part(s) projected to run out within their lead time; {s['order_now']} at or below the "
@@ -169,9 +252,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         from forecasts import run_workload
 
         db, config, n = _settings(args, "workload")
-        long, source, _ = _workload_input(args, db, config)
-        run = run_workload.backtest(long, config, n, source, events=not args.no_events)
+        got = _workload_input(args, db, config)
+        run = _run(got, lambda: run_workload.backtest(got.long, config, n, got.source,
+                                                      events=not args.no_events and got.freq == frequency.DAILY))
         store.save_run(db, run)
+        _print_not_forecast(got)
         h = run.summary
         print(f"workload backtest {run.run_id}: {h['series']} series, origins {', '.join(h['origins'])}, "
               f"{run.seconds:.0f} s")
@@ -187,9 +272,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         from forecasts import parts_backtest
 
         db, config, n = _settings(args, "parts")
-        long, source, extra = _parts_input(args, db)
-        run = parts_backtest.backtest(long, config, n, source, extra.get("master"), simulate=not args.no_sim)
+        got = _parts_input(args, db, config)
+        run = _run(got, lambda: parts_backtest.backtest(got.long, config, n, got.source, (got.extra or {}).get("master"),
+                                                        simulate=not args.no_sim))
         store.save_run(db, run)
+        _print_not_forecast(got)
         h = run.summary
         print(f"parts backtest {run.run_id}: {run.n_series} parts, methods {h['methods']}, {run.seconds:.0f} s")
         _targets([("MASE of the forecasts used (outer windows)", h["mase"], ""),

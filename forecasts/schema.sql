@@ -12,7 +12,9 @@ CREATE TABLE IF NOT EXISTS forecast_runs (
     n_series     INTEGER NOT NULL,
     workers      INTEGER NOT NULL,
     seconds      DOUBLE NOT NULL,
-    summary      JSON                 -- headline figures, for a run list
+    summary      JSON,                -- headline figures, for a run list
+    source_sha256 VARCHAR,            -- SHA-256 of the series file (null for the database)
+    freq         VARCHAR              -- D | W | M: the series' frequency (null: runs before it was stored)
 );
 
 -- Forecasts in long format; `chosen` marks the model each series uses.
@@ -27,6 +29,15 @@ CREATE TABLE IF NOT EXISTS forecast_values (
     yhat_upper_80 DOUBLE,
     yhat_lower_95 DOUBLE,
     yhat_upper_95 DOUBLE
+);
+
+-- The series a run from a file (--input) forecast, as screened: the history its charts show
+-- (runs from the database read their history from the tickets themselves).
+CREATE TABLE IF NOT EXISTS forecast_history (
+    run_id    VARCHAR NOT NULL,
+    unique_id VARCHAR NOT NULL,
+    ds        DATE NOT NULL,
+    y         DOUBLE NOT NULL
 );
 
 -- Per series: the model used and why, with its backtest score beside the baseline's.

@@ -71,15 +71,18 @@ def workload_series(con: duckdb.DuckDBPyConnection, levels: list[str] | tuple[st
     if not parts:
         raise UserError(f"forecast.series = {list(levels)} names no known level; use region_service, region, total")
     long = pl.concat(parts).group_by("unique_id", "ds").agg(pl.col("y").sum())
-    return fill_daily(long, start=daily["ds"].min(), end=cutoff)
+    return fill_daily(long, end=cutoff)
 
 
 def fill_daily(long: pl.DataFrame, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
-    """Every series on every day of ``start..end`` (default: the frame's range), missing days 0."""
-    start = start or long["ds"].min()
+    """Every series on every day from its own first day (or from ``start`` where that is later)
+    to ``end`` (default: the frame's last day), missing days 0. A series is never padded back
+    before its own first day: a region opened last year has no years of zeros."""
     end = end or long["ds"].max()
-    grid = pl.DataFrame({"unique_id": long["unique_id"].unique().sort()}).join(
-        pl.DataFrame({"ds": pl.date_range(start, end, "1d", eager=True)}), how="cross")
+    firsts = long.group_by("unique_id").agg(pl.col("ds").min().alias("first"))
+    if start is not None:
+        firsts = firsts.with_columns(pl.max_horizontal("first", pl.lit(start)).alias("first"))
+    grid = firsts.with_columns(pl.date_ranges("first", pl.lit(end), "1d").alias("ds")).explode("ds").drop("first")
     return (grid.join(long, on=["unique_id", "ds"], how="left")
             .with_columns(pl.col("y").fill_null(0.0)).sort("unique_id", "ds").cast(SCHEMA))
 
@@ -179,42 +182,10 @@ def technicians_by_region(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def read_series_file(path: str | Path) -> pl.DataFrame:
-    """A planner's own series: CSV or Parquet in long format with columns ``unique_id, ds, y``
-    (one row per series and date; dates as YYYY-MM-DD)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path} does not exist; give a CSV or Parquet file with columns unique_id, ds, y")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".csv", ".txt"):
-            raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-        elif suffix in (".parquet", ".pq"):
-            raw = pl.read_parquet(path)
-        else:
-            raise UserError(f"{path}: cannot read {suffix!r} files; use .csv or .parquet")
-    except pl.exceptions.PolarsError as exc:
-        raise UserError(f"{path}: cannot be read ({exc}); it should be a CSV or Parquet file") from exc
-    missing = [c for c in ("unique_id", "ds", "y") if c not in raw.columns]
-    if missing:
-        raise UserError(f"{path}: missing column(s) {', '.join(missing)}; the file needs unique_id, ds, y "
-                        f"(it has {', '.join(raw.columns)})")
-    frame = raw.select(
-        pl.col("unique_id").cast(pl.String),
-        pl.col("ds").cast(pl.String).str.strip_chars().str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).alias("ds"),
-        pl.col("y").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False).alias("y"),
-        pl.col("ds").cast(pl.String).alias("_ds_raw"), pl.col("y").cast(pl.String).alias("_y_raw"),
-    ).with_row_index("_row", offset=2)  # row 1 is the header
-    for col, what in (("unique_id", "an empty unique_id"), ("ds", "a date that is not YYYY-MM-DD"),
-                      ("y", "a value that is not a number")):
-        bad = frame.filter(pl.col(col).is_null())
-        if not bad.is_empty():
-            row = bad.row(0, named=True)
-            raw_value = row.get(f"_{col}_raw", "")
-            raise UserError(f"{path}: row {row['_row']}, column {col}: {what} ({raw_value!r}); "
-                            f"{bad.height} row(s) like this — fix them and run again")
-    dup = frame.filter(pl.struct("unique_id", "ds").is_duplicated())
-    if not dup.is_empty():
-        row = dup.row(0, named=True)
-        raise UserError(f"{path}: row {row['_row']}: series {row['unique_id']!r} has {row['ds']} more than once; "
-                        "give one row per series and date")
-    return frame.select("unique_id", "ds", "y").sort("unique_id", "ds").cast(SCHEMA)
+    """A planner's own series file (``unique_id, ds, y``), checked by ``forecasts.inputs``:
+    the rows with a value, sorted. ``inputs.prepare`` also detects the frequency and screens
+    the series; use it to forecast a file."""
+    from forecasts import inputs
+
+    frame, _ = inputs.read_file(path)
+    return frame.filter(pl.col("y").is_not_null()).select("unique_id", "ds", "y").sort("unique_id", "ds").cast(SCHEMA)

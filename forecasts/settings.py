@@ -19,6 +19,7 @@ event_horizon_days = 42
 workers = 0                  # processes; 0 = all CPU cores
 series = ["region_service", "region", "total"]  # which workload series to build from the database
 min_weekly_tickets = 1.0     # series with fewer arrivals a week (last 52 weeks) are not forecast
+freq = "D"                   # D (daily) or W (weekly); set by the CLI from the dates of --input
 
 [parts]
 target_fill_rate = 0.95
@@ -39,6 +40,7 @@ keep_zero_within = 0.05      # the zero forecast is kept unless a candidate's in
 min_history_weeks = 8
 # Counted in weeks, converted to periods of the series' frequency (weekly or monthly).
 parallel_min_series = 5000   # fewer parts run in one process (a part takes ms, a worker seconds to start)
+freq = "W"                   # W (weekly) or M (monthly); set by the CLI from the dates of --input
 
 [staffing]
 plan_quantile = 0.8
@@ -72,6 +74,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "workers": 0,
         "series": ["region_service", "region", "total"],
         "min_weekly_tickets": 1.0,
+        "freq": "D",  # D or W: the series' frequency (frequency.py); the CLI sets it from --input's dates
     },
     "parts": {
         "target_fill_rate": 0.95,
@@ -91,6 +94,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "keep_zero_within": 0.05,
         "min_history_weeks": 8,
         "parallel_min_series": 5000,
+        "freq": "W",  # W or M: the series' frequency (frequency.py); the CLI sets it from --input's dates
     },
     "staffing": {
         "plan_quantile": 0.8,

@@ -21,7 +21,10 @@ from aftersales.db import connect_readonly, writer
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 TABLES = ("forecast_values", "forecast_series", "staffing_plan", "parts_reorder", "backtest_scores",
-          "backtest_forecasts", "inventory_sim")
+          "backtest_forecasts", "inventory_sim", "forecast_history")
+DATABASE = "database"
+RUN_COLUMNS = ("run_id", "kind", "created_at", "data_cutoff", "source", "source_sha256", "freq", "model", "n_series",
+               "workers", "seconds", "params", "summary")  # the source of runs made from the loaded tables
 KINDS = ("workload", "parts", "backtest_workload", "backtest_parts")
 
 
@@ -45,6 +48,8 @@ class Run:
     summary: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     run_id: str = ""
+    freq: str | None = None            # D | W | M
+    source_sha256: str | None = None   # of the series file, for runs from --input
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -121,12 +126,14 @@ def save_run(db_path: Path, run: Run) -> str:
     with writer(Path(db_path)) as con:
         create_tables(con)
         con.execute(
-            "INSERT INTO forecast_runs VALUES ($run_id, $kind, $created_at, $cutoff, $source, $model, $params, "
-            "$n_series, $workers, $seconds, $summary)",
+            "INSERT INTO forecast_runs BY NAME SELECT $run_id AS run_id, $kind AS kind, $created_at AS created_at, "
+            "$cutoff AS data_cutoff, $source AS source, $model AS model, $params AS params, $n_series AS n_series, "
+            "$workers AS workers, $seconds AS seconds, $summary AS summary, $sha AS source_sha256, $freq AS freq",
             {"run_id": run.run_id, "kind": run.kind, "created_at": dt.datetime.now().replace(microsecond=0),
              "cutoff": run.data_cutoff, "source": run.source, "model": run.model,
              "params": _json(_clean(run.params)), "n_series": run.n_series, "workers": run.workers,
-             "seconds": round(run.seconds, 3), "summary": _json(_clean(run.summary))})
+             "seconds": round(run.seconds, 3), "summary": _json(_clean(run.summary)), "sha": run.source_sha256,
+             "freq": run.freq})
         for name, frame in run.tables.items():
             if frame.is_empty():
                 continue
@@ -153,28 +160,59 @@ def _read(db_path: Path | str, sql: str, params: dict[str, Any] | None = None) -
 
 
 def list_runs(db_path: Path | str, kind: str | None = None) -> pl.DataFrame:
-    """Stored runs, newest first: ``run_id, kind, created_at, data_cutoff, source, model, n_series,
-    workers, seconds, params, summary`` (JSON as text)."""
-    sql = ("SELECT run_id, kind, created_at, data_cutoff, source, model, n_series, workers, seconds, "
-           "params::VARCHAR AS params, summary::VARCHAR AS summary FROM forecast_runs "
-           "WHERE $kind IS NULL OR kind = $kind ORDER BY created_at DESC, run_id DESC")
+    """Stored runs, newest first: ``run_id, kind, created_at, data_cutoff, source, source_sha256,
+    freq, model, n_series, workers, seconds, params, summary`` (JSON as text)."""
+    # SELECT * so that a database whose runs all predate a column still lists them
+    sql = ("SELECT * EXCLUDE (params, summary), params::VARCHAR AS params, summary::VARCHAR AS summary "
+           "FROM forecast_runs WHERE $kind IS NULL OR kind = $kind ORDER BY created_at DESC, run_id DESC")
     out = _read(db_path, sql, {"kind": kind})
-    return out if out is not None else pl.DataFrame()
+    if out is None:
+        return pl.DataFrame()
+    out = out.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ("source_sha256", "freq") if c not in out.columns)
+    return out.select(RUN_COLUMNS)
 
 
-def latest_run(db_path: Path | str, kind: str) -> dict[str, Any] | None:
-    """The newest run of ``kind`` as a dict (params and summary parsed), or None."""
-    runs = list_runs(db_path, kind)
-    if runs.is_empty():
-        return None
-    row = runs.row(0, named=True)
+def _parsed(row: dict[str, Any]) -> dict[str, Any]:
     row["params"] = json.loads(row["params"]) if row["params"] else {}
     row["summary"] = json.loads(row["summary"]) if row["summary"] else {}
     return row
 
 
+def latest_run(db_path: Path | str, kind: str, source: str | None = DATABASE) -> dict[str, Any] | None:
+    """The newest run of ``kind`` as a dict (params and summary parsed), or None. By default the
+    newest run from the database (the pipeline's): a planner's file run never replaces it on the
+    dashboard; ``source=None`` takes the newest of any source."""
+    runs = list_runs(db_path, kind)
+    if runs.is_empty():
+        return None
+    if source is not None:
+        runs = runs.filter(pl.col("source") == source)
+        if runs.is_empty():
+            return None
+    return _parsed(runs.row(0, named=True))
+
+
+def get_run(db_path: Path | str, run_id: str) -> dict[str, Any] | None:
+    """One stored run by id (params and summary parsed), or None."""
+    runs = list_runs(db_path)
+    if runs.is_empty():
+        return None
+    runs = runs.filter(pl.col("run_id") == run_id)
+    return _parsed(runs.row(0, named=True)) if runs.height else None
+
+
+def read_history(db_path: Path | str, run_id: str, unique_id: str | None = None) -> pl.DataFrame:
+    """The series a file run forecast (``unique_id, ds, y``); empty for database runs."""
+    return _table(db_path, "forecast_history", run_id, "AND ($uid IS NULL OR unique_id = $uid)",
+                  {"uid": unique_id}, "ORDER BY unique_id, ds")
+
+
 def _table(db_path: Path | str, table: str, run_id: str, where: str = "", params: dict[str, Any] | None = None,
            order: str = "") -> pl.DataFrame:
+    if table == "forecast_history":  # stored since file runs were kept apart; older databases lack it
+        exists = _read(db_path, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $t", {"t": table})
+        if exists is None or not exists["n"][0]:
+            return pl.DataFrame()
     sql = f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = $run_id {where} {order}"  # table: constant
     out = _read(db_path, sql, {"run_id": run_id, **(params or {})})
     return out if out is not None else pl.DataFrame()

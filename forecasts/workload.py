@@ -42,9 +42,9 @@ class SeriesTask:
 
 
 @functools.lru_cache(maxsize=8)
-def _holidays(start: dt.date, end: dt.date, split_days: int = 0) -> pd.DataFrame:
+def _holidays(start: dt.date, end: dt.date, split_days: int = 0, cal: calendar.CalendarKey | None = None) -> pd.DataFrame:
     # Only the rows in range: Prophet builds holiday features row by row.
-    table = calendar.holiday_table(start, end, split_days)
+    table = calendar.holiday_table(start, end, split_days, cal)
     return table[(table["ds"] >= pd.Timestamp(start)) & (table["ds"] <= pd.Timestamp(end))].reset_index(drop=True)
 
 
@@ -54,6 +54,7 @@ def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, sett
     from prophet import Prophet  # imported here: a second of import time only where it is used
 
     span_days = (ds[-1] - ds[0]).days
+    cal = calendar.key(settings.get("calendar"))  # None: China's calendar; else --country / --events
     mode = settings.get("seasonality_mode", "auto")
     if mode == "auto":
         # Multiplicative effects suit busy series (an event scales the level); on sparse ones they
@@ -65,15 +66,15 @@ def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, sett
         yearly_seasonality=span_days >= 365,
         weekly_seasonality=True,
         daily_seasonality=False,
-        holidays=_holidays(ds[0].date(), future[-1].date(), int(settings.get("event_split_days", 0))),
+        holidays=_holidays(ds[0].date(), future[-1].date(), int(settings.get("event_split_days", 0)), cal),
         seasonality_mode=mode,
         holidays_prior_scale=float(settings.get("holidays_prior_scale", 10.0)),
         changepoint_prior_scale=float(settings.get("changepoint_prior_scale", 0.05)),
         uncertainty_samples=0,  # intervals are calibrated on backtest residuals instead
     )
     model.add_regressor("working_day", standardize=False)
-    train = pd.DataFrame({"ds": ds, "y": y, "working_day": calendar.working_days(ds)})
-    fut = pd.DataFrame({"ds": future, "working_day": calendar.working_days(future)})
+    train = pd.DataFrame({"ds": ds, "y": y, "working_day": calendar.working_days(ds, cal)})
+    fut = pd.DataFrame({"ds": future, "working_day": calendar.working_days(future, cal)})
     model.fit(train)
     out = {"yhat": model.predict(fut)["yhat"].to_numpy()}
     if raw_intervals:  # Prophet's own intervals, only to show in backtests how far they cover

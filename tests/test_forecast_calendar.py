@@ -66,3 +66,53 @@ def test_years_beyond_the_lunar_lists_warn():
     assert calendar.calendar_source(2031) == "rule"
     with pytest.warns(calendar.CalendarGapWarning):
         calendar.statutory_holidays(2031)
+
+
+def test_another_country_recurs_under_stable_names_and_sets_working_days():
+    us = calendar.key(calendar.spec("us"))
+    table = calendar.holiday_table(D(2024, 1, 1), D(2025, 12, 31), 0, us)
+    assert {"US_independence_day", "US_christmas_day"} <= _names_in(table, 2024) & _names_in(table, 2025)
+    assert "spring_festival" not in set(table["holiday"]) and "double11_peak" not in set(table["holiday"])
+    # 4 July 2024 is a Thursday off; Friday 5 July a working day; Saturday off
+    assert list(calendar.working_days([D(2024, 7, 4), D(2024, 7, 5), D(2024, 7, 6)], us)) == [0.0, 1.0, 0.0]
+    # China stays the default: 2024-02-04 was a make-up working Sunday (调休)
+    assert calendar.working_days([D(2024, 2, 4)])[0] == 1.0 and calendar.spec(None, None) is None
+
+
+def test_a_planners_events_are_added_with_their_windows(tmp_path):
+    ev = tmp_path / "promos.csv"
+    ev.write_text("date,name,lower_window,upper_window\n2024-03-08,women_day,-2,1\n2025-03-08,women_day,,\n"
+                  "2025-09-01\n", encoding="utf-8")
+    cal = calendar.spec(None, str(ev))
+    assert cal["country"] == "CN" and cal["events"][0] == ["event_women_day", "2024-03-08", -2, 1]
+    table = calendar.holiday_table(D(2024, 1, 1), D(2025, 12, 31), 0, calendar.key(cal))
+    ours = table[table["holiday"].str.startswith("event_")]
+    assert len(ours) == 3 and set(ours["holiday"]) == {"event_women_day", "event_event"}
+    assert ours["lower_window"].tolist() == [-2, 0, 0]
+    assert "spring_festival" in set(table["holiday"])  # China's table is still there
+
+
+@pytest.mark.parametrize("body, message", [
+    ("name\nsale\n", "no date column"),
+    ("date\n2024-13-01\n", "row 2, column date"),
+    ("date,upper_window\n2024-01-01,-1\n", "row 2, column upper_window"),
+    ("date,lower_window\n2024-01-01,two\n", "not a whole number"),
+])
+def test_bad_events_files_name_the_row(tmp_path, body, message):
+    from aftersales.errors import UserError
+
+    ev = tmp_path / "e.csv"
+    ev.write_text(body, encoding="utf-8")
+    with pytest.raises(UserError, match=message):
+        calendar.spec(None, str(ev))
+    with pytest.raises(UserError, match="no holiday calendar"):
+        calendar.spec("XX")
+
+
+def test_the_workload_model_uses_the_calendar_it_is_given():
+    from forecasts import workload
+
+    us = calendar.key(calendar.spec("US"))
+    names = set(workload._holidays(D(2024, 1, 1), D(2024, 12, 31), 0, us)["holiday"])
+    assert "US_thanksgiving_day" in names and "national_day" not in names
+    assert "national_day" in set(workload._holidays(D(2024, 1, 1), D(2024, 12, 31))["holiday"])

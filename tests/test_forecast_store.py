@@ -87,3 +87,36 @@ def test_a_table_stored_before_a_schema_change_is_migrated(empty_db):
     assert new["plan_quantile"].to_list() == [0.8] and new["technicians_available"].dtype == pl.Int32
     old = store.read_staffing(empty_db, "old")
     assert old["plan_quantile"].to_list() == [None] and old["retired_col"].to_list() == [7]
+
+
+def test_a_file_run_is_stored_with_its_source_and_kept_apart(empty_db):
+    db_run = store.save_run(empty_db, _run(run_id="workload-db", freq="D"))
+    history = pl.DataFrame({"unique_id": ["x", "x"], "ds": [dt.date(2026, 10, 4), dt.date(2026, 10, 11)], "y": [3.0, 4.0]})
+    mine = _run(run_id="workload-file", freq="W", source_sha256="ab" * 32)
+    mine.source = "/data/calls.csv"
+    mine.tables["forecast_history"] = history
+    store.save_run(empty_db, mine)
+    # the dashboard's default stays the pipeline's run; the file run is one pick away
+    assert store.latest_run(empty_db, "workload")["run_id"] == db_run
+    newest = store.latest_run(empty_db, "workload", source=None)
+    assert newest["run_id"] == "workload-file" and newest["freq"] == "W" and newest["source_sha256"] == "ab" * 32
+    assert store.get_run(empty_db, "workload-file")["source"] == "/data/calls.csv"
+    assert store.get_run(empty_db, "nope") is None
+    assert store.read_history(empty_db, "workload-file", "x")["y"].to_list() == [3.0, 4.0]
+    assert store.read_history(empty_db, db_run).is_empty()
+
+
+def test_runs_stored_before_source_columns_still_list(empty_db):
+    con = duckdb.connect(str(empty_db))
+    con.execute(store.SCHEMA_SQL.read_text(encoding="utf-8"))
+    con.execute("ALTER TABLE forecast_runs DROP COLUMN source_sha256")
+    con.execute("ALTER TABLE forecast_runs DROP COLUMN freq")
+    con.execute("DROP TABLE forecast_history")
+    con.execute("INSERT INTO forecast_runs VALUES ('workload-old', 'workload', TIMESTAMP '2026-01-01 08:00', "
+                "DATE '2025-12-31', 'database', 'prophet', '{}', 1, 1, 1.0, '{}')")
+    con.close()
+    old = store.latest_run(empty_db, "workload")
+    assert old["run_id"] == "workload-old" and old["freq"] is None
+    assert store.read_history(empty_db, "workload-old").is_empty()
+    store.save_run(empty_db, _run(run_id="workload-new", freq="D"))  # migrates: the new columns are added
+    assert store.list_runs(empty_db, "workload")["freq"].to_list() == ["D", None]

@@ -8,12 +8,13 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, state, ui
+from dashboard import charts, data, runs, state, ui
 from dashboard import i18n as T
 
 CLASSES = {"smooth": ("平稳", "Smooth"), "erratic": ("波动", "Erratic"), "intermittent": ("间歇", "Intermittent"),
            "lumpy": ("块状", "Lumpy"), "no_demand": ("无需求", "No demand")}
 HISTORY_WEEKS = 52
+HISTORY_POINTS = {"W": HISTORY_WEEKS, "M": 24}  # a file run's history shown before its forecast
 
 
 def class_label(c: str | None, lang: str) -> str:
@@ -83,11 +84,16 @@ def part_order(table: pl.DataFrame) -> list[str]:
 
 
 def part_data(scope: state.Scope, run: dict, part: str) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """A part's stored forecast and its weekly use before it (firm-wide, as it is forecast)."""
+    """A part's stored forecast and its use before it: weekly from the tickets (firm-wide, as it
+    is forecast) for the pipeline's run, the stored history for a run from a file."""
     fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=part)
     if fc.is_empty():
         return fc, None
     fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
+    if runs.is_file_run(run):
+        hist = data.store_read(scope.ver, "read_history", run["run_id"], unique_id=part)
+        return fc, (hist.select("ds", "y").tail(HISTORY_POINTS.get(run.get("freq") or "W", HISTORY_WEEKS))
+                    if not hist.is_empty() else None)
     first = fc["ds"].min()
     since = first - dt.timedelta(weeks=HISTORY_WEEKS)
     hist = data.kpis(scope.ver, ("parts_consumption",), "week", since, first - dt.timedelta(days=1),
@@ -138,7 +144,7 @@ def render() -> None:
     if not ui.guard(scope):
         return
     ui.header("page_parts", scope)
-    run = ui.forecast_run(scope, "parts")
+    run = runs.pick(scope, "parts")
     if run is not None:
         st.subheader(T.t("reorder_table", lang))
         table = reorder(scope, run)

@@ -9,14 +9,17 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, state, ui
+from dashboard import charts, data, runs, state, ui
 from dashboard import i18n as T
 from metrics import registry as R
 
 HISTORY_DAYS = 182
+HISTORY_POINTS = {"D": HISTORY_DAYS, "W": 52}  # a file run's history shown before its forecast
 
 
-def series_label(uid: str, lang: str) -> str:
+def series_label(uid: str, lang: str, file_run: bool = False) -> str:
+    if file_run:  # a planner's own ids: shown as they are
+        return uid
     region, _, service = uid.partition("/")
     r = T.t("all", lang) if region == "all" else ("未分配" if lang == "zh" else "Unassigned") \
         if region == "unassigned" else T.code_label("region", region, lang)
@@ -48,16 +51,30 @@ def default_series(ids: list[str], scope: state.Scope) -> str:
     return "all/all" if "all/all" in ids else ids[0]
 
 
+def china_daily(run: dict) -> bool:
+    """Whether the run's days follow China's calendar (the events marked on its chart)."""
+    cal = ((run.get("params") or {}).get("forecast") or {}).get("calendar") or {}
+    return (run.get("freq") or "D") == "D" and (cal.get("country") or "CN") == "CN"
+
+
 def series_data(scope: state.Scope, run: dict, uid: str) -> tuple[pl.DataFrame, pl.DataFrame | None,
                                                                    pl.DataFrame | None]:
-    """The stored forecast of one series, the actuals before it, and the calendar events."""
+    """The stored forecast of one series, the actuals before it (a file run's from its stored
+    history, the pipeline's from the tickets), and the calendar events (China's days only)."""
     fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=uid)
     if fc.is_empty():
         return fc, None, None
     fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
     first = fc["ds"].min()
-    events = data.events(first - dt.timedelta(days=HISTORY_DAYS), fc["ds"].max())
-    return fc, actuals(scope, uid, first - dt.timedelta(days=HISTORY_DAYS), first - dt.timedelta(days=1)), events
+    if runs.is_file_run(run):
+        hist = data.store_read(scope.ver, "read_history", run["run_id"], unique_id=uid)
+        hist = hist.select("ds", "y").tail(HISTORY_POINTS.get(run.get("freq") or "D", HISTORY_DAYS)) \
+            if not hist.is_empty() else None
+    else:
+        hist = actuals(scope, uid, first - dt.timedelta(days=HISTORY_DAYS), first - dt.timedelta(days=1))
+    since = hist["ds"].min() if hist is not None and not hist.is_empty() else first - dt.timedelta(days=HISTORY_DAYS)
+    events = data.events(since, fc["ds"].max()) if china_daily(run) else None
+    return fc, hist, events
 
 
 def workload(scope: state.Scope, run: dict) -> None:
@@ -67,13 +84,14 @@ def workload(scope: state.Scope, run: dict) -> None:
     if not ids:
         ui.empty("empty_forecast", scope)
         return
+    file_run = runs.is_file_run(run)
     uid = st.selectbox(T.t("series", lang), ids, index=ids.index(default_series(ids, scope)),
-                       format_func=lambda u: series_label(u, lang), key="series", bind=state.BIND)
+                       format_func=lambda u: series_label(u, lang, file_run), key="series", bind=state.BIND)
     fc, hist, events = series_data(scope, run, uid)
     if fc.is_empty():
         ui.empty("empty_forecast", scope)
         return
-    title = f"{T.t('workload_forecast', lang)} · {series_label(uid, lang)} · {fc['model'][0]}"
+    title = f"{T.t('workload_forecast', lang)} · {series_label(uid, lang, file_run)} · {fc['model'][0]}"
     ui.chart(charts.forecast(hist, fc, lang, title, events), key="wl_chart", selectable=False)
     info = series.filter(pl.col("unique_id") == uid).to_dicts()
     if info:
@@ -81,12 +99,17 @@ def workload(scope: state.Scope, run: dict) -> None:
         st.caption(f"{T.t('backtest', lang)}: {i.get('score_metric', '').upper()} {i.get('model')} "
                    f"{T.number(i.get('score'), lang, 3)} · {T.t('baseline', lang)} {T.number(i.get('baseline_score'), lang, 3)}"
                    f" · {i.get('reason', '')}")
+    if events is None:
+        return
     sep = "、" if lang == "zh" else ", "
     st.caption(f"{T.t('events', lang)}: " + sep.join(sorted({T.event_label(n, lang) for n in events["name"]})))
 
 
 def staffing(scope: state.Scope, run: dict) -> None:
     lang = scope.lang
+    if runs.is_file_run(run):
+        st.info(T.t("staffing_file_run", lang))
+        return
     plan = data.store_read(scope.ver, "read_staffing", run["run_id"])
     if plan.is_empty():
         ui.empty("empty_forecast", scope)
@@ -146,7 +169,7 @@ def render() -> None:
     if not ui.guard(scope):
         return
     ui.header("page_staffing", scope)
-    run = ui.forecast_run(scope, "workload")
+    run = runs.pick(scope, "workload")
     if run is None:
         return
     try:
