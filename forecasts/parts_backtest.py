@@ -99,6 +99,10 @@ def plan_part(item: SimItem) -> dict[str, Any]:
                                     for d in dists}
             ses_rate, sigma = _ses(train, season) if any_demand else (0.0, 0.0)
             plan["baseline"] = inventory.normal_policy(ses_rate, sigma, item.lead_days, target, cover, pdays)
+            if item.oracle and window == "outer":  # the baseline planned higher: its stock at equal fill
+                for level in BASELINE_LEVELS:
+                    plan[f"baseline:{level}"] = inventory.normal_policy(ses_rate, sigma, item.lead_days, level,
+                                                                        cover, pdays)
             plans[(window, t0 - len(y))] = plan
     if item.oracle and "outer" in windows:
         # Knows the demand distribution of the whole series, the scored window included (not the
@@ -161,6 +165,11 @@ def simulate_planned(p: dict[str, Any], y: np.ndarray, levels: dict, policies: t
             r = inventory.simulate(demand, pols, p["refit"], lead_days, pdays)
             rows.append({"part_no": p["part_no"], "series_class": p["series_class"], "window": window,
                          "policy": name, "weeks": len(demand), **r})
+        for level in BASELINE_LEVELS if window == "outer" and oracle else ():
+            pols = [p["plans"][k][f"baseline:{level}"] for k in keys]
+            r = inventory.simulate(demand, pols, p["refit"], lead_days, pdays)
+            rows.append({"part_no": p["part_no"], "series_class": p["series_class"], "window": window,
+                         "policy": f"baseline_at:{level}", "weeks": len(demand), **r})
         for level in ORACLE_LEVELS if window == "outer" and oracle else ():
             lv = levels.get((p["part_no"], f"oracle_dist:{level}", ("outer", "oracle")))
             if lv is not None:
@@ -211,6 +220,7 @@ def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0) ->
 
 
 ORACLE_LEVELS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.975)
+BASELINE_LEVELS = (0.99, 0.999, 0.9999, 0.99999)
 
 
 def stock_at(fill: np.ndarray, stock: np.ndarray, target: float) -> float | None:
@@ -271,7 +281,7 @@ def oracle_stock(curves: list[list[tuple[float, float]]], total_demand: float, t
 
 def chosen_sim(sim: pl.DataFrame, policies: pl.DataFrame) -> pl.DataFrame:
     """The outer-window rows of each class's chosen policy (as ``count``) and of the baseline."""
-    sim = sim.filter(~pl.col("policy").str.starts_with("oracle_dist"))
+    sim = sim.filter(~pl.col("policy").str.starts_with("oracle_dist") & ~pl.col("policy").str.starts_with("baseline_at"))
     outer = sim.filter(pl.col("window") == "outer")
     count = outer.join(policies.select("series_class", pl.col("policy").alias("_p")), on="series_class") \
         .filter(pl.col("policy") == pl.col("_p")).drop("_p").with_columns(pl.lit("count").alias("policy"))
@@ -379,6 +389,15 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
         policies = choose_policies(sim_all, float(ps["target_fill_rate"]))
         sim = chosen_sim(sim_all, policies)
         od = sim_all.filter(pl.col("policy").str.starts_with("oracle_dist:"))
+        bl = sim_all.filter((pl.col("window") == "outer") & ((pl.col("policy") == "baseline")
+                                                             | pl.col("policy").str.starts_with("baseline_at:")))
+        for scope, g in (("", bl), ("lumpy_", bl.filter(pl.col("series_class") == "lumpy"))):
+            if g.height and g["demand"].sum() > 0:
+                curve = (g.group_by("policy").agg((pl.col("filled").sum() / pl.col("demand").sum()).alias("fill"),
+                                                  pl.col("mean_stock").sum()).sort("fill"))
+                summary_extra[f"{scope}baseline_curve"] = [list(r) for r in curve.select("fill", "mean_stock").iter_rows()]
+                summary_extra[f"{scope}baseline_stock_at_target"] = stock_at(curve["fill"].to_numpy(),
+                                                                           curve["mean_stock"].to_numpy(), target)
         for scope, g in (("", od), ("lumpy_", od.filter(pl.col("series_class") == "lumpy"))):
             if g.height and g["demand"].sum() > 0:
                 curve = (g.group_by("policy").agg((pl.col("filled").sum() / pl.col("demand").sum()).alias("fill"),
