@@ -1,6 +1,15 @@
 """Reorder policy for spare parts from a count distribution of demand, the normal-approximation
 baseline it is compared with, and the inventory simulation that compares them.
 
+Everything below is written for weeks but holds for any period (a month): the review period is
+one period, lead times are given in days and converted with ``period_days``
+(:func:`protection_periods`), and ``cover_weeks`` is Q in periods. Three demand distributions:
+negative binomial (``nb``), resampled periods (``bootstrap``) and the history's own lead-time
+blocks (``block``, :func:`block_pmfs`: sums of consecutive periods, so the zero share, the lumps
+and their clustering are the series' own). :func:`allocate` sets the reorder points of a group
+of parts together, for a pooled fill rate at the least expected stock (the expected stock per
+level comes from :func:`policy_curves`).
+
 Policy: weekly review, reorder point ``s`` and order-up-to level ``S`` (order ``S - IP`` when
 the inventory position IP is at or below ``s``). An order placed at the end of week t is on the
 shelf from week ``t + 1 + lead_days // 7``, so the protection period is ``P = lead_days // 7 + 1``
