@@ -25,7 +25,13 @@ from forecasts.settings import section
 SELECTED = "selected"
 
 
-POLICIES = tuple((d, m) for m in (0, 1, 2, 3) for d in ("block", "nb"))  # (distribution, margin) candidates
+POLICIES = tuple((d, m) for m in (0, 1, 2, 3, 4, 5, 6) for d in ("block", "nb"))  # (distribution, margin) candidates
+
+
+def candidate_policies(ps: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The (distribution, margin) candidates: ``policy_margins`` (default 0..3) × block and nb."""
+    margins = ps.get("policy_margins") or (0, 1, 2, 3, 4, 5, 6)
+    return tuple((d, int(m)) for m in margins for d in ("block", "nb"))
 
 
 def planned_fill(target: float, margin: int) -> float:
@@ -68,7 +74,8 @@ def sim_geometry(n: int, ps: dict[str, Any], freq: str) -> dict[str, int]:
     outer = max(n - length, min_hist)
     inner = max(outer - length, min_hist)
     return {"outer_start": outer, "inner_start": inner, "refit": parts.periods(ps["sim_refit_weeks"], freq),
-            "history": parts.periods(ps["policy_history_weeks"], freq, minimum=8)}
+            "history": parts.periods(ps["policy_history_weeks"], freq, minimum=8),
+            "nb_history": parts.periods(ps["nb_history_weeks"], freq, minimum=8)}
 
 
 def plan_part(item: SimItem) -> dict[str, Any]:
@@ -91,12 +98,13 @@ def plan_part(item: SimItem) -> dict[str, Any]:
         windows[window] = (start, stop)
         for t0 in range(start, stop, refit):
             train = y[:t0]
-            recent = train[-g["history"]:]
-            var = float(recent.var(ddof=1)) if len(recent) > 1 else 0.0
             any_demand = bool(np.any(train > 0))
             rate = float(parts.point_forecast(item.method, train, 1, season)[0]) if any_demand else 0.0
-            plan: dict[str, Any] = {d: inventory.part_curve(rate, var, item.lead_days, cover, d, recent, pdays)
-                                    for d in dists}
+            plan: dict[str, Any] = {}
+            for d in dists:
+                recent = train[-(g["nb_history"] if d == "nb" else g["history"]):]
+                var = float(recent.var(ddof=1)) if len(recent) > 1 else 0.0
+                plan[d] = inventory.part_curve(rate, var, item.lead_days, cover, d, recent, pdays)
             ses_rate, sigma = _ses(train, season) if any_demand else (0.0, 0.0)
             plan["baseline"] = inventory.normal_policy(ses_rate, sigma, item.lead_days, target, cover, pdays)
             if item.oracle and window == "outer":  # the baseline planned higher: its stock at equal fill
@@ -335,18 +343,19 @@ def run_simulation(long: pl.DataFrame, rate_chosen: pl.DataFrame, ps: dict[str, 
     leads = {} if master is None else dict(master.select("part_no", "lead_time_days").drop_nulls().iter_rows())
     default = int(ps["default_lead_time_days"])
     ys = {uid: g["y"].to_numpy() for (uid,), g in long.sort("ds").group_by("unique_id")}
+    policies = candidate_policies(ps)
     items = [SimItem(r["unique_id"], r["series_class"], ys[r["unique_id"]], r["model"],
-                     int(leads.get(r["unique_id"], default)), ps, freq, oracle=oracle)
+                     int(leads.get(r["unique_id"], default)), ps, freq, policies=policies, oracle=oracle)
              for r in rate_chosen.filter(pl.col("series_class") != parts.NO_DEMAND).iter_rows(named=True)]
     sim_workers = workers if len(items) >= int(ps["parallel_min_series"]) else 1
     size = max(1, min(100, math.ceil(len(items) / (sim_workers * 4))))
     batches = [items[i:i + size] for i in range(0, len(items), size)]
     planned = [p for b in map_series(plan_batch, batches, workers=sim_workers, chunk_size=1, desc="policy curves")
                for p in b]
-    levels = allocate_plans(planned, POLICIES, float(ps["target_fill_rate"]), str(ps.get("allocate_within", "class")))
+    levels = allocate_plans(planned, policies, float(ps["target_fill_rate"]), str(ps.get("allocate_within", "class")))
     by_part = {it.part_no: it for it in items}
     rows = [row for p in planned for row in simulate_planned(
-        p, by_part[p["part_no"]].y, levels, POLICIES, by_part[p["part_no"]].lead_days, parts.PERIOD_DAYS[freq], oracle)]
+        p, by_part[p["part_no"]].y, levels, policies, by_part[p["part_no"]].lead_days, parts.PERIOD_DAYS[freq], oracle)]
     curves = [r for r in rows if r["policy"] == "oracle"]
     return pl.DataFrame([r for r in rows if r["policy"] != "oracle"], schema=SIM_SCHEMA), curves
 

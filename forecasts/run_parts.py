@@ -193,15 +193,17 @@ def reorder_table(chosen: pl.DataFrame, long: pl.DataFrame, ps: dict[str, Any], 
         pl.col("rate").fill_null(0.0), pl.col("var_demand").fill_null(0.0),
         pl.col("lead_time_days").is_not_null().alias("_has_lead"),
         pl.col("lead_time_days").fill_null(default_lead).cast(pl.Int64))
-    hist_n = parts.periods(ps["policy_history_weeks"], freq, minimum=8)
-    hist = {uid: g["y"].to_numpy()[-hist_n:] for (uid,), g in long.sort("ds").group_by("unique_id")}
+    block_n = parts.periods(ps["policy_history_weeks"], freq, minimum=8)
+    nb_n = parts.periods(ps["nb_history_weeks"], freq, minimum=8)
+    hist = {uid: g["y"].to_numpy() for (uid,), g in long.sort("ds").group_by("unique_id")}
     pdays = parts.PERIOD_DAYS[freq]
     items, classes = [], []
     for r in frame.iter_rows(named=True):
         method, fill = class_policy(ps, r["series_class"])
-        items.append(PolicyItem(r["part_no"], float(r["rate"]), float(r["var_demand"]), int(r["lead_time_days"]),
-                                fill, float(ps["order_cover_weeks"]) * 7 / pdays, method,
-                                hist.get(r["part_no"], np.zeros(0)), pdays))
+        h = hist.get(r["part_no"], np.zeros(0))[-(nb_n if method == "nb" else block_n):]
+        var = float(h.var(ddof=1)) if method == "nb" and len(h) > 1 else float(r["var_demand"])
+        items.append(PolicyItem(r["part_no"], float(r["rate"]), var, int(r["lead_time_days"]),
+                                fill, float(ps["order_cover_weeks"]) * 7 / pdays, method, h, pdays))
         classes.append(r["series_class"])
     curves = map_series(curve_for_part, items, workers=workers if len(items) >= int(ps["parallel_min_series"]) else 1,
                         desc="reorder")

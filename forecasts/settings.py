@@ -31,7 +31,9 @@ order_cover_weeks = 4        # order quantity = this many weeks of mean demand (
 lead_time_distribution = "block"  # "block" (the history's own lead-time blocks), "nb" (negative binomial) or "bootstrap"
 policy_margin = 0            # planned fill rate = 1 - (1 - target) / 2**margin
 policy_by_class = {}         # class -> "distribution:margin", as `aftersales backtest parts` reports its choice
-policy_history_weeks = 104   # history the policy's distribution is read from
+policy_history_weeks = 104   # history the lead-time blocks are read from (recent pattern)
+nb_history_weeks = 520       # history the negative binomial's dispersion is estimated from (more lumps seen)
+policy_margins = [0, 1, 2, 3, 4, 5, 6]  # backtest candidates: planned fill 1 - (1 - target) / 2**margin
 sim_weeks = 52               # inventory simulation: the last N weeks (the N before them choose the policy)
 sim_refit_weeks = 4          # ... with the policy recomputed every N weeks
 outer_origins = 2            # nested backtest: the last N origins score, the earlier ones choose
@@ -87,6 +89,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "policy_margin": 0,
         "policy_by_class": {},
         "policy_history_weeks": 104,
+        "nb_history_weeks": 520,
+        "policy_margins": [0, 1, 2, 3, 4, 5, 6],
         "sim_weeks": 52,
         "sim_refit_weeks": 4,
         "outer_origins": 2,
