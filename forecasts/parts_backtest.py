@@ -278,7 +278,7 @@ def oracle_stock(curves: list[list[tuple[float, float]]], total_demand: float, t
             if b[1] > a[1]:
                 segments.append(((b[1] - a[1]) / max(b[0] - a[0], 1e-12), b[0] - a[0], b[1] - a[1]))
     need = target * total_demand - filled
-    for slope, ds, df in sorted(segments, key=lambda t: -t[0]):
+    for _slope, ds, df in sorted(segments, key=lambda t: -t[0]):
         if need <= 0:
             break
         take = min(1.0, need / df)
