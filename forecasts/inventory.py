@@ -1,6 +1,15 @@
 """Reorder policy for spare parts from a count distribution of demand, the normal-approximation
 baseline it is compared with, and the inventory simulation that compares them.
 
+Everything below is written for weeks but holds for any period (a month): the review period is
+one period, lead times are given in days and converted with ``period_days``
+(:func:`protection_periods`), and ``cover_weeks`` is Q in periods. Three demand distributions:
+negative binomial (``nb``), resampled periods (``bootstrap``) and the history's own lead-time
+blocks (``block``, :func:`block_pmfs`: sums of consecutive periods, so the zero share, the lumps
+and their clustering are the series' own). :func:`allocate` sets the reorder points of a group
+of parts together, for a pooled fill rate at the least expected stock (the expected stock per
+level comes from :func:`policy_curves`).
+
 Policy: weekly review, reorder point ``s`` and order-up-to level ``S`` (order ``S - IP`` when
 the inventory position IP is at or below ``s``). An order placed at the end of week t is on the
 shelf from week ``t + 1 + lead_days // 7``, so the protection period is ``P = lead_days // 7 + 1``
@@ -46,8 +55,14 @@ import numpy as np
 from scipy import stats
 
 
+def protection_periods(lead_days: float, period_days: float = 7.0) -> int:
+    """Periods from an order to the end of the first period its delivery can serve: an order placed
+    at the end of period t is on the shelf from period ``t + 1 + lead_days // period_days``."""
+    return int(float(lead_days) // float(period_days)) + 1
+
+
 def protection_weeks(lead_days: int) -> int:
-    return int(lead_days) // 7 + 1
+    return protection_periods(lead_days, 7.0)
 
 
 def order_quantity(rate: float, cover_weeks: float) -> int:
@@ -87,9 +102,35 @@ def lead_time_pmf(rate: float, var: float, weeks: float, method: str = "nb", his
     else:
         n = mean ** 2 / (v - mean)
         p = n / (n + mean)
-        top = int(stats.nbinom.ppf(1 - 1e-7, n, p)) + 2
-        pmf = stats.nbinom.pmf(np.arange(top), n, p)
+        top = stats.nbinom.ppf(1 - 1e-7, n, p)
+        # A tiny mean with a large variance (n -> 0) has no finite quantile in scipy: a wide cap.
+        top = int(min(top, 20_000)) + 2 if np.isfinite(top) else int(min(mean + 40 * math.sqrt(v), 20_000)) + 2
+        pmf = np.nan_to_num(stats.nbinom.pmf(np.arange(top), n, p))
+        if pmf.sum() <= 0:
+            pmf = np.zeros(top)
+            pmf[0] = 1.0
     return pmf / pmf.sum()
+
+
+def block_pmfs(history: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """pmfs of one period, ``P - 1`` and ``P`` periods of demand, read off the series' own history:
+    the sums of every run of ``P - 1`` and ``P`` consecutive periods (overlapping blocks), so the
+    zero share, the lumps and their clustering are the history's, not a fitted family's. With
+    fewer than ``P + 8`` periods the blocks are the ``P``-fold convolution of the period pmf."""
+    h = np.maximum(np.round(np.asarray(history, dtype=float)), 0).astype(int)
+    week = np.bincount(h).astype(float)
+    week /= week.sum()
+
+    def blocks(k: int) -> np.ndarray:
+        if k <= 0:
+            return np.array([1.0])
+        if len(h) < p + 8:
+            return _convolve_power(week, k)
+        sums = np.convolve(h, np.ones(k, dtype=int), mode="valid")
+        pmf = np.bincount(sums).astype(float)
+        return pmf / pmf.sum()
+
+    return week, blocks(p - 1), blocks(p)
 
 
 @dataclass(frozen=True)
@@ -151,6 +192,8 @@ def position_distribution(week: np.ndarray, q: int) -> np.ndarray:
 def _demand_pmfs(rate: float, var: float, p: int, method: str, history: np.ndarray | None,
                  rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pmfs of one week, ``P - 1`` weeks and ``P`` weeks of demand."""
+    if method == "block" and history is not None and len(history) >= 8 and np.sum(history) > 0:
+        return block_pmfs(history, p)
     week = weekly_pmf(rate, dispersed_variance(rate, var, history), method, history)
     if method == "bootstrap" and history is not None and len(history) >= 8 and history.mean() > 0:
         before = _convolve_power(week, p - 1)
@@ -169,47 +212,156 @@ def dispersed_variance(rate: float, var: float, history: np.ndarray | None) -> f
     return var * rate / float(np.mean(history))
 
 
-def expected_fill_rates(rate: float, var: float, lead_days: int, cover_weeks: float, method: str = "nb",
-                        history: np.ndarray | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Expected long-run fill rate of the weekly-review ``(s, s + Q)`` policy for ``s = 0, 1, ...``
-    (element ``s``), up to the first ``s`` with no shortage at all (fill rate 1)."""
-    if rate <= 0:
-        return np.array([1.0])
+def policy_curves(rate: float, var: float, lead_days: int, cover_weeks: float, method: str = "nb",
+                  history: np.ndarray | None = None, rng: np.random.Generator | None = None,
+                  period_days: float = 7.0) -> tuple[int, np.ndarray, np.ndarray, float]:
+    """``(q, fill, stock, mean)`` of the periodic-review ``(s, s + Q)`` policy: for ``s = 0, 1, ...``
+    (element ``s``, up to the first ``s`` with no shortage at all) the expected long-run fill rate
+    and the expected on-hand stock at the end of a period, and the mean demand per period.
+    Stock: every period is the ``P``-th after some review, after which the position was
+    ``y = s + j`` with probability ``pi_j``; at its end the shelf holds ``(y - X_P)+``, whose mean is
+    ``y - E[X_P] + E[(X_P - y)+]``."""
     q = order_quantity(rate, cover_weeks)
-    p = protection_weeks(lead_days)
+    if rate <= 0:
+        return q, np.array([1.0]), np.array([0.0]), 0.0
+    p = protection_periods(lead_days, period_days)
     week, before, during = _demand_pmfs(rate, var, p, method, history, rng)
     mean = float(np.dot(np.arange(len(week)), week))
+    if mean <= 0:
+        return q, np.array([1.0]), np.array([0.0]), 0.0
     top = len(during) + 1  # y >= len(during): no shortage
     levels = np.arange(top + q + 1)
-    g = _shortage_curve(during, levels) - _shortage_curve(before, levels)  # shortage in a week, by y
+    over_during = _shortage_curve(during, levels)
+    g = over_during - _shortage_curve(before, levels)  # shortage in a week, by y
+    on_hand = levels - float(np.dot(np.arange(len(during)), during)) + over_during
     pi = position_distribution(week, q)
-    # short[s] = sum_{j=1..q} pi_j g[s + j]
-    short = np.array([float(np.dot(pi, g[s + 1: s + q + 1])) for s in range(top)])
-    fill = 1.0 - np.maximum(short, 0.0) / mean
-    return np.minimum(fill, 1.0)
+    # short[s] = sum_{j=1..q} pi_j g[s + j] (and the same for the stock): correlations, by FFT when large
+    if top * q > 200_000:
+        from scipy.signal import fftconvolve
+
+        short = fftconvolve(g[1:], pi[::-1], mode="valid")[:top]
+        stock = fftconvolve(on_hand[1:], pi[::-1], mode="valid")[:top]
+    else:
+        short = np.correlate(g[1:], pi, mode="valid")[:top]
+        stock = np.correlate(on_hand[1:], pi, mode="valid")[:top]
+    fill = np.minimum(1.0 - np.maximum(short, 0.0) / mean, 1.0)
+    return q, fill, np.maximum(stock, 0.0), mean
+
+
+def expected_fill_rates(rate: float, var: float, lead_days: int, cover_weeks: float, method: str = "nb",
+                        history: np.ndarray | None = None, rng: np.random.Generator | None = None,
+                        period_days: float = 7.0) -> np.ndarray:
+    """Expected long-run fill rate of the periodic-review ``(s, s + Q)`` policy for ``s = 0, 1, ...``
+    (element ``s``), up to the first ``s`` with no shortage at all (fill rate 1). ``cover_weeks``
+    is Q in periods; the review period is one period of ``period_days`` days."""
+    return policy_curves(rate, var, lead_days, cover_weeks, method, history, rng, period_days)[1]
+
+
+def unit_size(rate: float, lead_days: float, cover_weeks: float, period_days: float = 7.0, cap: int = 400) -> int:
+    """Units counted together so that a policy's distributions stay a few hundred points long
+    (a manufacturing part may move thousands of units a period; the levels are then multiples)."""
+    p = protection_periods(lead_days, period_days)
+    return max(1, int(math.ceil(max(rate * (p + 3), rate * cover_weeks) / cap)))
 
 
 def count_policy(rate: float, var: float, lead_days: int, fill_rate: float, cover_weeks: float,
                  method: str = "nb", history: np.ndarray | None = None,
-                 rng: np.random.Generator | None = None) -> Levels:
-    """``(s, S)`` for a target fill rate: the smallest ``s >= 0`` whose expected weekly-review fill
-    rate (:func:`expected_fill_rates`, from the count distribution) is at least ``fill_rate``."""
+                 rng: np.random.Generator | None = None, period_days: float = 7.0) -> Levels:
+    """``(s, S)`` for a target fill rate: the smallest ``s >= 0`` whose expected periodic-review fill
+    rate (:func:`expected_fill_rates`, from the count distribution) is at least ``fill_rate``.
+    ``method``: ``nb`` (negative binomial), ``bootstrap`` (resampled periods) or ``block`` (the
+    history's own lead-time blocks, :func:`block_pmfs`). Large parts are computed in lots of
+    :func:`unit_size` units."""
+    if method == "block" and history is not None and len(history) >= 8:
+        rate = float(np.mean(history))  # the blocks carry the history's own level
     if rate <= 0:
         return Levels(0, 0)
+    u = unit_size(rate, lead_days, cover_weeks, period_days)
     q = order_quantity(rate, cover_weeks)
-    fills = expected_fill_rates(rate, var, lead_days, cover_weeks, method, history, rng)
+    if u > 1:
+        hist = None if history is None else np.asarray(history, dtype=float) / u
+        fills = expected_fill_rates(rate / u, var / u ** 2, lead_days, cover_weeks, method, hist, rng, period_days)
+    else:
+        fills = expected_fill_rates(rate, var, lead_days, cover_weeks, method, history, rng, period_days)
     ok = np.flatnonzero(fills >= fill_rate - 1e-12)
-    s = int(ok[0]) if len(ok) else len(fills) - 1
+    s = (int(ok[0]) if len(ok) else len(fills) - 1) * u
     return Levels(s, s + q)
 
 
-def normal_policy(rate: float, sigma: float, lead_days: int, fill_rate: float, cover_weeks: float) -> Levels:
+@dataclass(frozen=True)
+class Curve:
+    """A part's policy curve in lots of ``unit`` units: ``filled[s]`` expected units filled per
+    period and ``stock[s]`` expected units on hand at reorder point ``s * unit``; ``q`` in units."""
+
+    q: int
+    unit: int
+    filled: np.ndarray
+    stock: np.ndarray
+    mean: float
+
+
+def part_curve(rate: float, var: float, lead_days: int, cover_weeks: float, method: str,
+               history: np.ndarray | None, period_days: float = 7.0, tol: float = 1e-4) -> Curve:
+    """:func:`policy_curves` in units, trimmed where the fill rate is within ``tol`` of 1."""
+    if method == "block" and history is not None and len(history) >= 8:
+        rate = float(np.mean(history))
+    if rate <= 0:
+        return Curve(0, 1, np.array([0.0]), np.array([0.0]), 0.0)
+    u = unit_size(rate, lead_days, cover_weeks, period_days)
+    hist = None if history is None else np.asarray(history, dtype=float) / u
+    _, fill, stock, mean = policy_curves(rate / u, var / u ** 2, lead_days, cover_weeks, method, hist, None,
+                                         period_days)
+    end = int(np.argmax(fill >= 1 - tol)) + 1 if np.any(fill >= 1 - tol) else len(fill)
+    return Curve(order_quantity(rate, cover_weeks), u, fill[:end] * mean * u, stock[:end] * u, mean * u)
+
+
+def allocate(curves: list[Curve], fill_rate: float) -> list[Levels]:
+    """Reorder points for a group of parts that reach ``fill_rate`` of the group's expected demand
+    with the least expected stock (marginal allocation, as in Sherbrooke's METRIC): start every
+    part at ``s = 0`` and raise, step by step, the part whose next step on the upper convex hull
+    of its (stock, filled) curve buys the most fill per unit of stock, until the group's expected
+    filled demand reaches the target. A part with the same cost per filled unit everywhere ends
+    where a per-part target would put it; a part whose demand comes in rare large lumps gets less,
+    and frequent small demand gets more."""
+    total = sum(c.mean for c in curves)
+    levels = [0] * len(curves)
+    filled = sum(float(c.filled[0]) for c in curves)
+    steps = []
+    for i, c in enumerate(curves):
+        hull = [0]
+        for k in range(1, len(c.filled)):
+            while len(hull) >= 2:
+                a, b = hull[-2], hull[-1]
+                if (c.stock[b] - c.stock[a]) * (c.filled[k] - c.filled[a]) \
+                        - (c.filled[b] - c.filled[a]) * (c.stock[k] - c.stock[a]) >= 0:
+                    hull.pop()
+                else:
+                    break
+            hull.append(k)
+        for a, b in zip(hull, hull[1:], strict=False):
+            gain = float(c.filled[b] - c.filled[a])
+            if gain > 0:
+                steps.append((gain / max(float(c.stock[b] - c.stock[a]), 1e-9), i, b, gain))
+    steps.sort(key=lambda t: -t[0])
+    need = fill_rate * total - filled
+    for _, i, b, gain in steps:
+        if need <= 1e-12:
+            break
+        if b > levels[i]:
+            need -= gain
+            levels[i] = b
+    return [Levels(lv * c.unit, lv * c.unit + c.q) if c.mean > 0 else Levels(0, 0)
+            for lv, c in zip(levels, curves, strict=True)]
+
+
+def normal_policy(rate: float, sigma: float, lead_days: int, fill_rate: float, cover_weeks: float,
+                  period_days: float = 7.0) -> Levels:
     """The textbook baseline: ``s = mean_P + k sigma_P`` with the normal loss ``sigma_P G(k)`` set to
     ``(1 - fill_rate) Q``; ``sigma`` is the one-step forecast error of weekly demand."""
     if rate <= 0:
         return Levels(0, 0)
     q = order_quantity(rate, cover_weeks)
-    p = protection_weeks(lead_days)
+    p = protection_periods(lead_days, period_days)
     mu, sd = rate * p, max(sigma, 1e-9) * math.sqrt(p)
     target = (1 - fill_rate) * q / sd
 
@@ -224,12 +376,13 @@ def normal_policy(rate: float, sigma: float, lead_days: int, fill_rate: float, c
     return Levels(s, s + q)
 
 
-def simulate(demand: np.ndarray, policies: list[Levels], refit_every: int, lead_days: int) -> dict[str, float]:
+def simulate(demand: np.ndarray, policies: list[Levels], refit_every: int, lead_days: int,
+             period_days: float = 7.0) -> dict[str, float]:
     """Run a reorder policy over weekly ``demand`` (backorders; weekly review). ``policies[i]``
     applies from week ``i * refit_every``; stock starts at the first order-up-to level.
     Returns ``demand, filled, fill_rate, mean_stock`` (mean on-hand at the end of a week),
     ``orders`` and ``stockout_weeks``."""
-    arrive = protection_weeks(lead_days)
+    arrive = protection_periods(lead_days, period_days)
     net = float(policies[0].order_up_to) if policies else 0.0
     pipeline = np.zeros(len(demand) + arrive + 1)
     filled = stock_sum = on_order = 0.0  # on_order == pipeline[t + 1:].sum() after week t's arrival

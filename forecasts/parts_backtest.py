@@ -1,11 +1,14 @@
-"""The parts backtest: RMSSE and bias of every method on identical cut-offs, set against naive,
-SES and the zero forecast, and an inventory simulation over the last ``sim_weeks`` weeks of the
-reorder policy (class method + count distribution) against the baseline policy (SES forecast
-with a normal reorder point), both recomputed every ``sim_refit_weeks`` weeks from the data
-before that week only."""
+"""The parts backtest, nested: MASE, RMSSE and bias of every method on identical cut-offs, the
+point forecast chosen on the inner origins and scored on the outer ones against naive, seasonal
+naive, SES and the zero forecast; and an inventory simulation of the reorder policy against the
+baseline policy (SES forecast with a normal reorder point): the candidate policies run over the
+``sim_weeks`` before the last ``sim_weeks``, one is chosen per class, and the last ``sim_weeks``
+score it. Every policy is recomputed every ``sim_refit_weeks`` from the data before that period
+only. Weeks in the settings are converted to periods of the frequency (``parts.periods``)."""
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -14,12 +17,26 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from forecasts import inventory, parts, store
+from forecasts import inventory, parts, parts_select, store
 from forecasts.executor import map_series
 from forecasts.run_parts import _fan_out
 from forecasts.settings import section
 
 SELECTED = "selected"
+
+
+POLICIES = tuple((d, m) for m in (0, 1, 2, 3, 4, 5, 6) for d in ("block", "nb"))  # (distribution, margin) candidates
+
+
+def candidate_policies(ps: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The (distribution, margin) candidates: ``policy_margins`` (default 0..3) × block and nb."""
+    margins = ps.get("policy_margins") or (0, 1, 2, 3, 4, 5, 6)
+    return tuple((d, int(m)) for m in margins for d in ("block", "nb"))
+
+
+def planned_fill(target: float, margin: int) -> float:
+    """The fill rate a policy is computed for: the target, or closer to 1 by halving the gap."""
+    return 1.0 - (1.0 - target) / 2 ** int(margin)
 
 
 @dataclass
@@ -30,47 +47,253 @@ class SimItem:
     method: str
     lead_days: int
     settings: dict[str, Any]
+    freq: str = "W"
+    windows: tuple[str, ...] = ("inner", "outer")
+    policies: tuple[tuple[str, int], ...] = POLICIES
+    oracle: bool = False
 
 
-def _ses(train: np.ndarray) -> tuple[float, float]:
-    """SES level and the RMSE of its one-step in-sample errors over the last 52 weeks."""
+def _ses(train: np.ndarray, season: int = 52) -> tuple[float, float]:
+    """SES level and the RMSE of its one-step in-sample errors over the last season."""
     from statsforecast.models import SimpleExponentialSmoothingOptimized
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = SimpleExponentialSmoothingOptimized().forecast(y=train.astype(float), h=1, fitted=True)
-    err = (train - res["fitted"])[-52:]
+    err = (train - res["fitted"])[-season:]
     err = err[np.isfinite(err)]
     sigma = float(np.sqrt(np.mean(err ** 2))) if len(err) else float(np.std(train))
     return max(float(res["mean"][0]), 0.0), sigma
 
 
-def simulate_part(item: SimItem) -> list[dict[str, Any]]:
-    """Both policies on one part: rows ``part_no, series_class, policy, weeks, demand, filled,
-    fill_rate, mean_stock, orders, stockout_weeks`` (none when the history is too short)."""
-    ps, y = item.settings, item.y
-    start = max(len(y) - int(ps["sim_weeks"]), int(ps["min_history_weeks"]))
-    if start >= len(y):
-        return []
-    refit, fill, cover = int(ps["sim_refit_weeks"]), float(ps["target_fill_rate"]), float(ps["order_cover_weeks"])
-    p = inventory.protection_weeks(item.lead_days)
-    count, base = [], []
-    for t0 in range(start, len(y), refit):
-        train = y[:t0]
-        recent = train[-52:]
-        var = float(recent.var(ddof=1)) if len(recent) > 1 else 0.0
-        rate = float(parts.point_forecast(item.method, train, p).mean()) if np.any(train > 0) else 0.0
-        count.append(inventory.count_policy(rate, var, item.lead_days, fill, cover, str(ps["lead_time_distribution"]),
-                                            recent, np.random.default_rng(t0)))
-        ses_rate, sigma = _ses(train) if np.any(train > 0) else (0.0, 0.0)
-        base.append(inventory.normal_policy(ses_rate, sigma, item.lead_days, fill, cover))
-    demand = y[start:]
+def sim_geometry(n: int, ps: dict[str, Any], freq: str) -> dict[str, int]:
+    """Periods of the simulation windows: the outer window is the last ``sim_weeks``, the inner
+    one the same length before it (shortened so that ``min_history_weeks`` come first)."""
+    length = parts.periods(ps["sim_weeks"], freq)
+    min_hist = parts.periods(ps["min_history_weeks"], freq, minimum=4)
+    outer = max(n - length, min_hist)
+    inner = max(outer - length, min_hist)
+    return {"outer_start": outer, "inner_start": inner, "refit": parts.periods(ps["sim_refit_weeks"], freq),
+            "history": parts.periods(ps["policy_history_weeks"], freq, minimum=8),
+            "nb_history": parts.periods(ps["nb_history_weeks"], freq, minimum=8)}
+
+
+def plan_part(item: SimItem) -> dict[str, Any]:
+    """What the policies of one part need at each refit of each window (the data before that
+    period only): the baseline's levels and, per distribution, the part's policy curve
+    (:func:`inventory.part_curve`). Keys ``(window, periods before the end)``."""
+    ps, y, freq = item.settings, item.y, item.freq
+    g = sim_geometry(len(y), ps, freq)
+    pdays, season = parts.PERIOD_DAYS[freq], parts.SEASON[freq]
+    cover = float(ps["order_cover_weeks"]) * 7 / pdays
+    target, refit = float(ps["target_fill_rate"]), g["refit"]
+    bounds = {"inner": (g["inner_start"], g["outer_start"]), "outer": (g["outer_start"], len(y))}
+    dists = sorted({d for d, _ in item.policies})
+    plans: dict[tuple[str, int], dict[str, Any]] = {}
+    windows = {}
+    for window in item.windows:
+        start, stop = bounds[window]
+        if stop - start < max(refit, 2):
+            continue
+        windows[window] = (start, stop)
+        for t0 in range(start, stop, refit):
+            train = y[:t0]
+            any_demand = bool(np.any(train > 0))
+            rate = float(parts.point_forecast(item.method, train, 1, season)[0]) if any_demand else 0.0
+            plan: dict[str, Any] = {}
+            for d in dists:
+                recent = train[-(g["nb_history"] if d == "nb" else g["history"]):]
+                var = float(recent.var(ddof=1)) if len(recent) > 1 else 0.0
+                plan[d] = inventory.part_curve(rate, var, item.lead_days, cover, d, recent, pdays)
+            ses_rate, sigma = _ses(train, season) if any_demand else (0.0, 0.0)
+            plan["baseline"] = inventory.normal_policy(ses_rate, sigma, item.lead_days, target, cover, pdays)
+            if item.oracle and window == "outer":  # the baseline planned higher: its stock at equal fill
+                for level in BASELINE_LEVELS:
+                    plan[f"baseline:{level}"] = inventory.normal_policy(ses_rate, sigma, item.lead_days, level,
+                                                                        cover, pdays)
+            plans[(window, t0 - len(y))] = plan
+    if item.oracle and "outer" in windows:
+        # Knows the demand distribution of the whole series, the scored window included (not the
+        # realisation): i.i.d. periods from the series' own empirical distribution.
+        plans[("outer", "oracle")] = {"bootstrap": inventory.part_curve(
+            float(np.mean(y)), float(np.var(y)), item.lead_days, cover, "bootstrap", y, pdays)}
+    return {"part_no": item.part_no, "series_class": item.series_class, "plans": plans, "windows": windows,
+            "refit": refit, "cover": cover}
+
+
+def plan_batch(items: list[SimItem]) -> list[dict[str, Any]]:
+    return [plan_part(it) for it in items]
+
+
+def allocate_plans(planned: list[dict[str, Any]], policies: tuple[tuple[str, int], ...], target: float,
+                   pool: str = "class") -> dict[tuple[str, str, int], inventory.Levels]:
+    """Reorder points of every candidate policy at every refit: per (window, refit, class) the
+    parts' curves are allocated jointly (:func:`inventory.allocate`) to the class's planned fill
+    rate: ``{(part_no, policy name, refit key): Levels}``."""
+    groups: dict[tuple, list[tuple[str, inventory.Curve]]] = {}
+    for p in planned:
+        for key, plan in p["plans"].items():
+            if key == ("outer", "oracle"):
+                continue
+            for dist in {d for d, _ in policies}:
+                group = p["series_class"] if pool == "class" else "all"
+                groups.setdefault((key, group, dist), []).append((p["part_no"], plan[dist]))
+    out: dict = {}
+    oracle: dict[str, list[tuple[str, inventory.Curve]]] = {}
+    for p in planned:
+        if ("outer", "oracle") in p["plans"]:
+            group = p["series_class"] if pool == "class" else "all"
+            oracle.setdefault(group, []).append((p["part_no"], p["plans"][("outer", "oracle")]["bootstrap"]))
+    for members in oracle.values():
+        for level in ORACLE_LEVELS:
+            for (part, _), lv in zip(members, inventory.allocate([c for _, c in members], level), strict=True):
+                out[(part, f"oracle_dist:{level}", ("outer", "oracle"))] = lv
+    for (key, _cls, dist), members in groups.items():
+        curves = [c for _, c in members]
+        for d, margin in policies:
+            if d != dist:
+                continue
+            levels = inventory.allocate(curves, planned_fill(target, margin))
+            for (part, _), lv in zip(members, levels, strict=True):
+                out[(part, f"count:{d}:{margin}", key)] = lv
+    return out
+
+
+def simulate_planned(p: dict[str, Any], y: np.ndarray, levels: dict, policies: tuple[tuple[str, int], ...],
+                     lead_days: int, pdays: float, oracle: bool) -> list[dict[str, Any]]:
+    """Rows ``part_no, series_class, window, policy, weeks, demand, filled, fill_rate, mean_stock,
+    orders, stockout_weeks`` of every candidate and the baseline (and the oracle curve)."""
     rows = []
-    for name, pols in (("count", count), ("baseline", base)):
-        r = inventory.simulate(demand, pols, refit, item.lead_days)
-        rows.append({"part_no": item.part_no, "series_class": item.series_class, "policy": name,
-                     "weeks": len(demand), **r})
+    for window, (start, stop) in p["windows"].items():
+        demand = y[start:stop]
+        keys = [(window, t0 - len(y)) for t0 in range(start, stop, p["refit"])]
+        names = [f"count:{d}:{m}" for d, m in policies]
+        for name in [*names, "baseline"]:
+            pols = [p["plans"][k]["baseline"] if name == "baseline" else levels[(p["part_no"], name, k)] for k in keys]
+            r = inventory.simulate(demand, pols, p["refit"], lead_days, pdays)
+            rows.append({"part_no": p["part_no"], "series_class": p["series_class"], "window": window,
+                         "policy": name, "weeks": len(demand), **r})
+        for level in BASELINE_LEVELS if window == "outer" and oracle else ():
+            pols = [p["plans"][k][f"baseline:{level}"] for k in keys]
+            r = inventory.simulate(demand, pols, p["refit"], lead_days, pdays)
+            rows.append({"part_no": p["part_no"], "series_class": p["series_class"], "window": window,
+                         "policy": f"baseline_at:{level}", "weeks": len(demand), **r})
+        for level in ORACLE_LEVELS if window == "outer" and oracle else ():
+            lv = levels.get((p["part_no"], f"oracle_dist:{level}", ("outer", "oracle")))
+            if lv is not None:
+                r = inventory.simulate(demand, [lv], len(demand), lead_days, pdays)
+                rows.append({"part_no": p["part_no"], "series_class": p["series_class"], "window": window,
+                             "policy": f"oracle_dist:{level}", "weeks": len(demand), **r})
+        if window == "outer" and oracle:
+            rows.append({"part_no": p["part_no"], "series_class": p["series_class"], "window": window,
+                         "policy": "oracle", "weeks": len(demand), "demand": float(np.sum(demand)),
+                         "curve": oracle_curve(demand, lead_days, pdays, p["cover"])})
     return rows
+
+
+def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0) -> pl.DataFrame:
+    """One candidate policy per class, chosen on the inner window: the combination (one per class)
+    holding the least stock whose pooled fill rate over all parts is at least ``target -
+    tolerance`` (the target is a network figure: a cheap point on smooth parts may stand in for
+    a dear one on lumpy parts); when none reaches it, the combination filling most. Columns
+    ``series_class, policy, reason``."""
+    import itertools
+
+    inner = sim.filter((pl.col("window") == "inner") & pl.col("policy").str.starts_with("count:"))
+    agg = (inner.group_by("series_class", "policy")
+           .agg(pl.col("filled").sum(), pl.col("demand").sum(), pl.col("mean_stock").sum()).sort("series_class", "policy"))
+    classes = sorted(set(sim["series_class"].to_list()))
+    default = f"count:{POLICIES[0][0]}:{POLICIES[0][1]}"
+    options = {c: [r for r in agg.filter(pl.col("series_class") == c).iter_rows(named=True)] for c in classes}
+    with_data = [c for c in classes if options[c]]
+    best, best_key = None, None
+    for combo in itertools.product(*(options[c] for c in with_data)):
+        filled, demand, stock = (sum(r[k] for r in combo) for k in ("filled", "demand", "mean_stock"))
+        fill = filled / demand if demand else 1.0
+        key = (0, stock) if fill >= target - tolerance else (1, -fill)
+        if best_key is None or key < best_key:
+            best, best_key = combo, key
+    chosen = {r["series_class"]: r for r in (best or ())}
+    out = []
+    for c in classes:
+        if c not in chosen:
+            out.append({"series_class": c, "policy": default, "reason": "no inner window: the default"})
+            continue
+        tried = ", ".join(f"{r['policy']} {r['filled'] / r['demand']:.3f}" for r in options[c] if r["demand"])
+        how = "least stock with the pooled fill rate at the target" if best_key and best_key[0] == 0 \
+            else "no combination reached the target: the highest pooled fill"
+        out.append({"series_class": c, "policy": chosen[c]["policy"],
+                    "reason": f"{how} on the inner window (class fill rates: {tried})"})
+    return pl.DataFrame(out, schema={"series_class": pl.String, "policy": pl.String, "reason": pl.String})
+
+
+ORACLE_LEVELS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.975)
+BASELINE_LEVELS = (0.99, 0.999, 0.9999, 0.99999)
+
+
+def stock_at(fill: np.ndarray, stock: np.ndarray, target: float) -> float | None:
+    """Stock at ``target`` fill, linearly interpolated on a (fill, stock) curve sorted by fill;
+    None when the curve does not reach the target."""
+    if not len(fill) or fill[-1] < target:
+        return None
+    return float(np.interp(target, fill, stock))
+
+
+def oracle_curve(demand: np.ndarray, lead_days: int, period_days: float, cover: float,
+                 max_points: int = 60) -> list[tuple[float, float]]:
+    """``(mean_stock, filled)`` of constant ``(s, s + Q)`` policies on a known demand sequence, for
+    ``s`` from 0 up to the first level that fills everything (``Q`` from the sequence's own
+    mean): what a planner who knew the future could get from this kind of policy."""
+    rate = float(np.mean(demand))
+    if rate <= 0:
+        return [(0.0, 0.0)]
+    q = inventory.order_quantity(rate, cover)
+    top = int(np.ceil(np.sum(demand)))  # s = total demand fills everything
+    levels = np.unique(np.linspace(0, top, min(max_points, top + 1)).round().astype(int))
+    out = []
+    for lv in levels:
+        r = inventory.simulate(demand, [inventory.Levels(int(lv), int(lv) + q)], len(demand), lead_days, period_days)
+        out.append((r["mean_stock"], r["filled"]))
+        if r["filled"] >= r["demand"] - 1e-9:
+            break
+    return out
+
+
+def oracle_stock(curves: list[list[tuple[float, float]]], total_demand: float, target: float) -> float:
+    """The least total mean stock at which the parts' pooled fill rate reaches ``target``, choosing
+    each part's level on the upper convex hull of its curve (the fractional optimum: a lower
+    bound for any constant ``(s, S)`` policy of this ``Q``, even one that knew the demand)."""
+    segments, stock, filled = [], 0.0, 0.0
+    for curve in curves:
+        pts = sorted(set(curve))
+        hull: list[tuple[float, float]] = []
+        for p in pts:  # upper hull, monotone chain
+            while len(hull) >= 2 and (hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1]) \
+                    - (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0]) >= 0:
+                hull.pop()
+            hull.append(p)
+        stock += hull[0][0]
+        filled += hull[0][1]
+        for a, b in zip(hull, hull[1:], strict=False):
+            if b[1] > a[1]:
+                segments.append(((b[1] - a[1]) / max(b[0] - a[0], 1e-12), b[0] - a[0], b[1] - a[1]))
+    need = target * total_demand - filled
+    for _slope, ds, df in sorted(segments, key=lambda t: -t[0]):
+        if need <= 0:
+            break
+        take = min(1.0, need / df)
+        stock += take * ds
+        need -= take * df
+    return stock if need <= 1e-9 else float("nan")
+
+
+def chosen_sim(sim: pl.DataFrame, policies: pl.DataFrame) -> pl.DataFrame:
+    """The outer-window rows of each class's chosen policy (as ``count``) and of the baseline."""
+    sim = sim.filter(~pl.col("policy").str.starts_with("oracle_dist") & ~pl.col("policy").str.starts_with("baseline_at"))
+    outer = sim.filter(pl.col("window") == "outer")
+    count = outer.join(policies.select("series_class", pl.col("policy").alias("_p")), on="series_class") \
+        .filter(pl.col("policy") == pl.col("_p")).drop("_p").with_columns(pl.lit("count").alias("policy"))
+    return pl.concat([count, outer.filter(pl.col("policy") == "baseline")])
 
 
 def _forecast_scores(bt: pl.DataFrame, chosen: pl.DataFrame) -> pl.DataFrame:
@@ -108,45 +331,114 @@ def _sim_scores(sim: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(out, schema={"scope": pl.String, "model": pl.String, "metric": pl.String, "value": pl.Float64})
 
 
+SIM_SCHEMA = {"part_no": pl.String, "series_class": pl.String, "window": pl.String, "policy": pl.String,
+              "weeks": pl.Int32, "demand": pl.Float64, "filled": pl.Float64, "fill_rate": pl.Float64,
+              "mean_stock": pl.Float64, "orders": pl.Float64, "stockout_weeks": pl.Float64}
+
+
+def run_simulation(long: pl.DataFrame, rate_chosen: pl.DataFrame, ps: dict[str, Any], workers: int,
+                   master: pl.DataFrame | None, freq: str, oracle: bool = False) -> tuple[pl.DataFrame, list[dict]]:
+    """Every candidate policy and the baseline on every part with demand, inner and outer windows;
+    with ``oracle``, also each part's hindsight curve on the outer window (:func:`oracle_curve`)."""
+    leads = {} if master is None else dict(master.select("part_no", "lead_time_days").drop_nulls().iter_rows())
+    default = int(ps["default_lead_time_days"])
+    ys = {uid: g["y"].to_numpy() for (uid,), g in long.sort("ds").group_by("unique_id")}
+    policies = candidate_policies(ps)
+    items = [SimItem(r["unique_id"], r["series_class"], ys[r["unique_id"]], r["model"],
+                     int(leads.get(r["unique_id"], default)), ps, freq, policies=policies, oracle=oracle)
+             for r in rate_chosen.filter(pl.col("series_class") != parts.NO_DEMAND).iter_rows(named=True)]
+    sim_workers = workers if len(items) >= int(ps["parallel_min_series"]) else 1
+    size = max(1, min(100, math.ceil(len(items) / (sim_workers * 4))))
+    batches = [items[i:i + size] for i in range(0, len(items), size)]
+    planned = [p for b in map_series(plan_batch, batches, workers=sim_workers, chunk_size=1, desc="policy curves")
+               for p in b]
+    levels = allocate_plans(planned, policies, float(ps["target_fill_rate"]), str(ps.get("allocate_within", "class")))
+    by_part = {it.part_no: it for it in items}
+    rows = [row for p in planned for row in simulate_planned(
+        p, by_part[p["part_no"]].y, levels, policies, by_part[p["part_no"]].lead_days, parts.PERIOD_DAYS[freq], oracle)]
+    curves = [r for r in rows if r["policy"] == "oracle"]
+    return pl.DataFrame([r for r in rows if r["policy"] != "oracle"], schema=SIM_SCHEMA), curves
+
+
 def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: str,
-             master: pl.DataFrame | None = None, simulate: bool = True) -> store.Run:
-    """Backtest every method and the reorder policy; returns a ``backtest_parts`` run."""
+             master: pl.DataFrame | None = None, simulate: bool = True, freq: str | None = None,
+             oracle: bool = False) -> store.Run:
+    """Nested backtest of the point forecasts and of the reorder policy; a ``backtest_parts`` run.
+
+    Point forecasts: chosen on the inner origins, scored on the outer ones
+    (:mod:`forecasts.parts_select`). Policy: every candidate (distribution × margin) simulated on
+    the inner window, one chosen per class, and that choice scored on the outer window against the
+    SES + normal baseline. Everything reported is an outer score. ``oracle`` adds the least stock
+    at which any constant ``(s, S)`` policy reaches the target fill rate knowing the outer demand
+    (``oracle_mean_stock_units``, overall and for lumpy parts): where it is above the baseline's
+    stock, no policy of this kind can meet both targets on that data."""
     started = time.perf_counter()
     ps = section(config, "parts")
-    out = _fan_out(long, ps, workers)
-    methods = parts.choose_methods(out["backtest"], out["info"])
-    chosen = out["info"].join(methods, on="series_class", how="left")
-    scores = _forecast_scores(out["backtest"], chosen)
+    freq = parts.check_freq(freq or str(ps.get("freq", "W")))
+    out = _fan_out(long, ps, workers, freq)
+    sel = parts_select.choose(out["backtest"], out["info"], int(ps["outer_origins"]), int(ps["combo_size"]),
+                              float(ps["keep_zero_within"]))
+    inner_cuts, outer_cuts = sel["cutoffs"]
+    bt = sel["backtest"]
+    chosen = out["info"].join(sel["methods"], on="series_class", how="left")
+    rate_methods = parts.choose_methods(parts_select.rate_backtest(out["backtest"], inner_cuts), out["info"])
+    rate_chosen = out["info"].join(rate_methods, on="series_class", how="left")
+    outer_bt = bt.filter(pl.col("cutoff").is_in(outer_cuts))
+    scores = pl.concat([_forecast_scores(outer_bt, chosen), parts_select.outer_scores(bt, chosen, outer_cuts)])
     tables: dict[str, pl.DataFrame] = {}
+    summary_extra: dict[str, Any] = {}
     if simulate:
-        leads = {} if master is None else dict(master.select("part_no", "lead_time_days").drop_nulls().iter_rows())
-        default = int(ps["default_lead_time_days"])
-        ys = {uid: g["y"].to_numpy() for (uid,), g in long.sort("ds").group_by("unique_id")}
-        items = [SimItem(r["unique_id"], r["series_class"], ys[r["unique_id"]], r["model"],
-                         int(leads.get(r["unique_id"], default)), ps)
-                 for r in chosen.filter(pl.col("series_class") != parts.NO_DEMAND).iter_rows(named=True)]
-        sim_workers = workers if len(items) >= int(ps["parallel_min_series"]) else 1
-        sim_rows = [row for rows in map_series(simulate_part, items, workers=sim_workers, desc="inventory sim")
-                    for row in rows]
-        sim = pl.DataFrame(sim_rows, schema={"part_no": pl.String, "series_class": pl.String, "policy": pl.String,
-                                             "weeks": pl.Int32, "demand": pl.Float64, "filled": pl.Float64,
-                                             "fill_rate": pl.Float64, "mean_stock": pl.Float64,
-                                             "orders": pl.Float64, "stockout_weeks": pl.Float64})
-        sim = sim.with_columns(pl.col("orders", "stockout_weeks").cast(pl.Int32))
-        tables["inventory_sim"] = sim
+        sim_all, curves = run_simulation(long, rate_chosen, ps, workers, master, freq, oracle)
+        target = float(ps["target_fill_rate"])
+        for scope, cls in (("", None), ("lumpy_", "lumpy")):
+            cs = [c for c in curves if cls is None or c["series_class"] == cls]
+            if cs:
+                summary_extra[f"{scope}oracle_mean_stock_units"] = oracle_stock(
+                    [c["curve"] for c in cs], sum(c["demand"] for c in cs), target)
+        policies = choose_policies(sim_all, float(ps["target_fill_rate"]))
+        sim = chosen_sim(sim_all, policies)
+        od = sim_all.filter(pl.col("policy").str.starts_with("oracle_dist:"))
+        bl = sim_all.filter((pl.col("window") == "outer") & ((pl.col("policy") == "baseline")
+                                                             | pl.col("policy").str.starts_with("baseline_at:")))
+        for scope, g in (("", bl), ("lumpy_", bl.filter(pl.col("series_class") == "lumpy"))):
+            if g.height and g["demand"].sum() > 0:
+                curve = (g.group_by("policy").agg((pl.col("filled").sum() / pl.col("demand").sum()).alias("fill"),
+                                                  pl.col("mean_stock").sum()).sort("fill"))
+                summary_extra[f"{scope}baseline_curve"] = [list(r) for r in curve.select("fill", "mean_stock").iter_rows()]
+                summary_extra[f"{scope}baseline_stock_at_target"] = stock_at(curve["fill"].to_numpy(),
+                                                                           curve["mean_stock"].to_numpy(), target)
+        for scope, g in (("", od), ("lumpy_", od.filter(pl.col("series_class") == "lumpy"))):
+            if g.height and g["demand"].sum() > 0:
+                curve = (g.group_by("policy").agg((pl.col("filled").sum() / pl.col("demand").sum()).alias("fill"),
+                                                  pl.col("mean_stock").sum()).sort("fill"))
+                summary_extra[f"{scope}dist_oracle_curve"] = [list(r) for r in curve.select("fill", "mean_stock").iter_rows()]
+                summary_extra[f"{scope}dist_oracle_mean_stock_units"] = stock_at(curve["fill"].to_numpy(),
+                                                                                curve["mean_stock"].to_numpy(), target)
+        tables["inventory_sim"] = sim.drop("window").with_columns(pl.col("orders", "stockout_weeks").cast(pl.Int32))
         scores = pl.concat([scores, _sim_scores(sim)])
-    per_series = parts.rmsse_table(out["backtest"]).group_by("unique_id", "model").agg(pl.col("rmsse").mean()) \
-        .select(pl.lit("all").alias("scope"), "unique_id", "model", pl.lit("rmsse").alias("metric"),
-                pl.col("rmsse").alias("value"))
+        summary_extra["policies"] = {r["series_class"]: r["policy"] for r in policies.iter_rows(named=True)}
+        summary_extra["policy_by_class"] = {r["series_class"]: r["policy"].removeprefix("count:")
+                                            for r in policies.iter_rows(named=True)}
+        summary_extra["policy_reasons"] = {r["series_class"]: r["reason"] for r in policies.iter_rows(named=True)}
+    per_series = parts_select.mase_series(bt, outer_cuts) \
+        .select(pl.lit("outer").alias("scope"), "unique_id", "model", pl.lit("mase").alias("metric"),
+                pl.col("mase").alias("value"))
     tables["backtest_scores"] = pl.concat([scores.with_columns(pl.lit("*").alias("unique_id")).select(per_series.columns),
                                            per_series])
-    tables["backtest_forecasts"] = out["backtest"].select(pl.lit("rolling").alias("window_label"), "unique_id",
-                                                          "cutoff", "ds", "model", "y", "yhat")
+    tables["backtest_forecasts"] = bt.select(
+        pl.when(pl.col("cutoff").is_in(outer_cuts)).then(pl.lit("outer")).otherwise(pl.lit("inner")).alias("window_label"),
+        "unique_id", "cutoff", "ds", "model", "y", "yhat")
     summary = headline(tables["backtest_scores"], float(ps["target_fill_rate"]))
-    summary["methods"] = {r["series_class"]: r["model"] for r in methods.iter_rows(named=True)}
-    return store.Run(kind="backtest_parts", source=source, model="|".join(parts.ALL_MODELS),
-                     data_cutoff=long["ds"].max(), params={"parts": ps}, n_series=out["info"].height, workers=workers,
-                     seconds=time.perf_counter() - started, summary=summary, tables=tables)
+    summary["methods"] = {r["series_class"]: r["model"] for r in sel["methods"].iter_rows(named=True)}
+    summary["combo_members"] = sel["members"]
+    summary["rate_methods"] = {r["series_class"]: r["model"] for r in rate_methods.iter_rows(named=True)}
+    summary["freq"] = freq
+    summary["inner_cutoffs"] = [str(c) for c in inner_cuts]
+    summary["outer_cutoffs"] = [str(c) for c in outer_cuts]
+    summary.update(summary_extra)
+    return store.Run(kind="backtest_parts", source=source, model="|".join((*parts.ALL_MODELS, parts_select.COMBO)),
+                     data_cutoff=long["ds"].max(), params={"parts": ps, "freq": freq}, n_series=out["info"].height,
+                     workers=workers, seconds=time.perf_counter() - started, summary=summary, tables=tables)
 
 
 def headline(scores: pl.DataFrame, target: float) -> dict[str, Any]:
@@ -165,4 +457,12 @@ def headline(scores: pl.DataFrame, target: float) -> dict[str, Any]:
             "rmsse": get("all", SELECTED, "rmsse"),
             "rmsse_rel_naive": get("all", SELECTED, "rmsse_rel_naive"),
             "rmsse_rel_ses": get("all", SELECTED, "rmsse_rel_ses"),
-            "rmsse_rel_zero": get("all", SELECTED, "rmsse_rel_zero")}
+            "rmsse_rel_zero": get("all", SELECTED, "rmsse_rel_zero"),
+            "mase": get("all", SELECTED, "mase"),
+            "mase_rel_zero": get("all", SELECTED, "mase_rel_zero"),
+            "mase_rel_snaive": get("all", SELECTED, "mase_rel_snaive"),
+            "mase_rel_ses": get("all", SELECTED, "mase_rel_ses"),
+            "lumpy_fill_rate": get("inventory:lumpy", "count", "fill_rate"),
+            "lumpy_baseline_fill_rate": get("inventory:lumpy", "baseline", "fill_rate"),
+            "lumpy_mean_stock_units": get("inventory:lumpy", "count", "mean_stock_units"),
+            "lumpy_baseline_mean_stock_units": get("inventory:lumpy", "baseline", "mean_stock_units")}

@@ -30,10 +30,19 @@ backtest_origins = 4
 backtest_step_weeks = 0      # 0 = the horizon
 default_lead_time_days = 14  # for parts missing from parts_inventory
 order_cover_weeks = 4        # order quantity = this many weeks of mean demand (at least 1 unit)
-lead_time_distribution = "nb"  # "nb" (negative binomial) or "bootstrap"
-sim_weeks = 52               # inventory simulation: the last N weeks
+lead_time_distribution = "block"  # "block" (the history's own lead-time blocks), "nb" (negative binomial) or "bootstrap"
+policy_margin = 0            # planned fill rate = 1 - (1 - target) / 2**margin
+policy_by_class = {}         # class -> "distribution:margin", as `aftersales backtest parts` reports its choice
+policy_history_weeks = 104   # history the lead-time blocks are read from (recent pattern)
+nb_history_weeks = 520       # history the negative binomial's dispersion is estimated from (more lumps seen)
+policy_margins = [0, 1, 2, 3, 4, 5, 6]  # backtest candidates: planned fill 1 - (1 - target) / 2**margin
+sim_weeks = 52               # inventory simulation: the last N weeks (the N before them choose the policy)
 sim_refit_weeks = 4          # ... with the policy recomputed every N weeks
+outer_origins = 2            # nested backtest: the last N origins score, the earlier ones choose
+combo_size = 3               # the median of the best N candidates is a candidate too
+keep_zero_within = 0.05      # the zero forecast is kept unless a candidate's inner MASE is this much lower
 min_history_weeks = 8
+# Counted in weeks, converted to periods of the series' frequency (weekly or monthly).
 parallel_min_series = 5000   # fewer parts run in one process (a part takes ms, a worker seconds to start)
 freq = "W"                   # W (weekly) or M (monthly); set by the CLI from the dates of --input
 
@@ -79,9 +88,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "backtest_step_weeks": 0,
         "default_lead_time_days": 14,
         "order_cover_weeks": 4,
-        "lead_time_distribution": "nb",
+        "lead_time_distribution": "block",
+        "policy_margin": 0,
+        "policy_by_class": {},
+        "policy_history_weeks": 104,
+        "nb_history_weeks": 520,
+        "policy_margins": [0, 1, 2, 3, 4, 5, 6],
         "sim_weeks": 52,
         "sim_refit_weeks": 4,
+        "outer_origins": 2,
+        "combo_size": 3,
+        "keep_zero_within": 0.05,
         "min_history_weeks": 8,
         "parallel_min_series": 5000,
         "freq": "W",  # W or M: the series' frequency (frequency.py); the CLI sets it from --input's dates

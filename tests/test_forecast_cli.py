@@ -51,10 +51,10 @@ def test_parts_forecast_and_backtest_on_the_database(small_db, capsys):
 
     assert main(["--db", str(small_db), "backtest", "parts", "--workers", "1", "--origins", "2"]) == 0
     out = capsys.readouterr().out
-    assert "simulated fill rate" in out and "bias" in out
+    assert "simulated fill rate" in out and "MASE of the forecasts used (outer windows)" in out
     bt = store.latest_run(small_db, "backtest_parts")
     scores = store.read_backtest(small_db, bt["run_id"])
-    assert {"rmsse", "bias", "fill_rate", "mean_stock_units"} <= set(scores["metric"])
+    assert {"rmsse", "bias", "mase", "mase_rel_zero", "fill_rate", "mean_stock_units"} <= set(scores["metric"])
     assert set(store.read_inventory_sim(small_db, bt["run_id"])["policy"]) == {"count", "baseline"}
 
 
