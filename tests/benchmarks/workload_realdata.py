@@ -49,7 +49,8 @@ from forecasts.executor import quiet  # noqa: E402
 REALDATA = Path(__file__).resolve().parent / "realdata"
 # (folder, holiday country, label)
 SETS = [("toronto_central_intake", "CA", "Toronto Central Intake calls (Canada), 15 series"),
-        ("italy_call_centre", "IT", "Italian call centre (Italy), 1 series")]
+        ("italy_call_centre", "IT", "Italian call centre (Italy), 1 series"),
+        ("france_emergency_sos", "FR", "French emergency departments and SOS Médecins (France), 2 series")]
 CANDIDATES = ("prophet", "swa", "naive364", "combo")
 
 
@@ -59,7 +60,11 @@ def cpu_seconds() -> float:
 
 
 def read_set(name: str) -> pl.DataFrame:
-    return pl.read_csv(REALDATA / name / "daily_calls.csv", schema={"unique_id": pl.String, "ds": pl.Date, "y": pl.Float64})
+    """The set's one ``daily_*.csv`` (named for what it counts: calls, visits ...)."""
+    files = sorted((REALDATA / name).glob("daily_*.csv"))
+    if len(files) != 1:
+        raise SystemExit(f"{REALDATA / name}: expected one daily_*.csv, found {[f.name for f in files]}")
+    return pl.read_csv(files[0], schema={"unique_id": pl.String, "ds": pl.Date, "y": pl.Float64})
 
 
 def _scores(run: Any) -> pl.DataFrame:
