@@ -3,7 +3,7 @@ the nested backtest of every data set beside its baselines, the CPU time per ser
 measured noise floor. ``bench_forecasts.py`` calls it (and uses ``figures`` for the generated
 sample too); it also runs alone:
 
-    .venv/bin/python tests/benchmarks/workload_realdata.py [--workers 1] [--only italy_call_centre]
+    .venv/bin/python tests/benchmarks/workload_realdata.py [--workers 1] [--only france_emergency_sos]
 
 Figures per data set (all on the outer windows of the nested backtest: the model chosen,
 combined and calibrated on earlier origins, scored on later ones):
@@ -49,7 +49,6 @@ from forecasts.executor import quiet  # noqa: E402
 REALDATA = Path(__file__).resolve().parent / "realdata"
 # (folder, holiday country, label)
 SETS = [("toronto_central_intake", "CA", "Toronto Central Intake calls (Canada), 15 series"),
-        ("italy_call_centre", "IT", "Italian call centre (Italy), 1 series"),
         ("france_emergency_sos", "FR", "French emergency departments and SOS Médecins (France), 2 series")]
 CANDIDATES = ("prophet", "swa", "naive364", "combo")
 
