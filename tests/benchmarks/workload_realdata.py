@@ -3,7 +3,7 @@ the nested backtest of every data set beside its baselines, the CPU time per ser
 measured noise floor. ``bench_forecasts.py`` calls it (and uses ``figures`` for the generated
 sample too); it also runs alone:
 
-    .venv/bin/python tests/benchmarks/workload_realdata.py [--workers 1] [--only italy_call_centre]
+    .venv/bin/python tests/benchmarks/workload_realdata.py [--workers 1] [--only france_emergency_sos]
 
 Figures per data set (all on the outer windows of the nested backtest: the model chosen,
 combined and calibrated on earlier origins, scored on later ones):
@@ -49,7 +49,7 @@ from forecasts.executor import quiet  # noqa: E402
 REALDATA = Path(__file__).resolve().parent / "realdata"
 # (folder, holiday country, label)
 SETS = [("toronto_central_intake", "CA", "Toronto Central Intake calls (Canada), 15 series"),
-        ("italy_call_centre", "IT", "Italian call centre (Italy), 1 series")]
+        ("france_emergency_sos", "FR", "French emergency departments and SOS Médecins (France), 2 series")]
 CANDIDATES = ("prophet", "swa", "naive364", "combo")
 
 
@@ -59,7 +59,11 @@ def cpu_seconds() -> float:
 
 
 def read_set(name: str) -> pl.DataFrame:
-    return pl.read_csv(REALDATA / name / "daily_calls.csv", schema={"unique_id": pl.String, "ds": pl.Date, "y": pl.Float64})
+    """The set's one ``daily_*.csv`` (named for what it counts: calls, visits ...)."""
+    files = sorted((REALDATA / name).glob("daily_*.csv"))
+    if len(files) != 1:
+        raise SystemExit(f"{REALDATA / name}: expected one daily_*.csv, found {[f.name for f in files]}")
+    return pl.read_csv(files[0], schema={"unique_id": pl.String, "ds": pl.Date, "y": pl.Float64})
 
 
 def _scores(run: Any) -> pl.DataFrame:
