@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     },
     # KPI targets overriding the registry's defaults, by KPI id.
     "targets": {},
+    # Loading: a date later than this many days after today (business time) is a typing slip
+    # and its row is quarantined (`in_range`); 1 accepts anything up to the end of tomorrow.
+    "load": {"future_days": 1},
     # The `forecast`, `staffing` and `parts` sections have their defaults in forecasts/settings.py,
     # beside the code that reads them; a config file's keys are layered over those.
 }

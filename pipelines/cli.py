@@ -45,7 +45,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     db, cfg = _db_and_config(args)
     mapping_dirs = [Path(d) for d in args.mappings] if args.mappings else None
     results = load_paths(
-        db, args.paths, source=args.source, business_tz=cfg["timezone"], mapping_dirs=mapping_dirs, echo=print
+        db, args.paths, source=args.source, business_tz=cfg["timezone"], mapping_dirs=mapping_dirs, echo=print,
+        future_days=int(cfg["load"]["future_days"]),
     )
     totals = [
         sum(getattr(r, k) for r in results) for k in ("rows_read", "inserted", "updated", "unchanged", "quarantined")

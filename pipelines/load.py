@@ -22,6 +22,7 @@ from aftersales import model
 from aftersales.db import fetch_one, writer
 from aftersales.errors import UserError
 from pipelines import derive
+from pipelines.encoding import short
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
 from pipelines.stage import Check, StageSQL, build_stage, kept_raw, quote_ident
@@ -120,6 +121,7 @@ def load_file(
     business_tz: str,
     show_progress: bool = False,
     direct_csv: bool = True,
+    future_days: int = 1,
 ) -> FileResult:
     """Apply one file inside the caller's transaction. Raises UserError for file-level problems,
     ReadAnotherWay when the caller should roll back and call again with direct_csv=False."""
@@ -180,8 +182,8 @@ def load_file(
         missing = [c for c in needed if c not in columns]
         if missing:
             raise UserError(
-                f"{path}: column(s) {missing} required by mapping {mapping.source!r} are missing; "
-                f"the file has {columns}. Fix the export, or the mapping ({mapping.path})"
+                f"{path}: column(s) {short(missing, 120)} required by mapping {mapping.source!r} are missing; "
+                f"the file has {short(columns, 200)}. Fix the export, or the mapping ({mapping.path})"
             )
         registered = raw
         raw.register(con)
@@ -192,7 +194,7 @@ def load_file(
         }
         refs = {c.references[0] for c in table.columns if c.references}
         nonempty = {t: fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {t})")[0] for t in refs}
-        stage = build_stage(mapping, raw_types, business_tz, nonempty, raw.positional)
+        stage = build_stage(mapping, raw_types, business_tz, nonempty, raw.positional, future_days)
         _stage_rows(con, stage, raw.positional is not None)
         rows_read = fetch_one(con, "SELECT count(*) FROM staged")[0]
         # One record per line after the header, the usual case, leaves no room for blank lines;
@@ -428,7 +430,8 @@ def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, header
         INSERT INTO quarantine
         SELECT $load, $file, r.{ROW}, r.{SHEET}, c.column_name, c.source_column, c.rule,
                c.message || CASE WHEN c.source_column IS NOT NULL
-                   THEN ' (value: ' || coalesce(json_extract_string({raw_json}, '$."' || c.source_column || '"'), 'empty')
+                   THEN ' (value: ' || coalesce(json_extract_string({raw_json}, '$."' || replace(replace(
+                        c.source_column, '\\', '\\\\'), '"', '\\"') || '"'), 'empty')
                         || ')' ELSE '' END,
                {raw_json}
         FROM failed f JOIN checks c ON c.idx = f.idx JOIN raw_failed r ON r._rid = f._rid
@@ -532,6 +535,7 @@ def load_paths(
     mapping_dirs: list[Path] | None = None,
     show_progress: bool | None = None,
     echo: Callable[[str], None] | None = None,
+    future_days: int = 1,
 ) -> list[FileResult]:
     """Load files into the database at `db_path`; each file lands whole or not at all.
 
@@ -554,17 +558,18 @@ def load_paths(
             con.execute("BEGIN TRANSACTION")
             try:
                 try:
-                    res = load_file(con, path, mapping, business_tz, show_progress)
+                    res = load_file(con, path, mapping, business_tz, show_progress, future_days=future_days)
                 except ReadAnotherWay:
                     con.execute("ROLLBACK")
                     con.execute("BEGIN TRANSACTION")
-                    res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False)
-            except (UserError, duckdb.Error, RuntimeError) as exc:
+                    res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False,
+                                    future_days=future_days)
+            except (UserError, duckdb.Error, RuntimeError, OSError) as exc:  # OSError: the file went away
                 con.execute("ROLLBACK")
                 failure = (
                     exc
                     if isinstance(exc, UserError)
-                    else UserError(f"{path}: load failed ({exc}); nothing from this file was written")
+                    else UserError(f"{path}: load failed ({short(exc, 300)}); nothing from this file was written")
                 )
                 break
             except BaseException:

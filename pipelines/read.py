@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import charset_normalizer
 import duckdb
 import polars as pl
 
 from aftersales.errors import UserError
-from pipelines.mapping import Mapping
+from pipelines import encoding as encoding_
+from pipelines.encoding import short
+from pipelines.mapping import Mapping, normalise_header
+from pipelines.stage import CELL_PREFIX, register_functions
 
 ROW = "_row"
 SHEET = "_sheet"
-_SAMPLE_BYTES = 256 * 1024
 STREAM_CSV_BYTES = 64 * 1024 * 1024  # larger UTF-8 CSVs stream through a temporary Parquet file
 DIRECT_CSV = True  # UTF-8 CSVs are scanned by DuckDB itself (see RawFile.csv_path)
 # DuckDB's CSV read buffer (None: its default, 32 MB). A file spanning several buffers is scanned
@@ -49,12 +52,12 @@ class RawFile:
 
     @staticmethod
     def _header(name: str) -> str:
-        return name.lstrip("\ufeff").strip()
+        return normalise_header(name)
 
     @property
     def columns(self) -> list[str]:
         if self.frame is not None:
-            return [c for c in self.frame.columns if c not in (ROW, SHEET)]
+            return [c for c in self.frame.columns if c not in (ROW, SHEET) and not c.startswith(CELL_PREFIX)]
         return [self._header(c) for c in self.parquet_columns or self.csv_columns or []]
 
     @property
@@ -73,6 +76,7 @@ class RawFile:
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         """Make the rows available as view `raw` (_rid, _row, _sheet, source columns)."""
+        register_functions(con)
         if self.frame is not None:
             frame = self.frame
             if SHEET not in frame.columns:
@@ -130,55 +134,80 @@ def file_format(path: Path, mapping: Mapping) -> str:
                     "use .csv, .xlsx or .parquet, or set `format:` in the mapping")
 
 
-def detect_encoding(path: Path) -> str:
-    """BOM first, then strict UTF-8 on a sample, then charset detection (GBK family → GB18030)."""
-    with open(path, "rb") as fh:
-        sample = fh.read(_SAMPLE_BYTES)
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        # A sample may end inside a multi-byte character: drop up to 3 trailing bytes.
-        for cut in range(4):
-            try:
-                sample[: len(sample) - cut].decode("utf-8")
-                return "utf-8"
-            except UnicodeDecodeError as exc:
-                if exc.start < len(sample) - 4:
-                    raise
-        raise UnicodeDecodeError("utf-8", sample, 0, 1, "undecodable")
-    except UnicodeDecodeError:
-        best = charset_normalizer.from_bytes(sample).best()
-        guess = (best.encoding if best else "").lower().replace("_", "")
-        # GB18030 is a superset of GBK and GB2312; Big5 and others fall through to it too,
-        # because that is what Chinese back offices write when they are not UTF-8.
-        return "gb18030" if guess in ("gbk", "gb2312", "gb18030", "") or guess.startswith("gb") else guess
+def _header_cells(text: str, mapping: Mapping) -> list[str]:
+    """The header row's cells as the file writes them (parsed by the csv module, so a quoted
+    header with a delimiter, a quote or a line break in it counts as one cell)."""
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
+    for _ in range(mapping.header_row - 1):
+        next(rows, None)
+    return next(rows, [])
+
+
+def check_header(path: Path, names: list[str]) -> list[str]:
+    """Normalised header names; a header repeated in one file is a file error (which of two
+    columns named 金额 holds the amount cannot be guessed)."""
+    clean = [normalise_header(n) for n in names]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(clean):
+        if name and name in seen:
+            raise UserError(f"{path}: the header {short(name)!r} appears twice (columns {seen[name] + 1} and {i + 1}); "
+                            "rename or remove one of them and export again")
+        seen[name] = i
+    return clean
 
 
 def _read_csv(path: Path, mapping: Mapping, direct: bool) -> RawFile:
-    encoding = mapping.encoding if mapping.encoding != "auto" else detect_encoding(path)
-    polars_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: the file is empty (0 bytes); export it again")
+    sample = encoding_.head(path)
+    scan = direct and DIRECT_CSV
+    if mapping.encoding != "auto":
+        encoding = mapping.encoding
+        # DuckDB's scan refuses invalid UTF-8 itself: only its head is checked here.
+        if encoding not in ("utf-8", "utf-8-sig") or not scan or not encoding_.sample_is_utf8(sample):
+            encoding_.check_named(path, encoding)
+    else:
+        encoding = encoding_.detect(path, whole=not scan)
+    if b"\x00" in sample and "16" not in encoding and "32" not in encoding:
+        raise UserError(f"{path}: holds NUL bytes, so it is not a text (CSV) export; check the file "
+                        "(a binary file named .csv?) and export it again as CSV")
+    line_ends = sample.count(b"\n")
+    if not line_ends and not sample.count(b"\r") and len(sample) == encoding_.SAMPLE_BYTES:
+        raise UserError(f"{path}: no line end in the first {encoding_.SAMPLE_BYTES // 1024} KB, so it is not a "
+                        "CSV export (or its header row is that long); check the file and export it again")
+    cr_only = not line_ends and b"\r" in sample  # classic Mac line ends
+    if encoding in ("utf-8", "utf-8-sig") and not cr_only:
+        text_head = sample.decode("utf-8", "ignore")
+        check_header(path, _header_cells(text_head.lstrip("\ufeff"), mapping))
+        try:
+            if scan:
+                return _scan_csv(path, mapping, encoding)
+            if path.stat().st_size > STREAM_CSV_BYTES:
+                return _stream_csv(path, mapping, encoding)
+            frame = pl.read_csv(path, infer_schema=False, separator=mapping.delimiter, encoding="utf8",
+                                skip_rows=mapping.header_row - 1)
+        except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:
+            if mapping.encoding != "auto" and ("utf" in str(exc).lower() or isinstance(exc, UnicodeDecodeError)):
+                raise UserError(f"{path}: cannot decode as {encoding} ({short(exc, 200)}); set `encoding:` in the "
+                                "mapping (utf-8, gbk, gb18030) or re-export the file as UTF-8") from exc
+            raise _malformed(path, mapping, exc) from exc
+        return RawFile(_number(frame, mapping.header_row), "csv", encoding)
+    # Any other encoding (or CR-only line ends): the whole text, strictly decoded, read as UTF-8.
+    text = encoding_.decode_whole(path, encoding).lstrip("\ufeff")
+    if cr_only:
+        text = text.replace("\r", "\n")
+    check_header(path, _header_cells(text, mapping))
     try:
-        if polars_encoding == "utf8" and direct and DIRECT_CSV:
-            return _scan_csv(path, mapping, encoding)
-        if polars_encoding == "utf8" and path.stat().st_size > STREAM_CSV_BYTES:
-            return _stream_csv(path, mapping, encoding)
-        frame = pl.read_csv(
-            path, infer_schema=False, separator=mapping.delimiter, encoding=polars_encoding,
-            skip_rows=mapping.header_row - 1,
-        )
-    except (pl.exceptions.ComputeError, UnicodeDecodeError, LookupError) as exc:
-        text = str(exc).splitlines()[0][:200]
-        if "utf-8" in text.lower() or "utf8" in text.lower() or isinstance(exc, UnicodeDecodeError):
-            if mapping.encoding == "auto" and encoding == "utf-8":
-                # The sample was UTF-8 but a later part is not: a GBK file with an ASCII head.
-                return _read_csv_as(path, mapping, "gb18030")
-            raise UserError(f"{path}: cannot decode as {encoding} ({text}); set `encoding:` in the mapping "
-                            "(utf-8, gbk, gb18030) or re-export the file as UTF-8") from exc
-        raise UserError(f"{path}: not a well-formed CSV ({text}); check the delimiter "
-                        f"({mapping.delimiter!r}) and quoting, or re-export the file") from exc
-    if encoding == "utf-8-sig" and frame.columns:
-        frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
+        frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, separator=mapping.delimiter,
+                            skip_rows=mapping.header_row - 1)
+    except pl.exceptions.ComputeError as exc:
+        raise _malformed(path, mapping, exc) from exc
     return RawFile(_number(frame, mapping.header_row), "csv", encoding)
+
+
+def _malformed(path: Path, mapping: Mapping, exc: Exception) -> UserError:
+    return UserError(f"{path}: not a well-formed CSV ({short(str(exc).splitlines()[0] if str(exc) else exc, 200)}); "
+                     f"check the delimiter ({mapping.delimiter!r}) and quoting, or re-export the file")
 
 
 def _scan_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
@@ -213,13 +242,8 @@ def _stream_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
     return RawFile(None, "csv", encoding, parquet_path=tmp, parquet_columns=columns, temporary=True)
 
 
-def _read_csv_as(path: Path, mapping: Mapping, encoding: str) -> RawFile:
-    forced = Mapping(**{**mapping.__dict__, "encoding": encoding})
-    return _read_csv(path, forced, direct=False)
-
-
 def _number(frame: pl.DataFrame, header_row: int, offset: int = 1) -> pl.DataFrame:
-    frame = frame.rename({c: c.strip() for c in frame.columns})
+    frame = frame.rename({c: normalise_header(c) for c in frame.columns})
     return frame.with_row_index(ROW, offset=offset).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
@@ -265,8 +289,12 @@ def read_file(path: Path, mapping: Mapping, direct_csv: bool = True) -> RawFile:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     fmt = file_format(path, mapping)
-    if fmt == "csv":
-        return _read_csv(path, mapping, direct_csv)
-    if fmt == "xlsx":
-        return _read_xlsx(path, mapping)
-    return _read_parquet(path)
+    try:
+        if fmt == "csv":
+            return _read_csv(path, mapping, direct_csv)
+        if fmt == "xlsx":
+            return _read_xlsx(path, mapping)
+        return _read_parquet(path)
+    except OSError as exc:  # deleted, moved or unreadable while being read
+        raise UserError(f"{path}: could not be read ({short(exc, 160)}); check that the file is there and "
+                        "readable, then load it again") from exc

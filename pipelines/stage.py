@@ -7,11 +7,17 @@ canonical names (an allow-list in aftersales.model) or source headers that exist
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from aftersales import model
-from pipelines.mapping import ColumnSpec, Mapping
+from pipelines.mapping import WHITESPACE, ColumnSpec, Mapping, normalise_text
 
 # Tried after a mapping's own formats and DuckDB's ISO cast; order matters only for ambiguity.
 BUILTIN_DATETIME_FORMATS = [
@@ -19,7 +25,19 @@ BUILTIN_DATETIME_FORMATS = [
     "%Y%m%d %H:%M:%S", "%Y%m%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日",
 ]
-ZONED_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M%z"]
+ZONED_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M%z",
+                 "%Y-%m-%d %H:%M%z", "%Y/%m/%d %H:%M:%S%z", "%Y/%m/%d %H:%M%z"]
+# A time of day followed by a zone in any ISO 8601 form (Z, ±hh, ±hhmm, ±hh:mm) or by name (UTC,
+# Asia/Tokyo). Such a value is converted from its own zone; a cast to TIMESTAMP would keep the
+# wall time and silently drop the offset.
+ZONED_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|UTC|GMT|[A-Za-z]+/[A-Za-z_]+)$"
+# Excel cells that hold no value a person typed (pipelines/excel_cells.py): the raw frame then
+# has a column CELL_PREFIX + header saying what the cell held, and the row is quarantined.
+CELL_PREFIX = "\x00cell:"
+NFKC_FUNCTION = "aftersales_nfkc"
+_WS_SQL = "'" + WHITESPACE + "'"  # our own constant (no quote in it), so written into the SQL
+# Code points above ASCII that WHITESPACE holds (those at or below 32 are tested by range).
+_WS_HIGH = sorted(ord(c) for c in WHITESPACE if ord(c) > 32)
 TRUE_WORDS = ["true", "t", "1", "yes", "y", "是", "对", "√"]
 FALSE_WORDS = ["false", "f", "0", "no", "n", "否", "不是", "×"]
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
@@ -49,16 +67,52 @@ class Params:
         return f"${name}"
 
 
-def _trimmed(source: str) -> str:
-    """Text of a raw column without surrounding spaces. trim() copies every string; most values have
-    no spaces to cut, so it runs only on those that do."""
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """The SQL functions the staging query calls (once per connection)."""
+    def nfkc(values: pa.Array) -> pa.Array:
+        return pc.utf8_normalize(values, form="NFKC")
+
+    try:
+        con.create_function(NFKC_FUNCTION, nfkc, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow")
+    except duckdb.NotImplementedException:  # registered already on this connection
+        pass
+
+
+def default_horizon(business_tz: str, future_days: int = 1) -> dt.datetime:
+    """The first moment too late to be loaded: midnight after `future_days` days from today, in
+    business time (default: anything after the end of tomorrow)."""
+    today = dt.datetime.now(zoneinfo.ZoneInfo(business_tz)).date()
+    return dt.datetime.combine(today + dt.timedelta(days=future_days + 1), dt.time())
+
+
+def normalised_column(col: model.Column, spec: ColumnSpec, table: model.Table) -> bool:
+    """Whether a column's text is compared or parsed rather than kept as written: numbers, dates,
+    flags, codes, keys, references and identifiers (`*_id`, `*_no`) are Unicode-NFKC normalised
+    (full-width １２３ → 123); names, phone numbers and comments keep the characters the file has."""
+    return (col.type.upper() != "VARCHAR" or bool(col.allowed) or bool(spec.values) or col.name in table.key
+            or col.references is not None or col.name.endswith(("_id", "_no")))
+
+
+def _is_ws(x: str) -> str:
+    return f"({x} <= 32 OR ({x} >= {_WS_HIGH[0]} AND list_contains({_WS_HIGH}, {x})))"
+
+
+def _trimmed(source: str, nfkc: bool = False) -> str:
+    """Text of a raw column without white space of any kind at either end (docs/MAPPING.md, "Keys
+    and values"), and NFKC-normalised with `nfkc`. trim() copies every string; most values have
+    nothing to cut, so it runs only on those that start or end with white space, and the
+    normalisation (a Python function) only on values that are not plain ASCII."""
     c = f"CAST(r.{quote_ident(source)} AS VARCHAR)"
-    return f"CASE WHEN prefix({c}, ' ') OR suffix({c}, ' ') THEN trim({c}) ELSE {c} END"
+    edge = f"{_is_ws(f'ord(left({c}, 1))')} OR {_is_ws(f'ord(right({c}, 1))')}"
+    trimmed = f"CASE WHEN {edge} THEN trim({c}, {_WS_SQL}) ELSE {c} END"
+    if not nfkc:
+        return trimmed
+    return f"CASE WHEN strlen({c}) <> length({c}) THEN trim({NFKC_FUNCTION}({c}), {_WS_SQL}) ELSE {trimmed} END"
 
 
-def _unmarked(a: str, mapping: Mapping, p: Params) -> str:
-    """NULL for the mapping's null markers (compared after trimming)."""
-    markers = [m.strip() for m in mapping.null_values]
+def _unmarked(a: str, mapping: Mapping, p: Params, nfkc: bool = False) -> str:
+    """NULL for the mapping's null markers (compared after trimming, and normalising with `nfkc`)."""
+    markers = sorted({normalise_text(m) if nfkc else m.strip(WHITESPACE) for m in mapping.null_values})
     if not markers:
         return a
     # strlen is the stored byte length (free); only short strings can be null markers.
@@ -81,8 +135,11 @@ def _constant(spec: ColumnSpec, p: Params) -> str:
 
 
 def _timestamp_expr(t: str, formats: list[str], file_tz: str, business_tz: str, p: Params) -> str:
-    zoned = (f"timezone({p.bind(business_tz)}, try_strptime(CASE WHEN {t} LIKE '%Z' THEN left({t}, -1) || '+00:00' "
-             f"ELSE {t} END, {p.bind(ZONED_FORMATS)}))")
+    # DuckDB's TIMESTAMPTZ cast reads every ISO offset form and zone names; a space before the
+    # offset (`... 09:03:00 +08:00`) is removed first, and strptime tries the other layouts.
+    spaced = f"regexp_replace({t}, '\\s+([+-]\\d)', '\\1')"
+    zoned = (f"timezone({p.bind(business_tz)}, coalesce(TRY_CAST({spaced} AS TIMESTAMPTZ), "
+             f"try_strptime({spaced}, {p.bind(ZONED_FORMATS)})))")
     # Excel serial day numbers; workbooks store them with float noise, so round to whole seconds.
     serial = (f"CASE WHEN TRY_CAST({t} AS DOUBLE) BETWEEN 20000 AND 80000 THEN TIMESTAMP '1899-12-30' + "
               f"to_seconds(CAST(round(TRY_CAST({t} AS DOUBLE) * 86400) AS BIGINT)) END")
@@ -93,7 +150,7 @@ def _timestamp_expr(t: str, formats: list[str], file_tz: str, business_tz: str, 
     naive = f"coalesce({', '.join(attempts)})"
     if file_tz != business_tz:
         naive = f"timezone({p.bind(business_tz)}, timezone({p.bind(file_tz)}, {naive}))"
-    full = f"CASE WHEN {t} LIKE '%+__:__' OR {t} LIKE '%-__:__' OR {t} LIKE '%Z' THEN {zoned} ELSE {naive} END"
+    full = f"CASE WHEN regexp_matches({t}, {p.bind(ZONED_RE)}) THEN {zoned} ELSE {naive} END"
     if formats:
         return full
     # The usual shape first: a string that is exactly `YYYY-MM-DD HH:MM:SS` (19 bytes) carries no
@@ -188,7 +245,7 @@ class _Layers:
 
 
 def _column_layers(layers: _Layers, col: model.Column, spec: ColumnSpec, mapping: Mapping,
-                   raw_types: dict[str, str], business_tz: str, p: Params) -> None:
+                   raw_types: dict[str, str], business_tz: str, p: Params, nfkc: bool) -> None:
     """t_<col> (cleaned text, or the typed source value) and v_<col> (typed value) of one column."""
     name = col.name
     if spec.source is None:
@@ -199,12 +256,12 @@ def _column_layers(layers: _Layers, col: model.Column, spec: ColumnSpec, mapping
         layers.add(0, f"r.{quote_ident(spec.source)}", f"t_{name}")
         src_type = raw_types[spec.source]
     else:
-        layers.add(0, _trimmed(spec.source), f"a_{name}")
+        layers.add(0, _trimmed(spec.source, nfkc), f"a_{name}")
         if spec.values:
-            layers.add(1, _unmarked(f"a_{name}", mapping, p), f"n_{name}")
+            layers.add(1, _unmarked(f"a_{name}", mapping, p, nfkc), f"n_{name}")
             layers.add(2, _mapped(f"n_{name}", spec, p), f"t_{name}")
         else:
-            layers.add(1, _unmarked(f"a_{name}", mapping, p), f"t_{name}")
+            layers.add(1, _unmarked(f"a_{name}", mapping, p, nfkc), f"t_{name}")
         src_type = raw_types[spec.source]
     s_name = f"t_{name}"
     if spec.source is not None and not _is_direct(col, spec, raw_types):
@@ -235,14 +292,15 @@ def kept_raw(i: int) -> str:
 
 def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
                 referenced_tables_nonempty: dict[str, bool],
-                positional: tuple[str, list[str]] | None = None) -> StageSQL:
+                positional: tuple[str, list[str]] | None = None, future_days: int = 1) -> StageSQL:
     """The staging query over relation `raw` (with `_rid`), one row per source row.
 
     `positional`: (relation, its columns): a relation with the source columns but no `_rid`, read
     instead; the rows are then numbered by their position in the result (see
     pipelines.read.RawFile), and each failing row keeps its raw values in list `_raw` (NULL in
     the other rows; see `kept_raw`). Such a query must run with DuckDB's `in_clause` optimizer off (see
-    pipelines.load), and checks references in `reference_sql` afterwards."""
+    pipelines.load), and checks references in `reference_sql` afterwards. Dates later than
+    `future_days` after today (business time) fail `in_range`."""
     tdef = mapping.table_def
     specs = {s.target: s for s in mapping.columns}
     p = Params()
@@ -265,12 +323,24 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         if spec is None or (spec.source is not None and spec.source not in raw_types):
             layers.add(4, f"CAST(NULL AS {col.type})", v)
             continue
-        _column_layers(layers, col, spec, mapping, raw_types, business_tz, p)
+        _column_layers(layers, col, spec, mapping, raw_types, business_tz, p, normalised_column(col, spec, tdef))
         src = spec.source
         label = src or col.name
+        cell_ok = ""
+        if src is not None and CELL_PREFIX + src in raw_types:
+            layers.add(0, f"r.{quote_ident(CELL_PREFIX + src)}", f"e_{col.name}")
+            cell_ok = f" AND e_{col.name} IS NULL"
+            fail(f"e_{col.name} IS NOT NULL",
+                 Check("type", col.name, src, f"{label}: the Excel cell holds an error value or a formula without "
+                       "a calculated value, not data; correct it in Excel (recalculate and save) and export again"))
         if col.type.upper() != "VARCHAR":  # text is always readable as text
-            fail(f"t_{col.name} IS NOT NULL AND {v} IS NULL",
+            fail(f"t_{col.name} IS NOT NULL AND {v} IS NULL{cell_ok}",
                  Check("type", col.name, src, f"{label}: cannot be read as {col.type.lower()}"))
+        if col.type.upper() in ("TIMESTAMP", "DATE"):
+            horizon = default_horizon(business_tz, future_days)
+            fail(f"{v} >= {p.bind(horizon)}",
+                 Check("in_range", col.name, src, f"{label}: later than {horizon - dt.timedelta(days=1):%Y-%m-%d}, "
+                       "the last day a load accepts (`future_days` in the config's [load] section); correct the date"))
         if col.allowed:
             fail(f"{v} NOT IN ({', '.join(p.bind(code) for code in col.allowed)})",
                  Check("known_value", col.name, src, f"{label}: unknown value; expected one of "
@@ -322,7 +392,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     version = "CAST(NULL AS BIGINT)"
     if mapping.version_column:
         # Only trimmed: an empty version is a `type` failure, not a missing one.
-        layers.add(0, _trimmed(mapping.version_column), "t__v")
+        layers.add(0, _trimmed(mapping.version_column, nfkc=True), "t__v")
         if mapping.version_type == "integer":
             version = "TRY_CAST(TRY_CAST(t__v AS DOUBLE) AS BIGINT)"
         else:
