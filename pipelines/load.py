@@ -182,8 +182,8 @@ def load_file(
         missing = [c for c in needed if c not in columns]
         if missing:
             raise UserError(
-                f"{path}: column(s) {short(missing, 120)} required by mapping {mapping.source!r} are missing; "
-                f"the file has {short(columns, 200)}. Fix the export, or the mapping ({mapping.path})"
+                f"{path}: column(s) {short(missing, 80)} required by mapping {mapping.source!r} are missing; "
+                f"the file has {short(columns, 80)}. Fix the export, or the mapping ({mapping.path})"
             )
         registered = raw
         raw.register(con)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import duckdb
 import polars as pl
 
 from aftersales.errors import UserError
 from pipelines import encoding as encoding_
+from pipelines import excel_cells
 from pipelines.encoding import short
 from pipelines.mapping import Mapping, normalise_header
 from pipelines.stage import CELL_PREFIX, register_functions
@@ -140,7 +143,9 @@ def _header_cells(text: str, mapping: Mapping) -> list[str]:
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
     for _ in range(mapping.header_row - 1):
         next(rows, None)
-    return next(rows, [])
+    # An empty header cell (a trailing delimiter) names no column a mapping can use; each gets a
+    # name of its own so the columns stay distinct.
+    return [cell if normalise_header(cell) else f"_empty_{i + 1}" for i, cell in enumerate(next(rows, []))]
 
 
 def check_header(path: Path, names: list[str]) -> list[str]:
@@ -178,14 +183,17 @@ def _read_csv(path: Path, mapping: Mapping, direct: bool) -> RawFile:
     cr_only = not line_ends and b"\r" in sample  # classic Mac line ends
     if encoding in ("utf-8", "utf-8-sig") and not cr_only:
         text_head = sample.decode("utf-8", "ignore")
-        check_header(path, _header_cells(text_head.lstrip("\ufeff"), mapping))
+        # Header names as the csv module parses them: Polars keeps a quoted header's doubled
+        # quotes ("a""b" stays a""b), and the mapping names the header as a person reads it.
+        header = _header_cells(text_head.lstrip("\ufeff"), mapping)
+        check_header(path, header)
         try:
             if scan:
-                return _scan_csv(path, mapping, encoding)
+                return _scan_csv(path, mapping, encoding, header)
             if path.stat().st_size > STREAM_CSV_BYTES:
-                return _stream_csv(path, mapping, encoding)
+                return _stream_csv(path, mapping, encoding, header)
             frame = pl.read_csv(path, infer_schema=False, separator=mapping.delimiter, encoding="utf8",
-                                skip_rows=mapping.header_row - 1)
+                                skip_rows=mapping.header_row - 1, new_columns=header or None)
         except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:
             if mapping.encoding != "auto" and ("utf" in str(exc).lower() or isinstance(exc, UnicodeDecodeError)):
                 raise UserError(f"{path}: cannot decode as {encoding} ({short(exc, 200)}); set `encoding:` in the "
@@ -196,10 +204,11 @@ def _read_csv(path: Path, mapping: Mapping, direct: bool) -> RawFile:
     text = encoding_.decode_whole(path, encoding).lstrip("\ufeff")
     if cr_only:
         text = text.replace("\r", "\n")
-    check_header(path, _header_cells(text, mapping))
+    header = _header_cells(text, mapping)
+    check_header(path, header)
     try:
         frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, separator=mapping.delimiter,
-                            skip_rows=mapping.header_row - 1)
+                            skip_rows=mapping.header_row - 1, new_columns=header or None)
     except pl.exceptions.ComputeError as exc:
         raise _malformed(path, mapping, exc) from exc
     return RawFile(_number(frame, mapping.header_row), "csv", encoding)
@@ -210,15 +219,9 @@ def _malformed(path: Path, mapping: Mapping, exc: Exception) -> UserError:
                      f"check the delimiter ({mapping.delimiter!r}) and quoting, or re-export the file")
 
 
-def _scan_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
-    """DuckDB scans the file where it lies; only the header is read here (by Polars, so that the
-    names, duplicates included, are exactly those the Polars path would give)."""
-    header = pl.read_csv(path, n_rows=0, infer_schema=False, separator=mapping.delimiter,
-                         skip_rows=mapping.header_row - 1).columns
-    if encoding == "utf-8-sig" and header:
-        header[0] = header[0].lstrip("\ufeff")
-    if any("\ufffd" in name for name in header):  # Polars decodes the header leniently
-        raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid utf-8 in the header")
+def _scan_csv(path: Path, mapping: Mapping, encoding: str, header: list[str]) -> RawFile:
+    """DuckDB scans the file where it lies, with the header the caller read (the names the
+    Polars path gives too)."""
     options = {
         "header": True, "sep": mapping.delimiter, "quotechar": '"', "escapechar": '"',
         "skiprows": mapping.header_row - 1, "auto_detect": False, "columns": {c: "VARCHAR" for c in header},
@@ -227,12 +230,13 @@ def _scan_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
     return RawFile(None, "csv", encoding, csv_path=path, csv_columns=header, csv_options=options)
 
 
-def _stream_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
+def _stream_csv(path: Path, mapping: Mapping, encoding: str, header: list[str]) -> RawFile:
     """A large UTF-8 CSV is converted, streaming and numbered, to a temporary Parquet file of
     text columns that DuckDB then scans: memory stays bounded whatever the file's size."""
     tmp = Path(tempfile.mkstemp(prefix="aftersales_csv_", suffix=".parquet")[1])
     try:
-        (pl.scan_csv(path, infer_schema=False, separator=mapping.delimiter, skip_rows=mapping.header_row - 1)
+        (pl.scan_csv(path, infer_schema=False, separator=mapping.delimiter, skip_rows=mapping.header_row - 1,
+                     new_columns=header or None)
          .with_row_index(ROW, offset=1)
          .sink_parquet(tmp, compression="lz4"))
     except BaseException:
@@ -254,25 +258,56 @@ def _read_xlsx(path: Path, mapping: Mapping) -> RawFile:
         reader = fastexcel.read_excel(path)
         names = reader.sheet_names
     except Exception as exc:  # fastexcel raises its own error types for non-workbooks
-        raise UserError(f"{path}: not a readable Excel workbook ({str(exc).splitlines()[0][:160]}); "
+        raise UserError(f"{path}: not a readable Excel workbook ({short(str(exc).splitlines()[0], 160)}); "
                         "open it in Excel and save as .xlsx, or export CSV") from exc
     if mapping.sheet != "all":
         if mapping.sheet not in names:
-            raise UserError(f"{path}: no sheet named {mapping.sheet!r}; sheets: {names}; fix `sheet:` in the mapping")
+            raise UserError(f"{path}: no sheet named {short(mapping.sheet)!r}; sheets: {short(names, 200)}; "
+                            "fix `sheet:` in the mapping")
         names = [mapping.sheet]
-    frames = []
+    frames, read_names, hidden = [], [], []
     for name in names:
-        sheet = reader.load_sheet(name, header_row=mapping.header_row - 1, dtypes="string",
-                                  skip_rows=None)
+        sheet = reader.load_sheet(name, header_row=mapping.header_row - 1, dtypes="string", skip_rows=None)
+        # A hidden sheet is a workbook's own workings (lookups, old data), not the export: read
+        # only when the mapping names it.
+        if str(sheet.visible) != "visible" and mapping.sheet != name:
+            hidden.append(name)
+            continue
         frame = pl.from_arrow(sheet.to_arrow())
         if frame.height == 0 and not frame.columns:
             continue
+        raw_header = reader.load_sheet(name, header_row=None, n_rows=mapping.header_row, dtypes="string")
+        cells = pl.from_arrow(raw_header.to_arrow())
+        if cells.height:
+            check_header(Path(f"{path} (sheet {name})"), [v or "" for v in cells.row(cells.height - 1)])
         # Sheet row numbers as Excel shows them: the header is row `header_row`.
         frame = _number(frame, mapping.header_row, offset=mapping.header_row + 1)
         frames.append(frame.with_columns(pl.lit(name).alias(SHEET)))
+        read_names.append(name)
     if not frames:
-        raise UserError(f"{path}: the workbook has no data in sheets {names}")
+        note = f" (hidden sheets skipped: {short(hidden, 120)}; name one with `sheet:` to read it)" if hidden else ""
+        raise UserError(f"{path}: the workbook has no data in sheets {short(names, 200)}{note}")
+    try:
+        problems = excel_cells.problem_cells(path, read_names, mapping.header_row)
+    except (KeyError, ValueError, ElementTree.ParseError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{path}: the workbook's sheets cannot be checked for error cells "
+                        f"({short(exc, 120)}); open it in Excel and save it again") from exc
+    frames = [_mark_cells(f, problems.get(n, {})) for f, n in zip(frames, read_names, strict=True)]
     return RawFile(pl.concat(frames, how="diagonal_relaxed"), "xlsx")
+
+
+def _mark_cells(frame: pl.DataFrame, problems: dict[str, dict[int, str]]) -> pl.DataFrame:
+    """Error and uncalculated formula cells: the cell's value becomes what it holds (`#DIV/0!`,
+    `=A2/B2`), and column CELL_PREFIX + header says so, for the staging query's `type` rule."""
+    for header, rows in problems.items():
+        name = normalise_header(header)
+        if name not in frame.columns:
+            continue  # a column the mapping may not even read
+        flag = CELL_PREFIX + name
+        marks = pl.col(ROW).replace_strict(rows, default=None, return_dtype=pl.String)
+        frame = frame.with_columns(marks.alias(flag)).with_columns(
+            pl.coalesce(pl.col(flag), pl.col(name)).alias(name))
+    return frame
 
 
 def _read_parquet(path: Path) -> RawFile:

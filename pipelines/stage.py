@@ -33,7 +33,7 @@ ZONED_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%
 ZONED_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|UTC|GMT|[A-Za-z]+/[A-Za-z_]+)$"
 # Excel cells that hold no value a person typed (pipelines/excel_cells.py): the raw frame then
 # has a column CELL_PREFIX + header saying what the cell held, and the row is quarantined.
-CELL_PREFIX = "\x00cell:"
+CELL_PREFIX = "_excel_cell:"
 NFKC_FUNCTION = "aftersales_nfkc"
 _WS_SQL = "'" + WHITESPACE + "'"  # our own constant (no quote in it), so written into the SQL
 # Code points above ASCII that WHITESPACE holds (those at or below 32 are tested by range).
