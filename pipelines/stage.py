@@ -112,7 +112,9 @@ def _trimmed(source: str, nfkc: bool = False) -> str:
     trimmed = f"CASE WHEN {edge} THEN trim({c}, {_WS_SQL}) ELSE {c} END"
     if not nfkc:
         return trimmed
-    return f"CASE WHEN strlen({c}) <> length({c}) THEN trim({NFKC_FUNCTION}({c}), {_WS_SQL}) ELSE {trimmed} END"
+    # Plain ASCII (the usual key, code, number or date) can only carry ASCII white space.
+    return (f"CASE WHEN strlen({c}) <> length({c}) THEN trim({NFKC_FUNCTION}({c}), {_WS_SQL}) "
+            f"WHEN least({first}, {last}) < 33 THEN trim({c}, {_WS_SQL}) ELSE {c} END")
 
 
 def _unmarked(a: str, mapping: Mapping, p: Params, nfkc: bool = False) -> str:
