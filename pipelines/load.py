@@ -425,14 +425,17 @@ def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, header
         params[f"h{i}"] = h
         pairs.append(f"$h{i}, CAST(r.{quote_ident(h)} AS VARCHAR)")
     raw_json = f"json_object({', '.join(pairs)})" if pairs else "'{}'::JSON"
+    # The header is quoted in the JSON path (a header may hold `"` or `\`); a long value is cut.
+    value = (f"json_extract_string({raw_json}, '$.\"' || replace(replace(c.source_column, '\\', '\\\\'), "
+             "'\"', '\\\"') || '\"')")
+    shown = (f"CASE WHEN length({value}) > 100 THEN left({value}, 100) || '…(' || length({value}) || "
+             f"' characters)' ELSE {value} END")
     con.execute(
         f"""
         INSERT INTO quarantine
         SELECT $load, $file, r.{ROW}, r.{SHEET}, c.column_name, c.source_column, c.rule,
                c.message || CASE WHEN c.source_column IS NOT NULL
-                   THEN ' (value: ' || coalesce(json_extract_string({raw_json}, '$."' || replace(replace(
-                        c.source_column, '\\', '\\\\'), '"', '\\"') || '"'), 'empty')
-                        || ')' ELSE '' END,
+                   THEN ' (value: ' || coalesce({shown}, 'empty') || ')' ELSE '' END,
                {raw_json}
         FROM failed f JOIN checks c ON c.idx = f.idx JOIN raw_failed r ON r._rid = f._rid
         ORDER BY r._rid, c.idx""",

@@ -366,3 +366,12 @@ def test_the_cli_refuses_bad_files_with_exit_2_and_one_short_line(tmp_path, kind
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr + run.stdout
     assert len(run.stderr.strip()) <= MESSAGE_LIMIT and "tickets.csv" in run.stderr
+
+
+def test_a_long_bad_value_is_cut_in_the_quarantine_message(db_path, masters, tmp_path):
+    csv = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + ticket_row("A1", channel="x" * 50_000) + "\n")
+    res = _load(db_path, *masters, csv)[-1]
+    assert res.quarantined == 1
+    message, raw_length = table_rows(db_path, "SELECT message, length(raw->>'channel') FROM quarantine")[0]
+    assert len(message) < 400 and "50,000" not in message and "(50000 characters)" in message
+    assert raw_length == 50_000  # the raw values keep the whole cell
