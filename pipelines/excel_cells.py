@@ -15,6 +15,9 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
+# The raw frame of a workbook has a column CELL_PREFIX + header for each column holding such
+# cells, saying what each held; the staging query quarantines those rows (`type`).
+CELL_PREFIX = "_excel_cell:"
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"

@@ -16,9 +16,10 @@ import polars as pl
 from aftersales.errors import UserError
 from pipelines import encoding as encoding_
 from pipelines import excel_cells
+from pipelines.clean import register_functions
 from pipelines.encoding import short
+from pipelines.excel_cells import CELL_PREFIX
 from pipelines.mapping import Mapping, normalise_header
-from pipelines.stage import CELL_PREFIX, register_functions
 
 ROW = "_row"
 SHEET = "_sheet"

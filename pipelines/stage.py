@@ -8,15 +8,12 @@ canonical names (an allow-list in aftersales.model) or source headers that exist
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from aftersales import model
+from pipelines.clean import default_horizon, normalised_column, quote_ident, trimmed
+from pipelines.excel_cells import CELL_PREFIX
 from pipelines.mapping import WHITESPACE, ColumnSpec, Mapping, normalise_text
 
 # Tried after a mapping's own formats and DuckDB's ISO cast; order matters only for ambiguity.
@@ -31,20 +28,9 @@ ZONED_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%
 # Asia/Tokyo). Such a value is converted from its own zone; a cast to TIMESTAMP would keep the
 # wall time and silently drop the offset.
 ZONED_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|UTC|GMT|[A-Za-z]+/[A-Za-z_]+)$"
-# Excel cells that hold no value a person typed (pipelines/excel_cells.py): the raw frame then
-# has a column CELL_PREFIX + header saying what the cell held, and the row is quarantined.
-CELL_PREFIX = "_excel_cell:"
-NFKC_FUNCTION = "aftersales_nfkc"
-_WS_SQL = "'" + WHITESPACE + "'"  # our own constant (no quote in it), so written into the SQL
-# Code points above ASCII that WHITESPACE holds (those at or below 32 are tested by range).
-_WS_HIGH = sorted(ord(c) for c in WHITESPACE if ord(c) > 32)
 TRUE_WORDS = ["true", "t", "1", "yes", "y", "是", "对", "√"]
 FALSE_WORDS = ["false", "f", "0", "no", "n", "否", "不是", "×"]
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -65,56 +51,6 @@ class Params:
         name = f"p{len(self.values)}"
         self.values[name] = value
         return f"${name}"
-
-
-def register_functions(con: duckdb.DuckDBPyConnection) -> None:
-    """The SQL functions the staging query calls (once per connection)."""
-    def nfkc(values: pa.Array) -> pa.Array:
-        return pc.utf8_normalize(values, form="NFKC")
-
-    try:
-        con.create_function(NFKC_FUNCTION, nfkc, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow")
-    except duckdb.NotImplementedException:  # registered already on this connection
-        pass
-
-
-def default_horizon(business_tz: str, future_days: int = 1) -> dt.datetime:
-    """The first moment too late to be loaded: midnight after `future_days` days from today, in
-    business time (default: anything after the end of tomorrow)."""
-    today = dt.datetime.now(zoneinfo.ZoneInfo(business_tz)).date()
-    return dt.datetime.combine(today + dt.timedelta(days=future_days + 1), dt.time())
-
-
-def normalised_column(col: model.Column, spec: ColumnSpec, table: model.Table) -> bool:
-    """Whether a column's text is compared or parsed rather than kept as written: numbers, dates,
-    flags, codes, keys, references and identifiers (`*_id`, `*_no`) are Unicode-NFKC normalised
-    (full-width １２３ → 123); names, phone numbers and comments keep the characters the file has."""
-    return (col.type.upper() != "VARCHAR" or bool(col.allowed) or bool(spec.values) or col.name in table.key
-            or col.references is not None or col.name.endswith(("_id", "_no")))
-
-
-def _high_ws(x: str) -> str:
-    """Whether code point `x` (above 132) is one of WHITESPACE's."""
-    return f"(({x} BETWEEN {_WS_HIGH[0]} AND 12288 AND list_contains({_WS_HIGH}, {x})) OR {x} = 65279)"
-
-
-def _trimmed(source: str, nfkc: bool = False) -> str:
-    """Text of a raw column without white space of any kind at either end (docs/MAPPING.md, "Keys
-    and values"), and NFKC-normalised with `nfkc`. trim() copies every string; most values have
-    nothing to cut, so it runs only on those that start or end with white space, and the
-    normalisation (a Python function) only on values that are not plain ASCII."""
-    c = f"CAST(r.{quote_ident(source)} AS VARCHAR)"
-    # The first and last characters' code points; both plain ASCII (33..132) is the usual case,
-    # and the cheapest test (measured: about 50 ns a value, against 16 for spaces only).
-    first, last = f"ord({c}[1])", f"ord({c}[-1])"
-    edge = (f"least({first}, {last}) < 33 OR (greatest({first}, {last}) > 132 "
-            f"AND ({_high_ws(first)} OR {_high_ws(last)}))")
-    trimmed = f"CASE WHEN {edge} THEN trim({c}, {_WS_SQL}) ELSE {c} END"
-    if not nfkc:
-        return trimmed
-    # Plain ASCII (the usual key, code, number or date) can only carry ASCII white space.
-    return (f"CASE WHEN strlen({c}) <> length({c}) THEN trim({NFKC_FUNCTION}({c}), {_WS_SQL}) "
-            f"WHEN least({first}, {last}) < 33 THEN trim({c}, {_WS_SQL}) ELSE {c} END")
 
 
 def _unmarked(a: str, mapping: Mapping, p: Params, nfkc: bool = False) -> str:
@@ -263,7 +199,7 @@ def _column_layers(layers: _Layers, col: model.Column, spec: ColumnSpec, mapping
         layers.add(0, f"r.{quote_ident(spec.source)}", f"t_{name}")
         src_type = raw_types[spec.source]
     else:
-        layers.add(0, _trimmed(spec.source, nfkc), f"a_{name}")
+        layers.add(0, trimmed(spec.source, nfkc), f"a_{name}")
         if spec.values:
             layers.add(1, _unmarked(f"a_{name}", mapping, p, nfkc), f"n_{name}")
             layers.add(2, _mapped(f"n_{name}", spec, p), f"t_{name}")
@@ -399,7 +335,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     version = "CAST(NULL AS BIGINT)"
     if mapping.version_column:
         # Only trimmed: an empty version is a `type` failure, not a missing one.
-        layers.add(0, _trimmed(mapping.version_column, nfkc=True), "t__v")
+        layers.add(0, trimmed(mapping.version_column, nfkc=True), "t__v")
         if mapping.version_type == "integer":
             version = "TRY_CAST(TRY_CAST(t__v AS DOUBLE) AS BIGINT)"
         else:
