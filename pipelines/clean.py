@@ -29,10 +29,13 @@ def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     def nfkc(values: pa.Array) -> pa.Array:
         return pc.utf8_normalize(values, form="NFKC")
 
-    try:
+    found = con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = $n",
+                        {"n": NFKC_FUNCTION}).fetchall()[0][0]
+    if not found:
+        # Created inside a transaction that is later rolled back, a function leaves the catalog
+        # but stays registered (DuckDB then refuses to create it again): the loader registers
+        # it before its first transaction.
         con.create_function(NFKC_FUNCTION, nfkc, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow")
-    except duckdb.NotImplementedException:  # registered already on this connection
-        pass
 
 
 def default_horizon(business_tz: str, future_days: int = 1) -> dt.datetime:

@@ -22,6 +22,7 @@ from aftersales import model
 from aftersales.db import fetch_one, writer
 from aftersales.errors import UserError
 from pipelines import derive
+from pipelines.clean import register_functions
 from pipelines.encoding import short
 from pipelines.mapping import Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
@@ -555,6 +556,7 @@ def load_paths(
     failure: BaseException | None = None
     with writer(db_path) as con:
         con.execute("SET TimeZone = $tz", {"tz": business_tz})
+        register_functions(con)  # before any transaction: a file's rollback would drop them
         for path, mapping in tqdm(
             plan, desc="files", unit="file", disable=not show_progress or len(plan) < 2, file=sys.stderr
         ):

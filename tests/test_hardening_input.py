@@ -375,3 +375,14 @@ def test_a_long_bad_value_is_cut_in_the_quarantine_message(db_path, masters, tmp
     message, raw_length = table_rows(db_path, "SELECT message, length(raw->>'channel') FROM quarantine")[0]
     assert len(message) < 400 and "50,000" not in message and "(50000 characters)" in message
     assert raw_length == 50_000  # the raw values keep the whole cell
+
+
+def test_a_file_read_again_through_polars_in_a_run_of_its_own_loads(db_path, masters, tmp_path):
+    # A short row sends a CSV from DuckDB's scan back through Polars after a rollback; the SQL
+    # function the staging calls must survive that rollback when it was this run's first file.
+    _load(db_path, *masters)
+    csv = write(tmp_path / "in" / "tickets.csv", TICKET_HEADER + "\n" + ticket_row("Ａ1") + "\nA2,tmall\n")
+    res = _load(db_path, csv)[-1]
+    _identity(res)
+    assert (res.rows_read, res.inserted, res.quarantined) == (2, 1, 1)
+    assert table_rows(db_path, "SELECT ticket_id FROM tickets") == [("A1",)]
