@@ -574,7 +574,8 @@ def load_paths(
                 failure = (
                     exc
                     if isinstance(exc, UserError)
-                    else UserError(f"{path}: load failed ({short(exc, 300)}); nothing from this file was written")
+                    else UserError(f"{path}: load failed ({short(str(exc).strip().split(chr(10))[0], 200)}); "
+                                   "nothing from this file was written")
                 )
                 break
             except BaseException:
