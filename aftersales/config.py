@@ -43,9 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "sla_verdict": "source",
     # KPI targets overriding the registry's defaults, by KPI id.
     "targets": {},
-    # A file more than this share of whose rows would be quarantined is refused whole (exit 2,
-    # nothing written); a mapping's own `max_quarantined_share` wins over this.
-    "load": {"max_quarantined_share": 0.5},
+    # Loading: a file more than `max_quarantined_share` of whose rows would be quarantined is
+    # refused whole (exit 2, nothing written; a mapping's own value wins over this); a date later
+    # than `future_days` days after today (business time) is a typing slip and its row is
+    # quarantined (`in_range`; 1 accepts anything up to the end of tomorrow).
+    "load": {"max_quarantined_share": 0.5, "future_days": 1},
     # Codes added to the built-in code lists, by list: channels, service_types, regions,
     # priorities, product_categories (alias: categories), complaint_reasons. Each code takes a
     # Chinese label, or both: `email = "邮件"` or `email = {zh = "邮件", en = "Email"}`.

@@ -48,6 +48,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     results = load_paths(
         db, args.paths, source=args.source, business_tz=cfg["timezone"], mapping_dirs=mapping_dirs, echo=print,
         max_quarantined_share=float(cfg["load"]["max_quarantined_share"]),
+        future_days=int(cfg["load"]["future_days"]),
     )
     totals = [
         sum(getattr(r, k) for r in results) for k in ("rows_read", "inserted", "updated", "unchanged", "quarantined")

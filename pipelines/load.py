@@ -22,6 +22,7 @@ from aftersales import model
 from aftersales.db import disk_full_message, fetch_one, writer
 from aftersales.errors import UserError, clip, first_line, is_disk_full
 from pipelines import derive, fold, hints
+from pipelines.clean import register_functions
 from pipelines.mapping import TIE_LAST_ROW, Mapping, all_mappings, choose_mapping
 from pipelines.read import ROW, SHEET, ReadAnotherWay, file_format, read_file
 from pipelines.stage import Check, StageSQL, build_stage, kept_raw, quote_ident
@@ -124,6 +125,7 @@ def load_file(
     show_progress: bool = False,
     direct_csv: bool = True,
     max_quarantined_share: float = DEFAULT_MAX_QUARANTINED_SHARE,
+    future_days: int = 1,
 ) -> FileResult:
     """Apply one file inside the caller's transaction. Raises UserError for file-level problems
     (including more than ``max_quarantined_share`` of its rows quarantined; the mapping's own
@@ -201,7 +203,7 @@ def load_file(
         }
         refs = {c.references[0] for c in table.columns if c.references}
         nonempty = {t: fetch_one(con, f"SELECT EXISTS (SELECT 1 FROM {t})")[0] for t in refs}
-        stage = build_stage(mapping, raw_types, business_tz, nonempty, raw.positional)
+        stage = build_stage(mapping, raw_types, business_tz, nonempty, raw.positional, future_days)
         _stage_rows(con, stage, raw.positional is not None)
         rows_read = fetch_one(con, "SELECT count(*) FROM staged")[0]
         # One record per line after the header, the usual case, leaves no room for blank lines;
@@ -474,13 +476,17 @@ def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, header
         params[f"h{i}"] = h
         pairs.append(f"$h{i}, CAST(r.{quote_ident(h)} AS VARCHAR)")
     raw_json = f"json_object({', '.join(pairs)})" if pairs else "'{}'::JSON"
+    # The header is quoted in the JSON path (a header may hold `"` or `\`); a long value is cut.
+    value = (f"json_extract_string({raw_json}, '$.\"' || replace(replace(c.source_column, '\\', '\\\\'), "
+             "'\"', '\\\"') || '\"')")
+    shown = (f"CASE WHEN length({value}) > 100 THEN left({value}, 100) || '…(' || length({value}) || "
+             f"' characters)' ELSE {value} END")
     con.execute(
         f"""
         INSERT INTO quarantine
         SELECT $load, $file, r.{ROW}, r.{SHEET}, c.column_name, c.source_column, c.rule,
                c.message || CASE WHEN c.source_column IS NOT NULL
-                   THEN ' (value: ' || coalesce(json_extract_string({raw_json}, '$."' || c.source_column || '"'), 'empty')
-                        || ')' ELSE '' END,
+                   THEN ' (value: ' || coalesce({shown}, 'empty') || ')' ELSE '' END,
                {raw_json}
         FROM failed f JOIN checks c ON c.idx = f.idx JOIN raw_failed r ON r._rid = f._rid
         ORDER BY r._rid, c.idx""",
@@ -685,6 +691,7 @@ def load_paths(
     show_progress: bool | None = None,
     echo: Callable[[str], None] | None = None,
     max_quarantined_share: float = DEFAULT_MAX_QUARANTINED_SHARE,
+    future_days: int = 1,
 ) -> list[FileResult]:
     """Load files into the database at `db_path`; each file lands whole or not at all.
 
@@ -701,6 +708,7 @@ def load_paths(
     failure: BaseException | None = None
     with writer(db_path) as con:
         con.execute("SET TimeZone = $tz", {"tz": business_tz})
+        register_functions(con)  # before any transaction: a file's rollback would drop them
         for path, mapping in tqdm(
             plan, desc="files", unit="file", disable=not show_progress or len(plan) < 2, file=sys.stderr
         ):
@@ -708,12 +716,12 @@ def load_paths(
             try:
                 try:
                     res = load_file(con, path, mapping, business_tz, show_progress,
-                                    max_quarantined_share=max_quarantined_share)
+                                    max_quarantined_share=max_quarantined_share, future_days=future_days)
                 except ReadAnotherWay:
                     con.execute("ROLLBACK")
                     con.execute("BEGIN TRANSACTION")
                     res = load_file(con, path, mapping, business_tz, show_progress, direct_csv=False,
-                                    max_quarantined_share=max_quarantined_share)
+                                    max_quarantined_share=max_quarantined_share, future_days=future_days)
             except Exception as exc:
                 failure = file_failure(path, exc, db_path)
                 try:

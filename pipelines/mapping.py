@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import fnmatch
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,27 @@ from pipelines import fold
 BUILTIN_DIR = Path(__file__).with_name("mappings")
 DEFAULT_NULLS = ("", "NULL", "null", "None", "N/A", "NA", "-", "--", "无", "空")
 FORMATS = ("auto", "csv", "xlsx", "parquet")
-ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030", "gb2312")
+# `encoding: auto` chooses among UTF-8, UTF-16 with BOM and GB18030 (pipelines/encoding.py);
+# any other Python codec name is accepted when a mapping names it.
+ENCODINGS = ("auto", "utf-8", "utf-8-sig", "utf-16", "gbk", "gb18030", "gb2312")
+# White space trimmed from both ends of every value and header: Unicode's White_Space
+# characters (tab, line ends, NBSP, the ideographic space U+3000, …) and the invisible
+# zero-width ones exports leave behind (U+200B..U+200D, U+2060, the BOM U+FEFF).
+WHITESPACE = "".join(chr(c) for c in (*range(9, 14), 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200E), 0x2028,
+                                      0x2029, 0x202F, 0x205F, 0x2060, 0x3000, 0xFEFF))
+
+
+def normalise_text(value: str) -> str:
+    """A key, code or number as compared and parsed: Unicode NFKC (full-width ＡＢ１２ → AB12,
+    the ideographic space → a space), then white space trimmed at both ends (docs/MAPPING.md)."""
+    return unicodedata.normalize("NFKC", value).strip(WHITESPACE)
+
+
+def normalise_header(name: str) -> str:
+    """A header as matched against a mapping's source names (same rule as keys)."""
+    return normalise_text(name)
+
+
 CANONICAL_PREFIX = "canonical-"
 
 
@@ -97,7 +119,11 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
         raise _fail(path, f"format {fmt!r} is not one of {FORMATS}")
     enc = str(raw.get("encoding", "auto")).lower()
     if enc not in ENCODINGS:
-        raise _fail(path, f"encoding {enc!r} is not one of {ENCODINGS}")
+        try:
+            codecs.lookup(enc)
+        except LookupError:
+            raise _fail(path, f"encoding {enc!r} is not a known character set; use auto, or one of "
+                        f"{ENCODINGS[1:]} (any Python codec name is accepted)") from None
     mode = raw.get("mode", "snapshot")
     if mode not in ("snapshot", "events", "log"):
         raise _fail(path, f"mode {mode!r} must be snapshot, events or log")
@@ -120,7 +146,7 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
             raise _fail(path, f"column {target!r} has unknown key(s) {sorted(bad)}")
         if spec.get("values") is not None and not isinstance(spec["values"], dict):
             raise _fail(path, f"column {target!r}: `values` must map source values to codes")
-        values = {str(k).strip(): v for k, v in (spec.get("values") or {}).items()}
+        values = {normalise_text(str(k)): v for k, v in (spec.get("values") or {}).items()}
         default = values.pop(ELSE, None)
         if "default" in spec:
             if default is not None:
@@ -128,7 +154,7 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
             default = spec["default"]
         if default is not None and "column" not in spec:
             raise _fail(path, f"column {target!r}: a default (`else:`) needs a `column:` to apply to")
-        specs.append(ColumnSpec(target, source=str(spec["column"]).strip() if "column" in spec else None,
+        specs.append(ColumnSpec(target, source=normalise_header(str(spec["column"])) if "column" in spec else None,
                                 constant=spec.get("constant"), values=values,
                                 formats=tuple(spec.get("formats") or ()), optional=bool(spec.get("optional", False)),
                                 default=default,
@@ -150,7 +176,7 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
             raise _fail(path, "`version` must be {column: HEADER, type: datetime|integer}")
         if set(version) - {"column", "type", "tie_break"}:
             raise _fail(path, f"`version` has unknown key(s) {sorted(set(version) - {'column', 'type', 'tie_break'})}")
-        vcol, vtype = str(version["column"]).strip(), version.get("type", "datetime")
+        vcol, vtype = normalise_header(str(version["column"])), version.get("type", "datetime")
         if vtype not in ("datetime", "integer"):
             raise _fail(path, f"version type {vtype!r} must be datetime or integer")
         if "tie_break" in version:

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
-import charset_normalizer
 import duckdb
 import polars as pl
 
 from aftersales.errors import UserError
-from pipelines.mapping import Mapping
+from pipelines import encoding as encoding_
+from pipelines import excel_cells
+from pipelines.clean import register_functions
+from pipelines.encoding import short
+from pipelines.excel_cells import CELL_PREFIX
+from pipelines.mapping import Mapping, normalise_header
 
 ROW = "_row"
 SHEET = "_sheet"
-_SAMPLE_BYTES = 256 * 1024
 STREAM_CSV_BYTES = 64 * 1024 * 1024  # larger UTF-8 CSVs stream through a temporary Parquet file
 DIRECT_CSV = True  # UTF-8 CSVs are scanned by DuckDB itself (see RawFile.csv_path)
 # DuckDB's CSV read buffer (None: its default, 32 MB). A file spanning several buffers is scanned
@@ -49,12 +56,12 @@ class RawFile:
 
     @staticmethod
     def _header(name: str) -> str:
-        return name.lstrip("\ufeff").strip()
+        return normalise_header(name)
 
     @property
     def columns(self) -> list[str]:
         if self.frame is not None:
-            return [c for c in self.frame.columns if c not in (ROW, SHEET)]
+            return [c for c in self.frame.columns if c not in (ROW, SHEET) and not c.startswith(CELL_PREFIX)]
         return [self._header(c) for c in self.parquet_columns or self.csv_columns or []]
 
     @property
@@ -73,6 +80,7 @@ class RawFile:
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         """Make the rows available as view `raw` (_rid, _row, _sheet, source columns)."""
+        register_functions(con)
         if self.frame is not None:
             frame = self.frame
             if SHEET not in frame.columns:
@@ -130,66 +138,91 @@ def file_format(path: Path, mapping: Mapping) -> str:
                     "use .csv, .xlsx or .parquet, or set `format:` in the mapping")
 
 
-def detect_encoding(path: Path) -> str:
-    """BOM first, then strict UTF-8 on a sample, then charset detection (GBK family → GB18030)."""
-    with open(path, "rb") as fh:
-        sample = fh.read(_SAMPLE_BYTES)
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        # A sample may end inside a multi-byte character: drop up to 3 trailing bytes.
-        for cut in range(4):
-            try:
-                sample[: len(sample) - cut].decode("utf-8")
-                return "utf-8"
-            except UnicodeDecodeError as exc:
-                if exc.start < len(sample) - 4:
-                    raise
-        raise UnicodeDecodeError("utf-8", sample, 0, 1, "undecodable")
-    except UnicodeDecodeError:
-        best = charset_normalizer.from_bytes(sample).best()
-        guess = (best.encoding if best else "").lower().replace("_", "")
-        # GB18030 is a superset of GBK and GB2312; Big5 and others fall through to it too,
-        # because that is what Chinese back offices write when they are not UTF-8.
-        return "gb18030" if guess in ("gbk", "gb2312", "gb18030", "") or guess.startswith("gb") else guess
+def _header_cells(text: str, mapping: Mapping) -> list[str]:
+    """The header row's cells as the file writes them (parsed by the csv module, so a quoted
+    header with a delimiter, a quote or a line break in it counts as one cell)."""
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
+    for _ in range(mapping.header_row - 1):
+        next(rows, None)
+    # An empty header cell (a trailing delimiter) names no column a mapping can use; each gets a
+    # name of its own so the columns stay distinct.
+    return [cell if normalise_header(cell) else f"_empty_{i + 1}" for i, cell in enumerate(next(rows, []))]
+
+
+def check_header(path: Path, names: list[str]) -> list[str]:
+    """Normalised header names; a header repeated in one file is a file error (which of two
+    columns named 金额 holds the amount cannot be guessed)."""
+    clean = [normalise_header(n) for n in names]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(clean):
+        if name and name in seen:
+            raise UserError(f"{path}: the header {short(name)!r} appears twice (columns {seen[name] + 1} and {i + 1}); "
+                            "rename or remove one of them and export again")
+        seen[name] = i
+    return clean
 
 
 def _read_csv(path: Path, mapping: Mapping, direct: bool) -> RawFile:
-    encoding = mapping.encoding if mapping.encoding != "auto" else detect_encoding(path)
-    polars_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: the file is empty (0 bytes); export it again")
+    sample = encoding_.head(path)
+    scan = direct and DIRECT_CSV
+    if mapping.encoding != "auto":
+        encoding = mapping.encoding
+        # DuckDB's scan refuses invalid UTF-8 itself: only its head is checked here.
+        if encoding not in ("utf-8", "utf-8-sig") or not scan or not encoding_.sample_is_utf8(sample):
+            encoding_.check_named(path, encoding)
+    else:
+        encoding = encoding_.detect(path, whole=not scan)
+    if b"\x00" in sample and "16" not in encoding and "32" not in encoding:
+        raise UserError(f"{path}: holds NUL bytes, so it is not a text (CSV) export; check the file "
+                        "(a binary file named .csv?) and export it again as CSV")
+    line_ends = sample.count(b"\n")
+    if not line_ends and not sample.count(b"\r") and len(sample) == encoding_.SAMPLE_BYTES:
+        raise UserError(f"{path}: no line end in the first {encoding_.SAMPLE_BYTES // 1024} KB, so it is not a "
+                        "CSV export (or its header row is that long); check the file and export it again")
+    cr_only = not line_ends and b"\r" in sample  # classic Mac line ends
+    if encoding in ("utf-8", "utf-8-sig") and not cr_only:
+        text_head = sample.decode("utf-8", "ignore")
+        # Header names as the csv module parses them: Polars keeps a quoted header's doubled
+        # quotes ("a""b" stays a""b), and the mapping names the header as a person reads it.
+        header = _header_cells(text_head.lstrip("\ufeff"), mapping)
+        check_header(path, header)
+        try:
+            if scan:
+                return _scan_csv(path, mapping, encoding, header)
+            if path.stat().st_size > STREAM_CSV_BYTES:
+                return _stream_csv(path, mapping, encoding, header)
+            frame = pl.read_csv(path, infer_schema=False, separator=mapping.delimiter, encoding="utf8",
+                                skip_rows=mapping.header_row - 1, new_columns=header or None)
+        except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:
+            if mapping.encoding != "auto" and ("utf" in str(exc).lower() or isinstance(exc, UnicodeDecodeError)):
+                raise UserError(f"{path}: cannot decode as {encoding} ({short(exc, 200)}); set `encoding:` in the "
+                                "mapping (utf-8, gbk, gb18030) or re-export the file as UTF-8") from exc
+            raise _malformed(path, mapping, exc) from exc
+        return RawFile(_number(frame, mapping.header_row), "csv", encoding)
+    # Any other encoding (or CR-only line ends): the whole text, strictly decoded, read as UTF-8.
+    text = encoding_.decode_whole(path, encoding).lstrip("\ufeff")
+    if cr_only:
+        text = text.replace("\r", "\n")
+    header = _header_cells(text, mapping)
+    check_header(path, header)
     try:
-        if polars_encoding == "utf8" and direct and DIRECT_CSV:
-            return _scan_csv(path, mapping, encoding)
-        if polars_encoding == "utf8" and path.stat().st_size > STREAM_CSV_BYTES:
-            return _stream_csv(path, mapping, encoding)
-        frame = pl.read_csv(
-            path, infer_schema=False, separator=mapping.delimiter, encoding=polars_encoding,
-            skip_rows=mapping.header_row - 1,
-        )
-    except (pl.exceptions.ComputeError, UnicodeDecodeError, LookupError) as exc:
-        text = str(exc).splitlines()[0][:200]
-        if "utf-8" in text.lower() or "utf8" in text.lower() or isinstance(exc, UnicodeDecodeError):
-            if mapping.encoding == "auto" and encoding == "utf-8":
-                # The sample was UTF-8 but a later part is not: a GBK file with an ASCII head.
-                return _read_csv_as(path, mapping, "gb18030")
-            raise UserError(f"{path}: cannot decode as {encoding} ({text}); set `encoding:` in the mapping "
-                            "(utf-8, gbk, gb18030) or re-export the file as UTF-8") from exc
-        raise UserError(f"{path}: not a well-formed CSV ({text}); check the delimiter "
-                        f"({mapping.delimiter!r}) and quoting, or re-export the file") from exc
-    if encoding == "utf-8-sig" and frame.columns:
-        frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
+        frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, separator=mapping.delimiter,
+                            skip_rows=mapping.header_row - 1, new_columns=header or None)
+    except pl.exceptions.ComputeError as exc:
+        raise _malformed(path, mapping, exc) from exc
     return RawFile(_number(frame, mapping.header_row), "csv", encoding)
 
 
-def _scan_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
-    """DuckDB scans the file where it lies; only the header is read here (by Polars, so that the
-    names, duplicates included, are exactly those the Polars path would give)."""
-    header = pl.read_csv(path, n_rows=0, infer_schema=False, separator=mapping.delimiter,
-                         skip_rows=mapping.header_row - 1).columns
-    if encoding == "utf-8-sig" and header:
-        header[0] = header[0].lstrip("\ufeff")
-    if any("\ufffd" in name for name in header):  # Polars decodes the header leniently
-        raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid utf-8 in the header")
+def _malformed(path: Path, mapping: Mapping, exc: Exception) -> UserError:
+    return UserError(f"{path}: not a well-formed CSV ({short(str(exc).splitlines()[0] if str(exc) else exc, 200)}); "
+                     f"check the delimiter ({mapping.delimiter!r}) and quoting, or re-export the file")
+
+
+def _scan_csv(path: Path, mapping: Mapping, encoding: str, header: list[str]) -> RawFile:
+    """DuckDB scans the file where it lies, with the header the caller read (the names the
+    Polars path gives too)."""
     options = {
         "header": True, "sep": mapping.delimiter, "quotechar": '"', "escapechar": '"',
         "skiprows": mapping.header_row - 1, "auto_detect": False, "columns": {c: "VARCHAR" for c in header},
@@ -198,12 +231,13 @@ def _scan_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
     return RawFile(None, "csv", encoding, csv_path=path, csv_columns=header, csv_options=options)
 
 
-def _stream_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
+def _stream_csv(path: Path, mapping: Mapping, encoding: str, header: list[str]) -> RawFile:
     """A large UTF-8 CSV is converted, streaming and numbered, to a temporary Parquet file of
     text columns that DuckDB then scans: memory stays bounded whatever the file's size."""
     tmp = Path(tempfile.mkstemp(prefix="aftersales_csv_", suffix=".parquet")[1])
     try:
-        (pl.scan_csv(path, infer_schema=False, separator=mapping.delimiter, skip_rows=mapping.header_row - 1)
+        (pl.scan_csv(path, infer_schema=False, separator=mapping.delimiter, skip_rows=mapping.header_row - 1,
+                     new_columns=header or None)
          .with_row_index(ROW, offset=1)
          .sink_parquet(tmp, compression="lz4"))
     except BaseException:
@@ -213,13 +247,8 @@ def _stream_csv(path: Path, mapping: Mapping, encoding: str) -> RawFile:
     return RawFile(None, "csv", encoding, parquet_path=tmp, parquet_columns=columns, temporary=True)
 
 
-def _read_csv_as(path: Path, mapping: Mapping, encoding: str) -> RawFile:
-    forced = Mapping(**{**mapping.__dict__, "encoding": encoding})
-    return _read_csv(path, forced, direct=False)
-
-
 def _number(frame: pl.DataFrame, header_row: int, offset: int = 1) -> pl.DataFrame:
-    frame = frame.rename({c: c.strip() for c in frame.columns})
+    frame = frame.rename({c: normalise_header(c) for c in frame.columns})
     return frame.with_row_index(ROW, offset=offset).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
@@ -230,25 +259,56 @@ def _read_xlsx(path: Path, mapping: Mapping) -> RawFile:
         reader = fastexcel.read_excel(path)
         names = reader.sheet_names
     except Exception as exc:  # fastexcel raises its own error types for non-workbooks
-        raise UserError(f"{path}: not a readable Excel workbook ({str(exc).splitlines()[0][:160]}); "
+        raise UserError(f"{path}: not a readable Excel workbook ({short(str(exc).splitlines()[0], 160)}); "
                         "open it in Excel and save as .xlsx, or export CSV") from exc
     if mapping.sheet != "all":
         if mapping.sheet not in names:
-            raise UserError(f"{path}: no sheet named {mapping.sheet!r}; sheets: {names}; fix `sheet:` in the mapping")
+            raise UserError(f"{path}: no sheet named {short(mapping.sheet)!r}; sheets: {short(names, 200)}; "
+                            "fix `sheet:` in the mapping")
         names = [mapping.sheet]
-    frames = []
+    frames, read_names, hidden = [], [], []
     for name in names:
-        sheet = reader.load_sheet(name, header_row=mapping.header_row - 1, dtypes="string",
-                                  skip_rows=None)
+        sheet = reader.load_sheet(name, header_row=mapping.header_row - 1, dtypes="string", skip_rows=None)
+        # A hidden sheet is a workbook's own workings (lookups, old data), not the export: read
+        # only when the mapping names it.
+        if str(sheet.visible) != "visible" and mapping.sheet != name:
+            hidden.append(name)
+            continue
         frame = pl.from_arrow(sheet.to_arrow())
         if frame.height == 0 and not frame.columns:
             continue
+        raw_header = reader.load_sheet(name, header_row=None, n_rows=mapping.header_row, dtypes="string")
+        cells = pl.from_arrow(raw_header.to_arrow())
+        if cells.height:
+            check_header(Path(f"{path} (sheet {name})"), [v or "" for v in cells.row(cells.height - 1)])
         # Sheet row numbers as Excel shows them: the header is row `header_row`.
         frame = _number(frame, mapping.header_row, offset=mapping.header_row + 1)
         frames.append(frame.with_columns(pl.lit(name).alias(SHEET)))
+        read_names.append(name)
     if not frames:
-        raise UserError(f"{path}: the workbook has no data in sheets {names}")
+        note = f" (hidden sheets skipped: {short(hidden, 120)}; name one with `sheet:` to read it)" if hidden else ""
+        raise UserError(f"{path}: the workbook has no data in sheets {short(names, 200)}{note}")
+    try:
+        problems = excel_cells.problem_cells(path, read_names, mapping.header_row)
+    except (KeyError, ValueError, ElementTree.ParseError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{path}: the workbook's sheets cannot be checked for error cells "
+                        f"({short(exc, 120)}); open it in Excel and save it again") from exc
+    frames = [_mark_cells(f, problems.get(n, {})) for f, n in zip(frames, read_names, strict=True)]
     return RawFile(pl.concat(frames, how="diagonal_relaxed"), "xlsx")
+
+
+def _mark_cells(frame: pl.DataFrame, problems: dict[str, dict[int, str]]) -> pl.DataFrame:
+    """Error and uncalculated formula cells: the cell's value becomes what it holds (`#DIV/0!`,
+    `=A2/B2`), and column CELL_PREFIX + header says so, for the staging query's `type` rule."""
+    for header, rows in problems.items():
+        name = normalise_header(header)
+        if name not in frame.columns:
+            continue  # a column the mapping may not even read
+        flag = CELL_PREFIX + name
+        marks = pl.col(ROW).replace_strict(rows, default=None, return_dtype=pl.String)
+        frame = frame.with_columns(marks.alias(flag)).with_columns(
+            pl.coalesce(pl.col(flag), pl.col(name)).alias(name))
+    return frame
 
 
 def _read_parquet(path: Path) -> RawFile:
@@ -265,8 +325,12 @@ def read_file(path: Path, mapping: Mapping, direct_csv: bool = True) -> RawFile:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     fmt = file_format(path, mapping)
-    if fmt == "csv":
-        return _read_csv(path, mapping, direct_csv)
-    if fmt == "xlsx":
-        return _read_xlsx(path, mapping)
-    return _read_parquet(path)
+    try:
+        if fmt == "csv":
+            return _read_csv(path, mapping, direct_csv)
+        if fmt == "xlsx":
+            return _read_xlsx(path, mapping)
+        return _read_parquet(path)
+    except OSError as exc:  # deleted, moved or unreadable while being read
+        raise UserError(f"{path}: could not be read ({short(exc, 160)}); check that the file is there and "
+                        "readable, then load it again") from exc

@@ -7,11 +7,14 @@ canonical names (an allow-list in aftersales.model) or source headers that exist
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from aftersales import model
-from pipelines.mapping import ColumnSpec, Mapping
+from pipelines.clean import default_horizon, normalised_column, quote_ident, trimmed
+from pipelines.excel_cells import CELL_PREFIX
+from pipelines.mapping import WHITESPACE, ColumnSpec, Mapping, normalise_text
 
 # Tried after a mapping's own formats and DuckDB's ISO cast; order matters only for ambiguity.
 BUILTIN_DATETIME_FORMATS = [
@@ -19,14 +22,15 @@ BUILTIN_DATETIME_FORMATS = [
     "%Y%m%d %H:%M:%S", "%Y%m%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日",
 ]
-ZONED_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M%z"]
+ZONED_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M%z",
+                 "%Y-%m-%d %H:%M%z", "%Y/%m/%d %H:%M:%S%z", "%Y/%m/%d %H:%M%z"]
+# A time of day followed by a zone in any ISO 8601 form (Z, ±hh, ±hhmm, ±hh:mm) or by name (UTC,
+# Asia/Tokyo). Such a value is converted from its own zone; a cast to TIMESTAMP would keep the
+# wall time and silently drop the offset.
+ZONED_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([zZ]|[+-]\d\d(:?\d\d)?|UTC|GMT|[A-Za-z]+/[A-Za-z_]+)$"
 TRUE_WORDS = ["true", "t", "1", "yes", "y", "是", "对", "√"]
 FALSE_WORDS = ["false", "f", "0", "no", "n", "否", "不是", "×"]
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -49,16 +53,9 @@ class Params:
         return f"${name}"
 
 
-def _trimmed(source: str) -> str:
-    """Text of a raw column without surrounding spaces. trim() copies every string; most values have
-    no spaces to cut, so it runs only on those that do."""
-    c = f"CAST(r.{quote_ident(source)} AS VARCHAR)"
-    return f"CASE WHEN prefix({c}, ' ') OR suffix({c}, ' ') THEN trim({c}) ELSE {c} END"
-
-
-def _unmarked(a: str, mapping: Mapping, p: Params) -> str:
-    """NULL for the mapping's null markers (compared after trimming)."""
-    markers = [m.strip() for m in mapping.null_values]
+def _unmarked(a: str, mapping: Mapping, p: Params, nfkc: bool = False) -> str:
+    """NULL for the mapping's null markers (compared after trimming, and normalising with `nfkc`)."""
+    markers = sorted({normalise_text(m) if nfkc else m.strip(WHITESPACE) for m in mapping.null_values})
     if not markers:
         return a
     # strlen is the stored byte length (free); only short strings can be null markers.
@@ -93,8 +90,11 @@ def _constant(spec: ColumnSpec, p: Params) -> str:
 
 
 def _timestamp_expr(t: str, formats: list[str], file_tz: str, business_tz: str, p: Params) -> str:
-    zoned = (f"timezone({p.bind(business_tz)}, try_strptime(CASE WHEN {t} LIKE '%Z' THEN left({t}, -1) || '+00:00' "
-             f"ELSE {t} END, {p.bind(ZONED_FORMATS)}))")
+    # DuckDB's TIMESTAMPTZ cast reads every ISO offset form and zone names; a space before the
+    # offset (`... 09:03:00 +08:00`) is removed first, and strptime tries the other layouts.
+    spaced = f"regexp_replace({t}, '\\s+([+-]\\d)', '\\1')"
+    zoned = (f"timezone({p.bind(business_tz)}, coalesce(TRY_CAST({spaced} AS TIMESTAMPTZ), "
+             f"try_strptime({spaced}, {p.bind(ZONED_FORMATS)})))")
     # Excel serial day numbers; workbooks store them with float noise, so round to whole seconds.
     serial = (f"CASE WHEN TRY_CAST({t} AS DOUBLE) BETWEEN 20000 AND 80000 THEN TIMESTAMP '1899-12-30' + "
               f"to_seconds(CAST(round(TRY_CAST({t} AS DOUBLE) * 86400) AS BIGINT)) END")
@@ -105,7 +105,7 @@ def _timestamp_expr(t: str, formats: list[str], file_tz: str, business_tz: str, 
     naive = f"coalesce({', '.join(attempts)})"
     if file_tz != business_tz:
         naive = f"timezone({p.bind(business_tz)}, timezone({p.bind(file_tz)}, {naive}))"
-    full = f"CASE WHEN {t} LIKE '%+__:__' OR {t} LIKE '%-__:__' OR {t} LIKE '%Z' THEN {zoned} ELSE {naive} END"
+    full = f"CASE WHEN regexp_matches({t}, {p.bind(ZONED_RE)}) THEN {zoned} ELSE {naive} END"
     if formats:
         return full
     # The usual shape first: a string that is exactly `YYYY-MM-DD HH:MM:SS` (19 bytes) carries no
@@ -200,7 +200,7 @@ class _Layers:
 
 
 def _column_layers(layers: _Layers, col: model.Column, spec: ColumnSpec, mapping: Mapping,
-                   raw_types: dict[str, str], business_tz: str, p: Params) -> None:
+                   raw_types: dict[str, str], business_tz: str, p: Params, nfkc: bool) -> None:
     """t_<col> (cleaned text, or the typed source value) and v_<col> (typed value) of one column."""
     name = col.name
     if spec.source is None:
@@ -211,12 +211,12 @@ def _column_layers(layers: _Layers, col: model.Column, spec: ColumnSpec, mapping
         layers.add(0, f"r.{quote_ident(spec.source)}", f"t_{name}")
         src_type = raw_types[spec.source]
     else:
-        layers.add(0, _trimmed(spec.source), f"a_{name}")
+        layers.add(0, trimmed(spec.source, nfkc), f"a_{name}")
         if spec.values or spec.default is not None:
-            layers.add(1, _unmarked(f"a_{name}", mapping, p), f"n_{name}")
+            layers.add(1, _unmarked(f"a_{name}", mapping, p, nfkc), f"n_{name}")
             layers.add(2, _mapped(f"n_{name}", spec, p), f"t_{name}")
         else:
-            layers.add(1, _unmarked(f"a_{name}", mapping, p), f"t_{name}")
+            layers.add(1, _unmarked(f"a_{name}", mapping, p, nfkc), f"t_{name}")
         src_type = raw_types[spec.source]
     s_name = f"t_{name}"
     if spec.source is not None and not _is_direct(col, spec, raw_types):
@@ -233,7 +233,7 @@ def _order_value(mapping: Mapping, column: str | None, typ: str, name: str, laye
     or a timestamp's epoch microseconds; NULL without the column. Unreadable values fail `type`."""
     if not column:
         return "CAST(NULL AS BIGINT)"
-    layers.add(0, _trimmed(column), f"t_{name}")
+    layers.add(0, trimmed(column, nfkc=True), f"t_{name}")
     if typ == "integer":
         value = f"TRY_CAST(TRY_CAST(t_{name} AS DOUBLE) AS BIGINT)"
     else:
@@ -267,14 +267,15 @@ def kept_raw(i: int) -> str:
 
 def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
                 referenced_tables_nonempty: dict[str, bool],
-                positional: tuple[str, list[str]] | None = None) -> StageSQL:
+                positional: tuple[str, list[str]] | None = None, future_days: int = 1) -> StageSQL:
     """The staging query over relation `raw` (with `_rid`), one row per source row.
 
     `positional`: (relation, its columns): a relation with the source columns but no `_rid`, read
     instead; the rows are then numbered by their position in the result (see
     pipelines.read.RawFile), and each failing row keeps its raw values in list `_raw` (NULL in
     the other rows; see `kept_raw`). Such a query must run with DuckDB's `in_clause` optimizer off (see
-    pipelines.load), and checks references in `reference_sql` afterwards."""
+    pipelines.load), and checks references in `reference_sql` afterwards. Dates later than
+    `future_days` after today (business time) fail `in_range`."""
     tdef = mapping.table_def
     specs = {s.target: s for s in mapping.columns}
     p = Params()
@@ -297,12 +298,24 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
         if spec is None or (spec.source is not None and spec.source not in raw_types):
             layers.add(4, f"CAST(NULL AS {col.type})", v)
             continue
-        _column_layers(layers, col, spec, mapping, raw_types, business_tz, p)
+        _column_layers(layers, col, spec, mapping, raw_types, business_tz, p, normalised_column(col, spec, tdef))
         src = spec.source
         label = src or col.name
+        cell_ok = ""
+        if src is not None and CELL_PREFIX + src in raw_types:
+            layers.add(0, f"r.{quote_ident(CELL_PREFIX + src)}", f"e_{col.name}")
+            cell_ok = f" AND e_{col.name} IS NULL"
+            fail(f"e_{col.name} IS NOT NULL",
+                 Check("type", col.name, src, f"{label}: the Excel cell holds an error value or a formula without "
+                       "a calculated value, not data; correct it in Excel (recalculate and save) and export again"))
         if col.type.upper() != "VARCHAR":  # text is always readable as text
-            fail(f"t_{col.name} IS NOT NULL AND {v} IS NULL",
+            fail(f"t_{col.name} IS NOT NULL AND {v} IS NULL{cell_ok}",
                  Check("type", col.name, src, f"{label}: cannot be read as {col.type.lower()}"))
+        if col.type.upper() in ("TIMESTAMP", "DATE"):
+            horizon = default_horizon(business_tz, future_days)
+            fail(f"{v} >= {p.bind(horizon)}",
+                 Check("in_range", col.name, src, f"{label}: later than {horizon - dt.timedelta(days=1):%Y-%m-%d}, "
+                       "the last day a load accepts (`future_days` in the config's [load] section); correct the date"))
         codes = model.extended(col.allowed)  # with the codes the config adds
         if codes:
             fail(f"{v} NOT IN ({', '.join(p.bind(code) for code in codes)})",
@@ -355,7 +368,7 @@ def build_stage(mapping: Mapping, raw_types: dict[str, str], business_tz: str,
     version = "CAST(NULL AS BIGINT)"
     if mapping.version_column:
         # Only trimmed: an empty version is a `type` failure, not a missing one.
-        layers.add(0, _trimmed(mapping.version_column), "t__v")
+        layers.add(0, trimmed(mapping.version_column, nfkc=True), "t__v")
         if mapping.version_type == "integer":
             version = "TRY_CAST(TRY_CAST(t__v AS DOUBLE) AS BIGINT)"
         else:

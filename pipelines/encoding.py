@@ -1,0 +1,158 @@
+"""Which character set a CSV export is written in: decided on the whole file, or refused.
+
+`encoding: auto` chooses only among what Chinese and international exports really use: UTF-8
+(with or without BOM), UTF-16 with a BOM, and GB18030 (a superset of GBK and GB2312). A
+generic detector guesses Korean, Cyrillic or Mac code pages for short GBK files (孙杰 read as
+cp949 became 建쌤), so none is consulted: a file is read in one of these encodings only if every
+byte of it decodes, and a file that is UTF-8 in some lines and not in others is refused.
+Any other encoding is used only when the mapping names it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aftersales.errors import UserError
+
+BLOCK = 4 << 20
+SAMPLE_BYTES = 256 * 1024
+# Characters a UTF-8 line of a Chinese export holds and a GBK line that happens to decode as
+# UTF-8 almost never does: GBK byte pairs read as UTF-8 give two-byte characters (Latin,
+# Greek, Cyrillic, U+0080..U+07FF), rarely the three-byte CJK range.
+_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+@dataclass(frozen=True)
+class BadByte:
+    line: int  # 1-based line of the file
+    offset: int  # byte offset in the file
+
+
+def short(text: object, limit: int = 60) -> str:
+    """A value as it may appear in a message: cut, with its full length said."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}…({len(text):,} characters)"
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        yield from iter(lambda: fh.read(BLOCK), b"")
+
+
+def first_bad(path: Path, encoding: str) -> BadByte | None:
+    """Where `path` stops decoding in `encoding` (strictly), or None if all of it decodes."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    lines, offset = 0, 0
+    for block in _blocks(path):
+        try:
+            text = decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            # The decoder may hold a few bytes of the previous block; the line count is exact
+            # up to the start of this block, then counted on the bytes before the bad one.
+            start = max(exc.start - len(exc.object) + len(block), 0)
+            before = block[:start]
+            nl = before.count(b"\n") if "16" not in encoding else before.decode(encoding, "ignore").count("\n")
+            return BadByte(lines + nl + 1, offset + start)
+        lines += text.count("\n")
+        offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return BadByte(lines + 1, offset)
+    return None
+
+
+def first_utf8_chinese_line(path: Path) -> int | None:
+    """The first line that is valid UTF-8 holding Chinese (or other CJK/full-width) text."""
+    number, tail = 0, b""
+    for block in _blocks(path):
+        lines = (tail + block).split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            number += 1
+            if line.isascii():
+                continue
+            try:
+                if _CJK.search(line.decode("utf-8")):
+                    return number
+            except UnicodeDecodeError:
+                continue
+    if tail and not tail.isascii():
+        try:
+            if _CJK.search(tail.decode("utf-8")):
+                return number + 1
+        except UnicodeDecodeError:
+            pass
+    return None
+
+
+def head(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(SAMPLE_BYTES)
+
+
+def _bom(sample: bytes) -> str | None:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+def sample_is_utf8(sample: bytes) -> bool:
+    """Strict UTF-8 over a sample that may end inside a character."""
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(sample, final=False)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def check_named(path: Path, encoding: str) -> None:
+    """A mapping's own encoding must decode the whole file."""
+    bad = first_bad(path, encoding)
+    if bad is not None:
+        raise UserError(f"{path}: cannot decode as {encoding} at line {bad.line} (byte {bad.offset:,}); "
+                        "set `encoding:` in the mapping to the file's character set (utf-8, gb18030, utf-16, …) "
+                        "or re-export the file as UTF-8")
+
+
+def detect(path: Path, whole: bool = True) -> str:
+    """The encoding of `path` among UTF-8 (BOM or not), UTF-16 (BOM) and GB18030, else UserError.
+
+    `whole=False` decides UTF-8 on the first 256 KB only, for a reader that validates the rest
+    itself (DuckDB's CSV scan refuses invalid UTF-8; the loader then calls again with whole=True).
+    """
+    sample = head(path)
+    bom = _bom(sample)
+    if bom == "utf-32":
+        raise UserError(f"{path}: the file is UTF-32, which exports do not use; re-export it as UTF-8")
+    if bom:
+        check_named(path, bom)
+        return bom
+    if not whole and sample_is_utf8(sample):
+        return "utf-8"
+    bad = first_bad(path, "utf-8")
+    if bad is None:
+        return "utf-8"
+    chinese = first_utf8_chinese_line(path)
+    if chinese is not None:
+        raise UserError(f"{path}: mixes encodings: line {chinese} is UTF-8 but line {bad.line} is not; "
+                        "nothing was loaded. Re-export the whole file in one encoding (UTF-8 preferably)")
+    bad_gb = first_bad(path, "gb18030")
+    if bad_gb is None:
+        return "gb18030"
+    raise UserError(f"{path}: neither UTF-8 (line {bad.line} is not) nor GBK/GB18030 (line {bad_gb.line} is not); "
+                    "if it is another character set, name it with `encoding:` in the mapping, "
+                    "or re-export the file as UTF-8")
+
+
+def decode_whole(path: Path, encoding: str) -> str:
+    """The file's text, strictly decoded (the caller has checked it decodes)."""
+    return path.read_bytes().decode(encoding)
