@@ -469,6 +469,13 @@ def _append_check(con: duckdb.DuckDBPyConnection, check: Check, idx: int) -> Non
     )
 
 
+def _json_value(raw: str, column: str) -> str:
+    """SQL for the text of ``column`` (an SQL expression naming a header) in the JSON object
+    ``raw``: the header is quoted in the JSON path, since a header may hold `"` or `\\`."""
+    return (f"json_extract_string({raw}, '$.\"' || replace(replace({column}, '\\', '\\\\'), "
+            f"'\"', '\\\"') || '\"')")
+
+
 def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, headers: list[str]) -> None:
     params: dict[str, object] = {"load": load_id, "file": path.name}
     pairs = []
@@ -477,8 +484,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, header
         pairs.append(f"$h{i}, CAST(r.{quote_ident(h)} AS VARCHAR)")
     raw_json = f"json_object({', '.join(pairs)})" if pairs else "'{}'::JSON"
     # The header is quoted in the JSON path (a header may hold `"` or `\`); a long value is cut.
-    value = (f"json_extract_string({raw_json}, '$.\"' || replace(replace(c.source_column, '\\', '\\\\'), "
-             "'\"', '\\\"') || '\"')")
+    value = _json_value(raw_json, "c.source_column")
     shown = (f"CASE WHEN length({value}) > 100 THEN left({value}, 100) || '…(' || length({value}) || "
              f"' characters)' ELSE {value} END")
     con.execute(
@@ -508,9 +514,9 @@ def _refusal(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, mapping: 
              rows_read: int, limit: float) -> str:
     """The message refusing a file most of whose rows break rules: the top rules, each with a
     value and what to do."""
-    top = con.execute("""
+    top = con.execute(f"""
         SELECT rule, column_name, source_column, count(*) AS n,
-               any_value(json_extract_string(raw, '$."' || source_column || '"')) AS sample
+               any_value({_json_value("raw", "source_column")}) AS sample
         FROM quarantine WHERE load_id = $load
         GROUP BY ALL ORDER BY n DESC, rule, column_name LIMIT 3""", {"load": load_id}).fetchall()
     # One line within the CLI's message limit: the most frequent rule carries its fix (the one to
@@ -521,7 +527,7 @@ def _refusal(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, mapping: 
         where = f"{source or column}" if (source or column) else "row"
         if i == 0:
             value = f", e.g. {clip(sample, 30)!r}" if sample is not None else ""
-            fix = hints.fix(rule, _column_type(mapping, column), sample, _vocabulary(mapping, column))
+            fix = hints.fix(rule, _column_type(mapping, column), _short_sample(sample), _vocabulary(mapping, column))
             parts.append(f"{rule} in {clip(where, 40)}: {n:,} row(s){value} → {fix}.")
         else:
             parts.append(f"Also {rule} in {clip(where, 40)}: {n:,}.")
@@ -529,26 +535,33 @@ def _refusal(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, mapping: 
     return " ".join(parts)
 
 
+def _short_sample(sample: str | None) -> str | None:
+    """A value as quoted in a fix: a date or a code is short; a long value is cut (messages stay
+    within a few hundred characters, the raw values keep it whole)."""
+    return clip(sample, 40) if sample is not None else None
+
+
 def _add_fixes(con: duckdb.DuckDBPyConnection, load_id: int, mapping: Mapping) -> None:
     """Append to each quarantined value's message what to do about it, guessed per column and
     shape of value (digits as 9: one guess for every date written as 99/9/9999 99:99)."""
-    shapes = con.execute("""
+    shapes = con.execute(f"""
         SELECT rule, column_name, regexp_replace(v, '[0-9]', '9', 'g') AS shape, any_value(v)
-        FROM (SELECT rule, column_name, json_extract_string(raw, '$."' || source_column || '"') AS v
+        FROM (SELECT rule, column_name, {_json_value("raw", "source_column")} AS v
               FROM quarantine WHERE load_id = $load AND rule IN ('type', 'known_value') AND source_column IS NOT NULL)
         WHERE v IS NOT NULL GROUP BY ALL LIMIT 200""", {"load": load_id}).fetchall()
     if not shapes:
         return
     notes = pl.DataFrame(
-        [(rule, column, shape, hints.fix(rule, _column_type(mapping, column), sample, _vocabulary(mapping, column)))
+        [(rule, column, shape,
+          hints.fix(rule, _column_type(mapping, column), _short_sample(sample), _vocabulary(mapping, column)))
          for rule, column, shape, sample in shapes],
         schema={"rule": pl.String, "col": pl.String, "shape": pl.String, "note": pl.String}, orient="row")
     con.register("fix_notes", notes)
     try:  # one pass over the file's quarantined values, however many shapes
-        con.execute("""
+        con.execute(f"""
             UPDATE quarantine SET message = message || '; fix: ' || h.note FROM fix_notes h
             WHERE quarantine.load_id = $load AND quarantine.rule = h.rule AND quarantine.column_name = h.col
-              AND regexp_replace(json_extract_string(quarantine.raw, '$."' || quarantine.source_column || '"'),
+              AND regexp_replace({_json_value("quarantine.raw", "quarantine.source_column")},
                                  '[0-9]', '9', 'g') = h.shape""", {"load": load_id})
     finally:
         con.unregister("fix_notes")

@@ -104,7 +104,7 @@ def _check(template: Path, specs: list[dict], encodings: list[str], assignment: 
             path.write_bytes((TICKET_HEADER + "\n" + "".join(p + "\n" for p in part)).encode(encoding))
             files.append(path)
 
-        results = load_paths(split_db, files, show_progress=False)
+        results = load_paths(split_db, files, show_progress=False, max_quarantined_share=1.0)
         assert len(results) == len(files)
         for res in results:
             assert res.rows_read == res.inserted + res.updated + res.unchanged + res.quarantined
@@ -126,13 +126,13 @@ def _check(template: Path, specs: list[dict], encodings: list[str], assignment: 
             spec = [s for s, a in zip(specs, assignment, strict=True) if a == k][row - 1]
             assert found == [BAD_KINDS[spec["bad"]]], (spec, found)
 
-        again = load_paths(split_db, files, show_progress=False)
+        again = load_paths(split_db, files, show_progress=False, max_quarantined_share=1.0)
         assert {r.status for r in again} == {"duplicate"}
         assert _snapshot(split_db) == (tickets, quarantine)
 
         whole = tmp_dir / "in" / "tickets_whole.csv"
         whole.write_bytes((TICKET_HEADER + "\n" + "".join(p + "\n" for p in lines)).encode("utf-8"))
-        load_paths(whole_db, [whole], show_progress=False)
+        load_paths(whole_db, [whole], show_progress=False, max_quarantined_share=1.0)
         assert _snapshot(whole_db) == (tickets, quarantine)
 
 
