@@ -90,6 +90,40 @@ def first_utf8_chinese_line(path: Path) -> int | None:
     return None
 
 
+# A file this small is checked whole even where a reader would validate the rest itself.
+SMALL_BYTES = 1 << 20
+# What GBK byte pairs give when read as UTF-8: C1 controls, combining marks, IPA, Greek, Cyrillic,
+# Armenian, Hebrew, Arabic … (U+0080..U+009F, U+0250..U+07FF), or Latin letters and signs that
+# stand apart from any ASCII letter (",Ã©,"); Western text has them inside words (José, 25°C).
+_UNWESTERN = re.compile("[\u0080-\u009f\u0250-\u07ff]|(?<![A-Za-z])[\u00a0-\u024f]+(?![A-Za-z])")
+_SCRIPTS = {"Greek": ("\u0370", "\u03ff"), "Cyrillic": ("\u0400", "\u052f"), "Hebrew": ("\u0590", "\u05ff"),
+            "Arabic": ("\u0600", "\u06ff")}
+_CHINESE = re.compile("[^\x00-\x7f\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def gbk_read_as_utf8(path: Path) -> bool:
+    """Whether a small file that is valid UTF-8 is really GBK: a few Chinese characters in GBK can
+    form valid two-byte UTF-8 sequences by chance (谭雪 reads as U+0337 U+0469). Decided so when the
+    UTF-8 reading has nothing above U+07FF but characters Western text does not use, and the
+    GB18030 reading is plain Chinese."""
+    if path.stat().st_size > SMALL_BYTES:
+        return False
+    data = path.read_bytes()
+    text = data.decode("utf-8")
+    unwestern = _UNWESTERN.findall(text)
+    if max(text, default="\x00") >= "\u0800" or not unwestern:
+        return False
+    # Words of one script (Иван, Ελένη) are that script; GBK pairs land in several at random.
+    scripts = {next((name for name, (lo, hi) in _SCRIPTS.items() if lo <= c <= hi), "other") for c in unwestern}
+    if len(unwestern) >= 3 and len(scripts) == 1 and "other" not in scripts:
+        return False
+    try:
+        chinese = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return _CHINESE.search(chinese) is None
+
+
 def head(path: Path) -> bytes:
     with open(path, "rb") as fh:
         return fh.read(SAMPLE_BYTES)
@@ -136,11 +170,11 @@ def detect(path: Path, whole: bool = True) -> str:
     if bom:
         check_named(path, bom)
         return bom
-    if not whole and sample_is_utf8(sample):
+    if not whole and path.stat().st_size > SMALL_BYTES and sample_is_utf8(sample):
         return "utf-8"
     bad = first_bad(path, "utf-8")
     if bad is None:
-        return "utf-8"
+        return "gb18030" if gbk_read_as_utf8(path) else "utf-8"
     chinese = first_utf8_chinese_line(path)
     if chinese is not None:
         raise UserError(f"{path}: mixes encodings: line {chinese} is UTF-8 but line {bad.line} is not; "

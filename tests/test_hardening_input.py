@@ -93,6 +93,22 @@ def test_a_gbk_reexport_of_loaded_tickets_changes_nothing(db_path, masters, tmp_
     assert [r[0] for r in table_rows(db_path, "SELECT customer_name FROM tickets ORDER BY ticket_id")] == names
 
 
+@pytest.mark.parametrize("name, encoding, expected", [
+    # Found by the property test: GBK 谭雪 (CC B7 D1 A9) is also valid UTF-8 (U+0337 U+0469).
+    ("谭雪", "gbk", "gb18030"),
+    ("茅", "gbk", "gb18030"),  # C3 A9: "é" standing alone between two commas when read as UTF-8
+    ("José Müller", "utf-8", "utf-8"), ("25°C", "utf-8", "utf-8"), ("Иван", "utf-8", "utf-8"),
+])
+def test_a_small_gbk_file_that_is_also_valid_utf8_is_read_as_gbk(tmp_path, name, encoding, expected):
+    from pipelines.encoding import detect
+
+    raw = (TICKET_HEADER + "\n" + ticket_row("A1").replace("张三", name) + "\n").encode(encoding)
+    raw.decode("utf-8")  # the case is real: the bytes are valid UTF-8 either way
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(raw)
+    assert detect(path) == detect(path, whole=False) == expected
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "gb18030"])
 def test_utf16_with_bom_and_the_other_chinese_encodings_load(db_path, masters, tmp_path, encoding):
     names = _names(20)
