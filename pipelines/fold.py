@@ -100,7 +100,7 @@ def parse_take(spec: dict, target: str, table: model.Table, mode: str,
     keys = {"take", "where", "of", "from", "to"} & set(spec)
     if mode != "log":
         if keys:
-            raise fail(f"column {target!r}: {sorted(keys)} need `mode: log` (an event log, one row per change)")
+            raise fail(f"column {target!r}: {sorted(keys)} need `mode: log` (or `events`: an event log, one row per change)")
         return None
     take = str(spec.get("take", "last"))
     if take not in TAKES:

@@ -219,7 +219,7 @@ def load_file(
             final_sql = fold.fold_log(con, mapping, table, stage.post_checks, len(stage.checks), load_id, _append_check,
                                       path)
         else:
-            final_sql = _fold(con, mapping, table, stage.post_checks, len(stage.checks))
+            final_sql = _fold_snapshot(con, mapping, table, len(stage.checks))
         compared = _compare(con, mapping, table, final_sql, len(stage.checks))
         stages.step("fold")
 
@@ -365,47 +365,6 @@ def _register_checks(con: duckdb.DuckDBPyConnection, checks: list[Check], name: 
     con.register("checks_frame", frame)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM checks_frame")
     con.unregister("checks_frame")
-
-
-def _fold(
-    con: duckdb.DuckDBPyConnection,
-    mapping: Mapping,
-    table: model.Table,
-    post_checks: list[tuple[Check, str]],
-    n_checks: int,
-) -> str:
-    """Create temp table `final`: one row per key, with `_n` = the file's rows behind it."""
-    cols = [c.name for c in table.columns]
-    keys = ", ".join(f"v_{k}" for k in table.key)
-    vcols = ", ".join(f"v_{c}" for c in cols)
-    if mapping.mode == "snapshot":
-        return _fold_snapshot(con, mapping, table, n_checks)
-
-    # events: every field takes its last non-empty value in version order, starting from what is stored.
-    on = " AND ".join(f"t.{k} = s.v_{k}" for k in table.key)
-    base = (
-        f"SELECT {', '.join(f't.{c} AS v_{c}' for c in cols)}, t._version AS _v, -1 AS _rid, TRUE AS _base "
-        f"FROM {table.name} t WHERE EXISTS (SELECT 1 FROM staged s WHERE {on})"
-    )
-    events = f"SELECT {vcols}, _v, _rid, FALSE AS _base FROM staged WHERE NOT _bad"
-    aggs = ", ".join(
-        f"arg_max(v_{c}, _ord) FILTER (WHERE v_{c} IS NOT NULL) AS v_{c}" for c in cols if c not in table.key
-    )
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE final AS
-        SELECT {keys}, {aggs}, max(_v) AS _v, CAST(NULL AS BIGINT) AS _t, count(*) FILTER (WHERE NOT _base) AS _n,
-               list(_rid) FILTER (WHERE NOT _base) AS _rids
-        FROM (SELECT *, row_number() OVER (ORDER BY _v NULLS FIRST, _base DESC, _rid) AS _ord
-              FROM ({base} UNION ALL {events}))
-        GROUP BY {keys}
-        HAVING count(*) FILTER (WHERE NOT _base) > 0""")
-    for i, (check, cond) in enumerate(post_checks):
-        idx = n_checks + 1 + i
-        _append_check(con, check, idx)
-        con.execute(f"INSERT INTO failed SELECT unnest(_rids), {idx} FROM final WHERE {cond}")
-        con.execute(f"DELETE FROM final WHERE {cond}")
-    con.execute("ALTER TABLE final DROP COLUMN _rids")
-    return "final"
 
 
 # Snapshot mode's rules across rows, by their index after the staging checks (n_checks + offset).

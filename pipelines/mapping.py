@@ -125,7 +125,12 @@ def parse_mapping(raw: dict[str, Any], path: str) -> Mapping:
             raise _fail(path, f"encoding {enc!r} is not a known character set; use auto, or one of "
                         f"{ENCODINGS[1:]} (any Python codec name is accepted)") from None
     mode = raw.get("mode", "snapshot")
-    if mode not in ("snapshot", "events", "log"):
+    if mode == "events":
+        # An update log carrying only the fields it sets is an event log whose every field takes
+        # its latest non-empty value: stored as events, so that its records do not depend on how
+        # the log was split into files or the order they were loaded (pipelines/fold.py).
+        mode = "log"
+    if mode not in ("snapshot", "log"):
         raise _fail(path, f"mode {mode!r} must be snapshot, events or log")
     if not isinstance(raw["columns"], dict) or not raw["columns"]:
         raise _fail(path, "`columns` must map canonical column names to source headers")

@@ -262,7 +262,7 @@ def test_transitions_count_reopenings(statuses, reopens):
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"mode": "events"}, "need `mode: log`"),
+    ({"mode": "snapshot"}, "need `mode: log`"),
     ({"version": None}, "mode log needs `version`"),
     ({"columns.created_at": {"column": "事件时间", "take": "median"}}, "take 'median' is not one of"),
     ({"columns.created_at": {"take": "count"}}, "not an integer"),
