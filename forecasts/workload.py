@@ -69,27 +69,11 @@ def calendar_key(settings: dict[str, Any]) -> CalendarKey:
 
 def _holiday_rows(key: CalendarKey, start: dt.date, end: dt.date, split_days: int) -> tuple[pd.DataFrame, np.ndarray]:
     """The holiday table (``holiday, ds, lower_window, upper_window``) and the working-day flags
-    of ``start..end``, from ``calendar`` (which, where it knows other countries and events,
-    takes the key; else China from it and another country from the ``holidays`` package)."""
+    of ``start..end``, from ``calendar``: China's by default, another country's public holidays
+    and a planner's events by the key."""
     days = pd.date_range(start, end, freq="D")
-    if hasattr(calendar, "key"):  # the calendar module that knows --country and --events
-        cal = None if key == ("CN", ()) else key
-        return calendar.holiday_table(start, end, split_days, cal), calendar.working_days(days, cal)
-    country = key[0]
-    if country == "CN":
-        return calendar.holiday_table(start, end, split_days), calendar.working_days(days)
-    import holidays as holidays_lib  # other countries' public holidays
-
-    try:
-        hol = holidays_lib.country_holidays(country, years=range(start.year - 1, end.year + 2))
-    except NotImplementedError as exc:
-        raise ValueError(f"no holiday calendar for country {country!r} in the holidays package") from exc
-    table = pd.DataFrame([(f"{country}_{part}", pd.Timestamp(day)) for day, name in hol.items()
-                          for part in str(name).split("; ")], columns=["holiday", "ds"])
-    table["lower_window"] = 0
-    table["upper_window"] = 0
-    off = days.isin(table["ds"])
-    return table, ((days.weekday < 5) & ~off).astype(float)
+    cal = None if key == ("CN", ()) else key
+    return calendar.holiday_table(start, end, split_days, cal), calendar.working_days(days, cal)
 
 
 @functools.lru_cache(maxsize=16)

@@ -112,7 +112,8 @@ def test_bad_events_files_name_the_row(tmp_path, body, message):
 def test_the_workload_model_uses_the_calendar_it_is_given():
     from forecasts import workload
 
-    us = calendar.key(calendar.spec("US"))
-    names = set(workload._holidays(D(2024, 1, 1), D(2024, 12, 31), 0, us)["holiday"])
+    us = workload.calendar_key({"calendar": {"country": "US"}})
+    names = set(workload._holiday_rows(us, D(2024, 1, 1), D(2024, 12, 31), 0)[0]["holiday"])
     assert "US_thanksgiving_day" in names and "national_day" not in names
-    assert "national_day" in set(workload._holidays(D(2024, 1, 1), D(2024, 12, 31))["holiday"])
+    china = workload.calendar_key({})
+    assert "national_day" in set(workload._holiday_rows(china, D(2024, 1, 1), D(2024, 12, 31), 0)[0]["holiday"])
