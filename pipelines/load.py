@@ -430,9 +430,9 @@ def _append_check(con: duckdb.DuckDBPyConnection, check: Check, idx: int) -> Non
 
 def _json_value(raw: str, column: str) -> str:
     """SQL for the text of ``column`` (an SQL expression naming a header) in the JSON object
-    ``raw``: the header is quoted in the JSON path, since a header may hold `"` or `\\`."""
-    return (f"json_extract_string({raw}, '$.\"' || replace(replace({column}, '\\', '\\\\'), "
-            f"'\"', '\\\"') || '\"')")
+    ``raw``, addressed by a JSON Pointer (RFC 6901: ``~`` and ``/`` escaped), which takes any
+    header: one holding `"` or `\\`, or an empty one (pandas' index column)."""
+    return f"json_extract_string({raw}, '/' || replace(replace({column}, '~', '~0'), '/', '~1'))"
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, load_id: int, path: Path, headers: list[str]) -> None:

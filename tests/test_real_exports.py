@@ -241,15 +241,13 @@ def test_review_export_csat_against_pandas(tmp_path):
     assert got.loc["nps", "status"] == "no_data" and pd.isna(got.loc["nps", "value"])
 
 
-@pytest.mark.xfail(strict=True, reason="a CSV column without a header (pandas' index) cannot be read yet "
-                                      "(pipelines/read.py quotes the empty name); tests/data/real/clothing-reviews/SOURCE.md")
 def test_an_unnamed_column_is_readable(tmp_path):
     published = tmp_path / "clothing_reviews_as_published.csv"
     published.write_text(REVIEWS.read_text(encoding="utf-8").replace("Review No,", ",", 1), encoding="utf-8")
     mappings = tmp_path / "maps"
     mappings.mkdir()
     (mappings / "m.yaml").write_text(
-        "source: unnamed\ntable: surveys\ncolumns:\n  survey_id: \"\"\n  ticket_id: \"\"\n"
+        "source: unnamed\ntable: surveys\ncolumns:\n  survey_id: _empty_1\n  ticket_id: _empty_1\n"
         "  responded_at: {constant: '2018-02-03'}\n  satisfaction: Rating\n", encoding="utf-8")
     (r,) = load_paths(tmp_path / "u.duckdb", [published], source="unnamed", mapping_dirs=[mappings],
                       show_progress=False)
