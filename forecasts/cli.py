@@ -311,7 +311,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                   ("mean stock units, reorder policy", h["mean_stock_units"], "≤ baseline"),
                   ("  baseline", h["baseline_mean_stock_units"], "")])
         if h.get("policy_by_class"):
-            print(f"  policy chosen per class on the inner window (parts.policy_by_class): {h['policy_by_class']}")
+            print(f"  policy chosen per class on the inner window (`forecast parts` plans with it unless "
+                  f"parts.policy_by_class pins one): {h['policy_by_class']}")
     return 0
 
 

@@ -117,7 +117,8 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     The point forecast per class is chosen on every backtest window; the backtest score stored
     per series and in the summary is the nested one (chosen on the inner windows, scored on the
     outer ones), never the score of the windows the choice was made on. The reorder policy plans
-    with the mean-demand method of the class (``parts.choose_methods``)."""
+    with the mean-demand method of the class (``parts.choose_methods``) and the policy per class
+    that ``backtest parts`` chooses on the same data (:func:`policies_for`)."""
     started = time.perf_counter()
     ps = section(config, "parts")
     freq = parts.check_freq(freq or str(ps.get("freq", "W")))

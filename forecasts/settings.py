@@ -31,8 +31,8 @@ backtest_step_weeks = 0      # 0 = the horizon
 default_lead_time_days = 14  # for parts missing from parts_inventory
 order_cover_weeks = 4        # order quantity = this many weeks of mean demand (at least 1 unit)
 lead_time_distribution = "block"  # "block" (the history's own lead-time blocks), "nb" (negative binomial) or "bootstrap"
-policy_margin = 0            # planned fill rate = 1 - (1 - target) / 2**margin
-policy_by_class = {}         # class -> "distribution:margin", as `aftersales backtest parts` reports its choice
+policy_margin = 0            # planned fill rate = 1 - (1 - target) / 2**margin (classes without an inner window)
+policy_by_class = {}         # class -> "distribution:margin" pins a class; the others get what the backtest chooses
 policy_history_weeks = 104   # history the lead-time blocks are read from (recent pattern)
 nb_history_weeks = 520       # history the negative binomial's dispersion is estimated from (more lumps seen)
 policy_margins = [0, 1, 2, 3, 4, 5, 6]  # backtest candidates: planned fill 1 - (1 - target) / 2**margin
