@@ -383,7 +383,7 @@ def policy_choice(long: pl.DataFrame, rate_chosen: pl.DataFrame, ps: dict[str, A
                   master: pl.DataFrame | None, freq: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The policy per class as ``backtest parts`` and ``forecast parts`` both choose it: every
     candidate simulated on the inner window of ``policy_choice_parts`` parts (:func:`choice_sample`;
-    the simulation costs about 50 ms a part), one chosen per class (:func:`choose_policies`).
+    the simulation costs about 0.1 s of CPU a part), one chosen per class (:func:`choose_policies`).
     ``(every simulated row of those parts, inner and outer windows; series_class/policy/reason)``."""
     sample = choice_sample(rate_chosen, int(ps.get("policy_choice_parts") or 0))
     sim, _ = run_simulation(long, sample, ps, workers, master, freq)
