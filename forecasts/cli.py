@@ -225,6 +225,7 @@ def _forecast_parts(args: argparse.Namespace) -> None:
     print(f"parts run {run.run_id}: {run.n_series} parts {s['classes']}, methods {s['methods']}, {run.seconds:.0f} s; "
           f"backtest MASE (outer windows) {_f(s['backtest_mase_outer'])}, ÷ zero {_f(s['backtest_mase_rel_zero'])}, "
           f"÷ seasonal naive {_f(s['backtest_mase_rel_snaive'])}")
+    _print_policies(s)
     _print_not_forecast(got)
     risk = run.tables["parts_reorder"].filter(pl.col("runs_out_within_lead_time").fill_null(False)) \
         .sort("runout_date").head(15)
@@ -233,6 +234,22 @@ def _forecast_parts(args: argparse.Namespace) -> None:
     for r in risk.iter_rows(named=True):
         print(f"  {r['part_no']:<12} runs out {r['runout_date']}  stock {r['stock_at_cutoff']:.0f}  lead "
               f"{r['lead_time_days']} d  reorder point {r['reorder_point']}  order {r['order_qty']}")
+
+
+def _print_policies(s: dict[str, Any]) -> None:
+    """The reorder policy each class got, where it came from, and its fill on the outer window."""
+    fills = s.get("policy_fill_outer") or {}
+    where = {"backtest": "chosen on the inner window", "settings": "pinned by parts.policy_by_class",
+             "default": "no inner window: parts.lead_time_distribution / policy_margin"}
+    print("reorder policy per class (distribution:margin; fill rate on the outer window, policy / SES + normal "
+          "baseline):")
+    for cls, spec in (s.get("policy_by_class") or {}).items():
+        f = fills.get(cls) or {}
+        print(f"  {cls:<12} {spec:<9} {where.get(s['policy_source'][cls], s['policy_source'][cls])}; "
+              f"fill {_f(f.get('fill_rate'))} / {_f(f.get('baseline_fill_rate'))}")
+    if fills.get("all"):
+        print(f"  all parts    fill {_f(fills['all']['fill_rate'])} / {_f(fills['all']['baseline_fill_rate'])} "
+              f"(target {_f(s.get('target_fill_rate'))})")
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -294,7 +311,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                   ("mean stock units, reorder policy", h["mean_stock_units"], "≤ baseline"),
                   ("  baseline", h["baseline_mean_stock_units"], "")])
         if h.get("policy_by_class"):
-            print(f"  policy chosen per class on the inner window (parts.policy_by_class): {h['policy_by_class']}")
+            print(f"  policy chosen per class on the inner window (`forecast parts` plans with it unless "
+                  f"parts.policy_by_class pins one): {h['policy_by_class']}")
     return 0
 
 

@@ -323,35 +323,49 @@ def allocate(curves: list[Curve], fill_rate: float) -> list[Levels]:
     filled demand reaches the target. A part with the same cost per filled unit everywhere ends
     where a per-part target would put it; a part whose demand comes in rare large lumps gets less,
     and frequent small demand gets more."""
-    total = sum(c.mean for c in curves)
-    levels = [0] * len(curves)
-    filled = sum(float(c.filled[0]) for c in curves)
+    return allocate_many(curves, [fill_rate])[0]
+
+
+def _hull_steps(c: Curve, i: int) -> list[tuple[float, int, int, float]]:
+    """``(gain per unit of stock, part, level, gain)`` of each step on the upper convex hull."""
+    hull = [0]
+    for k in range(1, len(c.filled)):
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            if (c.stock[b] - c.stock[a]) * (c.filled[k] - c.filled[a]) \
+                    - (c.filled[b] - c.filled[a]) * (c.stock[k] - c.stock[a]) >= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(k)
     steps = []
-    for i, c in enumerate(curves):
-        hull = [0]
-        for k in range(1, len(c.filled)):
-            while len(hull) >= 2:
-                a, b = hull[-2], hull[-1]
-                if (c.stock[b] - c.stock[a]) * (c.filled[k] - c.filled[a]) \
-                        - (c.filled[b] - c.filled[a]) * (c.stock[k] - c.stock[a]) >= 0:
-                    hull.pop()
-                else:
-                    break
-            hull.append(k)
-        for a, b in zip(hull, hull[1:], strict=False):
-            gain = float(c.filled[b] - c.filled[a])
-            if gain > 0:
-                steps.append((gain / max(float(c.stock[b] - c.stock[a]), 1e-9), i, b, gain))
+    for a, b in zip(hull, hull[1:], strict=False):
+        gain = float(c.filled[b] - c.filled[a])
+        if gain > 0:
+            steps.append((gain / max(float(c.stock[b] - c.stock[a]), 1e-9), i, b, gain))
+    return steps
+
+
+def allocate_many(curves: list[Curve], fill_rates: list[float]) -> list[list[Levels]]:
+    """:func:`allocate` for several fill rates at once: the hulls and the order of the steps do
+    not depend on the target, so they are computed once (the backtest tries several margins)."""
+    total = sum(c.mean for c in curves)
+    filled = sum(float(c.filled[0]) for c in curves)
+    steps = [st for i, c in enumerate(curves) for st in _hull_steps(c, i)]
     steps.sort(key=lambda t: -t[0])
-    need = fill_rate * total - filled
-    for _, i, b, gain in steps:
-        if need <= 1e-12:
-            break
-        if b > levels[i]:
-            need -= gain
-            levels[i] = b
-    return [Levels(lv * c.unit, lv * c.unit + c.q) if c.mean > 0 else Levels(0, 0)
-            for lv, c in zip(levels, curves, strict=True)]
+    out = []
+    for fill_rate in fill_rates:
+        levels = [0] * len(curves)
+        need = fill_rate * total - filled
+        for _, i, b, gain in steps:
+            if need <= 1e-12:
+                break
+            if b > levels[i]:
+                need -= gain
+                levels[i] = b
+        out.append([Levels(lv * c.unit, lv * c.unit + c.q) if c.mean > 0 else Levels(0, 0)
+                    for lv, c in zip(levels, curves, strict=True)])
+    return out
 
 
 def normal_policy(rate: float, sigma: float, lead_days: int, fill_rate: float, cover_weeks: float,

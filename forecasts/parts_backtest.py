@@ -8,6 +8,7 @@ only. Weeks in the settings are converted to periods of the frequency (``parts.p
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 import warnings
@@ -150,12 +151,11 @@ def allocate_plans(planned: list[dict[str, Any]], policies: tuple[tuple[str, int
                 out[(part, f"oracle_dist:{level}", ("outer", "oracle"))] = lv
     for (key, _cls, dist), members in groups.items():
         curves = [c for _, c in members]
-        for d, margin in policies:
-            if d != dist:
-                continue
-            levels = inventory.allocate(curves, planned_fill(target, margin))
+        margins = [m for d, m in policies if d == dist]
+        for margin, levels in zip(margins, inventory.allocate_many(curves, [planned_fill(target, m) for m in margins]),
+                                  strict=True):
             for (part, _), lv in zip(members, levels, strict=True):
-                out[(part, f"count:{d}:{margin}", key)] = lv
+                out[(part, f"count:{dist}:{margin}", key)] = lv
     return out
 
 
@@ -360,6 +360,50 @@ def run_simulation(long: pl.DataFrame, rate_chosen: pl.DataFrame, ps: dict[str, 
     return pl.DataFrame([r for r in rows if r["policy"] != "oracle"], schema=SIM_SCHEMA), curves
 
 
+def nested_rate_chosen(fanned: dict[str, pl.DataFrame], inner_cuts: list) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The mean-demand method per class chosen on the inner origins only (the rate the simulated
+    policies plan with), and per part ``_fan_out``'s ``info`` with that ``model``."""
+    methods = parts.choose_methods(parts_select.rate_backtest(fanned["backtest"], inner_cuts), fanned["info"])
+    return methods, fanned["info"].join(methods, on="series_class", how="left")
+
+
+def choice_sample(rate_chosen: pl.DataFrame, n: int) -> pl.DataFrame:
+    """At most ``n`` parts with demand (all of them when fewer), each class in its share, picked
+    by a hash of the part number: the same parts on every run of the same data."""
+    with_demand = rate_chosen.filter(pl.col("series_class") != parts.NO_DEMAND)
+    if n <= 0 or with_demand.height <= n:
+        return rate_chosen
+    key = [int(hashlib.md5(str(u).encode()).hexdigest()[:12], 16) for u in with_demand["unique_id"]]
+    ranked = with_demand.with_columns(pl.Series("_k", key)).sort("_k").with_columns(
+        pl.int_range(pl.len()).over("series_class").alias("_r"), pl.len().over("series_class").alias("_n"))
+    return ranked.filter(pl.col("_r") < (pl.col("_n") * n / with_demand.height).ceil()).drop("_k", "_r", "_n")
+
+
+def policy_choice(long: pl.DataFrame, rate_chosen: pl.DataFrame, ps: dict[str, Any], workers: int,
+                  master: pl.DataFrame | None, freq: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The policy per class as ``backtest parts`` and ``forecast parts`` both choose it: every
+    candidate simulated on the inner window of ``policy_choice_parts`` parts (:func:`choice_sample`;
+    the simulation costs about 0.1 s of CPU a part), one chosen per class (:func:`choose_policies`).
+    ``(every simulated row of those parts, inner and outer windows; series_class/policy/reason)``."""
+    sample = choice_sample(rate_chosen, int(ps.get("policy_choice_parts") or 0))
+    sim, _ = run_simulation(long, sample, ps, workers, master, freq)
+    return sim, choose_policies(sim, float(ps["target_fill_rate"]))
+
+
+def outer_fill_by_class(sim: pl.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Per class (and ``"all"``), the outer-window fill rate of the chosen policy and of the
+    baseline, from :func:`policy_choice`'s last table."""
+    out: dict[str, dict[str, float | None]] = {}
+    for cls, g in [("all", sim), *((c, sim.filter(pl.col("series_class") == c))
+                                   for c in sorted(set(sim["series_class"].to_list())))]:
+        out[cls] = {}
+        for name, pol in (("fill_rate", "count"), ("baseline_fill_rate", "baseline")):
+            gp = g.filter(pl.col("policy") == pol)
+            demand = float(gp["demand"].sum()) if gp.height else 0.0
+            out[cls][name] = float(gp["filled"].sum()) / demand if demand > 0 else None
+    return out
+
+
 def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: str,
              master: pl.DataFrame | None = None, simulate: bool = True, freq: str | None = None,
              oracle: bool = False) -> store.Run:
@@ -381,22 +425,25 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     inner_cuts, outer_cuts = sel["cutoffs"]
     bt = sel["backtest"]
     chosen = out["info"].join(sel["methods"], on="series_class", how="left")
-    rate_methods = parts.choose_methods(parts_select.rate_backtest(out["backtest"], inner_cuts), out["info"])
-    rate_chosen = out["info"].join(rate_methods, on="series_class", how="left")
+    rate_methods, rate_chosen = nested_rate_chosen(out, inner_cuts)
     outer_bt = bt.filter(pl.col("cutoff").is_in(outer_cuts))
     scores = pl.concat([_forecast_scores(outer_bt, chosen), parts_select.outer_scores(bt, chosen, outer_cuts)])
     tables: dict[str, pl.DataFrame] = {}
     summary_extra: dict[str, Any] = {}
     if simulate:
-        sim_all, curves = run_simulation(long, rate_chosen, ps, workers, master, freq, oracle)
+        sample_sim, policies = policy_choice(long, rate_chosen, ps, workers, master, freq)
+        if oracle or sample_sim["part_no"].n_unique() < rate_chosen.filter(
+                pl.col("series_class") != parts.NO_DEMAND).height:  # scored on every part
+            sim_all, curves = run_simulation(long, rate_chosen, ps, workers, master, freq, oracle)
+        else:
+            sim_all, curves = sample_sim, []
+        sim = chosen_sim(sim_all, policies)
         target = float(ps["target_fill_rate"])
         for scope, cls in (("", None), ("lumpy_", "lumpy")):
             cs = [c for c in curves if cls is None or c["series_class"] == cls]
             if cs:
                 summary_extra[f"{scope}oracle_mean_stock_units"] = oracle_stock(
                     [c["curve"] for c in cs], sum(c["demand"] for c in cs), target)
-        policies = choose_policies(sim_all, float(ps["target_fill_rate"]))
-        sim = chosen_sim(sim_all, policies)
         od = sim_all.filter(pl.col("policy").str.starts_with("oracle_dist:"))
         bl = sim_all.filter((pl.col("window") == "outer") & ((pl.col("policy") == "baseline")
                                                              | pl.col("policy").str.starts_with("baseline_at:")))

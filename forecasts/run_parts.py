@@ -117,7 +117,8 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     The point forecast per class is chosen on every backtest window; the backtest score stored
     per series and in the summary is the nested one (chosen on the inner windows, scored on the
     outer ones), never the score of the windows the choice was made on. The reorder policy plans
-    with the mean-demand method of the class (``parts.choose_methods``)."""
+    with the mean-demand method of the class (``parts.choose_methods``) and the policy per class
+    that ``backtest parts`` chooses on the same data (:func:`policies_for`)."""
     started = time.perf_counter()
     ps = section(config, "parts")
     freq = parts.check_freq(freq or str(ps.get("freq", "W")))
@@ -159,7 +160,9 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
            on="unique_id", how="left")
     period_end = parts.period_dates(np.datetime64(long["ds"].max(), "D"), 1, freq)[0].astype(dt.date) \
         - dt.timedelta(days=1)
-    reorder = reorder_table(chosen.join(rates, on="unique_id", how="left"), long, ps, workers, master, used_since,
+    policy = policies_for(long, out, inner_cuts, chosen, ps, workers, master, freq)
+    reorder = reorder_table(chosen.join(rates, on="unique_id", how="left"), long,
+                            {**ps, "policy_by_class": policy["policy_by_class"]}, workers, master, used_since,
                             last_day or period_end, freq)
     at_risk = reorder.filter(pl.col("runs_out_within_lead_time").fill_null(False))
     def honest_get(metric: str) -> float | None:
@@ -172,12 +175,50 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
                "freq": freq, "backtest_mase_outer": honest_get("mase"),
                "backtest_mase_rel_zero": honest_get("mase_rel_zero"),
                "backtest_mase_rel_snaive": honest_get("mase_rel_snaive"),
-               "at_risk": at_risk.height, "order_now": int(reorder["order_now"].fill_null(False).sum())}
+               "target_fill_rate": float(ps["target_fill_rate"]), **policy, "at_risk": at_risk.height, "order_now": int(reorder["order_now"].fill_null(False).sum())}
     return store.Run(kind="parts", source=source, model="|".join(sorted(set(methods["model"]))),
                      data_cutoff=long["ds"].max(), params={"parts": ps, "freq": freq}, n_series=chosen.height,
                      workers=workers,
                      seconds=time.perf_counter() - started, summary=summary,
                      tables={"forecast_values": values, "forecast_series": series_tbl, "parts_reorder": reorder})
+
+
+def policies_for(long: pl.DataFrame, fanned: dict[str, pl.DataFrame], inner_cuts: list, chosen: pl.DataFrame,
+                 ps: dict[str, Any], workers: int, master: pl.DataFrame | None, freq: str) -> dict[str, Any]:
+    """The reorder policy per class: ``policy_by_class`` of the settings where it pins a class,
+    else the one ``backtest parts`` chooses on the same data (:func:`parts_backtest.policy_choice`:
+    the inner simulation window of the parts' own history), else, where the history is too short
+    for an inner window, ``lead_time_distribution`` and ``policy_margin``. Returns the summary
+    keys ``policy_by_class``, ``policy_source`` (``settings``, ``backtest`` or ``default``),
+    ``policy_fill_outer`` (per class and ``all``: the chosen policy's and the baseline's fill rate
+    on the outer window) and ``policy_reasons``."""
+    from forecasts import parts_backtest  # it imports this module (``_fan_out``)
+
+    pinned = {str(k): str(v) for k, v in (ps.get("policy_by_class") or {}).items()}
+    classes = sorted(set(chosen["series_class"].to_list()) - {parts.NO_DEMAND})
+    default = f"{ps['lead_time_distribution']}:{int(ps['policy_margin'])}"
+    by_class, source, reasons, fills = {}, {}, {}, {}
+    picked: dict[str, str] = {}
+    if any(c not in pinned for c in classes):
+        _, rate_chosen = parts_backtest.nested_rate_chosen(fanned, inner_cuts)
+        sim_all, policies = parts_backtest.policy_choice(long, rate_chosen, ps, workers, master, freq)
+        for r in policies.iter_rows(named=True):
+            reasons[r["series_class"]] = r["reason"]
+            if not r["reason"].startswith("no inner window"):
+                picked[r["series_class"]] = r["policy"].removeprefix("count:")
+    for c in classes:
+        if c in pinned:
+            by_class[c], source[c] = pinned[c], "settings"
+        elif c in picked:
+            by_class[c], source[c] = picked[c], "backtest"
+        else:
+            by_class[c], source[c] = default, "default"
+    if picked:  # the outer-window fill of the policies used (a pinned one too, where it is a candidate)
+        used = pl.DataFrame({"series_class": list(by_class), "policy": [f"count:{v}" for v in by_class.values()]})
+        fills = parts_backtest.outer_fill_by_class(parts_backtest.chosen_sim(sim_all, used))
+        fills["all"]["parts"] = float(sim_all["part_no"].n_unique())
+    return {"policy_by_class": by_class, "policy_source": source, "policy_fill_outer": fills,
+            "policy_reasons": reasons}
 
 
 def reorder_table(chosen: pl.DataFrame, long: pl.DataFrame, ps: dict[str, Any], workers: int,
