@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from aftersales.errors import UserError
 from forecasts import inventory, parts, parts_select, store
 from forecasts.executor import map_series
 from forecasts.settings import section
@@ -82,6 +83,21 @@ def curve_for_part(item: PolicyItem) -> inventory.Curve:
                                 item.period_days)
 
 
+LEAD_TIME_DISTRIBUTIONS = ("block", "nb", "bootstrap")
+
+
+def check_pinned_policies(ps: dict[str, Any]) -> None:
+    """A pinned ``policy_by_class`` entry must read ``class = "distribution:margin"``: a typing
+    slip in the config is one message naming the entry, not an error deep in the run."""
+    for cls, spec in (ps.get("policy_by_class") or {}).items():
+        dist, _, margin = str(spec).partition(":")
+        if cls not in parts.CLASSES or dist not in LEAD_TIME_DISTRIBUTIONS or not margin.isdigit():
+            raise UserError(f"[parts] policy_by_class: {cls} = {spec!r} should be class = \"distribution:margin\" "
+                            f"(classes: {', '.join(parts.CLASSES)}; distributions: "
+                            f"{', '.join(LEAD_TIME_DISTRIBUTIONS)}; margin a whole number such as 3): correct the "
+                            "config file")
+
+
 def class_policy(ps: dict[str, Any], cls: str) -> tuple[str, float]:
     """``(distribution, planned fill rate)`` of a class: ``policy_by_class`` (``"nb:1"``, as the
     parts backtest reports its choice) or ``lead_time_distribution`` and ``policy_margin``."""
@@ -121,6 +137,7 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     that ``backtest parts`` chooses on the same data (:func:`policies_for`)."""
     started = time.perf_counter()
     ps = section(config, "parts")
+    check_pinned_policies(ps)  # before any fit
     freq = parts.check_freq(freq or str(ps.get("freq", "W")))
     out = _fan_out(long, ps, workers, freq)
     combo = int(ps["combo_size"])
@@ -194,6 +211,7 @@ def policies_for(long: pl.DataFrame, fanned: dict[str, pl.DataFrame], inner_cuts
     on the outer window) and ``policy_reasons``."""
     from forecasts import parts_backtest  # it imports this module (``_fan_out``)
 
+    check_pinned_policies(ps)
     pinned = {str(k): str(v) for k, v in (ps.get("policy_by_class") or {}).items()}
     classes = sorted(set(chosen["series_class"].to_list()) - {parts.NO_DEMAND})
     default = f"{ps['lead_time_distribution']}:{int(ps['policy_margin'])}"

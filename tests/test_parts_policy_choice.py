@@ -4,7 +4,9 @@ same data (inner simulation window), unless the settings pin one."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
+from aftersales.errors import UserError
 from forecasts import parts_backtest, run_parts, synthetic
 
 SMALL = {"parallel_min_series": 10_000, "sim_weeks": 26, "policy_margins": [0, 2], "backtest_origins": 3}
@@ -34,3 +36,12 @@ def test_forecast_uses_the_policy_the_backtest_chooses_unless_pinned():
     # A chosen margin above 0 plans for a higher fill: reorder points of that class move up.
     assert all(points(run, c) != points(pinned, c) for c in moved)
     assert sum(points(run, moved[0])) > sum(points(pinned, moved[0]))
+
+
+@pytest.mark.parametrize("spec", ["nb", "foo:1", "nb:x", "block:-1"])
+def test_a_malformed_pinned_policy_is_one_message(spec):
+    with pytest.raises(UserError, match="policy_by_class: lumpy"):
+        run_parts.check_pinned_policies({"policy_by_class": {"lumpy": spec}})
+    with pytest.raises(UserError, match="classes: smooth"):
+        run_parts.check_pinned_policies({"policy_by_class": {"slow": "nb:1"}})
+    run_parts.check_pinned_policies({"policy_by_class": {"lumpy": "nb:3", "smooth": "block:0"}})
