@@ -5,7 +5,7 @@ and the database file is never opened for writing (it stays byte for byte as it 
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -48,7 +48,7 @@ class CheckReport:
     unchanged: int
     quarantined: int
     rules: list[RuleReport] = field(default_factory=list)
-    refuse_above: float = 0.5  # a real load refuses a file quarantining more than this share (issue 13)
+    refuse_above: float = 0.5  # a real load refuses a file quarantining more than this share
 
 
 def resolve_mapping(spec: str, mapping_dirs: list[Path] | None = None) -> Mapping:
@@ -99,7 +99,8 @@ def fix_for(rule: str, column: str | None, values: list[str], mapping: Mapping) 
     }.get(rule, "见 docs/MAPPING.md 的规则表")
 
 
-def check(path: Path, mapping: Mapping, db_path: Path | None, business_tz: str) -> CheckReport:
+def check(path: Path, mapping: Mapping, db_path: Path | None, business_tz: str, refuse_above: float = 0.5,
+          future_days: int = 1) -> CheckReport:
     """Load `path` into a throw-away copy of the database and report; nothing is written."""
     path = Path(path)
     if not path.is_file():
@@ -112,21 +113,21 @@ def check(path: Path, mapping: Mapping, db_path: Path | None, business_tz: str) 
         try:
             create_schema(con)
             con.execute("SET TimeZone = $tz", {"tz": business_tz})
-            # A loader that refuses a file above a quarantined share is asked not to: the dry run
-            # reports every rule whatever the share, and says when a real load would be refused.
-            lenient = ({"max_quarantined_share": 1.0}
-                       if "max_quarantined_share" in inspect.signature(load_file).parameters else {})
+            # The dry run reports every rule whatever the share (the mapping's own limit set aside),
+            # and says when a real load would refuse the file: above the mapping's limit, else the config's.
+            limit = mapping.max_quarantined_share
+            lenient = dataclasses.replace(mapping, max_quarantined_share=1.0)
             con.execute("BEGIN TRANSACTION")
             try:
-                res = load_file(con, path, mapping, business_tz, **lenient)
+                res = load_file(con, path, lenient, business_tz, max_quarantined_share=1.0, future_days=future_days)
             except ReadAnotherWay:
                 con.execute("ROLLBACK")
                 con.execute("BEGIN TRANSACTION")
-                res = load_file(con, path, mapping, business_tz, direct_csv=False, **lenient)
+                res = load_file(con, path, lenient, business_tz, direct_csv=False, max_quarantined_share=1.0,
+                                future_days=future_days)
             report = CheckReport(path.name, mapping.source, mapping.table, res.rows_read, res.inserted, res.updated,
                                  res.unchanged, res.quarantined)
-            limit = getattr(mapping, "max_quarantined_share", None)
-            report.refuse_above = 0.5 if limit is None else float(limit)
+            report.refuse_above = refuse_above if limit is None else float(limit)
             rows = con.execute(
                 "SELECT rule, column_name, source_column, row_number, raw FROM quarantine WHERE load_id = $id "
                 "ORDER BY rule, column_name, row_number", {"id": res.load_id}).fetchall()
@@ -206,5 +207,7 @@ def cmd_check(args) -> int:  # noqa: ANN001
     db = resolve_db_path(args.db)
     cfg = load_config(args.config, db)
     mapping = resolve_mapping(args.mapping, [Path(d) for d in args.mappings] if args.mappings else None)
-    print("\n".join(render(check(Path(args.file), mapping, db, cfg["timezone"]))))
+    print("\n".join(render(check(Path(args.file), mapping, db, cfg["timezone"],
+                                  refuse_above=float(cfg["load"]["max_quarantined_share"]),
+                                  future_days=int(cfg["load"]["future_days"])))))
     return 0
