@@ -89,10 +89,14 @@ def fix_for(rule: str, column: str | None, values: list[str], mapping: Mapping) 
         entries = {**mapped, **dict.fromkeys(unknown, "?")}
         return (f"在映射 {column} 的 values 中加上 {json.dumps(entries, ensure_ascii=False)} (? 处填代码: "
                 f"{', '.join(col.allowed)})")
+    if rule == "in_range" and col is not None and col.type.upper() in assist.TIME_TYPES:
+        return (f"{header} 晚于可接受的最后一天 (配置文件 [load] 的 future_days,默认明天):"
+                "更正日期,或检查日期写法是否把日、月读反了")
+    scale = "" if col is None or col.min is None or col.max is None else f"{col.min:g}..{col.max:g}"
     return {
         "key_present": f"{header} (主键) 为空:在导出中补全,或删去这些行",
         "required": f"{header} 为必填:在导出中补全;若整个文件都一样,可在映射中写 constant",
-        "in_range": f"{header} 超出刻度 ({'' if col is None else f'{col.min:g}..{col.max:g}'}):检查是否另一种分制,需要先换算",
+        "in_range": f"{header} 超出刻度 ({scale}):检查是否另一种分制,需要先换算",
         "order_of_events": f"{header} 早于它之前的时间:检查时间列是否对应对了,以及 timezone",
         "known_reference": f"{header} 在主数据中不存在:先导入对应的主数据 (网点、师傅、工单),或更正编码",
         "duplicate_key": "同一键、同一版本出现两行不同内容:在映射中指定更细的版本列,或修正导出",

@@ -170,3 +170,15 @@ def test_map_commands(tmp_path, capsys):
     assert "试运行 export.csv" in out and "修正" in out
     assert main(["map", "check", str(tmp_path / "missing.csv"), "--mapping", str(tmp_path / "d.yaml")]) == 2
     assert main(["map", "check", str(export), "--mapping", "no-such-source"]) == 2
+
+
+def test_every_rule_on_every_column_has_a_fix():
+    # A fix is worded from the column: a date past the horizon (in_range on a timestamp) or any
+    # rule on a column without a numeric scale must not fail the whole check.
+    mapping = all_mappings()["canonical-tickets"]
+    columns = [c.name for c in mapping.table_def.columns]
+    for rule in ("key_present", "required", "type", "known_value", "in_range", "order_of_events",
+                 "known_reference", "duplicate_key"):
+        for column in [None, *columns]:
+            assert assist_check.fix_for(rule, column, ["2099-01-01 00:00:00"], mapping)
+    assert "future_days" in assist_check.fix_for("in_range", "created_at", ["2099-01-01"], mapping)
