@@ -32,12 +32,6 @@ class BadByte:
     offset: int  # byte offset in the file
 
 
-def short(text: object, limit: int = 60) -> str:
-    """A value as it may appear in a message: cut, with its full length said."""
-    text = str(text)
-    return text if len(text) <= limit else f"{text[:limit]}…({len(text):,} characters)"
-
-
 def _blocks(path: Path) -> Iterator[bytes]:
     with open(path, "rb") as fh:
         yield from iter(lambda: fh.read(BLOCK), b"")

@@ -13,11 +13,10 @@ from xml.etree import ElementTree
 import duckdb
 import polars as pl
 
-from aftersales.errors import UserError
+from aftersales.errors import UserError, clip
 from pipelines import encoding as encoding_
 from pipelines import excel_cells
 from pipelines.clean import register_functions
-from pipelines.encoding import short
 from pipelines.excel_cells import CELL_PREFIX
 from pipelines.mapping import Mapping, normalise_header
 
@@ -156,7 +155,7 @@ def check_header(path: Path, names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     for i, name in enumerate(clean):
         if name and name in seen:
-            raise UserError(f"{path}: the header {short(name)!r} appears twice (columns {seen[name] + 1} and {i + 1}); "
+            raise UserError(f"{path}: the header {clip(name, 60)!r} appears twice (columns {seen[name] + 1} and {i + 1}); "
                             "rename or remove one of them and export again")
         seen[name] = i
     return clean
@@ -197,7 +196,7 @@ def _read_csv(path: Path, mapping: Mapping, direct: bool) -> RawFile:
                                 skip_rows=mapping.header_row - 1, new_columns=header or None)
         except (pl.exceptions.ComputeError, UnicodeDecodeError) as exc:
             if mapping.encoding != "auto" and ("utf" in str(exc).lower() or isinstance(exc, UnicodeDecodeError)):
-                raise UserError(f"{path}: cannot decode as {encoding} ({short(exc, 200)}); set `encoding:` in the "
+                raise UserError(f"{path}: cannot decode as {encoding} ({clip(exc, 200)}); set `encoding:` in the "
                                 "mapping (utf-8, gbk, gb18030) or re-export the file as UTF-8") from exc
             raise _malformed(path, mapping, exc) from exc
         return RawFile(_number(frame, mapping.header_row), "csv", encoding)
@@ -216,7 +215,7 @@ def _read_csv(path: Path, mapping: Mapping, direct: bool) -> RawFile:
 
 
 def _malformed(path: Path, mapping: Mapping, exc: Exception) -> UserError:
-    return UserError(f"{path}: not a well-formed CSV ({short(str(exc).splitlines()[0] if str(exc) else exc, 200)}); "
+    return UserError(f"{path}: not a well-formed CSV ({clip(str(exc).splitlines()[0] if str(exc) else exc, 200)}); "
                      f"check the delimiter ({mapping.delimiter!r}) and quoting, or re-export the file")
 
 
@@ -259,11 +258,11 @@ def _read_xlsx(path: Path, mapping: Mapping) -> RawFile:
         reader = fastexcel.read_excel(path)
         names = reader.sheet_names
     except Exception as exc:  # fastexcel raises its own error types for non-workbooks
-        raise UserError(f"{path}: not a readable Excel workbook ({short(str(exc).splitlines()[0], 160)}); "
+        raise UserError(f"{path}: not a readable Excel workbook ({clip(str(exc).splitlines()[0], 160)}); "
                         "open it in Excel and save as .xlsx, or export CSV") from exc
     if mapping.sheet != "all":
         if mapping.sheet not in names:
-            raise UserError(f"{path}: no sheet named {short(mapping.sheet)!r}; sheets: {short(names, 200)}; "
+            raise UserError(f"{path}: no sheet named {clip(mapping.sheet, 60)!r}; sheets: {clip(names, 200)}; "
                             "fix `sheet:` in the mapping")
         names = [mapping.sheet]
     frames, read_names, hidden = [], [], []
@@ -286,13 +285,13 @@ def _read_xlsx(path: Path, mapping: Mapping) -> RawFile:
         frames.append(frame.with_columns(pl.lit(name).alias(SHEET)))
         read_names.append(name)
     if not frames:
-        note = f" (hidden sheets skipped: {short(hidden, 120)}; name one with `sheet:` to read it)" if hidden else ""
-        raise UserError(f"{path}: the workbook has no data in sheets {short(names, 200)}{note}")
+        note = f" (hidden sheets skipped: {clip(hidden, 120)}; name one with `sheet:` to read it)" if hidden else ""
+        raise UserError(f"{path}: the workbook has no data in sheets {clip(names, 200)}{note}")
     try:
         problems = excel_cells.problem_cells(path, read_names, mapping.header_row)
     except (KeyError, ValueError, ElementTree.ParseError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: the workbook's sheets cannot be checked for error cells "
-                        f"({short(exc, 120)}); open it in Excel and save it again") from exc
+                        f"({clip(exc, 120)}); open it in Excel and save it again") from exc
     frames = [_mark_cells(f, problems.get(n, {})) for f, n in zip(frames, read_names, strict=True)]
     return RawFile(pl.concat(frames, how="diagonal_relaxed"), "xlsx")
 
@@ -332,5 +331,5 @@ def read_file(path: Path, mapping: Mapping, direct_csv: bool = True) -> RawFile:
             return _read_xlsx(path, mapping)
         return _read_parquet(path)
     except OSError as exc:  # deleted, moved or unreadable while being read
-        raise UserError(f"{path}: could not be read ({short(exc, 160)}); check that the file is there and "
+        raise UserError(f"{path}: could not be read ({clip(exc, 160)}); check that the file is there and "
                         "readable, then load it again") from exc
