@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "forecasts.cli",
     "reports.cli",
     "dashboard.cli",
+    "alerts.cli",  # issue 16: alert rules, delivery
 ]
 # Set to see the traceback of an unexpected error instead of the one-line message.
 DEBUG_ENV = "AFTERSALES_DEBUG"
