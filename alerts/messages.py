@@ -15,10 +15,10 @@ from alerts.settings import Rule
 from metrics import registry as R
 
 EVENT_WORDS = {
-    "fire": ("【告警】", "[Alert]"),
-    "worse": ("【告警加重】", "[Alert, worse]"),
-    "repeat": ("【持续告警】", "[Still firing]"),
-    "resolve": ("【已恢复】", "[Resolved]"),
+    "fire": ("【告警】", "[Alert] "),
+    "worse": ("【告警加重】", "[Alert, worse] "),
+    "repeat": ("【持续告警】", "[Still firing] "),
+    "resolve": ("【已恢复】", "[Resolved] "),
 }
 COMPARED_WORDS = {
     "threshold": ("阈值", "threshold"), "target": ("目标", "target"), "previous": ("上期", "previous period"),

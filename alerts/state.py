@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS alert_events (
     rule_id    VARCHAR NOT NULL,
     key        VARCHAR NOT NULL,
     kind       VARCHAR NOT NULL,
-    at         TIMESTAMP NOT NULL,
+    event_at   TIMESTAMP NOT NULL,
     value      DOUBLE,
     compared   DOUBLE,
     sample     BIGINT,
@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS alert_events (
 CREATE TABLE IF NOT EXISTS alert_sends (
     event_id   BIGINT NOT NULL,
     target     VARCHAR NOT NULL,
-    at         TIMESTAMP NOT NULL,
+    sent_at    TIMESTAMP NOT NULL,
     status     VARCHAR NOT NULL,
     attempts   INTEGER NOT NULL,
     error      VARCHAR
