@@ -40,6 +40,9 @@ def register(sub: Any) -> None:
                    help="the run date last-week/last-month count back from: YYYY-MM-DD, `data` (the last complete "
                         "period in the data) or `today` (default, in the business time zone)")
     p.add_argument("--top", type=int, default=5, help="worst units listed per KPI (default 5)")
+    p.add_argument("--send", action="append", metavar="TARGET", default=[],
+                   help="also deliver to an alert target of [alerts.targets] (repeatable): mail gets the PDF attached, "
+                        "a robot a summary and a dashboard link (docs/ALERTS.md)")
     p.set_defaults(func=cmd_report)
     _one_line_error(p)
 
@@ -112,4 +115,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"aftersales report: warning: {w}", file=sys.stderr)
     for path in paths:
         print(path)
+    if args.send:  # issue 16: delivered after the files are written; a failed target is reported, exit 2
+        from alerts import report_send
+
+        failed = [d for d in report_send.send(report, paths, args.send, config) if d.status != "sent"]
+        for d in failed:
+            print(f"aftersales report: warning: --send {d.target} failed after {d.attempts} attempts: {d.error}",
+                  file=sys.stderr)
+        if failed:
+            raise UserError(f"{len(failed)} of {len(args.send)} --send target(s) failed; the files are written")
     return 0

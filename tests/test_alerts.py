@@ -224,3 +224,28 @@ def test_config_mistakes_are_named():
         settings.targets(_config({}, {"t": {"kind": "dingtalk", "webhook": "https://oapi.dingtalk.com/robot/send"}}))
     with pytest.raises(UserError, match="needs points = N or percent = N"):
         settings.rules(_config({"x": {"kpi": "csat", "condition": "change"}}, {}))
+
+
+def test_report_send_mails_the_pdf_and_posts_a_summary(loaded, tmp_path, robots, smtp, monkeypatch, capsys):
+    from reports import pdf
+
+    try:
+        pdf.check_available()
+        formats = "pdf,csv"
+    except UserError:  # no Chromium here: the files written are attached instead
+        formats = "html,csv"
+    box, port = smtp
+    monkeypatch.setenv("T_WECOM", f"{robots.base}/cgi-bin/webhook/send?key=K1")
+    monkeypatch.setenv("T_MAIL", f"mailto://127.0.0.1:{port}?from=alerts@example.com&to=boss@example.com&mode=insecure")
+    conf = write(tmp_path / "conf.toml", '[alerts.targets.wecom]\nkind = "wecom"\nwebhook_env = "T_WECOM"\n'
+                                         '[alerts.targets.mail]\nkind = "mail"\nurl_env = "T_MAIL"\n')
+    out = tmp_path / "out"
+    code = main(["--db", str(loaded), "--config", str(conf), "report", "--period", "2026-11", "--format", formats,
+                 "--out", str(out), "--send", "mail", "--send", "wecom"])
+    assert code == 0, capsys.readouterr().err
+    mail = box.messages[0]
+    names = sorted(p.get_filename() for p in mail.walk() if p.get_filename())
+    written = sorted(p.name for p in out.iterdir())
+    assert names == ([n for n in written if n.endswith(".pdf")] if "pdf" in formats else written)
+    text = robots.posts[0].body["markdown"]["content"]
+    assert "【报表】" in text and "工单量 4" in text  # created in November: N, B, D, R
