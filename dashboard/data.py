@@ -583,3 +583,32 @@ def events(start: dt.date, end: dt.date) -> pl.DataFrame:
     runs = table.sort("name", "ds").with_columns(
         run=(pl.col("ds").diff().over("name") != pl.duration(days=1)).fill_null(True).cum_sum())
     return runs.group_by("name", "run").agg(first=pl.col("ds").min(), last=pl.col("ds").max()).drop("run").sort("first")
+
+
+# --- alerts (issue 16): the alert state file beside the database, keyed by its own identity ---------
+def alerts_version() -> str:
+    from alerts import board
+
+    return board.version(settings().db)
+
+
+@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
+def alerts_frame(aver: str, name: str) -> pl.DataFrame:
+    """``name``: firing | history | last_values (``alerts.board``)."""
+    from alerts import board
+
+    return {"firing": board.firing, "history": board.history, "last_values": board.last_values}[name](settings().db)
+
+
+@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
+def alerts_rules(ver: str) -> pl.DataFrame:
+    from alerts import board
+
+    return board.rules_table(settings().config)
+
+
+@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
+def alerts_pages(aver: str) -> dict[str, int]:
+    from alerts import board
+
+    return board.firing_pages(settings().db)

@@ -153,6 +153,25 @@ WORDS: dict[str, tuple[str, str]] = {
     "last_load": ("最近加载", "Last load"), "table": ("表", "Table"), "rows": ("行数", "Rows"),
     "db_file": ("数据库文件", "Database file"), "load_id": ("加载批次", "Load id"),
     "age": ("距今", "Age"), "days_ago": ("{n} 天前", "{n} days ago"),
+    # alerts (issue 16)
+    "page_alerts": ("告警", "Alerts"),
+    "alerts_firing": ("正在告警", "Firing now"),
+    "alerts_history": ("告警记录", "History"),
+    "alerts_rules": ("规则与最新值", "Rules and their last values"),
+    "alerts_none_firing": ("当前没有告警。", "Nothing is firing."),
+    "alerts_no_check": ("还没有运行过告警检查：运行 `aftersales alerts check`（可设为定时任务，见 docs/ALERTS.md）。",
+                        "No alert check has run yet: run `aftersales alerts check` (cron: see docs/ALERTS.md)."),
+    "alerts_badge": ("{n} 条告警", "{n} alerts firing"),
+    "alerts_checked": ("最近检查：{t}", "Last check: {t}"),
+    "alert_col_rule_id": ("规则", "Rule"), "alert_col_key": ("对象", "Subject"), "alert_col_firing": ("告警中", "Firing"),
+    "alert_col_judged": ("已判断", "Judged"), "alert_col_value": ("数值", "Value"), "alert_col_compared": ("对比值", "Compared with"),
+    "alert_col_compared_kind": ("对比", "Comparison"), "alert_col_sample": ("样本", "Sample"),
+    "alert_col_period": ("期间", "Period"), "alert_col_note": ("说明", "Note"), "alert_col_started_at": ("开始于", "Since"),
+    "alert_col_last_sent_at": ("最近发送", "Last sent"), "alert_col_checked_at": ("检查时间", "Checked"),
+    "alert_col_event_at": ("时间", "Time"), "alert_col_kind": ("类型", "Kind"), "alert_col_title": ("消息", "Message"),
+    "alert_col_sends": ("发送结果", "Sends"), "alert_col_condition": ("条件", "Condition"),
+    "alert_col_min_sample": ("最小样本", "Minimum sample"), "alert_col_targets": ("发送对象", "Targets"),
+    "alert_col_kpi": ("指标", "KPI"), "alert_col_by": ("拆分", "Breakdown"), "alert_col_page": ("页面", "Page"),
 }
 
 # Column headers of record and result tables beyond the canonical columns (whose 中文 is in the model).

@@ -342,11 +342,19 @@ def sections_below(scope: Scope, keys: list[str]) -> tuple[Any, Any, list[tuple[
 
 def header(title_key: str, scope: Scope, caption: str | None = None) -> None:
     st.header(T.t(title_key, scope.lang))
+    alert_badge(title_key.removeprefix("page_"), scope.lang)
     bits = [f"{T.date(scope.start, scope.lang)} – {T.date(scope.end, scope.lang)}"]
     for dim, values in scope.where:
         d = R.DIMENSIONS[dim]
         bits.append(f"{d.zh if scope.lang == 'zh' else d.en}: " + ", ".join(scope.label(dim, v) for v in values))
     st.caption(" · ".join(bits) + (f"  \n{caption}" if caption else ""))
+
+
+def alert_badge(page: str, lang: str) -> None:
+    """A red badge under a page's title while alerts on its numbers are firing (issue 16)."""
+    n = data.alerts_pages(data.alerts_version()).get(page, 0) if page != "alerts" else 0
+    if n:
+        st.badge(T.t("alerts_badge", lang, n=n), icon=":material/notifications_active:", color="red")
 
 
 def guard(scope: Scope) -> bool:

@@ -16,4 +16,5 @@ PAGES = [
     ("staffing", "page_staffing", ":material/groups:"),
     ("parts", "page_parts", ":material/inventory_2:"),
     ("data", "page_data", ":material/database:"),
+    ("alerts", "page_alerts", ":material/notifications_active:"),  # issue 16
 ]

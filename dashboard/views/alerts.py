@@ -1,0 +1,54 @@
+"""Alerts (告警): what is firing now, the history of events and sends, and every rule with its last
+values. The numbers come from the alert state file that `aftersales alerts check` writes."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, state, ui
+from dashboard import i18n as T
+
+SHOWN = {"firing": ["rule_id", "key", "value", "compared_kind", "compared", "sample", "period", "started_at",
+                    "last_sent_at"],
+         "history": ["event_at", "kind", "rule_id", "key", "title", "value", "sample", "sends"],
+         "last_values": ["rule_id", "key", "firing", "judged", "value", "compared_kind", "compared", "sample", "period",
+                         "note", "checked_at"]}
+
+
+def _labelled(df: pl.DataFrame, lang: str) -> pl.DataFrame:
+    return df.rename({c: T.t(f"alert_col_{c}", lang) for c in df.columns})
+
+
+def render() -> None:
+    scope = state.current()
+    lang = scope.lang
+    ui.header("page_alerts", scope)
+    aver = data.alerts_version()
+    if aver == "none":
+        st.info(T.t("alerts_no_check", lang))
+    firing = data.alerts_frame(aver, "firing")
+    last = data.alerts_frame(aver, "last_values")
+    if not last.is_empty():
+        st.caption(T.t("alerts_checked", lang, t=T.date(last["checked_at"].max(), lang)))
+    st.subheader(T.t("alerts_firing", lang))
+    if firing.is_empty():
+        st.success(T.t("alerts_none_firing", lang))
+    else:
+        ui.table(_labelled(firing.select(SHOWN["firing"]), lang), key="alerts_firing", lang=lang, name="alerts_firing",
+                 selectable=False)
+    st.subheader(T.t("alerts_history", lang))
+    hist = data.alerts_frame(aver, "history")
+    if not hist.is_empty():
+        ui.table(_labelled(hist.select(SHOWN["history"]), lang), key="alerts_history", lang=lang,
+                 name="alerts_history", selectable=False, height=320)
+    st.subheader(T.t("alerts_rules", lang))
+    rules = data.alerts_rules(scope.ver)
+    ui.table(_labelled(rules, lang), key="alerts_rules", lang=lang, name="alert_rules", selectable=False)
+    if not last.is_empty():
+        ui.table(_labelled(last.select(SHOWN["last_values"]), lang), key="alerts_last", lang=lang,
+                 name="alerts_last_values", selectable=False, height=320)
+
+
+if __name__ == "__main__":
+    ui.handle(render, state.current())
