@@ -249,3 +249,24 @@ def test_report_send_mails_the_pdf_and_posts_a_summary(loaded, tmp_path, robots,
     assert names == ([n for n in written if n.endswith(".pdf")] if "pdf" in formats else written)
     text = robots.posts[0].body["markdown"]["content"]
     assert "【报表】" in text and "工单量 4" in text  # created in November: N, B, D, R
+
+
+def test_commands_for_cron(loaded, tmp_path, robots, monkeypatch, capsys):
+    monkeypatch.setenv("T_BAD", f"{robots.base}/fail/x")
+    conf = write(tmp_path / "conf.toml", '[alerts]\nretries = 1\nbackoff_seconds = 0.01\n'
+                 '[alerts.rules.due]\nkind = "tickets_due"\nmin_count = 2\n'
+                 + "".join(f"[alerts.rules.{r}]\nenabled = false\n" for r in settings.DEFAULT_RULES if r != "due")
+                 + '[alerts.targets.bad]\nkind = "wecom"\nwebhook_env = "T_BAD"\n')
+    base = ["--db", str(loaded), "--config", str(conf), "alerts"]
+    assert main([*base, "check", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 events would send" in out and not S.state_path(loaded).exists()  # a dry run stores nothing
+    assert main([*base, "check"]) == 2  # both sends failed: said in one line, stored
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "2 send(s) failed after 2 attempts" in err[0] and "Traceback" not in err[0]
+    assert main([*base, "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[:3] for line in listed[1:]] == [["due", "O1", "yes"], ["due", "O2", "yes"]]
+    monkeypatch.delenv("T_BAD")
+    assert main([*base, "check", "--now", "2030-01-01T00:00"]) == 2  # past the cooldown: both repeat, and the secret is gone
+    assert "T_BAD is empty or not set" in capsys.readouterr().err
