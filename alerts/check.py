@@ -78,11 +78,20 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
 
     if dry_run:
         prev = _read_prev(db_path)
-        events = []
+        pending = []
         for ob in obs:
             kind = S.decide(prev.get((ob.rule_id, ob.key)), ob, by_id[ob.rule_id], now)
             if kind:
-                events.append(Event(ob.rule_id, ob.key, kind, *compose(by_id[ob.rule_id], ob, kind, lang)))
+                pending.append((by_id[ob.rule_id], ob, (ob.rule_id, ob.key), kind))
+        events = []
+        for rule, items, kind in _batches(pending, int(sec["digest_after"])):
+            if len(items) == 1:
+                events.append(Event(rule.id, items[0][1][1], kind, *compose(rule, items[0][0], kind, lang)))
+            else:
+                url = messages.link(sec["dashboard_url"], evaluate.page_of(rule), {}, lang)
+                every = {k: v for d in names.values() for k, v in d.items()}
+                events.append(Event(rule.id, "*", kind, *messages.digest(rule, [o for o, _ in items], kind, lang, url,
+                                                                         every)))
         return CheckResult(obs, events, now)
 
     events = []
@@ -104,19 +113,48 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
             ob = evaluate.Observation(key[0], key[1], None, judged=True, firing=False, page=evaluate.page_of(rule),
                                       note="gone")
             pending.append((rule, ob, key, "resolve"))
-        for rule, ob, key, kind in pending:
-            title, body = compose(rule, ob, kind, lang)
+        for rule, items, kind in _batches(pending, int(sec["digest_after"])):
+            if len(items) == 1:
+                ob, key = items[0]
+
+                def say(lg: str, rule=rule, ob=ob, kind=kind) -> tuple[str, str]:
+                    return compose(rule, ob, kind, lg)
+            else:  # one message for the lot; each key keeps its own state
+                ob, key = None, (rule.id, "*")
+
+                def say(lg: str, rule=rule, items=items, kind=kind) -> tuple[str, str]:
+                    url = messages.link(sec["dashboard_url"], evaluate.page_of(rule), {}, lg)
+                    every = {k: v for d in names.values() for k, v in d.items()}
+                    return messages.digest(rule, [o for o, _ in items], kind, lg, url, every)
+            title, body = say(lang)
             ev = Event(key[0], key[1], kind, title, body)
             event_id = S.add_event(scon, ob, key, kind, now, title, body)
             for tid in (rule.targets if rule.targets is not None else tuple(targets)):
                 t = targets[tid]
-                t_title, t_body = (title, body) if t.lang == lang else compose(rule, ob, kind, t.lang)
+                t_title, t_body = (title, body) if t.lang == lang else say(t.lang)
                 d = channels.send(t, t_title, t_body, retries=int(sec["retries"]),
                                   backoff=float(sec["backoff_seconds"]), sleep=sleep)
                 ev.sends.append(d)
                 S.add_send(scon, event_id, tid, now, d.status, d.attempts, d.error)
             events.append(ev)
     return CheckResult(obs, events, now)
+
+
+def _batches(pending: list, digest_after: int) -> list[tuple[settings.Rule, list, str]]:
+    """Events grouped per rule and kind; a group larger than ``digest_after`` goes as one message."""
+    groups: dict[tuple[str, str], list] = {}
+    rules = {}
+    for rule, ob, key, kind in pending:
+        groups.setdefault((rule.id, kind), []).append((ob, key))
+        rules[rule.id] = rule
+    out = []
+    for (rid, kind), items in groups.items():
+        limit = int(rules[rid].params.get("digest_after", digest_after))
+        if len(items) > limit:
+            out.append((rules[rid], items, kind))
+        else:
+            out += [(rules[rid], [item], kind) for item in items]
+    return out
 
 
 def _read_prev(db_path: Path) -> dict[tuple[str, str], S.Prev]:

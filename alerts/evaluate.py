@@ -218,7 +218,7 @@ def staffing_rule(db_path: Any, rule: Rule) -> list[Observation]:
     df = store.read_staffing(db_path, run["run_id"])
     if df.is_empty():
         return []
-    weeks, min_gap = int(rule.params.get("weeks", 2)), float(rule.params.get("min_gap", 0.5))
+    weeks, min_gap = int(rule.params.get("weeks", 2)), float(rule.params.get("min_gap", 0.0))
     first = df["week_start"].min()
     df = df.filter(df["week_start"] < first + dt.timedelta(days=7 * weeks))
     out = []
@@ -226,8 +226,9 @@ def staffing_rule(db_path: Any, rule: Rule) -> list[Observation]:
         rows = df.filter(df["region"] == region).sort("gap")
         worst = rows.row(0, named=True)
         gap = float(worst["gap"])
-        out.append(Observation(rule.id, str(region), gap, judged=True, firing=gap <= -min_gap,
-                               excess=max(-gap - min_gap, 0.0) if gap <= -min_gap else 0.0, compared=-min_gap,
+        short = gap < -min_gap  # short by more than min_gap technicians
+        out.append(Observation(rule.id, str(region), gap, judged=True, firing=short,
+                               excess=-gap - min_gap if short else 0.0, compared=-min_gap,
                                compared_kind="gap", sample=None, period=f"{worst['week_start']}", page="staffing",
                                filters={"region": str(region)} if region in R.DIMENSIONS["region"].labels else {},
                                note=f"needed={worst['technicians_needed']:.1f}; available={worst['technicians_available']}"))

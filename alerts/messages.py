@@ -86,9 +86,30 @@ def text(rule: Rule, ob: Observation, event: str, lang: str, url: str,
     subject = key_label(rule, ob.key, lang, names)
     title = f"{head}{what}" + (f" · {subject}" if subject else "")
     lines = [title, _line(rule, ob, lang)]
-    if ob.period:
+    if ob.period and rule.kind != "staffing_short":  # its line names the week already
         lines.append(("期间 " if zh else "period ") + ob.period if rule.kind == "kpi" else
                      ("截至 " if zh else "as of ") + ob.period)
+    lines.append(("查看：" if zh else "Open: ") + url)
+    return title, "\n".join(lines)
+
+
+DIGEST_LINES = 10
+
+
+def digest(rule: Rule, obs: list[Observation], event: str, lang: str, url: str,
+           names: dict[str, str] | None = None) -> tuple[str, str]:
+    """One message for many keys of one rule (a hundred parts at risk are one message, not a
+    hundred): the count, the first few with their numbers, and a link to the page."""
+    zh = lang == "zh"
+    what = R.KPIS[rule.kpi or ""].label(lang) if rule.kind == "kpi" else _pick(KIND_TITLES[rule.kind], lang)
+    n = len(obs)
+    title = f"{_pick(EVENT_WORDS[event], lang)}{what} · " + (f"{n} 项" if zh else f"{n} items")
+    lines = [title]
+    for ob in sorted(obs, key=lambda o: -o.excess)[:DIGEST_LINES]:
+        subject = key_label(rule, ob.key, lang, names) or what
+        lines.append(f"- {subject}：{_line(rule, ob, lang)}" if zh else f"- {subject}: {_line(rule, ob, lang)}")
+    if n > DIGEST_LINES:
+        lines.append(f"……另 {n - DIGEST_LINES} 项" if zh else f"... and {n - DIGEST_LINES} more")
     lines.append(("查看：" if zh else "Open: ") + url)
     return title, "\n".join(lines)
 

@@ -8,6 +8,7 @@ false`` switches a shipped rule off).
     worsen_by = 0.5          # ... or when its distance past the threshold grew by this share
     retries = 3              # a failed send is tried this many more times,
     backoff_seconds = 2.0    # waiting 2, 4, 8 ... seconds between tries
+    digest_after = 5         # more events of one rule in one check: one message listing them
 
     [alerts.rules.sla_region]           # one table per rule; the name is its id
     kpi = "sla_compliance"              # any KPI of `aftersales metrics`
@@ -61,7 +62,7 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "backlog_aged_growing": {"kpi": "backlog_aged_7d", "condition": "change", "against": "previous", "points": 2.0,
                              "direction": "up", "period": "week", "min_sample": 30},
     "parts_runout": {"kind": "parts_runout"},
-    "staffing_short": {"kind": "staffing_short", "weeks": 2, "min_gap": 0.5},
+    "staffing_short": {"kind": "staffing_short", "weeks": 2, "min_gap": 0.0},
     "source_silent": {"kind": "source_silent", "days": 3},
     "tickets_due": {"kind": "tickets_due", "by": "outlet", "min_count": 1},
 }
@@ -72,6 +73,9 @@ DEFAULTS: dict[str, Any] = {
     "worsen_by": 0.5,
     "retries": 3,
     "backoff_seconds": 2.0,
+    # More events of one rule and kind than this in one check go as one message listing them
+    # (a rule may set its own digest_after).
+    "digest_after": 5,
     # 即将超时: a stage due within this many hours (per service type) is "about to breach";
     # an overdue ticket older than stale_days is listed apart as stale.
     "due_within_hours": {"default": 4.0, "install": 12.0, "delivery": 12.0, "return": 24.0, "exchange": 24.0},
@@ -209,7 +213,8 @@ def rules(config: dict | None) -> list[Rule]:
         rule = Rule(**{**common, "by": by}, kpi=kpi, where=where, condition=cond,
                     threshold=_number(rid, raw, "threshold"), against=raw.get("against", "previous"),
                     points=_number(rid, raw, "points"), percent=_number(rid, raw, "percent"),
-                    direction=raw.get("direction", "worse"), period=period)
+                    direction=raw.get("direction", "worse"), period=period,
+                    params={k: raw[k] for k in ("digest_after",) if k in raw})
         if cond in ("below", "above") and rule.threshold is None:
             raise UserError(f"alerts.rules.{rid}: condition {cond} needs threshold = NUMBER")
         if cond == "change":

@@ -270,3 +270,15 @@ def test_commands_for_cron(loaded, tmp_path, robots, monkeypatch, capsys):
     monkeypatch.delenv("T_BAD")
     assert main([*base, "check", "--now", "2030-01-01T00:00"]) == 2  # past the cooldown: both repeat, and the secret is gone
     assert "T_BAD is empty or not set" in capsys.readouterr().err
+
+
+def test_many_alerts_of_one_rule_go_as_one_message(loaded, robots, monkeypatch):
+    monkeypatch.setenv("T_WECOM", f"{robots.base}/cgi-bin/webhook/send?key=K1")
+    conf = _config({"due": {"kind": "tickets_due", "min_count": 2, "digest_after": 1}},
+                   {"ops": {"kind": "wecom", "webhook_env": "T_WECOM"}})
+    res = check.run(loaded, conf)
+    assert [(e.kind, e.key) for e in res.events] == [("fire", "*")] and len(robots.posts) == 1
+    text = robots.posts[0].body["markdown"]["content"]
+    assert "工单即将超时 · 2 项" in text and "网点 O1 上海徐汇店" in text and "网点 O2 信阳代理" in text
+    # each outlet keeps its own state: one resolving later is its own event
+    assert S.read(loaded, "SELECT key, firing FROM alert_state ORDER BY key") == [("O1", True), ("O2", True)]
