@@ -113,7 +113,9 @@ def _send_robot(body: str, title: str, notify_type: Any, meta: dict, *args: Any,
         r = requests.post(url, data=json.dumps(payload(vendor, title, body, secret), ensure_ascii=False).encode(),
                           headers={"Content-Type": "application/json; charset=utf-8"}, timeout=TIMEOUT)
     except requests.RequestException as exc:
-        log.warning("%s webhook unreachable: %s", vendor, clip(exc, 160))
+        # the exception's text carries the address, and the address the robot's key: never stored
+        host = urllib.parse.urlsplit(hook).netloc
+        log.warning("%s webhook %s unreachable (%s)", vendor, host, type(exc).__name__)
         return False
     why = _refused(vendor, r)
     if why:
@@ -158,11 +160,12 @@ def send(target: Target, title: str, body: str, attach: list[str] | None = None,
                         time.time())
     for attempt in range(retries + 1):
         attempts = attempt + 1
-        with apprise.LogCapture(level=logging.WARNING) as captured:
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
             ok = ap.notify(body=body, title=title, attach=attach or None)
         if ok:
             return Delivery(target.id, "sent", attempts, None, time.time())
-        error = clip(" ".join(captured.getvalue().split()) or "delivery failed", 300)
+        said = [line for line in captured.getvalue().splitlines() if line.strip()]
+        error = clip(said[0] if said else "delivery failed", 300)  # the first line says why; Apprise's own follows
         if attempt < retries:
             sleep(backoff * (2 ** attempt))
     return Delivery(target.id, "failed", attempts, error, time.time())

@@ -179,7 +179,8 @@ def test_failing_target_retried_reported_and_never_blocks_the_others(loaded, rob
     assert "告警" in str(make_header(decode_header(mail["Subject"])))
     # the failure is stored with its reason, and the command says so in one line with exit status 2
     failed = S.read(loaded, "SELECT target, status, attempts, error FROM alert_sends WHERE status = 'failed'")
-    assert failed and failed[0][:3] == ("bad", "failed", 3) and "500" in failed[0][3]
+    assert failed and failed[0][:3] == ("bad", "failed", 3) and failed[0][3].startswith("HTTP 500")
+    assert all("K0" not in (row[3] or "") for row in failed)  # the webhook's key is never stored
 
 
 def test_sample_too_small_stays_silent(loaded, robots, monkeypatch):
