@@ -53,21 +53,73 @@ def history(db_path: Path, limit: int = 500) -> pl.DataFrame:
         f"ORDER BY e.event_id DESC LIMIT {int(limit)}"), HISTORY_COLUMNS)
 
 
-def rules_table(config: dict) -> pl.DataFrame:
+PARAM_WORDS = {"weeks": ("周数", "weeks"), "min_gap": ("缺口阈值", "gap allowed"), "days": ("天数", "days"),
+               "min_count": ("最少单数", "minimum tickets"), "sources": ("数据源", "sources"),
+               "digest_after": ("合并阈值", "digest after")}
+GRAIN_WORDS = {"day": ("日", "day"), "week": ("周", "week"), "month": ("月", "month")}
+
+
+def _condition(r: settings.Rule, lang: str) -> str:
+    zh = lang == "zh"
+    if r.kind != "kpi":
+        return ", ".join(f"{PARAM_WORDS.get(k, (k, k))[0 if zh else 1]} {v}" for k, v in r.params.items())
+    if r.condition in ("below", "above"):
+        return (("低于 " if r.condition == "below" else "高于 ") if zh else f"{r.condition} ") + f"{r.threshold:g}"
+    if r.condition == "target_missed":
+        return "未达目标" if zh else "target missed"
+    against = {"previous": ("较上期", "vs previous period"), "last_year": ("较去年同期", "vs last year")}[r.against]
+    way = {"worse": ("变差", "worse"), "up": ("上升", "up"), "down": ("下降", "down")}[r.direction]
+    amount = (f"{r.points:g} 个点" if zh else f"{r.points:g} points") if r.points is not None else f"{r.percent:g}%"
+    return f"{against[0]}{way[0]}超过 {amount}" if zh else f"{way[1]} more than {amount} {against[1]}"
+
+
+def rules_table(config: dict, lang: str = "zh") -> pl.DataFrame:
     """Every rule in force as declared: id, kind, KPI, breakdown, condition, period, minimum sample."""
+    from metrics import registry as R
+
     rows = []
     for r in settings.rules(config):
-        cond = r.condition or ""
-        if r.condition in ("below", "above"):
-            cond += f" {r.threshold}"
-        elif r.condition == "change":
-            cond += f" {r.against} {r.direction} " + (f"{r.points} pt" if r.points is not None else f"{r.percent}%")
-        elif r.kind != "kpi":
-            cond = ", ".join(f"{k}={v}" for k, v in r.params.items())
-        rows.append((r.id, r.kind, r.kpi or "", r.by or "", cond, r.period if r.kind == "kpi" else "",
+        kpi = R.KPIS[r.kpi].label(lang) if r.kpi else ""
+        by = (R.DIMENSIONS[r.by].zh if lang == "zh" else R.DIMENSIONS[r.by].en) if r.by in R.DIMENSIONS else (r.by or "")
+        period = GRAIN_WORDS[r.period][0 if lang == "zh" else 1] if r.kind == "kpi" else ""
+        rows.append((r.id, r.kind, kpi, by, _condition(r, lang), period,
                      r.min_sample, ", ".join(r.targets) if r.targets is not None else "*"))
     return pl.DataFrame(rows, schema=["rule_id", "kind", "kpi", "by", "condition", "period", "min_sample", "targets"],
                         orient="row")
+
+
+NOTE_WORDS = {"too_small": ("样本不足", "sample too small"), "provisional": ("暂定", "provisional"),
+              "no_data": ("无数据", "no data"), "no_comparison": ("无对比值", "nothing to compare with"),
+              "no_target": ("无目标", "no target"), "gone": ("已不在结果中", "no longer in the results")}
+KIND_WORDS = {"lead_time": ("交货期(天)", "lead time (days)"), "days": ("天数阈值", "days allowed"),
+              "gap": ("缺口阈值", "gap allowed"), "count": ("单数阈值", "tickets allowed"),
+              "fire": ("告警", "fire"), "worse": ("加重", "worse"), "repeat": ("持续", "repeat"),
+              "resolve": ("恢复", "resolved")}
+
+
+def localized(df: pl.DataFrame, config: dict, lang: str) -> pl.DataFrame:
+    """Values written by their KPI's format, comparison kinds, event kinds and notes in words
+    (中文 or English): what the Alerts page and its downloads show."""
+    from alerts.messages import COMPARED_WORDS, fmt_value
+
+    if df.is_empty():
+        return df
+    i = 0 if lang == "zh" else 1
+    kpi_of = {r.id: r.kpi for r in settings.rules(config)}
+    words = {**COMPARED_WORDS, **KIND_WORDS}
+    out = df
+    for col in ("value", "compared"):
+        if col in df.columns:
+            out = out.with_columns(pl.Series(col, [fmt_value(kpi_of.get(r), v) if v is not None else None for r, v in zip(
+                df["rule_id"].to_list(), df[col].to_list(), strict=True)], dtype=pl.String))
+    for col in ("compared_kind", "kind"):
+        if col in df.columns:
+            out = out.with_columns(pl.col(col).map_elements(lambda c: words[c][i] if c in words else c,
+                                                            return_dtype=pl.String))
+    if "note" in df.columns:
+        out = out.with_columns(pl.col("note").map_elements(lambda c: NOTE_WORDS[c][i] if c in NOTE_WORDS else "",
+                                                           return_dtype=pl.String))
+    return out
 
 
 def firing_pages(db_path: Path) -> dict[str, int]:

@@ -601,10 +601,10 @@ def alerts_frame(aver: str, name: str) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=60, max_entries=32, show_spinner=False)
-def alerts_rules(ver: str) -> pl.DataFrame:
+def alerts_rules(ver: str, lang: str) -> pl.DataFrame:
     from alerts import board
 
-    return board.rules_table(settings().config)
+    return board.rules_table(settings().config, lang)
 
 
 @st.cache_data(ttl=60, max_entries=32, show_spinner=False)

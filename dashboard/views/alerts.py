@@ -17,6 +17,9 @@ SHOWN = {"firing": ["rule_id", "key", "value", "compared_kind", "compared", "sam
 
 
 def _labelled(df: pl.DataFrame, lang: str) -> pl.DataFrame:
+    from alerts import board
+
+    df = board.localized(df, data.settings().config, lang)
     return df.rename({c: T.t(f"alert_col_{c}", lang) for c in df.columns})
 
 
@@ -43,7 +46,7 @@ def render() -> None:
         ui.table(_labelled(hist.select(SHOWN["history"]), lang), key="alerts_history", lang=lang,
                  name="alerts_history", selectable=False, height=320)
     st.subheader(T.t("alerts_rules", lang))
-    rules = data.alerts_rules(scope.ver)
+    rules = data.alerts_rules(scope.ver, lang)
     ui.table(_labelled(rules, lang), key="alerts_rules", lang=lang, name="alert_rules", selectable=False)
     if not last.is_empty():
         ui.table(_labelled(last.select(SHOWN["last_values"]), lang), key="alerts_last", lang=lang,
