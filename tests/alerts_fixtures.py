@@ -33,6 +33,7 @@ class Robots:
     (Feishu); any path under /fail/ answers HTTP 500."""
 
     ding_secret: str = ""
+    feishu_secret: str = ""
     posts: list[Post] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -53,6 +54,12 @@ class Robots:
                     return 200, {"errcode": 310000, "errmsg": "sign not match"}
             return 200, {"errcode": 0, "errmsg": "ok"}
         if post.path.startswith("/open-apis/bot/v2/hook/"):
+            if self.feishu_secret:  # Feishu: HMAC-SHA256 keyed by "timestamp\nsecret" over nothing, base64, in the body
+                ts = str(post.body.get("timestamp", ""))
+                want = base64.b64encode(hmac.new(f"{ts}\n{self.feishu_secret}".encode(), b"",
+                                                 hashlib.sha256).digest()).decode()
+                if not ts.isdigit() or abs(time.time() - int(ts)) > 3600 or post.body.get("sign") != want:
+                    return 200, {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}
             return 200, {"code": 0, "msg": "success"}
         if post.path == "/cgi-bin/webhook/send":
             ok = post.query.get("key") and post.body.get("msgtype") in ("text", "markdown")
@@ -60,8 +67,8 @@ class Robots:
         return 404, {}
 
 
-def start_robots(ding_secret: str = "") -> Robots:
-    robots = Robots(ding_secret)
+def start_robots(ding_secret: str = "", feishu_secret: str = "") -> Robots:
+    robots = Robots(ding_secret, feishu_secret)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name

@@ -24,6 +24,7 @@ from tests.alerts_fixtures import start_robots, start_smtp
 from tests.conftest import TICKET_HEADER, ticket_row, write
 
 DING_SECRET = "SEC0f+9/a=b"  # characters that base64 and URL-encoding treat specially
+FEISHU_SECRET = "fs-secret-1"
 
 
 def _load(db: Path, files: list[Path]) -> None:
@@ -39,7 +40,7 @@ def _config(rules: dict, targets: dict, **alerts) -> dict:
 
 @pytest.fixture
 def robots():
-    r = start_robots(DING_SECRET)
+    r = start_robots(DING_SECRET, FEISHU_SECRET)
     yield r
     r.server.shutdown()
 
@@ -140,11 +141,12 @@ def test_failing_target_retried_reported_and_never_blocks_the_others(loaded, rob
     monkeypatch.setenv("T_DING", f"{robots.base}/robot/send?access_token=TOKEN1")
     monkeypatch.setenv("T_DING_SECRET", DING_SECRET)
     monkeypatch.setenv("T_FEISHU", f"{robots.base}/open-apis/bot/v2/hook/abc-123")
+    monkeypatch.setenv("T_FEISHU_SECRET", FEISHU_SECRET)
     monkeypatch.setenv("T_MAIL", f"mailto://127.0.0.1:{port}?from=alerts@example.com&to=boss@example.com&mode=insecure")
     targets = {"bad": {"kind": "wecom", "webhook_env": "T_BAD"},
                "wecom": {"kind": "wecom", "webhook_env": "T_WECOM"},
                "ding": {"kind": "dingtalk", "webhook_env": "T_DING", "secret_env": "T_DING_SECRET"},
-               "feishu": {"kind": "feishu", "webhook_env": "T_FEISHU", "lang": "en"},
+               "feishu": {"kind": "feishu", "webhook_env": "T_FEISHU", "secret_env": "T_FEISHU_SECRET", "lang": "en"},
                "mail": {"kind": "mail", "url_env": "T_MAIL"}}
     # O1: 1 due soon + 1 breached; O2: 3 breached (its stale ones apart); see test_due_list
     conf = _config({"due": {"kind": "tickets_due", "min_count": 2}}, targets)
