@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,14 +158,23 @@ def add_send(con: duckdb.DuckDBPyConnection, event_id: int, target: str, at: dt.
 
 
 def read(db_path: Path, sql: str, params: dict | None = None) -> list[tuple]:
-    """Rows from the state file (read-only); none when no check has run yet."""
+    """Rows from the state file (read-only); none when no check has run yet. Opened through its
+    own descriptor where /proc allows (as the dashboard opens the database): DuckDB caches open
+    files by path, so a reader in another thread could otherwise be handed the file a check has
+    just replaced."""
     path = state_path(db_path)
-    if not path.exists():
-        return []
-    con = connect_readonly(path)
     try:
-        return con.execute(sql, params or {}).fetchall()
-    except duckdb.CatalogException:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
         return []
+    try:
+        pinned = Path(f"/proc/self/fd/{fd}")
+        con = connect_readonly(pinned if pinned.exists() else path)
+        try:
+            return con.execute(sql, params or {}).fetchall()
+        except duckdb.CatalogException:
+            return []
+        finally:
+            con.close()
     finally:
-        con.close()
+        os.close(fd)
