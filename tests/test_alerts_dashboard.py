@@ -40,3 +40,18 @@ def test_badge_on_the_page_whose_numbers_fire(checked):
     assert badges and T.t("alerts_badge", "zh", n=3) in badges[0]
     at = app("complaints")
     assert not [m for m in at.get("markdown") if "notifications_active" in m.proto.body]
+
+
+def test_the_link_in_a_message_opens_the_view_with_its_filters(checked):
+    import urllib.parse
+
+    from alerts import messages
+
+    url = messages.link("http://127.0.0.1:8501", "sla", {"outlet": "O2", "region": "central"}, "zh",
+                        {"outlet": {"O2": "信阳代理"}})
+    parts = urllib.parse.urlsplit(url)
+    params = dict(urllib.parse.parse_qsl(parts.query))
+    assert params == {"lang": "中文", "outlet": "O2 信阳代理", "region": "华中"}
+    at = app(parts.path.strip("/"), params={k: v for k, v in params.items() if k != "lang"})
+    chosen = {m.key: m.value for m in at.sidebar.multiselect}
+    assert chosen["outlet"] == ["O2"] and chosen["region"] == ["central"]
