@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "metrics.cli",
     "forecasts.cli",
     "reports.cli",
+    "reports.scorecard_cli",
     "dashboard.cli",
 ]
 # Set to see the traceback of an unexpected error instead of the one-line message.
