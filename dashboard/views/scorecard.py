@@ -269,6 +269,19 @@ def losses_tab(scope: state.Scope, period: dt.date) -> None:
     losses_chart(scope, total, "sc_losses_total")
 
 
+def prefetch(scope: state.Scope, stage: str = "first") -> None:
+    """The default view's reads, for the cache warmer (``dashboard.warm``): "first" the outlet
+    scorecard of the latest period, "rest" the other sections; one-value filters are not warmed
+    (a scorecard is one statement per level, not re-aggregated from breakdowns)."""
+    period = period_options(scope)[0]
+    v, g, w = scope.ver, scope.grain, scope.where
+    if stage == "first":
+        data.scorecard(v, "outlet", g, period, w)
+    elif stage == "rest":
+        data.together((data.scorecard, v, "technician", g, period, w), (data.scorecard, v, "outlet_type", g, period, w),
+                      (data.ftf_losses, v, (LOSS_BY[0],), g, period, w))
+
+
 def render() -> None:
     scope = state.current()
     if not ui.guard(scope):
