@@ -176,9 +176,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "sc_unassigned": ("另有 {n} 张工单未分配网点(退款、咨询由客服中心处理),不计入任何网点。",
                       "{n} more tickets have no outlet (refunds and consultations are handled centrally) and count "
                       "in no outlet's row."),
-    "sc_pick_outlet": ("选择表中一个网点,查看其指标卡、一次修复损失,并下载可打印的单页评分卡。",
-                       "Pick an outlet in the table for its cards, its first-time-fix losses and its printable "
-                       "one-page scorecard."),
+    "sc_pick_outlet": ("在表中选一行或在上方选择一个网点,查看其指标卡、一次修复损失,并下载可打印的单页评分卡。",
+                       "Pick a row in the table, or an outlet above, for its cards, its first-time-fix losses and "
+                       "its printable one-page scorecard."),
+    "sc_detail_outlet": ("单个网点", "One outlet"),
     "sc_print": ("下载单页评分卡(可打印)", "Download the one-page scorecard (printable)"),
     "sc_no_losses": ("本期无一次修复损失。", "No first-time-fix losses in this period."),
     "sc_losses_title": ("一次修复损失 {n} 单,按首次上门结果", "{n} first-time-fix losses, by first visit outcome"),

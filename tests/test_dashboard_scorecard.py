@@ -86,3 +86,23 @@ def test_technician_and_types_sections_show_several_technicians_and_both_types(d
     at = page("en", "sc_types")
     table = at.dataframe[0].value
     assert {"Own", "Outsourced"} <= set(table.columns)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_one_outlet_cards_losses_and_printable_page(db, lang):
+    at = page(lang, "sc_outlets")
+    card = scorecard(str(db), "outlet", period=last_month(db))
+    outlet = card.table["outlet"][0]
+    at.selectbox(key="sc_detail_outlet").set_value(outlet).run()
+    assert not at.exception, [e.value for e in at.exception]
+    row = card.row(outlet)
+    shown = {m.label: m.value for m in at.metric}
+    for kpi in card.kpis:
+        k = R.KPIS[kpi]
+        assert shown[k.label(lang)] == T.kpi_value(k, row[kpi], lang, compact=True), kpi
+    assert at.get("download_button")  # the printable page (made when clicked) ...
+    from dashboard import data as D
+
+    html = D.scorecard_page(D.version(), outlet, "month", last_month(db), lang).decode("utf-8")
+    assert f'data-kpi="overdue" data-raw="{row["overdue"]}"' in html  # ... is the outlet's scorecard
+    assert at.get("plotly_chart") or any(T.t("sc_no_losses", lang) == c.value for c in at.caption)

@@ -162,11 +162,15 @@ def units_tab(scope: state.Scope, period: dt.date, level: str, key: str) -> None
 def outlet_detail(scope: state.Scope, period: dt.date, sc, picked: int | None) -> None:
     """One outlet: its cards, its losses, and its printable one-page scorecard."""
     lang = scope.lang
-    if picked is None:
+    units = sc.table["outlet"].to_list()
+    # a row picked in the table, else the outlet chosen here
+    chosen = st.selectbox(T.t("sc_detail_outlet", lang), ["", *units], key="sc_detail_outlet",
+                          format_func=lambda o: "—" if o == "" else scope.label("outlet", o))
+    outlet = units[picked] if picked is not None else chosen
+    if not outlet:
         st.caption(T.t("sc_pick_outlet", lang))
         return
-    row = sc.table.to_dicts()[picked]
-    outlet = row["outlet"]
+    row = sc.table.to_dicts()[units.index(outlet)]
     st.subheader(scope.label("outlet", outlet))
     cols = st.columns(4)
     for i, kpi in enumerate(sc.kpis):
