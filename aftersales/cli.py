@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "metrics.cli",
     "forecasts.cli",
     "reports.cli",
+    "reports.scorecard_cli",
     "dashboard.cli",
     "alerts.cli",  # issue 16: alert rules, delivery
 ]

@@ -50,7 +50,7 @@ EN_CODES: dict[str, dict[str, str]] = {
     "product_category": {"air_conditioner": "Air conditioner", "water_heater": "Water heater", "washer": "Washer",
                          "fridge": "Fridge", "tv": "TV", "kitchen": "Kitchen", "small_appliance": "Small appliance"},
     "visit1_outcome": {"fixed": "Fixed", "not_fixed": "Not fixed", "need_parts": "Waiting for parts",
-                       "customer_absent": "Customer absent", "referred": "Sent to workshop"},
+                       "customer_absent": "Customer absent", "referred": "Referred to factory"},
     "survey_channel": {"sms": "SMS", "wechat": "WeChat", "phone": "Phone"},
     "stage": {"first_response": "First response", "resolution": "Resolution", "onsite": "On site"},
     "rule": {"key_present": "Key missing", "required": "Required value missing", "type": "Wrong type",

@@ -43,7 +43,7 @@ PRODUCT_CATEGORIES = {
 VISIT_TYPES = {"onsite": "上门", "workshop": "返厂/送修"}
 VISIT_OUTCOMES = {
     "fixed": "已修复", "not_fixed": "未修复", "need_parts": "待配件",
-    "customer_absent": "用户不在", "referred": "转返厂",
+    "customer_absent": "客户不在", "referred": "返厂",
 }
 SURVEY_CHANNELS = {"sms": "短信", "wechat": "微信", "phone": "电话回访"}
 

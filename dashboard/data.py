@@ -612,3 +612,37 @@ def alerts_pages(aver: str) -> dict[str, int]:
     from alerts import board
 
     return board.firing_pages(settings().db)
+# -- scorecards (metrics.scorecard, metrics.losses; reports.scorecard for the printable page) -----
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def scorecard(ver: str, level: str, grain: str, period: dt.date, where: Where) -> Any:
+    """``metrics.scorecard`` of every ``level`` unit for the period starting ``period``."""
+    from metrics.scorecard import scorecard as build
+
+    def compute() -> Any:
+        with snapshot() as con:
+            return build(con, level, period=period, grain=grain, where=dict_where(where), config=settings().config)
+
+    return _kept(ver, "scorecard", (level, grain, period, where), compute)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def ftf_losses(ver: str, by: tuple[str, ...], grain: str, period: dt.date, where: Where) -> pl.DataFrame:
+    """``metrics.losses.ftf_losses`` for one period by ``by``."""
+    from metrics.losses import ftf_losses as losses
+
+    def compute() -> pl.DataFrame:
+        with snapshot() as con:
+            return losses(con, by=list(by), grain=grain, start=period, end=period, where=dict_where(where),
+                          config=settings().config)
+
+    return _kept(ver, "ftf_losses", (by, grain, period, where), compute)
+
+
+def scorecard_page(ver: str, outlet: str, grain: str, period: dt.date, lang: str) -> bytes:
+    """One outlet's printable scorecard (``aftersales scorecard``'s HTML), made when downloaded."""
+    from reports.scorecard import build
+
+    with snapshot() as con:
+        return build(con, outlet, period, grain, lang, settings().config).html.encode("utf-8")

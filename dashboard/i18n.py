@@ -172,6 +172,44 @@ WORDS: dict[str, tuple[str, str]] = {
     "alert_col_sends": ("发送结果", "Sends"), "alert_col_condition": ("条件", "Condition"),
     "alert_col_min_sample": ("最小样本", "Minimum sample"), "alert_col_targets": ("发送对象", "Targets"),
     "alert_col_kpi": ("指标", "KPI"), "alert_col_by": ("拆分", "Breakdown"), "alert_col_page": ("页面", "Page"),
+    # scorecards (dashboard/views/scorecard.py)
+    "page_scorecard": ("网点与师傅评分卡", "Scorecards"),
+    "sc_outlets": ("网点评分卡", "Outlets"), "sc_technicians": ("师傅评分卡", "Technicians"),
+    "sc_types": ("自营与外包", "Own vs outsourced"), "sc_losses": ("一次修复损失", "First-time-fix losses"),
+    "sc_period": ("统计期", "Period"), "sc_show": ("显示", "Show"),
+    "sc_show_value": ("数值(样本量)", "Value (records)"), "sc_show_change": ("环比", "Change vs previous"),
+    "sc_show_rank": ("排名", "Rank"),
+    "sc_note": ("括号内为该数值所依据的记录数;排名使用经验贝叶斯收缩值,小样本不会排到最前;综合排名为各指标排名位置的平均。",
+                "In brackets: the records each value rests on. Ranks use empirical-Bayes shrunk values, so small "
+                "samples do not top the table; the overall rank is the mean of the KPI rank positions."),
+    "sc_overall": ("综合排名", "Overall rank"), "sc_overall_score": ("综合得分(0为最好)", "Overall score (0 best)"),
+    "sc_outlet": ("网点", "Outlet"), "sc_outlet_name": ("网点名称", "Outlet name"),
+    "sc_technician_name": ("师傅姓名", "Technician name"), "sc_skill": ("技能等级", "Skill level"),
+    "sc_all_outlets": ("全部网点", "All outlets"),
+    "sc_complaints": ("投诉工单", "Complaint tickets"), "sc_repeats": ("返修工单", "Repeat repairs"),
+    "sc_repeat_repairs": ("返修工单", "Repeat repairs"),
+    "sc_overdue": ("期末超时未结", "Open past SLA at period end"),
+    "sc_overdue_prev": ("上期末超时未结", "Open past SLA at previous period end"),
+    "sc_overdue_change": ("超时未结 · 环比", "Open past SLA · change"),
+    "sc_loss_of": ("一次修复损失:{cause}", "First-time-fix loss: {cause}"),
+    "sc_unassigned": ("另有 {n} 张工单未分配网点(退款、咨询由客服中心处理),不计入任何网点。",
+                      "{n} more tickets have no outlet (refunds and consultations are handled centrally) and count "
+                      "in no outlet's row."),
+    "sc_pick_outlet": ("在表中选一行或在上方选择一个网点,查看其指标卡、一次修复损失,并下载可打印的单页评分卡。",
+                       "Pick a row in the table, or an outlet above, for its cards, its first-time-fix losses and "
+                       "its printable one-page scorecard."),
+    "sc_detail_outlet": ("单个网点", "One outlet"),
+    "sc_print": ("下载单页评分卡(可打印)", "Download the one-page scorecard (printable)"),
+    "sc_no_losses": ("本期无一次修复损失。", "No first-time-fix losses in this period."),
+    "sc_losses_title": ("一次修复损失 {n} 单,按首次上门结果", "{n} first-time-fix losses, by first visit outcome"),
+    "sc_loss_by": ("按", "By"), "sc_resolved": ("已完成维修", "Repairs resolved"), "sc_lost": ("损失合计", "Losses"),
+    "sc_losses_note": ("损失:已完成维修工单中未在首次上门修复的工单,按首次上门结果归因(括号内为占损失比例),各原因之和等于损失合计。"
+                       "待配件看备件库存,客户不在看预约确认,未修复看师傅技能,返厂看产品质量。",
+                       "Losses: repairs resolved but not fixed on the first visit, by the first visit's outcome (in "
+                       "brackets: share of the losses); the causes sum to the losses. Waiting for parts points at "
+                       "stocking, customer absent at appointments, not fixed at skills, referred at the product."),
+    "sc_types_note": ("自营与外包网点的同一组指标并列;括号内为记录数。",
+                      "The same KPIs for own and outsourced outlets side by side; in brackets: the records."),
 }
 
 # Column headers of record and result tables beyond the canonical columns (whose 中文 is in the model).

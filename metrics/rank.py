@@ -45,13 +45,20 @@ def rank(db: DbLike, kpi: str, level: str = "outlet", start: dt.date | None = No
         raise UserError(f"unknown level {level!r}; valid: {', '.join(R.DIMENSIONS)}")
     df, raw = run(db, metrics=[kpi], by=[level], grain=None, start=start, end=end, where=where, config=config,
                   as_of=as_of)
-    df = _aux(df, raw, level)
+    return rank_frame(df, raw, k, level, method)
+
+
+def rank_frame(df: pl.DataFrame, raw: pl.DataFrame, k: R.KpiDef, level: str, method: str = "auto") -> pl.DataFrame:
+    """``rank``'s table from a ``metrics.compute.run`` result already in hand (``df``, ``raw``; they
+    may hold other KPIs, and previous periods in ``raw``): ``k``'s rows of one period, ranked. For
+    callers computing many KPIs in one statement (scorecards)."""
+    df = _aux(df.filter(pl.col("kpi") == k.id), raw, level)
     if method == "auto":
         method = {"ratio": "shrunk", "mean": "shrunk", "nps": "shrunk", "quantile": "interval"}.get(k.kind, "value")
     if method == "shrunk" and k.kind not in ("ratio", "mean", "nps"):
-        raise UserError(f"{kpi} is a {k.kind}: it cannot be shrunk; rank it by 'interval' or 'value'")
+        raise UserError(f"{k.id} is a {k.kind}: it cannot be shrunk; rank it by 'interval' or 'value'")
     if method == "interval" and k.kind in ("count", "sum"):
-        raise UserError(f"{kpi} is a {k.kind} with no interval; rank it by 'value'")
+        raise UserError(f"{k.id} is a {k.kind} with no interval; rank it by 'value'")
     higher = k.higher_is_better is not False
     if method == "value":
         score = df["value"].to_numpy().astype(float)
@@ -76,8 +83,9 @@ def rank(db: DbLike, kpi: str, level: str = "outlet", start: dt.date | None = No
 
 
 def _aux(df: pl.DataFrame, raw: pl.DataFrame, level: str) -> pl.DataFrame:
-    extra = raw.select(["kpi", level, "sumsq", "aux"])
-    return df.join(extra, on=["kpi", level], how="left", nulls_equal=True)
+    # on the period too: ``raw`` also holds the previous periods a comparison scanned
+    extra = raw.select(["kpi", "period_start", level, "sumsq", "aux"])
+    return df.join(extra, on=["kpi", "period_start", level], how="left", nulls_equal=True)
 
 
 def _shrunk_mean(df: pl.DataFrame) -> np.ndarray:

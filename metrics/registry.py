@@ -349,6 +349,23 @@ _kpi(KpiDef(
     exclusions=(Exclusion("unit_cost_missing", "unit_cost IS NULL", "no unit cost", "缺少单价"),)))
 
 
+# -- scorecards (wt-score): the repeat repairs a scorecard shows beside repair success ----------
+_kpi(KpiDef(
+    "repeat_repair_rate", "返修率", "Repeat repair rate",
+    f"Repair tickets resolved and followed by another repair ticket for the same customer and model within "
+    f"{REPEAT_REPAIR_DAYS} days ÷ repair tickets resolved.",
+    f"完成后{REPEAT_REPAIR_DAYS}天内同一客户同一型号再次报修的维修工单 ÷ 已完成维修工单",
+    base="repair", kind="ratio", unit="share", fmt=".1%", period_by="resolved", direction="lower",
+    num=f"coalesce(next_repair_at <= resolved_at + INTERVAL {REPEAT_REPAIR_DAYS} DAY, FALSE)",
+    target=0.05, min_sample=30,
+    exclusions=(_RESOLVED_MISSING, Exclusion("customer_or_model_missing", "customer_id IS NULL OR product_model IS NULL",
+                                             "customer or product model missing: a repeat repair cannot be checked",
+                                             "缺少客户或型号,无法判断是否返修")),
+    note=(f"The repeat counts against the ticket repeated (and its outlet and technician), whatever its "
+          f"resolution. Tickets resolved in the last {REPEAT_REPAIR_DAYS} days before the data ends are not yet "
+          f"fully observed (a repeat may still come).")))
+
+
 def describe_basis(kpi: KpiDef, basis: str | None, lang: str = "zh") -> str | None:
     """A result's ``basis`` ("source_verdict: 120; sla_hours: 8") in words: which way how many
     records were counted, e.g. 来源系统的SLA判定 120、配置的时限(sla_hours) 8."""

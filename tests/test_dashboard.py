@@ -81,6 +81,9 @@ def expected_cards(db: Path, kpis: list[str], where: dict, lang: str, last_perio
     else:
         df = metrics.query(str(db), metrics=kpis, grain=None, start=start, end=end, where=where)
     out.update({r["kpi"]: T.kpi_value(R.KPIS[r["kpi"]], r["value"], lang, compact=True) for r in df.to_dicts()})
+    # no record at all in the last period for a narrow filter (no survey, no open ticket): no row,
+    # and the card says so with a dash
+    out.update({k: "—" for k in kpis if k not in out})
     return out
 
 

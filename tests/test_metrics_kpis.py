@@ -146,6 +146,19 @@ def test_repair_success_rate(con):
     assert r["value"] == pytest.approx(0.5)
 
 
+def test_repeat_repair_rate(con):
+    insert(con, "tickets", _repair_rows() + [
+        # D (not fixed) comes back after 3 days: a repeat whatever D's resolution; D2 is still open
+        ticket(ticket_id="D2", customer_id="c4", created_at=ts(8), status="open"),
+        ticket(ticket_id="N", customer_id=None, created_at=ts(1), resolved_at=ts(2), resolution="fixed"),
+    ])
+    r = one(con, "repeat_repair_rate")
+    # resolved repairs in June: A, B, B2, C, D, E = 6 (N has no customer: excluded);
+    # repeated within 30 days: B (by B2) and D (by D2) = 2 → 1/3; C's repeat came after 40 days
+    assert (r["numerator"], r["denominator"], r["n_excluded"]) == (2, 6, 1)
+    assert r["value"] == pytest.approx(1 / 3)
+    assert r["excluded_reason"] == "customer_or_model_missing: 1"
+
 def test_first_time_fix_rate(con):
     insert(con, "tickets", [
         ticket(ticket_id="F1", created_at=ts(1), resolved_at=ts(2), resolution="fixed"),

@@ -78,6 +78,16 @@ HAND: dict[str, str] = {
         FROM tickets t {REGION}
         WHERE {REPAIR} AND t.resolution IS NOT NULL AND t.customer_id IS NOT NULL AND t.product_model IS NOT NULL
         GROUP BY ALL""",
+    "repeat_repair_rate": f"""
+        SELECT date_trunc('month', t.resolved_at) AS m, o.region,
+               count(*) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM tickets n WHERE n.service_type = 'repair' AND n.customer_id = t.customer_id
+                     AND n.product_model = t.product_model AND n.created_at > t.resolved_at
+                     AND n.created_at <= t.resolved_at + INTERVAL 30 DAY)) AS num,
+               count(*) AS den
+        FROM tickets t {REGION}
+        WHERE {REPAIR} AND t.customer_id IS NOT NULL AND t.product_model IS NOT NULL
+        GROUP BY ALL""",
     "first_time_fix_rate": f"""
         SELECT date_trunc('month', t.resolved_at) AS m, o.region,
                count(*) FILTER (WHERE t.resolution = 'fixed' AND (SELECT min(v.outcome) FROM visits v

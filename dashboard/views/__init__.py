@@ -13,6 +13,7 @@ PAGES = [
     ("complaints", "page_complaints", ":material/report:"),
     ("satisfaction", "page_satisfaction", ":material/sentiment_satisfied:"),
     ("sla", "page_sla", ":material/timer:"),
+    ("scorecard", "page_scorecard", ":material/leaderboard:"),
     ("staffing", "page_staffing", ":material/groups:"),
     ("parts", "page_parts", ":material/inventory_2:"),
     ("data", "page_data", ":material/database:"),

@@ -89,7 +89,12 @@ a_repair AS (
     quantile_cont(f11, [0.9, 0.7, 0.83, 0.88, 0.92, 0.97, 1.0]) FILTER (WHERE f10) AS mttr_p90__q,
     count(f11) FILTER (WHERE f10) AS mttr_p90__n,
     count_if(f2) AS mttr_p90__x_resolved_at_missing,
-    count_if(f12) AS mttr_p90__x_resolved_before_created
+    count_if(f12) AS mttr_p90__x_resolved_before_created,
+    count_if(f14) AS repeat_repair_rate__num,
+    count_if(f13) AS repeat_repair_rate__den,
+    repeat_repair_rate__den AS repeat_repair_rate__n,
+    count_if(f2) AS repeat_repair_rate__x_resolved_at_missing,
+    count_if(f15) AS repeat_repair_rate__x_customer_or_model_missing
   FROM (SELECT ts, d_region,
       (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolution IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AND coalesce(resolution = 'fixed' AND NOT coalesce(next_repair_at <= resolved_at + INTERVAL 30 DAY, FALSE), FALSE) AS f1,
@@ -103,7 +108,10 @@ a_repair AS (
       (TRUE) AND coalesce(NOT has_visit1 AND reopen_count IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(resolution IS NULL, FALSE) AS f9,
       (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(resolved_at < created_at, FALSE)) AS f10,
       CAST(epoch(resolved_at - created_at) / 3600.0 AS DOUBLE) AS f11,
-      (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f12
+      (TRUE) AND coalesce(resolved_at < created_at, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f12,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AS f13,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(customer_id IS NULL OR product_model IS NULL, FALSE)) AND coalesce(coalesce(next_repair_at <= resolved_at + INTERVAL 30 DAY, FALSE), FALSE) AS f14,
+      (TRUE) AND coalesce(customer_id IS NULL OR product_model IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f15
     FROM b_repair)
   GROUP BY ALL
 ),
@@ -357,6 +365,9 @@ SELECT 'mttr_median' AS kpi, period_start, d_region, NULL::DOUBLE AS numerator, 
   FROM a_repair
 UNION ALL BY NAME
 SELECT 'mttr_p90' AS kpi, period_start, d_region, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(mttr_p90__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, mttr_p90__q AS quantiles, [mttr_p90__x_resolved_at_missing, mttr_p90__x_resolved_before_created]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_repair
+UNION ALL BY NAME
+SELECT 'repeat_repair_rate' AS kpi, period_start, d_region, CAST(repeat_repair_rate__num AS DOUBLE) AS numerator, CAST(repeat_repair_rate__den AS DOUBLE) AS denominator, CAST(repeat_repair_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [repeat_repair_rate__x_resolved_at_missing, repeat_repair_rate__x_customer_or_model_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_repair
 UNION ALL BY NAME
 SELECT 'refund_cycle_time' AS kpi, period_start, d_region, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(refund_cycle_time__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, refund_cycle_time__q AS quantiles, [refund_cycle_time__x_resolved_at_missing, refund_cycle_time__x_refunded_at_missing, refund_cycle_time__x_refunded_before_requested]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence

@@ -130,7 +130,8 @@ def _ticket_breaks(unknown_channel: str) -> list[Break]:
         ("known_value", "channel", _always, lambda r, g: Raw(unknown_channel)),
         ("type", "first_response_at", _always, lambda r, g: Raw(GARBAGE_DATES[int(g.integers(0, 4))])),
         ("order_of_events", "resolved_at", _has("resolved_at"),
-         lambda r, g: r["created_at"] - dt.timedelta(hours=float(g.uniform(1, 72)))),
+         # whole seconds, as exports write them (a fraction made it a date-format error instead)
+         lambda r, g: r["created_at"] - dt.timedelta(seconds=round(3600 * float(g.uniform(1, 72))))),
         ("known_reference", "outlet_id", _has("outlet_id"), lambda r, g: "WD0999"),
         ("known_reference", "technician_id", _has("technician_id"), lambda r, g: "JS99999"),
     ]

@@ -30,6 +30,9 @@ TECH_WEEKLY_HOURS = 40.0 * (1 - 0.15)
 STAFF_QUANTILE = 0.75  # teams are sized for a busy week of the past year (its 75th-percentile week) ...
 STAFF_MARGIN = 1.25  # ... plus 25% for growth since, the winter season and a margin of safety
 TECHS_PER_OUTLET = 2.5  # average team the outlet count aims at
+# Every outlet keeps at least two repair-capable technicians the whole period (an all-rounder and
+# an install/repair hand), so a by-technician view never merely repeats the by-outlet one.
+CORE_SKILLS = ("delivery,install,repair", "install,repair")
 MIN_OUTLETS, MAX_OUTLETS = 16, 120
 ATTRITION_PER_MONTH = 0.015  # non-core technicians leaving (≈ 17% a year)
 LOOKBACK_DAYS = 365
@@ -63,48 +66,53 @@ def outlet_count(cal: Calendar, n_tickets: int) -> int:
 def technicians(outlets: pl.DataFrame, outlet_share: np.ndarray, outsourced: np.ndarray, cal: Calendar,
                 n_tickets: int, rng: np.random.Generator, seed: int):
     """(technicians frame, skill level per technician, eligibility CSR over (month, outlet, skill
-    group)). Each outlet's first technician is an all-rounder who stays the whole period, so
-    every visit of every month has someone eligible."""
+    group)). Each outlet's first ``len(CORE_SKILLS)`` technicians stay the whole period (the first
+    an all-rounder), so every visit of every month has someone eligible and every outlet has
+    several repair technicians whose skill levels differ."""
     start, end = cal.dates[0], cal.dates[-1]
     n_months = int(cal.month[-1]) + 1
     first_idx = np.array([np.flatnonzero(cal.month == m)[0] for m in range(n_months)])
     basis = _weekly_basis(expected_hours(cal, n_tickets), first_idx)
-    target = np.maximum(1, np.round(outlet_share[:, None] * basis[None, :] * STAFF_MARGIN / TECH_WEEKLY_HOURS))
+    target = np.maximum(len(CORE_SKILLS), np.round(outlet_share[:, None] * basis[None, :] * STAFF_MARGIN / TECH_WEEKLY_HOURS))
     month_len = np.diff(np.append(first_idx, cal.n_days))
 
     outlet_idx: list[int] = []
     hired: list[np.datetime64] = []
     left: list[np.datetime64 | None] = []
-    core: list[bool] = []
+    core: list[int] = []  # position in CORE_SKILLS, -1 for the rest of the team
 
-    def hire(o: int, day: np.datetime64, is_core: bool) -> None:
+    def hire(o: int, day: np.datetime64, core_rank: int) -> None:
         outlet_idx.append(o)
         hired.append(day)
         left.append(None)
-        core.append(is_core)
+        core.append(core_rank)
 
     for o in range(len(outlets)):
         for j in range(int(target[o, 0])):
-            hire(o, start - np.timedelta64(int(rng.integers(30, 365 * 10)), "D"), j == 0)
+            hire(o, start - np.timedelta64(int(rng.integers(30, 365 * 10)), "D"), j if j < len(CORE_SKILLS) else -1)
     for m in range(1, n_months):
         first = cal.dates[first_idx[m]]
         staying = np.array([left[t] is None for t in range(len(hired))])
-        leaving = staying & ~np.array(core) & (rng.random(len(hired)) < ATTRITION_PER_MONTH)
+        leaving = staying & (np.array(core) < 0) & (rng.random(len(hired)) < ATTRITION_PER_MONTH)
         for t in np.flatnonzero(leaving):
             left[t] = first + np.timedelta64(int(rng.integers(0, month_len[m])), "D")
         counts = np.bincount(np.array(outlet_idx)[staying & ~leaving], minlength=len(outlets))
         for o in np.flatnonzero(counts < target[:, m]):
             # Recruiting takes the month: the new hire is dispatched from the next one.
             for _ in range(int(target[o, m] - counts[o])):
-                hire(o, first + np.timedelta64(int(rng.integers(0, month_len[m])), "D"), False)
+                hire(o, first + np.timedelta64(int(rng.integers(0, month_len[m])), "D"), -1)
 
     n = len(outlet_idx)
     oi = np.array(outlet_idx)
     levels, skills = [], []
     for t in range(n):
         p_level = [0.2, 0.35, 0.3, 0.12, 0.03] if outsourced[oi[t]] else [0.08, 0.2, 0.35, 0.25, 0.12]
-        levels.append(int(rng.choice(5, p=p_level)) + 1)
-        skills.append("delivery,install,repair" if core[t] else SKILL_SETS[rng.choice(len(SKILL_SETS), p=SKILL_SET_P)])
+        level = int(rng.choice(5, p=p_level)) + 1
+        if core[t] == 1 and level == levels[t - 1]:
+            # the outlet's two core technicians differ in skill (outlet teams are hired in order)
+            level = level + 1 if level < 5 else level - 1
+        levels.append(level)
+        skills.append(CORE_SKILLS[core[t]] if core[t] >= 0 else SKILL_SETS[rng.choice(len(SKILL_SETS), p=SKILL_SET_P)])
     idx = np.arange(n)
     df = pl.DataFrame({
         "technician_id": people.codes("JS", idx + 10001, 5),

@@ -194,7 +194,7 @@ def simulate(cal: Calendar, m: Masters, rng: np.random.Generator, b: Base) -> di
     resolution = np.where(cancel, "cancelled", resolution)
 
     # Repeat repairs: the same customer calls again about the same product within 30 days.
-    p_rep = 0.045 * np.where(not_fixed, 2.6, 1) * np.where(outs, 1.7, 1) * np.where(skill <= 2, 1.25, 1)
+    p_rep = 0.045 * np.where(not_fixed, 2.6, 1) * np.where(outs, 1.7, 1) * (1 + 0.12 * (3 - skill))
     p_rep = p_rep * np.where(res_repair == 2, 0.6, 1)
     spawn = is_["repair"] & ~cancel & ~stuck & ~b.repeat & (rng.random(n) < p_rep)
     spawn_at = resolved + (86400 * (0.5 + 29 * rng.random(n) ** 1.6)).astype(np.int64)

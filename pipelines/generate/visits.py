@@ -19,6 +19,16 @@ APPOINTMENT_H = {"delivery": 14.0, "install": 18.0, "repair": 9.0, "exchange": 1
 INSTALL_MIN = np.array([150, 120, 90, 60, 80, 110, 60], dtype=float)  # by category
 WORKSHOP_FIRST = np.array([.03, .03, .03, .03, .25, .03, .6])  # repairs sent in rather than visited
 TRAVEL_MIN = np.array([0, 45, 35, 30, 40], dtype=float)  # by city tier
+# Why a repair's first visit, not being the last, did not fix it (before skill and outlet shift
+# them; a part out of stock decides need_parts outright): field reports put waiting for parts
+# and a fault not fixed first, a customer not at home next, a unit sent to the factory last.
+MISS_WEIGHT = {"not_fixed": 0.32, "need_parts": 0.30, "customer_absent": 0.22, "referred": 0.16}
+
+
+def _row_pick(rng: np.random.Generator, w: np.ndarray) -> np.ndarray:
+    """One column index per row of (unnormalised) weights ``w``."""
+    cum = np.cumsum(w, axis=1)
+    return np.minimum(((rng.random(len(w)) * cum[:, -1])[:, None] >= cum).sum(axis=1), w.shape[1] - 1)
 
 
 def _pick(rng: np.random.Generator, n: int, values: list[int], p: list[float]) -> np.ndarray:
@@ -50,6 +60,15 @@ def plan_visits(cal: Calendar, m: Masters, rng: np.random.Generator, b, tech, sk
     # Outcomes: the last visit settles the ticket; earlier ones say why another visit was needed.
     stype_rep, stype_inst = rep[vt], inst[vt]
     mid = _pick(rng, nv, [OUT["not_fixed"], OUT["need_parts"], OUT["customer_absent"], OUT["referred"]], [.35, .25, .2, .2])
+    # A repair's first visit that does not fix it: why depends on who went (a less skilled
+    # technician misdiagnoses or sends the unit in more often) and on the outlet (outsourced ones
+    # confirm appointments less, so the customer is out more often).
+    lo_skill = np.clip(3 - skill[vt], -2, 2).astype(float)
+    w = np.stack([MISS_WEIGHT["not_fixed"] * (1 + 0.3 * lo_skill), np.full(nv, MISS_WEIGHT["need_parts"]),
+                  MISS_WEIGHT["customer_absent"] * np.where(outs[vt], 1.6, 1.0),
+                  MISS_WEIGHT["referred"] * (1 + 0.25 * lo_skill)], axis=1)
+    first_miss = np.array([OUT["not_fixed"], OUT["need_parts"], OUT["customer_absent"], OUT["referred"]])[_row_pick(rng, w)]
+    mid = np.where(stype_rep & (vno == 1), first_miss, mid)
     mid = np.where(stype_rep & (vno == 1) & stock_out[vt], OUT["need_parts"], mid)
     mid = np.where(stype_inst, np.where(rng.random(nv) < 0.7, OUT["customer_absent"], OUT["need_parts"]), mid)
     mid = np.where(~stype_rep & ~stype_inst, OUT["customer_absent"], mid)

@@ -1,0 +1,108 @@
+"""The Scorecards page (网点与师傅评分卡) through Streamlit's AppTest: it renders in zh and en with
+every section, its cells are the scorecard API's values with the records they rest on, and the
+Chinese page carries no English words."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import i18n as T
+from metrics import periods
+from metrics import registry as R
+from metrics.scorecard import scorecard
+from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+LANG_PARAM = {"zh": "中文", "en": "English"}
+SECTIONS = ["sc_outlets", "sc_technicians", "sc_types", "sc_losses"]
+
+
+@pytest.fixture
+def db(dash_db, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("AFTERSALES_DB", str(dash_db))
+    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
+    return dash_db
+
+
+def page(lang: str, tab: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["lang"] = LANG_PARAM[lang]
+    if tab:
+        at.query_params["tab"] = T.t(tab, lang)
+    at.run()
+    at.switch_page("views/scorecard.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def last_month(db: Path):
+    with duckdb.connect(str(db), read_only=True) as con:
+        last = con.execute("SELECT max(created_at)::DATE FROM tickets").fetchall()[0][0]
+    return periods.trunc(last, "month")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("tab", SECTIONS)
+def test_every_section_renders(db, lang, tab):
+    at = page(lang, tab)
+    assert at.header[0].value == T.t("page_scorecard", lang)
+    assert not at.error and not at.warning, ([e.value for e in at.error], [w.value for w in at.warning])
+    assert at.dataframe, tab
+    if lang == "zh":
+        shown = " ".join(str(v) for df in at.dataframe for v in [*df.value.columns, *df.value.to_numpy().ravel()])
+        shown += " ".join(c.value for c in at.caption)
+        words = set(re.findall(r"[A-Za-z]{2,}", shown))
+        codes = {w for w in words if re.fullmatch(r"(WD|JS)\d*|P90", w)}
+        assert words - codes == set(), words - codes
+        assert not re.search(r"\b(None|nan|null)\b", shown)
+
+
+def test_outlet_cells_are_the_scorecard_api(db):
+    at = page("en", "sc_outlets")
+    shown = at.dataframe[0].value
+    card = scorecard(str(db), "outlet", period=last_month(db))
+    assert len(shown) == card.table.height
+    first = card.table.to_dicts()[0]  # the page keeps the overall-rank order
+    row = shown.iloc[0]
+    for kpi in card.kpis:
+        k = R.KPIS[kpi]
+        want = T.kpi_value(k, first[kpi], "en")
+        if k.kind != "count":  # the records each value rests on, in brackets
+            want += f"({T.number(first[f'{kpi}_n'], 'en')})"
+        assert row[k.label("en")] == want, kpi
+    assert row[T.t("sc_overdue", "en")] == T.number(first["overdue"], "en")
+
+
+def test_technician_and_types_sections_show_several_technicians_and_both_types(db):
+    at = page("en", "sc_technicians")
+    techs = at.dataframe[0].value
+    per_outlet = techs.groupby(T.t("sc_outlet", "en")).size()
+    assert per_outlet.max() > 1
+    at = page("en", "sc_types")
+    table = at.dataframe[0].value
+    assert {"Own", "Outsourced"} <= set(table.columns)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_one_outlet_cards_losses_and_printable_page(db, lang):
+    at = page(lang, "sc_outlets")
+    card = scorecard(str(db), "outlet", period=last_month(db))
+    outlet = card.table["outlet"][0]
+    at.selectbox(key="sc_detail_outlet").set_value(outlet).run()
+    assert not at.exception, [e.value for e in at.exception]
+    row = card.row(outlet)
+    shown = {m.label: m.value for m in at.metric}
+    for kpi in card.kpis:
+        k = R.KPIS[kpi]
+        assert shown[k.label(lang)] == T.kpi_value(k, row[kpi], lang, compact=True), kpi
+    assert at.get("download_button")  # the printable page (made when clicked) ...
+    from dashboard import data as D
+
+    html = D.scorecard_page(D.version(), outlet, "month", last_month(db), lang).decode("utf-8")
+    assert f'data-kpi="overdue" data-raw="{row["overdue"]}"' in html  # ... is the outlet's scorecard
+    assert at.get("plotly_chart") or any(T.t("sc_no_losses", lang) == c.value for c in at.caption)
