@@ -60,7 +60,6 @@ LAGS: dict[str, str] = {
     "first_response": "SELECT quantile_cont(epoch(first_response_at - created_at) / 86400.0, 0.95) FROM tickets "
                       "WHERE created_at >= $since AND first_response_at >= created_at",
 }
-LAG_QUANTILE = 0.95
 LAG_CAP_DAYS = 90
 
 
