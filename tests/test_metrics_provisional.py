@@ -157,3 +157,60 @@ def test_completeness_counts_the_records_whose_window_has_closed():
     assert r["status"] == "provisional" and r["final_on"] == dt.date(2024, 12, 1)
     assert r["value"] == 1.0 and r["completeness"] == 0.5
     con.close()
+
+
+# -- where it shows: the report (HTML, CSV, XLSX), the dashboard's cards, tables, downloads, charts ----
+
+@pytest.fixture(scope="module")
+def october_report(sample, tmp_path_factory):
+    from aftersales.config import load_config
+    from aftersales.db import connect_readonly
+    from reports import content, period, writer
+
+    db, _ = sample
+    con = connect_readonly(db)
+    try:
+        report = content.build(con, period.parse("2026-10", dt.date(2026, 11, 5)), lang="zh",
+                               config=load_config(None, db))
+    finally:
+        con.close()
+    paths = writer.write(report, ["html", "csv", "xlsx"], tmp_path_factory.mktemp("report"))
+    return report, {p.suffix[1:]: p for p in paths}
+
+
+def test_the_report_says_provisional_with_the_date(october_report):
+    import csv
+    import io
+    import re
+    import zipfile
+
+    report, paths = october_report
+    html = paths["html"].read_text(encoding="utf-8")
+    card = re.search(r'<div class="card st-(\w+)" data-kpi="repair_success_rate">(.*?)</div></div>', html, re.S)
+    assert card and card[1] == "provisional"
+    assert '<span class="badge st-provisional">暂定,2026-12-01定稿</span>' in card[2]
+    assert "维修成功率(2026-12-01定稿)" in " ".join(report.warnings)
+    rows = {r["kpi"]: r for r in csv.DictReader(io.StringIO(paths["csv"].read_bytes().decode("utf-8")[1:]))}
+    assert (rows["repair_success_rate"]["status"], rows["repair_success_rate"]["final_on"]) == ("provisional", "2026-12-01")
+    assert rows["ticket_volume"]["final_on"] == "" and rows["ticket_volume"]["status"] == "no_target"
+    with zipfile.ZipFile(paths["xlsx"]) as z:
+        strings = z.read("xl/sharedStrings.xml").decode("utf-8")
+    assert "暂定" in strings and "定稿日期" in strings
+
+
+def test_the_dashboard_says_provisional_with_the_date(sample):
+    from dashboard import charts, ui
+
+    db, _ = sample
+    df = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=dt.date(2026, 8, 1), end=OCT)
+    assert ui.status_badge("provisional", "zh", dt.date(2026, 12, 1)) == ":orange-badge[暂定,2026年12月1日定稿]"
+    shown = ui.format_values(df, "zh")
+    assert shown["status"].to_list()[-1] == "暂定,2026年12月1日定稿"
+    assert shown["status"].to_list()[0] in ("达标", "未达标")
+    assert ui._status_words(df, "en")["status"].to_list()[-1] == "Provisional, final on 1 Dec 2026"  # downloads
+    fig = charts.trend(df, "repair_success_rate", "zh", "month")
+    solid = [t for t in fig.data if t.mode == "lines+markers" and not (t.line and t.line.dash)]
+    dashed = [t for t in fig.data if t.line and t.line.dash == "dash"]
+    assert solid[0].y[-1] is None  # October is not on the solid line ...
+    assert len(dashed) == 1 and dashed[0].y[-1] == pytest.approx(df["value"][-1])  # ... but on the dashed one
+    assert dashed[0].marker.symbol == "diamond-open" and "暂定" in dashed[0].text[-1]
