@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -38,10 +39,31 @@ def data_horizon(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
 
 
 def measured_lag(con: duckdb.DuckDBPyConnection, lag: str, horizon: dt.datetime) -> int:
-    """A lag of ``registry.LAGS`` in whole days: its 95th percentile over the data's last year,
-    rounded up, at most ``LAG_CAP_DAYS``; 0 where nothing measures it."""
-    since = horizon - dt.timedelta(days=365)
-    value = con.execute(R.LAGS[lag], {"since": since}).fetchall()[0][0]
+    """A lag of ``registry.LAGS`` in whole days: its 95th percentile over the data's last
+    ``LAG_SPAN_DAYS``, rounded up, at most ``LAG_CAP_DAYS``; 0 where nothing measures it.
+    Remembered per database file version and horizon (the survey join is ~0.5 s at 2M tickets)."""
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    file = Path(path[0][0]) if path and path[0][0] else None
+    if file is None or not file.exists():  # in memory: small, measured each time
+        return _measure(con, lag, horizon)
+    key = (str(file.resolve()), file.stat().st_mtime_ns, horizon, lag)
+    if key not in _LAG_CACHE:
+        while len(_LAG_CACHE) >= _LAG_CACHE_SIZE:
+            _LAG_CACHE.pop(next(iter(_LAG_CACHE)))
+        _LAG_CACHE[key] = _measure(con, lag, horizon)
+    return _LAG_CACHE[key]
+
+
+_LAG_CACHE: dict[tuple, int] = {}
+_LAG_CACHE_SIZE = 64
+
+
+def _measure(con: duckdb.DuckDBPyConnection, lag: str, horizon: dt.datetime) -> int:
+    since = horizon - dt.timedelta(days=R.LAG_SPAN_DAYS)
+    params = {"since": since}
+    if "$since_cap" in R.LAGS[lag]:
+        params["since_cap"] = since - dt.timedelta(days=R.LAG_CAP_DAYS)
+    value = con.execute(R.LAGS[lag], params).fetchall()[0][0]
     if value is None or not math.isfinite(value) or value <= 0:
         return 0
     return min(R.LAG_CAP_DAYS, math.ceil(value))

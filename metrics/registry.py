@@ -51,16 +51,17 @@ class Basis:
 # timestamp loaded (``metrics.compute.data_horizon``) or an explicit as-of, never the wall clock.
 
 # Delays measured from the data (fixed SQL over the canonical tables; $since bounds the scan to the
-# data's last year): per-record delay in days, of which the 95th percentile (whole days, at most
-# LAG_CAP_DAYS) is the window.
+# data's last LAG_SPAN_DAYS, $since_cap that minus LAG_CAP_DAYS): per-record delay in days, of which
+# the 95th percentile (whole days, at most LAG_CAP_DAYS) is the window.
 LAGS: dict[str, str] = {
     "survey": "SELECT quantile_cont(epoch(s.responded_at - t.resolved_at) / 86400.0, 0.95) FROM surveys s "
               "JOIN tickets t ON t.ticket_id = s.ticket_id WHERE s.responded_at >= $since "
-              "AND s.responded_at >= t.resolved_at",
+              "AND t.created_at >= $since_cap AND s.responded_at >= t.resolved_at",
     "first_response": "SELECT quantile_cont(epoch(first_response_at - created_at) / 86400.0, 0.95) FROM tickets "
                       "WHERE created_at >= $since AND first_response_at >= created_at",
 }
 LAG_CAP_DAYS = 90
+LAG_SPAN_DAYS = 90
 
 
 @dataclass(frozen=True)

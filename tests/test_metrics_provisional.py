@@ -107,8 +107,10 @@ def test_surveys_wait_for_the_survey_lag_measured_from_the_data(sample):
     db, gen = sample
     horizon = _horizon(gen)
     t, s = _raw(gen, "tickets"), _raw(gen, "surveys")
-    j = s.merge(t[["ticket_id", "resolved_at"]], on="ticket_id")
-    j = j[(j["responded_at"] >= pd.Timestamp(horizon - dt.timedelta(days=365))) & (j["responded_at"] >= j["resolved_at"])]
+    j = s.merge(t[["ticket_id", "created_at", "resolved_at"]], on="ticket_id")
+    since = horizon - dt.timedelta(days=R.LAG_SPAN_DAYS)  # the data's last 90 days
+    j = j[(j["responded_at"] >= pd.Timestamp(since)) & (j["responded_at"] >= j["resolved_at"])
+          & (j["created_at"] >= pd.Timestamp(since - dt.timedelta(days=R.LAG_CAP_DAYS)))]
     lag = math.ceil(((j["responded_at"] - j["resolved_at"]).dt.total_seconds() / 86400).quantile(0.95))
     assert 0 < lag < R.LAG_CAP_DAYS
     df = metrics.query(db, metrics=["csat", "nps", "survey_response_rate"], grain="month", start=OCT, end=OCT)
