@@ -216,3 +216,17 @@ def test_the_dashboard_says_provisional_with_the_date(sample):
     assert solid[0].y[-1] is None  # October is not on the solid line ...
     assert len(dashed) == 1 and dashed[0].y[-1] == pytest.approx(df["value"][-1])  # ... but on the dashed one
     assert dashed[0].marker.symbol == "diamond-open" and "暂定" in dashed[0].text[-1]
+
+
+def test_the_overview_card_says_provisional(sample, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    db, _ = sample
+    monkeypatch.setenv("AFTERSALES_DB", str(db))
+    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"), default_timeout=90)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = " ".join(c.value for c in at.caption)
+    # the latest month on the sample is October: repair success waits for its recheck, not judged
+    assert ":orange-badge[暂定,2026年12月1日定稿]" in captions
