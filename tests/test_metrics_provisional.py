@@ -30,7 +30,7 @@ def sample(tmp_path_factory) -> tuple[Path, Path]:
     from pipelines.generate import generate
 
     root = tmp_path_factory.mktemp("prov")
-    generate(root / "gen", tickets=20_000, seed=7, end=END, progress=False)
+    generate(root / "gen", tickets=8_000, seed=7, end=END, progress=False)
     db = root / "s.duckdb"
     con = duckdb.connect(str(db))
     create_schema(con)
