@@ -145,6 +145,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             "better": k.direction, "target": target, "min_sample": k.min_sample, "kind": k.kind,
             "description": k.description, "description_zh": k.description_zh,
             "breakdowns": ",".join(k.allowed_dims()), "note": k.note,
+            "final_when": k.maturity.en, "final_when_zh": k.maturity.zh,
         })
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -157,7 +158,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             print(f"{'':26s} {r['description_zh']}")
             print(f"{'':26s} {r['description']}")
             print(f"{'':26s} unit {r['unit']}, by {r['period_by']}, better {r['better']}, target {target}, "
-                  f"min sample {r['min_sample']}")
+                  f"min sample {r['min_sample']}; {r['final_when']}")
             if args.verbose:
                 print(f"{'':26s} breakdowns: {r['breakdowns']}")
                 if r["note"]:

@@ -269,7 +269,7 @@ def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
             Col("description", L("def_description"), width=60), Col("unit", L("unit"), width=10),
             Col("period_by", L("def_period_by"), width=14), Col("direction", L("def_direction"), width=10),
             Col("target", L("target"), "@"), Col("min_sample", L("def_min_sample"), ",d"),
-            Col("note", L("def_note"), width=60)]
+            Col("final_when", L("def_final_when"), width=40), Col("note", L("def_note"), width=60)]
     rows = []
     for kid in kpi_ids:
         k = R.KPIS[kid]
@@ -277,6 +277,7 @@ def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
                      "unit": i18n.pick(i18n.UNITS.get(k.unit, (k.unit, k.unit)), lang),
                      "period_by": i18n.pick(i18n.PERIOD_BY.get(k.period_by, (k.period_by, k.period_by)), lang),
                      "direction": L(k.direction), "target": R.target_for(k, config), "min_sample": k.min_sample,
+                     "final_when": k.maturity.zh if lang == "zh" else k.maturity.en,
                      "note": k.note or None, "_key": k.id, "_fmt": {"target": k.fmt}})
     table = Table("definitions", L("sec_definitions"), "指标定义" if lang == "zh" else "Definitions", cols, rows,
                   freeze_cols=1)

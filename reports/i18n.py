@@ -59,6 +59,7 @@ _T: dict[str, tuple[str, str]] = {
     "provisional": ("暂定", "provisional"),
     "provisional_until": ("暂定,{date}定稿", "provisional, final on {date}"),
     "final_on": ("定稿日期", "Final on"),
+    "def_final_when": ("定稿规则", "Final when"),
     "provisional_warning": ("注意:以下指标尚未定稿(复核期未满或回访尚未收齐),为暂定值,不判定达标与否:{items}。",
                             "Note: these numbers are not final yet (their recheck window or surveys are still "
                             "open): provisional, not judged against target: {items}."),
