@@ -270,7 +270,7 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
         if p.as_of is None and any(k.base.startswith(("sla_", "backlog")) for k in kpis):
             p.as_of = data_as_of(con, p.facts)
         # provisional numbers: the horizon is the explicit as-of, else the latest timestamp loaded
-        p.horizon = as_of if as_of is not None else maturity.data_horizon(con)
+        p.horizon = maturity.as_horizon(as_of) if as_of is not None else maturity.data_horizon(con)
         reach = max(k.maturity.days + (R.LAG_CAP_DAYS if k.maturity.lag else 0) for k in kpis)
         if p.horizon is not None and periods.to_ts(hi) + dt.timedelta(days=reach) > p.horizon:  # else all final
             p.delays = maturity.delays(con, kpis, p.horizon)

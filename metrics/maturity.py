@@ -38,6 +38,13 @@ def data_horizon(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
 
 
+def as_horizon(as_of: dt.datetime | dt.date) -> dt.datetime:
+    """An explicit as-of as a horizon: a time as it is; a date means the data through that day."""
+    if isinstance(as_of, dt.datetime):
+        return as_of
+    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+
+
 def measured_lag(con: duckdb.DuckDBPyConnection, lag: str, horizon: dt.datetime) -> int:
     """A lag of ``registry.LAGS`` in whole days: its 95th percentile over the data's last
     ``LAG_SPAN_DAYS``, rounded up, at most ``LAG_CAP_DAYS``; 0 where nothing measures it.

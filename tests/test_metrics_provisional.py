@@ -127,6 +127,8 @@ def test_an_explicit_as_of_moves_the_horizon(sample):
     almost = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=OCT, end=OCT,
                            as_of=dt.datetime(2026, 11, 30, 23))
     assert _row(almost, "repair_success_rate", OCT)["status"] == "provisional"
+    # a date means the data through that day
+    assert maturity.as_horizon(dt.date(2026, 11, 30)) == dt.datetime(2026, 12, 1)
 
 
 def test_the_current_period_is_provisional_and_as_complete_as_it_is_old(sample):
