@@ -72,6 +72,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "status_provisional": ("暂定", "Provisional"),
     "provisional_until": ("暂定,{date}定稿", "Provisional, final on {date}"),
     "final_on": ("定稿日期", "Final on"),
+    "movers_provisional": ("最近一期为暂定值({date}定稿),变化仍可能改变。",
+                           "The latest period is provisional (final on {date}): these changes may still move."),
     # empty states
     "empty_no_db": ("数据库 {db} 不存在:请先运行 `aftersales load 路径`(或快速上手脚本)。",
                     "Database {db} does not exist yet: run `aftersales load PATH` (or the quickstart) first."),
