@@ -1,6 +1,7 @@
 """Plotly figures built from ``metrics`` result frames. Every point says on hover how many
 records it rests on and its 95% interval; values below the KPI's minimum sample are drawn
-hollow and say so. ``customdata`` carries (kpi, period_start, breakdown, value) so a click can
+hollow and say so; provisional values (not yet final) hang on a dashed line as hollow diamonds
+and say when they become final. ``customdata`` carries (kpi, period_start, breakdown, value) so a click can
 drill down to the records behind the point."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 # ".0%" would label ticks half a point apart 4%, 4%, 5%, 5%.
 SHARE_TICKS = ".1~%"
 STATUS_COLOURS = {"met": "#2ca02c", "missed": "#d62728", "too_small": "#9e9e9e", "no_target": "#1f77b4",
-                  "no_data": "#cccccc"}
+                  "no_data": "#cccccc", "provisional": "#ff7f0e"}
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -38,6 +39,8 @@ def hover_lines(kpi: R.KpiDef, row: dict, lang: str, head: str) -> str:
                      f"{T.kpi_value(kpi, row['ci_high'], lang)}")
     if row.get("small_sample"):
         lines.append(f"<i>{T.t('small_sample', lang)} (&lt; {kpi.min_sample})</i>")
+    if row.get("status") == "provisional":
+        lines.append(f"<i>{T.status_label('provisional', lang, row.get('final_on'))}</i>")
     return "<br>".join(lines)
 
 
@@ -53,14 +56,28 @@ def _series(fig: go.Figure, df: pl.DataFrame, kpi: R.KpiDef, lang: str, grain: s
                                  fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0},
                                  hoverinfo="skip", showlegend=False, legendgroup=name), **pos)
     small = [bool(r.get("small_sample")) for r in rows]
+    # Provisional values (not yet final, metrics.maturity) are drawn apart: a dashed line to hollow
+    # diamonds, so the month whose repeat repairs are still to come does not read as a final drop.
+    pending = [r.get("status") == "provisional" for r in rows]
+    values = df["value"].to_list()
+    text = [hover_lines(kpi, r, lang, T.period(r["period_start"], grain, lang)) for r in rows]
+    custom = [[kpi.id, r["period_start"].isoformat(), dim, dim_value] for r in rows]
     fig.add_trace(go.Scatter(
-        x=x, y=df["value"].to_list(), mode="lines+markers", name=name, legendgroup=name, showlegend=showlegend,
-        line={"color": colour, "width": 2},
+        x=x, y=[None if p else v for v, p in zip(values, pending, strict=True)], mode="lines+markers", name=name,
+        legendgroup=name, showlegend=showlegend, line={"color": colour, "width": 2},
         marker={"size": [9 if s else 6 for s in small], "color": ["white" if s else colour for s in small],
                 "line": {"color": colour, "width": 2}},
-        text=[hover_lines(kpi, r, lang, T.period(r["period_start"], grain, lang)) for r in rows],
-        hovertemplate="%{text}<extra></extra>",
-        customdata=[[kpi.id, r["period_start"].isoformat(), dim, dim_value] for r in rows]), **pos)
+        text=text, hovertemplate="%{text}<extra></extra>", customdata=custom), **pos)
+    if any(pending):
+        first = pending.index(True)
+        idx = ([first - 1] if first > 0 and not pending[first - 1] else []) + [i for i, p in enumerate(pending) if p]
+        fig.add_trace(go.Scatter(
+            x=[x[i] for i in idx], y=[values[i] for i in idx], mode="lines+markers", name=name, legendgroup=name,
+            showlegend=False, line={"color": colour, "width": 2, "dash": "dash"},
+            marker={"size": [9 if pending[i] else 0 for i in idx], "symbol": "diamond-open",
+                    "color": colour, "line": {"color": colour, "width": 2}},
+            text=[text[i] for i in idx], hovertemplate="%{text}<extra></extra>",
+            customdata=[custom[i] for i in idx]), **pos)
     if kpi.target is not None and df["target"].is_not_null().any():
         target = df["target"].drop_nulls()[0]
         fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[target, target], mode="lines", hoverinfo="skip",

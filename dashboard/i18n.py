@@ -68,6 +68,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "status_met": ("达标", "On target"), "status_missed": ("未达标", "Off target"),
     "status_too_small": ("样本不足", "Too few records"), "status_no_target": ("无目标", "No target"),
     "status_no_data": ("无数据", "No data"),
+    # provisional numbers (metrics.maturity): not yet final, with the date they will be
+    "status_provisional": ("暂定", "Provisional"),
+    "provisional_until": ("暂定,{date}定稿", "Provisional, final on {date}"),
+    "final_on": ("定稿日期", "Final on"),
+    "movers_provisional": ("最近一期为暂定值({date}定稿),变化仍可能改变。",
+                           "The latest period is provisional (final on {date}): these changes may still move."),
     # empty states
     "empty_no_db": ("数据库 {db} 不存在:请先运行 `aftersales load 路径`(或快速上手脚本)。",
                     "Database {db} does not exist yet: run `aftersales load PATH` (or the quickstart) first."),
@@ -360,7 +366,10 @@ def plotly_date_format(grain: str | None, lang: str) -> str:
     return "%Y年%m月%d日" if lang == "zh" else "%d %b %Y"
 
 
-def status_label(status: str | None, lang: str) -> str:
+def status_label(status: str | None, lang: str, final_on: dt.date | None = None) -> str:
+    """达标 / 未达标 / …; a provisional number with the date it becomes final (暂定,2026年12月1日定稿)."""
+    if status == "provisional" and final_on is not None:
+        return t("provisional_until", lang, date=date(final_on, lang))
     return t(f"status_{status}", lang) if status else "—"
 
 # Calendar events marked on the workload charts (names from forecasts.calendar).

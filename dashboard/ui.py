@@ -97,7 +97,7 @@ def kpi_card(k: R.KpiDef, row: dict | None, scope: Scope, spark: list[float] | N
             bits.append(f"{T.t('vs_yoy', lang)} {yoy}")
         status = row.get("status")
         if status and status != "no_target":
-            bits.append(status_badge(status, lang))
+            bits.append(status_badge(status, lang, row.get("final_on")))
         if row.get("small_sample") and status != "too_small":
             bits.append(status_badge("too_small", lang))
         if period_label:
@@ -108,10 +108,12 @@ def kpi_card(k: R.KpiDef, row: dict | None, scope: Scope, spark: list[float] | N
         st.caption(" · ".join(bits) or " ")
 
 
-def status_badge(status: str | None, lang: str) -> str:
-    """Markdown badge for a status against target (coloured text: no emoji font needed)."""
-    colour = {"met": "green", "missed": "red", "too_small": "gray", "no_data": "gray"}.get(status or "", "blue")
-    return f":{colour}-badge[{T.status_label(status, lang)}]"
+def status_badge(status: str | None, lang: str, final_on: dt.date | None = None) -> str:
+    """Markdown badge for a status against target (coloured text: no emoji font needed); a
+    provisional number's badge says when it becomes final (暂定,2026年12月1日定稿)."""
+    colour = {"met": "green", "missed": "red", "too_small": "gray", "no_data": "gray",
+              "provisional": "orange"}.get(status or "", "blue")
+    return f":{colour}-badge[{T.status_label(status, lang, final_on)}]"
 
 
 # -- localisation of frames for display -------------------------------------------------------
@@ -160,8 +162,9 @@ def format_values(df: pl.DataFrame, lang: str, kpi_id: str | None = None, kpi_co
             out[c] = ["—" if T.is_missing(v) else f"{v:.1%}" for v in vals]
         elif c == "small_sample":
             out[c] = [T.t("small_sample", lang) if v else "" for v in vals]
-        elif c == "status":
-            out[c] = [T.status_label(v, lang) for v in vals]
+        elif c == "status":  # a provisional number with the date it becomes final
+            finals = df["final_on"].to_list() if "final_on" in df.columns else [None] * len(vals)
+            out[c] = [T.status_label(v, lang, f) for v, f in zip(vals, finals, strict=True)]
         elif c == "rank_method":
             out[c] = vals
         else:
@@ -174,8 +177,18 @@ def kpi_table(df: pl.DataFrame, key: str, scope: Scope, name: str, kpi_id: str |
     """A table of ``metrics`` results: shown formatted, downloaded with its numbers."""
     kpi_col = "kpi" if "kpi" in df.columns else None
     shown = localize(format_values(df, scope.lang, kpi_id), scope.lang, scope, kpi_col=kpi_col)
-    raw = localize(df, scope.lang, scope, kpi_col=kpi_col)
+    raw = localize(_status_words(df, scope.lang), scope.lang, scope, kpi_col=kpi_col)
     return table(raw, key=key, lang=scope.lang, name=name, selectable=selectable, height=height, display=shown)
+
+
+def _status_words(df: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The status column in words for a download (达标, 暂定,2026年12月1日定稿): numbers stay numbers,
+    a status is read, not computed on."""
+    if "status" not in df.columns or df["status"].dtype != pl.String:
+        return df
+    finals = df["final_on"].to_list() if "final_on" in df.columns else [None] * df.height
+    words = [T.status_label(v, lang, f) if v else None for v, f in zip(df["status"].to_list(), finals, strict=True)]
+    return df.with_columns(pl.Series("status", words, dtype=pl.String))
 
 
 def _column_config(df: pl.DataFrame, lang: str) -> dict[str, Any]:

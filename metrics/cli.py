@@ -55,7 +55,7 @@ def _table(df: pl.DataFrame, lang: str) -> str:
             k.label(lang), str(r["period_start"]), *[str(r[d]) if r[d] is not None else "—" for d in dims],
             _fmt(r["value"], spec), ci, f"{r['n_records']:,}",
             _delta(r["prev_change"], k, delta_spec), _delta(r["yoy_change"], k, delta_spec),
-            _fmt(r["target"], spec), r["status"] + (" (small)" if r["small_sample"] and r["status"] not in ("too_small", "no_data") else ""),
+            _fmt(r["target"], spec), _status(r, lang) + (" (small)" if r["small_sample"] and r["status"] not in ("too_small", "no_data") else ""),
             _fmt(r["completeness"], ".1%"),
         ])
     if any(r.get("basis") for r in df.iter_rows(named=True)):  # how records were counted, beside the number
@@ -67,6 +67,13 @@ def _table(df: pl.DataFrame, lang: str) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
+
+
+def _status(r: dict, lang: str) -> str:
+    """The status code; a provisional number with the date it becomes final."""
+    if r["status"] == "provisional" and r.get("final_on") is not None:
+        return f"暂定,{r['final_on']}定稿" if lang == "zh" else f"provisional until {r['final_on']}"
+    return r["status"]
 
 
 def _delta(change: float | None, k: R.KpiDef, spec: str) -> str:
@@ -138,6 +145,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             "better": k.direction, "target": target, "min_sample": k.min_sample, "kind": k.kind,
             "description": k.description, "description_zh": k.description_zh,
             "breakdowns": ",".join(k.allowed_dims()), "note": k.note,
+            "final_when": k.maturity.en, "final_when_zh": k.maturity.zh,
         })
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -150,7 +158,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             print(f"{'':26s} {r['description_zh']}")
             print(f"{'':26s} {r['description']}")
             print(f"{'':26s} unit {r['unit']}, by {r['period_by']}, better {r['better']}, target {target}, "
-                  f"min sample {r['min_sample']}")
+                  f"min sample {r['min_sample']}; {r['final_when']}")
             if args.verbose:
                 print(f"{'':26s} breakdowns: {r['breakdowns']}")
                 if r["note"]:

@@ -23,7 +23,7 @@ from aftersales import config as cfg
 from aftersales import model
 from aftersales.db import connect_readonly
 from aftersales.errors import UserError
-from metrics import periods, stats
+from metrics import maturity, periods, stats
 from metrics import registry as R
 from metrics import sql as S
 from metrics.registry import KpiDef
@@ -34,8 +34,8 @@ DbLike = str | os.PathLike[str] | duckdb.DuckDBPyConnection | None
 RESULT_COLUMNS = [
     "kpi", "period_start", "period_end", "<dims>", "value", "numerator", "denominator", "n_records",
     "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
-    "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason", "unit",
-    "basis",
+    "yoy_change_pct", "target", "status", "final_on", "small_sample", "completeness", "n_excluded", "excluded_reason",
+    "unit", "basis",
 ]
 
 
@@ -269,6 +269,12 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
         p.facts = facts_source(con)
         if p.as_of is None and any(k.base.startswith(("sla_", "backlog")) for k in kpis):
             p.as_of = data_as_of(con, p.facts)
+        # provisional numbers: the horizon is the explicit as-of, else the latest timestamp loaded
+        p.horizon = maturity.as_horizon(as_of) if as_of is not None else maturity.data_horizon(con)
+        reach = max(k.maturity.days + (R.LAG_CAP_DAYS if k.maturity.lag else 0) for k in kpis)
+        if p.horizon is not None and periods.to_ts(hi) + dt.timedelta(days=reach) > p.horizon:  # else all final
+            p.delays = maturity.delays(con, kpis, p.horizon)
+            p.matured_before = maturity.matured_before(p.delays, p.horizon, max(b for _, b in p.windows))
     return p, lo, hi
 
 
@@ -310,7 +316,9 @@ def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Seq
         to the latest date the KPIs count a record by (``data_window``).
     where: {dim: value or [values]}; values are codes (Chinese labels accepted for coded dims).
     config: loaded configuration (targets, sla_hours); default: ``aftersales.config.load_config()``.
-    as_of: the "now" for SLA due times and backlog ages; default: the latest created_at.
+    as_of: the "now" for SLA due times and backlog ages; default: the latest created_at. It is also
+        the horizon for provisional numbers (default: the latest timestamp loaded): a KPI × period
+        not final by then has status "provisional" and the date it becomes final in ``final_on``.
     compare: also compute the previous period and the same period last year (环比/同比); False
         leaves those columns empty and scans only the requested periods (faster drill-downs);
         "last" scans the requested periods plus the last one's previous and last-year periods
@@ -461,13 +469,15 @@ def finish(raw: pl.DataFrame, p: S.Plan, lo: dt.date, hi: dt.date, conf: dict) -
         completeness=pl.when(pl.col("n_records") + pl.col("n_excluded") > 0)
         .then(pl.col("n_records") / (pl.col("n_records") + pl.col("n_excluded"))),
     )
+    df = maturity.apply(df, p.horizon, p.delays)  # final_on; completeness of numbers not yet final
     met = pl.when(pl.col("_higher")).then(v >= pl.col("target")).otherwise(v <= pl.col("target"))
     df = df.with_columns(status=pl.when(v.is_null()).then(pl.lit("no_data"))
+                         .when(pl.col("_provisional")).then(pl.lit("provisional"))
                          .when(pl.col("target").is_null() | pl.col("_higher").is_null()).then(pl.lit("no_target"))
                          .when(pl.col("small_sample")).then(pl.lit("too_small"))
                          .when(met).then(pl.lit("met")).otherwise(pl.lit("missed")))
     cols = ["kpi", "period_start", "period_end", *dims, "value", "numerator", "denominator", "n_records",
             "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
-            "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason",
-            "unit", "basis"]
+            "yoy_change_pct", "target", "status", "final_on", "small_sample", "completeness", "n_excluded",
+            "excluded_reason", "unit", "basis"]
     return df.sort(["_order", *dims, "period_start"], nulls_last=True).select(cols)

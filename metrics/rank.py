@@ -35,7 +35,8 @@ def rank(db: DbLike, kpi: str, level: str = "outlet", start: dt.date | None = No
     """Units of ``level`` ranked on ``kpi`` over [start, end] (best first).
 
     Columns: rank, <level>, value, score, rank_method, numerator, denominator, n_records,
-    ci_low, ci_high, small_sample, target, status. ``score`` is what was ranked on (the shrunk
+    ci_low, ci_high, small_sample, target, status, final_on (set while the range is not final: see
+    ``metrics.maturity``). ``score`` is what was ranked on (the shrunk
     estimate, the interval bound, or the value); units with no value rank last.
     """
     if method not in METHODS:
@@ -79,7 +80,7 @@ def rank_frame(df: pl.DataFrame, raw: pl.DataFrame, k: R.KpiDef, level: str, met
     out = out.with_columns(rank=pl.when(pl.col("score").is_not_null())
                            .then(pl.int_range(1, pl.len() + 1)).cast(pl.Int64))
     return out.select(["rank", level, "value", "score", "rank_method", "numerator", "denominator", "n_records",
-                       "ci_low", "ci_high", "small_sample", "target", "status"])
+                       "ci_low", "ci_high", "small_sample", "target", "status", "final_on"])
 
 
 def _aux(df: pl.DataFrame, raw: pl.DataFrame, level: str) -> pl.DataFrame:

@@ -43,6 +43,41 @@ class Basis:
     zh: str
 
 
+# -- maturity: when a period's number is final (provisional numbers) --------------------------------
+# A number is provisional until the data reach its ``final_on`` date: never before its period is over
+# (the current period), and for KPIs whose records can still change after their own date (a repeat
+# repair within 30 days, a survey answered days after the ticket closed) not before that window has
+# passed for the period's last record. "The data reach" means the observed horizon: the latest
+# timestamp loaded (``metrics.compute.data_horizon``) or an explicit as-of, never the wall clock.
+
+# Delays measured from the data (fixed SQL over the canonical tables; $since bounds the scan to the
+# data's last LAG_SPAN_DAYS, $since_cap that minus LAG_CAP_DAYS): per-record delay in days, of which
+# the 95th percentile (whole days, at most LAG_CAP_DAYS) is the window.
+LAGS: dict[str, str] = {
+    "survey": "SELECT quantile_cont(epoch(s.responded_at - t.resolved_at) / 86400.0, 0.95) FROM surveys s "
+              "JOIN tickets t ON t.ticket_id = s.ticket_id WHERE s.responded_at >= $since "
+              "AND t.created_at >= $since_cap AND s.responded_at >= t.resolved_at",
+    "first_response": "SELECT quantile_cont(epoch(first_response_at - created_at) / 86400.0, 0.95) FROM tickets "
+                      "WHERE created_at >= $since AND first_response_at >= created_at",
+}
+LAG_CAP_DAYS = 90
+LAG_SPAN_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Maturity:
+    """When a period's number becomes final: ``final_on`` = the period's end + ``days``, or + the
+    measured ``lag`` (a key of LAGS), as of the data's horizon. ``Maturity()``: once the period is over."""
+
+    days: int = 0
+    lag: str | None = None
+    en: str = "final once the period is over"
+    zh: str = "期间结束后定稿"
+
+
+PERIOD_OVER = Maturity()
+
+
 @dataclass(frozen=True)
 class KpiDef:
     id: str
@@ -73,6 +108,7 @@ class KpiDef:
     # read as "no" (an empty reopening time is "not reopened" only if the source records
     # reopenings). A result in which no record carries them is `no_data`, whatever the count.
     evidence: str | None = None
+    maturity: Maturity = PERIOD_OVER  # when a period's number is final (see Maturity)
 
     @property
     def higher_is_better(self) -> bool | None:
@@ -141,6 +177,18 @@ BASES = {
 FIELD_SERVICE_TYPES = ("repair", "install", "delivery")
 REPEAT_REPAIR_DAYS = 30
 REOPEN_DAYS = 30
+# When the numbers resting on these windows (and on surveys and first responses still arriving) are final.
+RECHECK_REPAIR = Maturity(days=REPEAT_REPAIR_DAYS,
+                          en=f"final {REPEAT_REPAIR_DAYS} days after the period ends (a repeat repair may still come)",
+                          zh=f"期末后{REPEAT_REPAIR_DAYS}天定稿(期内完成的维修仍可能返修)")
+RECHECK_REOPEN = Maturity(days=REOPEN_DAYS, en=f"final {REOPEN_DAYS} days after the period ends (a ticket may still be reopened)",
+                          zh=f"期末后{REOPEN_DAYS}天定稿(期内完成的工单仍可能重开)")
+SURVEYS_ARRIVING = Maturity(lag="survey", en="final once the survey lag (95th percentile of responded − resolved, "
+                            "measured from the data) has passed after the period ends",
+                            zh="期末后再过回访时滞(完成到回访的第95百分位,按数据测得)定稿")
+RESPONSES_ARRIVING = Maturity(lag="first_response", en="final once the first-response lag (95th percentile, "
+                              "measured from the data) has passed after the period ends",
+                              zh="期末后再过首次响应时滞(第95百分位,按数据测得)定稿")
 BACKLOG_AGE_BUCKETS = ((0, 1, "0-1d"), (1, 3, "1-3d"), (3, 7, "3-7d"), (7, 30, "7-30d"), (30, None, ">30d"))
 
 _RESOLVED_MISSING = Exclusion("resolved_at_missing", "resolved_at IS NULL",
@@ -178,6 +226,7 @@ _kpi(KpiDef(
     "first_response_time", "首次响应时长(中位数)", "First response time (median)",
     "Median hours from creation to first response.", "创建到首次响应的小时数中位数",
     base="created", kind="quantile", quantile=0.5, unit="hours", fmt=".2f", period_by="created", direction="lower",
+    maturity=RESPONSES_ARRIVING,
     scope="status <> 'cancelled'", value="epoch(first_response_at - created_at) / 3600.0", target=1.0,
     exclusions=(
         Exclusion("not_yet_responded", "first_response_at IS NULL AND status IN ('open', 'dispatched', 'in_progress')",
@@ -196,6 +245,7 @@ _kpi(KpiDef(
     f"within {REPEAT_REPAIR_DAYS} days ÷ repair tickets resolved.",
     f"已修复且{REPEAT_REPAIR_DAYS}天内同一客户同一型号未再报修的维修工单 ÷ 已完成维修工单",
     base="repair", kind="ratio", unit="share", fmt=".1%", period_by="resolved", direction="higher",
+    maturity=RECHECK_REPAIR,
     num=f"resolution = 'fixed' AND NOT coalesce(next_repair_at <= resolved_at + INTERVAL {REPEAT_REPAIR_DAYS} DAY, FALSE)",
     target=0.90, min_sample=30,
     exclusions=_REPAIR_EXCL + (Exclusion("customer_or_model_missing", "customer_id IS NULL OR product_model IS NULL",
@@ -208,6 +258,7 @@ _kpi(KpiDef(
     "Repair tickets resolved as fixed whose first visit's outcome was fixed ÷ repair tickets resolved.",
     "首次上门即修复的维修工单 ÷ 已完成维修工单",
     base="repair", kind="ratio", unit="share", fmt=".1%", period_by="resolved", direction="higher",
+    maturity=RECHECK_REOPEN,
     num="resolution = 'fixed' AND CASE WHEN has_visit1 THEN visit1_outcome = 'fixed' ELSE reopen_count = 0 END",
     target=0.80, min_sample=30,
     exclusions=_REPAIR_EXCL + (Exclusion("no_first_visit", "NOT has_visit1 AND reopen_count IS NULL",
@@ -250,6 +301,7 @@ _kpi(KpiDef(
     f"Resolved tickets reopened within {REOPEN_DAYS} days of resolution ÷ tickets resolved.",
     f"完成后{REOPEN_DAYS}天内重开的工单 ÷ 已完成工单",
     base="resolved", kind="ratio", unit="share", fmt=".2%", period_by="resolved", direction="lower",
+    maturity=RECHECK_REOPEN,
     num=f"coalesce(reopened_at <= resolved_at + INTERVAL {REOPEN_DAYS} DAY, FALSE) OR coalesce(reopen_count > 0, FALSE)",
     target=0.05, min_sample=100, exclusions=(_RESOLVED_MISSING,),
     evidence="reopened_at IS NOT NULL OR reopen_count IS NOT NULL",
@@ -265,12 +317,14 @@ _kpi(KpiDef(
     "csat", "满意度(好评率)", "CSAT (top-2-box)", "Survey responses scoring 4 or 5 ÷ responses with a score.",
     "满意度4-5分的回访 ÷ 有评分的回访",
     base="responses", kind="ratio", unit="share", fmt=".1%", period_by="responded", direction="higher",
+    maturity=SURVEYS_ARRIVING,
     num="satisfaction >= 4", target=0.90,
     exclusions=(Exclusion("no_satisfaction", "satisfaction IS NULL", "response without a satisfaction score",
                           "回访无满意度评分"),)))
 _kpi(KpiDef(
     "csat_mean", "满意度均分", "CSAT (mean score)", "Mean satisfaction score, 1–5.", "满意度平均分(1-5)",
     base="responses", kind="mean", unit="score", fmt=".2f", period_by="responded", direction="higher",
+    maturity=SURVEYS_ARRIVING,
     value="satisfaction", target=4.5,
     exclusions=(Exclusion("no_satisfaction", "satisfaction IS NULL", "response without a satisfaction score",
                           "回访无满意度评分"),)))
@@ -278,12 +332,14 @@ _kpi(KpiDef(
     "nps", "净推荐值", "NPS", "% of responses scoring 9–10 minus % scoring 0–6, among NPS responses.",
     "推荐者(9-10分)占比 − 贬损者(0-6分)占比",
     base="responses", kind="nps", unit="points", fmt="+.1f", period_by="responded", direction="higher",
+    maturity=SURVEYS_ARRIVING,
     num="nps >= 9", num2="nps <= 6", target=30.0, min_sample=50,
     exclusions=(Exclusion("no_nps", "nps IS NULL", "response without an NPS answer", "回访无推荐意愿评分"),)))
 _kpi(KpiDef(
     "survey_response_rate", "回访率", "Survey response rate", "Tickets closed with a survey response ÷ tickets closed.",
     "有回访结果的已结单工单 ÷ 已结单工单",
     base="closed", kind="ratio", unit="share", fmt=".1%", period_by="closed", direction="higher",
+    maturity=SURVEYS_ARRIVING,
     num="has_survey", target=0.30, min_sample=50, evidence="has_survey",
     exclusions=(Exclusion("closed_at_missing", "closed_at IS NULL",
                           "marked closed without a closing time (placed in its created period)",

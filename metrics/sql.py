@@ -61,6 +61,13 @@ class Plan:
     # refreshed, such as hand-built test data) their defining SELECTs inline; see
     # metrics.compute.facts_source.
     facts: dict[str, str] = field(default_factory=lambda: {t: t for t in ("ticket_facts", "survey_facts", "part_facts")})
+    # Provisional numbers (registry.Maturity): the data's horizon, each KPI's delay in days after a
+    # period's end before it is final, and, for KPIs whose scan reaches a period that is not yet final,
+    # the time before which a record's own window has closed (the count of those, `matured`, makes
+    # completeness). Empty: nothing is provisional (SQL unchanged).
+    horizon: dt.datetime | None = None
+    delays: dict[str, int] = field(default_factory=dict)
+    matured_before: dict[str, dt.datetime] = field(default_factory=dict)
 
 
 class _Params:
@@ -299,6 +306,9 @@ class _Builder:
                 for b in k.basis]
         if k.evidence:
             out.append(f"count_if({flag(f'({k.scope}) AND coalesce({k.evidence}, FALSE)')}) AS {i}__ev")
+        if k.id in self.plan.matured_before:
+            cutoff = self.p.add("matured", self.plan.matured_before[k.id])
+            out.append(f"count_if({flag(f'{self._counted(k)} AND ts < {cutoff}')}) AS {i}__mat")
         prev: list[str] = []
         for e in k.exclusions:
             cond = f"({k.scope}) AND coalesce({e.condition}, FALSE)" + "".join(f" AND NOT coalesce({p}, FALSE)" for p in prev)
@@ -317,9 +327,10 @@ class _Builder:
         excl = ("[" + ", ".join(f"{i}__x_{e.reason}" for e in k.exclusions) + "]::BIGINT[]") if k.exclusions else "[]::BIGINT[]"
         basis = ("[" + ", ".join(f"{i}__b_{b.code}" for b in k.basis) + "]::BIGINT[]") if k.basis else "NULL::BIGINT[]"
         evidence = f"CAST({i}__ev AS BIGINT)" if k.evidence else "NULL::BIGINT"
+        matured = f", CAST({i}__mat AS BIGINT) AS matured" if i in self.plan.matured_before else ""
         return (f"SELECT '{i}' AS kpi, period_start{dims}, {num} AS numerator, {den} AS denominator,"
                 f" CAST({i}__n AS BIGINT) AS n_records, {ss} AS sumsq, {aux} AS aux, {q} AS quantiles,"
-                f" {excl} AS excluded, {basis} AS basis, {evidence} AS evidence\n  FROM {agg}")
+                f" {excl} AS excluded, {basis} AS basis, {evidence} AS evidence{matured}\n  FROM {agg}")
 
     def add_base(self, base: str, kpis: list[KpiDef]) -> None:
         if base == "orders":

@@ -77,9 +77,22 @@ def trends(trend: pl.DataFrame, kpis: Sequence[str], grain: str, lang: str, conf
                                      name=i18n.t("yoy_value", lang), connectgaps=False,
                                      hovertemplate=f"{i18n.t('yoy_value', lang)} %{{x}}: %{{y:{_d3(k.fmt)}}}<extra></extra>"),
                           row=r, col=c)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", line={"color": BLUE, "width": 2},
+        # provisional values (not yet final): a dashed line to hollow diamonds, apart from the final ones
+        pending = [s == "provisional" for s in part["status"].to_list()] if "status" in part.columns else [False] * len(y)
+        fig.add_trace(go.Scatter(x=x, y=[None if p else v for v, p in zip(y, pending, strict=True)],
+                                 mode="lines+markers", line={"color": BLUE, "width": 2},
                                  marker={"size": 5}, name=k.label(lang), connectgaps=False,
                                  hovertemplate=f"%{{x}}: %{{y:{_d3(k.fmt)}}}<extra></extra>"), row=r, col=c)
+        if any(pending):
+            first = pending.index(True)
+            idx = ([first - 1] if first > 0 and not pending[first - 1] else []) + [j for j, p in enumerate(pending) if p]
+            word = i18n.t("provisional", lang)
+            fig.add_trace(go.Scatter(x=[x[j] for j in idx], y=[y[j] for j in idx], mode="lines+markers",
+                                     line={"color": BLUE, "width": 2, "dash": "dash"}, connectgaps=False,
+                                     marker={"size": [8 if pending[j] else 0 for j in idx], "symbol": "diamond-open",
+                                             "color": BLUE},
+                                     name=word, hovertemplate=f"%{{x}}: %{{y:{_d3(k.fmt)}}} ({word})<extra></extra>"),
+                          row=r, col=c)
         target = R.target_for(k, config)
         if target is not None and x:
             fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[target, target], mode="lines", hoverinfo="skip",

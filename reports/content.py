@@ -153,6 +153,13 @@ def with_comparisons(con, period: Period, where, config) -> pl.DataFrame:
     return cur.select([c for c in metrics.RESULT_COLUMNS if c != "<dims>"])
 
 
+def provisional_items(current: pl.DataFrame, lang: str) -> list[str]:
+    """The period's KPIs not yet final, each with the date it becomes final (维修成功率(2026-12-01定稿))."""
+    rows = current.filter(pl.col("status") == "provisional")
+    return [i18n.t("provisional_item", lang, kpi=R.KPIS[r["kpi"]].label(lang), date=r["final_on"].isoformat())
+            for r in rows.iter_rows(named=True)]
+
+
 def tone(kpi: str, change: float | None) -> str:
     """'good' / 'bad' for a change, by the KPI's direction ('' when it has none)."""
     better = R.KPIS[kpi].higher_is_better
@@ -168,7 +175,8 @@ def kpi_section(df: pl.DataFrame, lang: str) -> Section:
             Col("prev_change_pct", L("prev_change_pct"), "+.1%", html=False),
             Col("yoy_value", L("yoy_value"), "@", html=False), Col("yoy_change", L("yoy_change"), "@d"),
             Col("yoy_change_pct", L("yoy_change_pct"), "+.1%", html=False), Col("target", L("target"), "@"),
-            Col("status", L("status"), "status"), Col("n_records", L("n_records"), ",d"),
+            Col("status", L("status"), "status"), Col("final_on", L("final_on"), "date"),
+            Col("n_records", L("n_records"), ",d"),
             Col("ci_low", L("ci_low"), "@"), Col("ci_high", L("ci_high"), "@"),
             Col("numerator", L("numerator"), ",.2f", html=False), Col("denominator", L("denominator"), ",.2f", html=False),
             Col("completeness", L("completeness"), ".1%", html=False), Col("unit", L("unit"), html=False),
@@ -208,7 +216,10 @@ def trend_section(trend: pl.DataFrame, grain: str, lang: str, config: dict) -> S
     title = L("trend_title").format(n=len(ordered))
     table = Table("trends", title, "趋势" if lang == "zh" else "Trends", cols, ordered,
                   chart=charts.trends(trend, kpis, grain, lang, config))
-    return Section("trends", L("sec_trends"), tables=[table], notes=[L("trend_note")])
+    notes = [L("trend_note")]
+    if (trend.filter(pl.col("kpi").is_in(kpis))["status"] == "provisional").any():
+        notes.append(L("trend_provisional"))
+    return Section("trends", L("sec_trends"), tables=[table], notes=notes)
 
 
 def breakdown_kpis(dim: str, where) -> list[str]:
@@ -258,7 +269,7 @@ def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
             Col("description", L("def_description"), width=60), Col("unit", L("unit"), width=10),
             Col("period_by", L("def_period_by"), width=14), Col("direction", L("def_direction"), width=10),
             Col("target", L("target"), "@"), Col("min_sample", L("def_min_sample"), ",d"),
-            Col("note", L("def_note"), width=60)]
+            Col("final_when", L("def_final_when"), width=40), Col("note", L("def_note"), width=60)]
     rows = []
     for kid in kpi_ids:
         k = R.KPIS[kid]
@@ -266,6 +277,7 @@ def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
                      "unit": i18n.pick(i18n.UNITS.get(k.unit, (k.unit, k.unit)), lang),
                      "period_by": i18n.pick(i18n.PERIOD_BY.get(k.period_by, (k.period_by, k.period_by)), lang),
                      "direction": L(k.direction), "target": R.target_for(k, config), "min_sample": k.min_sample,
+                     "final_when": k.maturity.zh if lang == "zh" else k.maturity.en,
                      "note": k.note or None, "_key": k.id, "_fmt": {"target": k.fmt}})
     table = Table("definitions", L("sec_definitions"), "指标定义" if lang == "zh" else "Definitions", cols, rows,
                   freeze_cols=1)
@@ -323,6 +335,9 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
     warnings = []
     if fresh.data_through.date() < period.end:
         warnings.append(i18n.t("partial", lang, end=f"{fresh.data_through:%Y-%m-%d %H:%M}"))
+    pending = provisional_items(current, lang)
+    if pending:
+        warnings.append(i18n.t("provisional_warning", lang, items="、".join(pending) if lang == "zh" else "; ".join(pending)))
     L = lambda k: i18n.t(k, lang)  # noqa: E731
     about = [
         (L("period"), period.label(lang) + (f" ({period.start.isoformat()} – {period.end.isoformat()})"

@@ -13,7 +13,7 @@ from reports.table import exact_text
 
 COLUMNS = ["kpi", "label", "unit", "period_start", "period_end", "value", "numerator", "denominator", "n_records",
            "ci_low", "ci_high", "prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change",
-           "yoy_change_pct", "target", "status", "small_sample", "completeness", "n_excluded", "excluded_reason"]
+           "yoy_change_pct", "target", "status", "final_on", "small_sample", "completeness", "n_excluded", "excluded_reason"]
 
 
 def render(report: Report) -> bytes:

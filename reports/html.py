@@ -121,7 +121,8 @@ def cards_html(cards: list[dict[str, Any]], lang: str) -> str:
             f'<div class="card-label">{e(c["label"])}</div>'
             f'<div class="card-value"><span data-field="value" data-raw="{e(raw(c["value"]))}">'
             f'{e(display(c["value"], c["fmt"], lang))}</span>{unit}</div>{"".join(lines)}'
-            f'<div class="card-line">{target}<span class="badge st-{status}">{e(i18n.status_label(status, lang))}'
+            f'<div class="card-line">{target}<span class="badge st-{status}">'
+            f'{e(i18n.status_label(status, lang, c.get("final_on")))}'
             f'</span></div><div class="card-line">n = <span data-field="n_records" data-raw="{e(raw(c["n_records"]))}">'
             f'{e(display(c["n_records"], ",d", lang))}</span>{small}</div></div>')
     out.append("</div>")

@@ -4,6 +4,8 @@ column names and notes live here."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aftersales import i18n as shared
 from aftersales import model
 from aftersales.i18n import LANGS, pick  # noqa: F401 - the report modules use them from here
@@ -53,6 +55,16 @@ _T: dict[str, tuple[str, str]] = {
     "too_small": ("样本不足", "too small"),
     "no_target": ("无目标", "no target"),
     "no_data": ("无数据", "no data"),
+    # provisional numbers (metrics.maturity)
+    "provisional": ("暂定", "provisional"),
+    "provisional_until": ("暂定,{date}定稿", "provisional, final on {date}"),
+    "final_on": ("定稿日期", "Final on"),
+    "def_final_when": ("定稿规则", "Final when"),
+    "provisional_warning": ("注意:以下指标尚未定稿(复核期未满或回访尚未收齐),为暂定值,不判定达标与否:{items}。",
+                            "Note: these numbers are not final yet (their recheck window or surveys are still "
+                            "open): provisional, not judged against target: {items}."),
+    "provisional_item": ("{kpi}({date}定稿)", "{kpi} (final on {date})"),
+    "trend_provisional": ("空心菱形与虚线为暂定值(尚未定稿)。", "Hollow diamonds on a dashed line: provisional values (not final yet)."),
     "none_value": ("(未指定)", "(none)"),
     "not_applicable": ("所选筛选条件下无适用内容。", "Nothing here applies to the chosen filters."),
     "trend_title": ("近{n}期趋势", "Last {n} periods"),
@@ -153,5 +165,8 @@ def value_label(dim: str, value: object, lang: str, names: dict[str, str] | None
     return v
 
 
-def status_label(status: str | None, lang: str) -> str:
+def status_label(status: str | None, lang: str, final_on: dt.date | None = None) -> str:
+    """达标 / 未达标 / …; a provisional number with the date it becomes final (暂定,2026-12-01定稿)."""
+    if status == "provisional" and final_on is not None:
+        return t("provisional_until", lang, date=final_on.isoformat())
     return t(status or "no_data", lang)

@@ -19,6 +19,7 @@ nav.toc ol { margin: 4px 0 0 18px; padding: 0; columns: 2; font-size: 13px; }
         break-inside: avoid; }
 .card.st-met { border-top-color: var(--green); } .card.st-missed { border-top-color: var(--red); }
 .card.st-too_small { border-top-color: var(--amber); }
+.card.st-provisional { border-top-color: var(--amber); border-top-style: dashed; }
 .card-label { font-size: 12.5px; color: var(--grey); min-height: 2.6em; }
 .card-value { font-size: 22px; font-weight: 700; margin: 2px 0; }
 .card-value .unit { font-size: 12px; font-weight: 400; color: var(--grey); margin-left: 2px; }
@@ -27,6 +28,7 @@ nav.toc ol { margin: 4px 0 0 18px; padding: 0; columns: 2; font-size: 13px; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 11.5px; background: #eef0f3; }
 .badge.st-met { background: #e3f4ea; color: var(--green); } .badge.st-missed { background: #fbe7e5; color: var(--red); }
 .badge.st-too_small { background: #fff4e5; color: var(--amber); }
+.badge.st-provisional { background: #fff4e5; color: var(--amber); }
 table.data { border-collapse: collapse; width: 100%; font-size: 12.5px; margin: 4px 0 6px; }
 table.data th { background: #f1f4f8; text-align: left; font-weight: 600; border-bottom: 1px solid #b9c0ca;
                 padding: 4px 6px; vertical-align: bottom; }
@@ -34,6 +36,7 @@ table.data td { border-bottom: 1px solid var(--line); padding: 3px 6px; vertical
 table.data td.num, table.data th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 table.data td.st-met { color: var(--green); } table.data td.st-missed { color: var(--red); font-weight: 600; }
 table.data td.st-too_small { color: var(--amber); }
+table.data td.st-provisional { color: var(--amber); font-style: italic; }
 table.data td.nw { white-space: nowrap; }
 table.data td.wide { min-width: 13em; }
 tr { break-inside: avoid; }

@@ -23,7 +23,8 @@ from reports.content import Report
 from reports.table import Table, display, excel_format, is_missing, text_width
 
 HEADER_ROW = 2  # row 0: the table's title, row 1: its note, row 2: the header
-STATUS_FILL = {"met": ("#E3F4EA", "#1E7B45"), "missed": ("#FBE7E5", "#B03A2E"), "too_small": ("#FFF4E5", "#9A6412")}
+STATUS_FILL = {"met": ("#E3F4EA", "#1E7B45"), "missed": ("#FBE7E5", "#B03A2E"), "too_small": ("#FFF4E5", "#9A6412"),
+               "provisional": ("#FFF4E5", "#9A6412")}
 TONE_FONT = {"good": "#1E7B45", "bad": "#B03A2E"}
 
 

@@ -54,8 +54,10 @@ def completeness(scope: state.Scope) -> None:
 
     df = df.with_columns(pl.Series("excluded_reason", [reasons(k, r) for k, r in zip(
         df["kpi"].to_list(), df["excluded_reason"].to_list(), strict=True)], dtype=pl.String))
-    picked = ui.kpi_table(df.select("kpi", "completeness", "n_records", "n_excluded", "excluded_reason", "value",
-                                    "small_sample"), "completeness", scope, "completeness", height=40 + 35 * df.height)
+    # final_on: a number not final yet is that much less complete (metrics.maturity)
+    picked = ui.kpi_table(df.select("kpi", "completeness", "final_on", "n_records", "n_excluded", "excluded_reason",
+                                    "value", "small_sample"), "completeness", scope, "completeness",
+                          height=40 + 35 * df.height)
     if picked is None:
         st.caption(T.t("pick_to_drill", lang))
         return

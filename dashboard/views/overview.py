@@ -58,11 +58,14 @@ def movers(df: pl.DataFrame, scope: state.Scope) -> None:
         m = m.with_columns(dimension=pl.lit(dim), unit_code=pl.col(dim), size=pl.col("prev_change").abs()).sort(
             ["small_sample", "size"], descending=[False, True]).head(5)
         frames.append(m.select("dimension", "unit_code", "value", "prev_value", "prev_change", "n_records", "ci_low",
-                               "ci_high", "small_sample"))
+                               "ci_high", "small_sample", "final_on"))
     if not frames or sum(len(f) for f in frames) == 0:
         ui.empty("empty_filter", scope)
         return
     top = pl.concat(frames)
+    final_on = top["final_on"].drop_nulls()
+    if len(final_on):  # the latest period is not final yet: its changes may still move
+        st.caption(T.t("movers_provisional", lang, date=T.date(final_on.max(), lang)))
     better = [None if c == 0 or k.higher_is_better is None else ((c > 0) == k.higher_is_better)
               for c in top["prev_change"].to_list()]
     words = [T.t("unchanged", lang) if b is None else T.t("better" if b else "worse", lang) for b in better]
