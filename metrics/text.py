@@ -113,10 +113,17 @@ def _cut(text: str) -> tuple[str, ...]:
     return tuple(tokenizer().lcut(text))
 
 
+@functools.lru_cache(maxsize=1)
+def _theme_words() -> frozenset[str]:
+    return frozenset(w for t in THEMES.values() for w in t.keywords) | ATTITUDE_WORDS | frozenset(ACTORS)
+
+
 def segment(texts: Iterable[str | None]) -> list[list[str]]:
-    """Each text's words in order: jieba's tokens without stop words, punctuation and numbers."""
-    stops = stop_words()
-    return [[w for w in _cut(t) if w not in stops and _WORD.search(w)] if t else [] for t in texts]
+    """Each text's words in order: jieba's tokens without stop words, punctuation, numbers and
+    single characters (kept where a theme names them: 贵, 吵 ...)."""
+    stops, keep = stop_words(), _theme_words()
+    return [[w for w in _cut(t) if w not in stops and _WORD.search(w) and (len(w) > 1 or w in keep)] if t else []
+            for t in texts]
 
 
 def _scores(tokens: Sequence[str]) -> dict[str, tuple[float, int]]:
