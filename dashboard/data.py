@@ -42,8 +42,10 @@ import metrics
 from aftersales import config as cfg
 from aftersales.db import DatabaseMissing
 from dashboard import persist
+from metrics import complaints as complaint_metrics
 from metrics import periods
 from metrics import registry as R
+from metrics import text as complaint_text
 from pipelines import status
 
 TTL = dt.timedelta(hours=1)
@@ -583,3 +585,58 @@ def events(start: dt.date, end: dt.date) -> pl.DataFrame:
     runs = table.sort("name", "ds").with_columns(
         run=(pl.col("ds").diff().over("name") != pl.duration(days=1)).fill_null(True).cum_sum())
     return runs.group_by("name", "run").agg(first=pl.col("ds").min(), last=pl.col("ds").max()).drop("run").sort("first")
+
+
+# -- complaint insight (metrics.complaints): matrices, trend per reason, repeat complainants,
+# themes and keywords of the complaint texts ----------------------------------------------------
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def complaint_matrix(ver: str, by: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    """``metrics.complaints.matrix``: complaints by ``by`` × reason, counts and rates."""
+    if unsupported_dims("complaint_rate", where, (by,)):
+        return pl.DataFrame()
+    with snapshot() as con:
+        return complaint_metrics.matrix(con, by, start, end, dict_where(where), settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def complaint_reason_trend(ver: str, grain: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    with snapshot() as con:
+        return complaint_metrics.reason_trend(con, grain, start, end, dict_where(where), settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def complaint_records(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    """Every complaint ticket of the range (masked), newest first."""
+    with snapshot() as con:
+        return complaint_metrics.complaint_records(con, start, end, dict_where(where), config=settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def repeat_complainants(ver: str, start: dt.date, end: dt.date, where: Where, min_complaints: int = 2) -> pl.DataFrame:
+    with snapshot() as con:
+        return complaint_metrics.repeat_complainants(con, start, end, dict_where(where), min_complaints,
+                                                     settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def complaint_themes(ver: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+                     by: tuple[str, ...] = ()) -> pl.DataFrame:
+    with snapshot() as con:
+        return complaint_metrics.themes(con, start, end, dict_where(where), grain, by, settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def complaint_keywords(ver: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+                       by: tuple[str, ...] = (), top: int = 20) -> pl.DataFrame:
+    with snapshot() as con:
+        return complaint_metrics.keywords(con, start, end, dict_where(where), grain, by, top, settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def complaint_texts_themed(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    """The complaint records of the range with each text's theme (``theme``; null without text)."""
+    rec = complaint_records(ver, start, end, where)
+    if rec.is_empty():
+        return rec
+    return rec.with_columns(theme=complaint_text.classify(rec["complaint_text"].to_list())["theme"])
