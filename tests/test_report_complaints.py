@@ -8,7 +8,7 @@ import pytest
 
 import metrics
 from metrics import complaints as C
-from tests.test_report_data import PERIOD, _ROOT, made, month_of, sample_db, xlsx_text
+from tests.test_report_data import _ROOT, PERIOD, made, month_of, sample_db, xlsx_text
 
 FORMATS = "html,xlsx"
 
