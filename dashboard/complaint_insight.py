@@ -36,13 +36,22 @@ def dim_name(dim: str, lang: str) -> str:
     return d.zh if lang == "zh" else d.en
 
 
+PERCENT = {"rate": ".2%", "share": ".1%"}  # result columns shown as percentages
+
+
 def readable(df: pl.DataFrame, lang: str) -> pl.DataFrame:
-    """For display only: every column as text, empty cells as — (never None), times and lists
-    written out; downloads keep the values."""
+    """For display only: every column as text, empty cells as — (never None), rates as
+    percentages, counts with thousands separators, times and lists written out; downloads keep
+    the values."""
     out = []
     for c, dtype in df.schema.items():
         col = pl.col(c)
-        if isinstance(dtype, pl.Datetime):
+        if dtype.is_float():
+            spec = PERCENT.get(c, ",.1f")
+            expr = col.map_elements(lambda v, spec=spec: format(v, spec), return_dtype=pl.String)
+        elif dtype.is_integer():
+            expr = col.map_elements(lambda v: f"{v:,d}", return_dtype=pl.String)
+        elif isinstance(dtype, pl.Datetime):
             expr = col.dt.strftime("%Y-%m-%d %H:%M")
         elif dtype == pl.Date:
             expr = col.dt.strftime("%Y-%m-%d")
@@ -60,8 +69,8 @@ def show_table(df: pl.DataFrame, scope: Scope, key: str, name: str, selectable: 
                height: int = 360) -> int | None:
     """A localised table: shown as readable text, downloaded with its values."""
     raw = ui.localize(df, scope.lang, scope)
-    return ui.table(raw, key=key, lang=scope.lang, name=name, selectable=selectable, height=height,
-                    display=readable(raw, scope.lang))
+    shown = ui.localize(readable(df, scope.lang), scope.lang, scope)
+    return ui.table(raw, key=key, lang=scope.lang, name=name, selectable=selectable, height=height, display=shown)
 
 
 def complaint_list(rec: pl.DataFrame, scope: Scope, key: str, name: str) -> None:
@@ -171,8 +180,10 @@ def matrix_section(scope: Scope) -> None:
     if total > MATRIX_TOP:
         st.caption(T.t("matrix_top", lang, n=MATRIX_TOP, total=total))
     point = ui.chart(heatmap(df, dim, scope, colour, T.t("matrix_title", lang, dim=name)), key=f"cp_matrix_{dim}")
-    show_table(df.rename({dim: dim}), scope, key=f"cp_matrix_table_{dim}", name=f"complaint_matrix_{dim}",
-               height=300)
+    table = df.with_columns(pl.col("complaint_reason").fill_null(T.t("no_reason", lang)))
+    if dim == "outlet":
+        table = table.with_columns(pl.col("outlet").fill_null(T.t("no_outlet", lang)))
+    show_table(table, scope, key=f"cp_matrix_table_{dim}", name=f"complaint_matrix_{dim}", height=300)
     # the cell to list: the one clicked, else the one with most complaints (rows without a code
     # cannot be filtered on, so they are not offered)
     cells = df.filter(pl.col(dim).is_not_null()).sort("complaints", descending=True)
