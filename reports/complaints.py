@@ -34,6 +34,7 @@ def submit(f: Fetcher, period: Period, where: dict[str, list[str]], config: dict
     out: dict[str, Any] = {
         "matrix": f.submit(C.matrix, "outlet", **span),
         "themes": f.submit(C.themes, **span),
+        "themes_outlet": f.submit(C.themes, by=("outlet",), **span),
         "keywords": f.submit(C.keywords, top=15, **span),
         "repeat": f.submit(C.repeat_complainants, **span),
     }
@@ -101,6 +102,27 @@ def themes_table(df: pl.DataFrame, lang: str) -> Table:
                   Col("code", "theme", html=False)], rows, note=L("themes_note"), chart=chart)
 
 
+def themes_by_outlet_table(df: pl.DataFrame, lang: str, outlets: dict[str, str]) -> Table:
+    """Per outlet: its complaint texts, its two largest themes and their shares."""
+    L = lambda k: i18n.t(k, lang)  # noqa: E731
+    rows = []
+    for (code,), part in df.group_by("outlet", maintain_order=True):
+        part = part.sort(["complaints", "theme"], descending=[True, False])
+        top = part.head(2).to_dicts()
+        second = top[1] if len(top) > 1 else None
+        rows.append({"outlet": L("central_service") if code is None else i18n.value_label("outlet", code, lang, outlets),
+                     "texts": int(part["complaints"].sum()), "theme1": text.theme_label(top[0]["theme"], lang),
+                     "share1": top[0]["share"], "theme2": text.theme_label(second["theme"], lang) if second else "—",
+                     "share2": second["share"] if second else None, "code": code, "_key": code or ""})
+    rows.sort(key=lambda r: (-r["texts"], r["code"] or ""))
+    cols = [Col("outlet", i18n.dim_label("outlet", lang), width=24), Col("texts", L("complaint_texts"), ",d"),
+            Col("theme1", L("top_theme"), width=14), Col("share1", L("share"), ".1%"),
+            Col("theme2", L("second_theme"), width=14), Col("share2", L("share"), ".1%"),
+            Col("code", i18n.dim_label("outlet", lang) + (" 代码" if lang == "zh" else " code"), html=False)]
+    return Table("complaint_themes_outlet", L("themes_outlet_title"), "网点投诉主题" if lang == "zh" else "Themes by outlet",
+                 cols, rows, html_limit=MATRIX_HTML_ROWS)
+
+
 def keywords_table(df: pl.DataFrame, lang: str) -> Table:
     L = lambda k: i18n.t(k, lang)  # noqa: E731
     rows = [{"keyword": r["keyword"], "complaints": r["complaints"], "share": r["share"],
@@ -140,6 +162,7 @@ def section(futures: dict[str, Any], lang: str, names: dict[str, dict[str, str]]
     themes = futures["themes"].result()
     if not themes.is_empty():
         s.tables.append(themes_table(themes, lang))
+        s.tables.append(themes_by_outlet_table(futures["themes_outlet"].result(), lang, names.get("outlet", {})))
         s.tables.append(keywords_table(futures["keywords"].result(), lang))
     else:
         s.notes.append(i18n.t("no_complaint_texts", lang))

@@ -142,6 +142,9 @@ _T: dict[str, tuple[str, str]] = {
                     "Customers with 2 or more complaints in the period (names and phones masked), most complaints "
                     "first; the first {n} of {total}."),
     "complaint_text_masked": ("投诉内容中的电话号码等长数字已脱敏。", "Phone and other long numbers in complaint texts are masked."),
+    "themes_outlet_title": ("各网点投诉主题", "Complaint themes by outlet"),
+    "complaint_texts": ("投诉内容条数", "Complaint texts"), "top_theme": ("最多的主题", "Largest theme"),
+    "second_theme": ("其次的主题", "Second theme"),
     "no_complaint_texts": ("本期投诉没有投诉内容,无法分析主题。", "The period's complaints carry no text: no themes to show."),
 }
 

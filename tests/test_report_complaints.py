@@ -32,8 +32,8 @@ def period_complaints() -> pd.DataFrame:
 def test_the_section_has_every_table(lang):
     report, paths = made(PERIOD, FORMATS, lang=lang)
     ids = [t.id for t in section(report).tables]
-    assert ids == ["complaint_matrix", "complaint_handling", "complaint_themes", "complaint_keywords",
-                   "repeat_complainants"]
+    assert ids == ["complaint_matrix", "complaint_handling", "complaint_themes", "complaint_themes_outlet",
+                   "complaint_keywords", "repeat_complainants"]
     html = paths["html"].read_text(encoding="utf-8")
     assert ("投诉洞察" if lang == "zh" else "Complaint insight") in html
     assert "None" not in html.split("投诉洞察" if lang == "zh" else "Complaint insight", 1)[1].split("<footer", 1)[0]
@@ -54,6 +54,14 @@ def test_themes_count_every_text_of_the_period():
     report, _ = made(PERIOD, FORMATS)
     rows = table(report, "complaint_themes").rows
     assert sum(r["complaints"] for r in rows) == period_complaints()["complaint_text"].notna().sum()
+
+
+def test_themes_per_outlet_count_each_outlets_texts():
+    report, _ = made(PERIOD, FORMATS)
+    c = period_complaints().dropna(subset=["complaint_text"])
+    want = c.groupby(c["outlet_id"].fillna("")).size().to_dict()
+    got = {r["code"] or "": r["texts"] for r in table(report, "complaint_themes_outlet").rows}
+    assert got == want
 
 
 def test_handling_time_is_the_registrys():
