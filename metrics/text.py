@@ -80,7 +80,7 @@ THEMES: dict[str, Theme] = {t.code: t for t in (
 THEME_ZH = {**{c: t.zh for c, t in THEMES.items()}, UNCLASSIFIED: "未归类"}
 THEME_EN = {**{c: t.en for c, t in THEMES.items()}, UNCLASSIFIED: "Unclassified"}
 # Attitude words are credited to the nearest actor named before them (else the first one named).
-ATTITUDE_WORDS = frozenset("态度 态度差 态度恶劣 不耐烦 爱答不理 敷衍 敷衍了事 很差 恶劣 不理".split())
+ATTITUDE_WORDS = frozenset("态度 态度差 态度恶劣 不耐烦 爱答不理 敷衍 敷衍了事 恶劣 不理".split())
 ACTORS = {"师傅": "technician_attitude", "维修师傅": "technician_attitude", "安装师傅": "technician_attitude",
           "安装工": "technician_attitude", "工人": "technician_attitude", "客服": "service_attitude",
           "在线客服": "service_attitude", "售后": "service_attitude", "负责人": "service_attitude"}
@@ -109,8 +109,11 @@ def stop_words() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=65536)
 def _cut(text: str) -> tuple[str, ...]:
-    # Texts repeat (templates, copied notes): each distinct one is cut once.
-    return tuple(tokenizer().lcut(text))
+    # Texts repeat (templates, copied notes): each distinct one is cut once. Dictionary words only
+    # (HMM off): six times faster (121,000 texts: 5.7 s instead of 33 s), and the words themes
+    # rest on are in the user dictionary; words jieba does not know fall apart into single
+    # characters, which ``segment`` drops.
+    return tuple(tokenizer().lcut(text, HMM=False))
 
 
 @functools.lru_cache(maxsize=1)
@@ -126,10 +129,21 @@ def segment(texts: Iterable[str | None]) -> list[list[str]]:
             for t in texts]
 
 
+@functools.lru_cache(maxsize=1)
+def _keyword_index() -> dict[str, tuple[tuple[str, float], ...]]:
+    """word -> the (theme, weight) pairs it scores for (one lookup per token)."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    for code, theme in THEMES.items():
+        for word, weight in theme.keywords.items():
+            out.setdefault(word, []).append((code, weight))
+    return {w: tuple(v) for w, v in out.items()}
+
+
 def _scores(tokens: Sequence[str]) -> dict[str, tuple[float, int]]:
     """theme -> (score, position of its first keyword)."""
     out: dict[str, tuple[float, int]] = {}
     actor_at: list[tuple[int, str]] = []
+    index = _keyword_index()
 
     def credit(theme: str, weight: float, pos: int) -> None:
         score, first = out.get(theme, (0.0, pos))
@@ -138,10 +152,8 @@ def _scores(tokens: Sequence[str]) -> dict[str, tuple[float, int]]:
     for pos, w in enumerate(tokens):
         if w in ACTORS:
             actor_at.append((pos, ACTORS[w]))
-        for code, theme in THEMES.items():
-            weight = theme.keywords.get(w)
-            if weight:
-                credit(code, weight, pos)
+        for code, weight in index.get(w, ()):
+            credit(code, weight, pos)
     for pos, w in enumerate(tokens):
         if w in ATTITUDE_WORDS:
             before = [a for p, a in actor_at if p < pos]
