@@ -63,7 +63,7 @@ def matrix_table(df: pl.DataFrame, lang: str, outlets: dict[str, str]) -> Table:
             Col("complaints", L("complaints"), ",d"), Col("tickets", L("tickets_created"), ",d"),
             Col("rate", L("complaint_share_of_tickets"), ".2%"), Col("share", L("share_of_outlet"), ".1%"),
             Col("code", i18n.dim_label("outlet", lang) + (" 代码" if lang == "zh" else " code"), html=False),
-            Col("reason_code", "complaint_reason", html=False)]
+            Col("reason_code", L("reason_code"), html=False)]
     return Table("complaint_matrix", L("matrix_title"), "投诉原因×网点" if lang == "zh" else "Reason x outlet", cols,
                  rows, note=L("matrix_note"), html_limit=MATRIX_HTML_ROWS)
 
@@ -84,7 +84,7 @@ def handling_table(by_reason: pl.DataFrame, whole: pl.DataFrame, lang: str) -> T
     rows = [row(whole, L("all_complaints"), None), *body]
     cols = [Col("reason", L("reason"), width=14), Col("n_records", L("n_records"), ",d"),
             Col("mean", R.KPIS[HANDLING[0]].label(lang), ",.1f"), Col("median", R.KPIS[HANDLING[1]].label(lang), ",.1f"),
-            Col("code", "complaint_reason", html=False)]
+            Col("code", L("reason_code"), html=False)]
     return Table("complaint_handling", L("handling_title"), "投诉处理时长" if lang == "zh" else "Complaint handling",
                  cols, rows, note=L("handling_note"))
 
@@ -99,7 +99,7 @@ def themes_table(df: pl.DataFrame, lang: str) -> Table:
     return Table("complaint_themes", L("themes_title"), "投诉主题" if lang == "zh" else "Complaint themes",
                  [Col("theme", L("theme"), width=14), Col("reason", L("reason"), width=14),
                   Col("complaints", L("complaints"), ",d"), Col("share", L("share"), ".1%"),
-                  Col("code", "theme", html=False)], rows, note=L("themes_note"), chart=chart)
+                  Col("code", L("theme_code"), html=False)], rows, note=L("themes_note"), chart=chart)
 
 
 def themes_by_outlet_table(df: pl.DataFrame, lang: str, outlets: dict[str, str]) -> Table:

@@ -142,6 +142,7 @@ _T: dict[str, tuple[str, str]] = {
                     "Customers with 2 or more complaints in the period (names and phones masked), most complaints "
                     "first; the first {n} of {total}."),
     "complaint_text_masked": ("投诉内容中的电话号码等长数字已脱敏。", "Phone and other long numbers in complaint texts are masked."),
+    "reason_code": ("投诉原因代码", "Reason code"), "theme_code": ("主题代码", "Theme code"),
     "themes_outlet_title": ("各网点投诉主题", "Complaint themes by outlet"),
     "complaint_texts": ("投诉内容条数", "Complaint texts"), "top_theme": ("最多的主题", "Largest theme"),
     "second_theme": ("其次的主题", "Second theme"),
