@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 
+import metrics
 from dashboard import i18n as T
 from dashboard.views.complaints import TABS
 from metrics import complaints as C
@@ -94,3 +95,17 @@ def test_themes_show_the_theme_names(dash_db, use_db):  # noqa: F811
     texts = " ".join(shown_texts(at))
     assert "上门迟到" in texts or "产品质量" in texts or "师傅态度" in texts
     assert "unclassified" not in texts and "late_visit" not in texts
+
+
+def test_a_matrix_cell_lists_the_complaints_it_rests_on(dash_db, use_db):  # noqa: F811
+    use_db(dash_db)
+    start, end = default_range(dash_db)
+    cells = C.matrix(str(dash_db), "outlet", start, end).drop_nulls("outlet").sort("complaints", descending=True)
+    top = cells.row(0, named=True)  # the cell listed by default: the one with most complaints
+    at = app("complaints", "en", params={"tab": T.t("tab_matrix", "en")})
+    listed = at.dataframe[-1].value
+    where = {"outlet": top["outlet"], "complaint_reason": top["complaint_reason"]}
+    want = metrics.records(str(dash_db), "complaint_rate", start=start, end=end, grain=None, where=where,
+                           only="numerator")
+    assert len(want) == top["complaints"]
+    assert sorted(listed["Ticket id"]) == sorted(want["ticket_id"].to_list())
