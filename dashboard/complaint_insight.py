@@ -78,8 +78,9 @@ def complaint_list(rec: pl.DataFrame, scope: Scope, key: str, name: str) -> None
     if rec.is_empty():
         ui.empty("no_records", scope)
         return
-    first = ["ticket_id", "created_at", "complaint_reason", "complaint_text", "theme", "outlet_id", "product_model",
-             "channel", "service_type", "status", "closed_at", "customer_id", "customer_name", "customer_phone"]
+    first = ["ticket_id", "created_at", "complaint_reason", "complaint_text", "theme", "outlet_id", "outlet",
+             "product_model", "channel", "service_type", "status", "closed_at", "customer_id", "customer_name",
+             "customer_phone"]
     cols = [c for c in first if c in rec.columns]
     shown = rec.select(cols)
     if "complaint_reason" in shown.columns:  # a complaint without a reason says so, in words
@@ -312,7 +313,7 @@ def themes_section(scope: Scope) -> None:
     codes = bars["theme"].to_list()
     pick = st.selectbox(T.t("theme_pick", lang), codes, key="cp_theme_pick",
                         format_func=lambda c: themes_text.theme_label(c, lang))
-    rec = data.complaint_texts_themed(scope.ver, scope.start, scope.end, scope.where)
+    rec = data.complaint_analysis(scope.ver, scope.start, scope.end, scope.where)
     st.subheader(T.t("texts_of_theme", lang, t=themes_text.theme_label(pick, lang)))
     complaint_list(rec.filter(pl.col("theme") == pick) if not rec.is_empty() else rec, scope, key="cp_theme_list",
                    name=f"complaint_texts_{pick}")

@@ -45,7 +45,6 @@ from dashboard import persist
 from metrics import complaints as complaint_metrics
 from metrics import periods
 from metrics import registry as R
-from metrics import text as complaint_text
 from pipelines import status
 
 TTL = dt.timedelta(hours=1)
@@ -619,24 +618,21 @@ def repeat_complainants(ver: str, start: dt.date, end: dt.date, where: Where, mi
                                                      settings().config)
 
 
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def complaint_analysis(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    """The complaint texts of the range, each segmented and given its theme once
+    (``metrics.complaints.analyse``); the themes and keywords below aggregate it."""
+    with snapshot() as con:
+        return complaint_metrics.analyse(con, start, end, dict_where(where), settings().config)
+
+
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def complaint_themes(ver: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
                      by: tuple[str, ...] = ()) -> pl.DataFrame:
-    with snapshot() as con:
-        return complaint_metrics.themes(con, start, end, dict_where(where), grain, by, settings().config)
+    return complaint_metrics.themes_of(complaint_analysis(ver, start, end, where), grain, by)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def complaint_keywords(ver: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
                        by: tuple[str, ...] = (), top: int = 20) -> pl.DataFrame:
-    with snapshot() as con:
-        return complaint_metrics.keywords(con, start, end, dict_where(where), grain, by, top, settings().config)
-
-
-@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
-def complaint_texts_themed(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
-    """The complaint records of the range with each text's theme (``theme``; null without text)."""
-    rec = complaint_records(ver, start, end, where)
-    if rec.is_empty():
-        return rec
-    return rec.with_columns(theme=complaint_text.classify(rec["complaint_text"].to_list())["theme"])
+    return complaint_metrics.keywords_of(complaint_analysis(ver, start, end, where), grain, by, top)

@@ -115,51 +115,60 @@ def repeat_complainants(db: DbLike, start: dt.date | None = None, end: dt.date |
     return out.sort(["complaints", "last_at", "customer_id"], descending=[True, True, False]).select(list(schema))
 
 
-def _texts(db: DbLike, start, end, where, grain, by: tuple[str, ...], config) -> pl.DataFrame:
+# polars truncation of each grain, as DuckDB's date_trunc (weeks start on Monday)
+_TRUNC = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
+
+
+def analyse(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
+            where: dict[str, Any] | None = None, config: dict | None = None) -> pl.DataFrame:
+    """The complaint texts of the range, each read once: one row per complaint ticket with a text,
+    ``period_start`` (the range's start), ``created_at``, the breakdown columns of ``TEXT_DIMS``
+    (under their breakdown names), ``ticket_id``, ``complaint_text`` (masked), ``theme``,
+    ``reason`` (the theme's) and ``words``. ``themes_of`` and ``keywords_of`` aggregate it at any
+    grain and breakdown without segmenting again."""
+    rec = complaint_records(db, start, end, where, None, config)
+    cols = ["period_start", "created_at", *TEXT_DIMS.values(), "ticket_id", "complaint_text"]
+    schema = {"period_start": pl.Date, "created_at": pl.Datetime("us"), **dict.fromkeys(TEXT_DIMS, pl.String),
+              "ticket_id": pl.String, "complaint_text": pl.String, "theme": pl.String, "reason": pl.String,
+              "words": pl.List(pl.String)}
+    if rec.is_empty():
+        return pl.DataFrame(schema=schema)
+    rec = rec.select(cols).rename({c: d for d, c in TEXT_DIMS.items() if c != d})
+    rec = rec.filter(pl.col("complaint_text").is_not_null() & (pl.col("complaint_text").str.strip_chars() != ""))
+    found = text.classify(rec["complaint_text"].to_list())
+    return rec.with_columns(found["theme"], found["reason"], found["keywords"].alias("words"))
+
+
+def _grouped(texts: pl.DataFrame, grain: str | None, by: tuple[str, ...]) -> tuple[pl.DataFrame, list[str]]:
     for dim in by:
         if dim not in TEXT_DIMS:
             raise UserError(f"complaint themes are by one of {', '.join(TEXT_DIMS)}, not {dim!r}")
-    rec = complaint_records(db, start, end, where, grain, config)
-    cols = ["period_start", *(TEXT_DIMS[d] for d in by), "ticket_id", "complaint_text"]
-    if rec.is_empty():
-        return pl.DataFrame(schema={**{c: pl.String for c in cols}, "period_start": pl.Date})
-    rec = rec.select(cols).rename({TEXT_DIMS[d]: d for d in by if TEXT_DIMS[d] != d})
-    return rec.filter(pl.col("complaint_text").is_not_null() & (pl.col("complaint_text").str.strip_chars() != ""))
+    if grain is not None:
+        if grain not in _TRUNC:
+            raise UserError(f"grain must be one of {', '.join(_TRUNC)}, not {grain!r}")
+        texts = texts.with_columns(period_start=pl.col("created_at").dt.truncate(_TRUNC[grain]).cast(pl.Date))
+    return texts, ["period_start", *by]
 
 
-def themes(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
-           where: dict[str, Any] | None = None, grain: str | None = None, by: tuple[str, ...] = (),
-           config: dict | None = None) -> pl.DataFrame:
-    """The themes of the complaint texts per period (``grain``; None = the range as one) and
-    breakdown (``by``: outlet, channel, service_type, product_model, complaint_reason):
-    ``period_start``, ``<by…>``, ``theme`` (``metrics.text.THEMES`` code or ``unclassified``),
-    ``reason`` (the reason the theme tells of), ``complaints`` (texts of that theme), ``share``
-    of the group's texts. Complaints without text are not counted."""
-    df = _texts(db, start, end, where, grain, by, config)
-    keys = ["period_start", *by]
+def themes_of(texts: pl.DataFrame, grain: str | None = None, by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``themes`` from an ``analyse`` result."""
+    df, keys = _grouped(texts, grain, by)
     if df.is_empty():
-        return pl.DataFrame(schema={"period_start": pl.Date, **{d: pl.String for d in by}, "theme": pl.String,
+        return pl.DataFrame(schema={"period_start": pl.Date, **dict.fromkeys(by, pl.String), "theme": pl.String,
                                     "reason": pl.String, "complaints": pl.Int64, "share": pl.Float64})
-    df = df.with_columns(text.classify(df["complaint_text"].to_list()).select("theme", "reason"))
     out = df.group_by([*keys, "theme", "reason"]).agg(complaints=pl.len().cast(pl.Int64))
     out = out.with_columns(share=pl.col("complaints") / pl.col("complaints").sum().over(keys))
     return out.sort([*keys, "complaints", "theme"], descending=[False] * len(keys) + [True, False], nulls_last=True)
 
 
-def keywords(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
-             where: dict[str, Any] | None = None, grain: str | None = None, by: tuple[str, ...] = (),
-             top: int = 15, config: dict | None = None) -> pl.DataFrame:
-    """The words complaint texts use most, per period and breakdown (as ``themes``): ``keyword``,
-    ``complaints`` (texts using it), ``share`` of the group's texts, ``theme`` (the theme it is a
-    keyword of, else null); the ``top`` most used per group."""
-    df = _texts(db, start, end, where, grain, by, config)
-    keys = ["period_start", *by]
+def keywords_of(texts: pl.DataFrame, grain: str | None = None, by: tuple[str, ...] = (), top: int = 15
+                ) -> pl.DataFrame:
+    """``keywords`` from an ``analyse`` result."""
+    df, keys = _grouped(texts, grain, by)
     if df.is_empty():
-        return pl.DataFrame(schema={"period_start": pl.Date, **{d: pl.String for d in by}, "keyword": pl.String,
+        return pl.DataFrame(schema={"period_start": pl.Date, **dict.fromkeys(by, pl.String), "keyword": pl.String,
                                     "complaints": pl.Int64, "share": pl.Float64, "theme": pl.String})
-    words = pl.Series("keyword", [list(dict.fromkeys(w)) for w in text.segment(df["complaint_text"].to_list())],
-                      dtype=pl.List(pl.String))
-    df = df.with_columns(words, texts=pl.len().over(keys))
+    df = df.select(*keys, keyword=pl.col("words").list.unique(maintain_order=True), texts=pl.len().over(keys))
     out = (df.explode("keyword").drop_nulls("keyword")
            .group_by([*keys, "keyword"]).agg(complaints=pl.len().cast(pl.Int64), texts=pl.col("texts").first()))
     owner = {w: code for code, t in text.THEMES.items() for w in t.keywords}
@@ -169,5 +178,27 @@ def keywords(db: DbLike, start: dt.date | None = None, end: dt.date | None = Non
     return out.group_by(keys, maintain_order=True).head(top).select(*keys, "keyword", "complaints", "share", "theme")
 
 
-__all__ = ["MATRIX_DIMS", "REPEAT_MIN", "TEXT_DIMS", "complaint_records", "keywords", "matrix", "reason_trend",
-           "repeat_complainants", "themes"]
+def themes(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
+           where: dict[str, Any] | None = None, grain: str | None = None, by: tuple[str, ...] = (),
+           config: dict | None = None) -> pl.DataFrame:
+    """The themes of the complaint texts per period (``grain``: by the ticket's creation; None =
+    the range as one) and breakdown (``by``: outlet, channel, service_type, product_model,
+    complaint_reason): ``period_start``, ``<by…>``, ``theme`` (``metrics.text.THEMES`` code or
+    ``unclassified``), ``reason`` (the reason the theme tells of), ``complaints`` (texts of that
+    theme), ``share`` of the group's texts. Complaints without text are not counted."""
+    _grouped(pl.DataFrame(), None, by)  # a bad breakdown fails before any query
+    return themes_of(analyse(db, start, end, where, config), grain, by)
+
+
+def keywords(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
+             where: dict[str, Any] | None = None, grain: str | None = None, by: tuple[str, ...] = (),
+             top: int = 15, config: dict | None = None) -> pl.DataFrame:
+    """The words complaint texts use most, per period and breakdown (as ``themes``): ``keyword``,
+    ``complaints`` (texts using it), ``share`` of the group's texts, ``theme`` (the theme it is a
+    keyword of, else null); the ``top`` most used per group."""
+    _grouped(pl.DataFrame(), None, by)
+    return keywords_of(analyse(db, start, end, where, config), grain, by, top)
+
+
+__all__ = ["MATRIX_DIMS", "REPEAT_MIN", "TEXT_DIMS", "analyse", "complaint_records", "keywords", "keywords_of",
+           "matrix", "reason_trend", "repeat_complainants", "themes", "themes_of"]
