@@ -187,6 +187,10 @@ _table(Table("tickets", "Service tickets (工单), one per customer request.", "
     C("refunded_at", "TIMESTAMP", "Refund paid out.", "退款时间"),
     C("refund_amount", "DECIMAL(12,2)", "Amount refunded, yuan.", "退款金额", min=0),
     C("updated_at", "TIMESTAMP", "Last change in the source system, as exported.", "更新时间"),
+    # complaint insight (issue 15 item 4): added after the columns above, so old databases gain it
+    # at the end of the table (upgrade_statements)
+    C("complaint_text", "VARCHAR", "What the customer complained about, as recorded (free text). May hold phone "
+      "numbers: runs of digits are masked in exports.", "投诉内容", personal=True),
 ), ordered=(("created_at", "first_response_at"), ("created_at", "dispatched_at"), ("created_at", "resolved_at"),
             ("resolved_at", "closed_at"), ("resolved_at", "reopened_at"), ("refund_requested_at", "refunded_at"))))
 _table(Table("visits", "Repair and service visits (上门/维修); a ticket may have several.", "服务记录", ("visit_id",), (

@@ -25,8 +25,10 @@ import polars as pl
 from aftersales import model
 
 # Canonical personal column -> its role (how it is masked).
+# Free text (a complaint's content) is personal where it may quote a phone number: its runs of
+# digits are masked, the words kept.
 ROLES: dict[str, str] = {
-    c.name: ("phone" if "phone" in c.name else "name")
+    c.name: ("phone" if "phone" in c.name else "text" if c.name.endswith("_text") else "name")
     for t in model.TABLES.values() for c in t.columns if c.personal
 }
 # Headers that read like a person's name or a phone number (a file's own headers, 中文 or English).
@@ -51,11 +53,18 @@ def phone_expr(col: pl.Expr) -> pl.Expr:
             .otherwise(pl.lit("****")))
 
 
-_EXPRS = {"name": name_expr, "phone": phone_expr}
+def text_expr(col: pl.Expr) -> pl.Expr:
+    """请回电13812341234 → 请回电138****1234; any other run of seven or more digits (a landline,
+    an ID number, an order number) → ****. Shorter numbers (12315, 3天, 200元) stay."""
+    mobile = col.str.replace_all(r"(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})", "${1}****${2}")
+    return mobile.str.replace_all(r"\d(?:[\s-]?\d){6,}", "****")
+
+
+_EXPRS = {"name": name_expr, "phone": phone_expr, "text": text_expr}
 
 
 def mask_values(values: list[str | None], role: str) -> list[str | None]:
-    """Values masked as a ``role`` ("name" or "phone"), in one pass."""
+    """Values masked as a ``role`` ("name", "phone" or "text"), in one pass."""
     if not values:
         return []
     s = pl.Series("v", values, dtype=pl.String)
@@ -109,7 +118,7 @@ def mask_raws(raws: list[str | None], knowns: list[dict[str, str | None]]
     by ``knowns[i]``, header -> role), and per row the replacements made (raw value -> masked),
     for masking the same values in its message. One masking pass per role for all the rows."""
     parsed: list[Any] = []
-    todo: dict[str, list[tuple[int, str, str]]] = {"name": [], "phone": []}  # role -> (row, header, value)
+    todo: dict[str, list[tuple[int, str, str]]] = {role: [] for role in _EXPRS}  # role -> (row, header, value)
     for i, (raw, known) in enumerate(zip(raws, knowns, strict=True)):
         try:
             values = json.loads(raw) if raw is not None else None

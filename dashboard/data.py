@@ -42,6 +42,7 @@ import metrics
 from aftersales import config as cfg
 from aftersales.db import DatabaseMissing
 from dashboard import persist
+from metrics import complaints as complaint_metrics
 from metrics import periods
 from metrics import registry as R
 from pipelines import status
@@ -646,3 +647,53 @@ def scorecard_page(ver: str, outlet: str, grain: str, period: dt.date, lang: str
 
     with snapshot() as con:
         return build(con, outlet, period, grain, lang, settings().config).html.encode("utf-8")
+# -- complaint insight (metrics.complaints): matrices, trend per reason, repeat complainants,
+# themes and keywords of the complaint texts ----------------------------------------------------
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def complaint_matrix(ver: str, by: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    """``metrics.complaints.matrix``: complaints by ``by`` × reason, counts and rates."""
+    if unsupported_dims("complaint_rate", where, (by,)):
+        return pl.DataFrame()
+    with snapshot() as con:
+        return complaint_metrics.matrix(con, by, start, end, dict_where(where), settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def complaint_reason_trend(ver: str, grain: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    with snapshot() as con:
+        return complaint_metrics.reason_trend(con, grain, start, end, dict_where(where), settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def complaint_records(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    """Every complaint ticket of the range (masked), newest first."""
+    with snapshot() as con:
+        return complaint_metrics.complaint_records(con, start, end, dict_where(where), config=settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def repeat_complainants(ver: str, start: dt.date, end: dt.date, where: Where, min_complaints: int = 2) -> pl.DataFrame:
+    with snapshot() as con:
+        return complaint_metrics.repeat_complainants(con, start, end, dict_where(where), min_complaints,
+                                                     settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def complaint_analysis(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    """The complaint texts of the range, each segmented and given its theme once
+    (``metrics.complaints.analyse``); the themes and keywords below aggregate it."""
+    with snapshot() as con:
+        return complaint_metrics.analyse(con, start, end, dict_where(where), settings().config)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def complaint_themes(ver: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+                     by: tuple[str, ...] = ()) -> pl.DataFrame:
+    return complaint_metrics.themes_of(complaint_analysis(ver, start, end, where), grain, by)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def complaint_keywords(ver: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+                       by: tuple[str, ...] = (), top: int = 20) -> pl.DataFrame:
+    return complaint_metrics.keywords_of(complaint_analysis(ver, start, end, where), grain, by, top)

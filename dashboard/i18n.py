@@ -111,6 +111,44 @@ WORDS: dict[str, tuple[str, str]] = {
     "complaint_list": ("投诉工单", "Complaint tickets"),
     "no_reason": ("未注明原因", "No reason given"),
     "list_period": ("期间:{p}(点击趋势图中的点切换期间)", "Period: {p} (click a point in the trend to change it)"),
+    # complaint insight (issue 15 item 4)
+    "tab_matrix": ("原因矩阵", "Reason matrix"), "tab_reason_trend": ("原因趋势", "Trend per reason"),
+    "tab_handling": ("处理时长", "Handling time"), "tab_repeat": ("重复投诉客户", "Repeat complainants"),
+    "tab_themes": ("投诉内容主题", "Complaint themes"),
+    "matrix_rows": ("矩阵的行", "Rows of the matrix"), "matrix_colour": ("颜色表示", "Colour shows"),
+    "matrix_count": ("投诉数", "Complaints"), "matrix_rate": ("投诉率", "Complaint rate"),
+    "matrix_title": ("投诉原因 × {dim}", "Complaint reason × {dim}"),
+    "matrix_help": ("每格为投诉工单数及其占该{dim}全部新建工单的比例;点击一格或在下方选择,查看该格的投诉工单。",
+                    "Each cell: complaint tickets and their share of every ticket created at that {dim}; click a "
+                    "cell, or pick it below, for its complaint tickets."),
+    "matrix_top": ("图中显示投诉最多的 {n} 个(共 {total} 个,完整数据见下表)。",
+                   "The chart shows the {n} with most complaints (of {total}; all of them in the table below)."),
+    "matrix_table": ("矩阵数据", "Matrix data"), "cell_pick": ("查看明细的格", "Cell to list"),
+    "no_outlet": ("总部客服(未派网点)", "Central service (no outlet)"),
+    "reason_trend_title": ("各投诉原因的投诉率", "Complaint rate per reason"),
+    "handling_trend": ("投诉处理时长趋势", "Complaint handling time over time"),
+    "handling_by_reason": ("各投诉原因的处理时长", "Handling time per reason"),
+    "handling_help": ("从投诉工单创建到结单的小时数;尚未结单的投诉不计入。",
+                      "Hours from a complaint ticket's creation to its closing; complaints not yet closed are not "
+                      "counted."),
+    "repeat_help": ("所选范围内投诉不少于 {n} 次的客户(姓名、电话已脱敏),投诉最多的在前;选中一行查看其投诉工单。",
+                    "Customers with {n} or more complaints in the selected range (names and phones masked), most "
+                    "complaints first; select a row for their complaint tickets."),
+    "repeat_min": ("最少投诉次数", "Complaints at least"),
+    "n_repeat": ("{n} 位客户重复投诉,共 {c} 张投诉工单", "{n} customers complained repeatedly, {c} complaint tickets"),
+    "no_repeat": ("所选范围内没有重复投诉的客户。", "No customer complained more than once in the selected range."),
+    "complaints_of": ("{who} 的投诉工单", "Complaint tickets of {who}"),
+    "themes_title": ("投诉内容主题", "Themes of the complaint texts"),
+    "themes_help": ("投诉内容经中文分词、去除停用词后,按各主题的关键词归类(主题对应投诉原因);"
+                    "未提及任何主题关键词的归为“未归类”。共 {n} 条投诉内容。",
+                    "Complaint texts are segmented into words, stop words removed, and each is given the theme whose "
+                    "keywords it names most (themes map to complaint reasons); a text naming none is unclassified. "
+                    "{n} complaint texts."),
+    "theme_by_outlet": ("主题 × 网点", "Theme × outlet"), "theme_trend": ("主题趋势", "Themes over time"),
+    "keywords_title": ("高频关键词", "Top keywords"),
+    "texts_of_theme": ("主题“{t}”的投诉内容", "Complaint texts of the theme “{t}”"),
+    "theme_pick": ("查看投诉内容的主题", "Theme whose texts to list"),
+    "no_texts": ("所选范围内的投诉没有投诉内容。", "The complaints in the selected range carry no complaint text."),
     # satisfaction
     "sat_trend": ("满意度与净推荐值", "CSAT and NPS"), "response_rate_trend": ("回访率", "Survey response rate"),
     "score_distribution": ("评分分布", "Score distribution"), "satisfaction_score": ("满意度评分 (1–5)", "Satisfaction (1–5)"),
@@ -257,6 +295,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "runs_out_within_lead_time": ("补货周期内缺货", "Runs out within lead time"),
     "stockout_prob_lead_time": ("补货周期内缺货概率(%)", "Stock-out probability in lead time (%)"),
     "model": ("模型", "Model"), "adi": ("ADI", "ADI"), "cv2": ("CV²", "CV²"),
+    # complaint insight (metrics.complaints)
+    "complaints": ("投诉数", "Complaints"), "tickets": ("工单数", "Tickets"), "rate": ("投诉率", "Rate"),
+    "reasons": ("投诉原因", "Reasons"), "outlets": ("网点", "Outlets"), "first_at": ("首次投诉", "First complaint"),
+    "last_at": ("最近投诉", "Latest complaint"), "ticket_ids": ("工单号", "Tickets"), "theme": ("主题", "Theme"),
+    "keyword": ("关键词", "Keyword"), "reason": ("对应投诉原因", "Reason"),
+    "complaint_reason": ("投诉原因", "Complaint reason"),
 }
 _MODEL_ZH = {c.name: c.zh for t in model.TABLES.values() for c in t.columns if c.zh}
 _UNIT_SUFFIX = {"hours": ("小时", "h"), "points": ("分", "pt"), "units": ("件", "units"), "yuan": ("元", "yuan")}

@@ -24,6 +24,7 @@ TICKET_COLUMNS = [
     "ticket_id", "channel", "service_type", "priority", "status", "outlet_id", "technician_id", "product_model",
     "customer_id", "customer_name", "customer_phone", "created_at", "first_response_at", "resolved_at", "closed_at",
     "resolution", "is_complaint", "complaint_reason", "reopened_at", "refund_requested_at", "refunded_at",
+    "complaint_text",  # free text, its digit runs masked by mask_frame
 ]
 
 # records(order=...): how a page of records is chosen and sorted

@@ -404,6 +404,31 @@ _kpi(KpiDef(
     value="quantity * unit_cost", min_sample=0, additive=True, dims=TICKET_DIMS + ("part_no",),
     exclusions=(Exclusion("unit_cost_missing", "unit_cost IS NULL", "no unit cost", "缺少单价"),)))
 
+# -- complaint insight (issue 15 item 4) ---------------------------------------------------------
+_COMPLAINT_HANDLING = "epoch(closed_at - created_at) / 3600.0"
+_COMPLAINT_HANDLING_EXCL = (
+    Exclusion("closed_at_missing", "closed_at IS NULL", "marked closed without a closing time (placed in its created "
+              "period)", "状态已结单但无结单时间(按创建时间归期)"),
+    Exclusion("closed_before_created", "closed_at < created_at", "closed before it was created", "结单时间早于创建时间"),
+)
+_COMPLAINT_HANDLING_NOTE = ("A complaint is registered with its ticket (created_at) and handled when the ticket is "
+                            "closed (closed_at, 结单: after the service and the follow-up). Complaints still open are "
+                            "not counted until closed; cancelled complaint tickets are out of scope.")
+_kpi(KpiDef(
+    "complaint_handling_hours", "投诉处理时长", "Complaint handling time (mean)",
+    "Mean hours from a complaint ticket's creation to its closing, over complaint tickets closed.",
+    "投诉工单从创建到结单的平均小时数",
+    base="closed", kind="mean", unit="hours", fmt=".1f", period_by="closed", direction="lower",
+    scope="is_complaint AND status <> 'cancelled'", value=_COMPLAINT_HANDLING, target=72.0, min_sample=30,
+    exclusions=_COMPLAINT_HANDLING_EXCL, note=_COMPLAINT_HANDLING_NOTE))
+_kpi(KpiDef(
+    "complaint_handling_median", "投诉处理时长(中位数)", "Complaint handling time (median)",
+    "Median hours from a complaint ticket's creation to its closing, over complaint tickets closed.",
+    "投诉工单从创建到结单的小时数中位数",
+    base="closed", kind="quantile", quantile=0.5, unit="hours", fmt=".1f", period_by="closed", direction="lower",
+    scope="is_complaint AND status <> 'cancelled'", value=_COMPLAINT_HANDLING, min_sample=30,
+    exclusions=_COMPLAINT_HANDLING_EXCL, note=_COMPLAINT_HANDLING_NOTE + " Medians do not re-aggregate."))
+
 
 # -- scorecards (wt-score): the repeat repairs a scorecard shows beside repair success ----------
 _kpi(KpiDef(

@@ -44,6 +44,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "updated_at": ("更新时间", "最后修改时间", "修改时间", "最后更新时间", "事件时间", "updated", "updated at",
                    "last modified", "modified", "sys updated at", "complete timestamp", "timestamp", "datestamp",
                    "event time"),
+    "complaint_text": ("投诉内容", "投诉描述", "投诉详情", "投诉说明", "客户诉求", "问题描述", "complaint text",
+                       "complaint description", "complaint details"),
     # visits
     "visit_id": ("服务记录号", "上门单号", "服务记录编号", "visit id", "visit"),
     "visit_no": ("第几次上门", "上门次数", "次序", "visit no", "visit number", "sequence"),

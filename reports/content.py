@@ -25,6 +25,7 @@ from metrics import periods
 from metrics import registry as R
 from metrics.compute import check_dims, check_where
 from reports import charts, i18n, outlook, problems
+from reports import complaints as complaint_insight
 from reports.fetch import Fetcher
 from reports.period import Period
 from reports.table import Col, Section, Table, change_fmt
@@ -317,6 +318,7 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
         current_f, trend_f = submit_kpis(f, period, checked, config)
         bd_f = {d: submit_breakdown(f, d, period, checked, config) for d in by_dims}
         problem_f = problems.submit(f, period, checked, config)
+        complaint_f = complaint_insight.submit(f, period, checked, config)
         outlook_f = f.submit(outlook.section, lang)
         current = current_f.result()
         c0 = charts.elapsed()
@@ -326,6 +328,9 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
         bd = [breakdown_table(fut.result(), d, period, names.get(d, {}), lang) for d, fut in bd_f.items() if fut]
         sections.append(Section("breakdowns", i18n.t("sec_breakdowns", lang), tables=bd))
         sections.append(problems.section(problem_f, checked, lang, current, fresh.data_through, names, top, breaches))
+        complaint_section = complaint_insight.section(complaint_f, lang, names)
+        if complaint_section is not None:
+            sections.append(complaint_section)
         out_section, run_text = outlook_f.result()
         sections.append(out_section)
         sections.append(definitions_section(current["kpi"].to_list(), lang, config))

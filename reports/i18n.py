@@ -123,6 +123,42 @@ _T: dict[str, tuple[str, str]] = {
     "detail": ("内容", "Detail"),
     "language": ("语言", "Language"),
     "chart_fallback": ("(图表需要浏览器运行脚本)", "(the chart needs a browser with scripts enabled)"),
+    # complaint insight (issue 15 item 4: reports/complaints.py)
+    "sec_complaints": ("投诉洞察", "Complaint insight"),
+    "central_service": ("总部客服(未派网点)", "Central service (no outlet)"),
+    "complaints": ("投诉数", "Complaints"), "tickets_created": ("新建工单", "Tickets created"),
+    "complaint_share_of_tickets": ("占新建工单", "Of tickets created"),
+    "share_of_outlet": ("占该网点投诉", "Of the outlet's complaints"),
+    "matrix_title": ("投诉原因 × 网点", "Complaint reason × outlet"),
+    "matrix_note": ("每行:该网点本期某一原因的投诉工单数,占该网点全部新建工单的比例,及占该网点投诉的比例;"
+                    "投诉最多的网点在前(Excel 列出全部)。",
+                    "Each row: an outlet's complaint tickets of one reason in the period, as a share of every ticket "
+                    "created there and of the outlet's complaints; outlets with most complaints first (the workbook "
+                    "lists all)."),
+    "handling_title": ("投诉处理时长(小时)", "Complaint handling time (hours)"),
+    "handling_note": ("从投诉工单创建到结单的小时数,按结单时间归期;尚未结单的投诉不计入。",
+                      "Hours from a complaint ticket's creation to its closing, counted in the period it was closed; "
+                      "complaints not yet closed are not counted."),
+    "all_complaints": ("全部投诉", "All complaints"),
+    "themes_title": ("投诉内容主题", "Themes of the complaint texts"),
+    "themes_note": ("投诉内容经中文分词、去除停用词后,按各主题的关键词归类;未提及任何主题关键词的归为“未归类”。",
+                    "Complaint texts are segmented into words, stop words removed, and each is given the theme whose "
+                    "keywords it names most; a text naming none is unclassified."),
+    "theme": ("主题", "Theme"), "keyword": ("关键词", "Keyword"),
+    "keywords_title": ("投诉高频关键词", "Top complaint keywords"), "texts_using": ("提及的投诉数", "Complaints using it"),
+    "customer_id": ("客户编号", "Customer"), "customer_name": ("客户姓名", "Name"), "customer_phone": ("联系电话", "Phone"),
+    "reasons": ("投诉原因", "Reasons"), "first_complaint": ("首次投诉", "First complaint"),
+    "last_complaint": ("最近投诉", "Latest complaint"),
+    "repeat_title": ("重复投诉客户", "Repeat complainants"),
+    "repeat_note": ("本期投诉不少于 2 次的客户(姓名、电话已脱敏),投诉最多的在前;列出前 {n} 位(共 {total} 位)。",
+                    "Customers with 2 or more complaints in the period (names and phones masked), most complaints "
+                    "first; the first {n} of {total}."),
+    "complaint_text_masked": ("投诉内容中的电话号码等长数字已脱敏。", "Phone and other long numbers in complaint texts are masked."),
+    "reason_code": ("投诉原因代码", "Reason code"), "theme_code": ("主题代码", "Theme code"),
+    "themes_outlet_title": ("各网点投诉主题", "Complaint themes by outlet"),
+    "complaint_texts": ("投诉内容条数", "Complaint texts"), "top_theme": ("最多的主题", "Largest theme"),
+    "second_theme": ("其次的主题", "Second theme"),
+    "no_complaint_texts": ("本期投诉没有投诉内容,无法分析主题。", "The period's complaints carry no text: no themes to show."),
 }
 
 PERIOD_BY = {

@@ -393,6 +393,22 @@ def test_parts_cost(con):
     assert r["value"] == pytest.approx(2 * 10 + 3 * 10) and r["excluded_reason"] == "unit_cost_missing: 1"
 
 
+def test_complaint_handling_time(con):
+    # complaint tickets closed in June: 24 h, 72 h and 6 h from creation to closing; out of scope:
+    # a cancelled complaint and a ticket that is no complaint; excluded: a complaint marked closed
+    # without its closing time; a complaint closed in July counts in July.
+    insert(con, "tickets", [
+        ticket(is_complaint=True, closed_at=ts(11)), ticket(is_complaint=True, closed_at=ts(13)),
+        ticket(is_complaint=True, closed_at=ts(10, 6)),
+        ticket(is_complaint=True, status="cancelled", closed_at=ts(10, 1)), ticket(closed_at=ts(20)),
+        ticket(is_complaint=True, closed_at=None), ticket(is_complaint=True, closed_at=ts(2, month=7))])
+    mean = one(con, "complaint_handling_hours")
+    assert mean["value"] == pytest.approx((24 + 72 + 6) / 3) and mean["n_records"] == 3  # = 34 h
+    assert mean["excluded_reason"] == "closed_at_missing: 1"
+    median = one(con, "complaint_handling_median")
+    assert median["value"] == pytest.approx(24) and median["n_records"] == 3
+
+
 def test_every_kpi_has_a_fixture_test():
     # runs last in this module (pytest keeps file order)
     assert set(R.KPIS) - TESTED == set()

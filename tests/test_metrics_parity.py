@@ -146,6 +146,16 @@ HAND: dict[str, str] = {
         SELECT date_trunc('month', v.started_at) AS m, o.region, sum(p.quantity * p.unit_cost) AS num, NULL AS den
         FROM parts_used p JOIN visits v ON v.visit_id = p.visit_id LEFT JOIN tickets t ON t.ticket_id = v.ticket_id
         LEFT JOIN outlets o ON o.outlet_id = t.outlet_id WHERE p.unit_cost IS NOT NULL GROUP BY ALL""",
+    # complaint insight: hours from a complaint ticket's creation to its closing, by closing month
+    "complaint_handling_hours": f"""
+        SELECT date_trunc('month', t.closed_at) AS m, o.region, sum(epoch(t.closed_at - t.created_at) / 3600.0) AS num,
+               count(*) AS den
+        FROM tickets t {REGION}
+        WHERE t.is_complaint AND t.status <> 'cancelled' AND t.closed_at >= t.created_at GROUP BY ALL""",
+    "complaint_handling_median": f"""
+        SELECT date_trunc('month', t.closed_at) AS m, o.region, median(epoch(t.closed_at - t.created_at) / 3600.0) AS value
+        FROM tickets t {REGION}
+        WHERE t.is_complaint AND t.status <> 'cancelled' AND t.closed_at >= t.created_at GROUP BY ALL""",
     "complaints_per_1k_orders": """
         SELECT coalesce(c.m, o.m) AS m, coalesce(c.channel, o.channel) AS region, coalesce(c.num, 0) AS num, o.den
         FROM (SELECT date_trunc('month', created_at) AS m, channel, count(*) FILTER (WHERE is_complaint) AS num

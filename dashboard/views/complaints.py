@@ -1,5 +1,6 @@
 """Complaints: the complaint rate over time and by channel, product category and reason; the
-complaint list."""
+reason × outlet / product matrices, the trend per reason, handling time, repeat complainants and
+the themes of the complaint texts (``dashboard.complaint_insight``); the complaint list."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, state, ui
+from dashboard import complaint_insight as insight
 from dashboard import i18n as T
 from metrics import periods
 from metrics import registry as R
 
 KPI = "complaint_rate"
+TABS = ["tab_breakdown", *insight.SECTIONS, "complaint_list"]
 
 
 def cards(scope: state.Scope) -> None:
@@ -91,7 +94,8 @@ def render() -> None:
         return
     lang = scope.lang
     ui.header("page_complaints", scope)
-    top, slot, ((t1, o1), (t2, o2)) = ui.sections_below(scope, ["tab_breakdown", "complaint_list"])
+    top, slot, tabs = ui.sections_below(scope, TABS)
+    (t1, o1), (t2, o2) = tabs[0], tabs[-1]
     trend = data.together(*reads(scope, o1, o2))[1]
     with top:
         cards(scope)
@@ -101,6 +105,10 @@ def render() -> None:
             return
         point = ui.chart(charts.trend(trend, KPI, lang, scope.grain, title=T.t("complaint_trend", lang)),
                          key="cp_trend")
+    for key, (tab, is_open) in zip(TABS[1:-1], tabs[1:-1], strict=True):
+        if is_open:
+            with tab:
+                insight.SECTIONS[key](scope)
     p_channel = p_category = p_reason = None
     if o1:
         with t1:
@@ -125,8 +133,10 @@ def complaint_list(scope: state.Scope, trend: pl.DataFrame, picked: list | None)
         ui.drill_from(picked, scope, key="cp_list")
     else:
         st.caption(T.t("list_period", lang, p=T.period(last, scope.grain, lang)))
-        ui.records_panel(scope, KPI, period_start=last, grain=scope.grain, only="numerator", key="cp_list",
-                         what=f"{T.t('complaint_list', lang)} · {T.period(last, scope.grain, lang)}")
+        # the records behind the rate, the reason (in words) and the complaint text first
+        rec = data.records(scope.ver, KPI, scope.start, scope.end, scope.where, last, scope.grain, "numerator",
+                           ui.RECORD_LIMIT)
+        insight.complaint_list(rec, scope, key="cp_list", name=f"complaints_{last.isoformat()}")
 
 
 if __name__ == "__main__":

@@ -218,12 +218,26 @@ a_closed AS (
     count_if(f0) AS survey_response_rate__den,
     survey_response_rate__den AS survey_response_rate__n,
     count_if(f2) AS survey_response_rate__ev,
-    count_if(f3) AS survey_response_rate__x_closed_at_missing
+    count_if(f3) AS survey_response_rate__x_closed_at_missing,
+    sum(f5) FILTER (WHERE f4) AS complaint_handling_hours__num,
+    count(f5) FILTER (WHERE f4) AS complaint_handling_hours__den,
+    complaint_handling_hours__den AS complaint_handling_hours__n,
+    sum(f5 * f5) FILTER (WHERE f4) AS complaint_handling_hours__ss,
+    count_if(f6) AS complaint_handling_hours__x_closed_at_missing,
+    count_if(f7) AS complaint_handling_hours__x_closed_before_created,
+    quantile_cont(f5, [0.5, 0.3, 0.43, 0.48, 0.52, 0.57, 0.7]) FILTER (WHERE f4) AS complaint_handling_median__q,
+    count(f5) FILTER (WHERE f4) AS complaint_handling_median__n,
+    count_if(f6) AS complaint_handling_median__x_closed_at_missing,
+    count_if(f7) AS complaint_handling_median__x_closed_before_created
   FROM (SELECT ts,
       (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AS f0,
       (TRUE) AND NOT (coalesce(closed_at IS NULL, FALSE)) AND coalesce(has_survey, FALSE) AS f1,
       (TRUE) AND coalesce(has_survey, FALSE) AS f2,
-      (TRUE) AND coalesce(closed_at IS NULL, FALSE) AS f3
+      (TRUE) AND coalesce(closed_at IS NULL, FALSE) AS f3,
+      (is_complaint AND status <> 'cancelled') AND NOT (coalesce(closed_at IS NULL, FALSE) OR coalesce(closed_at < created_at, FALSE)) AS f4,
+      CAST(epoch(closed_at - created_at) / 3600.0 AS DOUBLE) AS f5,
+      (is_complaint AND status <> 'cancelled') AND coalesce(closed_at IS NULL, FALSE) AS f6,
+      (is_complaint AND status <> 'cancelled') AND coalesce(closed_at < created_at, FALSE) AND NOT coalesce(closed_at IS NULL, FALSE) AS f7
     FROM b_closed)
   GROUP BY ALL
 ),
@@ -402,6 +416,12 @@ SELECT 'nps' AS kpi, period_start, CAST(nps__num AS DOUBLE) AS numerator, CAST(n
   FROM a_responses
 UNION ALL BY NAME
 SELECT 'survey_response_rate' AS kpi, period_start, CAST(survey_response_rate__num AS DOUBLE) AS numerator, CAST(survey_response_rate__den AS DOUBLE) AS denominator, CAST(survey_response_rate__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [survey_response_rate__x_closed_at_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, CAST(survey_response_rate__ev AS BIGINT) AS evidence
+  FROM a_closed
+UNION ALL BY NAME
+SELECT 'complaint_handling_hours' AS kpi, period_start, CAST(complaint_handling_hours__num AS DOUBLE) AS numerator, CAST(complaint_handling_hours__den AS DOUBLE) AS denominator, CAST(complaint_handling_hours__n AS BIGINT) AS n_records, CAST(complaint_handling_hours__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [complaint_handling_hours__x_closed_at_missing, complaint_handling_hours__x_closed_before_created]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_closed
+UNION ALL BY NAME
+SELECT 'complaint_handling_median' AS kpi, period_start, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator, CAST(complaint_handling_median__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, complaint_handling_median__q AS quantiles, [complaint_handling_median__x_closed_at_missing, complaint_handling_median__x_closed_before_created]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_closed
 UNION ALL BY NAME
 SELECT 'sla_compliance' AS kpi, period_start, CAST(sla_compliance__num AS DOUBLE) AS numerator, CAST(sla_compliance__den AS DOUBLE) AS denominator, CAST(sla_compliance__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [sla_compliance__x_resolved_at_missing]::BIGINT[] AS excluded, [sla_compliance__b_source_verdict, sla_compliance__b_sla_hours]::BIGINT[] AS basis, CAST(sla_compliance__ev AS BIGINT) AS evidence

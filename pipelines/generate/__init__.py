@@ -29,7 +29,7 @@ from pipelines.generate.masters import build_masters, orders_daily
 from pipelines.generate.messy import write_messy
 from pipelines.generate.people import unit
 from pipelines.generate.tickets import children, draw_base, simulate
-from pipelines.generate.writer import TableWriter
+from pipelines.generate.writer import TableWriter, TopicWriter
 
 REPEAT_SHARE = 0.018  # repeat repairs come on top of the drawn tickets
 CHUNK_TICKETS = 250_000
@@ -67,6 +67,7 @@ def generate(out_dir: str | Path, tickets: int = 100_000, seed: int = 42, messy:
     cal = build_calendar(start, end, seed)
     m = build_masters(cal, tickets, np.random.default_rng(np.random.SeedSequence([seed, 0])), seed)
     writers = {t: TableWriter(out, t, fmt) for t in LOAD_ORDER}
+    topics = TopicWriter(out)  # the answer key of the complaint texts' themes, outside the tables loaded
     writers["outlets"].write(m.outlets)
     writers["technicians"].write(m.technicians)
     writers["products"].write(m.products)
@@ -101,6 +102,7 @@ def generate(out_dir: str | Path, tickets: int = 100_000, seed: int = 42, messy:
                 parts.append(frames)
             for table in ("tickets", "visits", "parts_used", "surveys"):
                 writers[table].write(pl.concat([f[table] for f in parts]))
+            topics.write(pl.concat([f["complaint_topics"] for f in parts]))
             if messy and d1 > window_day:
                 _collect(sample, parts, cal, window_day, keep_p, seed)
             bar.update(len(base.created))
@@ -109,6 +111,7 @@ def generate(out_dir: str | Path, tickets: int = 100_000, seed: int = 42, messy:
     for table, w in writers.items():
         summary["paths"][table] = [str(x) for x in w.close()]
         summary["rows"][table] = w.rows
+    summary["truth"] = {"complaint_topics": str(topics.close())}
     if messy:
         summary["messy"] = write_messy(out / "messy", m, {k: pl.concat(v) if v else None for k, v in sample.items()},
                                        cal, seed)

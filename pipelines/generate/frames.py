@@ -10,6 +10,7 @@ import pyarrow as pa
 from aftersales.model import CHANNELS, COMPLAINT_REASONS, SURVEY_CHANNELS
 from pipelines.generate import people
 from pipelines.generate.calendar import SERVICES
+from pipelines.generate.complaint_text import complaint_texts
 from pipelines.generate.masters import Masters
 from pipelines.generate.tickets import priority
 from pipelines.generate.visits import OUTCOMES
@@ -101,6 +102,8 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
     tech_ids = m.technicians["technician_id"]
     tech_ok = disp_ok & (sim["tech"] >= 0)
     complaint = sim["complaint"]
+    phone = people.phones(b.customer, seed * 17 + 2)
+    text, topics = complaint_texts(b.stype, b.cat, sim["reason"], complaint, phone, seed, seq0)
     tickets = pl.DataFrame({
         "ticket_id": ticket_id,
         "channel": pick(list(CHANNELS), b.channel),
@@ -112,7 +115,7 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
         "product_model": m.products["product_model"].gather(b.product),
         "customer_id": people.codes("C", b.customer + 1, 9),
         "customer_name": people.names(b.customer, seed * 17 + 1),
-        "customer_phone": people.phones(b.customer, seed * 17 + 2),
+        "customer_phone": phone,
         "order_id": _order_ids(b.channel, order_key, seed),
         "created_at": ts(b.created),
         "first_response_at": ts(sim["first_response"], fr_ok),
@@ -127,6 +130,7 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
         "refunded_at": ts(sim["resolved"], refunded_ok),
         "refund_amount": pl.Series(np.where(refunded_ok, sim["amount"], np.nan)).fill_nan(None),
         "updated_at": ts(updated),
+        "complaint_text": text,
     })
 
     nv = len(vt)
@@ -154,7 +158,12 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
     visits = visits.filter(pl.Series(v_ok))
 
     surveys = _surveys(rng, b, sim, ticket_id, seq, closed_ok & ~cancelled, E)
-    return {"tickets": tickets, "visits": visits, "parts_used": parts_used, "surveys": surveys}
+    # what each complaint text was written about (the answer key of metrics.text's themes)
+    complaint_topics = topics.select(ticket_id=ticket_id.gather(topics["i"]),
+                                     complaint_reason=tickets["complaint_reason"].gather(topics["i"]),
+                                     topic="topic", aside="aside")
+    return {"tickets": tickets, "visits": visits, "parts_used": parts_used, "surveys": surveys,
+            "complaint_topics": complaint_topics}
 
 
 def _surveys(rng: np.random.Generator, b, sim, ticket_id: pl.Series, seq: np.ndarray, closed: np.ndarray,

@@ -68,3 +68,25 @@ class TableWriter:
         if self._csv is not None:
             self._csv.close()
         return self.paths
+
+
+class TopicWriter:
+    """``truth/complaint_topics.parquet``: per complaint text, the reason and topic the generator
+    wrote it about (and a second topic mentioned in passing). A subdirectory, so loading the
+    sample's directory never takes it for a table."""
+
+    SCHEMA = pa.schema([("ticket_id", pa.string()), ("complaint_reason", pa.string()), ("topic", pa.string()),
+                        ("aside", pa.string())])
+
+    def __init__(self, out_dir: Path):
+        (out_dir / "truth").mkdir(exist_ok=True)
+        self.path = out_dir / "truth" / "complaint_topics.parquet"
+        self._pq = pq.ParquetWriter(self.path, self.SCHEMA, compression="zstd")
+
+    def write(self, df: pl.DataFrame) -> None:
+        if len(df):
+            self._pq.write_table(df.to_arrow().cast(self.SCHEMA))
+
+    def close(self) -> Path:
+        self._pq.close()
+        return self.path
