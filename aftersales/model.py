@@ -46,6 +46,7 @@ VISIT_OUTCOMES = {
     "customer_absent": "用户不在", "referred": "转返厂",
 }
 SURVEY_CHANNELS = {"sms": "短信", "wechat": "微信", "phone": "电话回访"}
+WARRANTY = {"in": "保内", "out": "保外"}  # tickets.in_warranty true / false, as a breakdown
 
 # Open (not yet resolved) ticket statuses, used by backlog and SLA logic.
 OPEN_STATUSES = ("open", "dispatched", "in_progress")
@@ -186,6 +187,12 @@ _table(Table("tickets", "Service tickets (工单), one per customer request.", "
     C("refund_requested_at", "TIMESTAMP", "Refund requested (refund tickets).", "退款申请时间"),
     C("refunded_at", "TIMESTAMP", "Refund paid out.", "退款时间"),
     C("refund_amount", "DECIMAL(12,2)", "Amount refunded, yuan.", "退款金额", min=0),
+    # cost of service: who pays (added later; older databases gain them, see upgrade_statements)
+    C("in_warranty", "BOOLEAN", "The service is covered by warranty (保内: the firm bears its cost); false: out of "
+      "warranty (保外: the customer pays for parts and labour). Empty where it does not apply or is not known.",
+      "是否保内"),
+    C("customer_charge", "DECIMAL(12,2)", "Amount charged to the customer for the service (out-of-warranty parts, "
+      "labour and visit fee), yuan; 0 when nothing was charged.", "收费金额", min=0),
     C("updated_at", "TIMESTAMP", "Last change in the source system, as exported.", "更新时间"),
 ), ordered=(("created_at", "first_response_at"), ("created_at", "dispatched_at"), ("created_at", "resolved_at"),
             ("resolved_at", "closed_at"), ("resolved_at", "reopened_at"), ("refund_requested_at", "refunded_at"))))
