@@ -34,6 +34,7 @@ DIM_SQL = {
     "technician": "t.technician_id", "channel": "t.channel", "service_type": "t.service_type",
     "product_category": "t.product_category", "product_model": "t.product_model", "priority": "t.priority",
     "complaint_reason": "t.complaint_reason",
+    "warranty": "(CASE WHEN t.in_warranty THEN 'in' WHEN NOT t.in_warranty THEN 'out' END)",
 }
 DIM_SQL_BY_BASE = {
     "parts": {"part_no": "t.part_no"},  # part_facts.technician_id: the visit's, else the ticket's
@@ -61,6 +62,9 @@ class Plan:
     # refreshed, such as hand-built test data) their defining SELECTs inline; see
     # metrics.compute.facts_source.
     facts: dict[str, str] = field(default_factory=lambda: {t: t for t in ("ticket_facts", "survey_facts", "part_facts")})
+    # Cost rates (config [cost], checked by metrics.cost.rates): labour_rate_per_hour {service
+    # type or "default": yuan}, travel_fee_per_visit, travel_rate_per_minute.
+    cost: dict[str, Any] = field(default_factory=dict)
 
 
 class _Params:
@@ -216,7 +220,46 @@ class _Builder:
                     f"    WHERE {self.window('t.started_at')}{self.filters(base)}")
         if base == "backlog":
             return self._backlog_rows(dims)
+        if base == "cost":
+            return self._cost_rows(dims)
         raise AssertionError(base)
+
+    def _cost_rows(self, dims: str) -> str:
+        """Resolved tickets with what they cost: their visits (hours, on-site visits, travel minutes)
+        and parts aggregated per ticket for the selected tickets only, priced at the bound rates."""
+        sel = self.done_tickets("cost", "resolved_at", ("resolved", "closed"), dims,
+                                "t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'")
+        rates = self.plan.cost.get("labour_rate_per_hour") or {}
+        whens = "".join(f" WHEN {self.p.add('lr_st', st)} THEN {self.p.add('lr', float(r))}"
+                        for st, r in rates.items() if st != "default")
+        other = self.p.add("lr", float(rates.get("default", 0.0) or 0.0))
+        labour_rate = f"(CASE s.service_type{whens} ELSE {other} END)" if whens else other
+        fee = self.p.add("visit_fee", float(self.plan.cost.get("travel_fee_per_visit", 0.0) or 0.0))
+        per_min = self.p.add("travel_rate", float(self.plan.cost.get("travel_rate_per_minute", 0.0) or 0.0))
+        # A visit counts its hours only with an end not before its start; others make the ticket's
+        # labour unknown (exclusion visit_end_missing). Workshop visits have no visit fee.
+        self.ctes.append(
+            "vc_cost AS (\n    SELECT v.ticket_id,"
+            " sum(epoch(v.ended_at - v.started_at) / 3600.0) FILTER (WHERE v.ended_at >= v.started_at) AS labour_hours,"
+            " count(*) FILTER (WHERE v.ended_at IS NULL OR v.ended_at < v.started_at) AS visits_unended,"
+            " count(*) FILTER (WHERE v.visit_type IS DISTINCT FROM 'workshop') AS onsite_visits,"
+            " sum(v.travel_minutes) AS travel_minutes, count(*) AS n_visits\n"
+            f"    FROM visits v WHERE v.ticket_id IN (SELECT ticket_id FROM {sel}) GROUP BY v.ticket_id\n)")
+        self.ctes.append(
+            "pc_cost AS (\n    SELECT p.ticket_id, sum(p.quantity * p.unit_cost) AS parts_cost,"
+            " count(*) FILTER (WHERE p.unit_cost IS NULL) AS parts_uncosted\n"
+            f"    FROM {self.plan.facts['part_facts']} p WHERE p.ticket_id IN (SELECT ticket_id FROM {sel})"
+            " GROUP BY p.ticket_id\n)")
+        priced = (f"SELECT s.*, coalesce(vc.n_visits, 0) AS n_visits, coalesce(vc.labour_hours, 0) AS labour_hours,"
+                  f" coalesce(vc.visits_unended, 0) AS visits_unended, coalesce(pc.parts_uncosted, 0) AS parts_uncosted,"
+                  f" CAST(coalesce(pc.parts_cost, 0) AS DOUBLE) AS parts_cost,"
+                  f" coalesce(vc.labour_hours, 0) * {labour_rate} AS labour_cost,"
+                  f" coalesce(vc.onsite_visits, 0) * {fee} + coalesce(vc.travel_minutes, 0) * {per_min} AS travel_cost,"
+                  f" CAST(coalesce(s.refund_amount, 0) AS DOUBLE) AS refund_cost\n"
+                  f"      FROM {sel} s LEFT JOIN vc_cost vc ON vc.ticket_id = s.ticket_id"
+                  f" LEFT JOIN pc_cost pc ON pc.ticket_id = s.ticket_id")
+        return (f"SELECT *, parts_cost + labour_cost + travel_cost + refund_cost AS total_cost\n"
+                f"    FROM ({priced}) x")
 
     def _sla_hours(self) -> list[float]:
         """Every configured limit, of every stage and service type."""
@@ -393,6 +436,8 @@ RECORD_EXTRA = {
     "sla_onsite": ["due_at", "done_at"],
     "backlog": ["age_days"],
     "repair": ["visit1_outcome", "next_repair_at"],
+    "cost": ["in_warranty", "n_visits", "labour_hours", "parts_cost", "labour_cost", "travel_cost", "refund_cost",
+             "total_cost", "customer_charge"],
 }
 
 
