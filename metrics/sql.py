@@ -21,6 +21,7 @@ from typing import Any
 
 from aftersales import model
 from metrics import registry as R
+from metrics.cost import rates as cost_rates
 from metrics.registry import KpiDef
 
 OPEN = "(" + ", ".join(f"'{s}'" for s in model.OPEN_STATUSES) + ")"
@@ -64,7 +65,7 @@ class Plan:
     facts: dict[str, str] = field(default_factory=lambda: {t: t for t in ("ticket_facts", "survey_facts", "part_facts")})
     # Cost rates (config [cost], checked by metrics.cost.rates): labour_rate_per_hour {service
     # type or "default": yuan}, travel_fee_per_visit, travel_rate_per_minute.
-    cost: dict[str, Any] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=lambda: cost_rates(None))  # default: the built-in rates
 
 
 class _Params:
@@ -237,10 +238,13 @@ class _Builder:
         fee = self.p.add("visit_fee", float(self.plan.cost.get("travel_fee_per_visit", 0.0) or 0.0))
         per_min = self.p.add("travel_rate", float(self.plan.cost.get("travel_rate_per_minute", 0.0) or 0.0))
         # A visit counts its hours only with an end not before its start; others make the ticket's
-        # labour unknown (exclusion visit_end_missing). Workshop visits have no visit fee.
+        # labour unknown (exclusion visit_end_missing). Workshop visits have no visit fee. Hours are
+        # summed as integer microseconds: a sum of fractional hours would depend on the visits'
+        # order, and the same query on the derived tables and on the inline joins must agree.
         self.ctes.append(
             "vc_cost AS (\n    SELECT v.ticket_id,"
-            " sum(epoch(v.ended_at - v.started_at) / 3600.0) FILTER (WHERE v.ended_at >= v.started_at) AS labour_hours,"
+            " CAST(sum(epoch_us(v.ended_at) - epoch_us(v.started_at)) FILTER (WHERE v.ended_at >= v.started_at)"
+            " AS DOUBLE) / 3600000000.0 AS labour_hours,"
             " count(*) FILTER (WHERE v.ended_at IS NULL OR v.ended_at < v.started_at) AS visits_unended,"
             " count(*) FILTER (WHERE v.visit_type IS DISTINCT FROM 'workshop') AS onsite_visits,"
             " sum(v.travel_minutes) AS travel_minutes, count(*) AS n_visits\n"
@@ -250,12 +254,14 @@ class _Builder:
             " count(*) FILTER (WHERE p.unit_cost IS NULL) AS parts_uncosted\n"
             f"    FROM {self.plan.facts['part_facts']} p WHERE p.ticket_id IN (SELECT ticket_id FROM {sel})"
             " GROUP BY p.ticket_id\n)")
+        # Each amount is rounded to the fen per ticket (DECIMAL): sums are exact and additive.
+        money = "CAST(round({}, 2) AS DECIMAL(18, 2))"
         priced = (f"SELECT s.*, coalesce(vc.n_visits, 0) AS n_visits, coalesce(vc.labour_hours, 0) AS labour_hours,"
                   f" coalesce(vc.visits_unended, 0) AS visits_unended, coalesce(pc.parts_uncosted, 0) AS parts_uncosted,"
-                  f" CAST(coalesce(pc.parts_cost, 0) AS DOUBLE) AS parts_cost,"
-                  f" coalesce(vc.labour_hours, 0) * {labour_rate} AS labour_cost,"
-                  f" coalesce(vc.onsite_visits, 0) * {fee} + coalesce(vc.travel_minutes, 0) * {per_min} AS travel_cost,"
-                  f" CAST(coalesce(s.refund_amount, 0) AS DOUBLE) AS refund_cost\n"
+                  f" {money.format('coalesce(pc.parts_cost, 0)')} AS parts_cost,"
+                  f" {money.format(f'coalesce(vc.labour_hours, 0) * {labour_rate}')} AS labour_cost,"
+                  f" {money.format(f'coalesce(vc.onsite_visits, 0) * {fee} + coalesce(vc.travel_minutes, 0) * {per_min}')}"
+                  f" AS travel_cost, {money.format('coalesce(s.refund_amount, 0)')} AS refund_cost\n"
                   f"      FROM {sel} s LEFT JOIN vc_cost vc ON vc.ticket_id = s.ticket_id"
                   f" LEFT JOIN pc_cost pc ON pc.ticket_id = s.ticket_id")
         return (f"SELECT *, parts_cost + labour_cost + travel_cost + refund_cost AS total_cost\n"
@@ -329,6 +335,12 @@ class _Builder:
             out += [f"count_if({flag(f'{self._counted(k)} AND coalesce({k.num}, FALSE)')}) AS {i}__a1",
                     f"count_if({flag(f'{self._counted(k)} AND coalesce({k.num2}, FALSE)')}) AS {i}__a2",
                     f"{i}__a1 - {i}__a2 AS {i}__num", f"count_if({c}) AS {i}__den", f"{i}__den AS {i}__n"]
+        elif k.kind == "mean" and k.unit == "yuan":
+            # Amounts are DECIMAL to the fen: summed exactly, whatever order the rows come in.
+            v = flag(k.value)
+            out += [f"CAST(sum({v}) FILTER (WHERE {c}) AS DOUBLE) AS {i}__num",
+                    f"count({v}) FILTER (WHERE {c}) AS {i}__den", f"{i}__den AS {i}__n",
+                    f"CAST(sum({v} * {v}) FILTER (WHERE {c}) AS DOUBLE) AS {i}__ss"]
         elif k.kind == "mean":
             v = flag(f"CAST({k.value} AS DOUBLE)")
             out += [f"sum({v}) FILTER (WHERE {c}) AS {i}__num", f"count({v}) FILTER (WHERE {c}) AS {i}__den",

@@ -67,13 +67,15 @@ BACKLOG_ROWS = """
 _RATES = DEFAULTS["cost"]["labour_rate_per_hour"]
 _LABOUR_RATE = ("(CASE t.service_type " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in _RATES.items() if k != "default")
                 + f" ELSE {_RATES['default']} END)")
+# (each amount rounded to the fen per ticket)
 _T_PARTS = ("coalesce((SELECT sum(p.quantity * p.unit_cost) FROM parts_used p JOIN visits v ON v.visit_id = p.visit_id"
             " WHERE v.ticket_id = t.ticket_id), 0)")
-_T_LABOUR = (f"coalesce((SELECT sum(epoch(v.ended_at - v.started_at) / 3600.0) FROM visits v"
-             f" WHERE v.ticket_id = t.ticket_id), 0) * {_LABOUR_RATE}")
-_T_TRAVEL = (f"{DEFAULTS['cost']['travel_fee_per_visit']} * (SELECT count(*) FROM visits v WHERE v.ticket_id = t.ticket_id"
-             f" AND coalesce(v.visit_type, '') <> 'workshop') + {DEFAULTS['cost']['travel_rate_per_minute']}"
-             " * coalesce((SELECT sum(v.travel_minutes) FROM visits v WHERE v.ticket_id = t.ticket_id), 0)")
+_T_LABOUR = (f"round(coalesce((SELECT sum(epoch(v.ended_at - v.started_at) / 3600.0) FROM visits v"
+             f" WHERE v.ticket_id = t.ticket_id), 0) * {_LABOUR_RATE}, 2)")
+_T_TRAVEL = (f"round({DEFAULTS['cost']['travel_fee_per_visit']} * (SELECT count(*) FROM visits v"
+             f" WHERE v.ticket_id = t.ticket_id AND coalesce(v.visit_type, '') <> 'workshop')"
+             f" + {DEFAULTS['cost']['travel_rate_per_minute']}"
+             " * coalesce((SELECT sum(v.travel_minutes) FROM visits v WHERE v.ticket_id = t.ticket_id), 0), 2)")
 _T_REFUND = "coalesce(t.refund_amount, 0)"
 _T_TOTAL = f"({_T_PARTS} + {_T_LABOUR} + {_T_TRAVEL} + {_T_REFUND})"
 _COSTED = (f"{RESOLVED} AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.ticket_id = t.ticket_id"
