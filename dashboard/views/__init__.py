@@ -15,5 +15,6 @@ PAGES = [
     ("sla", "page_sla", ":material/timer:"),
     ("staffing", "page_staffing", ":material/groups:"),
     ("parts", "page_parts", ":material/inventory_2:"),
+    ("cost", "page_cost", ":material/payments:"),
     ("data", "page_data", ":material/database:"),
 ]
