@@ -157,6 +157,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "cost_tab_warranty": ("保内 vs 保外", "In vs out of warranty"),
     "cost_by": ("按{dim}的成本构成", "Cost components by {dim}"),
     "cost_tickets": ("工单数", "Tickets"),
+    "cost_unassigned": ("“（未指定）”为没有{dim}的工单,例如由总部客服直接处理、未派给网点的退款和咨询。",
+                        "\"(none)\": tickets without a {dim}, such as refunds and consultations handled by head "
+                        "office customer service without an outlet."),
     "cost_no_warranty": ("“（未指定）”为没有保内/保外之分的工单(退款、咨询)或未记录是否保内的工单。",
                          "\"(none)\": tickets without a warranty status (refunds, consultations) or with none recorded."),
     # data

@@ -174,3 +174,21 @@ def test_an_older_database_without_the_warranty_columns(tmp_path, masters):
     with writer(db) as c:
         cols = {x[0] for x in c.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'tickets'").fetchall()}
         assert {"in_warranty", "customer_charge"} <= cols
+
+
+def test_the_tickets_behind_a_cost_are_listed_with_their_costs(sample):
+    db, raw = sample
+    t = ticket_costs(raw)
+    month = sorted(t["month"].unique())[6]
+    want = t[(t["month"] == month) & (t["in_warranty"] == False)].set_index("ticket_id")  # noqa: E712
+    rec = metrics.records(str(db), "cost_total", period_start=month, grain="month", where={"warranty": "out"},
+                          config=DEFAULTS, limit=None)
+    assert sorted(rec["ticket_id"].to_list()) == sorted(want.index) and len(want) > 3
+    for r in rec.to_dicts():
+        w = want.loc[r["ticket_id"]]
+        assert r["counted"] and r["in_warranty"] is False
+        for col, kpi in (("parts_cost", "cost_parts"), ("labour_cost", "cost_labour"), ("travel_cost", "cost_travel"),
+                         ("refund_cost", "cost_refunds"), ("total_cost", "cost_total")):
+            assert float(r[col]) == pytest.approx(w[kpi], abs=0.005), col
+        assert float(r["customer_charge"]) == pytest.approx(w["customer_charge"])
+        assert r["customer_name"] is None or "*" in r["customer_name"]  # masked, as every list of tickets

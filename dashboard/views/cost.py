@@ -92,6 +92,9 @@ def breakdown(scope: state.Scope) -> None:
     point = ui.chart(cost_charts.split(df, COMPONENTS, dim, lang, label, title), key="cost_split")
     wide = _wide(df, dim)
     raw, text = _shown(wide, dim, scope)
+    if wide[dim].null_count():  # say what the empty value is rather than leave "（未指定）" unexplained
+        st.caption(T.t("cost_no_warranty" if dim == "warranty" else "cost_unassigned", lang,
+                       dim=R.DIMENSIONS[dim].zh if lang == "zh" else R.DIMENSIONS[dim].en.lower()))
     st.caption(T.t("pick_to_drill", lang))
     picked = ui.table(raw, key="cost_table", lang=lang, name=f"cost_by_{dim}", display=text, height=420)
     if picked is not None:
