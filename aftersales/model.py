@@ -252,6 +252,12 @@ DERIVED: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
         ("next_repair_at", "TIMESTAMP", "Repair tickets: the same customer's next repair ticket of the same model "
                                         "created after this one was resolved."),
         ("has_survey", "BOOLEAN", "A survey response exists for the ticket."),
+        ("visit_count, visits_unended, onsite_visits, visit_travel_minutes", "BIGINT",
+         "The ticket's visits: all, those without a valid end, those not in the workshop; their travel minutes."),
+        ("visit_us", "BIGINT", "The ticket's visit time (ended_at − started_at of the visits with a valid end), "
+                               "microseconds."),
+        ("visit_parts_cost, parts_uncosted", "DECIMAL(18,2), BIGINT",
+         "Parts used on the ticket's visits: Σ quantity × unit_cost, and how many lack a unit cost."),
     )),
     "survey_facts": ("Every `surveys` column plus the ticket's breakdown columns, sorted by responded_at.", (
         ("outlet_id, technician_id, channel, service_type, product_model, priority, complaint_reason, region, "

@@ -226,8 +226,8 @@ class _Builder:
         raise AssertionError(base)
 
     def _cost_rows(self, dims: str) -> str:
-        """Resolved tickets with what they cost: their visits (hours, on-site visits, travel minutes)
-        and parts aggregated per ticket for the selected tickets only, priced at the bound rates."""
+        """Resolved tickets with what they cost, priced at the bound rates from what ticket_facts
+        holds per ticket (its visits' time, on-site visits, travel minutes, parts at cost)."""
         sel = self.done_tickets("cost", "resolved_at", ("resolved", "closed"), dims,
                                 "t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'")
         rates = self.plan.cost.get("labour_rate_per_hour") or {}
@@ -237,33 +237,16 @@ class _Builder:
         labour_rate = f"(CASE s.service_type{whens} ELSE {other} END)" if whens else other
         fee = self.p.add("visit_fee", float(self.plan.cost.get("travel_fee_per_visit", 0.0) or 0.0))
         per_min = self.p.add("travel_rate", float(self.plan.cost.get("travel_rate_per_minute", 0.0) or 0.0))
-        # A visit counts its hours only with an end not before its start; others make the ticket's
-        # labour unknown (exclusion visit_end_missing). Workshop visits have no visit fee. Hours are
-        # summed as integer microseconds: a sum of fractional hours would depend on the visits'
-        # order, and the same query on the derived tables and on the inline joins must agree.
-        self.ctes.append(
-            "vc_cost AS (\n    SELECT v.ticket_id,"
-            " CAST(sum(epoch_us(v.ended_at) - epoch_us(v.started_at)) FILTER (WHERE v.ended_at >= v.started_at)"
-            " AS DOUBLE) / 3600000000.0 AS labour_hours,"
-            " count(*) FILTER (WHERE v.ended_at IS NULL OR v.ended_at < v.started_at) AS visits_unended,"
-            " count(*) FILTER (WHERE v.visit_type IS DISTINCT FROM 'workshop') AS onsite_visits,"
-            " sum(v.travel_minutes) AS travel_minutes, count(*) AS n_visits\n"
-            f"    FROM visits v WHERE v.ticket_id IN (SELECT ticket_id FROM {sel}) GROUP BY v.ticket_id\n)")
-        self.ctes.append(
-            "pc_cost AS (\n    SELECT p.ticket_id, sum(p.quantity * p.unit_cost) AS parts_cost,"
-            " count(*) FILTER (WHERE p.unit_cost IS NULL) AS parts_uncosted\n"
-            f"    FROM {self.plan.facts['part_facts']} p WHERE p.ticket_id IN (SELECT ticket_id FROM {sel})"
-            " GROUP BY p.ticket_id\n)")
-        # Each amount is rounded to the fen per ticket (DECIMAL): sums are exact and additive.
+        # Each amount is rounded to the fen per ticket (DECIMAL): sums are exact, additive and
+        # independent of the order rows are read in. Workshop visits have no visit fee.
         money = "CAST(round({}, 2) AS DECIMAL(18, 2))"
-        priced = (f"SELECT s.*, coalesce(vc.n_visits, 0) AS n_visits, coalesce(vc.labour_hours, 0) AS labour_hours,"
-                  f" coalesce(vc.visits_unended, 0) AS visits_unended, coalesce(pc.parts_uncosted, 0) AS parts_uncosted,"
-                  f" {money.format('coalesce(pc.parts_cost, 0)')} AS parts_cost,"
-                  f" {money.format(f'coalesce(vc.labour_hours, 0) * {labour_rate}')} AS labour_cost,"
-                  f" {money.format(f'coalesce(vc.onsite_visits, 0) * {fee} + coalesce(vc.travel_minutes, 0) * {per_min}')}"
-                  f" AS travel_cost, {money.format('coalesce(s.refund_amount, 0)')} AS refund_cost\n"
-                  f"      FROM {sel} s LEFT JOIN vc_cost vc ON vc.ticket_id = s.ticket_id"
-                  f" LEFT JOIN pc_cost pc ON pc.ticket_id = s.ticket_id")
+        hours = "s.visit_us / 3600000000.0"
+        priced = (f"SELECT s.*, s.visit_count AS n_visits, {hours} AS labour_hours,"
+                  f" {money.format('s.visit_parts_cost')} AS parts_cost,"
+                  f" {money.format(f'{hours} * {labour_rate}')} AS labour_cost,"
+                  f" {money.format(f's.onsite_visits * {fee} + s.visit_travel_minutes * {per_min}')} AS travel_cost,"
+                  f" {money.format('coalesce(s.refund_amount, 0)')} AS refund_cost\n"
+                  f"      FROM {sel} s")
         return (f"SELECT *, parts_cost + labour_cost + travel_cost + refund_cost AS total_cost\n"
                 f"    FROM ({priced}) x")
 

@@ -341,18 +341,10 @@ sel_cost AS (
     FROM ticket_facts t
     WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo71 AND t.created_at < $hi72)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
 ),
-vc_cost AS (
-    SELECT v.ticket_id, CAST(sum(epoch_us(v.ended_at) - epoch_us(v.started_at)) FILTER (WHERE v.ended_at >= v.started_at) AS DOUBLE) / 3600000000.0 AS labour_hours, count(*) FILTER (WHERE v.ended_at IS NULL OR v.ended_at < v.started_at) AS visits_unended, count(*) FILTER (WHERE v.visit_type IS DISTINCT FROM 'workshop') AS onsite_visits, sum(v.travel_minutes) AS travel_minutes, count(*) AS n_visits
-    FROM visits v WHERE v.ticket_id IN (SELECT ticket_id FROM sel_cost) GROUP BY v.ticket_id
-),
-pc_cost AS (
-    SELECT p.ticket_id, sum(p.quantity * p.unit_cost) AS parts_cost, count(*) FILTER (WHERE p.unit_cost IS NULL) AS parts_uncosted
-    FROM part_facts p WHERE p.ticket_id IN (SELECT ticket_id FROM sel_cost) GROUP BY p.ticket_id
-),
 b_cost AS (
     SELECT *, parts_cost + labour_cost + travel_cost + refund_cost AS total_cost
-    FROM (SELECT s.*, coalesce(vc.n_visits, 0) AS n_visits, coalesce(vc.labour_hours, 0) AS labour_hours, coalesce(vc.visits_unended, 0) AS visits_unended, coalesce(pc.parts_uncosted, 0) AS parts_uncosted, CAST(round(coalesce(pc.parts_cost, 0), 2) AS DECIMAL(18, 2)) AS parts_cost, CAST(round(coalesce(vc.labour_hours, 0) * (CASE s.service_type WHEN $lr_st75 THEN $lr76 WHEN $lr_st77 THEN $lr78 WHEN $lr_st79 THEN $lr80 WHEN $lr_st81 THEN $lr82 ELSE $lr83 END), 2) AS DECIMAL(18, 2)) AS labour_cost, CAST(round(coalesce(vc.onsite_visits, 0) * $visit_fee84 + coalesce(vc.travel_minutes, 0) * $travel_rate85, 2) AS DECIMAL(18, 2)) AS travel_cost, CAST(round(coalesce(s.refund_amount, 0), 2) AS DECIMAL(18, 2)) AS refund_cost
-      FROM sel_cost s LEFT JOIN vc_cost vc ON vc.ticket_id = s.ticket_id LEFT JOIN pc_cost pc ON pc.ticket_id = s.ticket_id) x
+    FROM (SELECT s.*, s.visit_count AS n_visits, s.visit_us / 3600000000.0 AS labour_hours, CAST(round(s.visit_parts_cost, 2) AS DECIMAL(18, 2)) AS parts_cost, CAST(round(s.visit_us / 3600000000.0 * (CASE s.service_type WHEN $lr_st75 THEN $lr76 WHEN $lr_st77 THEN $lr78 WHEN $lr_st79 THEN $lr80 WHEN $lr_st81 THEN $lr82 ELSE $lr83 END), 2) AS DECIMAL(18, 2)) AS labour_cost, CAST(round(s.onsite_visits * $visit_fee84 + s.visit_travel_minutes * $travel_rate85, 2) AS DECIMAL(18, 2)) AS travel_cost, CAST(round(coalesce(s.refund_amount, 0), 2) AS DECIMAL(18, 2)) AS refund_cost
+      FROM sel_cost s) x
 ),
 a_cost AS (
   SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
