@@ -148,7 +148,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "stockout_soon": ("{n} 个配件预计在补货周期内缺货", "{n} parts projected to run out within their lead time"),
     # cost of service (views/cost.py)
     "page_cost": ("成本", "Cost"),
-    "cost_caption": ("成本在工单完成时计入:配件(数量×单价)+人工(上门工时×工时单价)+路途(上门费)+退款,单价见配置 [cost]。",
+    "cost_caption": ("成本在工单完成时计入:配件(数量×单价)+人工(上门工时×工时单价)+路途(上门费)+退款;工时单价与上门费可在配置文件中修改。",
                      "Costs are booked when a ticket is resolved: parts (quantity × unit cost) + labour (visit hours × "
                      "hourly rate) + travel (visit fee) + refunds; rates in the config's [cost]."),
     "cost_rests_on": ("{value} · 基于 {n} 张工单", "{value} · {n} tickets"),
