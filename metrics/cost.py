@@ -22,7 +22,7 @@ ALL = (*HEADLINE, *COMPONENTS, "customer_charges")
 
 def _amount(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise UserError(f"config {where} = {value!r}: write an amount in yuan, 0 or more (e.g. {where} = 60)")
+        raise UserError(f"config {where} = {value!r}: write an amount in yuan as a number, 0 or more")
     return float(value)
 
 
