@@ -52,6 +52,17 @@ DEFAULTS: dict[str, Any] = {
     # priorities, product_categories (alias: categories), complaint_reasons. Each code takes a
     # Chinese label, or both: `email = "邮件"` or `email = {zh = "邮件", en = "Email"}`.
     "vocabularies": {},
+    # Cost of service (the cost_* KPIs), yuan. Labour: each visit's hours (started_at..ended_at)
+    # × the hourly rate of its ticket's service type ("default" for the others). Travel: a flat
+    # 上门费 per on-site visit, the way manufacturers settle field work with service outlets
+    # (workshop visits have none), plus a rate per travel minute for firms that pay travel time
+    # (远程补贴; 0 by default). Parts are costed at parts_used.unit_cost, refunds at refund_amount.
+    "cost": {
+        "labour_rate_per_hour": {"default": 50.0, "repair": 80.0, "install": 60.0, "delivery": 40.0,
+                                 "exchange": 40.0},
+        "travel_fee_per_visit": 30.0,
+        "travel_rate_per_minute": 0.0,
+    },
     # The `forecast`, `staffing` and `parts` sections have their defaults in forecasts/settings.py,
     # beside the code that reads them; a config file's keys are layered over those.
 }

@@ -46,6 +46,7 @@ VISIT_OUTCOMES = {
     "customer_absent": "客户不在", "referred": "返厂",
 }
 SURVEY_CHANNELS = {"sms": "短信", "wechat": "微信", "phone": "电话回访"}
+WARRANTY = {"in": "保内", "out": "保外"}  # tickets.in_warranty true / false, as a breakdown
 
 # Open (not yet resolved) ticket statuses, used by backlog and SLA logic.
 OPEN_STATUSES = ("open", "dispatched", "in_progress")
@@ -186,6 +187,12 @@ _table(Table("tickets", "Service tickets (工单), one per customer request.", "
     C("refund_requested_at", "TIMESTAMP", "Refund requested (refund tickets).", "退款申请时间"),
     C("refunded_at", "TIMESTAMP", "Refund paid out.", "退款时间"),
     C("refund_amount", "DECIMAL(12,2)", "Amount refunded, yuan.", "退款金额", min=0),
+    # cost of service: who pays (added later; older databases gain them, see upgrade_statements)
+    C("in_warranty", "BOOLEAN", "The service is covered by warranty (保内: the firm bears its cost); false: out of "
+      "warranty (保外: the customer pays for parts and labour). Empty where it does not apply or is not known.",
+      "是否保内"),
+    C("customer_charge", "DECIMAL(12,2)", "Amount charged to the customer for the service (out-of-warranty parts, "
+      "labour and visit fee), yuan; 0 when nothing was charged.", "收费金额", min=0),
     C("updated_at", "TIMESTAMP", "Last change in the source system, as exported.", "更新时间"),
     # complaint insight (issue 15 item 4): added after the columns above, so old databases gain it
     # at the end of the table (upgrade_statements)
@@ -249,6 +256,12 @@ DERIVED: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
         ("next_repair_at", "TIMESTAMP", "Repair tickets: the same customer's next repair ticket of the same model "
                                         "created after this one was resolved."),
         ("has_survey", "BOOLEAN", "A survey response exists for the ticket."),
+        ("visit_count, visits_unended, onsite_visits, visit_travel_minutes", "BIGINT",
+         "The ticket's visits: all, those without a valid end, those not in the workshop; their travel minutes."),
+        ("visit_us", "BIGINT", "The ticket's visit time (ended_at − started_at of the visits with a valid end), "
+                               "microseconds."),
+        ("visit_parts_cost, parts_uncosted", "DECIMAL(18,2), BIGINT",
+         "Parts used on the ticket's visits: Σ quantity × unit_cost, and how many lack a unit cost."),
     )),
     "survey_facts": ("Every `surveys` column plus the ticket's breakdown columns, sorted by responded_at.", (
         ("outlet_id, technician_id, channel, service_type, product_model, priority, complaint_reason, region, "

@@ -190,6 +190,22 @@ WORDS: dict[str, tuple[str, str]] = {
     "part": ("配件", "Part"), "reorder_table": ("补货表", "Reorder table"), "demand_classes": ("需求类型", "Demand classes"),
     "part_forecast": ("配件需求预测", "Part demand forecast"), "consumption": ("配件消耗(按配件)", "Consumption by part"),
     "stockout_soon": ("{n} 个配件预计在补货周期内缺货", "{n} parts projected to run out within their lead time"),
+    # cost of service (views/cost.py)
+    "page_cost": ("成本", "Cost"),
+    "cost_caption": ("成本在工单完成时计入:配件(数量×单价)+人工(上门工时×工时单价)+路途(上门费)+退款;工时单价与上门费可在配置文件中修改。",
+                     "Costs are booked when a ticket is resolved: parts (quantity × unit cost) + labour (visit hours × "
+                     "hourly rate) + travel (visit fee) + refunds; rates in the config's [cost]."),
+    "cost_rests_on": ("{value} · 基于 {n} 张工单", "{value} · {n} tickets"),
+    "cost_components": ("成本构成(按期间)", "Cost by component over time"),
+    "cost_tab_by": ("按大区、网点、服务类型、产品", "By region, outlet, service type, product"),
+    "cost_tab_warranty": ("保内 vs 保外", "In vs out of warranty"),
+    "cost_by": ("按{dim}的成本构成", "Cost components by {dim}"),
+    "cost_tickets": ("工单数", "Tickets"),
+    "cost_unassigned": ("“（未指定）”为没有{dim}的工单,例如由总部客服直接处理、未派给网点的退款和咨询。",
+                        "\"(none)\": tickets without a {dim}, such as refunds and consultations handled by head "
+                        "office customer service without an outlet."),
+    "cost_no_warranty": ("“（未指定）”为没有保内/保外之分的工单(退款、咨询)或未记录是否保内的工单。",
+                         "\"(none)\": tickets without a warranty status (refunds, consultations) or with none recorded."),
     # data
     "ledger": ("加载台账", "Load ledger"), "quarantine": ("隔离行", "Quarantined rows"),
     "freshness": ("数据新鲜度", "Data freshness"), "completeness_per_kpi": ("各指标完整度", "Completeness per KPI"),
@@ -301,6 +317,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "last_at": ("最近投诉", "Latest complaint"), "ticket_ids": ("工单号", "Tickets"), "theme": ("主题", "Theme"),
     "keyword": ("关键词", "Keyword"), "reason": ("对应投诉原因", "Reason"),
     "complaint_reason": ("投诉原因", "Complaint reason"),
+    # cost of service: a ticket's cost in its drill-down (metrics.sql.RECORD_EXTRA["cost"])
+    "n_visits": ("上门次数", "Visits"), "labour_hours": ("工时(小时)", "Labour hours"),
+    "parts_cost": ("配件成本(元)", "Parts (yuan)"), "labour_cost": ("人工成本(元)", "Labour (yuan)"),
+    "travel_cost": ("路途成本(元)", "Travel (yuan)"), "refund_cost": ("退款(元)", "Refund (yuan)"),
+    "total_cost": ("服务成本(元)", "Cost (yuan)"), "customer_charge": ("收费金额(元)", "Charged (yuan)"),
+    "in_warranty": ("是否保内", "In warranty"), "warranty": ("保修", "Warranty"),
 }
 _MODEL_ZH = {c.name: c.zh for t in model.TABLES.values() for c in t.columns if c.zh}
 _UNIT_SUFFIX = {"hours": ("小时", "h"), "points": ("分", "pt"), "units": ("件", "units"), "yuan": ("元", "yuan")}

@@ -19,7 +19,8 @@ from dashboard.state import Scope
 from metrics import registry as R
 
 CODED_COLUMNS = {"channel", "service_type", "priority", "status", "resolution", "complaint_reason", "outlet_type",
-                 "product_category", "region", "visit1_outcome", "survey_channel", "stage", "rule"}
+                 "product_category", "region", "visit1_outcome", "survey_channel", "stage", "rule",
+                 "warranty"}
 RECORD_LIMIT = 1000
 
 

@@ -23,7 +23,7 @@ from aftersales import config as cfg
 from aftersales import model
 from aftersales.db import connect_readonly
 from aftersales.errors import UserError
-from metrics import maturity, periods, stats
+from metrics import cost, maturity, periods, stats
 from metrics import registry as R
 from metrics import sql as S
 from metrics.registry import KpiDef
@@ -207,6 +207,7 @@ BASE_DATES: dict[str, str] = {
     "backlog": _TICKET_DATES,
     "responses": "SELECT min(responded_at), max(responded_at) FROM surveys",
     "parts": "SELECT min(v.started_at), max(v.started_at) FROM parts_used pu JOIN visits v ON v.visit_id = pu.visit_id",
+    "cost": "SELECT least(min(resolved_at), min(created_at)), max(resolved_at) FROM tickets",
     "orders": "SELECT least((SELECT min(created_at) FROM tickets), min(order_date)), "
               "greatest((SELECT max(created_at) FROM tickets), max(order_date)) FROM orders_daily",
 }
@@ -265,6 +266,8 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
     p = S.Plan(kpis=kpis, by=by, grain=grain, windows=[(periods.to_ts(a), periods.to_ts(b)) for a, b in wins],
                where=where_checked, sla_hours=conf.get("sla_hours") or {}, as_of=as_of,
                source_verdict=_source_verdict(conf))
+    if any(k.base == "cost" for k in kpis):
+        p.cost = cost.rates(conf)
     if con is not None:
         p.facts = facts_source(con)
         if p.as_of is None and any(k.base.startswith(("sla_", "backlog")) for k in kpis):

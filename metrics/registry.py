@@ -152,8 +152,10 @@ DIMENSIONS: dict[str, Dimension] = {d.id: d for d in (
     Dimension("complaint_reason", "投诉原因", "Complaint reason", "tickets", "complaint_reason",
               model.COMPLAINT_REASONS),
     Dimension("part_no", "配件编码", "Part number", "parts_used", "part_no"),
+    Dimension("warranty", "保修", "Warranty", "tickets", "in_warranty", model.WARRANTY),
 )}
-TICKET_DIMS = tuple(d for d in DIMENSIONS if d != "part_no")
+# Breakdowns only some bases carry: part numbers (parts), the warranty flag (the cost KPIs).
+TICKET_DIMS = tuple(d for d in DIMENSIONS if d not in ("part_no", "warranty"))
 ORDER_DIMS = ("channel", "product_category")
 
 GRAINS = ("day", "week", "month", "quarter", "year")
@@ -171,6 +173,7 @@ BASES = {
     "backlog": "one row per ticket and period end at which it was open",
     "parts": "spare parts used, by visit started_at",
     "orders": "complaint tickets by created date, against orders_daily",
+    "cost": "tickets resolved, by resolved_at, with their visits' hours and travel and their parts' cost",
 }
 
 # Service types whose tickets need someone on site (SLA stage `onsite`).
@@ -445,6 +448,72 @@ _kpi(KpiDef(
     note=(f"The repeat counts against the ticket repeated (and its outlet and technician), whatever its "
           f"resolution. Tickets resolved in the last {REPEAT_REPAIR_DAYS} days before the data ends are not yet "
           f"fully observed (a repeat may still come).")))
+
+
+# -- cost of service -----------------------------------------------------------------------------
+# A ticket's cost is booked when it is resolved (outlets settle completed tickets, 完工结算): the
+# parts used on its visits at unit cost, its visits' hours × the labour rate of its service type,
+# a visit fee per on-site visit plus paid travel minutes, and its refund. Rates are configuration
+# (``[cost]``, aftersales/config.py), bound as parameters by metrics.sql. Every cost KPI counts
+# the same tickets (a ticket whose cost cannot be known in full is excluded from all of them and
+# counted in completeness), so parts + labour + travel + refunds = total in any breakdown.
+COST_DIMS = TICKET_DIMS + ("warranty",)
+_COST_EXCL = (
+    _RESOLVED_MISSING,
+    Exclusion("visit_end_missing", "visits_unended > 0", "a visit without a valid end time: its labour is unknown",
+              "有上门记录缺少结束时间,工时无法计算"),
+    Exclusion("unit_cost_missing", "parts_uncosted > 0", "a part used without a unit cost", "有配件缺少单价"),
+)
+_COST_SCOPE = "TRUE"
+_COST_NOTE = ("Booked in the period the ticket was resolved (not the visit's date, as parts_cost is); cancelled "
+              "tickets carry no cost. Labour and travel rates: config [cost].")
+
+
+def _cost_sum(kid: str, zh: str, en: str, desc: str, desc_zh: str, value: str, direction: Direction = "lower",
+              scope: str = _COST_SCOPE) -> None:
+    _kpi(KpiDef(kid, zh, en, desc, desc_zh, base="cost", kind="sum", unit="yuan", fmt=",.0f", period_by="resolved",
+                direction=direction, scope=scope, value=value, min_sample=0, additive=True, dims=COST_DIMS,
+                exclusions=_COST_EXCL, note=_COST_NOTE))
+
+
+_cost_sum("cost_total", "服务总成本", "Total cost of service",
+          "Parts + labour + travel + refunds of tickets resolved, yuan.", "已完成工单的配件+人工+路途+退款成本(元)",
+          "total_cost")
+_cost_sum("cost_parts", "配件成本(结算)", "Parts cost (settled)",
+          "Quantity × unit cost of the parts used on tickets resolved, yuan.", "已完成工单所用配件的数量×单价(元)",
+          "parts_cost")
+_cost_sum("cost_labour", "人工成本", "Labour cost",
+          "Visit hours × the labour rate of the ticket's service type, tickets resolved, yuan.",
+          "上门工时 × 服务类型工时单价(元)", "labour_cost")
+_cost_sum("cost_travel", "路途成本", "Travel cost",
+          "Visit fee per on-site visit + paid travel minutes, tickets resolved, yuan.",
+          "每次上门的上门费 + 计费路途时间(元)", "travel_cost")
+_cost_sum("cost_refunds", "退款金额", "Refunds", "Amounts refunded on tickets resolved, yuan.",
+          "已完成工单的退款金额(元)", "refund_cost")
+_cost_sum("customer_charges", "用户付费金额", "Charged to customers",
+          "What customers paid for out-of-warranty service, tickets resolved, yuan.", "保外服务向用户收取的费用(元)",
+          "coalesce(customer_charge, 0)", direction="none")
+_kpi(KpiDef(
+    "cost_per_ticket", "单均成本", "Cost per ticket", "Total cost of service ÷ tickets resolved, yuan.",
+    "服务总成本 ÷ 已完成工单数(元)",
+    base="cost", kind="mean", unit="yuan", fmt=",.1f", period_by="resolved", direction="lower",
+    value="total_cost", min_sample=30, dims=COST_DIMS, exclusions=_COST_EXCL, note=_COST_NOTE))
+_kpi(KpiDef(
+    "cost_per_repair", "单次维修成本", "Cost per repair", "Total cost of repair tickets resolved ÷ their number, yuan.",
+    "已完成维修工单的服务成本 ÷ 维修工单数(元)",
+    base="cost", kind="mean", unit="yuan", fmt=",.1f", period_by="resolved", direction="lower",
+    scope="service_type = 'repair'", value="total_cost", min_sample=30, dims=COST_DIMS, exclusions=_COST_EXCL,
+    note=_COST_NOTE))
+_kpi(KpiDef(
+    "warranty_share", "保内维修占比", "Repairs in warranty",
+    "Repair tickets resolved in warranty ÷ repair tickets resolved with a known warranty status.",
+    "保内维修工单 ÷ 保修状态已知的已完成维修工单",
+    base="cost", kind="ratio", unit="share", fmt=".1%", period_by="resolved", direction="none",
+    scope="service_type = 'repair'", num="in_warranty", min_sample=30, dims=COST_DIMS,
+    exclusions=(_RESOLVED_MISSING, Exclusion("warranty_unknown", "in_warranty IS NULL", "warranty status not recorded",
+                                             "未记录是否保内")),
+    evidence="in_warranty IS NOT NULL",
+    note="Out-of-warranty repairs are paid by the customer (customer_charges); the firm bears the rest."))
 
 
 def describe_basis(kpi: KpiDef, basis: str | None, lang: str = "zh") -> str | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from aftersales import model
 from metrics import registry as R
+from metrics.cost import rates as cost_rates
 from metrics.registry import KpiDef
 
 OPEN = "(" + ", ".join(f"'{s}'" for s in model.OPEN_STATUSES) + ")"
@@ -34,6 +35,7 @@ DIM_SQL = {
     "technician": "t.technician_id", "channel": "t.channel", "service_type": "t.service_type",
     "product_category": "t.product_category", "product_model": "t.product_model", "priority": "t.priority",
     "complaint_reason": "t.complaint_reason",
+    "warranty": "(CASE WHEN t.in_warranty THEN 'in' WHEN NOT t.in_warranty THEN 'out' END)",
 }
 DIM_SQL_BY_BASE = {
     "parts": {"part_no": "t.part_no"},  # part_facts.technician_id: the visit's, else the ticket's
@@ -68,6 +70,9 @@ class Plan:
     horizon: dt.datetime | None = None
     delays: dict[str, int] = field(default_factory=dict)
     matured_before: dict[str, dt.datetime] = field(default_factory=dict)
+    # Cost rates (config [cost], checked by metrics.cost.rates): labour_rate_per_hour {service
+    # type or "default": yuan}, travel_fee_per_visit, travel_rate_per_minute.
+    cost: dict[str, Any] = field(default_factory=lambda: cost_rates(None))  # default: the built-in rates
 
 
 class _Params:
@@ -223,7 +228,34 @@ class _Builder:
                     f"    WHERE {self.window('t.started_at')}{self.filters(base)}")
         if base == "backlog":
             return self._backlog_rows(dims)
+        if base == "cost":
+            return self._cost_rows(dims)
         raise AssertionError(base)
+
+    def _cost_rows(self, dims: str) -> str:
+        """Resolved tickets with what they cost, priced at the bound rates from what ticket_facts
+        holds per ticket (its visits' time, on-site visits, travel minutes, parts at cost)."""
+        sel = self.done_tickets("cost", "resolved_at", ("resolved", "closed"), dims,
+                                "t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'")
+        rates = self.plan.cost.get("labour_rate_per_hour") or {}
+        whens = "".join(f" WHEN {self.p.add('lr_st', st)} THEN {self.p.add('lr', float(r))}"
+                        for st, r in rates.items() if st != "default")
+        other = self.p.add("lr", float(rates.get("default", 0.0) or 0.0))
+        labour_rate = f"(CASE s.service_type{whens} ELSE {other} END)" if whens else other
+        fee = self.p.add("visit_fee", float(self.plan.cost.get("travel_fee_per_visit", 0.0) or 0.0))
+        per_min = self.p.add("travel_rate", float(self.plan.cost.get("travel_rate_per_minute", 0.0) or 0.0))
+        # Each amount is rounded to the fen per ticket (DECIMAL): sums are exact, additive and
+        # independent of the order rows are read in. Workshop visits have no visit fee.
+        money = "CAST(round({}, 2) AS DECIMAL(18, 2))"
+        hours = "s.visit_us / 3600000000.0"
+        priced = (f"SELECT s.*, s.visit_count AS n_visits, {hours} AS labour_hours,"
+                  f" {money.format('s.visit_parts_cost')} AS parts_cost,"
+                  f" {money.format(f'{hours} * {labour_rate}')} AS labour_cost,"
+                  f" {money.format(f's.onsite_visits * {fee} + s.visit_travel_minutes * {per_min}')} AS travel_cost,"
+                  f" {money.format('coalesce(s.refund_amount, 0)')} AS refund_cost\n"
+                  f"      FROM {sel} s")
+        return (f"SELECT *, parts_cost + labour_cost + travel_cost + refund_cost AS total_cost\n"
+                f"    FROM ({priced}) x")
 
     def _sla_hours(self) -> list[float]:
         """Every configured limit, of every stage and service type."""
@@ -293,6 +325,12 @@ class _Builder:
             out += [f"count_if({flag(f'{self._counted(k)} AND coalesce({k.num}, FALSE)')}) AS {i}__a1",
                     f"count_if({flag(f'{self._counted(k)} AND coalesce({k.num2}, FALSE)')}) AS {i}__a2",
                     f"{i}__a1 - {i}__a2 AS {i}__num", f"count_if({c}) AS {i}__den", f"{i}__den AS {i}__n"]
+        elif k.kind == "mean" and k.unit == "yuan":
+            # Amounts are DECIMAL to the fen: summed exactly, whatever order the rows come in.
+            v = flag(k.value)
+            out += [f"CAST(sum({v}) FILTER (WHERE {c}) AS DOUBLE) AS {i}__num",
+                    f"count({v}) FILTER (WHERE {c}) AS {i}__den", f"{i}__den AS {i}__n",
+                    f"CAST(sum({v} * {v}) FILTER (WHERE {c}) AS DOUBLE) AS {i}__ss"]
         elif k.kind == "mean":
             v = flag(f"CAST({k.value} AS DOUBLE)")
             out += [f"sum({v}) FILTER (WHERE {c}) AS {i}__num", f"count({v}) FILTER (WHERE {c}) AS {i}__den",
@@ -404,6 +442,8 @@ RECORD_EXTRA = {
     "sla_onsite": ["due_at", "done_at"],
     "backlog": ["age_days"],
     "repair": ["visit1_outcome", "next_repair_at"],
+    "cost": ["in_warranty", "n_visits", "labour_hours", "parts_cost", "labour_cost", "travel_cost", "refund_cost",
+             "total_cost", "customer_charge"],
 }
 
 

@@ -87,6 +87,21 @@ def facts_select(only: str = "", present: dict[str, set[str]] | None = None) -> 
         SELECT ticket_id, arg_min(outcome, started_at) AS visit1_outcome, min(started_at) AS visit1_started_at
         FROM visits WHERE visit_no = 1{cond} GROUP BY ticket_id),
     sv AS (SELECT DISTINCT ticket_id FROM surveys WHERE TRUE{cond}),
+    -- what the cost KPIs price (metrics base "cost"): visit time in integer microseconds (an
+    -- exact sum), visits without a valid end, on-site visits, travel minutes, parts at cost
+    vc AS (
+        SELECT ticket_id, count(*) AS visit_count,
+               CAST(sum(epoch_us(ended_at) - epoch_us(started_at)) FILTER (WHERE ended_at >= started_at) AS BIGINT)
+                   AS visit_us,
+               count(*) FILTER (WHERE ended_at IS NULL OR ended_at < started_at) AS visits_unended,
+               count(*) FILTER (WHERE visit_type IS DISTINCT FROM 'workshop') AS onsite_visits,
+               CAST(sum(travel_minutes) AS BIGINT) AS visit_travel_minutes
+        FROM visits WHERE TRUE{cond} GROUP BY ticket_id),
+    pc AS (
+        SELECT v.ticket_id, CAST(sum(pu.quantity * pu.unit_cost) AS DECIMAL(18, 2)) AS visit_parts_cost,
+               count(*) FILTER (WHERE pu.unit_cost IS NULL) AS parts_uncosted
+        FROM parts_used pu JOIN visits v ON v.visit_id = pu.visit_id
+        WHERE TRUE{f" AND v.ticket_id IN ({only})" if only else ""} GROUP BY v.ticket_id),
     rep AS (SELECT ticket_id, customer_id, product_model, resolved_at, created_at FROM tickets
             WHERE service_type = 'repair'{pairs}),
     -- the next repair ticket of the same customer and model created after this one's resolution
@@ -97,13 +112,19 @@ def facts_select(only: str = "", present: dict[str, set[str]] | None = None) -> 
                        AND n.created_at > r.resolved_at)
     SELECT {_columns("tickets", "t", (present or {}).get("tickets"))}, o.region, o.city, o.outlet_type, p.product_category,
            v1.visit1_outcome, v1.visit1_started_at, v1.ticket_id IS NOT NULL AS has_visit1,
-           nx.next_repair_at, sv.ticket_id IS NOT NULL AS has_survey
+           nx.next_repair_at, sv.ticket_id IS NOT NULL AS has_survey,
+           coalesce(vc.visit_count, 0) AS visit_count, coalesce(vc.visit_us, 0) AS visit_us,
+           coalesce(vc.visits_unended, 0) AS visits_unended, coalesce(vc.onsite_visits, 0) AS onsite_visits,
+           coalesce(vc.visit_travel_minutes, 0) AS visit_travel_minutes,
+           coalesce(pc.visit_parts_cost, 0) AS visit_parts_cost, coalesce(pc.parts_uncosted, 0) AS parts_uncosted
     FROM tickets t
     LEFT JOIN outlets o ON o.outlet_id = t.outlet_id
     LEFT JOIN products p ON p.product_model = t.product_model
     LEFT JOIN v1 ON v1.ticket_id = t.ticket_id
     LEFT JOIN sv ON sv.ticket_id = t.ticket_id
     LEFT JOIN nx ON nx.ticket_id = t.ticket_id
+    LEFT JOIN vc ON vc.ticket_id = t.ticket_id
+    LEFT JOIN pc ON pc.ticket_id = t.ticket_id
     WHERE TRUE{f" AND t.ticket_id IN ({only})" if only else ""}
     ORDER BY {TICKET_ORDER}"""
 
@@ -150,7 +171,12 @@ def existing(con: duckdb.DuckDBPyConnection) -> set[str]:
     built before a column was added is as good as missing: it is rebuilt, and read inline until)."""
     have = present_columns(con)
     return {name for name, source in SOURCE_OF.items()
-            if name in have and set(model.TABLES[source].column_names) <= have[name]}
+            if name in have and set(model.TABLES[source].column_names) | derived_columns(name) <= have[name]}
+
+
+def derived_columns(name: str) -> set[str]:
+    """The columns a derived table adds to its source's (as ``aftersales.model.DERIVED`` lists them)."""
+    return {c for names, _, _ in model.DERIVED[name][1] for c in names.split(", ")}
 
 
 def current(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -41,6 +41,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "refund_requested_at": ("退款申请时间", "refund requested at"),
     "refunded_at": ("退款时间", "退款到账时间", "refunded at", "refund time"),
     "refund_amount": ("退款金额", "退款金额元", "refund amount", "refund"),
+    "in_warranty": ("是否保内", "保内", "保修状态", "保内/保外", "in warranty", "warranty"),
+    "customer_charge": ("收费金额", "用户付费", "维修收费", "customer charge", "charged"),
     "updated_at": ("更新时间", "最后修改时间", "修改时间", "最后更新时间", "事件时间", "updated", "updated at",
                    "last modified", "modified", "sys updated at", "complete timestamp", "timestamp", "datestamp",
                    "event time"),

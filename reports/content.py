@@ -9,6 +9,7 @@ other and as the dashboard (which calls the same functions with the same argumen
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ import polars as pl
 
 import metrics
 from aftersales.errors import UserError
-from metrics import periods
+from metrics import cost, periods
 from metrics import registry as R
 from metrics.compute import check_dims, check_where
 from reports import charts, i18n, outlook, problems
@@ -264,6 +265,36 @@ def breakdown_table(df: pl.DataFrame, dim: str, period: Period, names: dict[str,
     return Table(f"by_{dim}", title, sheet, cols, ordered, note=note, html_limit=BREAKDOWN_HTML_ROWS)
 
 
+# -- cost of service (metrics.cost): the cost KPIs by region, service type and warranty -----------
+
+COST_BY = ("region", "service_type", "warranty")
+
+
+def submit_cost(f: Fetcher, period: Period, where, config) -> dict[str, Future]:
+    kpis = [k for k in cost.ALL if all(d in R.KPIS[k].allowed_dims() for d in where)]
+    if not kpis:  # e.g. filtered by part number
+        return {}
+    return {d: f.submit(metrics.query, metrics=kpis, by=[d], grain=None, start=period.start, end=period.end,
+                        where=where, config=config) for d in COST_BY}
+
+
+def cost_section(futures: dict[str, Future], period: Period, lang: str) -> Section | None:
+    """One table per breakdown: the cost KPIs (total, per ticket, per repair, warranty share,
+    components, what customers paid), largest total first; amounts in 元."""
+    if not futures:
+        return None
+    tables = []
+    for dim, fut in futures.items():
+        t = breakdown_table(fut.result(), dim, period, {}, lang)
+        sheet = ("成本按" + i18n.dim_label(dim, "zh")) if lang == "zh" else ("Cost by " + dim.replace("_", " "))
+        yuan = i18n.pick(i18n.UNITS["yuan"], lang)
+        cols = [dataclasses.replace(c, label=f"{c.label}({yuan})" if lang == "zh" else f"{c.label} ({yuan})")
+                if c.key in R.KPIS and R.KPIS[c.key].unit == "yuan" else c for c in t.columns]
+        tables.append(dataclasses.replace(t, id=f"cost_by_{dim}", sheet=sheet[:31], columns=cols,
+                                          title=i18n.t("cost_by", lang, dim=i18n.dim_label(dim, lang))))
+    return Section("cost", i18n.t("sec_cost", lang), tables=tables, notes=[i18n.t("cost_note", lang)])
+
+
 def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
     L = lambda k: i18n.t(k, lang)  # noqa: E731
     cols = [Col("label", L("kpi"), width=26), Col("kpi", L("kpi_id"), width=24, html=False),
@@ -317,6 +348,7 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
     with single_threaded_queries(con), Fetcher(con, workers) as f:
         current_f, trend_f = submit_kpis(f, period, checked, config)
         bd_f = {d: submit_breakdown(f, d, period, checked, config) for d in by_dims}
+        cost_f = submit_cost(f, period, checked, config)
         problem_f = problems.submit(f, period, checked, config)
         complaint_f = complaint_insight.submit(f, period, checked, config)
         outlook_f = f.submit(outlook.section, lang)
@@ -327,6 +359,9 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
             sections.append(trend_section(trend_f.result(), trend_grain(period), lang, config))
         bd = [breakdown_table(fut.result(), d, period, names.get(d, {}), lang) for d, fut in bd_f.items() if fut]
         sections.append(Section("breakdowns", i18n.t("sec_breakdowns", lang), tables=bd))
+        cost_sec = cost_section(cost_f, period, lang)
+        if cost_sec is not None:
+            sections.append(cost_sec)
         sections.append(problems.section(problem_f, checked, lang, current, fresh.data_through, names, top, breaches))
         complaint_section = complaint_insight.section(complaint_f, lang, names)
         if complaint_section is not None:

@@ -31,6 +31,14 @@ _T: dict[str, tuple[str, str]] = {
     "sec_kpis": ("关键指标", "Key performance indicators"),
     "sec_trends": ("趋势", "Trends"),
     "sec_breakdowns": ("分维度对比", "Breakdowns"),
+    # cost of service (reports/content.py cost_section)
+    "sec_cost": ("服务成本", "Cost of service"),
+    "cost_by": ("成本按{dim}", "Cost by {dim}"),
+    "cost_note": ("成本在工单完成时计入:配件(数量×单价)+人工(上门工时×工时单价)+路途(上门费)+退款,金额单位为元;"
+                  "工时单价与上门费可在配置文件中修改。保内维修占比 = 保内维修工单 ÷ 保修状态已知的已完成维修工单。",
+                  "Costs are booked when a ticket is resolved: parts (quantity × unit cost) + labour (visit hours × "
+                  "hourly rate) + travel (visit fee) + refunds, in yuan; rates in the config's [cost]. Repairs in "
+                  "warranty = repair tickets resolved in warranty ÷ those with a known warranty status."),
     "sec_problems": ("待处理问题", "Problems to act on"),
     "sec_outlook": ("人力与配件展望", "Staffing and spare-part outlook"),
     "sec_definitions": ("附录:指标定义", "Appendix: KPI definitions"),

@@ -7,10 +7,14 @@ business time. ``row()`` fills in the columns a test does not care about.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import polars as pl
 import pytest
 
 import metrics
+from aftersales.config import DEFAULTS
+from aftersales.errors import UserError
 from metrics import periods
 from metrics import registry as R
 from tests.metrics_fixtures import fixture_con
@@ -407,6 +411,72 @@ def test_complaint_handling_time(con):
     assert mean["excluded_reason"] == "closed_at_missing: 1"
     median = one(con, "complaint_handling_median")
     assert median["value"] == pytest.approx(24) and median["n_records"] == 3
+
+
+def _costs(con) -> None:
+    """June: A repair (2 h on site + 1.5 h in the workshop, 2 parts × 50), B install (1 h on site),
+    C refund of 200, D repair whose visit has no end (not counted); July's E and cancelled F are out."""
+    insert(con, "tickets", [
+        ticket(ticket_id="A", created_at=ts(9), resolved_at=ts(10), in_warranty=True, customer_charge=0),
+        ticket(ticket_id="B", service_type="install", created_at=ts(11), resolved_at=ts(12), in_warranty=False,
+               customer_charge=50),
+        ticket(ticket_id="C", service_type="refund", created_at=ts(14), resolved_at=ts(15), refund_amount=200),
+        ticket(ticket_id="D", created_at=ts(18), resolved_at=ts(20), in_warranty=False, customer_charge=300),
+        ticket(ticket_id="E", created_at=ts(29), resolved_at=ts(2, month=7)),
+        ticket(ticket_id="F", status="cancelled", resolution="cancelled", created_at=ts(3), closed_at=ts(4))])
+    insert(con, "visits", [
+        dict(visit_id="VA1", ticket_id="A", visit_no=1, visit_type="onsite", started_at=ts(9, 10), ended_at=ts(9, 12),
+             travel_minutes=30),
+        dict(visit_id="VA2", ticket_id="A", visit_no=2, visit_type="workshop", started_at=ts(10, 8),
+             ended_at=ts(10, 9.5), travel_minutes=0),
+        dict(visit_id="VB1", ticket_id="B", visit_no=1, visit_type="onsite", started_at=ts(12, 8), ended_at=ts(12, 9),
+             travel_minutes=45),
+        dict(visit_id="VD1", ticket_id="D", visit_no=1, visit_type="onsite", started_at=ts(19, 8), travel_minutes=20),
+        dict(visit_id="VE1", ticket_id="E", visit_no=1, visit_type="onsite", started_at=ts(1, 8, month=7),
+             ended_at=ts(1, 9, month=7), travel_minutes=20),
+        dict(visit_id="VF1", ticket_id="F", visit_no=1, visit_type="onsite", started_at=ts(3, 8), ended_at=ts(3, 9))])
+    insert(con, "parts_used", [dict(visit_id="VA2", part_no="P1", ticket_id="A", quantity=2, unit_cost=50)])
+
+
+def test_cost_of_service(con):
+    _costs(con)
+    # default rates: repair 80/h, install 60/h, 30 per on-site visit, travel minutes free
+    expect = {"cost_parts": 100.0,                     # A: 2 × 50
+              "cost_labour": 3.5 * 80 + 1 * 60,        # A: 2 h + 1.5 h at 80; B: 1 h at 60 = 340
+              "cost_travel": 30.0 + 30.0,              # A's on-site visit, B's (A's workshop visit: none)
+              "cost_refunds": 200.0,                   # C
+              "cost_total": 100 + 340 + 60 + 200.0,    # 700
+              "customer_charges": 50.0,                # B (D is not counted)
+              "cost_per_ticket": 700 / 3,              # A, B, C
+              "cost_per_repair": 410.0}                # A: 100 + 280 + 30
+    for kpi, value in expect.items():
+        r = one(con, kpi)
+        assert r["value"] == pytest.approx(value), kpi
+        assert r["excluded_reason"] == "visit_end_missing: 1", kpi  # D: its labour is unknown
+    r = one(con, "warranty_share")
+    assert r["value"] == 0.5 and r["n_records"] == 2  # A in, D out (its flag is known)
+    df = metrics.query(con, metrics=["cost_total"], by=["warranty"], grain="month", start=JUNE, end=dt.date(2024, 6, 30))
+    got = {d["warranty"]: d["value"] for d in df.filter(pl.col("period_start") == JUNE).to_dicts()}
+    assert got == {"in": 410.0, "out": 90.0, None: 200.0}  # A; B; C carries no flag
+
+
+def test_cost_rates_come_from_the_config(con):
+    _costs(con)
+    conf = {**DEFAULTS, "cost": {"labour_rate_per_hour": {"repair": 160, "default": 10}, "travel_fee_per_visit": 0,
+                                 "travel_rate_per_minute": 2}}
+    assert one(con, "cost_labour", config=conf)["value"] == pytest.approx(3.5 * 160 + 1 * 10)  # install: default
+    assert one(con, "cost_travel", config=conf)["value"] == pytest.approx(2 * (30 + 0 + 45))  # minutes only
+
+
+@pytest.mark.parametrize("bad, says", [
+    ({"travel_fee_per_visit": -5}, "cost.travel_fee_per_visit"),
+    ({"labour_rate_per_hour": {"repiar": 80}}, "cost.labour_rate_per_hour.repiar: not a service type"),
+    ({"labour_rate_per_hour": {"repair": "80元"}}, "cost.labour_rate_per_hour.repair"),
+])
+def test_bad_cost_rates_are_named(con, bad, says):
+    _costs(con)
+    with pytest.raises(UserError, match=re.escape(says)):
+        one(con, "cost_total", config={**DEFAULTS, "cost": bad})
 
 
 def test_every_kpi_has_a_fixture_test():

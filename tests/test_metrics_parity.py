@@ -62,7 +62,47 @@ BACKLOG_ROWS = """
       AND (t.resolved_at >= ends.e OR (t.resolved_at IS NULL AND t.status IN ('open', 'dispatched', 'in_progress')))
 """
 
+# Cost of service, per resolved ticket, with the default rates: correlated subqueries over its
+# visits and parts. A ticket with a visit lacking a valid end or a part lacking a unit cost is not counted.
+_RATES = DEFAULTS["cost"]["labour_rate_per_hour"]
+_LABOUR_RATE = ("(CASE t.service_type " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in _RATES.items() if k != "default")
+                + f" ELSE {_RATES['default']} END)")
+# (each amount rounded to the fen per ticket)
+_T_PARTS = ("coalesce((SELECT sum(p.quantity * p.unit_cost) FROM parts_used p JOIN visits v ON v.visit_id = p.visit_id"
+            " WHERE v.ticket_id = t.ticket_id), 0)")
+_T_LABOUR = (f"round(coalesce((SELECT sum(epoch(v.ended_at - v.started_at) / 3600.0) FROM visits v"
+             f" WHERE v.ticket_id = t.ticket_id), 0) * {_LABOUR_RATE}, 2)")
+_T_TRAVEL = (f"round({DEFAULTS['cost']['travel_fee_per_visit']} * (SELECT count(*) FROM visits v"
+             f" WHERE v.ticket_id = t.ticket_id AND coalesce(v.visit_type, '') <> 'workshop')"
+             f" + {DEFAULTS['cost']['travel_rate_per_minute']}"
+             " * coalesce((SELECT sum(v.travel_minutes) FROM visits v WHERE v.ticket_id = t.ticket_id), 0), 2)")
+_T_REFUND = "coalesce(t.refund_amount, 0)"
+_T_TOTAL = f"({_T_PARTS} + {_T_LABOUR} + {_T_TRAVEL} + {_T_REFUND})"
+_COSTED = (f"{RESOLVED} AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.ticket_id = t.ticket_id"
+           " AND NOT coalesce(v.ended_at >= v.started_at, FALSE))"
+           " AND NOT EXISTS (SELECT 1 FROM parts_used p JOIN visits v ON v.visit_id = p.visit_id"
+           " WHERE v.ticket_id = t.ticket_id AND p.unit_cost IS NULL)")
+
+
+def _cost(value: str, kind: str = "sum", where: str = "TRUE") -> str:
+    den = "count(*)" if kind == "mean" else "NULL"
+    return f"""SELECT date_trunc('month', t.resolved_at) AS m, o.region, sum({value}) AS num, {den} AS den
+               FROM tickets t {REGION} WHERE {_COSTED} AND {where} GROUP BY ALL"""
+
+
 HAND: dict[str, str] = {
+    "cost_total": _cost(_T_TOTAL),
+    "cost_parts": _cost(_T_PARTS),
+    "cost_labour": _cost(_T_LABOUR),
+    "cost_travel": _cost(_T_TRAVEL),
+    "cost_refunds": _cost(_T_REFUND),
+    "customer_charges": _cost("coalesce(t.customer_charge, 0)"),
+    "cost_per_ticket": _cost(_T_TOTAL, "mean"),
+    "cost_per_repair": _cost(_T_TOTAL, "mean", "t.service_type = 'repair'"),
+    "warranty_share": f"""SELECT date_trunc('month', t.resolved_at) AS m, o.region,
+                                count(*) FILTER (WHERE t.in_warranty) AS num, count(*) AS den
+                          FROM tickets t {REGION}
+                          WHERE t.service_type = 'repair' AND {RESOLVED} AND t.in_warranty IS NOT NULL GROUP BY ALL""",
     "ticket_volume": f"SELECT {CREATED} AS m, o.region, count(*) AS num, NULL AS den FROM tickets t {REGION} GROUP BY ALL",
     "complaint_rate": f"""SELECT {CREATED} AS m, o.region, count(*) FILTER (WHERE t.is_complaint) AS num,
                                 count(t.is_complaint) AS den FROM tickets t {REGION} GROUP BY ALL""",

@@ -16,6 +16,7 @@ PAGES = [
     ("scorecard", "page_scorecard", ":material/leaderboard:"),
     ("staffing", "page_staffing", ":material/groups:"),
     ("parts", "page_parts", ":material/inventory_2:"),
+    ("cost", "page_cost", ":material/payments:"),
     ("data", "page_data", ":material/database:"),
     ("alerts", "page_alerts", ":material/notifications_active:"),  # issue 16
 ]

@@ -353,6 +353,100 @@ a_parts AS (
       (TRUE) AND coalesce(unit_cost IS NULL, FALSE) AS f4
     FROM b_parts)
   GROUP BY ALL
+),
+sel_cost AS (
+    SELECT t.region AS d_region, t.resolved_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE ((t.resolved_at >= $lo73 AND t.resolved_at < $hi74)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+    UNION ALL
+    SELECT t.region AS d_region, t.created_at AS ts, t.*
+    FROM ticket_facts t
+    WHERE t.resolved_at IS NULL AND t.status IN ('resolved', 'closed') AND ((t.created_at >= $lo71 AND t.created_at < $hi72)) AND t.status <> 'cancelled' AND t.resolution IS DISTINCT FROM 'cancelled'
+),
+b_cost AS (
+    SELECT *, parts_cost + labour_cost + travel_cost + refund_cost AS total_cost
+    FROM (SELECT s.*, s.visit_count AS n_visits, s.visit_us / 3600000000.0 AS labour_hours, CAST(round(s.visit_parts_cost, 2) AS DECIMAL(18, 2)) AS parts_cost, CAST(round(s.visit_us / 3600000000.0 * (CASE s.service_type WHEN $lr_st75 THEN $lr76 WHEN $lr_st77 THEN $lr78 WHEN $lr_st79 THEN $lr80 WHEN $lr_st81 THEN $lr82 ELSE $lr83 END), 2) AS DECIMAL(18, 2)) AS labour_cost, CAST(round(s.onsite_visits * $visit_fee84 + s.visit_travel_minutes * $travel_rate85, 2) AS DECIMAL(18, 2)) AS travel_cost, CAST(round(coalesce(s.refund_amount, 0), 2) AS DECIMAL(18, 2)) AS refund_cost
+      FROM sel_cost s) x
+),
+a_cost AS (
+  SELECT CAST(date_trunc('month', ts) AS DATE) AS period_start, d_region,
+    sum(f1) FILTER (WHERE f0) AS cost_total__num,
+    NULL::DOUBLE AS cost_total__den,
+    count_if(f0) AS cost_total__n,
+    count_if(f2) AS cost_total__x_resolved_at_missing,
+    count_if(f3) AS cost_total__x_visit_end_missing,
+    count_if(f4) AS cost_total__x_unit_cost_missing,
+    sum(f5) FILTER (WHERE f0) AS cost_parts__num,
+    NULL::DOUBLE AS cost_parts__den,
+    count_if(f0) AS cost_parts__n,
+    count_if(f2) AS cost_parts__x_resolved_at_missing,
+    count_if(f3) AS cost_parts__x_visit_end_missing,
+    count_if(f4) AS cost_parts__x_unit_cost_missing,
+    sum(f6) FILTER (WHERE f0) AS cost_labour__num,
+    NULL::DOUBLE AS cost_labour__den,
+    count_if(f0) AS cost_labour__n,
+    count_if(f2) AS cost_labour__x_resolved_at_missing,
+    count_if(f3) AS cost_labour__x_visit_end_missing,
+    count_if(f4) AS cost_labour__x_unit_cost_missing,
+    sum(f7) FILTER (WHERE f0) AS cost_travel__num,
+    NULL::DOUBLE AS cost_travel__den,
+    count_if(f0) AS cost_travel__n,
+    count_if(f2) AS cost_travel__x_resolved_at_missing,
+    count_if(f3) AS cost_travel__x_visit_end_missing,
+    count_if(f4) AS cost_travel__x_unit_cost_missing,
+    sum(f8) FILTER (WHERE f0) AS cost_refunds__num,
+    NULL::DOUBLE AS cost_refunds__den,
+    count_if(f0) AS cost_refunds__n,
+    count_if(f2) AS cost_refunds__x_resolved_at_missing,
+    count_if(f3) AS cost_refunds__x_visit_end_missing,
+    count_if(f4) AS cost_refunds__x_unit_cost_missing,
+    sum(f9) FILTER (WHERE f0) AS customer_charges__num,
+    NULL::DOUBLE AS customer_charges__den,
+    count_if(f0) AS customer_charges__n,
+    count_if(f2) AS customer_charges__x_resolved_at_missing,
+    count_if(f3) AS customer_charges__x_visit_end_missing,
+    count_if(f4) AS customer_charges__x_unit_cost_missing,
+    CAST(sum(f1) FILTER (WHERE f0) AS DOUBLE) AS cost_per_ticket__num,
+    count(f1) FILTER (WHERE f0) AS cost_per_ticket__den,
+    cost_per_ticket__den AS cost_per_ticket__n,
+    CAST(sum(f1 * f1) FILTER (WHERE f0) AS DOUBLE) AS cost_per_ticket__ss,
+    count_if(f2) AS cost_per_ticket__x_resolved_at_missing,
+    count_if(f3) AS cost_per_ticket__x_visit_end_missing,
+    count_if(f4) AS cost_per_ticket__x_unit_cost_missing,
+    CAST(sum(f1) FILTER (WHERE f10) AS DOUBLE) AS cost_per_repair__num,
+    count(f1) FILTER (WHERE f10) AS cost_per_repair__den,
+    cost_per_repair__den AS cost_per_repair__n,
+    CAST(sum(f1 * f1) FILTER (WHERE f10) AS DOUBLE) AS cost_per_repair__ss,
+    count_if(f11) AS cost_per_repair__x_resolved_at_missing,
+    count_if(f12) AS cost_per_repair__x_visit_end_missing,
+    count_if(f13) AS cost_per_repair__x_unit_cost_missing,
+    count_if(f15) AS warranty_share__num,
+    count_if(f14) AS warranty_share__den,
+    warranty_share__den AS warranty_share__n,
+    count_if(f16) AS warranty_share__ev,
+    count_if(f11) AS warranty_share__x_resolved_at_missing,
+    count_if(f17) AS warranty_share__x_warranty_unknown
+  FROM (SELECT ts, d_region,
+      (TRUE) AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(visits_unended > 0, FALSE) OR coalesce(parts_uncosted > 0, FALSE)) AS f0,
+      total_cost AS f1,
+      (TRUE) AND coalesce(resolved_at IS NULL, FALSE) AS f2,
+      (TRUE) AND coalesce(visits_unended > 0, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f3,
+      (TRUE) AND coalesce(parts_uncosted > 0, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(visits_unended > 0, FALSE) AS f4,
+      parts_cost AS f5,
+      labour_cost AS f6,
+      travel_cost AS f7,
+      refund_cost AS f8,
+      coalesce(customer_charge, 0) AS f9,
+      (service_type = 'repair') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(visits_unended > 0, FALSE) OR coalesce(parts_uncosted > 0, FALSE)) AS f10,
+      (service_type = 'repair') AND coalesce(resolved_at IS NULL, FALSE) AS f11,
+      (service_type = 'repair') AND coalesce(visits_unended > 0, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f12,
+      (service_type = 'repair') AND coalesce(parts_uncosted > 0, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AND NOT coalesce(visits_unended > 0, FALSE) AS f13,
+      (service_type = 'repair') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(in_warranty IS NULL, FALSE)) AS f14,
+      (service_type = 'repair') AND NOT (coalesce(resolved_at IS NULL, FALSE) OR coalesce(in_warranty IS NULL, FALSE)) AND coalesce(in_warranty, FALSE) AS f15,
+      (service_type = 'repair') AND coalesce(in_warranty IS NOT NULL, FALSE) AS f16,
+      (service_type = 'repair') AND coalesce(in_warranty IS NULL, FALSE) AND NOT coalesce(resolved_at IS NULL, FALSE) AS f17
+    FROM b_cost)
+  GROUP BY ALL
 )
 SELECT 'ticket_volume' AS kpi, period_start, d_region, CAST(ticket_volume__num AS DOUBLE) AS numerator, CAST(ticket_volume__den AS DOUBLE) AS denominator, CAST(ticket_volume__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, []::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
   FROM a_created
@@ -427,7 +521,34 @@ SELECT 'parts_consumption' AS kpi, period_start, d_region, CAST(parts_consumptio
   FROM a_parts
 UNION ALL BY NAME
 SELECT 'parts_cost' AS kpi, period_start, d_region, CAST(parts_cost__num AS DOUBLE) AS numerator, CAST(parts_cost__den AS DOUBLE) AS denominator, CAST(parts_cost__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [parts_cost__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
-  FROM a_parts;
+  FROM a_parts
+UNION ALL BY NAME
+SELECT 'cost_total' AS kpi, period_start, d_region, CAST(cost_total__num AS DOUBLE) AS numerator, CAST(cost_total__den AS DOUBLE) AS denominator, CAST(cost_total__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [cost_total__x_resolved_at_missing, cost_total__x_visit_end_missing, cost_total__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_cost
+UNION ALL BY NAME
+SELECT 'cost_parts' AS kpi, period_start, d_region, CAST(cost_parts__num AS DOUBLE) AS numerator, CAST(cost_parts__den AS DOUBLE) AS denominator, CAST(cost_parts__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [cost_parts__x_resolved_at_missing, cost_parts__x_visit_end_missing, cost_parts__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_cost
+UNION ALL BY NAME
+SELECT 'cost_labour' AS kpi, period_start, d_region, CAST(cost_labour__num AS DOUBLE) AS numerator, CAST(cost_labour__den AS DOUBLE) AS denominator, CAST(cost_labour__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [cost_labour__x_resolved_at_missing, cost_labour__x_visit_end_missing, cost_labour__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_cost
+UNION ALL BY NAME
+SELECT 'cost_travel' AS kpi, period_start, d_region, CAST(cost_travel__num AS DOUBLE) AS numerator, CAST(cost_travel__den AS DOUBLE) AS denominator, CAST(cost_travel__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [cost_travel__x_resolved_at_missing, cost_travel__x_visit_end_missing, cost_travel__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_cost
+UNION ALL BY NAME
+SELECT 'cost_refunds' AS kpi, period_start, d_region, CAST(cost_refunds__num AS DOUBLE) AS numerator, CAST(cost_refunds__den AS DOUBLE) AS denominator, CAST(cost_refunds__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [cost_refunds__x_resolved_at_missing, cost_refunds__x_visit_end_missing, cost_refunds__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_cost
+UNION ALL BY NAME
+SELECT 'customer_charges' AS kpi, period_start, d_region, CAST(customer_charges__num AS DOUBLE) AS numerator, CAST(customer_charges__den AS DOUBLE) AS denominator, CAST(customer_charges__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [customer_charges__x_resolved_at_missing, customer_charges__x_visit_end_missing, customer_charges__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_cost
+UNION ALL BY NAME
+SELECT 'cost_per_ticket' AS kpi, period_start, d_region, CAST(cost_per_ticket__num AS DOUBLE) AS numerator, CAST(cost_per_ticket__den AS DOUBLE) AS denominator, CAST(cost_per_ticket__n AS BIGINT) AS n_records, CAST(cost_per_ticket__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [cost_per_ticket__x_resolved_at_missing, cost_per_ticket__x_visit_end_missing, cost_per_ticket__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_cost
+UNION ALL BY NAME
+SELECT 'cost_per_repair' AS kpi, period_start, d_region, CAST(cost_per_repair__num AS DOUBLE) AS numerator, CAST(cost_per_repair__den AS DOUBLE) AS denominator, CAST(cost_per_repair__n AS BIGINT) AS n_records, CAST(cost_per_repair__ss AS DOUBLE) AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [cost_per_repair__x_resolved_at_missing, cost_per_repair__x_visit_end_missing, cost_per_repair__x_unit_cost_missing]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, NULL::BIGINT AS evidence
+  FROM a_cost
+UNION ALL BY NAME
+SELECT 'warranty_share' AS kpi, period_start, d_region, CAST(warranty_share__num AS DOUBLE) AS numerator, CAST(warranty_share__den AS DOUBLE) AS denominator, CAST(warranty_share__n AS BIGINT) AS n_records, NULL::DOUBLE AS sumsq, NULL::DOUBLE[] AS aux, NULL::DOUBLE[] AS quantiles, [warranty_share__x_resolved_at_missing, warranty_share__x_warranty_unknown]::BIGINT[] AS excluded, NULL::BIGINT[] AS basis, CAST(warranty_share__ev AS BIGINT) AS evidence
+  FROM a_cost;
 
 -- parameters:
 --   $lo0 = datetime.datetime(2023, 1, 1, 0, 0)
@@ -501,3 +622,18 @@ SELECT 'parts_cost' AS kpi, period_start, d_region, CAST(parts_cost__num AS DOUB
 --   $hi68 = datetime.datetime(2024, 7, 1, 0, 0)
 --   $lo69 = datetime.datetime(2023, 1, 1, 0, 0)
 --   $hi70 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo71 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi72 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lo73 = datetime.datetime(2023, 1, 1, 0, 0)
+--   $hi74 = datetime.datetime(2024, 7, 1, 0, 0)
+--   $lr_st75 = 'repair'
+--   $lr76 = 80.0
+--   $lr_st77 = 'install'
+--   $lr78 = 60.0
+--   $lr_st79 = 'delivery'
+--   $lr80 = 40.0
+--   $lr_st81 = 'exchange'
+--   $lr82 = 40.0
+--   $lr83 = 50.0
+--   $visit_fee84 = 30.0
+--   $travel_rate85 = 0.0

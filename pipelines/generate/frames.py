@@ -8,7 +8,7 @@ import polars as pl
 import pyarrow as pa
 
 from aftersales.model import CHANNELS, COMPLAINT_REASONS, SURVEY_CHANNELS
-from pipelines.generate import people
+from pipelines.generate import people, warranty
 from pipelines.generate.calendar import SERVICES
 from pipelines.generate.complaint_text import complaint_texts
 from pipelines.generate.masters import Masters
@@ -99,6 +99,7 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
               (refund_req, req_ok), (last_start, started)]
     updated = np.max(np.stack([np.where(ok, t, NA) for t, ok in stamps]), axis=0)
 
+    in_warranty, charge = warranty.columns(b, sim, m.part_cost, res_ok, v_done, seed)
     tech_ids = m.technicians["technician_id"]
     tech_ok = disp_ok & (sim["tech"] >= 0)
     complaint = sim["complaint"]
@@ -129,6 +130,8 @@ def chunk_frames(m: Masters, b, sim: dict[str, np.ndarray], rng: np.random.Gener
         "refund_requested_at": ts(refund_req, req_ok),
         "refunded_at": ts(sim["resolved"], refunded_ok),
         "refund_amount": pl.Series(np.where(refunded_ok, sim["amount"], np.nan)).fill_nan(None),
+        "in_warranty": pl.Series(in_warranty).fill_nan(None).cast(pl.Boolean),
+        "customer_charge": pl.Series(charge).fill_nan(None),
         "updated_at": ts(updated),
         "complaint_text": text,
     })

@@ -15,7 +15,8 @@ WHAT = {
                           "Suning, VIP.com and Weidian tickets). Dates mix Excel date cells, bare Excel serial "
                           "numbers and ISO text. The first file is a snapshot taken some days before the end; "
                           "the second (later date in its name) re-exports the tickets that changed since, the "
-                          "new ones, and a few unchanged ones, with later 更新时间: load it after the first.",
+                          "new ones, and a few unchanged ones, with later 更新时间: load it after the first. "
+                          "是否保内 (是/否) and 收费金额 (what an out-of-warranty customer paid) feed the cost KPIs.",
     "tmall-taobao-aftersales-csv": "天猫淘宝售后单 Tmall/Taobao seller back-office export (GBK CSV, phones masked, "
                                    "dates like 2026/8/5 9:03 and ISO, '无' for empty, an unmapped 店铺名称 column).",
     "platform-aftersales-csv": "平台售后单 JD / Pinduoduo / Douyin export (UTF-8 with BOM; 类型, 状态, 处理结论 "

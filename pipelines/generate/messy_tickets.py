@@ -42,6 +42,9 @@ def snapshot(tickets: pl.DataFrame, visits: pl.DataFrame, at: dt.datetime) -> pl
         status=status,
         resolution=pl.when(pl.col("resolved_at").is_not_null() | cancelled).then(pl.col("resolution")),
         refund_amount=pl.when(pl.col("refunded_at").is_not_null()).then(pl.col("refund_amount")),
+        # charged on completion: a snapshot before it shows none yet
+        **({"customer_charge": pl.when(pl.col("resolved_at").is_not_null()).then(pl.col("customer_charge"))}
+           if "customer_charge" in cols else {}),
         outlet_id=pl.when(dispatched).then(pl.col("outlet_id")),
         technician_id=pl.when(dispatched).then(pl.col("technician_id")),
         updated_at=pl.max_horizontal("created_at", *TS_COLUMNS, "_visit"),
