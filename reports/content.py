@@ -85,6 +85,20 @@ def freshness(con: duckdb.DuckDBPyConnection) -> Freshness:
     return Freshness(row[0], row[1], last_load)
 
 
+def refuse_empty(con: duckdb.DuckDBPyConnection, period: Period, fresh: Freshness) -> None:
+    """A period without a single ticket created in it is refused, saying what the data covers and
+    how to pick a period inside it (cron's ``last-month`` counts back from today: ``--as-of``)."""
+    first = con.execute("SELECT min(created_at) FROM tickets").fetchall()[0][0]
+    inside = period.start <= fresh.data_through.date() and period.end >= first.date() and con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM tickets WHERE created_at >= $a AND created_at < $b LIMIT 1)",
+        {"a": period.start, "b": period.end_exclusive}).fetchall()[0][0] > 0
+    if inside:
+        return
+    raise UserError(f"no data for {period.slug}: the data ends on {fresh.data_through:%Y-%m-%d} (tickets from "
+                    f"{first:%Y-%m-%d}); pick a period inside it, pass --as-of data (last-month/last-week before "
+                    f"the data's last day) or --as-of YYYY-MM-DD, or load newer exports (`aftersales load`)")
+
+
 def value_names(con: duckdb.DuckDBPyConnection, dim: str) -> dict[str, str]:
     """Display names of a breakdown's values (outlet and technician names), from the metrics layer."""
     if dim not in ("outlet", "technician"):
@@ -295,9 +309,7 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
     config = config or {}
     t0 = time.perf_counter()
     fresh = freshness(con)
-    if period.start > fresh.data_through.date():
-        raise UserError(f"no data for {period.slug}: the data ends on {fresh.data_through:%Y-%m-%d}; "
-                        f"load newer exports (`aftersales load`) or pick an earlier period")
+    refuse_empty(con, period, fresh)
     checked = check_where(con, where)
     by_dims = check_dims(list(by) if by else list(DEFAULT_BY))
     names = {d: value_names(con, d) for d in ("outlet", "technician")}
