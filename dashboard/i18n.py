@@ -95,7 +95,7 @@ WORDS: dict[str, tuple[str, str]] = {
     # repair
     "mttr_distribution": ("维修时长分布", "Repair time distribution"),
     "hours": ("小时", "hours"), "by_outlet": ("按网点", "By outlet"), "by_technician": ("按师傅", "By technician"),
-    "own_vs_outsourced": ("自营 vs 外包网点", "Own vs outsourced outlets"),
+    "own_vs_outsourced": ("自营与外包网点对比", "Own vs outsourced outlets"),
     "rank_note": ("排序使用经验贝叶斯收缩值(或区间保守端),小样本不会排到最前。",
                   "Ranked on the shrunk estimate (or the cautious end of the interval), so a tiny unit cannot top the table."),
     "top_n": ("显示最差 {n} 个(共 {total} 个,完整列表见下表)。", "Showing the worst {n} of {total} (full list in the table)."),
@@ -132,7 +132,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "run_database": ("流水线数据库", "Pipeline database"),
     "run_file": ("文件 {name}", "File {name}"),
     "run_created": ("运行于 {t}", "run {t}"),
-    "run_pick_help": ("默认显示流水线(数据库)的最新运行;也可选择由文件(--input)生成的运行。",
+    "run_pick_help": ("默认显示流水线(数据库)的最新运行;也可选择由计划员文件生成的运行。",
                       "Shows the pipeline's (database) latest run by default; runs made from a file (--input) can be picked."),
     "freq_D": ("按日", "daily"), "freq_W": ("按周", "weekly"), "freq_M": ("按月", "monthly"),
     "not_forecast": ("{n} 个序列未预测(原因见下)", "{n} series not forecast (why, below)"),
@@ -318,3 +318,58 @@ EVENTS: dict[str, tuple[str, str]] = {
 def event_label(name: str, lang: str) -> str:
     pair = EVENTS.get(name)
     return name if pair is None else shared.pick(pair, lang)
+
+
+# -- Chinese-first (issue 15 item 5): forecast models, ranking methods, load statuses --------------
+
+# Forecast models by their stored names (forecasts.workload, forecasts.parts): a Chinese name, the
+# model's own name kept in brackets where a planner may look it up.
+MODELS: dict[str, tuple[str, str]] = {
+    "prophet": ("Prophet 趋势季节模型", "Prophet"), "mstl": ("MSTL 多季节分解模型", "MSTL"),
+    "ets": ("ETS 指数平滑模型", "ETS"), "ses": ("简单指数平滑", "SES"), "combo": ("组合模型(多模型平均)", "Combination"),
+    "snaive7": ("季节性朴素法(上周同日)", "Seasonal naive (last week)"),
+    "snaive": ("季节性朴素法", "Seasonal naive"), "naive364": ("去年同日", "Same day last year"),
+    "naive": ("朴素法(沿用上期)", "Naive (last value)"), "swa": ("近四期同日平均", "Seasonal window average"),
+    "zero": ("零需求预测", "Zero forecast"), "croston_sba": ("克罗斯顿法(SBA 修正)", "Croston (SBA)"),
+    "tsb": ("TSB 间歇需求法", "TSB"), "adida": ("ADIDA 聚合分解法", "ADIDA"), "imapa": ("多层聚合平均法", "IMAPA"),
+}
+# How a ranking was made (metrics.rank's rank_method).
+RANK_METHODS: dict[str, tuple[str, str]] = {
+    "shrunk": ("经验贝叶斯收缩值", "Shrunk estimate"), "interval": ("区间保守端", "Cautious end of interval"),
+    "value": ("原始数值", "Value"),
+}
+# A load's status in the ledger (aftersales/schema.sql).
+LOAD_STATUSES: dict[str, tuple[str, str]] = {
+    "loaded": ("已导入", "Loaded"), "duplicate": ("重复文件,已跳过", "Duplicate, skipped"),
+}
+# Backtest error measures stored beside a series (score_metric).
+SCORE_METRICS: dict[str, tuple[str, str]] = {
+    "mase": ("平均绝对标度误差", "MASE"), "mase_outer": ("平均绝对标度误差", "MASE"),
+    "rmsse": ("均方根标度误差", "RMSSE"),
+}
+WORDS.update({
+    "backtest_caption": ("回测:所选模型为{model},{metric} {score}(越低越好;季节性朴素基准为 {baseline})",
+                         "Backtest: {model} chosen, {metric} {score} (lower is better; seasonal naive baseline {baseline})"),
+    "backtest_help": ("平均绝对标度误差:预测误差与“季节性朴素法”误差之比,小于 1 表示优于基准。",
+                      "MASE: forecast error relative to the seasonal naive forecast's; below 1 beats the baseline."),
+    "unspecified_dispatch": ("(未派工,暂无网点)", "(not dispatched yet)"),
+    "unspecified_value": ("(源数据未填写)", "(not in the source data)"),
+    "days_unit": ("天", "d"), "hours_unit": ("小时", "h"),
+})
+COLUMNS.update({"overdue": ("已超时", "Overdue")})
+
+
+def model_label(name: object, lang: str) -> str:
+    """A forecast model's name in ``lang`` (Prophet 趋势季节模型); an unknown name as stored."""
+    pair = MODELS.get(str(name or ""))
+    return str(name) if pair is None else shared.pick(pair, lang)
+
+
+def duration(hours: Any, lang: str) -> str:
+    """How long, for a reader: hours up to 48 (36.5 小时), days beyond (972 天)."""
+    if is_missing(hours):
+        return "—"
+    h = float(hours)
+    if abs(h) > 48:
+        return f"{h / 24:,.0f}{'' if lang == 'zh' else ' '}{t('days_unit', lang)}"
+    return f"{h:,.1f}{'' if lang == 'zh' else ' '}{t('hours_unit', lang)}"

@@ -246,9 +246,12 @@ def breakdown_table(df: pl.DataFrame, dim: str, period: Period, names: dict[str,
     """One row per value of ``dim`` (largest first), one column per KPI, status-coloured."""
     present = set(df["kpi"].to_list())
     kpis = [k for k in R.KPIS if k in present]
-    cols = [Col("label", i18n.dim_label(dim, lang), width=24)] + [
-        Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis] + [
+    # the code column serves joins in English workbooks, and in Chinese ones only where the value
+    # is a code a reader looks up (outlets, products), never for labelled codes (east -> 华东)
+    code_col = [] if lang == "zh" and R.DIMENSIONS[dim].labels else [
         Col("code", i18n.dim_label(dim, lang) + (" 代码" if lang == "zh" else " code"), html=False)]
+    cols = [Col("label", i18n.dim_label(dim, lang), width=24)] + [
+        Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis] + code_col
     rows: dict[Any, dict[str, Any]] = {}
     for rec in df.iter_rows(named=True):
         code = rec[dim]
@@ -280,7 +283,7 @@ def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
                      "unit": i18n.pick(i18n.UNITS.get(k.unit, (k.unit, k.unit)), lang),
                      "period_by": i18n.pick(i18n.PERIOD_BY.get(k.period_by, (k.period_by, k.period_by)), lang),
                      "direction": L(k.direction), "target": R.target_for(k, config), "min_sample": k.min_sample,
-                     "note": k.note or None, "_key": k.id, "_fmt": {"target": k.fmt}})
+                     "note": i18n.kpi_note(k.id, lang), "_key": k.id, "_fmt": {"target": k.fmt}})
     table = Table("definitions", L("sec_definitions"), "指标定义" if lang == "zh" else "Definitions", cols, rows,
                   freeze_cols=1)
     return Section("definitions", L("sec_definitions"), tables=[table], notes=[L("masking")])

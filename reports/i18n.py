@@ -45,7 +45,7 @@ _T: dict[str, tuple[str, str]] = {
     "status": ("达标状态", "Status"),
     "period_start": ("期初", "Period start"),
     "period_end": ("期末(不含)", "Period end (excl.)"),
-    "change_note": ("比率类指标的变化为百分点(pp);Excel 中以 % 显示。",
+    "change_note": ("比率类指标的变化以百分点计;Excel 中以 % 显示。",
                     "Changes of rates are in percentage points (pp); Excel shows them with a % sign."),
     "small": ("样本不足", "small sample"),
     "met": ("达标", "met"),
@@ -53,7 +53,8 @@ _T: dict[str, tuple[str, str]] = {
     "too_small": ("样本不足", "too small"),
     "no_target": ("无目标", "no target"),
     "no_data": ("无数据", "no data"),
-    "none_value": ("(未指定)", "(none)"),
+    "none_value": ("(源数据未填写)", "(not in the source data)"),
+    "none_dispatch": ("(未派工,暂无网点)", "(not dispatched yet)"),
     "not_applicable": ("所选筛选条件下无适用内容。", "Nothing here applies to the chosen filters."),
     "trend_title": ("近{n}期趋势", "Last {n} periods"),
     "trend_note": ("蓝线为各期数值,灰色点线为去年同期,红色虚线为目标值。",
@@ -104,7 +105,7 @@ _T: dict[str, tuple[str, str]] = {
     "none": ("—", "—"),
     "masking": ("客户姓名与电话在所有导出中均已脱敏(张** / 138****1234)。",
                 "Customer names and phone numbers are masked in every export (张** / 138****1234)."),
-    "footer": ("由 aftersales report 生成;所有数字来自指标层(与看板一致)。",
+    "footer": ("由售后分析系统的定时报告生成;所有数字来自指标层(与看板一致)。",
                "Made by aftersales report; every number comes from the metrics layer (as on the dashboard)."),
     "about": ("报告信息", "About"),
     "item": ("项目", "Item"),
@@ -139,8 +140,8 @@ def dim_label(dim: str, lang: str) -> str:
 
 def value_label(dim: str, value: object, lang: str, names: dict[str, str] | None = None) -> str:
     """How a breakdown value is shown: 华东 / east; outlets and technicians with their name."""
-    if value is None:
-        return t("none_value", lang)
+    if value is None:  # what is missing and why: outlet, technician and region come with dispatch
+        return t("none_dispatch" if dim in ("outlet", "technician", "region", "outlet_type") else "none_value", lang)
     d = R.DIMENSIONS[dim]
     v = str(value)
     if d.labels:
@@ -155,3 +156,33 @@ def value_label(dim: str, value: object, lang: str, names: dict[str, str] | None
 
 def status_label(status: str | None, lang: str) -> str:
     return t(status or "no_data", lang)
+
+
+# The KPI notes (metrics.registry, English) in Chinese, for the zh report's appendix. A KPI added
+# without one here shows no note in Chinese rather than an English one.
+NOTES_ZH: dict[str, str] = {
+    "complaints_per_1k_orders": "投诉按工单创建日期、渠道和产品品类与订单量对应。",
+    "first_response_time": "中位数不能由各日结果合并:每月的中位数由该月全部记录重新计算。",
+    "repair_success_rate": "仅“已修复”计为成功(“已换新”表示维修未成功)。数据截止前 30 天内完成的工单尚未观察完整(仍可能再次报修)。",
+    "first_time_fix_rate": "没有上门记录的工单,按源系统的重开次数判断一次修复:已修复且从未重开。结果中的“依据”说明各有多少工单按哪种方式判断。",
+    "mttr_median": "中位数不能由各日结果合并。",
+    "mttr_p90": "分位数不能由各日结果合并。",
+    "reopen_rate": "数据截止前 30 天内完成的工单尚未观察完整。带有源系统重开次数的工单,次数大于 0 即计为重开(无需重开时间)。"
+                   "结果中既无重开时间也无重开次数时,重开率为“无数据”(没有重开信息的导出不等于重开率为 0%)。",
+    "sla_compliance": "工单的到期时间为创建时间加上其服务类型的时限(在配置中设定)。到期时间已过(以数据最新时间为准)或该环节已完成时,"
+                      "工单计入到期所在的期间;在到期前完成即为达标。已取消的工单不计。工单带有源系统自己的判定时,以该判定为准;"
+                      "结果中的“依据”说明各有多少工单按源系统判定、多少按配置的时限判定。",
+    "sla_first_response": "工单的到期时间为创建时间加上其服务类型的时限(在配置中设定)。到期时间已过(以数据最新时间为准)或该环节已完成时,"
+                          "工单计入到期所在的期间;在到期前完成即为达标。已取消的工单不计。",
+    "sla_onsite": "工单的到期时间为创建时间加上其服务类型的时限(在配置中设定)。到期时间已过(以数据最新时间为准)或该环节已完成时,"
+                  "工单计入到期所在的期间;在到期前完成即为达标。已取消的工单不计。",
+    "backlog": "积压指期末前创建、期末时尚未完成的工单;已取消的工单不计入积压。账龄分段见积压账龄表。",
+    "parts_consumption": "师傅取上门记录的师傅(无上门记录时取工单的师傅)。",
+}
+
+
+def kpi_note(kpi_id: str, lang: str) -> str | None:
+    """A KPI's caveat in ``lang`` (None when it has none in that language)."""
+    if lang == "zh":
+        return NOTES_ZH.get(kpi_id)
+    return R.KPIS[kpi_id].note or None

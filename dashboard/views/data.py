@@ -29,7 +29,7 @@ def freshness(scope: state.Scope) -> None:
         c3.metric(T.t("latest_data", lang), T.date(scope.data_end.date(), lang), help=T.date(scope.data_end, lang),
                   delta=T.t("days_ago", lang, n=days), delta_color="off", delta_arrow="off")
     shown = fr.with_columns(pl.col("table").map_elements(
-        lambda t: f"{t} · {model.TABLES[t].zh}" if lang == "zh" else t,
+        lambda t: model.TABLES[t].zh if lang == "zh" and t in model.TABLES else t,
         return_dtype=pl.String))
     ui.table(ui.localize(shown, lang), key="freshness", lang=lang, name="freshness", selectable=False)
 

@@ -118,7 +118,7 @@ def part_forecast(scope: state.Scope, run: dict, table: pl.DataFrame) -> None:
     if fc.is_empty():
         ui.empty("empty_forecast", scope)
         return
-    ui.chart(charts.forecast(hist, fc, lang, f"{T.t('part_forecast', lang)} · {part} · {fc['model'][0]}"),
+    ui.chart(charts.forecast(hist, fc, lang, f"{T.t('part_forecast', lang)} · {part} · {T.model_label(fc['model'][0], lang)}"),
              key="part_chart", selectable=False)
 
 

@@ -17,8 +17,8 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
