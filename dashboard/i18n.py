@@ -331,6 +331,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "snaive": ("季节性朴素法", "Seasonal naive"), "naive364": ("去年同日", "Same day last year"),
     "naive": ("朴素法(沿用上期)", "Naive (last value)"), "swa": ("近四期同日平均", "Seasonal window average"),
     "zero": ("零需求预测", "Zero forecast"), "croston_sba": ("克罗斯顿法(SBA 修正)", "Croston (SBA)"),
+    "croston": ("克罗斯顿法", "Croston"), "sba": ("克罗斯顿法(SBA 修正)", "Croston (SBA)"),
     "tsb": ("TSB 间歇需求法", "TSB"), "adida": ("ADIDA 聚合分解法", "ADIDA"), "imapa": ("多层聚合平均法", "IMAPA"),
 }
 # How a ranking was made (metrics.rank's rank_method).

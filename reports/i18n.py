@@ -55,6 +55,8 @@ _T: dict[str, tuple[str, str]] = {
     "no_data": ("无数据", "no data"),
     "none_value": ("(源数据未填写)", "(not in the source data)"),
     "none_dispatch": ("(未派工,暂无网点)", "(not dispatched yet)"),
+    "no_reason": ("未注明原因", "No reason given"),
+    "rank_method": ("排序方法", "Ranking method"),
     "not_applicable": ("所选筛选条件下无适用内容。", "Nothing here applies to the chosen filters."),
     "trend_title": ("近{n}期趋势", "Last {n} periods"),
     "trend_note": ("蓝线为各期数值,灰色点线为去年同期,红色虚线为目标值。",
@@ -186,3 +188,11 @@ def kpi_note(kpi_id: str, lang: str) -> str | None:
     if lang == "zh":
         return NOTES_ZH.get(kpi_id)
     return R.KPIS[kpi_id].note or None
+
+
+RANK_METHODS = {"shrunk": ("经验贝叶斯收缩值", "shrunk"), "interval": ("区间保守端", "interval"), "value": ("原始数值", "value")}
+
+
+def rank_method(method: str | None, lang: str) -> str | None:
+    """How a ranking was made (metrics.rank's rank_method), in ``lang``."""
+    return None if method is None else pick(RANK_METHODS.get(method, (method, method)), lang)

@@ -25,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import i18n as T
 from dashboard.views import PAGES
 from tests import zh_text
+from tests.test_dashboard_browser import browser, server  # noqa: F401  (fixtures)
 from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,7 +217,8 @@ def test_report_reads_in_chinese(dash_db, report_period, tmp_path):  # noqa: F81
     bad = zh_text.check(texts)
     assert not bad, "\n".join(bad[:40])
     page = (next(tmp_path.glob("*.html"))).read_text()
-    assert "个百分点" in page and "pp<" not in page and "n = " not in page
+    shown = " ".join(t for where, t in texts if where.endswith(".html"))
+    assert "个百分点" in shown and not re.search(r"\dpp\b", shown) and "n = " not in shown
     # a target carries its unit (目标 48.0 小时, not 目标 48.0)
     assert re.search(r'data-field="target"[^>]*>[^<]+</span><span class="unit">小时', page)
 
@@ -227,4 +229,39 @@ def test_report_reads_in_chinese(dash_db, report_period, tmp_path):  # noqa: F81
 def test_report_pdf_reads_in_chinese(dash_db, report_period, tmp_path):  # noqa: F811
     make_report(dash_db, tmp_path, "pdf", report_period)
     bad = zh_text.check(report_texts(tmp_path))
+    assert not bad, "\n".join(bad[:40])
+
+
+# -- in a real browser: what Streamlit itself draws around the pages ------------------------------------
+
+needs_chromium = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not "
+                                    "installed at /usr/bin/chromium (scripts/setup.sh installs it with apt)")
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_browser_every_page_in_chinese_viewer_mode_and_links_by_name(server, browser):  # noqa: F811
+    from tests.test_dashboard_browser import open_page, settle
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    open_page(page, f"{server}/overview?lang=en")  # the home page by its own name, the language as a code
+    body = page.locator('[data-testid="stApp"]').inner_text()
+    assert "Page not found" not in body and "not found" not in body.lower()
+    assert page.locator('[data-testid="stMain"] h2').first.inner_text().strip() == T.t(PAGES[0][1], "en")
+    # viewer mode: no Deploy button, no developer menu
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+    assert page.locator('[data-testid="stMainMenu"]').count() == 0
+    open_page(page, f"{server}/?lang=zh")
+    texts = []
+    switch = {T.t("language", "zh"), *T.LANG_NAMES.values()}
+    for name, title_key, _ in PAGES:
+        if name != PAGES[0][0]:
+            page.locator('[data-testid="stSidebarNav"] a').filter(has_text=T.t(title_key, "zh")).first.click()
+            page.wait_for_url(f"**/{name}*")
+            settle(page)
+        for chunk in page.locator('[data-testid="stApp"]').inner_text().split("\n"):
+            if chunk.strip() and chunk.strip() not in switch and "Language" not in chunk:
+                texts.append((name, chunk))
+    page.close()
+    bad = zh_text.check(texts)
     assert not bad, "\n".join(bad[:40])
