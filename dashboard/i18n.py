@@ -374,3 +374,10 @@ def duration(hours: Any, lang: str) -> str:
     if abs(h) > 48:
         return f"{h / 24:,.0f}{'' if lang == 'zh' else ' '}{t('days_unit', lang)}"
     return f"{h:,.1f}{'' if lang == 'zh' else ' '}{t('hours_unit', lang)}"
+
+
+def bucket_label(bucket: Any, lang: str) -> Any:
+    """A distribution bucket (metrics.distribution: 0–1d, 24–48h, >30d) with its unit in ``lang``."""
+    from reports.i18n import bucket_label as label  # one rule for the dashboard and the report
+
+    return label(bucket, lang) if isinstance(bucket, str) else bucket

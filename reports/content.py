@@ -211,7 +211,7 @@ def kpi_section(df: pl.DataFrame, lang: str) -> Section:
 def trend_section(trend: pl.DataFrame, grain: str, lang: str, config: dict) -> Section:
     L = lambda k: i18n.t(k, lang)  # noqa: E731
     kpis = [k for k in TREND_KPIS if k in set(trend["kpi"].to_list())]
-    cols = [Col("period", L("trend_period"), width=12)] + [Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis]
+    cols = [Col("period", L("trend_period"), width=12)] + [Col(k, i18n.kpi_header(k, lang), R.KPIS[k].fmt) for k in kpis]
     rows: dict[dt.date, dict[str, Any]] = {}
     for rec in trend.iter_rows(named=True):
         row = rows.setdefault(rec["period_start"], {"period": period_label(rec["period_start"], grain),
@@ -251,7 +251,7 @@ def breakdown_table(df: pl.DataFrame, dim: str, period: Period, names: dict[str,
     code_col = [] if lang == "zh" and R.DIMENSIONS[dim].labels else [
         Col("code", i18n.dim_label(dim, lang) + (" 代码" if lang == "zh" else " code"), html=False)]
     cols = [Col("label", i18n.dim_label(dim, lang), width=24)] + [
-        Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis] + code_col
+        Col(k, i18n.kpi_header(k, lang), R.KPIS[k].fmt) for k in kpis] + code_col
     rows: dict[Any, dict[str, Any]] = {}
     for rec in df.iter_rows(named=True):
         code = rec[dim]

@@ -85,6 +85,7 @@ _T: dict[str, tuple[str, str]] = {
     "due_at": ("到期时间", "Due at"),
     "done_at": ("完成时间", "Done at"),
     "hours_over": ("超时(小时)", "Hours over"),
+    "overdue": ("已超时", "Overdue"),
     "still_open": ("仍未完成", "Still open"),
     "complaints_title": ("投诉原因排行", "Top complaint reasons"),
     "reason": ("投诉原因", "Reason"),
@@ -196,3 +197,31 @@ RANK_METHODS = {"shrunk": ("经验贝叶斯收缩值", "shrunk"), "interval": ("
 def rank_method(method: str | None, lang: str) -> str | None:
     """How a ranking was made (metrics.rank's rank_method), in ``lang``."""
     return None if method is None else pick(RANK_METHODS.get(method, (method, method)), lang)
+
+
+_BUCKET_UNITS = {"d": ("天", "d"), "h": ("小时", "h")}
+
+
+def bucket_label(bucket: str | None, lang: str) -> str | None:
+    """A distribution bucket (metrics.distribution: 0–1d, 24–48h, >30d) with its unit in ``lang``."""
+    if bucket is None or bucket[-1:] not in _BUCKET_UNITS or not bucket[-2:-1].isdigit():
+        return bucket
+    return bucket[:-1] + pick(_BUCKET_UNITS[bucket[-1]], lang)
+
+
+def kpi_header(kpi_id: str, lang: str) -> str:
+    """A KPI as a column header, with the unit its bare numbers need: 平均维修时长(小时), 配件成本(元)."""
+    k = R.KPIS[kpi_id]
+    if k.unit not in ("hours", "yuan"):
+        return k.label(lang)
+    unit = pick(UNITS[k.unit], lang)
+    return f"{k.label(lang)}({unit})" if lang == "zh" else f"{k.label(lang)} ({unit})"
+
+
+def duration(hours: float | None, lang: str) -> str | None:
+    """How long, for a reader: hours up to 48 (36.5 小时), days beyond (972 天)."""
+    if hours is None:
+        return None
+    if abs(hours) > 48:
+        return f"{hours / 24:,.0f}天" if lang == "zh" else f"{hours / 24:,.0f} d"
+    return f"{hours:,.1f}小时" if lang == "zh" else f"{hours:,.1f} h"

@@ -127,13 +127,14 @@ def sla_breaches(recs: pl.DataFrame, lang: str, as_of: dt.datetime, outlets: dic
              "channel": i18n.value_label("channel", r["channel"], lang),
              "outlet": i18n.value_label("outlet", r["outlet_id"], lang, outlets),
              "created_at": r["created_at"], "due_at": r["due_at"], "done_at": r["done_at"],
-             "still_open": r["still_open"], "hours_over": r["hours_over"], "_key": r["ticket_id"]}
+             "still_open": r["still_open"], "hours_over": r["hours_over"],
+             "overdue": i18n.duration(r["hours_over"], lang), "_key": r["ticket_id"]}
             for r in breaches.head(limit).iter_rows(named=True)]
     cols = [Col("ticket_id", L("ticket_id"), width=20), Col("service_type", i18n.dim_label("service_type", lang)),
             Col("channel", i18n.dim_label("channel", lang)), Col("outlet", i18n.dim_label("outlet", lang), width=22),
             Col("created_at", L("created_at"), "datetime"), Col("due_at", L("due_at"), "datetime"),
             Col("done_at", L("done_at"), "datetime"), Col("still_open", L("still_open"), "bool"),
-            Col("hours_over", L("hours_over"), ",.1f")]
+            Col("overdue", L("overdue")), Col("hours_over", L("hours_over"), ",.1f", html=False)]
     t2 = Table("sla_breaches", L("sla_title"), "SLA超时工单" if lang == "zh" else "SLA breaches", cols, rows,
                note=L("sla_note").format(n=len(rows), total=breaches.height))
     return [t1, t2]
@@ -163,7 +164,7 @@ def complaints(recs: pl.DataFrame, lang: str) -> Table:
 def backlog(df: pl.DataFrame, lang: str) -> Table:
     """The period-end backlog by age (``metrics.distribution('backlog_ageing')``)."""
     L = lambda k: i18n.t(k, lang)  # noqa: E731
-    rows = [{"bucket": r["bucket"], "count": r["count"], "share": r["share"], "_key": r["bucket"]}
+    rows = [{"bucket": i18n.bucket_label(r["bucket"], lang), "count": r["count"], "share": r["share"], "_key": r["bucket"]}
             for r in df.sort("bucket_lo").iter_rows(named=True)]
     chart = charts.bars("chart-backlog", L("backlog_title"), [r["bucket"] for r in rows], [r["count"] for r in rows],
                         ",d", horizontal=False)

@@ -25,6 +25,8 @@ ALLOWED = frozenset({
     # units and calendar
     "Q",
 })
+# Units written in Latin letters in Chinese text too.
+ALLOWED_UNITS = frozenset({"kg", "g", "km", "m", "cm", "mm", "ml", "L", "kW", "W", "V"})
 # A run of ASCII letters (with digits, dots, dashes or underscores inside it): one "word".
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-/]*[A-Za-z0-9]|[A-Za-z0-9]")
 _MISSING = re.compile(r"(?<![A-Za-z])(None|nan|NaN|null|NULL|NaT|undefined|Infinity|inf)(?![A-Za-z])")
@@ -42,6 +44,9 @@ def leaks(text: str) -> list[str]:
     clean = _MARKUP.sub(" ", text)
     for m in _WORD.finditer(clean):
         word = m.group(0)
+        if re.fullmatch(r"[\d.,]+[a-z]+", word) and word.lstrip("0123456789.,") not in ALLOWED_UNITS:
+            found.append(word)  # a number with an English unit: 0–1d, 48h, 1.2pp
+            continue
         if any(ch.isdigit() for ch in word) or not any(ch.isalpha() for ch in word):
             continue  # a code (WD0001, KFR-35GW, 2026-W44, P-0012) or a number
         if (len(word) == 1 and word.isupper()) or word in ALLOWED or all(part in ALLOWED for part in re.split(r"[-_/.]", word) if part):
