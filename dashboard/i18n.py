@@ -77,7 +77,7 @@ WORDS: dict[str, tuple[str, str]] = {
                      "Nothing in the selected date range and filters; widen them."),
     "empty_kpi_dims": ("{kpi} 不能按 {dims} 筛选,已清除该筛选后再看,或换一个指标。",
                        "{kpi} cannot be filtered by {dims}; clear that filter to see it."),
-    "empty_orders": ("未导入订单量(orders_daily),无法计算千单投诉率。",
+    "empty_orders": ("未导入每日订单量,无法计算千单投诉率。",
                      "No orders loaded (orders_daily), so complaints per 1,000 orders cannot be computed."),
     "empty_forecast": ("还没有已保存的预测:运行 `aftersales forecast all` 后刷新本页。",
                        "No stored forecast yet: run `aftersales forecast all`, then reload this page."),
@@ -381,3 +381,43 @@ def bucket_label(bucket: Any, lang: str) -> Any:
     from reports.i18n import bucket_label as label  # one rule for the dashboard and the report
 
     return label(bucket, lang) if isinstance(bucket, str) else bucket
+
+
+# Why a row was quarantined, said in Chinese with what to do (the loader's own message is English,
+# with the details: it stays in the English view and in `aftersales rejects`).
+RULE_ADVICE_ZH = {
+    "key_present": "缺少主键(如工单号),该行无法导入:请在源文件中补齐",
+    "required": "必填项为空:请在源文件中补齐",
+    "type": "无法识别的写法(如日期或数字格式不对):请按正确格式填写",
+    "known_value": "取值不在代码表中:请改为已知取值,或在配置的代码表中添加",
+    "in_range": "数值或日期超出允许范围:请核对",
+    "order_of_events": "时间先后矛盾(如完成早于创建):请核对时间",
+    "known_reference": "引用的网点、师傅或产品在主数据中不存在:请先导入主数据",
+    "duplicate_key": "同一主键出现多次:请去重后重新导入",
+}
+
+
+def quarantine_message(rule: str | None, column: str | None, message: str | None, lang: str) -> str | None:
+    """A quarantined row's reason in ``lang``: in Chinese the column's name and the rule's advice."""
+    if lang != "zh":
+        return message
+    advice = RULE_ADVICE_ZH.get(rule or "", "未通过校验:请核对该行")
+    name = _MODEL_ZH.get(column or "") if column else None
+    return f"{name}:{advice}" if name else advice
+
+
+def raw_row(text: str | None, lang: str) -> str | None:
+    """A quarantined row's raw values (JSON, as read) for reading: 列=值; an empty cell as 空 / empty,
+    never null. Values stay exactly as the file wrote them."""
+    import json
+
+    if not text:
+        return text
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(values, dict):
+        return text
+    empty = "(空)" if lang == "zh" else "(empty)"
+    return "; ".join(f"{k}={empty if v is None else v}" for k, v in values.items())

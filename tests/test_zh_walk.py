@@ -288,3 +288,12 @@ def test_browser_every_page_in_chinese_viewer_mode_and_links_by_name(server, bro
     page.close()
     bad = zh_text.check(texts)
     assert not bad, "\n".join(bad[:40])
+
+
+def test_quarantine_reasons_are_said_in_chinese():
+    from aftersales.i18n import ZH_CODES
+
+    for rule in ZH_CODES["rule"]:
+        text = T.quarantine_message(rule, "channel", "channel: unknown value; expected one of tmall, jd", "zh")
+        assert text.startswith("渠道") and zh_text.leaks(text) == [], (rule, text)
+    assert T.quarantine_message("type", "created_at", "created_at: cannot be read", "en") == "created_at: cannot be read"

@@ -49,6 +49,8 @@ def leaks(text: str) -> list[str]:
             continue
         if any(ch.isdigit() for ch in word) or not any(ch.isalpha() for ch in word):
             continue  # a code (WD0001, KFR-35GW, 2026-W44, P-0012) or a number
+        if re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)+", word):
+            continue  # a kebab-case identifier: a mapping's source name (tmall-taobao-aftersales-csv)
         if (len(word) == 1 and word.isupper()) or word in ALLOWED or all(part in ALLOWED for part in re.split(r"[-_/.]", word) if part):
             continue
         found.append(word)
