@@ -72,7 +72,7 @@ def check(texts: Iterable[tuple[str, str]]) -> list[str]:
 # Proto fields that hold identifiers, formats or settings, never text for the reader.
 _SKIP_FIELDS = {"id", "form_id", "key", "icon", "type", "format", "width", "height", "delta_color", "chart_type",
                 "color", "mime", "url", "data", "selection_mode", "use_container_width", "spec", "theme",
-                "default", "value_type", "help" if False else "", "scope", "anchor", "tooltip_format",
+                "default", "value_type", "scope", "anchor", "tooltip_format",
                 "delta_arrow", "label_visibility", "placeholder_kind", "config", "element_hash", "file_id",
                 "deploy_params", "page_script_hash", "column_config", "arrow_data", "styler", "editing_mode",
                 "on_change_handler", "bind", "query_param_key", "default_value", "set_value", "date_format",
@@ -97,6 +97,13 @@ def _proto_strings(msg: Any, path: str = "") -> Iterator[tuple[str, str]]:
                     yield f"{path}.{name}", item
 
 
+# Figure keys holding settings, styles or the drill-down's codes, never words for the reader.
+_FIGURE_SETTINGS = frozenset({"customdata", "meta", "font", "marker", "line", "colorscale", "tickformat", "hoverformat",
+                              "legendgroup", "uid", "template", "type", "mode", "orientation", "fill", "fillcolor",
+                              "xref", "yref", "anchor", "showlegend", "zmid", "textposition", "alignmentgroup",
+                              "offsetgroup", "hoverinfo", "xhoverformat", "yhoverformat"})
+
+
 def _figure_strings(spec: str) -> Iterator[str]:
     """The words a Plotly figure shows: titles, names, texts, hover templates, tick texts,
     category axis values (not colours, fonts, formats or the drill-down's customdata)."""
@@ -107,14 +114,8 @@ def _figure_strings(spec: str) -> Iterator[str]:
     def walk(node: Any, key: str = "") -> Iterator[str]:
         if isinstance(node, dict):
             for k, v in node.items():
-                if k in ("customdata", "meta", "font", "marker", "line", "colorscale", "tickformat", "hoverformat",
-                         "xaxis", "yaxis", "legendgroup", "uid", "template", "type", "mode", "orientation",
-                         "fill", "fillcolor", "xref", "yref", "anchor", "showlegend", "zmid", "textposition",
-                         "alignmentgroup", "offsetgroup", "hoverinfo", "xhoverformat", "yhoverformat",
-                         "texttemplatefallback", "hovertemplatefallback"):
-                    if k not in ("xaxis", "yaxis"):
-                        continue
-                yield from walk(v, k)
+                if k not in _FIGURE_SETTINGS:
+                    yield from walk(v, k)
         elif isinstance(node, list):
             for v in node:
                 yield from walk(v, key)
