@@ -19,7 +19,7 @@ def data_warming() -> bool:
 
 
 def main() -> None:
-    st.set_page_config(page_title="售后服务分析 · After-sales analytics", page_icon=":material/build:", layout="wide")
+    st.set_page_config(page_title=T.t("app_title", "zh"), page_icon=":material/build:", layout="wide")
     scope = state.sidebar()
     if data_warming():
         warm.start()
