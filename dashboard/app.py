@@ -19,12 +19,19 @@ def data_warming() -> bool:
 
 
 def main() -> None:
-    st.set_page_config(page_title="售后服务分析 · After-sales analytics", page_icon=":material/build:", layout="wide")
+    st.set_page_config(page_title=T.t("app_title", "zh"), page_icon=":material/build:", layout="wide")
     scope = state.sidebar()
     if data_warming():
         warm.start()
-    nav = st.navigation([st.Page(f"views/{name}.py", title=T.t(key, scope.lang), icon=icon, url_path=name,
-                                 default=(i == 0)) for i, (name, key, icon) in enumerate(PAGES)])
+    pages = [st.Page(f"views/{name}.py", title=T.t(key, scope.lang), icon=icon, url_path=name,
+                     default=(i == 0)) for i, (name, key, icon) in enumerate(PAGES)]
+    # The home page is served at "/"; its own name (/overview, in links and bookmarks) reaches
+    # the same page through a hidden twin instead of Streamlit's "Page not found".
+    home, key, icon = PAGES[0]
+    pages[0] = st.Page(f"views/{home}.py", title=T.t(key, scope.lang), icon=icon, url_path="home", default=True)
+    pages.append(st.Page(f"views/{home}.py", title=T.t(key, scope.lang), icon=icon, url_path=home,
+                         visibility="hidden"))
+    nav = st.navigation(pages)
     st.set_page_config(page_title=f"{nav.title} · {T.t('app_title', scope.lang)}")
     nav.run()
 

@@ -195,9 +195,10 @@ def histogram(df: pl.DataFrame, lang: str, title: str, colours: Sequence[str] | 
               extra: Sequence[str] | None = None) -> go.Figure:
     """Counts per bucket (``metrics.distribution``), share on hover. With ``dim`` and ``codes``
     (one per bar) a click drills down to the records of that breakdown value."""
-    rows = df.to_dicts()
+    rows = [{**r, "bucket": T.bucket_label(r["bucket"], lang)} for r in df.to_dicts()]
     fig = go.Figure(go.Bar(
-        x=df["bucket"].to_list(), y=df["count"].to_list(), marker={"color": list(colours) if colours else PALETTE[0]},
+        x=[r["bucket"] for r in rows], y=df["count"].to_list(),
+        marker={"color": list(colours) if colours else PALETTE[0]},
         text=[f"<b>{r['bucket']}</b><br>{T.t('count', lang)}: {T.number(r['count'], lang)}<br>"
               f"{T.t('share', lang)}: {r['share']:.1%}" + (f"<br>{extra[i]}" if extra else "")
               for i, r in enumerate(rows)],

@@ -19,7 +19,9 @@ def command(args: argparse.Namespace) -> list[str]:
     db = resolve_db_path(args.db)
     cmd = [sys.executable, "-m", "dashboard.serve", "run", str(APP), "--server.headless", "true",
            "--server.port", str(args.port), "--server.address", args.host, "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--", "--db", str(db)]
+           "--server.fileWatcherType", "none",
+           # a manager's view: no Deploy button, no developer menu (rerun, settings, clear cache)
+           "--client.toolbarMode", "viewer", "--", "--db", str(db)]
     if not args.no_warm:
         cmd.append("--warm")
     if args.config:

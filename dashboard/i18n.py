@@ -83,7 +83,7 @@ WORDS: dict[str, tuple[str, str]] = {
                      "Nothing in the selected date range and filters; widen them."),
     "empty_kpi_dims": ("{kpi} 不能按 {dims} 筛选,已清除该筛选后再看,或换一个指标。",
                        "{kpi} cannot be filtered by {dims}; clear that filter to see it."),
-    "empty_orders": ("未导入订单量(orders_daily),无法计算千单投诉率。",
+    "empty_orders": ("未导入每日订单量,无法计算千单投诉率。",
                      "No orders loaded (orders_daily), so complaints per 1,000 orders cannot be computed."),
     "empty_forecast": ("还没有已保存的预测:运行 `aftersales forecast all` 后刷新本页。",
                        "No stored forecast yet: run `aftersales forecast all`, then reload this page."),
@@ -101,7 +101,7 @@ WORDS: dict[str, tuple[str, str]] = {
     # repair
     "mttr_distribution": ("维修时长分布", "Repair time distribution"),
     "hours": ("小时", "hours"), "by_outlet": ("按网点", "By outlet"), "by_technician": ("按师傅", "By technician"),
-    "own_vs_outsourced": ("自营 vs 外包网点", "Own vs outsourced outlets"),
+    "own_vs_outsourced": ("自营与外包网点对比", "Own vs outsourced outlets"),
     "rank_note": ("排序使用经验贝叶斯收缩值(或区间保守端),小样本不会排到最前。",
                   "Ranked on the shrunk estimate (or the cautious end of the interval), so a tiny unit cannot top the table."),
     "top_n": ("显示最差 {n} 个(共 {total} 个,完整列表见下表)。", "Showing the worst {n} of {total} (full list in the table)."),
@@ -176,7 +176,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "run_database": ("流水线数据库", "Pipeline database"),
     "run_file": ("文件 {name}", "File {name}"),
     "run_created": ("运行于 {t}", "run {t}"),
-    "run_pick_help": ("默认显示流水线(数据库)的最新运行;也可选择由文件(--input)生成的运行。",
+    "run_pick_help": ("默认显示流水线(数据库)的最新运行;也可选择由计划员文件生成的运行。",
                       "Shows the pipeline's (database) latest run by default; runs made from a file (--input) can be picked."),
     "freq_D": ("按日", "daily"), "freq_W": ("按周", "weekly"), "freq_M": ("按月", "monthly"),
     "not_forecast": ("{n} 个序列未预测(原因见下)", "{n} series not forecast (why, below)"),
@@ -450,3 +450,106 @@ EVENTS: dict[str, tuple[str, str]] = {
 def event_label(name: str, lang: str) -> str:
     pair = EVENTS.get(name)
     return name if pair is None else shared.pick(pair, lang)
+
+
+# -- Chinese-first (issue 15 item 5): forecast models, ranking methods, load statuses --------------
+
+# Forecast models by their stored names (forecasts.workload, forecasts.parts): a Chinese name, the
+# model's own name kept in brackets where a planner may look it up.
+MODELS: dict[str, tuple[str, str]] = {
+    "prophet": ("Prophet 趋势季节模型", "Prophet"), "mstl": ("MSTL 多季节分解模型", "MSTL"),
+    "ets": ("ETS 指数平滑模型", "ETS"), "ses": ("简单指数平滑", "SES"), "combo": ("组合模型(多模型平均)", "Combination"),
+    "snaive7": ("季节性朴素法(上周同日)", "Seasonal naive (last week)"),
+    "snaive": ("季节性朴素法", "Seasonal naive"), "naive364": ("去年同日", "Same day last year"),
+    "naive": ("朴素法(沿用上期)", "Naive (last value)"), "swa": ("近四期同日平均", "Seasonal window average"),
+    "zero": ("零需求预测", "Zero forecast"), "croston_sba": ("克罗斯顿法(SBA 修正)", "Croston (SBA)"),
+    "croston": ("克罗斯顿法", "Croston"), "sba": ("克罗斯顿法(SBA 修正)", "Croston (SBA)"),
+    "tsb": ("TSB 间歇需求法", "TSB"), "adida": ("ADIDA 聚合分解法", "ADIDA"), "imapa": ("多层聚合平均法", "IMAPA"),
+}
+# How a ranking was made (metrics.rank's rank_method).
+RANK_METHODS: dict[str, tuple[str, str]] = {
+    "shrunk": ("经验贝叶斯收缩值", "Shrunk estimate"), "interval": ("区间保守端", "Cautious end of interval"),
+    "value": ("原始数值", "Value"),
+}
+# A load's status in the ledger (aftersales/schema.sql).
+LOAD_STATUSES: dict[str, tuple[str, str]] = {
+    "loaded": ("已导入", "Loaded"), "duplicate": ("重复文件,已跳过", "Duplicate, skipped"),
+}
+# Backtest error measures stored beside a series (score_metric).
+SCORE_METRICS: dict[str, tuple[str, str]] = {
+    "mase": ("平均绝对标度误差", "MASE"), "mase_outer": ("平均绝对标度误差", "MASE"),
+    "rmsse": ("均方根标度误差", "RMSSE"),
+}
+WORDS.update({
+    "backtest_caption": ("回测:所选模型为{model},{metric} {score}(越低越好;季节性朴素基准为 {baseline})",
+                         "Backtest: {model} chosen, {metric} {score} (lower is better; seasonal naive baseline {baseline})"),
+    "backtest_help": ("平均绝对标度误差:预测误差与“季节性朴素法”误差之比,小于 1 表示优于基准。",
+                      "MASE: forecast error relative to the seasonal naive forecast's; below 1 beats the baseline."),
+    "unspecified_dispatch": ("(未派工,暂无网点)", "(not dispatched yet)"),
+    "unspecified_value": ("(源数据未填写)", "(not in the source data)"),
+    "days_unit": ("天", "d"), "hours_unit": ("小时", "h"),
+})
+COLUMNS.update({"overdue": ("已超时", "Overdue")})
+
+
+def model_label(name: object, lang: str) -> str:
+    """A forecast model's name in ``lang`` (Prophet 趋势季节模型); an unknown name as stored."""
+    pair = MODELS.get(str(name or ""))
+    return str(name) if pair is None else shared.pick(pair, lang)
+
+
+def duration(hours: Any, lang: str) -> str:
+    """How long, for a reader: hours up to 48 (36.5 小时), days beyond (972 天)."""
+    if is_missing(hours):
+        return "—"
+    h = float(hours)
+    if abs(h) > 48:
+        return f"{h / 24:,.0f}{'' if lang == 'zh' else ' '}{t('days_unit', lang)}"
+    return f"{h:,.1f}{'' if lang == 'zh' else ' '}{t('hours_unit', lang)}"
+
+
+def bucket_label(bucket: Any, lang: str) -> Any:
+    """A distribution bucket (metrics.distribution: 0–1d, 24–48h, >30d) with its unit in ``lang``."""
+    from reports.i18n import bucket_label as label  # one rule for the dashboard and the report
+
+    return label(bucket, lang) if isinstance(bucket, str) else bucket
+
+
+# Why a row was quarantined, said in Chinese with what to do (the loader's own message is English,
+# with the details: it stays in the English view and in `aftersales rejects`).
+RULE_ADVICE_ZH = {
+    "key_present": "缺少主键(如工单号),该行无法导入:请在源文件中补齐",
+    "required": "必填项为空:请在源文件中补齐",
+    "type": "无法识别的写法(如日期或数字格式不对):请按正确格式填写",
+    "known_value": "取值不在代码表中:请改为已知取值,或在配置的代码表中添加",
+    "in_range": "数值或日期超出允许范围:请核对",
+    "order_of_events": "时间先后矛盾(如完成早于创建):请核对时间",
+    "known_reference": "引用的网点、师傅或产品在主数据中不存在:请先导入主数据",
+    "duplicate_key": "同一主键出现多次:请去重后重新导入",
+}
+
+
+def quarantine_message(rule: str | None, column: str | None, message: str | None, lang: str) -> str | None:
+    """A quarantined row's reason in ``lang``: in Chinese the column's name and the rule's advice."""
+    if lang != "zh":
+        return message
+    advice = RULE_ADVICE_ZH.get(rule or "", "未通过校验:请核对该行")
+    name = _MODEL_ZH.get(column or "") if column else None
+    return f"{name}:{advice}" if name else advice
+
+
+def raw_row(text: str | None, lang: str) -> str | None:
+    """A quarantined row's raw values (JSON, as read) for reading: 列=值; an empty cell as 空 / empty,
+    never null. Values stay exactly as the file wrote them."""
+    import json
+
+    if not text:
+        return text
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(values, dict):
+        return text
+    empty = "(空)" if lang == "zh" else "(empty)"
+    return "; ".join(f"{k}={empty if v is None else v}" for k, v in values.items())

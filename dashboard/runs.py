@@ -74,5 +74,5 @@ def pick(scope: state.Scope, kind: str) -> dict[str, Any] | None:
     skipped = not_forecast_rows(run, lang)
     if skipped.height:
         with st.expander(T.t("not_forecast", lang, n=skipped.height)):
-            st.dataframe(skipped, hide_index=True, use_container_width=True)
+            st.dataframe(skipped, hide_index=True, width="stretch", placeholder="—")
     return run

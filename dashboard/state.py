@@ -46,6 +46,17 @@ def widget_value(key: str, options: tuple[str, ...]) -> str:
     return value if value in options else options[0]
 
 
+# What ``?lang=`` may say: the codes (zh, en) and, for links made before, the language names.
+LANG_ALIASES = {"zh": "zh", "en": "en", "中文": "zh", "english": "en", "chinese": "zh", "zh-cn": "zh", "zh_cn": "zh",
+                "en-us": "en", "en-gb": "en"}
+
+
+def url_lang(default: str) -> str:
+    """The language the URL asks for (``lang=zh|en``, or the older ``lang=English`` / ``中文``)."""
+    raw = st.query_params.get("lang")
+    return LANG_ALIASES.get(str(raw).strip().lower(), default) if raw else default
+
+
 def lang() -> str:
     value = st.session_state.get("lang")
     return value if value in T.LANGS else data.settings().language
@@ -72,11 +83,17 @@ def labels(ver: str, dim: str, lang: str) -> dict[str, str]:
 
 
 def dim_value_label(dim: str, code: object, lang: str, ver: str | None = None) -> str:
-    if code is None:
-        return "（未指定）" if lang == "zh" else "(none)"
+    if code is None:  # say what is missing and why, not just that it is
+        return T.t(UNSPECIFIED.get(dim, "unspecified_value"), lang)
     if dim in R.DIMENSIONS:
         return labels(ver or data.version(), dim, lang).get(str(code), str(code))
     return T.code_label(dim, code, lang)
+
+
+# A ticket without a value for a breakdown: outlet, technician, region and outlet type come with
+# dispatch, so a ticket not yet dispatched has none.
+UNSPECIFIED = {"outlet": "unspecified_dispatch", "technician": "unspecified_dispatch", "region": "unspecified_dispatch",
+               "outlet_type": "unspecified_dispatch", "complaint_reason": "no_reason"}
 
 
 def _options(dim: str) -> list[str]:
@@ -97,9 +114,12 @@ def sidebar() -> Scope:
     ver = data.version()
     default_lang = data.settings().language
     with st.sidebar:
-        lg = st.radio(T.t("language", default_lang), T.LANGS, index=T.LANGS.index(default_lang),
-                      format_func=T.LANG_NAMES.get, horizontal=True, key="lang", bind=BIND)
+        if st.session_state.get("lang") not in T.LANGS:  # a new session: the URL's language, else the config's
+            st.session_state["lang"] = url_lang(default_lang)
+        lg = st.radio(T.t("language", default_lang), T.LANGS, format_func=T.LANG_NAMES.get, horizontal=True,
+                      key="lang")
         lg = lg if lg in T.LANGS else default_lang
+        st.query_params["lang"] = lg  # a copied link keeps the language, as a code (lang=zh|en)
         st.subheader(T.t("filters", lg))
         rng = data.data_range(ver) if ver != "missing" else None
         last = rng[1] if rng else dt.date.today()

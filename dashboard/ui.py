@@ -4,7 +4,6 @@ records behind them, downloads (CSV and Excel) and empty states that say why."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +11,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from aftersales.safe_export import neutralise_frame
+from aftersales import model
 from dashboard import data
+from dashboard import downloads as downloads_
 from dashboard import i18n as T
 from dashboard.state import Scope
 from metrics import registry as R
@@ -131,6 +131,16 @@ def localize(df: pl.DataFrame, lang: str, scope: Scope | None = None, kpi_col: s
             continue
         if c in CODED_COLUMNS:
             mapping = T.ZH_CODES.get(c) if lang == "zh" else T.EN_CODES.get(c)
+            if c == "status":  # the load ledger's statuses beside the tickets'
+                mapping = {**(mapping or {}), **{k: T.shared.pick(v, lang) for k, v in T.LOAD_STATUSES.items()}}
+        elif c == "rank_method":
+            mapping = {k: T.shared.pick(v, lang) for k, v in T.RANK_METHODS.items()}
+        elif c == "model":
+            mapping = {k: T.shared.pick(v, lang) for k, v in T.MODELS.items()}
+        elif c in ("table_name", "table") and lang == "zh":
+            mapping = {name: t.zh for name, t in model.TABLES.items() if t.zh}
+        elif c == "source" and lang == "zh":  # the mappings that ship for the canonical files
+            mapping = {f"canonical-{name}": f"标准格式({t.zh})" for name, t in model.TABLES.items() if t.zh}
         elif c in ("outlet", "technician"):
             mapping = labels(ver, c, lang)
         else:
@@ -167,7 +177,7 @@ def format_values(df: pl.DataFrame, lang: str, kpi_id: str | None = None, kpi_co
             finals = df["final_on"].to_list() if "final_on" in df.columns else [None] * len(vals)
             out[c] = [T.status_label(v, lang, f) for v, f in zip(vals, finals, strict=True)]
         elif c == "rank_method":
-            out[c] = vals
+            out[c] = [None if v is None else T.shared.pick(T.RANK_METHODS.get(v, (v, v)), lang) for v in vals]
         else:
             continue
     return df.with_columns(**{c: pl.Series(c, v, dtype=pl.String) for c, v in out.items()})
@@ -179,7 +189,8 @@ def kpi_table(df: pl.DataFrame, key: str, scope: Scope, name: str, kpi_id: str |
     kpi_col = "kpi" if "kpi" in df.columns else None
     shown = localize(format_values(df, scope.lang, kpi_id), scope.lang, scope, kpi_col=kpi_col)
     raw = localize(_status_words(df, scope.lang), scope.lang, scope, kpi_col=kpi_col)
-    return table(raw, key=key, lang=scope.lang, name=name, selectable=selectable, height=height, display=shown)
+    return table(raw, key=key, lang=scope.lang, name=name, selectable=selectable, height=height, display=shown,
+                 kpi_id=kpi_id)
 
 
 def _status_words(df: pl.DataFrame, lang: str) -> pl.DataFrame:
@@ -202,33 +213,30 @@ def _column_config(df: pl.DataFrame, lang: str) -> dict[str, Any]:
     return cfg
 
 
-def _csv_bytes(df: pl.DataFrame) -> bytes:
-    """A download as CSV: formula-safe text cells, UTF-8 with a BOM (Excel opens Chinese text
-    in a CSV correctly only with it)."""
-    frame = neutralise_frame(df)
-    return "\ufeff".encode() + frame.write_csv(datetime_format="%Y-%m-%d %H:%M:%S").encode("utf-8")
+def _csv_bytes(df: pl.DataFrame, lang: str = "zh") -> bytes:
+    """A download as CSV: raw values, said so in its first line (``dashboard.downloads``)."""
+    return downloads_.csv_bytes(df, lang)
 
 
-def _xlsx_bytes(df: pl.DataFrame) -> bytes:
-    """A download as a workbook: formula-safe text cells, kept as text (never read as numbers
-    or formulas), lists as comma-separated text."""
-    buf = io.BytesIO()
-    neutralise_frame(df).write_excel(buf, worksheet="data", autofit=True)
-    return buf.getvalue()
+def _xlsx_bytes(df: pl.DataFrame, lang: str = "zh", kpi_id: str | None = None) -> bytes:
+    """A download as a workbook formatted like the report's (``dashboard.downloads``)."""
+    return downloads_.xlsx_bytes(df, lang, kpi_id)
 
 
-def downloads(df: pl.DataFrame, name: str, lang: str, key: str) -> None:
+def downloads(df: pl.DataFrame, name: str, lang: str, key: str, kpi_id: str | None = None) -> None:
     """CSV and Excel of exactly the table shown (headers in ``lang``), made when clicked."""
     row = st.container(horizontal=True)
-    row.download_button(T.t("download_csv", lang), data=lambda: _csv_bytes(df), file_name=f"{name}.csv",
+    row.download_button(T.t("download_csv", lang), data=lambda: _csv_bytes(df, lang), file_name=f"{name}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    row.download_button(T.t("download_xlsx", lang), data=lambda: _xlsx_bytes(df), file_name=f"{name}.xlsx",
+    row.download_button(T.t("download_xlsx", lang), data=lambda: _xlsx_bytes(df, lang, kpi_id),
+                       file_name=f"{name}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")
 
 
 def table(df: pl.DataFrame, key: str, lang: str, name: str | None = None, selectable: bool = True,
-          height: int | str = "auto", display: pl.DataFrame | None = None, highlight: str | None = None) -> int | None:
+          height: int | str = "auto", display: pl.DataFrame | None = None, highlight: str | None = None,
+          kpi_id: str | None = None) -> int | None:
     """A table (already localised) with its downloads; returns the selected row's index.
     ``highlight``: a boolean column of ``display`` whose true rows carry a red label (shortfalls)."""
     shown: Any = display if display is not None else df
@@ -246,8 +254,9 @@ def table(df: pl.DataFrame, key: str, lang: str, name: str | None = None, select
             if dtype.is_float():
                 config[c] = st.column_config.NumberColumn(format="localized")
     event = st.dataframe(shown, key=key, hide_index=True, height=height, width="stretch", column_config=config,
-                         on_select="rerun" if selectable else "ignore", selection_mode="single-row")
-    downloads(df, name or key, lang, key)
+                         on_select="rerun" if selectable else "ignore", selection_mode="single-row",
+                         placeholder="—")  # a missing value, never Streamlit's "None"
+    downloads(df, name or key, lang, key, kpi_id)
     if selectable and event is not None:
         rows = event.selection.rows if hasattr(event, "selection") else []
         return rows[0] if rows else None

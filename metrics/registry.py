@@ -361,7 +361,7 @@ _kpi(KpiDef(
                           "completed without a resolution time", "已完成但无完成时间"),),
     basis=(Basis("source_verdict", "verdict IS NOT NULL", "the source's own SLA verdict (sla_met_source)",
                  "来源系统的SLA判定"),
-           Basis("sla_hours", "verdict IS NULL", "the configured limits (sla_hours)", "配置的时限(sla_hours)")),
+           Basis("sla_hours", "verdict IS NULL", "the configured limits (sla_hours)", "按配置的时限判定")),
     note=_SLA_NOTE + " Where a ticket carries the source's own verdict (sla_met_source), that verdict decides; the "
                      "result's `basis` says how many tickets were judged by it and how many by the configured limits."))
 _kpi(KpiDef(

@@ -199,8 +199,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default="data/sample", help="output directory (default data/sample)")
     p.add_argument("--messy", action="store_true", help="also write exports the way they really arrive")
-    p.add_argument("--start", default="2024-01-01")
-    p.add_argument("--end", default="2026-10-31")
+    p.add_argument("--start", default="2024-01-01", help="first day of data (default 2024-01-01)")
+    p.add_argument("--end", default=None, metavar="YYYY-MM-DD",
+                   help="last day of data (default yesterday, Asia/Shanghai: the sample stays live; "
+                        "pass a date for the same data every time)")
     p.add_argument("--format", choices=["parquet", "csv", "both"], default="parquet")
     p.set_defaults(func=cmd_generate)
 

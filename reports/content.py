@@ -87,6 +87,20 @@ def freshness(con: duckdb.DuckDBPyConnection) -> Freshness:
     return Freshness(row[0], row[1], last_load)
 
 
+def refuse_empty(con: duckdb.DuckDBPyConnection, period: Period, fresh: Freshness) -> None:
+    """A period without a single ticket created in it is refused, saying what the data covers and
+    how to pick a period inside it (cron's ``last-month`` counts back from today: ``--as-of``)."""
+    first = con.execute("SELECT min(created_at) FROM tickets").fetchall()[0][0]
+    inside = period.start <= fresh.data_through.date() and period.end >= first.date() and con.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM tickets WHERE created_at >= $a AND created_at < $b LIMIT 1)",
+        {"a": period.start, "b": period.end_exclusive}).fetchall()[0][0] > 0
+    if inside:
+        return
+    raise UserError(f"no data for {period.slug}: the data ends on {fresh.data_through:%Y-%m-%d} (tickets from "
+                    f"{first:%Y-%m-%d}); pick a period inside it, pass --as-of data (last-month/last-week before "
+                    f"the data's last day) or --as-of YYYY-MM-DD, or load newer exports (`aftersales load`)")
+
+
 def value_names(con: duckdb.DuckDBPyConnection, dim: str) -> dict[str, str]:
     """Display names of a breakdown's values (outlet and technician names), from the metrics layer."""
     if dim not in ("outlet", "technician"):
@@ -207,7 +221,7 @@ def kpi_section(df: pl.DataFrame, lang: str) -> Section:
 def trend_section(trend: pl.DataFrame, grain: str, lang: str, config: dict) -> Section:
     L = lambda k: i18n.t(k, lang)  # noqa: E731
     kpis = [k for k in TREND_KPIS if k in set(trend["kpi"].to_list())]
-    cols = [Col("period", L("trend_period"), width=12)] + [Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis]
+    cols = [Col("period", L("trend_period"), width=12)] + [Col(k, i18n.kpi_header(k, lang), R.KPIS[k].fmt) for k in kpis]
     rows: dict[dt.date, dict[str, Any]] = {}
     for rec in trend.iter_rows(named=True):
         row = rows.setdefault(rec["period_start"], {"period": period_label(rec["period_start"], grain),
@@ -245,9 +259,12 @@ def breakdown_table(df: pl.DataFrame, dim: str, period: Period, names: dict[str,
     """One row per value of ``dim`` (largest first), one column per KPI, status-coloured."""
     present = set(df["kpi"].to_list())
     kpis = [k for k in R.KPIS if k in present]
-    cols = [Col("label", i18n.dim_label(dim, lang), width=24)] + [
-        Col(k, R.KPIS[k].label(lang), R.KPIS[k].fmt) for k in kpis] + [
+    # the code column serves joins in English workbooks, and in Chinese ones only where the value
+    # is a code a reader looks up (outlets, products), never for labelled codes (east -> 华东)
+    code_col = [] if lang == "zh" and R.DIMENSIONS[dim].labels else [
         Col("code", i18n.dim_label(dim, lang) + (" 代码" if lang == "zh" else " code"), html=False)]
+    cols = [Col("label", i18n.dim_label(dim, lang), width=24)] + [
+        Col(k, i18n.kpi_header(k, lang), R.KPIS[k].fmt) for k in kpis] + code_col
     rows: dict[Any, dict[str, Any]] = {}
     for rec in df.iter_rows(named=True):
         code = rec[dim]
@@ -310,7 +327,7 @@ def definitions_section(kpi_ids: list[str], lang: str, config: dict) -> Section:
                      "period_by": i18n.pick(i18n.PERIOD_BY.get(k.period_by, (k.period_by, k.period_by)), lang),
                      "direction": L(k.direction), "target": R.target_for(k, config), "min_sample": k.min_sample,
                      "final_when": k.maturity.zh if lang == "zh" else k.maturity.en,
-                     "note": k.note or None, "_key": k.id, "_fmt": {"target": k.fmt}})
+                     "note": i18n.kpi_note(k.id, lang), "_key": k.id, "_fmt": {"target": k.fmt}})
     table = Table("definitions", L("sec_definitions"), "指标定义" if lang == "zh" else "Definitions", cols, rows,
                   freeze_cols=1)
     return Section("definitions", L("sec_definitions"), tables=[table], notes=[L("masking")])
@@ -339,9 +356,7 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
     config = config or {}
     t0 = time.perf_counter()
     fresh = freshness(con)
-    if period.start > fresh.data_through.date():
-        raise UserError(f"no data for {period.slug}: the data ends on {fresh.data_through:%Y-%m-%d}; "
-                        f"load newer exports (`aftersales load`) or pick an earlier period")
+    refuse_empty(con, period, fresh)
     checked = check_where(con, where)
     by_dims = check_dims(list(by) if by else list(DEFAULT_BY))
     names = {d: value_names(con, d) for d in ("outlet", "technician")}

@@ -114,7 +114,7 @@ def cards_html(cards: list[dict[str, Any]], lang: str) -> str:
             lines.append(f'<div class="card-line">{e(label)} <span class="{tone}" data-field="{key}" '
                          f'data-raw="{e(raw(v))}">{e(text)}</span>{pct}</div>')
         target = (f'{e(L("target"))} <span data-field="target" data-raw="{e(raw(c["target"]))}">'
-                  f'{e(display(c["target"], c["fmt"], lang))}</span> · ' if c["target"] is not None else "")
+                  f'{e(display(c["target"], c["fmt"], lang))}</span>{unit} · ' if c["target"] is not None else "")
         small = f' · {e(L("small"))}' if c["small_sample"] else ""
         out.append(
             f'<div class="card st-{status}" data-kpi="{e(c["kpi"])}">'
@@ -123,7 +123,7 @@ def cards_html(cards: list[dict[str, Any]], lang: str) -> str:
             f'{e(display(c["value"], c["fmt"], lang))}</span>{unit}</div>{"".join(lines)}'
             f'<div class="card-line">{target}<span class="badge st-{status}">'
             f'{e(i18n.status_label(status, lang, c.get("final_on")))}'
-            f'</span></div><div class="card-line">n = <span data-field="n_records" data-raw="{e(raw(c["n_records"]))}">'
+            f'</span></div><div class="card-line">{e(L("n_records"))} <span data-field="n_records" data-raw="{e(raw(c["n_records"]))}">'
             f'{e(display(c["n_records"], ",d", lang))}</span>{small}</div></div>')
     out.append("</div>")
     return "\n".join(out)

@@ -55,7 +55,7 @@ _T: dict[str, tuple[str, str]] = {
     "status": ("达标状态", "Status"),
     "period_start": ("期初", "Period start"),
     "period_end": ("期末(不含)", "Period end (excl.)"),
-    "change_note": ("比率类指标的变化为百分点(pp);Excel 中以 % 显示。",
+    "change_note": ("比率类指标的变化以百分点计;Excel 中以 % 显示。",
                     "Changes of rates are in percentage points (pp); Excel shows them with a % sign."),
     "small": ("样本不足", "small sample"),
     "met": ("达标", "met"),
@@ -73,7 +73,10 @@ _T: dict[str, tuple[str, str]] = {
                             "open): provisional, not judged against target: {items}."),
     "provisional_item": ("{kpi}({date}定稿)", "{kpi} (final on {date})"),
     "trend_provisional": ("空心菱形与虚线为暂定值(尚未定稿)。", "Hollow diamonds on a dashed line: provisional values (not final yet)."),
-    "none_value": ("(未指定)", "(none)"),
+    "none_value": ("(源数据未填写)", "(not in the source data)"),
+    "none_dispatch": ("(未派工,暂无网点)", "(not dispatched yet)"),
+    "no_reason": ("未注明原因", "No reason given"),
+    "rank_method": ("排序方法", "Ranking method"),
     "not_applicable": ("所选筛选条件下无适用内容。", "Nothing here applies to the chosen filters."),
     "trend_title": ("近{n}期趋势", "Last {n} periods"),
     "trend_note": ("蓝线为各期数值,灰色点线为去年同期,红色虚线为目标值。",
@@ -102,6 +105,7 @@ _T: dict[str, tuple[str, str]] = {
     "due_at": ("到期时间", "Due at"),
     "done_at": ("完成时间", "Done at"),
     "hours_over": ("超时(小时)", "Hours over"),
+    "overdue": ("已超时", "Overdue"),
     "still_open": ("仍未完成", "Still open"),
     "complaints_title": ("投诉原因排行", "Top complaint reasons"),
     "reason": ("投诉原因", "Reason"),
@@ -124,7 +128,7 @@ _T: dict[str, tuple[str, str]] = {
     "none": ("—", "—"),
     "masking": ("客户姓名与电话在所有导出中均已脱敏(张** / 138****1234)。",
                 "Customer names and phone numbers are masked in every export (张** / 138****1234)."),
-    "footer": ("由 aftersales report 生成;所有数字来自指标层(与看板一致)。",
+    "footer": ("由售后分析系统的定时报告生成;所有数字来自指标层(与看板一致)。",
                "Made by aftersales report; every number comes from the metrics layer (as on the dashboard)."),
     "about": ("报告信息", "About"),
     "item": ("项目", "Item"),
@@ -195,8 +199,8 @@ def dim_label(dim: str, lang: str) -> str:
 
 def value_label(dim: str, value: object, lang: str, names: dict[str, str] | None = None) -> str:
     """How a breakdown value is shown: 华东 / east; outlets and technicians with their name."""
-    if value is None:
-        return t("none_value", lang)
+    if value is None:  # what is missing and why: outlet, technician and region come with dispatch
+        return t("none_dispatch" if dim in ("outlet", "technician", "region", "outlet_type") else "none_value", lang)
     d = R.DIMENSIONS[dim]
     v = str(value)
     if d.labels:
@@ -214,3 +218,69 @@ def status_label(status: str | None, lang: str, final_on: dt.date | None = None)
     if status == "provisional" and final_on is not None:
         return t("provisional_until", lang, date=final_on.isoformat())
     return t(status or "no_data", lang)
+
+
+# The KPI notes (metrics.registry, English) in Chinese, for the zh report's appendix. A KPI added
+# without one here shows no note in Chinese rather than an English one.
+NOTES_ZH: dict[str, str] = {
+    "complaints_per_1k_orders": "投诉按工单创建日期、渠道和产品品类与订单量对应。",
+    "first_response_time": "中位数不能由各日结果合并:每月的中位数由该月全部记录重新计算。",
+    "repair_success_rate": "仅“已修复”计为成功(“已换新”表示维修未成功)。数据截止前 30 天内完成的工单尚未观察完整(仍可能再次报修)。",
+    "first_time_fix_rate": "没有上门记录的工单,按源系统的重开次数判断一次修复:已修复且从未重开。结果中的“依据”说明各有多少工单按哪种方式判断。",
+    "mttr_median": "中位数不能由各日结果合并。",
+    "mttr_p90": "分位数不能由各日结果合并。",
+    "reopen_rate": "数据截止前 30 天内完成的工单尚未观察完整。带有源系统重开次数的工单,次数大于 0 即计为重开(无需重开时间)。"
+                   "结果中既无重开时间也无重开次数时,重开率为“无数据”(没有重开信息的导出不等于重开率为 0%)。",
+    "sla_compliance": "工单的到期时间为创建时间加上其服务类型的时限(在配置中设定)。到期时间已过(以数据最新时间为准)或该环节已完成时,"
+                      "工单计入到期所在的期间;在到期前完成即为达标。已取消的工单不计。工单带有源系统自己的判定时,以该判定为准;"
+                      "结果中的“依据”说明各有多少工单按源系统判定、多少按配置的时限判定。",
+    "sla_first_response": "工单的到期时间为创建时间加上其服务类型的时限(在配置中设定)。到期时间已过(以数据最新时间为准)或该环节已完成时,"
+                          "工单计入到期所在的期间;在到期前完成即为达标。已取消的工单不计。",
+    "sla_onsite": "工单的到期时间为创建时间加上其服务类型的时限(在配置中设定)。到期时间已过(以数据最新时间为准)或该环节已完成时,"
+                  "工单计入到期所在的期间;在到期前完成即为达标。已取消的工单不计。",
+    "backlog": "积压指期末前创建、期末时尚未完成的工单;已取消的工单不计入积压。账龄分段见积压账龄表。",
+    "parts_consumption": "师傅取上门记录的师傅(无上门记录时取工单的师傅)。",
+}
+
+
+def kpi_note(kpi_id: str, lang: str) -> str | None:
+    """A KPI's caveat in ``lang`` (None when it has none in that language)."""
+    if lang == "zh":
+        return NOTES_ZH.get(kpi_id)
+    return R.KPIS[kpi_id].note or None
+
+
+RANK_METHODS = {"shrunk": ("经验贝叶斯收缩值", "shrunk"), "interval": ("区间保守端", "interval"), "value": ("原始数值", "value")}
+
+
+def rank_method(method: str | None, lang: str) -> str | None:
+    """How a ranking was made (metrics.rank's rank_method), in ``lang``."""
+    return None if method is None else pick(RANK_METHODS.get(method, (method, method)), lang)
+
+
+_BUCKET_UNITS = {"d": ("天", "d"), "h": ("小时", "h")}
+
+
+def bucket_label(bucket: str | None, lang: str) -> str | None:
+    """A distribution bucket (metrics.distribution: 0–1d, 24–48h, >30d) with its unit in ``lang``."""
+    if bucket is None or bucket[-1:] not in _BUCKET_UNITS or not bucket[-2:-1].isdigit():
+        return bucket
+    return bucket[:-1] + pick(_BUCKET_UNITS[bucket[-1]], lang)
+
+
+def kpi_header(kpi_id: str, lang: str) -> str:
+    """A KPI as a column header, with the unit its bare numbers need: 平均维修时长(小时), 配件成本(元)."""
+    k = R.KPIS[kpi_id]
+    if k.unit not in ("hours", "yuan"):
+        return k.label(lang)
+    unit = pick(UNITS[k.unit], lang)
+    return f"{k.label(lang)}({unit})" if lang == "zh" else f"{k.label(lang)} ({unit})"
+
+
+def duration(hours: float | None, lang: str) -> str | None:
+    """How long, for a reader: hours up to 48 (36.5 小时), days beyond (972 天)."""
+    if hours is None:
+        return None
+    if abs(hours) > 48:
+        return f"{hours / 24:,.0f}天" if lang == "zh" else f"{hours / 24:,.0f} d"
+    return f"{hours:,.1f}小时" if lang == "zh" else f"{hours:,.1f} h"

@@ -49,6 +49,9 @@ def _run_text(runs: dict[str, Any], lang: str) -> str:
 def staffing_tables(df: pl.DataFrame, lang: str) -> list[Table]:
     L = lambda k: i18n.t(k, lang)  # noqa: E731
     zh = lang == "zh"
+    # people are whole: a need of 12.2 technicians is 13 to staff, and the gap follows from it
+    df = df.with_columns(pl.col("technicians_needed").ceil()).with_columns(
+        gap=pl.col("technicians_available") - pl.col("technicians_needed"))
     summary = (df.group_by("region").agg(
         pl.col("technicians_available").max().alias("available"),
         pl.col("technicians_needed").max().alias("needed_peak"),
@@ -58,20 +61,21 @@ def staffing_tables(df: pl.DataFrame, lang: str) -> list[Table]:
     rows = [{**r, "label": i18n.value_label("region", r["region"], lang), "_key": r["region"],
              "_tone": {"worst_gap": "bad" if r["worst_gap"] < 0 else "good"}} for r in summary.iter_rows(named=True)]
     cols = [Col("label", i18n.dim_label("region", lang), width=12), Col("available", "现有师傅" if zh else "Available", ",d"),
-            Col("needed_peak", "峰值需求" if zh else "Needed at peak", ",.1f"),
+            Col("needed_peak", "峰值需求" if zh else "Needed at peak", ",.0f"),
             Col("peak_week", "峰值周" if zh else "Peak week", "date"),
             Col("weeks_short", "缺员周数" if zh else "Weeks short", ",d"), Col("weeks", "周数" if zh else "Weeks", ",d"),
-            Col("worst_gap", "最大缺口" if zh else "Worst gap", "+.1f"), Col("region", "region", html=False)]
+            Col("worst_gap", "最大缺口" if zh else "Worst gap", "+.0f")] + (
+            [] if zh else [Col("region", "region", html=False)])
     chart = charts.needed_vs_available("chart-staffing", L("staffing_title"), [r["label"] for r in rows],
                                        [r["needed_peak"] for r in rows], [r["available"] for r in rows], lang)
     t1 = Table("staffing", L("staffing_title"), "人力需求" if zh else "Staffing", cols, rows, chart=chart)
-    detail_cols = [Col("region", i18n.dim_label("region", lang)), Col("week_start", "周" if zh else "Week", "date"),
+    detail_cols = [Col("region_label", i18n.dim_label("region", lang)), Col("week_start", "周" if zh else "Week", "date"),
                    Col("tickets_expected", "预计工单" if zh else "Tickets expected", ",.0f"),
                    Col("hours_planned", "计划工时" if zh else "Hours planned", ",.0f"),
-                   Col("technicians_needed", "需要师傅" if zh else "Needed", ",.1f"),
+                   Col("technicians_needed", "需要师傅" if zh else "Needed", ",.0f"),
                    Col("technicians_available", "现有师傅" if zh else "Available", ",d"),
-                   Col("gap", "缺口" if zh else "Gap", "+.1f"), Col("short", "缺员" if zh else "Short", "bool")]
-    detail = [{**r, "_key": f"{r['region']}:{r['week_start']}", "_tone": {"gap": "bad" if r["short"] else ""}}
+                   Col("gap", "缺口" if zh else "Gap", "+.0f"), Col("short", "缺员" if zh else "Short", "bool")]
+    detail = [{**r, "region_label": i18n.value_label("region", r["region"], lang) if zh else r["region"], "_key": f"{r['region']}:{r['week_start']}", "_tone": {"gap": "bad" if r["short"] else ""}}
               for r in df.sort(["region", "week_start"]).iter_rows(named=True)]
     t2 = Table("staffing_weeks", ("人力需求(按周)" if zh else "Staffing by week"), "人力按周" if zh else "Staffing weeks",
                detail_cols, detail, html_limit=0)

@@ -60,7 +60,7 @@ def worst(ranks: dict[str, Future], level: str, names: dict[str, str], lang: str
     cols = [Col("kpi_label", L("kpi"), width=22), Col("rank", L("rank"), ",d"), Col("of", L("of"), ",d"),
             Col("unit", level_label, width=24), Col("value", L("value"), "@"), Col("score", L("score"), "@"),
             Col("n_records", L("n_records"), ",d"), Col("ci_low", L("ci_low"), "@"), Col("ci_high", L("ci_high"), "@"),
-            Col("status", L("status"), "status"), Col("method", "method", html=False),
+            Col("status", L("status"), "status"), Col("method", L("rank_method"), html=False),
             Col("code", level_label + (" 代码" if lang == "zh" else " code"), html=False), Col("kpi", L("kpi_id"), html=False)]
     rows = []
     for kid, fut in ranks.items():
@@ -71,7 +71,8 @@ def worst(ranks: dict[str, Future], level: str, names: dict[str, str], lang: str
             rows.append({"kpi_label": k.label(lang), "rank": rec["rank"], "of": ranked.height,
                          "unit": i18n.value_label(level, code, lang, names), "value": rec["value"], "score": rec["score"],
                          "n_records": rec["n_records"], "ci_low": rec["ci_low"], "ci_high": rec["ci_high"],
-                         "status": rec["status"], "method": rec["rank_method"], "code": code, "kpi": kid,
+                         "status": rec["status"], "method": i18n.rank_method(rec["rank_method"], lang), "code": code,
+                         "kpi": kid,
                          "_key": f"{kid}:{code}", "_status": {"value": rec["status"]},
                          "_fmt": {c: k.fmt for c in ("value", "score", "ci_low", "ci_high")}})
     if not rows:
@@ -110,8 +111,8 @@ def sla_breaches(recs: pl.DataFrame, lang: str, as_of: dt.datetime, outlets: dic
                .sort(["breaches", "service_type"], descending=[True, False], nulls_last=True))
     t1 = Table("sla_by_type", L("sla_by_type_title"), "SLA按服务类型" if lang == "zh" else "SLA by type",
                [Col("label", i18n.dim_label("service_type", lang), width=14), Col("due", L("due"), ",d"),
-                Col("breaches", L("breaches"), ",d"), Col("breach_share", L("breach_share"), ".1%"),
-                Col("code", "service_type", html=False)],
+                Col("breaches", L("breaches"), ",d"), Col("breach_share", L("breach_share"), ".1%")]
+               + ([Col("code", "service_type", html=False)] if lang == "en" else []),
                [{"label": i18n.value_label("service_type", r["service_type"], lang), "code": r["service_type"],
                  "due": r["due"], "breaches": r["breaches"], "breach_share": r["breach_share"],
                  "_key": r["service_type"] or ""} for r in by_type.iter_rows(named=True)])
@@ -126,13 +127,14 @@ def sla_breaches(recs: pl.DataFrame, lang: str, as_of: dt.datetime, outlets: dic
              "channel": i18n.value_label("channel", r["channel"], lang),
              "outlet": i18n.value_label("outlet", r["outlet_id"], lang, outlets),
              "created_at": r["created_at"], "due_at": r["due_at"], "done_at": r["done_at"],
-             "still_open": r["still_open"], "hours_over": r["hours_over"], "_key": r["ticket_id"]}
+             "still_open": r["still_open"], "hours_over": r["hours_over"],
+             "overdue": i18n.duration(r["hours_over"], lang), "_key": r["ticket_id"]}
             for r in breaches.head(limit).iter_rows(named=True)]
     cols = [Col("ticket_id", L("ticket_id"), width=20), Col("service_type", i18n.dim_label("service_type", lang)),
             Col("channel", i18n.dim_label("channel", lang)), Col("outlet", i18n.dim_label("outlet", lang), width=22),
             Col("created_at", L("created_at"), "datetime"), Col("due_at", L("due_at"), "datetime"),
             Col("done_at", L("done_at"), "datetime"), Col("still_open", L("still_open"), "bool"),
-            Col("hours_over", L("hours_over"), ",.1f")]
+            Col("overdue", L("overdue")), Col("hours_over", L("hours_over"), ",.1f", html=False)]
     t2 = Table("sla_breaches", L("sla_title"), "SLA超时工单" if lang == "zh" else "SLA breaches", cols, rows,
                note=L("sla_note").format(n=len(rows), total=breaches.height))
     return [t1, t2]
@@ -147,7 +149,7 @@ def complaints(recs: pl.DataFrame, lang: str) -> Table:
 
     def label(code: str | None) -> str:
         if code is None:
-            return L("none_value")
+            return L("no_reason")
         return model.COMPLAINT_REASONS.get(code, code) if lang == "zh" else code.replace("_", " ").capitalize()
 
     rows = [{"label": label(r["complaint_reason"]), "count": r["count"], "share": r["share"],
@@ -155,14 +157,14 @@ def complaints(recs: pl.DataFrame, lang: str) -> Table:
     chart = charts.bars("chart-complaints", L("complaints_title"), [r["label"] for r in rows],
                         [r["count"] for r in rows], ",d")
     return Table("complaint_reasons", L("complaints_title"), "投诉原因" if lang == "zh" else "Complaint reasons",
-                 [Col("label", L("reason"), width=16), Col("count", L("count"), ",d"), Col("share", L("share"), ".1%"),
-                  Col("code", "complaint_reason", html=False)], rows, chart=chart)
+                 [Col("label", L("reason"), width=16), Col("count", L("count"), ",d"), Col("share", L("share"), ".1%")]
+                 + ([Col("code", "complaint_reason", html=False)] if lang == "en" else []), rows, chart=chart)
 
 
 def backlog(df: pl.DataFrame, lang: str) -> Table:
     """The period-end backlog by age (``metrics.distribution('backlog_ageing')``)."""
     L = lambda k: i18n.t(k, lang)  # noqa: E731
-    rows = [{"bucket": r["bucket"], "count": r["count"], "share": r["share"], "_key": r["bucket"]}
+    rows = [{"bucket": i18n.bucket_label(r["bucket"], lang), "count": r["count"], "share": r["share"], "_key": r["bucket"]}
             for r in df.sort("bucket_lo").iter_rows(named=True)]
     chart = charts.bars("chart-backlog", L("backlog_title"), [r["bucket"] for r in rows], [r["count"] for r in rows],
                         ",d", horizontal=False)

@@ -109,7 +109,7 @@ def display(value: Any, fmt: str, lang: str = "zh") -> str:
     if fmt == "text":
         return str(value)
     if fmt.startswith("pp"):
-        return _unsigned_zero(f"{float(value) * 100:+.{int(fmt[2:])}f}") + "pp"
+        return _unsigned_zero(f"{float(value) * 100:+.{int(fmt[2:])}f}") + (" 个百分点" if lang == "zh" else "pp")
     text = format(value, fmt)
     return _unsigned_zero(text) if fmt.startswith("+") else text
 

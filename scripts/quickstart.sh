@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The product on the embedded sample data: set up, generate ~100k tickets (2024-01 .. 2026-10),
+# The product on the embedded sample data: set up, generate ~100k tickets (2024-01 up to yesterday),
 # load them, summarise what was loaded, forecast workload and spare parts, and serve the
 # dashboard on http://127.0.0.1:8501/ (Ctrl+C stops it). PORT=8600 picks another port.
 set -euo pipefail

@@ -241,7 +241,7 @@ def sample_db(path: Path, tickets: int = 20_000, seed: int = 7) -> tuple[Path, s
     if generate is not None:
         out = path.parent / "generated"
         try:
-            generate(out, tickets=tickets, seed=seed, progress=False)
+            generate(out, tickets=tickets, seed=seed, end="2026-10-31", progress=False)
             _load_generated(con, out)
             source = "pipelines.generate"
         except Exception:  # the generator is still being written: fall back, and say so

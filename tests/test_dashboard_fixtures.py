@@ -29,7 +29,7 @@ def build_db(root: Path, tickets: int = SAMPLE_TICKETS, seed: int = 7, forecasts
     from pipelines.load import load_paths
 
     sample = root / "sample"
-    generate(sample, tickets=tickets, seed=seed, progress=False)
+    generate(sample, tickets=tickets, seed=seed, end="2026-10-31", progress=False)
     load_paths(db, sorted(sample.glob("*.parquet")), show_progress=False)
     if forecasts:
         store_runs(db)

@@ -27,7 +27,7 @@ def small_db(tmp_path_factory) -> Path:
     from pipelines.generate import generate
 
     root = tmp_path_factory.mktemp("fc")
-    generate(root / "pq", tickets=4000, seed=7, progress=False)
+    generate(root / "pq", tickets=4000, seed=7, end="2026-10-31", progress=False)
     db = root / "small.duckdb"
     con = duckdb.connect(str(db))
     con.execute(model.ddl())

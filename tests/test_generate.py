@@ -27,7 +27,7 @@ END = "2026-10-31"
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gen")
-    generate(out, tickets=30_000, seed=11, messy=True, fmt="both", progress=False)
+    generate(out, tickets=30_000, seed=11, messy=True, fmt="both", end=END, progress=False)
     return out
 
 
@@ -63,8 +63,8 @@ def test_parquet_and_csv_match_the_model(data):
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
-        generate(tmp_path / name, tickets=3_000, seed=seed, messy=True, fmt="both", progress=False,
-                 chunk_tickets=700)  # several chunks: repeat tickets cross chunk boundaries
+        generate(tmp_path / name, tickets=3_000, seed=seed, messy=True, fmt="both", end=END,
+                 progress=False, chunk_tickets=700)  # several chunks: repeat tickets cross chunk boundaries
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert len(files) > 25
     for f in files:

@@ -24,7 +24,7 @@ HORIZON = 84  # the staffing plan's default horizon, days
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
     out = tmp_path_factory.mktemp("roster")
-    generate(out, tickets=100_000, seed=42, progress=False)
+    generate(out, tickets=100_000, seed=42, end="2026-10-31", progress=False)
     con = duckdb.connect()
     for t in ("tickets", "visits", "outlets", "technicians"):
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{out / (t + '.parquet')}')")

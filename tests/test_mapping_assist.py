@@ -23,7 +23,7 @@ REAL = Path(__file__).with_name("data") / "real"
 @pytest.fixture(scope="module")
 def messy(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("assist_messy")
-    generate(out, tickets=1500, seed=5, messy=True, progress=False)
+    generate(out, tickets=1500, seed=5, messy=True, end="2026-10-31", progress=False)
     return out / "messy", json.loads((out / "messy" / "expected.json").read_text(encoding="utf-8"))
 
 

@@ -16,7 +16,7 @@ from tests.conftest import table_rows
 @pytest.fixture(scope="module")
 def messy(tmp_path_factory) -> tuple[Path, dict, list]:
     out = tmp_path_factory.mktemp("messy_sample")
-    generate(out, tickets=5000, seed=11, messy=True, progress=False)
+    generate(out, tickets=5000, seed=11, messy=True, end="2026-10-31", progress=False)
     expected = json.loads((out / "messy" / "expected.json").read_text(encoding="utf-8"))
     db = out / "messy.duckdb"
     # The order a person would follow (README.txt): masters, the first export, then later ones.

@@ -42,7 +42,7 @@ def sample(tmp_path_factory) -> tuple[Path, set[str]]:
 
     root = tmp_path_factory.mktemp("privacy")
     db = root / "aftersales.duckdb"
-    generate(root / "s", tickets=2000, seed=7, messy=True, fmt="csv", progress=False)
+    generate(root / "s", tickets=2000, seed=7, messy=True, fmt="csv", end="2026-10-31", progress=False)
     load_paths(db, [root / "s"], show_progress=False)
     load_paths(db, [root / "s" / "messy"], show_progress=False)
     with duckdb.connect(str(db), read_only=True) as con:

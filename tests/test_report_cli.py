@@ -63,6 +63,9 @@ def test_filters_in_any_order_give_the_same_file(capsys, tmp_path) -> None:
     (["--period", "2026-09", "--by", "colour"], "unknown breakdown 'colour'"),
     (["--period", "2026-09", "--format", "docx"], "unknown format docx"),
     (["--period", "2027-01"], "no data for 2027-01: the data ends on 2026-10-31"),
+    # cron's last-month run on a database whose data stopped long ago: the message says how to pick a period
+    (["--period", "last-month", "--as-of", "2027-06-15"], "pass --as-of data"),
+    (["--period", "2023-05"], "no data for 2023-05: the data ends on 2026-10-31 (tickets from 2024-01-0"),
 ])
 def test_failures_exit_2_with_one_line(capsys, tmp_path, args, message) -> None:
     code, out, err = run(capsys, *args, "--out", str(tmp_path / "out"))

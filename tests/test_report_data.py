@@ -44,7 +44,7 @@ def sample_db() -> Path:
     from pipelines.load import load_paths
 
     src, db = _ROOT / "sample", _ROOT / "sample.duckdb"
-    generate(src, tickets=TICKETS, seed=SEED, progress=False)
+    generate(src, tickets=TICKETS, seed=SEED, end="2026-10-31", progress=False)
     load_paths(db, [src], show_progress=False)
     return db
 

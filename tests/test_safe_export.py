@@ -53,6 +53,8 @@ def test_dashboard_csv_download() -> None:
     from dashboard.ui import _csv_bytes
 
     rows = list(csv.reader(io.StringIO(_csv_bytes(_frame()).decode("utf-8-sig"), newline="")))
+    assert rows[0][0].startswith("# ")  # the first line says the values are raw
+    rows = rows[1:]
     assert rows[0] == ["outlet", "change", "n"]
     cells = [r[0] for r in rows[1:]]
     assert all(_is_neutralised(c, v) for c, v in zip(cells, EVIL, strict=False)), cells

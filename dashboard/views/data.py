@@ -29,7 +29,7 @@ def freshness(scope: state.Scope) -> None:
         c3.metric(T.t("latest_data", lang), T.date(scope.data_end.date(), lang), help=T.date(scope.data_end, lang),
                   delta=T.t("days_ago", lang, n=days), delta_color="off", delta_arrow="off")
     shown = fr.with_columns(pl.col("table").map_elements(
-        lambda t: f"{t} · {model.TABLES[t].zh}" if lang == "zh" else t,
+        lambda t: model.TABLES[t].zh if lang == "zh" and t in model.TABLES else t,
         return_dtype=pl.String))
     ui.table(ui.localize(shown, lang), key="freshness", lang=lang, name="freshness", selectable=False)
 
@@ -72,6 +72,15 @@ def quarantine(scope: state.Scope) -> None:
     if rows.is_empty():
         ui.empty("empty_quarantine", scope)
         return
+    if "raw" in rows.columns:
+        rows = rows.with_columns(raw=pl.col("raw").map_elements(lambda r: T.raw_row(r, lang), return_dtype=pl.String))
+    if "message" in rows.columns and lang == "zh":  # the loader's messages are English: the reason in Chinese
+        rows = rows.with_columns(message=pl.Series([T.quarantine_message(r, c, m, lang) for r, c, m in zip(
+            rows["rule"].to_list(), rows["column_name"].to_list(), rows["message"].to_list(), strict=True)],
+            dtype=pl.String))
+        if "column_name" in rows.columns:
+            rows = rows.with_columns(pl.col("column_name").replace_strict(T._MODEL_ZH, default=pl.col("column_name"),
+                                                                           return_dtype=pl.String))
     c1, c2 = st.columns([1, 3])
     with c1:
         st.caption(T.t("by_rule", lang))

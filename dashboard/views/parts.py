@@ -50,7 +50,8 @@ def reorder(scope: state.Scope, run: dict) -> pl.DataFrame:
     table = table.select([c for c in cols if c in table.columns])
     shown = table.with_columns(
         pl.col("series_class").map_elements(lambda c: class_label(c, lang), return_dtype=pl.String),
-        pl.col("mean_weekly_demand", "stock_at_cutoff").round(1),
+        pl.col("mean_weekly_demand").round(1),
+        pl.col("stock_at_cutoff").round(0).cast(pl.Int64),  # parts on a shelf are whole
         stockout_prob_lead_time=(pl.col("stockout_prob_lead_time") * 100).round(1))
     ui.table(ui.localize(table, lang), key="reorder", lang=lang, name="reorder_table", selectable=False, height=380,
              display=ui.localize(shown, lang), highlight=T.column_label("runs_out_within_lead_time", lang))
@@ -118,7 +119,7 @@ def part_forecast(scope: state.Scope, run: dict, table: pl.DataFrame) -> None:
     if fc.is_empty():
         ui.empty("empty_forecast", scope)
         return
-    ui.chart(charts.forecast(hist, fc, lang, f"{T.t('part_forecast', lang)} · {part} · {fc['model'][0]}"),
+    ui.chart(charts.forecast(hist, fc, lang, f"{T.t('part_forecast', lang)} · {part} · {T.model_label(fc['model'][0], lang)}"),
              key="part_chart", selectable=False)
 
 

@@ -91,18 +91,27 @@ def workload(scope: state.Scope, run: dict) -> None:
     if fc.is_empty():
         ui.empty("empty_forecast", scope)
         return
-    title = f"{T.t('workload_forecast', lang)} · {series_label(uid, lang, file_run)} · {fc['model'][0]}"
+    title = f"{T.t('workload_forecast', lang)} · {series_label(uid, lang, file_run)} · {T.model_label(fc['model'][0], lang)}"
     ui.chart(charts.forecast(hist, fc, lang, title, events), key="wl_chart", selectable=False)
     info = series.filter(pl.col("unique_id") == uid).to_dicts()
     if info:
-        i = info[0]
-        st.caption(f"{T.t('backtest', lang)}: {i.get('score_metric', '').upper()} {i.get('model')} "
-                   f"{T.number(i.get('score'), lang, 3)} · {T.t('baseline', lang)} {T.number(i.get('baseline_score'), lang, 3)}"
-                   f" · {i.get('reason', '')}")
+        st.caption(backtest_caption(info[0], lang), help=T.t("backtest_help", lang))
     if events is None:
         return
     sep = "、" if lang == "zh" else ", "
     st.caption(f"{T.t('events', lang)}: " + sep.join(sorted({T.event_label(n, lang) for n in events["name"]})))
+
+
+def backtest_caption(info: dict, lang: str) -> str:
+    """The stored backtest of a series in words of ``lang``; the forecasts' own (English) reason
+    only in English."""
+    metric = T.SCORE_METRICS.get(str(info.get("score_metric") or "").lower())
+    text = T.t("backtest_caption", lang, model=T.model_label(info.get("model"), lang),
+               metric=T.shared.pick(metric, lang) if metric else str(info.get("score_metric") or ""),
+               score=T.number(info.get("score"), lang, 3), baseline=T.number(info.get("baseline_score"), lang, 3))
+    if lang == "en" and info.get("reason"):
+        text += f" · {info['reason']}"
+    return text
 
 
 def staffing(scope: state.Scope, run: dict) -> None:
@@ -117,6 +126,9 @@ def staffing(scope: state.Scope, run: dict) -> None:
     regions = dict(scope.where).get("region")
     if regions:
         plan = plan.filter(pl.col("region").is_in(list(regions)))
+    # people and tickets are whole: a need of 12.2 technicians is 13 to staff, the gap follows from it
+    plan = plan.with_columns(pl.col("technicians_needed").ceil(), pl.col("tickets_expected").round(0)).with_columns(
+        gap=pl.col("technicians_available") - pl.col("technicians_needed"))
     short = plan.filter(pl.col("short"))
     st.caption(T.t("shortfall_weeks", lang, n=short.height))
     weeks = sorted(plan["week_start"].unique().to_list())
@@ -129,9 +141,9 @@ def staffing(scope: state.Scope, run: dict) -> None:
 
     z = [[cell(r, w, "gap") for w in weeks] for r in regs]
     text = [[(f"<b>{T.code_label('region', r, lang)} · {T.date(w, lang)}</b><br>"
-              f"{T.t('needed', lang)}: {T.number(cell(r, w, 'technicians_needed'), lang, 1)}<br>"
+              f"{T.t('needed', lang)}: {T.number(cell(r, w, 'technicians_needed'), lang)}<br>"
               f"{T.t('available', lang)}: {T.number(cell(r, w, 'technicians_available'), lang)}<br>"
-              f"{T.t('gap', lang)}: {T.number(cell(r, w, 'gap'), lang, 1)}<br>"
+              f"{T.t('gap', lang)}: {T.number(cell(r, w, 'gap'), lang)}<br>"
               f"{R.KPIS['ticket_volume'].label(lang)}: {T.number(cell(r, w, 'tickets_expected'), lang)}")
              if grid.get((r, w)) else "" for w in weeks] for r in regs]
     lim = max(1.0, max(abs(v) for row in z for v in row if v is not None))
@@ -145,7 +157,8 @@ def staffing(scope: state.Scope, run: dict) -> None:
     ui.chart(fig, key="staff_heat", selectable=False)
     table = plan.select("region", "week_start", "tickets_expected", "hours_planned", "technicians_needed",
                         "technicians_available", "gap", "short").sort(["short", "gap"], descending=[True, False])
-    shown = table.with_columns(pl.col("tickets_expected", "hours_planned", "technicians_needed", "gap").round(1))
+    shown = table.with_columns(pl.col("hours_planned").round(1),
+                               pl.col("tickets_expected", "technicians_needed", "gap").cast(pl.Int64))
     ui.table(ui.localize(table, lang), key="staff_table", lang=lang, name="staffing_plan", selectable=False,
              height=360, display=ui.localize(shown, lang), highlight=T.column_label("short", lang))
 

@@ -13,10 +13,12 @@ Same seed, same bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -35,6 +37,15 @@ REPEAT_SHARE = 0.018  # repeat repairs come on top of the drawn tickets
 CHUNK_TICKETS = 250_000
 MESSY_WINDOW_DAYS = 92
 MESSY_SAMPLE = 8_000  # tickets of the last months kept for the messy export
+# The sample's data ends yesterday in the business time zone, so that "last month", "this
+# week" and the dashboard's default range all fall on data; tests pass ``end`` to stay the same.
+SAMPLE_TIMEZONE = "Asia/Shanghai"
+
+
+def default_end(today: dt.date | None = None) -> str:
+    """Yesterday in the business time zone (Asia/Shanghai), as YYYY-MM-DD: the sample's last day."""
+    today = today or dt.datetime.now(ZoneInfo(SAMPLE_TIMEZONE)).date()
+    return (today - dt.timedelta(days=1)).isoformat()
 
 
 def _chunks(per_day: np.ndarray, size: int) -> list[tuple[int, int]]:
@@ -51,17 +62,19 @@ def _chunks(per_day: np.ndarray, size: int) -> list[tuple[int, int]]:
 
 
 def generate(out_dir: str | Path, tickets: int = 100_000, seed: int = 42, messy: bool = False,
-             start: str = "2024-01-01", end: str = "2026-10-31", fmt: str = "parquet", progress: bool = True,
+             start: str = "2024-01-01", end: str | None = None, fmt: str = "parquet", progress: bool = True,
              chunk_tickets: int = CHUNK_TICKETS) -> dict[str, Any]:
     """Write the sample data set to ``out_dir`` and return a summary.
 
-    ``tickets`` is the approximate number of tickets (repeat repairs make the exact count vary a
+    ``end`` is the last day of data, yesterday by default (``default_end``); tests pass a fixed
+    date to stay deterministic. ``tickets`` is the approximate number of tickets (repeat repairs make the exact count vary a
     little); ``fmt`` is 'parquet', 'csv' or 'both'. The summary has ``rows`` and ``paths`` per
     table, ``seconds``, and with ``messy`` the messy files and ``expected.json`` path.
     """
     t0 = time.perf_counter()
     if tickets < 1:
         raise ValueError("tickets must be at least 1")
+    end = end or default_end()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cal = build_calendar(start, end, seed)
@@ -135,4 +148,4 @@ def _collect(sample: dict[str, list[pl.DataFrame]], parts: list[dict[str, pl.Dat
         sample["surveys"].append(frames["surveys"].filter(pl.col("ticket_id").is_in(ids.implode())))
 
 
-__all__ = ["generate"]
+__all__ = ["default_end", "generate"]

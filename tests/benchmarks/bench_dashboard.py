@@ -78,7 +78,8 @@ def build_db(work: Path, tickets: int) -> Path:
     sample = work / f"sample-{tickets}"
     aftersales = [sys.executable, "-m", "aftersales.cli"]
     if not (sample / "tickets.parquet").exists():
-        subprocess.run([*aftersales, "generate", "--tickets", str(tickets), "--out", str(sample)], check=True,
+        subprocess.run([*aftersales, "generate", "--tickets", str(tickets), "--end", "2026-10-31",
+                        "--out", str(sample)], check=True,
                        cwd=ROOT)
     subprocess.run([*aftersales, "--db", str(db), "load", str(sample)], check=True, cwd=ROOT)
     return db

@@ -71,7 +71,7 @@ def machine() -> dict[str, object]:
 def sample_db(workdir: Path, tickets: int, seed: int) -> Path:
     from pipelines.generate import generate
 
-    generate(workdir / "pq", tickets=tickets, seed=seed, progress=False)
+    generate(workdir / "pq", tickets=tickets, seed=seed, end="2026-10-31", progress=False)
     db = workdir / "sample.duckdb"
     con = duckdb.connect(str(db))
     con.execute(model.ddl())

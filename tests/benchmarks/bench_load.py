@@ -89,7 +89,7 @@ def main() -> None:
     src = work / f"data_{args.tickets}"
     if not (src / "tickets.csv").exists():
         t0 = time.perf_counter()
-        generate(src, tickets=args.tickets, seed=7, fmt="both", progress=sys.stderr.isatty())
+        generate(src, tickets=args.tickets, seed=7, fmt="both", end="2026-10-31", progress=sys.stderr.isatty())
         print(f"generated {args.tickets:,} tickets in {time.perf_counter() - t0:.0f} s -> {src}")
     print(f"machine: {_machine()}")
     for fmt in args.formats.split(","):

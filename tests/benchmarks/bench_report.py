@@ -43,7 +43,7 @@ def ensure_db(work: Path, tickets: int) -> Path:
     src = work / f"data_{tickets}"
     if not (src / "tickets.parquet").exists():
         t0 = time.perf_counter()
-        generate(src, tickets=tickets, seed=7, fmt="parquet", progress=sys.stderr.isatty())
+        generate(src, tickets=tickets, seed=7, fmt="parquet", end="2026-10-31", progress=sys.stderr.isatty())
         print(f"generated {tickets:,} tickets in {time.perf_counter() - t0:.0f} s -> {src}")
     t0 = time.perf_counter()
     load_paths(db, [src], show_progress=sys.stderr.isatty())
