@@ -15,11 +15,20 @@ CLASSES = {"smooth": ("平稳", "Smooth"), "erratic": ("波动", "Erratic"), "in
            "lumpy": ("块状", "Lumpy"), "no_demand": ("无需求", "No demand")}
 HISTORY_WEEKS = 52
 HISTORY_POINTS = {"W": HISTORY_WEEKS, "M": 24}  # a file run's history shown before its forecast
+# The stored column is ``mean_weekly_demand`` whatever the run's frequency: it holds the mean per
+# period, so its header follows the run (a monthly run's is a monthly mean).
+DEMAND_LABELS = {"W": ("周均需求", "Mean weekly demand"), "M": ("月均需求", "Mean monthly demand")}
 
 
 def class_label(c: str | None, lang: str) -> str:
     pair = CLASSES.get(c or "")
     return (c or "—") if pair is None else pair[0 if lang == "zh" else 1]
+
+
+def demand_header(run: dict, lang: str) -> dict[str, str]:
+    """The rename that puts the run's own period on the mean-demand header."""
+    pair = DEMAND_LABELS.get(run.get("freq") or "W", DEMAND_LABELS["W"])
+    return {T.column_label("mean_weekly_demand", lang): pair[0 if lang == "zh" else 1]}
 
 
 def consumption(scope: state.Scope) -> None:
@@ -52,8 +61,10 @@ def reorder(scope: state.Scope, run: dict) -> pl.DataFrame:
         pl.col("series_class").map_elements(lambda c: class_label(c, lang), return_dtype=pl.String),
         pl.col("mean_weekly_demand", "stock_at_cutoff").round(1),
         stockout_prob_lead_time=(pl.col("stockout_prob_lead_time") * 100).round(1))
-    ui.table(ui.localize(table, lang), key="reorder", lang=lang, name="reorder_table", selectable=False, height=380,
-             display=ui.localize(shown, lang), highlight=T.column_label("runs_out_within_lead_time", lang))
+    header = demand_header(run, lang)
+    ui.table(ui.localize(table, lang).rename(header, strict=False), key="reorder", lang=lang, name="reorder_table",
+             selectable=False, height=380, display=ui.localize(shown, lang).rename(header, strict=False),
+             highlight=T.column_label("runs_out_within_lead_time", lang))
     return table
 
 
