@@ -199,7 +199,7 @@ def simulate_planned(p: dict[str, Any], y: np.ndarray, levels: dict, policies: t
 
 
 def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0, band: float = 0.02,
-                    confidence: float = 0.9, reps: int = 200) -> pl.DataFrame:
+                    confidence: float = 0.9, reps: int = 200, slack: float = 0.0) -> pl.DataFrame:
     """One candidate policy per class, chosen on the inner window: the combination (one per class)
     holding the least stock whose pooled fill rate over all parts is at least ``target -
     tolerance`` (the target is a network figure: a cheap point on smooth parts may stand in for
@@ -209,8 +209,10 @@ def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0, ba
     combination that just reaches the target is the one whose estimate most likely flatters it
     (the winner's curse): the bootstrap asks for a margin where the evidence is thin and none
     where it is not. When no combination is that sure, the least stock reaching the target;
-    when none reaches it, the combination filling most. Columns ``series_class, policy,
-    reason``."""
+    when none reaches it, the least stock within ``slack`` of the highest pooled fill (0: the
+    highest; the last tenths of a point cost most, since on lumpy data the highest fill puts
+    every class at its top margin, a class already near 100% included, but fill comes first).
+    Columns ``series_class, policy, reason``."""
     import itertools
 
     inner = sim.filter((pl.col("window") == "inner") & pl.col("policy").str.starts_with("count:"))
@@ -225,11 +227,17 @@ def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0, ba
     # filled than another can be left out of the search: the product stays small.
     frontier = {c: _undominated(options[c]) for c in with_data}
     boot = _bootstrap_filled(inner, frontier, reps) if confidence > 0 else {}
-    for combo in itertools.product(*(frontier[c] for c in with_data)):
+    combos = list(itertools.product(*(frontier[c] for c in with_data)))
+
+    def pooled(combo: tuple) -> tuple[float, float]:
         filled, demand, stock = (sum(r[k] for r in combo) for k in ("filled", "demand", "mean_stock"))
-        fill = filled / demand if demand else 1.0
+        return (filled / demand if demand else 1.0), stock
+
+    top = max((pooled(c)[0] for c in combos), default=1.0)
+    for combo in combos:
+        fill, stock = pooled(combo)
         if fill < target - tolerance:
-            key: tuple = (2, -fill)
+            key: tuple = (2, stock) if fill >= top - slack else (3, -fill)
         elif boot:
             f = sum(boot[c][0][r["policy"]] for c, r in zip(with_data, combo, strict=True))
             d = sum(boot[c][1] for c in with_data)
@@ -244,7 +252,9 @@ def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0, ba
         f" and at least {target - band:.2f} in {confidence:.0%} of bootstraps of the parts" if boot else ""),
            1: f"least stock with the pooled fill rate at the target (none at least {target - band:.2f} in "
               f"{confidence:.0%} of bootstraps)",
-           2: "no combination reached the target: the highest pooled fill"}[best_key[0] if best_key else 2]
+           2: "no combination reached the target: the highest pooled fill" + (
+               f" less {slack:.3f} at the least stock (highest {top:.3f})" if slack > 0 else ""),
+           3: "no combination reached the target: the highest pooled fill"}[best_key[0] if best_key else 3]
     out = []
     for c in classes:
         if c not in chosen:
@@ -447,7 +457,8 @@ def policy_choice(long: pl.DataFrame, rate_chosen: pl.DataFrame, ps: dict[str, A
     sample = choice_sample(rate_chosen, int(ps.get("policy_choice_parts") or 0))
     sim, _ = run_simulation(long, sample, ps, workers, master, freq)
     return sim, choose_policies(sim, float(ps["target_fill_rate"]),
-                                confidence=float(ps.get("policy_choice_confidence", 0.9)))
+                                confidence=float(ps.get("policy_choice_confidence", 0.9)),
+                                slack=float(ps.get("policy_shortfall_slack", 0.0)))
 
 
 def outer_fill_by_class(sim: pl.DataFrame) -> dict[str, dict[str, float | None]]:

@@ -101,3 +101,19 @@ def test_a_fill_resting_on_one_big_part_is_not_trusted():
     sure = parts_backtest.choose_policies(sim, 0.95)
     assert sure["policy"][0] == "count:nb:3"
     assert "bootstraps" in sure["reason"][0]
+
+
+def test_out_of_reach_the_highest_fill_or_the_least_stock_near_it():
+    # No combination reaches 0.95: smooth fills 0.99 at margin 6 (stock 100) or 0.98 at margin 0
+    # (stock 10); lumpy 0.60 at most. Pooled over equal demand: 0.795 vs 0.790.
+    rows = []
+    for cls, options in (("smooth", [("count:nb:0", 98.0, 10.0), ("count:nb:6", 99.0, 100.0)]),
+                         ("lumpy", [("count:nb:6", 60.0, 50.0)])):
+        for policy, filled, stock in options:
+            rows.append({"part_no": cls, "series_class": cls, "window": "inner", "policy": policy,
+                         "demand": 100.0, "filled": filled, "mean_stock": stock})
+    sim = pl.DataFrame(rows)
+    highest = dict(parts_backtest.choose_policies(sim, 0.95).select("series_class", "policy").iter_rows())
+    assert highest["smooth"] == "count:nb:6"  # fill first: the default
+    near = dict(parts_backtest.choose_policies(sim, 0.95, slack=0.01).select("series_class", "policy").iter_rows())
+    assert near["smooth"] == "count:nb:0"  # half a point less pooled fill for a tenth of the stock
