@@ -271,7 +271,9 @@ def count_policy(rate: float, var: float, lead_days: int, fill_rate: float, cove
     rate (:func:`expected_fill_rates`, from the count distribution) is at least ``fill_rate``.
     ``method``: ``nb`` (negative binomial), ``bootstrap`` (resampled periods) or ``block`` (the
     history's own lead-time blocks, :func:`block_pmfs`). Large parts are computed in lots of
-    :func:`unit_size` units."""
+    :func:`unit_size` units. A ``_recent`` method plans as its base distribution: a part's own
+    fill rate does not depend on how likely it is to be asked for again."""
+    method = method.removesuffix(RECENT)
     if method == "block" and history is not None and len(history) >= 8:
         rate = float(np.mean(history))  # the blocks carry the history's own level
     if rate <= 0:
@@ -300,9 +302,49 @@ class Curve:
     mean: float
 
 
+RECENT = "_recent"  # suffix of a distribution weighted by how recently the part was asked for
+# Distributions read from the long history (``nb_history_weeks``): a fitted dispersion or resampled
+# periods gain from every period there is; ``block`` reads lead-time blocks of the recent
+# ``policy_history_weeks``.
+LONG_HISTORY = ("nb", "bootstrap")
+
+
+def recent_share(history: np.ndarray, alpha: float = 0.1) -> float:
+    """How often the part has been asked for lately, against its whole ``history``: the demand
+    probability smoothed as TSB does (weight ``alpha`` on each period's has-demand flag, started
+    at the history's own share of periods with demand) at the end of the history, over that
+    share; at most 1. A part still asked for as often as before reads about 1; one with no demand
+    for the last ``k`` periods at most ``(1 - alpha) ** k`` over that share: spare parts go
+    obsolete, and a lump that does not come back should not keep stock on the shelf."""
+    flags = (np.asarray(history, dtype=float) > 0).astype(float)
+    share = float(flags.mean()) if len(flags) else 0.0
+    if share <= 0:
+        return 0.0
+    n = len(flags)
+    weights = alpha * (1 - alpha) ** np.arange(n - 1, -1, -1)
+    p = (1 - alpha) ** n * share + float(np.dot(weights, flags))
+    return float(min(1.0, p / share))
+
+
+def with_recency(c: Curve, alive: float) -> Curve:
+    """``c`` for a part asked for again with probability ``alive`` (else never): filled and mean
+    demand scale by ``alive``; a part no longer asked for keeps whatever it holds, about the
+    reorder point plus half an order, which weighs on the stock side."""
+    if alive >= 1.0 or c.mean <= 0:
+        return c
+    levels = np.arange(len(c.stock), dtype=float) * c.unit
+    idle = levels + (c.q + c.unit) / 2.0
+    return Curve(c.q, c.unit, c.filled * alive, alive * c.stock + (1 - alive) * idle, c.mean * alive)
+
+
 def part_curve(rate: float, var: float, lead_days: int, cover_weeks: float, method: str,
                history: np.ndarray | None, period_days: float = 7.0, tol: float = 1e-4) -> Curve:
-    """:func:`policy_curves` in units, trimmed where the fill rate is within ``tol`` of 1."""
+    """:func:`policy_curves` in units, trimmed where the fill rate is within ``tol`` of 1.
+    ``method`` with the suffix ``_recent`` (``block_recent``): the curve weighted by
+    :func:`recent_share` of ``history`` (:func:`with_recency`)."""
+    if method.endswith(RECENT):
+        base = part_curve(rate, var, lead_days, cover_weeks, method.removesuffix(RECENT), history, period_days, tol)
+        return with_recency(base, recent_share(history) if history is not None and len(history) else 1.0)
     if method == "block" and history is not None and len(history) >= 8:
         rate = float(np.mean(history))
     if rate <= 0:
@@ -328,6 +370,15 @@ def allocate(curves: list[Curve], fill_rate: float) -> list[Levels]:
 
 def _hull_steps(c: Curve, i: int) -> list[tuple[float, int, int, float]]:
     """``(gain per unit of stock, part, level, gain)`` of each step on the upper convex hull."""
+    f, st = np.asarray(c.filled, dtype=float), np.asarray(c.stock, dtype=float)
+    if len(f) >= 3:
+        # Most curves are already concave (each unit of stock buys less fill than the one before):
+        # then no point leaves the monotone chain and the hull is every point, found without a loop.
+        turn = (st[1:-1] - st[:-2]) * (f[2:] - f[:-2]) - (f[1:-1] - f[:-2]) * (st[2:] - st[:-2])
+        if np.all(turn < 0):
+            gain, cost = np.diff(f), np.maximum(np.diff(st), 1e-9)
+            return [(float(g / d), i, int(b), float(g)) for g, d, b in zip(gain, cost, range(1, len(f)), strict=True)
+                    if g > 0]
     hull = [0]
     for k in range(1, len(c.filled)):
         while len(hull) >= 2:

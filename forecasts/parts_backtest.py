@@ -26,13 +26,16 @@ from forecasts.settings import section
 SELECTED = "selected"
 
 
-POLICIES = tuple((d, m) for m in (0, 1, 2, 3, 4, 5, 6) for d in ("block", "nb"))  # (distribution, margin) candidates
+DISTRIBUTIONS = ("block", "nb", "block_recent", "nb_recent")
+POLICIES = tuple((d, m) for m in (0, 1, 2, 3, 4, 5, 6) for d in DISTRIBUTIONS)  # (distribution, margin) candidates
 
 
 def candidate_policies(ps: dict[str, Any]) -> tuple[tuple[str, int], ...]:
-    """The (distribution, margin) candidates: ``policy_margins`` (default 0..3) × block and nb."""
+    """The (distribution, margin) candidates: ``policy_margins`` (default 0..6) ×
+    ``policy_distributions`` (default block, nb and both weighted by demand recency)."""
     margins = ps.get("policy_margins") or (0, 1, 2, 3, 4, 5, 6)
-    return tuple((d, int(m)) for m in margins for d in ("block", "nb"))
+    dists = ps.get("policy_distributions") or DISTRIBUTIONS
+    return tuple((str(d), int(m)) for m in margins for d in dists)
 
 
 def planned_fill(target: float, margin: int) -> float:
@@ -102,8 +105,12 @@ def plan_part(item: SimItem) -> dict[str, Any]:
             any_demand = bool(np.any(train > 0))
             rate = float(parts.point_forecast(item.method, train, 1, season)[0]) if any_demand else 0.0
             plan: dict[str, Any] = {}
-            for d in dists:
-                recent = train[-(g["nb_history"] if d == "nb" else g["history"]):]
+            for d in sorted(dists, key=lambda d: d.endswith(inventory.RECENT)):  # a base before its _recent
+                base = d.removesuffix(inventory.RECENT)
+                recent = train[-(g["nb_history"] if base in inventory.LONG_HISTORY else g["history"]):]
+                if base != d and base in plan:  # the base curve reweighted: no second computation
+                    plan[d] = inventory.with_recency(plan[base], inventory.recent_share(recent))
+                    continue
                 var = float(recent.var(ddof=1)) if len(recent) > 1 else 0.0
                 plan[d] = inventory.part_curve(rate, var, item.lead_days, cover, d, recent, pdays)
             ses_rate, sigma = _ses(train, season) if any_demand else (0.0, 0.0)
@@ -191,12 +198,21 @@ def simulate_planned(p: dict[str, Any], y: np.ndarray, levels: dict, policies: t
     return rows
 
 
-def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0) -> pl.DataFrame:
+def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0, band: float = 0.02,
+                    confidence: float = 0.9, reps: int = 200, slack: float = 0.0) -> pl.DataFrame:
     """One candidate policy per class, chosen on the inner window: the combination (one per class)
     holding the least stock whose pooled fill rate over all parts is at least ``target -
     tolerance`` (the target is a network figure: a cheap point on smooth parts may stand in for
-    a dear one on lumpy parts); when none reaches it, the combination filling most. Columns
-    ``series_class, policy, reason``."""
+    a dear one on lumpy parts) and, with ``confidence`` above 0, whose pooled fill stays at or
+    above ``target - band`` in that share of ``reps`` bootstraps of the parts (each class's parts
+    resampled). The inner fill of a few lumpy parts is a noisy estimate, and the least-stock
+    combination that just reaches the target is the one whose estimate most likely flatters it
+    (the winner's curse): the bootstrap asks for a margin where the evidence is thin and none
+    where it is not. When no combination is that sure, the least stock reaching the target;
+    when none reaches it, the least stock within ``slack`` of the highest pooled fill (0: the
+    highest; the last tenths of a point cost most, since on lumpy data the highest fill puts
+    every class at its top margin, a class already near 100% included, but fill comes first).
+    Columns ``series_class, policy, reason``."""
     import itertools
 
     inner = sim.filter((pl.col("window") == "inner") & pl.col("policy").str.starts_with("count:"))
@@ -207,24 +223,76 @@ def choose_policies(sim: pl.DataFrame, target: float, tolerance: float = 0.0) ->
     options = {c: [r for r in agg.filter(pl.col("series_class") == c).iter_rows(named=True)] for c in classes}
     with_data = [c for c in classes if options[c]]
     best, best_key = None, None
-    for combo in itertools.product(*(options[c] for c in with_data)):
+    # A class's demand is the same under every policy, so an option with more stock and no more
+    # filled than another can be left out of the search: the product stays small.
+    frontier = {c: _undominated(options[c]) for c in with_data}
+    boot = _bootstrap_filled(inner, frontier, reps) if confidence > 0 else {}
+    combos = list(itertools.product(*(frontier[c] for c in with_data)))
+
+    def pooled(combo: tuple) -> tuple[float, float]:
         filled, demand, stock = (sum(r[k] for r in combo) for k in ("filled", "demand", "mean_stock"))
-        fill = filled / demand if demand else 1.0
-        key = (0, stock) if fill >= target - tolerance else (1, -fill)
+        return (filled / demand if demand else 1.0), stock
+
+    top = max((pooled(c)[0] for c in combos), default=1.0)
+    for combo in combos:
+        fill, stock = pooled(combo)
+        if fill < target - tolerance:
+            key: tuple = (2, stock) if fill >= top - slack else (3, -fill)
+        elif boot:
+            f = sum(boot[c][0][r["policy"]] for c, r in zip(with_data, combo, strict=True))
+            d = sum(boot[c][1] for c in with_data)
+            sure = float(np.mean(f >= (target - band) * d)) >= confidence
+            key = (0, stock) if sure else (1, stock)
+        else:
+            key = (0, stock)
         if best_key is None or key < best_key:
             best, best_key = combo, key
     chosen = {r["series_class"]: r for r in (best or ())}
+    how = {0: "least stock with the pooled fill rate at the target" + (
+        f" and at least {target - band:.2f} in {confidence:.0%} of bootstraps of the parts" if boot else ""),
+           1: f"least stock with the pooled fill rate at the target (none at least {target - band:.2f} in "
+              f"{confidence:.0%} of bootstraps)",
+           2: "no combination reached the target: the highest pooled fill" + (
+               f" less {slack:.3f} at the least stock (highest {top:.3f})" if slack > 0 else ""),
+           3: "no combination reached the target: the highest pooled fill"}[best_key[0] if best_key else 3]
     out = []
     for c in classes:
         if c not in chosen:
             out.append({"series_class": c, "policy": default, "reason": "no inner window: the default"})
             continue
         tried = ", ".join(f"{r['policy']} {r['filled'] / r['demand']:.3f}" for r in options[c] if r["demand"])
-        how = "least stock with the pooled fill rate at the target" if best_key and best_key[0] == 0 \
-            else "no combination reached the target: the highest pooled fill"
         out.append({"series_class": c, "policy": chosen[c]["policy"],
                     "reason": f"{how} on the inner window (class fill rates: {tried})"})
     return pl.DataFrame(out, schema={"series_class": pl.String, "policy": pl.String, "reason": pl.String})
+
+
+def _bootstrap_filled(inner: pl.DataFrame, frontier: dict[str, list[dict[str, Any]]],
+                      reps: int) -> dict[str, tuple[dict[str, np.ndarray], np.ndarray]]:
+    """Per class: the filled units of each frontier policy and the demand, summed over ``reps``
+    resamples (with replacement, seeded) of the class's parts: ``{class: ({policy: filled}, demand)}``."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for c, rows in frontier.items():
+        names = [r["policy"] for r in rows]
+        wide = (inner.filter((pl.col("series_class") == c) & pl.col("policy").is_in(names))
+                .pivot(on="policy", index="part_no", values="filled", aggregate_function="sum").fill_null(0.0))
+        demand = (inner.filter((pl.col("series_class") == c) & (pl.col("policy") == names[0]))
+                  .group_by("part_no").agg(pl.col("demand").sum()))
+        wide = wide.join(demand, on="part_no", how="left").with_columns(pl.col("demand").fill_null(0.0))
+        n = wide.height
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=reps).astype(float)  # reps × parts
+        out[c] = ({m: counts @ wide[m].to_numpy() for m in names}, counts @ wide["demand"].to_numpy())
+    return out
+
+
+def _undominated(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows no other row beats on both counts (no more stock and more filled, or less stock
+    and no less filled); of equal rows the first by policy name."""
+    out: list[dict[str, Any]] = []
+    for r in sorted(rows, key=lambda r: (r["mean_stock"], -r["filled"], r["policy"])):
+        if not out or r["filled"] > out[-1]["filled"]:
+            out.append(r)
+    return out
 
 
 ORACLE_LEVELS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.975)
@@ -383,11 +451,14 @@ def policy_choice(long: pl.DataFrame, rate_chosen: pl.DataFrame, ps: dict[str, A
                   master: pl.DataFrame | None, freq: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The policy per class as ``backtest parts`` and ``forecast parts`` both choose it: every
     candidate simulated on the inner window of ``policy_choice_parts`` parts (:func:`choice_sample`;
-    the simulation costs about 0.1 s of CPU a part), one chosen per class (:func:`choose_policies`).
+    the simulation costs about 0.05–0.1 s of CPU a part), one chosen per class (:func:`choose_policies`,
+    sure to ``policy_choice_confidence`` over bootstraps of those parts).
     ``(every simulated row of those parts, inner and outer windows; series_class/policy/reason)``."""
     sample = choice_sample(rate_chosen, int(ps.get("policy_choice_parts") or 0))
     sim, _ = run_simulation(long, sample, ps, workers, master, freq)
-    return sim, choose_policies(sim, float(ps["target_fill_rate"]))
+    return sim, choose_policies(sim, float(ps["target_fill_rate"]),
+                                confidence=float(ps.get("policy_choice_confidence", 0.9)),
+                                slack=float(ps.get("policy_shortfall_slack", 0.0)))
 
 
 def outer_fill_by_class(sim: pl.DataFrame) -> dict[str, dict[str, float | None]]:
@@ -479,6 +550,11 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     summary["methods"] = {r["series_class"]: r["model"] for r in sel["methods"].iter_rows(named=True)}
     summary["combo_members"] = sel["members"]
     summary["rate_methods"] = {r["series_class"]: r["model"] for r in rate_methods.iter_rows(named=True)}
+    # The bias of the mean the policy plans with (chosen on the inner windows, scored on the outer
+    # ones): the point forecast's bias is -1 wherever zero is chosen, which says nothing of the policy.
+    rate_bias = _forecast_scores(outer_bt, rate_chosen).filter(
+        (pl.col("scope") == "all") & (pl.col("model") == SELECTED) & (pl.col("metric") == "bias"))["value"]
+    summary["rate_bias"] = float(rate_bias[0]) if len(rate_bias) and rate_bias[0] is not None else None
     summary["freq"] = freq
     summary["inner_cutoffs"] = [str(c) for c in inner_cuts]
     summary["outer_cutoffs"] = [str(c) for c in outer_cuts]

@@ -73,9 +73,11 @@ def policy_for_part(item: PolicyItem) -> tuple[str, int, int, str]:
 
 
 def _distribution(item: PolicyItem) -> str:
-    if item.method in ("block", "bootstrap") and len(item.history) >= 8 and np.sum(item.history) > 0:
+    base = item.method.removesuffix(inventory.RECENT)
+    if base in ("block", "bootstrap") and len(item.history) >= 8 and np.sum(item.history) > 0:
         return item.method
-    return "nb" if item.var > item.rate else "poisson"
+    name = "nb" if item.var > item.rate else "poisson"
+    return name + inventory.RECENT if base != item.method else name
 
 
 def curve_for_part(item: PolicyItem) -> inventory.Curve:
@@ -83,7 +85,7 @@ def curve_for_part(item: PolicyItem) -> inventory.Curve:
                                 item.period_days)
 
 
-LEAD_TIME_DISTRIBUTIONS = ("block", "nb", "bootstrap")
+LEAD_TIME_DISTRIBUTIONS = ("block", "nb", "bootstrap", "block_recent", "nb_recent", "bootstrap_recent")
 
 
 def check_pinned_policies(ps: dict[str, Any]) -> None:
@@ -259,8 +261,9 @@ def reorder_table(chosen: pl.DataFrame, long: pl.DataFrame, ps: dict[str, Any], 
     items, classes = [], []
     for r in frame.iter_rows(named=True):
         method, fill = class_policy(ps, r["series_class"])
-        h = hist.get(r["part_no"], np.zeros(0))[-(nb_n if method == "nb" else block_n):]
-        var = float(h.var(ddof=1)) if method == "nb" and len(h) > 1 else float(r["var_demand"])
+        base = method.removesuffix(inventory.RECENT)
+        h = hist.get(r["part_no"], np.zeros(0))[-(nb_n if base in inventory.LONG_HISTORY else block_n):]
+        var = float(h.var(ddof=1)) if base == "nb" and len(h) > 1 else float(r["var_demand"])
         items.append(PolicyItem(r["part_no"], float(r["rate"]), var, int(r["lead_time_days"]),
                                 fill, float(ps["order_cover_weeks"]) * 7 / pdays, method, h, pdays))
         classes.append(r["series_class"])

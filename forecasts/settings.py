@@ -36,9 +36,12 @@ policy_by_class = {}         # class -> "distribution:margin" pins a class; the 
 policy_history_weeks = 104   # history the lead-time blocks are read from (recent pattern)
 nb_history_weeks = 520       # history the negative binomial's dispersion is estimated from (more lumps seen)
 policy_margins = [0, 1, 2, 3, 4, 5, 6]  # backtest candidates: planned fill 1 - (1 - target) / 2**margin
+policy_distributions = ["block", "nb", "block_recent", "nb_recent"]  # candidates; *_recent weighs a part by how recently it was asked for
 sim_weeks = 52               # inventory simulation: the last N weeks (the N before them choose the policy)
 sim_refit_weeks = 4          # ... with the policy recomputed every N weeks
-policy_choice_parts = 120    # the policy per class is chosen on this many parts (backtest and forecast alike; ~0.1 s CPU each)
+policy_choice_parts = 300    # the policy per class is chosen on this many parts (backtest and forecast alike; ~0.05-0.1 s CPU each)
+policy_choice_confidence = 0.9  # ... and its pooled fill must stay within 2 points of the target in this share of bootstraps of them
+policy_shortfall_slack = 0.0  # where no policy reaches the target: the least stock within this of the highest fill
 outer_origins = 2            # nested backtest: the last N origins score, the earlier ones choose
 combo_size = 3               # the median of the best N candidates is a candidate too
 keep_zero_within = 0.05      # the zero forecast is kept unless a candidate's inner MASE is this much lower
@@ -95,9 +98,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "policy_history_weeks": 104,
         "nb_history_weeks": 520,
         "policy_margins": [0, 1, 2, 3, 4, 5, 6],
+        "policy_distributions": ["block", "nb", "block_recent", "nb_recent"],
         "sim_weeks": 52,
         "sim_refit_weeks": 4,
-        "policy_choice_parts": 120,
+        "policy_choice_parts": 300,
+        "policy_choice_confidence": 0.9,
+        "policy_shortfall_slack": 0.0,
         "outer_origins": 2,
         "combo_size": 3,
         "keep_zero_within": 0.05,

@@ -88,6 +88,27 @@ def _actuals(at: AppTest, title: str) -> list[float]:
     raise AssertionError(f"no chart titled {title!r}")
 
 
+def test_parts_mean_demand_header_follows_the_frequency():
+    from dashboard.views import parts as parts_view
+
+    weekly, monthly = T.column_label("mean_weekly_demand", "zh"), T.column_label("mean_weekly_demand", "en")
+    assert parts_view.demand_header({"freq": "M"}, "zh") == {weekly: "月均需求"}
+    assert parts_view.demand_header({"freq": "M"}, "en") == {monthly: "Mean monthly demand"}
+    assert parts_view.demand_header({"freq": "W"}, "zh") == {weekly: "周均需求"}
+    assert parts_view.demand_header({}, "zh") == {weekly: "周均需求"}  # a run stored before runs had a frequency
+
+
+def test_a_zero_point_forecast_beside_a_reorder_point_is_explained():
+    from dashboard.views import parts as parts_view
+
+    row = {"model": "zero", "reorder_point": 2, "order_up_to": 5, "mean_weekly_demand": 0.25}
+    note = parts_view.zero_note({"freq": "M"}, row, "zh")
+    assert note.startswith("点预测为零") and "多数月" in note and "再订货点 2" in note and "月均需求 0.25" in note
+    assert "week" in parts_view.zero_note({"freq": "W"}, row, "en")
+    assert parts_view.zero_note({"freq": "W"}, {**row, "model": "tsb"}, "zh") is None
+    assert parts_view.zero_note({"freq": "W"}, {**row, "reorder_point": 0, "order_up_to": 0}, "zh") is None
+
+
 def test_labels_name_the_source_and_cut_off():
     row = {"source": "/planner/calls.csv", "freq": "W", "data_cutoff": dt.date(2026, 2, 22),
            "created_at": dt.datetime(2026, 3, 1, 9, 30), "source_sha256": SHA}
@@ -120,7 +141,13 @@ def test_parts_picks_a_monthly_file_run(file_runs_db, monkeypatch):
     at = _app(file_runs_db, "parts", monkeypatch, "en")
     picker = at.selectbox(key="run_parts")
     assert picker.value == store.latest_run(file_runs_db, "parts")["run_id"]
+    assert "Mean weekly demand" in at.dataframe[0].value.columns  # the pipeline's run is weekly
     picker.set_value("parts-file").run()
     assert not at.exception, [e.value for e in at.exception]
+    # the mean-demand header follows the run's frequency: this run's means are monthly
+    headers = list(at.dataframe[0].value.columns)
+    assert "Mean monthly demand" in headers and "Mean weekly demand" not in headers
+    # P1's point forecast is zero beside a reorder point of 1: the page says why
+    assert any(c.value.startswith("Point forecast zero") and "Mean monthly demand 0.50" in c.value for c in at.caption)
     assert _actuals(at, f"{T.t('part_forecast', 'en')} · P1") == [0.0, 3.0, 0.0]
     assert any("File carparts.csv · monthly" in c.value for c in at.caption)

@@ -9,7 +9,8 @@ import pytest
 from aftersales.errors import UserError
 from forecasts import parts_backtest, run_parts, synthetic
 
-SMALL = {"parallel_min_series": 10_000, "sim_weeks": 26, "policy_margins": [0, 2], "backtest_origins": 3}
+SMALL = {"parallel_min_series": 10_000, "sim_weeks": 26, "policy_margins": [0, 2], "backtest_origins": 3,
+         "policy_distributions": ["block", "nb"]}  # margins and distributions, not recency: see test_forecast_parts_recency
 
 
 def test_forecast_uses_the_policy_the_backtest_chooses_unless_pinned():
@@ -44,4 +45,5 @@ def test_a_malformed_pinned_policy_is_one_message(spec):
         run_parts.check_pinned_policies({"policy_by_class": {"lumpy": spec}})
     with pytest.raises(UserError, match="classes: smooth"):
         run_parts.check_pinned_policies({"policy_by_class": {"slow": "nb:1"}})
-    run_parts.check_pinned_policies({"policy_by_class": {"lumpy": "nb:3", "smooth": "block:0"}})
+    run_parts.check_pinned_policies({"policy_by_class": {"lumpy": "nb:3", "smooth": "block:0",
+                                                         "intermittent": "block_recent:2", "erratic": "nb_recent:1"}})

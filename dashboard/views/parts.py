@@ -15,11 +15,40 @@ CLASSES = {"smooth": ("平稳", "Smooth"), "erratic": ("波动", "Erratic"), "in
            "lumpy": ("块状", "Lumpy"), "no_demand": ("无需求", "No demand")}
 HISTORY_WEEKS = 52
 HISTORY_POINTS = {"W": HISTORY_WEEKS, "M": 24}  # a file run's history shown before its forecast
+# The stored column is ``mean_weekly_demand`` whatever the run's frequency: it holds the mean per
+# period, so its header follows the run (a monthly run's is a monthly mean).
+DEMAND_LABELS = {"W": ("周均需求", "Mean weekly demand"), "M": ("月均需求", "Mean monthly demand")}
+PERIOD_WORDS = {"W": ("周", "week"), "M": ("月", "month")}
+# A lumpy part's best point forecast (least absolute error) is often zero while its reorder point
+# is not: the page says why, so the two do not read as a contradiction.
+ZERO_NOTE = ("点预测为零：该配件多数{period}没有需求，零是绝对误差最小的点预测；再订货点 {s} 由需求分布"
+             "（含偶发的大单）算出，{label} {rate}。",
+             "Point forecast zero: this part has no demand in most {period}s, and zero is the point forecast with "
+             "the least absolute error; its reorder point {s} comes from the demand distribution (rare large orders "
+             "included), {label} {rate}.")
 
 
 def class_label(c: str | None, lang: str) -> str:
     pair = CLASSES.get(c or "")
     return (c or "—") if pair is None else pair[0 if lang == "zh" else 1]
+
+
+def demand_header(run: dict, lang: str) -> dict[str, str]:
+    """The rename that puts the run's own period on the mean-demand header."""
+    pair = DEMAND_LABELS.get(run.get("freq") or "W", DEMAND_LABELS["W"])
+    return {T.column_label("mean_weekly_demand", lang): pair[0 if lang == "zh" else 1]}
+
+
+def zero_note(run: dict, row: dict, lang: str) -> str | None:
+    """Why a zero point forecast sits beside a non-zero reorder point, for ``row`` of the reorder
+    table; None when the part's point forecast is not zero or nothing is stocked."""
+    if row.get("model") != "zero" or not (row.get("reorder_point") or row.get("order_up_to")):
+        return None
+    freq = run.get("freq") or "W"
+    i = 0 if lang == "zh" else 1
+    return ZERO_NOTE[i].format(period=PERIOD_WORDS.get(freq, PERIOD_WORDS["W"])[i], s=row.get("reorder_point"),
+                               label=DEMAND_LABELS.get(freq, DEMAND_LABELS["W"])[i],
+                               rate=f"{float(row.get('mean_weekly_demand') or 0.0):.2f}")
 
 
 def consumption(scope: state.Scope) -> None:
@@ -53,8 +82,10 @@ def reorder(scope: state.Scope, run: dict) -> pl.DataFrame:
         pl.col("mean_weekly_demand").round(1),
         pl.col("stock_at_cutoff").round(0).cast(pl.Int64),  # parts on a shelf are whole
         stockout_prob_lead_time=(pl.col("stockout_prob_lead_time") * 100).round(1))
-    ui.table(ui.localize(table, lang), key="reorder", lang=lang, name="reorder_table", selectable=False, height=380,
-             display=ui.localize(shown, lang), highlight=T.column_label("runs_out_within_lead_time", lang))
+    header = demand_header(run, lang)
+    ui.table(ui.localize(table, lang).rename(header, strict=False), key="reorder", lang=lang, name="reorder_table",
+             selectable=False, height=380, display=ui.localize(shown, lang).rename(header, strict=False),
+             highlight=T.column_label("runs_out_within_lead_time", lang))
     return table
 
 
@@ -121,6 +152,10 @@ def part_forecast(scope: state.Scope, run: dict, table: pl.DataFrame) -> None:
         return
     ui.chart(charts.forecast(hist, fc, lang, f"{T.t('part_forecast', lang)} · {part} · {T.model_label(fc['model'][0], lang)}"),
              key="part_chart", selectable=False)
+    rows = table.filter(pl.col("part_no") == part).to_dicts()
+    note = zero_note(run, rows[0], lang) if rows else None
+    if note:
+        st.caption(note)
 
 
 def prefetch(scope: state.Scope, stage: str = "first") -> None:

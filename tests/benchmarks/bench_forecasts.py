@@ -231,6 +231,9 @@ def report_parts(sets: dict[str, dict]) -> list[str]:
         ("MASE ÷ SES", lambda p: f(p.get("mase_rel_ses")), ""),
         ("point forecast used per class", lambda p: ", ".join(f"{k} {v}" for k, v in (p.get("methods") or {}).items()
                                                                if k != "no_demand"), ""),
+        ("bias of the point forecast, (Σforecast − Σactual) ÷ Σactual", lambda p: f(p.get("bias")), ""),
+        ("bias of the mean the policy plans with (method per class)", lambda p: f"{f(p.get('rate_bias'))} (" + ", ".join(
+            f"{k} {v}" for k, v in (p.get("rate_methods") or {}).items() if k != "no_demand") + ")", ""),
         ("fill rate, policy (all parts)", lambda p: f(p.get("fill_rate")), "0.93–0.97"),
         ("  baseline SES + normal", lambda p: f(p.get("baseline_fill_rate")), ""),
         ("fill rate, policy (lumpy parts)", lambda p: f(p.get("lumpy_fill_rate")), ""),
