@@ -16,13 +16,21 @@ import json
 import polars as pl
 
 from forecasts import calendar, scoring
-from forecasts.workload import COMBO, NAIVE364, PROPHET, SNAIVE7
+from forecasts.workload import COMBO, ETS, MEAN, NAIVE364, PROPHET, SNAIVE7, SWA, THETA
 
 SELECTED = "selected"
 ROLLING = "rolling"
 FINAL = "final"
 COMBO_SIZE = 3  # models in the combination
 BASELINES = (SNAIVE7, NAIVE364)  # the single baselines a planner would otherwise use
+# The default forecast: the equal-weight mean of these diverse models (those a series has). The
+# M4 and M5 competitions found such a combination more robust than picking one model per series
+# on a few backtest windows; one model replaces it only where the inner windows show it clearly
+# better (``choose_models``). On the days the calendar marks (holidays, festival waves, a
+# planner's events) only the models given the calendar vote: the others forecast an ordinary
+# day there, wrong in a known direction.
+MEAN_MEMBERS = (PROPHET, ETS, THETA, SWA, NAIVE364)
+CALENDAR_MEMBERS = (PROPHET,)
 
 
 def rolling_cutoffs(first: dt.date, last: dt.date, horizon: int, origins: int, step: int = 0,
@@ -76,8 +84,8 @@ def series_scores(frame: pl.DataFrame) -> pl.DataFrame:
 
 def rank_models(frame: pl.DataFrame) -> dict[str, list[str]]:
     """Per series, the models ordered by mean MASE on ``frame``'s windows (best first; the
-    combination and the selection itself are not ranked)."""
-    scores = series_scores(frame.filter(~pl.col("model").is_in([COMBO, SELECTED]))).sort("unique_id", "mase", "model")
+    combinations and the selection itself are not ranked)."""
+    scores = series_scores(frame.filter(~pl.col("model").is_in([COMBO, MEAN, SELECTED]))).sort("unique_id", "mase", "model")
     return {uid: g["model"].to_list() for (uid,), g in scores.group_by("unique_id", maintain_order=True)}
 
 
@@ -91,34 +99,62 @@ def combine(frame: pl.DataFrame, ranking: dict[str, list[str]], k: int = COMBO_S
         return frame.head(0)
     keys = ["unique_id", "window", "cutoff", "ds"]
     parts = frame.join(members, on=["unique_id", "model"])
+    extra = [pl.col(c).first() for c in ("recent_scale", "calendar_day") if c in frame.columns]
     comb = parts.group_by(keys).agg(pl.col("yhat").mean(), pl.col("yhat").null_count().alias("_missing"),
-                                    pl.col("y").first(), pl.col("h").first(), pl.col("scale").first())
+                                    pl.col("y").first(), pl.col("h").first(), pl.col("scale").first(), *extra)
     comb = comb.filter(pl.col("_missing") == 0).drop("_missing").with_columns(pl.lit(COMBO).alias("model"))
     return pl.concat([frame.head(0), comb], how="diagonal_relaxed").select(frame.columns)
 
 
-def choose_models(frame: pl.DataFrame, keep_within: float = 0.05) -> pl.DataFrame:
+def mean_of_models(frame: pl.DataFrame, members: tuple[str, ...] = MEAN_MEMBERS,
+                   calendar_members: tuple[str, ...] = CALENDAR_MEMBERS) -> pl.DataFrame:
+    """Rows of model ``MEAN``: per series, window and day the equal-weight mean of the members'
+    forecasts that exist there (at least two; a model that failed on a series is left out, and
+    the annual naive is absent before a year of history); on a day the calendar marks
+    (``calendar_day``), the mean of the ``calendar_members`` there, where they have a forecast."""
+    keys = ["unique_id", "window", "cutoff", "ds"]
+    parts = frame.filter(pl.col("model").is_in(list(members)) & pl.col("yhat").is_not_null())
+    if parts.is_empty():
+        return frame.head(0)
+    extra = [pl.col(c).first() for c in ("recent_scale", "calendar_day") if c in frame.columns]
+    aware = pl.col("model").is_in(list(calendar_members))
+    comb = parts.group_by(keys).agg(pl.col("yhat").mean(), pl.col("yhat").filter(aware).mean().alias("_aware"),
+                                    pl.len().alias("_members"), pl.col("y").first(),
+                                    pl.col("h").first(), pl.col("scale").first(), *extra)
+    if "calendar_day" in comb.columns:
+        comb = comb.with_columns(pl.when(pl.col("calendar_day").fill_null(False) & pl.col("_aware").is_not_null())
+                                 .then(pl.col("_aware")).otherwise(pl.col("yhat")).alias("yhat"))
+    comb = comb.filter(pl.col("_members") >= 2).drop("_members", "_aware").with_columns(pl.lit(MEAN).alias("model"))
+    return pl.concat([frame.head(0), comb], how="diagonal_relaxed").select(frame.columns)
+
+
+def choose_models(frame: pl.DataFrame, margin: float = 0.2) -> pl.DataFrame:
     """The model each series uses, with the reason, from the MASE of every candidate on
-    ``frame``'s windows (the inner windows of a nested backtest): the best candidate, except
-    that Prophet is kept where it is not worse than the best by more than ``keep_within``.
-    Columns ``unique_id, model, reason`` and ``mase_<model>`` per candidate (null where it has
-    no score) and ``scores`` (JSON of every candidate's MASE)."""
+    ``frame``'s windows (the inner windows of a nested backtest): the equal-weight mean of the
+    diverse models (``MEAN``), unless one candidate's MASE is lower than the mean's by more than
+    ``margin`` (a single model where the windows show it clearly better: a few windows rank
+    models noisily, and a wrong pick costs more than the mean's small loss to the right one).
+    Series without the mean fall back to Prophet, or to the best candidate where Prophet has no
+    score. Columns ``unique_id, model, reason`` and ``mase_<model>`` per candidate (null where it
+    has no score) and ``scores`` (JSON of every candidate's MASE)."""
     scores = series_scores(frame.filter(pl.col("model") != SELECTED))
     models = sorted(set(scores["model"]))
     rows = []
     for (uid,), g in scores.group_by("unique_id", maintain_order=True):
         by = dict(zip(g["model"], g["mase"], strict=True))
-        best = min(by, key=lambda m: (by[m], m))
-        p = by.get(PROPHET)
-        if p is None:
-            model, reason = best, f"Prophet failed or had no backtest: best candidate {best} (MASE {by[best]:.3f})"
-        elif p <= by[best] * (1 + keep_within):
-            model = PROPHET
-            reason = (f"Prophet MASE {p:.3f} is the best" if best == PROPHET else
-                      f"Prophet MASE {p:.3f} within {keep_within:.0%} of the best, {best} {by[best]:.3f}: kept")
+        default = MEAN if MEAN in by else PROPHET if PROPHET in by else None
+        singles = {m: v for m, v in by.items() if m != default}
+        best = min(singles, key=lambda m: (singles[m], m)) if singles else default
+        if default is None:
+            model, reason = best, f"no mean or Prophet score: best candidate {best} (MASE {by[best]:.3f})"
+        elif best != default and by[best] < by[default] * (1 - margin):
+            model, reason = best, (f"{best} MASE {by[best]:.3f} is {1 - by[best] / by[default]:.0%} below the "
+                                   f"{'mean' if default == MEAN else 'Prophet'}'s {by[default]:.3f} (more than {margin:.0%})")
         else:
-            model, reason = best, (f"{best} MASE {by[best]:.3f} is {1 - by[best] / p:.0%} below Prophet's {p:.3f} "
-                                   f"(more than {keep_within:.0%})")
+            name = "equal-weight mean of the models" if default == MEAN else "Prophet"
+            model, reason = default, (f"{name}, MASE {by[default]:.3f}" + (
+                f"; the best single model, {best} {by[best]:.3f}, is not more than {margin:.0%} better"
+                if best != default else ""))
         rows.append({"unique_id": uid, "model": model, "reason": reason,
                      **{f"mase_{m}": by.get(m) for m in models},
                      "scores": json.dumps({m: round(v, 4) for m, v in sorted(by.items())})})
@@ -128,8 +164,9 @@ def choose_models(frame: pl.DataFrame, keep_within: float = 0.05) -> pl.DataFram
 
 
 def with_combination(frame: pl.DataFrame, inner: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` plus the combination of each series' best models as ranked on ``inner``."""
-    return pl.concat([frame, combine(frame, rank_models(inner))], how="diagonal_relaxed")
+    """``frame`` plus the equal-weight mean of the diverse models and the combination of each
+    series' best models as ranked on ``inner``."""
+    return pl.concat([frame, mean_of_models(frame), combine(frame, rank_models(inner))], how="diagonal_relaxed")
 
 
 def calibrate_final(frame: pl.DataFrame, backtest: pl.DataFrame, freq: str = "D") -> pl.DataFrame:
@@ -137,7 +174,7 @@ def calibrate_final(frame: pl.DataFrame, backtest: pl.DataFrame, freq: str = "D"
     return scoring.apply_calibration(frame, scoring.fit_calibration(backtest, freq=freq), freq=freq)
 
 
-def out_of_sample(rolling: pl.DataFrame, keep_within: float, freq: str = "D") -> pl.DataFrame:
+def out_of_sample(rolling: pl.DataFrame, margin: float, freq: str = "D") -> pl.DataFrame:
     """The nested backtest: the rolling frame from the second origin on (the outer windows),
     each with the combination, calibrated intervals and a ``selected`` model, where the ranking,
     the choice and the calibration use only the earlier origins' windows, cut at the outer
@@ -150,7 +187,7 @@ def out_of_sample(rolling: pl.DataFrame, keep_within: float, freq: str = "D") ->
         inner = with_combination(inner, inner)
         now = with_combination(rolling.filter(pl.col("cutoff") == c), inner)
         now = scoring.apply_calibration(now, scoring.fit_calibration(inner, freq=freq), freq=freq)
-        choice = choose_models(inner, keep_within).select("unique_id", pl.col("model").alias("_chosen"))
+        choice = choose_models(inner, margin).select("unique_id", pl.col("model").alias("_chosen"))
         picked = now.join(choice, on="unique_id").filter(pl.col("model") == pl.col("_chosen")).drop("_chosen")
         out += [now, picked.with_columns(pl.lit(SELECTED).alias("model"))]
     return pl.concat(out, how="diagonal_relaxed") if out else rolling.head(0)

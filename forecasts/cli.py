@@ -198,7 +198,8 @@ def _forecast_workload(args: argparse.Namespace) -> None:
     store.save_run(db, run)
     s = run.summary
     print(f"workload run {run.run_id}: {run.n_series} series, cut-off {run.data_cutoff}, {run.seconds:.0f} s; "
-          f"models used {s['chosen']}; backtest MASE {_f(s['mase_chosen'])} vs seasonal naive {_f(s['mase_snaive7'])}")
+          f"models used {s['chosen']}; backtest MASE {_f(s['mase_chosen'])} vs {s.get('baseline', 'seasonal naive')} "
+          f"{_f(s['mase_snaive7'])}")
     _print_not_forecast(got)
     if s.get("dropped_series"):
         print(f"  {s['dropped_series']} series under {section(config, 'forecast')['min_weekly_tickets']} tickets/week "
@@ -278,10 +279,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(f"workload backtest {run.run_id}: {h['series']} series, origins {', '.join(h['origins'])} "
               f"(scored from the second: chosen and calibrated on the earlier ones), {run.seconds:.0f} s")
         buckets = h.get("coverage_by_bucket") or {}
-        _targets([("MASE vs seasonal naive (lag 7), selected", h["mase_rel_snaive7"], "≤ 0.85"),
+        _targets([(f"MASE vs {h.get('baseline', 'seasonal naive (lag 7)')}, selected", h["mase_rel_snaive7"], "≤ 0.85"),
                   (f"MASE vs best single baseline ({h.get('best_baseline')})", h.get("mase_rel_best_baseline"), "≤ 1"),
                   ("  Prophet alone", h["prophet_mase_rel_snaive7"], ""),
-                  ("win rate vs seasonal naive", h["win_rate_vs_snaive7"], ""),
+                  (f"win rate vs {h.get('baseline', 'seasonal naive')}", h["win_rate_vs_snaive7"], ""),
                   ("80% interval coverage", h["coverage_80"], "0.75–0.85"),
                   ("95% interval coverage", h["coverage_95"], "0.90–0.98"),
                   *[(f"  horizon {b}: 80% / 95%", f"{_f(c.get(80))} / {_f(c.get(95))}", "") for b, c in buckets.items()],

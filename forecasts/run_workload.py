@@ -5,6 +5,7 @@ backtest). Both return a ``store.Run``; the caller stores it."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ from forecasts import backtest as bt
 from forecasts import reconcile, scoring, staffing, store
 from forecasts.executor import map_series
 from forecasts.settings import section
-from forecasts.workload import COMBO, PROPHET, SNAIVE7, forecast_series, tasks_from_long
+from forecasts.workload import COMBO, LABELS, MEAN, PROPHET, SNAIVE7, baseline_text, forecast_series, tasks_from_long
 
 STAFFING_INPUTS = ("hours", "technicians")
 
@@ -92,10 +93,9 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     windows = _rolling_windows(long, fc)
     res = _fit(long, [*windows, (bt.FINAL, last, _horizon(fc))], fc, workers, raw_intervals=False)
     rolling = res.filter(pl.col("window") == bt.ROLLING)
-    keep_within = float(fc["keep_prophet_within"])
-    ranking = bt.rank_models(rolling)
-    rolling = pl.concat([rolling, bt.combine(rolling, ranking)], how="diagonal_relaxed")
-    choice = bt.choose_models(rolling, keep_within)
+    margin = float(fc["selection_margin"])
+    rolling = bt.with_combination(rolling, rolling)
+    choice = bt.choose_models(rolling, margin)
     untested = sorted(set(res["unique_id"]) - set(choice["unique_id"]))
     if untested:  # history too short for a backtest window: Prophet, with its own intervals
         choice = pl.concat([choice, pl.DataFrame({
@@ -103,12 +103,12 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
             "reason": "no backtest window (history shorter than two horizons): Prophet by default, its own intervals"})],
             how="diagonal_relaxed")
     final = res.filter(pl.col("window") == bt.FINAL)
-    final = pl.concat([final, bt.combine(final, ranking)], how="diagonal_relaxed")
+    final = bt.with_combination(final, rolling)
     final = bt.calibrate_final(final, rolling, freq).join(
         choice.select("unique_id", pl.col("model").alias("_chosen")), on="unique_id", how="left")
     values = final.select("unique_id", "ds", "model", (pl.col("model") == pl.col("_chosen")).fill_null(False).alias("chosen"),
                           "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95")
-    oos = bt.out_of_sample(res.filter(pl.col("window") == bt.ROLLING), keep_within, freq)
+    oos = bt.out_of_sample(res.filter(pl.col("window") == bt.ROLLING), margin, freq)
     outer = _outer_scores(oos) if not oos.is_empty() else pl.DataFrame(
         schema={"unique_id": pl.String, "outer_selected": pl.Float64, "outer_snaive7": pl.Float64})
     series = choice.join(outer, on="unique_id", how="left").select(
@@ -136,10 +136,10 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
         short = plan.filter("short")
         summary["staffing"] = {"region_weeks": plan.height, "short_region_weeks": short.height,
                                "max_shortfall": float(-short["gap"].min()) if short.height else 0.0}
-    return store.Run(kind="workload", source=source, model="|".join(sorted(set(res["model"]))), data_cutoff=last,
-                     params=_params(fc, dropped, {"staffing": section(config, "staffing")}),
-                     n_series=choice.height, workers=workers, seconds=time.perf_counter() - started,
-                     summary=summary, tables=tables)
+    return _relabel(store.Run(kind="workload", source=source, model="|".join(sorted(set(res["model"]) | {MEAN})),
+                              data_cutoff=last, params=_params(fc, dropped, {"staffing": section(config, "staffing")}),
+                              n_series=choice.height, workers=workers, seconds=time.perf_counter() - started,
+                              summary=summary, tables=tables), freq)
 
 
 def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: str, events: bool = True) -> store.Run:
@@ -157,11 +157,11 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     event_windows = bt.event_windows(first, last, int(fc["event_lead_days"]), int(fc["event_horizon_days"])) \
         if events and chinese else []
     res = _fit(long, windows + event_windows, fc, workers, raw_intervals=True)
-    keep_within = float(fc["keep_prophet_within"])
+    margin = float(fc["selection_margin"])
     rolling = res.filter(pl.col("window") == bt.ROLLING)
-    oos = bt.out_of_sample(rolling, keep_within, freq)
+    oos = bt.out_of_sample(rolling, margin, freq)
     rolling_all = bt.with_combination(rolling, rolling)
-    choice = bt.choose_models(rolling_all, keep_within)
+    choice = bt.choose_models(rolling_all, margin)
     summaries = [bt.summarize_rolling(oos, rolling, freq)]
     ev = res.filter(pl.col("window").str.starts_with("event:"))
     if not ev.is_empty():
@@ -180,10 +180,40 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     summary.update({"series": long["unique_id"].n_unique(), "dropped_series": len(dropped),
                     "origins": [str(w[1]) for w in windows], "outer_origins": [str(w[1]) for w in windows[1:]],
                     "events": [w[0] for w in event_windows]})
-    return store.Run(kind="backtest_workload", source=source, model="|".join(sorted(set(res["model"]) | {COMBO})),
-                     data_cutoff=last, params=_params(fc, dropped), n_series=long["unique_id"].n_unique(),
-                     workers=workers, seconds=time.perf_counter() - started, summary=summary,
-                     tables={"backtest_scores": scores, "backtest_forecasts": stored})
+    return _relabel(store.Run(kind="backtest_workload", source=source,
+                              model="|".join(sorted(set(res["model"]) | {COMBO, MEAN})), data_cutoff=last,
+                              params=_params(fc, dropped), n_series=long["unique_id"].n_unique(), workers=workers,
+                              seconds=time.perf_counter() - started, summary=summary,
+                              tables={"backtest_scores": scores, "backtest_forecasts": stored}), freq)
+
+
+def _relabel(run: store.Run, freq: str) -> store.Run:
+    """The run's model names as its frequency has them (weekly: ``naive1``, ``snaive52`` for
+    the internal ``snaive7``, ``naive364``) in every stored table, reason and summary. Metric
+    names (``mase_rel_snaive7``) stay: they mean "relative to the seasonal-naive baseline of
+    the run's frequency"."""
+    run.summary["baseline"] = baseline_text(freq)
+    names = {k: v for k, v in LABELS.get(freq, {}).items() if k != v}
+    if not names:
+        return run
+    pattern = r"\b(" + "|".join(names) + r")\b"
+
+    def text(col: str) -> pl.Expr:
+        expr = pl.col(col)
+        for old, new in names.items():
+            expr = expr.str.replace_all(rf"\b{old}\b", new)
+        return expr
+
+    for key, frame in run.tables.items():
+        cols = [c for c in ("model", "reason", "scores") if c in frame.columns and frame.schema[c] == pl.String]
+        if cols:
+            run.tables[key] = frame.with_columns(*[text(c) for c in cols])
+    if isinstance(run.summary.get("chosen"), dict):
+        run.summary["chosen"] = {names.get(k, k): v for k, v in run.summary["chosen"].items()}
+    if run.summary.get("best_baseline") in names:
+        run.summary["best_baseline"] = names[run.summary["best_baseline"]]
+    run.model = re.sub(pattern, lambda m: names[m.group(1)], run.model)
+    return run
 
 
 def headline(scores: pl.DataFrame, freq: str = "D") -> dict[str, Any]:
@@ -204,6 +234,7 @@ def headline(scores: pl.DataFrame, freq: str = "D") -> dict[str, Any]:
         "best_baseline": None if best is None else bt.BASELINES[int(best)],
         "prophet_mase_rel_snaive7": get(bt.ROLLING, PROPHET, "mase_rel_snaive7"),
         "combo_mase_rel_snaive7": get(bt.ROLLING, COMBO, "mase_rel_snaive7"),
+        "mean_mase_rel_snaive7": get(bt.ROLLING, MEAN, "mase_rel_snaive7"),
         "naive364_mase_rel_snaive7": get(bt.ROLLING, "naive364", "mase_rel_snaive7"),
         "coverage_80": get(bt.ROLLING, bt.SELECTED, "coverage_80"),
         "coverage_95": get(bt.ROLLING, bt.SELECTED, "coverage_95"),

@@ -1,10 +1,14 @@
 """Scores and interval calibration, on long frames of backtest forecasts
-(``unique_id, cutoff, ds, y, model, yhat, scale``).
+(``unique_id, cutoff, ds, h, y, model, yhat, scale, recent_scale``).
 
-Intervals are conformal: empirical quantiles of scale-free backtest residuals (log ratio of
-actual to forecast, divided by the series' own mean absolute log ratio), per horizon bucket,
-from the windows before the ones they are applied to (see ``fit_calibration``). Where a series
-has too few residuals the model's own interval stands in, and ``interval_source`` says so.
+Intervals are conformal: empirical quantiles of backtest residuals measured in units of each
+series' recent scale (its mean absolute seasonal difference over the eight weeks before the
+origin), per horizon bucket, pooled over the run's series, from the windows before the ones
+they are applied to (see ``fit_calibration``). The unit moves with the series, so an interval
+widens when the series gets busier or noisier after the windows it was calibrated on; a fixed
+per-series spread did not (real series whose later windows erred 31% more were covered 68% at
+80%). Where a series has too few residuals of its own the model's own interval stands in, and
+``interval_source`` says so.
 """
 
 from __future__ import annotations
@@ -38,13 +42,6 @@ def bucket(h: pl.Expr, freq: str = "D") -> pl.Expr:
     return expr
 
 
-def _z(y: pl.Expr, yhat: pl.Expr) -> pl.Expr:
-    # Scale-free: the log ratio of actual to forecast (+1 keeps zero counts finite). Service
-    # volumes err in proportion to their level (a busy Monday misses by more calls than a quiet
-    # Sunday), and over-dispersed, drifting real series break the Poisson sqrt scaling used before.
-    return (y.clip(0) + 1).log() - (yhat.clip(0) + 1).log()
-
-
 def _conformal_level(n: int, p: float) -> float:
     """The empirical quantile level that covers ``p`` of a new point from ``n`` residuals."""
     if p >= 0.5:
@@ -53,36 +50,37 @@ def _conformal_level(n: int, p: float) -> float:
 
 
 def _quantiles(u: np.ndarray, levels: tuple[int, ...]) -> dict[str, float]:
-    # Symmetric in the log ratio: the conformal quantile of |u|. Asymmetric quantiles learn the
-    # calibration windows' bias (a forecast that ran high all through one window), which with
-    # the few windows a backtest has does not carry over to the next one.
+    # Symmetric: the conformal quantile of |u|. Asymmetric quantiles learn the calibration
+    # windows' bias (a forecast that ran high all through one window), which with the few
+    # windows a backtest has does not carry over to the next one.
     a = np.abs(u)
-    out = {}
-    for lv in levels:
-        q = float(np.quantile(a, _conformal_level(len(a), lv / 100)))
-        out[f"q_lo{lv}"], out[f"q_hi{lv}"] = -q, q
-    return out
+    return {f"q{lv}": float(np.quantile(a, _conformal_level(len(a), lv / 100))) for lv in levels}
+
+
+def _units(rows: pl.DataFrame) -> pl.DataFrame:
+    """``u``: the absolute error in units of the row's recent scale."""
+    return rows.filter(pl.col("y").is_not_null() & pl.col("yhat").is_not_null() & (pl.col("recent_scale") > 0)) \
+        .with_columns(((pl.col("y") - pl.col("yhat").clip(0)).abs() / pl.col("recent_scale")).alias("u"))
 
 
 def fit_calibration(residuals: pl.DataFrame, levels: tuple[int, ...] = LEVELS, freq: str = "D",
                     min_n: int = MIN_RESIDUALS) -> pl.DataFrame:
     """Conformal interval calibration per ``unique_id, model, bucket`` from backtest rows with
-    ``y``, ``yhat`` and ``h``. Each residual is the log ratio z = log(y+1) - log(yhat+1); a
-    series' spread ``s`` is its mean |z|; the bucket's quantiles of z / s are pooled over the
-    run's series (every series of the run, same model and horizon bucket), so a series needs
-    only enough residuals to measure its own spread. Where a bucket has fewer than ``min_n``
-    pooled residuals the quantiles over all horizons stand in (``source`` says which). Series
-    with too few residuals for ``s`` get no row: ``apply_calibration`` then falls back to the
-    model's own interval. Columns ``unique_id, model, bucket, s, q_lo{L}, q_hi{L}, source``."""
-    schema = {"unique_id": pl.String, "model": pl.String, "bucket": pl.String, "s": pl.Float64,
-              **{f"q_{side}{lv}": pl.Float64 for lv in levels for side in ("lo", "hi")}, "source": pl.String}
-    rows = residuals.filter(pl.col("y").is_not_null() & pl.col("yhat").is_not_null()).with_columns(
-        _z(pl.col("y"), pl.col("yhat")).alias("z"), bucket(pl.col("h"), freq).alias("bucket"))
+    ``y``, ``yhat``, ``h`` and ``recent_scale``. Each residual is u = |y - yhat| / recent_scale
+    (the series' scale at that window's origin); the bucket's quantiles of u are pooled over the
+    run's series (same model and horizon bucket). Where a bucket has fewer than ``min_n`` pooled
+    residuals the quantiles over all horizons stand in (``source`` says which). A series gets
+    rows only where it has ``MIN_SERIES_RESIDUALS`` residuals of its own (its errors were
+    checked at all); otherwise ``apply_calibration`` falls back to the model's own interval.
+    Columns ``unique_id, model, bucket, q{L}, source``."""
+    schema = {"unique_id": pl.String, "model": pl.String, "bucket": pl.String,
+              **{f"q{lv}": pl.Float64 for lv in levels}, "source": pl.String}
+    if "recent_scale" not in residuals.columns:
+        return pl.DataFrame(schema=schema)
+    rows = _units(residuals).with_columns(bucket(pl.col("h"), freq).alias("bucket"))
     if rows.is_empty():
         return pl.DataFrame(schema=schema)
-    spread = rows.group_by("unique_id", "model").agg(pl.col("z").abs().mean().alias("s"), pl.len().alias("n")) \
-        .filter((pl.col("n") >= MIN_SERIES_RESIDUALS) & (pl.col("s") > 0)).drop("n")
-    rows = rows.join(spread, on=["unique_id", "model"]).with_columns((pl.col("z") / pl.col("s")).alias("u"))
+    own = rows.group_by("unique_id", "model").agg(pl.len().alias("n")).filter(pl.col("n") >= MIN_SERIES_RESIDUALS).drop("n")
     records = []
     for (model,), g in rows.group_by("model"):
         overall = _quantiles(g["u"].to_numpy(), levels) if g.height >= min_n else None
@@ -94,33 +92,32 @@ def fit_calibration(residuals: pl.DataFrame, levels: tuple[int, ...] = LEVELS, f
                 records.append({"model": model, "bucket": label, **overall, "source": "conformal:all-horizons"})
     if not records:
         return pl.DataFrame(schema=schema)
-    quant = pl.DataFrame(records)
-    return spread.join(quant, on="model").select(list(schema))
+    return own.join(pl.DataFrame(records), on="model").select(list(schema))
 
 
 def apply_calibration(forecasts: pl.DataFrame, calibration: pl.DataFrame,
                       levels: tuple[int, ...] = LEVELS, freq: str = "D") -> pl.DataFrame:
-    """Adds ``yhat_lower_{L}, yhat_upper_{L}`` (clipped at 0) and ``interval_source`` to a frame
-    with ``unique_id, model, h, yhat`` (and the model's own ``raw_lo{L}, raw_hi{L}`` where it has
-    them). Rows without calibration take the model's own interval (``interval_source`` =
-    ``model``), or none (``none``)."""
+    """Adds ``yhat_lower_{L}, yhat_upper_{L}`` (yhat ± q_L × recent_scale, the lower clipped at
+    0) and ``interval_source`` to a frame with ``unique_id, model, h, yhat, recent_scale`` (and
+    the model's own ``raw_lo{L}, raw_hi{L}`` where it has them). Rows without calibration or
+    without a recent scale take the model's own interval (``interval_source`` = ``model``), or
+    none (``none``)."""
     out = forecasts.with_columns(bucket(pl.col("h"), freq).alias("bucket")).join(
         calibration, on=["unique_id", "model", "bucket"], how="left")
-    base = (pl.col("yhat").clip(0) + 1).log()
-    has_cal = pl.col("s").is_not_null()
+    rs = pl.col("recent_scale") if "recent_scale" in out.columns else pl.lit(None, dtype=pl.Float64)
+    has_cal = pl.col(f"q{levels[0]}").is_not_null() & (rs > 0)
+    yhat = pl.col("yhat").clip(0)
     for lv in levels:
-        lo = (base + pl.col(f"q_lo{lv}") * pl.col("s")).exp() - 1
-        hi = (base + pl.col(f"q_hi{lv}") * pl.col("s")).exp() - 1
         raw_lo = pl.col(f"raw_lo{lv}") if f"raw_lo{lv}" in out.columns else pl.lit(None, dtype=pl.Float64)
         raw_hi = pl.col(f"raw_hi{lv}") if f"raw_hi{lv}" in out.columns else pl.lit(None, dtype=pl.Float64)
         out = out.with_columns(
-            pl.when(has_cal).then(pl.min_horizontal(lo, pl.col("yhat")).clip(0)).otherwise(raw_lo).alias(f"yhat_lower_{lv}"),
-            pl.when(has_cal).then(pl.max_horizontal(hi, pl.col("yhat"))).otherwise(raw_hi).alias(f"yhat_upper_{lv}"))
+            pl.when(has_cal).then((yhat - pl.col(f"q{lv}") * rs).clip(0)).otherwise(raw_lo).alias(f"yhat_lower_{lv}"),
+            pl.when(has_cal).then(yhat + pl.col(f"q{lv}") * rs).otherwise(raw_hi).alias(f"yhat_upper_{lv}"))
     out = out.with_columns(pl.when(has_cal).then(pl.col("source"))
                            .when(pl.col(f"yhat_lower_{levels[0]}").is_not_null()).then(pl.lit("model"))
                            .otherwise(pl.lit("none")).alias("interval_source"))
-    return out.drop([c for c in ("s", "source", *[c for c in calibration.columns if c.startswith("q_")])
-                     if c in out.columns])
+    return out.drop([c for c in ("source", *[c for c in calibration.columns if c.startswith("q")])
+                     if c in out.columns and c != "unique_id"])
 
 
 def mase(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:

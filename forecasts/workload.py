@@ -1,6 +1,8 @@
 """Workload models, one series at a time (daily, or weekly): Prophet with the business calendar,
-the cheap candidates (seasonal naive, annual naive, seasonal window average) and optionally a
-costlier statsforecast challenger (MSTL or ETS).
+two cheap statistical models of another kind (exponential smoothing and the Theta method, which
+follow a drifting level where Prophet's trend is slow to bend), the naive candidates (seasonal
+naive, annual naive, seasonal window average) and optionally a costlier statsforecast
+challenger (MSTL, or the full AutoETS search).
 
 ``forecast_series`` is the function the executor fans out: given one series and a list of
 cut-offs it returns every model's forecast after each cut-off, with the actuals where known
@@ -27,11 +29,36 @@ PROPHET = "prophet"
 SNAIVE7 = "snaive7"  # seasonal naive: lag 7 on daily series, lag 1 (last week) on weekly ones
 NAIVE364 = "naive364"  # annual naive: the same weekday a year before (lag 364 days / 52 weeks)
 SWA = "swa"  # seasonal window average: the mean of the last four seasons (four same weekdays)
+ETS = "ets"  # exponential smoothing, no trend, weekly season (statsforecast AutoETS "ZNZ": ~0.07 s a fit)
+THETA = "theta"  # the standard Theta method on the deseasonalised series (M3's winner; ~0.03 s a fit)
 COMBO = "combo"  # equal-weight mean of the best few candidates (built in backtest.py)
-CHALLENGERS = ("mstl", "ets")  # optional, costly statsforecast candidates (0.4 s of CPU per fit each)
+MEAN = "mean"  # equal-weight mean of the diverse models, a fixed set (built in backtest.py)
+STATS_HISTORY_DAYS = 728  # history ETS and Theta are fitted on (two years; 104 weeks on weekly series)
+CHALLENGERS = ("mstl", "autoets")  # optional, costly statsforecast candidates (0.4 s of CPU per fit each)
+STATS_MODELS = (ETS, THETA, *CHALLENGERS)
 SWA_WINDOW = 4
+# The recent scale of a series at an origin: its mean absolute seasonal difference over the last
+# eight weeks of the training data. Intervals are residuals in units of it (scoring.py), so they
+# widen when the series gets busier or noisier, as drifting service series do.
+RECENT_SCALE_DAYS = 56
 # (seasonal lag, annual lag, pandas step) per frequency, in periods.
 FREQS = {"D": (7, 364, "1D"), "W": (1, 52, "7D")}
+
+
+# What the naive candidates are called in a run's output: the internal ids name the daily lags;
+# on weekly series the seasonal naive is last week's count (lag 1) and the annual naive the same
+# week a year before (lag 52), and the stored and printed labels say so.
+LABELS = {"D": {SNAIVE7: "snaive7", NAIVE364: "naive364"}, "W": {SNAIVE7: "naive1", NAIVE364: "snaive52"}}
+
+
+def model_label(name: str, freq: str = "D") -> str:
+    """The label of model ``name`` in a run at frequency ``freq`` (``snaive7`` is ``naive1`` weekly)."""
+    return LABELS.get(freq, {}).get(name, name)
+
+
+def baseline_text(freq: str = "D") -> str:
+    """How the seasonal-naive baseline is described in messages, per frequency."""
+    return "seasonal naive (lag 7)" if freq == "D" else "naive (last week, lag 1)"
 
 
 def lags(freq: str) -> tuple[int, int]:
@@ -111,6 +138,15 @@ def features(settings: dict[str, Any], dates: pd.DatetimeIndex) -> pd.DataFrame:
                          "working_day": sub["working_day"].to_numpy().reshape(-1, 7).sum(axis=1) / 5.0})
 
 
+def calendar_marked(regressors: pd.DataFrame) -> np.ndarray:
+    """Per period of ``features``' rows: whether the calendar marks it (a holiday, a festival's
+    wave, a planner's event; on weekly series a week with such a day). Make-up working days
+    alone do not count."""
+    if "holiday_days" in regressors.columns:
+        return regressors["holiday_days"].to_numpy() > 0
+    return regressors.drop(columns="working_day").to_numpy().any(axis=1)
+
+
 def _numpy_prepare(init: dict[str, Any], data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Prophet's CmdStanPy data as numpy arrays. Prophet hands cmdstanpy nested Python lists,
     which stanio then walks value by value (about 0.1 s of CPU per fit on three years of daily
@@ -140,6 +176,29 @@ def _prophet_class() -> Any:
         _ORIGINAL_PREPARE = CmdStanPyBackend.prepare_data
     CmdStanPyBackend.prepare_data = staticmethod(_numpy_prepare)  # type: ignore[method-assign]
     return Prophet
+
+
+def predict_mean(model: Any, future: pd.DataFrame) -> np.ndarray:
+    """A fitted Prophet model's ``yhat`` for ``future`` (linear growth, no holidays table, no
+    conditional seasonalities: how ``_prophet`` builds it): the same arithmetic as its
+    ``predict`` — trend × (1 + multiplicative terms) + additive terms, the features in its
+    column order (seasonalities' Fourier terms, then the regressors, standardised as fitted) —
+    without the per-column frames and per-component products it builds for a hundred holiday
+    regressors (a fifth of a fit's CPU)."""
+    ds = pd.to_datetime(future["ds"]).reset_index(drop=True)
+    t = ((ds - model.start) / model.t_scale).to_numpy(dtype=float)
+    params = model.params
+    trend = model.piecewise_linear(t, np.nanmean(params["delta"], axis=0), float(np.nanmean(params["k"])),
+                                   float(np.nanmean(params["m"])), model.changepoints_t) * model.y_scale
+    blocks = [model.fourier_series(ds, props["period"], props["fourier_order"]) for props in model.seasonalities.values()]
+    blocks += [((future[name].to_numpy(dtype=float) - props["mu"]) / props["std"])[:, None]
+               for name, props in model.extra_regressors.items()]
+    x = np.hstack(blocks) if blocks else np.zeros((len(ds), 1))
+    beta = np.nanmean(np.asarray(params["beta"], dtype=float), axis=0)
+    cols = model.train_component_cols
+    mult = x @ (beta * cols["multiplicative_terms"].to_numpy(dtype=float))
+    add = x @ (beta * cols["additive_terms"].to_numpy(dtype=float))
+    return trend * (1 + mult) + add * model.y_scale
 
 
 def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, settings: dict[str, Any],
@@ -183,7 +242,7 @@ def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, sett
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(train, **({"init": init} if init else {}))
-    out = {"yhat": model.predict(fut)["yhat"].to_numpy()}
+    out = {"yhat": predict_mean(model, fut)}
     if raw_intervals:  # Prophet's own intervals: for comparison in backtests, or as the fallback
         model.uncertainty_samples = 200
         samples = model.predictive_samples(fut)["yhat"]
@@ -196,16 +255,27 @@ def _prophet(ds: pd.DatetimeIndex, y: np.ndarray, future: pd.DatetimeIndex, sett
     return out, params
 
 
-def _challenger(kind: str, y: np.ndarray, h: int, season: int) -> np.ndarray:
-    from statsforecast.models import MSTL, AutoETS
+def _statsforecast(kind: str, y: np.ndarray, h: int, season: int) -> np.ndarray:
+    """A statsforecast model's point forecast. No trend in ETS: a trend extrapolated over a
+    twelve-week horizon is what drifting service series punish most; Theta's drift is half
+    the linear trend's, which is what makes it robust."""
+    from statsforecast.models import MSTL, AutoETS, Theta
 
-    if kind == "mstl":
+    if kind == ETS:
+        model: Any = AutoETS(season_length=max(season, 1), model="ANA" if season > 1 else "ANN")
+    elif kind == THETA:
+        model = Theta(season_length=max(season, 1))
+    elif kind == "mstl":
         seasons = [season, 365] if season == 7 and len(y) >= 2 * 365 - 60 else [max(season, 2)]
-        model: Any = MSTL(season_length=seasons, trend_forecaster=AutoETS(model="ZZN"))
-    elif kind == "ets":
+        model = MSTL(season_length=seasons, trend_forecaster=AutoETS(model="ZZN"))
+    elif kind == "autoets":
         model = AutoETS(season_length=season)
     else:
-        raise ValueError(f"unknown challenger {kind!r}; use mstl, ets or none")
+        raise ValueError(f"unknown statsforecast model {kind!r}; use ets, theta, mstl or autoets")
+    if kind in (ETS, THETA):
+        # The last two years only: enough for a weekly pattern and a level, and a level that
+        # drifted is better followed from its recent past. Also bounds the CPU of long series.
+        y = y[-STATS_HISTORY_DAYS // (7 if season == 1 else 1):]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return np.asarray(model.forecast(y=y.astype(float), h=h)["mean"], dtype=float)
@@ -256,12 +326,20 @@ def mase_scale(y: np.ndarray, lag: int = 7) -> float:
     return scale if scale > 0 else float("nan")
 
 
+def recent_scale(y: np.ndarray, lag: int, periods: int) -> float:
+    """Mean absolute lag-``lag`` difference over the last ``periods`` periods of ``y`` (NaN where
+    there are none or all are zero: no scale to measure an interval in)."""
+    d = np.abs(y[lag:] - y[:-lag])[-periods:] if len(y) > lag else np.array([])
+    value = float(np.mean(d)) if len(d) else float("nan")
+    return value if value > 0 else float("nan")
+
+
 def candidates(settings: dict[str, Any], n_train: int) -> list[str]:
     """The models fitted at an origin with ``n_train`` periods of history."""
     season, annual = lags(settings.get("freq", "D"))
-    names = [PROPHET, SNAIVE7, SWA]
+    names = [PROPHET, SNAIVE7, SWA, *(m for m in settings.get("stat_models", (ETS, THETA)) if m in STATS_MODELS)]
     challenger = str(settings.get("challenger") or "none")
-    if challenger in CHALLENGERS:
+    if challenger in CHALLENGERS and challenger not in names:
         names.append(challenger)
     if n_train >= annual:
         names.append(NAIVE364)
@@ -270,7 +348,9 @@ def candidates(settings: dict[str, Any], n_train: int) -> list[str]:
 
 def forecast_series(task: SeriesTask) -> pl.DataFrame:
     """Every model's forecast after each cut-off, in long format: ``unique_id, window, cutoff, ds,
-    h, y, model, yhat, raw_lo80, raw_hi80, raw_lo95, raw_hi95, scale, error``. Prophet is fitted
+    h, y, model, yhat, raw_lo80, raw_hi80, raw_lo95, raw_hi95, scale, recent_scale, calendar_day,
+    error`` (``scale``: MASE's denominator; ``recent_scale``: the interval's unit, see
+    ``recent_scale``; ``calendar_day``: the calendar marks the day, see ``calendar_marked``). Prophet is fitted
     once per cut-off (each fit starting from the previous one's parameters). ``raw_*`` is the
     model's own interval: Prophet's only with ``raw_intervals`` (or for a final window of a
     series without a backtest window, where it is the fallback), the naive methods' always.
@@ -284,6 +364,7 @@ def forecast_series(task: SeriesTask) -> pl.DataFrame:
     last_needed = max((pd.Timestamp(c) + step * h for _, c, h in task.windows), default=dates[-1])
     all_dates = pd.date_range(task.start, max(last_needed, dates[-1]), freq=FREQS[freq][2])
     regs = features(settings, all_dates)
+    marked = calendar_marked(regs)
     min_train = 4 * season if freq == "D" else 26
     has_backtest = any(lbl != "final" for lbl, c, _ in task.windows
                        if int(round((pd.Timestamp(c) - dates[0]) / step)) + 1 >= min_train)
@@ -315,11 +396,12 @@ def forecast_series(task: SeriesTask) -> pl.DataFrame:
                     yhat = lag_naive(y_train, horizon, annual)
                     results[name] = {"yhat": yhat, **naive_intervals(y_train, yhat, annual)}
                 else:
-                    results[name] = {"yhat": _challenger(name, y_train, horizon, season)}
+                    results[name] = {"yhat": _statsforecast(name, y_train, horizon, season)}
             except Exception as exc:  # a single bad series must not sink thousands
                 errors[name] = f"{type(exc).__name__}: {exc}"[:300]
                 results[name] = {"yhat": np.full(horizon, np.nan)}
         scale = mase_scale(y_train, season)
+        recent = recent_scale(y_train, season, RECENT_SCALE_DAYS if freq == "D" else RECENT_SCALE_DAYS // 7)
         for name, res in results.items():
             yhat = np.clip(res["yhat"], 0, None)
             frames.append(pl.DataFrame({
@@ -328,7 +410,7 @@ def forecast_series(task: SeriesTask) -> pl.DataFrame:
                 "y": actual, "model": name, "yhat": yhat,
                 **{f"raw_{k}": np.clip(res[k], 0, None) if k in res else np.full(horizon, np.nan)
                    for k in ("lo80", "hi80", "lo95", "hi95")},
-                "scale": scale, "error": errors.get(name),
+                "scale": scale, "recent_scale": recent, "calendar_day": marked[n:n + horizon], "error": errors.get(name),
             }, schema_overrides={"error": pl.String}))
     if not frames:
         return pl.DataFrame()

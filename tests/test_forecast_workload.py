@@ -39,16 +39,32 @@ def _frame(rows):
                                       "model": pl.String, "yhat": pl.Float64, "scale": pl.Float64})
 
 
-def test_prophet_is_kept_within_five_percent_of_the_best_candidate_naive_ones_included():
+def test_the_mean_of_diverse_models_is_used_unless_one_model_is_clearly_better():
     c, d = D(2026, 1, 1), D(2026, 1, 2)
-    # MASE = |error| / scale. Series a: prophet 1.00, swa 0.96 (4% better: Prophet kept).
-    # Series b: prophet 1.00, seasonal naive 0.90 (10% better: the seasonal naive is used).
-    frame = _frame([("a", c, d, 10, "prophet", 9.0, 1), ("a", c, d, 10, "swa", 9.04, 1), ("a", c, d, 10, "snaive7", 8, 1),
-                    ("b", c, d, 10, "prophet", 9.0, 1), ("b", c, d, 10, "swa", 8.5, 1), ("b", c, d, 10, "snaive7", 9.1, 1)])
-    choice = {r["unique_id"]: r for r in bt.choose_models(frame, 0.05).iter_rows(named=True)}
-    assert choice["a"]["model"] == "prophet" and "within 5%" in choice["a"]["reason"]
-    assert choice["b"]["model"] == "snaive7" and "10% below" in choice["b"]["reason"]
-    assert choice["b"]["mase_snaive7"] == pytest.approx(0.9)
+    # MASE = |error| / scale. The mean of prophet, ets, theta, swa (naive364 absent: no year).
+    # a: forecasts 9, 9.5, 10.5, 11 -> mean 10, exact; no single model beats it: the mean is used.
+    # b: prophet 9.5 (error 0.5), ets 6, theta 6, swa 6.5 -> mean 7 (error 3); prophet is 83%
+    #    better: used. c: prophet 9 (error 1) against a mean of error 1.15 (13% better, under
+    #    the 20% margin): the mean stays.
+    rows = []
+    for uid, fc in {"a": (9, 9.5, 10.5, 11), "b": (9.5, 6, 6, 6.5), "c": (9, 8.6, 8.8, 9.0)}.items():
+        rows += [(uid, c, d, 10, m, float(v), 1) for m, v in zip(("prophet", "ets", "theta", "swa"), fc, strict=True)]
+        rows.append((uid, c, d, 10, "snaive7", 7.0, 1))
+    frame = _frame(rows).with_columns(pl.lit("rolling").alias("window"), pl.lit(1).alias("h"))
+    frame = pl.concat([frame, bt.mean_of_models(frame)], how="diagonal_relaxed")
+    assert frame.filter((pl.col("model") == "mean") & (pl.col("unique_id") == "b"))["yhat"].item() == pytest.approx(7.0)
+    choice = {r["unique_id"]: r for r in bt.choose_models(frame, 0.2).iter_rows(named=True)}
+    assert choice["a"]["model"] == "mean" and "equal-weight mean" in choice["a"]["reason"]
+    assert choice["b"]["model"] == "prophet" and "83% below the mean's" in choice["b"]["reason"]
+    assert choice["c"]["model"] == "mean" and "not more than 20% better" in choice["c"]["reason"]
+    assert choice["c"]["mase_prophet"] == pytest.approx(1.0) and choice["c"]["mase_mean"] == pytest.approx(1.15)
+    # On a day the calendar marks, only Prophet (given the calendar) votes.
+    marked = frame.filter(pl.col("unique_id") == "b").with_columns(pl.lit(True).alias("calendar_day"))
+    assert bt.mean_of_models(marked)["yhat"].item() == pytest.approx(9.5)
+    # No mean (a single model fitted): Prophet is the default, kept unless clearly beaten.
+    alone = {r["unique_id"]: r["model"] for r in
+             bt.choose_models(frame.filter(pl.col("model").is_in(["prophet", "snaive7"])), 0.2).iter_rows(named=True)}
+    assert alone == {"a": "prophet", "b": "prophet", "c": "prophet"}
 
 
 def test_combination_is_the_mean_of_the_best_three():
@@ -61,48 +77,58 @@ def test_combination_is_the_mean_of_the_best_three():
     assert combo["model"].to_list() == ["combo"] and combo["yhat"].item() == pytest.approx((9 + 11.5 + 8) / 3)
 
 
-def _residuals(rng, n_series, days, cutoff, spread):
+def _residuals(rng, n_series, days, cutoff, noise, level):
+    """Backtest rows of one window: each series' error is heavy-tailed, grows with the horizon
+    and is proportional to its noise at the origin, which its recent scale (the mean absolute
+    weekly difference before the origin, about 1.13 x the noise's sd) measures."""
     rows = []
     for i in range(n_series):
-        level = rng.uniform(20, 2000)
+        rs = 1.13 * noise[i] * rng.uniform(0.85, 1.15)  # measured on eight weeks: not exact
         for h in range(1, days + 1):
-            yhat = level * (1 + 0.3 * (h % 7 == 0))
-            # multiplicative, heavy-tailed error growing with the horizon; each series its own spread
-            y = yhat * np.exp(spread[i] * (1 + h / days) * rng.standard_t(5))
-            rows.append((f"s{i}", cutoff, cutoff + dt.timedelta(days=h), h, y, "prophet", yhat))
+            yhat = level[i] * (1 + 0.3 * (h % 7 == 0))
+            y = max(0.0, yhat + noise[i] * (1 + h / days) * rng.standard_t(5))
+            rows.append((f"s{i}", cutoff, cutoff + dt.timedelta(days=h), h, y, "prophet", yhat, rs))
     return pl.DataFrame(rows, orient="row", schema={"unique_id": pl.String, "cutoff": pl.Date, "ds": pl.Date, "h": pl.Int32,
-                                                    "y": pl.Float64, "model": pl.String, "yhat": pl.Float64})
+                                                    "y": pl.Float64, "model": pl.String, "yhat": pl.Float64,
+                                                    "recent_scale": pl.Float64})
 
 
-def test_conformal_intervals_cover_what_they_promise_per_horizon_bucket():
+def test_conformal_intervals_follow_the_recent_scale_when_a_series_gets_noisier():
     rng = np.random.default_rng(0)
-    spread = rng.uniform(0.03, 0.3, 30)  # series as noisy as a quiet code and as steady as a total
-    cal = scoring.fit_calibration(_residuals(rng, 30, 84, D(2026, 1, 1), spread))
+    level = rng.uniform(50, 2000, 30)
+    noise = level * rng.uniform(0.03, 0.3, 30)  # series as noisy as a quiet code and as steady as a total
+    cal = scoring.fit_calibration(_residuals(rng, 30, 84, D(2026, 1, 1), noise, level))
     assert set(cal["source"]) == {"conformal:bucket"}
-    fresh = scoring.apply_calibration(_residuals(rng, 30, 84, D(2026, 4, 1), spread), cal)
+    # Later, every series is 60% noisier than in the window the intervals were calibrated on
+    # (real series drift so: Toronto's later windows erred 31% more). Their recent scale says so.
+    fresh = scoring.apply_calibration(_residuals(rng, 30, 84, D(2026, 4, 1), 1.6 * noise, level), cal)
     by = fresh.with_columns(scoring.bucket(pl.col("h")).alias("b")).group_by("b").agg(
         scoring.coverage("yhat_lower_80", "yhat_upper_80").alias("c80"),
         scoring.coverage("yhat_lower_95", "yhat_upper_95").alias("c95"))
     assert sorted(by["b"]) == ["1-7", "29+", "8-28"]
     for r in by.iter_rows(named=True):
         assert 0.74 <= r["c80"] <= 0.86 and 0.91 <= r["c95"] <= 0.985, r
-    # Wider for a noisier series: the spread is the series' own.
-    width = fresh.group_by("unique_id").agg(((pl.col("yhat_upper_80") - pl.col("yhat_lower_80")) / pl.col("yhat")).mean())
-    noisy, steady = f"s{int(np.argmax(spread))}", f"s{int(np.argmin(spread))}"
-    w = dict(width.iter_rows())
-    assert w[noisy] > 3 * w[steady]
+    # Wider for a noisier series: the unit is the series' own recent scale.
+    width = dict(fresh.group_by("unique_id").agg((pl.col("yhat_upper_80") - pl.col("yhat_lower_80")).mean()).iter_rows())
+    noisy, steady = f"s{int(np.argmax(noise))}", f"s{int(np.argmin(noise))}"
+    assert width[noisy] > 3 * width[steady]
 
 
 def test_too_few_residuals_fall_back_to_the_models_own_interval_and_say_so():
     rng = np.random.default_rng(1)
-    few = _residuals(rng, 1, 10, D(2026, 1, 1), [0.1])  # 10 residuals: no spread, no pool
+    few = _residuals(rng, 1, 10, D(2026, 1, 1), [10.0], [100.0])  # 10 residuals: under 14 of its own, no pool of 40
     assert scoring.fit_calibration(few).is_empty()
-    new = _residuals(rng, 1, 3, D(2026, 2, 1), [0.1]).with_columns(
+    new = _residuals(rng, 1, 3, D(2026, 2, 1), [10.0], [100.0]).with_columns(
         (pl.col("yhat") * 0.5).alias("raw_lo80"), (pl.col("yhat") * 1.5).alias("raw_hi80"),
         (pl.col("yhat") * 0.3).alias("raw_lo95"), (pl.col("yhat") * 1.7).alias("raw_hi95"))
     out = scoring.apply_calibration(new, scoring.fit_calibration(few))
     assert set(out["interval_source"]) == {"model"}
     assert out["yhat_lower_80"].to_list() == new["raw_lo80"].to_list()
+    # A series without residuals of its own gets no calibrated interval, even beside a pool.
+    pool = _residuals(rng, 5, 84, D(2026, 1, 1), [10.0] * 5, [100.0] * 5)
+    cal = scoring.fit_calibration(pool.filter(pl.col("unique_id") != "s4").vstack(
+        pool.filter(pl.col("unique_id") == "s4").head(5)))
+    assert "s4" not in set(cal["unique_id"]) and {"s0", "s1", "s2", "s3"} <= set(cal["unique_id"])
 
 
 def test_nested_backtest_scores_the_choice_made_on_earlier_origins():
@@ -114,17 +140,18 @@ def test_nested_backtest_scores_the_choice_made_on_earlier_origins():
             for uid in ("a", "b", "c"):
                 rows += [(uid, c, ds, 10.0, "prophet", 10.0 - err_p, 1.0), (uid, c, ds, 10.0, "swa", 10.0 - err_s, 1.0),
                          (uid, c, ds, 10.0, "snaive7", 5.0, 1.0)]
-    frame = _frame(rows).with_columns(pl.lit("rolling").alias("window"),
+    frame = _frame(rows).with_columns(pl.lit("rolling").alias("window"), pl.lit(1.0).alias("recent_scale"),
                                       ((pl.col("ds") - pl.col("cutoff")).dt.total_days()).cast(pl.Int32).alias("h"))
-    oos = bt.out_of_sample(frame, 0.05)
+    oos = bt.out_of_sample(frame, 0.2)
     assert set(oos["cutoff"]) == {c2}  # scored from the second origin on
-    # Chosen on origin 1 (Prophet), so the score is Prophet's error at origin 2 (4), not the
-    # better swa (2) that a choice made on the scored windows would pick.
+    # Chosen on origin 1 (Prophet, error 1, against the mean of Prophet and swa, error 2), so
+    # the score is Prophet's error at origin 2 (4), not the better swa (2) that a choice made
+    # on the scored windows would pick.
     assert set(oos.filter(pl.col("model") == "selected")["yhat"]) == {6.0}
-    # Calibrated on origin 1 only: |z| = log(11/10) everywhere, so Prophet's forecast 6 gets
-    # 7 * 11/10 - 1 = 6.7 above and 7 * 10/11 - 1 = 5.364 below (symmetric in the log ratio).
+    # Calibrated on origin 1 only: |y - yhat| / recent scale = 1 everywhere, so Prophet's
+    # forecast 6 gets 6 ± 1 x the recent scale (1).
     p = oos.filter(pl.col("model") == "prophet").row(0, named=True)
-    assert p["yhat_upper_80"] == pytest.approx(6.7) and p["yhat_lower_80"] == pytest.approx(7 / 1.1 - 1)
+    assert p["yhat_upper_80"] == pytest.approx(7.0) and p["yhat_lower_80"] == pytest.approx(5.0)
     assert p["interval_source"] == "conformal:all-horizons"  # 42 residuals over all, 21 in a bucket
 
 
@@ -142,6 +169,23 @@ def test_numpy_stan_data_is_what_prophet_hands_cmdstanpy():
             "sigmas": [10.0, 10.0]}
     for ours, prophets in zip(workload._numpy_prepare(init, data), workload._ORIGINAL_PREPARE(init, data), strict=True):
         assert json.loads(dump_stan_json(ours)) == json.loads(dump_stan_json(prophets))
+
+
+def test_prophets_mean_forecast_is_what_its_predict_gives():
+    import pandas as pd
+
+    long = synthetic.daily_workload(n_series=1, seed=3, start=D(2025, 1, 1), end=D(2025, 12, 31))
+    days = pd.date_range("2025-01-01", "2026-01-28", freq="D")
+    regs = workload.features({}, days)
+    cols = ["working_day", *[c for c in regs.columns if c != "working_day" and regs[c].iloc[:365].any()][:6]]
+    for mode in ("additive", "multiplicative"):
+        model = workload._prophet_class()(seasonality_mode=mode, uncertainty_samples=0, yearly_seasonality=True)
+        train = pd.DataFrame({"ds": days[:365], "y": long["y"].to_numpy()[:365], **{c: regs[c].iloc[:365].to_numpy() for c in cols}})
+        fut = pd.DataFrame({"ds": days[365:], **{c: regs[c].iloc[365:].to_numpy() for c in cols}})
+        for i, c in enumerate(cols):  # one regressor of the other mode: both terms are exercised
+            model.add_regressor(c, standardize=False, mode=None if i else ("additive" if mode == "multiplicative" else "multiplicative"))
+        model.fit(train)
+        assert np.allclose(workload.predict_mean(model, fut), model.predict(fut)["yhat"].to_numpy(), rtol=1e-9, atol=1e-9)
 
 
 def test_calendar_features_for_another_country_and_weekly_series():
@@ -190,7 +234,12 @@ def test_weekly_series_forecast_in_weeks_with_weekly_baselines():
     run = run_workload.backtest(weekly, config, 1, "test")
     assert len(run.summary["origins"]) == 3 and set(run.summary["coverage_by_bucket"]) == {"1", "2-4", "5+"}
     stored = run.tables["backtest_forecasts"]
-    naive = stored.filter(pl.col("model") == "snaive7").sort("cutoff", "ds")
+    # The labels follow the frequency: last week's count is "naive1", the same week a year
+    # before "snaive52"; no "snaive7" (a daily lag) anywhere in a weekly run.
+    labels = set(stored["model"]) | set(run.tables["backtest_scores"]["model"]) | set(run.model.split("|"))
+    assert {"naive1", "snaive52"} <= labels and not labels & {"snaive7", "naive364"}
+    assert run.summary["best_baseline"] in ("naive1", "snaive52") and "last week" in run.summary["baseline"]
+    naive = stored.filter(pl.col("model") == "naive1").sort("cutoff", "ds")
     first = naive.filter(pl.col("cutoff") == naive["cutoff"].min())
     assert first.height == 12  # 84 days = 12 weeks
     last_week = weekly.filter(pl.col("ds") == first["cutoff"][0])["y"].item()
