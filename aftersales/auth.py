@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import ipaddress
 import json
 import os
 import subprocess
@@ -108,6 +109,18 @@ def users_path(db_path: Path, conf: dict[str, Any] | None = None) -> Path:
         p = Path(str(named)).expanduser()
         return (p if p.is_absolute() else db_path.parent / p).resolve()
     return db_path.with_name(f"{db_path.stem}.users.json")
+
+
+def is_loopback(address: str | None) -> bool:
+    """127.0.0.1, ::1, localhost: this machine only. None or "" (all interfaces) is not."""
+    if not address:
+        return False
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 # -- the users file -----------------------------------------------------------------------------

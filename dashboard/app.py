@@ -1,6 +1,7 @@
 """The dashboard's entry point: ``streamlit run dashboard/app.py -- --db PATH [--config FILE]``
-(what ``aftersales dashboard`` runs). Draws the language switch and the global filters in the
-sidebar (bound to the URL) and hands over to the page picked in the navigation."""
+(what ``aftersales dashboard`` runs). Asks for sign-in when it is on (``dashboard.signin``), draws
+the language switch and the global filters in the sidebar (bound to the URL) and hands over to
+the page picked in the navigation."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import streamlit as st
 
 from dashboard import i18n as T
-from dashboard import state, warm
+from dashboard import signin, state, warm
 from dashboard.views import PAGES
 
 
@@ -20,7 +21,11 @@ def data_warming() -> bool:
 
 def main() -> None:
     st.set_page_config(page_title=T.t("app_title", "zh"), page_icon=":material/build:", layout="wide")
+    # Before anything else is drawn: with sign-in on, nobody sees a page (or the filters' values)
+    # before signing in (issue 17).
+    principal = signin.gate()
     scope = state.sidebar()
+    signin.account_box(principal, scope.lang)
     if data_warming():
         warm.start()
     pages = [st.Page(f"views/{name}.py", title=T.t(key, scope.lang), icon=icon, url_path=name,

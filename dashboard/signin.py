@@ -1,0 +1,208 @@
+"""The sign-in gate: nobody sees a page before signing in, when sign-in is on.
+
+Three modes (``mode``):
+- ``password``: a users file exists (``aftersales users add``): the sign-in form comes before any
+  page; a signed-in session ends when it expires, idles, or its account is changed or disabled.
+- ``open``: no users file (or ``--no-auth`` given to ``aftersales dashboard``): today's
+  dashboard, as long as it is served on this machine only (127.0.0.1) or ``--no-auth`` says so.
+- ``refuse``: no users file and the server listens on another address: nothing is shown.
+
+Each run puts the signed-in user's ``Principal`` (role, data scope, permissions) in the session,
+where ``dashboard.state.principal()`` hands it to pages. Sign-ins, failures, lock-outs, sign-outs
+and ended sessions go to the audit trail (``aftersales.audit``); a sign-in that cannot be audited
+is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from aftersales import audit, auth
+from aftersales.principal import Principal, local_principal
+from dashboard import data
+
+SESSION_KEY = "_auth_session"
+PRINCIPAL_KEY = "_principal"
+NOTICE_KEY = "_auth_notice"
+NO_AUTH_FLAG = "--no-auth"
+
+# key -> (中文, English)
+WORDS: dict[str, tuple[str, str]] = {
+    "signin_title": ("登录", "Sign in"),
+    "signin_intro": ("请使用总部分配的账号登录售后服务分析看板。", "Sign in with the account head office gave you."),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "submit": ("登录", "Sign in"),
+    "bad_credentials": ("用户名或密码错误。", "Wrong user name or password."),
+    "locked": ("登录失败次数过多，账号已锁定，请于 {until} 后再试。",
+               "Too many failed sign-ins: the account is locked until {until}."),
+    "disabled": ("该账号已停用，请联系总部管理员。", "This account is disabled; ask head office."),
+    "expired": ("登录已过期，请重新登录。", "Your session has expired; sign in again."),
+    "idle": ("长时间未操作，已自动退出，请重新登录。", "Signed out after a time without use; sign in again."),
+    "revoked": ("账号信息已变更，请重新登录。", "Your account was changed; sign in again."),
+    "signed_out": ("已退出登录。", "Signed out."),
+    "audit_failed": ("无法写入审计记录，暂时不能登录，请联系管理员。",
+                     "The sign-in could not be recorded in the audit trail; ask the administrator."),
+    "no_accounts": ("尚无可用账号：请管理员用 aftersales users add 添加账号。",
+                    "No account can sign in yet: the administrator adds one with aftersales users add."),
+    "refused": ("未启用登录时，看板只在本机（127.0.0.1）提供。请先用 aftersales users add 添加账号，"
+                "或在确需时以 aftersales dashboard --no-auth 启动。",
+                "Without sign-in the dashboard is served on this machine (127.0.0.1) only. Add an account with "
+                "aftersales users add, or start it with aftersales dashboard --no-auth if you really mean it."),
+    "signed_in_as": ("当前用户：{name}（{role}）", "Signed in: {name} ({role})"),
+    "scope_all": ("数据范围：全公司", "Data scope: whole company"),
+    "scope_some": ("数据范围：{parts}", "Data scope: {parts}"),
+    "sign_out": ("退出登录", "Sign out"),
+}
+_DIM_WORDS = {"regions": ("区域", "Regions"), "outlets": ("网点", "Outlets"), "outlet_types": ("网点类型", "Outlet types")}
+
+
+def w(key: str, lang: str, **kwargs: object) -> str:
+    zh, en = WORDS[key]
+    return (zh if lang == "zh" else en).format(**kwargs)
+
+
+def mode(users_file_exists: bool, address: str | None, no_auth: bool, served: bool = True) -> str:
+    """password | open | refuse (see the module docstring). ``served``: a real server listens
+    (Streamlit's AppTest runs the script with no server, so no address to guard)."""
+    if no_auth:
+        return "open"
+    if users_file_exists:
+        return "password"
+    return "open" if not served or auth.is_loopback(address) else "refuse"
+
+
+def _served() -> bool:
+    # AppTest stands a mock in for the runtime; a real `streamlit run` has Streamlit's Runtime.
+    from streamlit import runtime
+
+    return runtime.exists() and type(runtime.get_instance()).__name__ == "Runtime"
+
+
+def _client() -> str | None:
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - an address is nice to have in the audit, never required
+        return None
+    return ip if isinstance(ip, str) else None
+
+
+def _lang() -> str:
+    from dashboard import state
+
+    lang = st.session_state.get("lang")
+    return lang if lang in ("zh", "en") else state.url_lang(data.settings().language)
+
+
+def _settings() -> tuple[auth.Policy, object, str]:
+    s = data.settings()
+    return auth.Policy.from_config(s.config), auth.users_path(s.db, s.config), str(s.config.get("timezone") or
+                                                                                     "Asia/Shanghai")
+
+
+def gate() -> Principal:
+    """The principal of this session; when nobody is signed in (and sign-in is on), draws the
+    sign-in form and stops the run: no page below it is drawn."""
+    policy, users_file, _ = _settings()
+    m = mode(users_file.exists(), st.get_option("server.address"), NO_AUTH_FLAG in sys.argv[1:], _served())
+    if m == "refuse":
+        st.error(w("refused", _lang()))
+        st.stop()
+    if m == "open":
+        p = local_principal()
+        st.session_state[PRINCIPAL_KEY] = p
+        return p
+    session = st.session_state.get(SESSION_KEY)
+    if isinstance(session, auth.Session):
+        now = dt.datetime.now(dt.UTC)
+        try:
+            p = auth.resume(users_file, session, policy, now)
+        except auth.AuthError as exc:
+            _end(session, exc.reason)
+        else:
+            st.session_state[SESSION_KEY] = session.touched(now)
+            st.session_state[PRINCIPAL_KEY] = p
+            return p
+    st.session_state.pop(PRINCIPAL_KEY, None)
+    _form(users_file, policy)
+    st.stop()
+    raise AssertionError("not reached")  # st.stop() ends the run
+
+
+def _end(session: auth.Session, reason: str) -> None:
+    st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(PRINCIPAL_KEY, None)
+    st.session_state[NOTICE_KEY] = reason
+    try:
+        audit.record(data.settings().db, "session_ended" if reason != "signed_out" else "sign_out",
+                     session.username, reason=reason if reason != "signed_out" else None, client=_client())
+    except Exception:  # noqa: BLE001 - the session ends whether or not this is recorded
+        pass
+
+
+def sign_out() -> None:
+    session = st.session_state.get(SESSION_KEY)
+    if isinstance(session, auth.Session):
+        _end(session, "signed_out")
+
+
+def _form(users_file, policy: auth.Policy) -> None:
+    lang = _lang()
+    _, _, tz = _settings()
+    st.header(w("signin_title", lang))
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.info(w(notice, lang))
+    if auth.enabled_count(users_file) == 0:
+        st.warning(w("no_accounts", lang))
+    st.caption(w("signin_intro", lang))
+    with st.form("signin", enter_to_submit=True):
+        username = st.text_input(w("username", lang), key="signin_username")
+        password = st.text_input(w("password", lang), type="password", key="signin_password")
+        submitted = st.form_submit_button(w("submit", lang), type="primary")
+    if not submitted:
+        return
+    db = data.settings().db
+    try:
+        attempt = auth.sign_in(users_file, username, password, policy)
+    except auth.AuthError as exc:
+        kind = "locked_out" if exc.locked_now else "sign_in_failed"
+        try:
+            audit.record(db, kind, username, reason=exc.reason, client=_client())
+        except Exception:  # noqa: BLE001 - the refusal stands either way
+            pass
+        until = exc.until.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if exc.until else ""
+        st.error(w(exc.reason, lang, until=until))
+        return
+    p = attempt.principal
+    try:
+        audit.record(db, "sign_in", p.username, role=p.role, method=p.method, client=_client())
+    except Exception:  # noqa: BLE001 - an unaudited sign-in is refused
+        st.error(w("audit_failed", lang))
+        return
+    st.session_state[SESSION_KEY] = attempt.session
+    st.session_state[PRINCIPAL_KEY] = p
+    st.rerun()
+
+
+def account_box(p: Principal, lang: str) -> None:
+    """Who is signed in, their data scope, and the sign-out button (in the sidebar)."""
+    if p.method == "none":
+        return
+    from dashboard import i18n as T
+
+    with st.sidebar:
+        st.caption(w("signed_in_as", lang, name=p.display_name, role=p.role_label(lang)))
+        if p.scope.whole_company:
+            st.caption(w("scope_all", lang))
+        else:
+            parts = "；".join(
+                f"{_DIM_WORDS[part][0 if lang == 'zh' else 1]} " + "、".join(
+                    T.code_label(dim, c, lang) if dim != "outlet" else c for c in getattr(p.scope, part))
+                for part, dim in p.scope.DIMS.items() if getattr(p.scope, part))
+            st.caption(w("scope_some", lang, parts=parts))
+        st.button(w("sign_out", lang), on_click=sign_out, type="tertiary", key="sign_out")
