@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -104,9 +105,10 @@ def _settings() -> tuple[auth.Policy, object, str]:
                                                                                      "Asia/Shanghai")
 
 
-def gate() -> Principal:
+def gate(keep_page: Callable[[str], object] | None = None) -> Principal:
     """The principal of this session; when nobody is signed in (and sign-in is on), draws the
-    sign-in form and stops the run: no page below it is drawn."""
+    sign-in form and stops the run: no page below it is drawn. ``keep_page(lang)``, called
+    before the form, lets the app declare its pages (hidden) so that the URL's page is kept."""
     policy, users_file, _ = _settings()
     m = mode(users_file.exists(), st.get_option("server.address"), NO_AUTH_FLAG in sys.argv[1:], _served())
     if m == "refuse":
@@ -128,6 +130,8 @@ def gate() -> Principal:
             st.session_state[PRINCIPAL_KEY] = p
             return p
     st.session_state.pop(PRINCIPAL_KEY, None)
+    if keep_page is not None:
+        keep_page(_lang())
     _form(users_file, policy)
     st.stop()
     raise AssertionError("not reached")  # st.stop() ends the run
@@ -189,10 +193,11 @@ def _form(users_file, policy: auth.Policy) -> None:
     st.rerun()
 
 
-def account_box(p: Principal, lang: str) -> None:
+def account_box(p: Principal) -> None:
     """Who is signed in, their data scope, and the sign-out button (in the sidebar)."""
     if p.method == "none":
         return
+    lang = _lang()
     from dashboard import i18n as T
 
     with st.sidebar:
@@ -206,3 +211,4 @@ def account_box(p: Principal, lang: str) -> None:
                 for part, dim in p.scope.DIMS.items() if getattr(p.scope, part))
             st.caption(w("scope_some", lang, parts=parts))
         st.button(w("sign_out", lang), on_click=sign_out, type="tertiary", key="sign_out")
+        st.divider()
