@@ -359,3 +359,4 @@ def resume(path: Path, session: Session, policy: Policy = Policy(), now: dt.date
     if u is None or u.get("disabled") or u.get("password_changed_at") != session.stamp:
         raise AuthError("revoked", "session ended: the account was changed or disabled; sign in again")
     return principal_of(session.username, u)
+

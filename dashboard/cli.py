@@ -22,7 +22,11 @@ def command(args: argparse.Namespace) -> list[str]:
            "--server.port", str(args.port), "--server.address", args.host, "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none",
            # a manager's view: no Deploy button, no developer menu (rerun, settings, clear cache)
-           "--client.toolbarMode", "viewer", "--", "--db", str(db)]
+           "--client.toolbarMode", "viewer"]
+    oidc = _oidc(db, args)
+    if oidc is not None:  # single sign-on: Streamlit reads the provider's settings from its secrets
+        cmd += ["--secrets.files", str(oidc["secrets_file"])]
+    cmd += ["--", "--db", str(db)]
     if not args.no_warm:
         cmd.append("--warm")
     if getattr(args, "no_auth", False):
@@ -46,6 +50,16 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _oidc(db: Path, args: argparse.Namespace) -> dict | None:
+    from aftersales import sso
+    from aftersales.config import load_config
+
+    try:
+        return sso.oidc_settings(load_config(args.config, db), db)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+
+
 def check_listen(db: Path, args: argparse.Namespace) -> str:
     """Whether sign-in is on, as said at start; refuses (UserError) to serve without sign-in on
     another address than this machine's unless ``--no-auth`` says so explicitly (issue 17)."""
@@ -59,10 +73,13 @@ def check_listen(db: Path, args: argparse.Namespace) -> str:
     users = auth.users_path(db, conf)
     if getattr(args, "no_auth", False):
         return "sign-in off (--no-auth): anyone who reaches this address sees every region and outlet"
-    if users.exists():
+    oidc = _oidc(db, args)
+    if users.exists() or oidc is not None:
         auth.Policy.from_config(conf)  # a mistake in [auth] is said now, not at the first sign-in
-        n = auth.enabled_count(users)
-        return f"sign-in on: {n} active accounts in {users}"
+        said = [f"{auth.enabled_count(users)} active accounts in {users}"] if users.exists() else []
+        if oidc is not None:
+            said.append(f"single sign-on with {oidc['secrets_file']}")
+        return "sign-in on: " + ", ".join(said)
     if not auth.is_loopback(args.host):
         raise UserError(f"refusing to serve on {args.host} without sign-in: anyone on the network would see every "
                         f"region and outlet. Add an account with `aftersales users add NAME --role head_office` "

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from aftersales import audit, auth
+from aftersales import audit, auth, sso
 from aftersales.principal import Principal, local_principal
 from dashboard import data
 
@@ -58,6 +58,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "scope_all": ("数据范围：全公司", "Data scope: whole company"),
     "scope_some": ("数据范围：{parts}", "Data scope: {parts}"),
     "sign_out": ("退出登录", "Sign out"),
+    "sso": ("使用企业账号登录", "Sign in with the company account"),
+    "no_role": ("企业账号未分配看板角色或数据范围，请联系总部管理员。",
+                "Your company account has no dashboard role or data scope yet; ask head office."),
+    "or": ("或使用本地账号：", "or with a local account:"),
 }
 _DIM_WORDS = {"regions": ("区域", "Regions"), "outlets": ("网点", "Outlets"), "outlet_types": ("网点类型", "Outlet types")}
 
@@ -105,12 +109,19 @@ def _settings() -> tuple[auth.Policy, object, str]:
                                                                                      "Asia/Shanghai")
 
 
+def _oidc() -> dict | None:
+    s = data.settings()
+    return sso.oidc_settings(s.config, s.db)
+
+
 def gate(keep_page: Callable[[str], object] | None = None) -> Principal:
     """The principal of this session; when nobody is signed in (and sign-in is on), draws the
     sign-in form and stops the run: no page below it is drawn. ``keep_page(lang)``, called
     before the form, lets the app declare its pages (hidden) so that the URL's page is kept."""
     policy, users_file, _ = _settings()
-    m = mode(users_file.exists(), st.get_option("server.address"), NO_AUTH_FLAG in sys.argv[1:], _served())
+    oidc = _oidc()
+    m = mode(users_file.exists() or oidc is not None, st.get_option("server.address"), NO_AUTH_FLAG in sys.argv[1:],
+             _served())
     if m == "refuse":
         st.error(w("refused", _lang()))
         st.stop()
@@ -118,6 +129,8 @@ def gate(keep_page: Callable[[str], object] | None = None) -> Principal:
         p = local_principal()
         st.session_state[PRINCIPAL_KEY] = p
         return p
+    if oidc is not None and st.user.is_logged_in:
+        return _oidc_principal(oidc)
     session = st.session_state.get(SESSION_KEY)
     if isinstance(session, auth.Session):
         now = dt.datetime.now(dt.UTC)
@@ -132,7 +145,7 @@ def gate(keep_page: Callable[[str], object] | None = None) -> Principal:
     st.session_state.pop(PRINCIPAL_KEY, None)
     if keep_page is not None:
         keep_page(_lang())
-    _form(users_file, policy)
+    _form(users_file, policy, oidc)
     st.stop()
     raise AssertionError("not reached")  # st.stop() ends the run
 
@@ -154,14 +167,50 @@ def sign_out() -> None:
         _end(session, "signed_out")
 
 
-def _form(users_file, policy: auth.Policy) -> None:
+def _oidc_principal(oidc: dict) -> Principal:
+    """The identity provider's user, once per session audited; a user whose claims give no role
+    is shown why and may sign out (of Streamlit's identity cookie) to try another account."""
+    claims = st.user.to_dict()
+    try:
+        p = sso.principal_from_claims(claims, oidc)
+    except auth.AuthError as exc:
+        if not st.session_state.get("_oidc_refused"):
+            st.session_state["_oidc_refused"] = True
+            _audit("sign_in_failed", str(claims.get("sub") or ""), reason=exc.reason, method="oidc")
+        st.error(w("no_role", _lang()))
+        st.button(w("sign_out", _lang()), on_click=st.logout, key="oidc_sign_out")
+        st.stop()
+    if st.session_state.get("_oidc_audited") != p.username:
+        if not _audit("sign_in", p.username, role=p.role, method="oidc"):
+            st.error(w("audit_failed", _lang()))
+            st.stop()
+        st.session_state["_oidc_audited"] = p.username
+    st.session_state[PRINCIPAL_KEY] = p
+    return p
+
+
+def _audit(kind: str, username: str, **kw: object) -> bool:
+    try:
+        audit.record(data.settings().db, kind, username, client=_client(), **kw)
+    except Exception:  # noqa: BLE001 - the caller decides what an unrecorded event means
+        return False
+    return True
+
+
+def _form(users_file, policy: auth.Policy, oidc: dict | None = None) -> None:
     lang = _lang()
     _, _, tz = _settings()
     st.header(w("signin_title", lang))
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         st.info(w(notice, lang))
-    if auth.enabled_count(users_file) == 0:
+    if oidc is not None:
+        st.button(str(oidc.get("label") or w("sso", lang)), type="primary", key="sso",
+                  on_click=st.login, args=(oidc.get("provider") or None,))
+        if not users_file.exists():
+            return
+        st.caption(w("or", lang))
+    elif auth.enabled_count(users_file) == 0:
         st.warning(w("no_accounts", lang))
     st.caption(w("signin_intro", lang))
     with st.form("signin", enter_to_submit=True):

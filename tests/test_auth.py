@@ -219,3 +219,31 @@ def test_audit_cli(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "a.xlsx").stat().st_size > 0
     assert cli(tmp_path, monkeypatch, "audit", "--since", "yesterday") == 2
     assert "not a date" in capsys.readouterr().err
+
+
+def test_sso_claims_map_to_role_and_scope(tmp_path):
+    from aftersales import sso
+
+    assert sso.oidc_settings({}) is None  # not configured: no single sign-on
+    with pytest.raises(auth.UserError, match="secrets_file"):
+        sso.oidc_settings({"auth": {"oidc": {"role_claim": "groups"}}}, tmp_path / "x.duckdb")
+    (tmp_path / "oidc.toml").write_text("[auth]\n", encoding="utf-8")
+    oidc = sso.oidc_settings({"auth": {"oidc": {"secrets_file": "oidc.toml", "role_claim": "groups",
+                                                "roles": {"area-east": "regional_manager", "hq": "head_office"}}}},
+                             tmp_path / "x.duckdb")
+    assert oidc["secrets_file"] == (tmp_path / "oidc.toml").resolve()
+    p = sso.principal_from_claims({"sub": "u1", "preferred_username": "wang", "name": "王经理",
+                                   "groups": ["staff", "area-east"], "aftersales_regions": "east,north"}, oidc)
+    assert (p.username, p.display_name, p.role, p.scope.regions, p.method) == (
+        "wang", "王经理", "regional_manager", ("east", "north"), "oidc")
+    assert p.permissions == frozenset({"download", "forecasts"})
+    assert sso.principal_from_claims({"sub": "u2", "groups": "hq"}, oidc).scope.whole_company
+    # with a role map, a group outside it is not a role, even one spelled like ours
+    for claims in ({"sub": "u3", "groups": ["staff"]}, {"sub": "u3", "groups": ["head_office"]},
+                   {"sub": "u3", "groups": ["area-east"]},  # a regional manager without a region
+                   {"sub": "u3", "groups": ["hq"], "aftersales_regions": ["east"]}):  # head office with a scope
+        with pytest.raises(auth.AuthError) as e:
+            sso.principal_from_claims(claims, oidc)
+        assert e.value.reason == "no_role"
+    plain = {**oidc, "roles": {}, "role_claim": "aftersales_role"}  # no map: the claim names our role
+    assert sso.principal_from_claims({"sub": "u4", "aftersales_role": "planner"}, plain).role == "planner"
