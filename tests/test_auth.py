@@ -247,3 +247,36 @@ def test_sso_claims_map_to_role_and_scope(tmp_path):
         assert e.value.reason == "no_role"
     plain = {**oidc, "roles": {}, "role_claim": "aftersales_role"}  # no map: the claim names our role
     assert sso.principal_from_claims({"sub": "u4", "aftersales_role": "planner"}, plain).role == "planner"
+
+
+REG, OUT, TYP = ("east", "north", "south"), ("WD1", "WD2", "WD3", "WD4"), ("own", "outsourced")
+
+
+def test_narrowed_filters_select_exactly_the_tickets_in_scope_and_filter():
+    """For random scopes and user filters: the tickets that pass ``scope.narrow(filters)`` are
+    exactly those inside the scope that pass the filters (none when narrow says nothing can)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    def subset(xs, min_size=0):
+        return st.lists(st.sampled_from(xs), unique=True, min_size=min_size, max_size=len(xs)).map(tuple)
+
+    tickets = [(r, o, t) for r in (*REG, None) for o in (*OUT, None) for t in (*TYP, None)]
+
+    def passes(where, ticket) -> bool:
+        values = dict(zip(("region", "outlet", "outlet_type"), ticket, strict=True))
+        return all(values[dim] in codes for dim, codes in where)
+
+    @settings(max_examples=300, deadline=None)
+    @given(scope=st.builds(DataScope, subset(REG), subset(OUT), subset(TYP)),
+           filters=st.fixed_dictionaries({}, optional={"region": subset(REG, 1), "outlet": subset(OUT, 1),
+                                                       "outlet_type": subset(TYP, 1)}))
+    def check(scope, filters):
+        where = tuple(filters.items())
+        narrowed = scope.narrow(where)
+        want = {t for t in tickets if scope.allows(*t) and passes(where, t)}
+        got = set() if narrowed is None else {t for t in tickets if passes(narrowed, t)}
+        assert got == want
+        assert all(scope.allows(*t) for t in got)
+
+    check()
