@@ -62,6 +62,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "no_role": ("企业账号未分配看板角色或数据范围，请联系总部管理员。",
                 "Your company account has no dashboard role or data scope yet; ask head office."),
     "or": ("或使用本地账号：", "or with a local account:"),
+    "setup_error": ("登录设置有误，暂不能登录，请管理员修正：{detail}",
+                    "Sign-in is misconfigured; ask the administrator to fix it: {detail}"),
 }
 _DIM_WORDS = {"regions": ("区域", "Regions"), "outlets": ("网点", "Outlets"), "outlet_types": ("网点类型", "Outlet types")}
 
@@ -117,7 +119,17 @@ def _oidc() -> dict | None:
 def gate(keep_page: Callable[[str], object] | None = None) -> Principal:
     """The principal of this session; when nobody is signed in (and sign-in is on), draws the
     sign-in form and stops the run: no page below it is drawn. ``keep_page(lang)``, called
-    before the form, lets the app declare its pages (hidden) so that the URL's page is kept."""
+    before the form, lets the app declare its pages (hidden) so that the URL's page is kept.
+    A users file or ``[auth]`` settings that cannot be read show nothing but what is wrong."""
+    try:
+        return _gate(keep_page)
+    except auth.UserError as exc:  # not a refused sign-in (those are handled inside): the setup is broken
+        st.error(w("setup_error", _lang(), detail=str(exc)))
+        st.stop()
+        raise AssertionError("not reached") from None
+
+
+def _gate(keep_page: Callable[[str], object] | None) -> Principal:
     policy, users_file, _ = _settings()
     oidc = _oidc()
     m = mode(users_file.exists() or oidc is not None, st.get_option("server.address"), NO_AUTH_FLAG in sys.argv[1:],
@@ -129,6 +141,7 @@ def gate(keep_page: Callable[[str], object] | None = None) -> Principal:
         p = local_principal()
         st.session_state[PRINCIPAL_KEY] = p
         return p
+    enabled = auth.enabled_count(users_file)  # a broken users file is said before anything is drawn
     if oidc is not None and st.user.is_logged_in:
         return _oidc_principal(oidc)
     session = st.session_state.get(SESSION_KEY)
@@ -145,7 +158,7 @@ def gate(keep_page: Callable[[str], object] | None = None) -> Principal:
     st.session_state.pop(PRINCIPAL_KEY, None)
     if keep_page is not None:
         keep_page(_lang())
-    _form(users_file, policy, oidc)
+    _form(users_file, policy, oidc, enabled)
     st.stop()
     raise AssertionError("not reached")  # st.stop() ends the run
 
@@ -154,11 +167,9 @@ def _end(session: auth.Session, reason: str) -> None:
     st.session_state.pop(SESSION_KEY, None)
     st.session_state.pop(PRINCIPAL_KEY, None)
     st.session_state[NOTICE_KEY] = reason
-    try:
-        audit.record(data.settings().db, "session_ended" if reason != "signed_out" else "sign_out",
-                     session.username, reason=reason if reason != "signed_out" else None, client=_client())
-    except Exception:  # noqa: BLE001 - the session ends whether or not this is recorded
-        pass
+    # the session ends whether or not this is recorded
+    _audit("session_ended" if reason != "signed_out" else "sign_out", session.username,
+           reason=reason if reason != "signed_out" else None)
 
 
 def sign_out() -> None:
@@ -197,7 +208,7 @@ def _audit(kind: str, username: str, **kw: object) -> bool:
     return True
 
 
-def _form(users_file, policy: auth.Policy, oidc: dict | None = None) -> None:
+def _form(users_file, policy: auth.Policy, oidc: dict | None, enabled: int) -> None:
     lang = _lang()
     _, _, tz = _settings()
     st.header(w("signin_title", lang))
@@ -210,31 +221,26 @@ def _form(users_file, policy: auth.Policy, oidc: dict | None = None) -> None:
         if not users_file.exists():
             return
         st.caption(w("or", lang))
-    elif auth.enabled_count(users_file) == 0:
+    elif enabled == 0:
         st.warning(w("no_accounts", lang))
     st.caption(w("signin_intro", lang))
-    with st.form("signin", enter_to_submit=True):
+    # cleared on submit: the password does not stay in the session's widget state
+    with st.form("signin", enter_to_submit=True, clear_on_submit=True):
         username = st.text_input(w("username", lang), key="signin_username")
         password = st.text_input(w("password", lang), type="password", key="signin_password")
         submitted = st.form_submit_button(w("submit", lang), type="primary")
+    st.session_state.pop("signin_password", None)  # kept by the server until the next run otherwise
     if not submitted:
         return
-    db = data.settings().db
     try:
         attempt = auth.sign_in(users_file, username, password, policy)
     except auth.AuthError as exc:
-        kind = "locked_out" if exc.locked_now else "sign_in_failed"
-        try:
-            audit.record(db, kind, username, reason=exc.reason, client=_client())
-        except Exception:  # noqa: BLE001 - the refusal stands either way
-            pass
+        _audit("locked_out" if exc.locked_now else "sign_in_failed", username, reason=exc.reason)  # refused anyway
         until = exc.until.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if exc.until else ""
         st.error(w(exc.reason, lang, until=until))
         return
     p = attempt.principal
-    try:
-        audit.record(db, "sign_in", p.username, role=p.role, method=p.method, client=_client())
-    except Exception:  # noqa: BLE001 - an unaudited sign-in is refused
+    if not _audit("sign_in", p.username, role=p.role, method=p.method):  # an unaudited sign-in is refused
         st.error(w("audit_failed", lang))
         return
     st.session_state[SESSION_KEY] = attempt.session

@@ -204,3 +204,23 @@ def test_no_auth_really_serves_on_every_interface(site, tmp_path):
             os.killpg(proc.pid, signal.SIGTERM)  # the group this test started, by its id
         proc.wait(timeout=20)
     assert "sign-in off (--no-auth)" in (tmp_path / "server.log").read_text()
+
+
+def test_a_broken_users_file_shows_what_is_wrong_and_nothing_else(site):
+    _, users = site
+    users.parent.mkdir(parents=True)
+    users.write_text("{not json", encoding="utf-8")
+    at = run(AppTest.from_file(APP, default_timeout=90))
+    assert len(at.error) == 1 and "登录设置有误" in at.error[0].value and str(users) in at.error[0].value
+    assert not at.metric and not at.header
+
+
+def test_the_password_does_not_stay_in_the_session(site):
+    _, users = site
+    auth.add_user(users, "p", PW, "planner", make_scope("planner"))
+    at = sign_in(run(AppTest.from_file(APP, default_timeout=90)), "p", "a wrong one 7")
+    assert at.header[0].value == "登录"  # the form again: its fields were cleared on submit
+    assert "a wrong one 7" not in repr({k: at.session_state[k] for k in at.session_state})
+    at = sign_in(at, "p", PW)
+    assert at.header[0].value == "总览"
+    assert PW not in repr({k: at.session_state[k] for k in at.session_state})
