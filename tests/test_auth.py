@@ -267,7 +267,7 @@ def test_narrowed_filters_select_exactly_the_tickets_in_scope_and_filter():
         values = dict(zip(("region", "outlet", "outlet_type"), ticket, strict=True))
         return all(values[dim] in codes for dim, codes in where)
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=200, deadline=None)
     @given(scope=st.builds(DataScope, subset(REG), subset(OUT), subset(TYP)),
            filters=st.fixed_dictionaries({}, optional={"region": subset(REG, 1), "outlet": subset(OUT, 1),
                                                        "outlet_type": subset(TYP, 1)}))
@@ -280,3 +280,33 @@ def test_narrowed_filters_select_exactly_the_tickets_in_scope_and_filter():
         assert all(scope.allows(*t) for t in got)
 
     check()
+
+
+def test_users_add_asks_for_the_password_on_a_terminal_without_echo(users, tmp_path):
+    """The prompt path, in a real pseudo-terminal: asked twice, not echoed, and it signs in."""
+    import os
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command on the terminal's other end
+        os.execve(sys.executable, [sys.executable, "-m", "aftersales.cli", "--db", str(tmp_path / "aftersales.duckdb"),
+                                   "users", "add", "zhang", "--role", "head_office"],
+                  {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    seen = b""
+
+    def until(text: bytes) -> None:
+        nonlocal seen
+        while text not in seen:
+            chunk = os.read(fd, 1024)
+            assert chunk, seen
+            seen += chunk
+
+    until(b"password: ")
+    os.write(fd, b"typed on a tty 1\n")
+    until(b"again: ")
+    os.write(fd, b"typed on a tty 1\n")
+    until(b"added zhang")
+    assert os.waitpid(pid, 0)[1] == 0
+    os.close(fd)
+    assert b"typed on a tty" not in seen  # not echoed
+    assert auth.sign_in(users, "zhang", "typed on a tty 1").principal.role == "head_office"
