@@ -153,6 +153,10 @@ def read_users(path: Path) -> dict[str, dict[str, Any]]:
     except (ValueError, KeyError, TypeError):
         raise UserError(f"users file {clip(path)} is not an aftersales users file (JSON with \"users\"); restore it "
                         f"from a backup, or move it away and add the accounts again with `aftersales users add`") from None
+    for name, u in users.items():
+        if not isinstance(u, dict) or u.get("role") not in ROLES or not isinstance(u.get("hash"), str):
+            raise UserError(f"users file {clip(path)}: account {clip(name)!r} has no valid role or password hash; "
+                            f"fix it, or disable it and add it again with `aftersales users add`")
     return users
 
 

@@ -100,6 +100,15 @@ def test_the_users_file_stays_out_of_git(tmp_path, monkeypatch, capsys):
     assert not (repo / "accounts.json").exists()
 
 
+def test_a_damaged_users_file_is_said_not_guessed(users, tmp_path, monkeypatch, capsys):
+    users.write_text('{"users": {"x": {"role": "king", "hash": "h"}}}', encoding="utf-8")
+    assert cli(tmp_path, monkeypatch, "users", "list") == 2
+    assert "account 'x' has no valid role" in capsys.readouterr().err
+    users.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(auth.UserError, match="not an aftersales users file"):
+        auth.sign_in(users, "x", PW)
+
+
 def test_argon2_verify_and_wrong_password(users):
     auth.add_user(users, "li", PW, "analyst", DataScope())
     assert auth.sign_in(users, "li", PW).principal.permissions == frozenset({"download", "forecasts"})
