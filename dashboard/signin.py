@@ -209,6 +209,11 @@ def _audit(kind: str, username: str, **kw: object) -> bool:
 
 
 def _form(users_file, policy: auth.Policy, oidc: dict | None, enabled: int) -> None:
+    with st.columns([1, 2, 1])[1]:  # a narrow form in the middle of the wide layout
+        _form_body(users_file, policy, oidc, enabled)
+
+
+def _form_body(users_file, policy: auth.Policy, oidc: dict | None, enabled: int) -> None:
     lang = _lang()
     _, _, tz = _settings()
     st.header(w("signin_title", lang))

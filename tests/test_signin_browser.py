@@ -81,9 +81,9 @@ def fill_and_submit(page, username: str, password: str) -> None:
     settle(page)
 
 
-def test_a_wrong_password_is_refused(server, browser):
+def test_a_wrong_password_is_refused(server, browser, tmp_path):
     url, db = server
-    page = browser.new_page()
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
     page.goto(f"{url}/")
     settle(page)
     assert page.locator('[data-testid="stMain"] h2').first.inner_text().strip() == WORDS["signin_title"][0]
@@ -91,6 +91,7 @@ def test_a_wrong_password_is_refused(server, browser):
     fill_and_submit(page, "wang", "not the password")
     assert WORDS["bad_credentials"][0] in page.locator('[data-testid="stAlert"]').all_inner_texts()[0]
     assert page.locator('[data-testid="stMetric"]').count() == 0
+    page.screenshot(path=str(tmp_path / "refused.png"))
     assert ("sign_in_failed", "wang") in audit.read(db)[["kind", "username"]].rows()
     page.close()
 
