@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "reports.scorecard_cli",
     "dashboard.cli",
     "alerts.cli",  # issue 16: alert rules, delivery
+    "aftersales.users_cli",  # issue 17: dashboard accounts and the audit trail
 ]
 # Set to see the traceback of an unexpected error instead of the one-line message.
 DEBUG_ENV = "AFTERSALES_DEBUG"

@@ -1,15 +1,17 @@
 """The dashboard's entry point: ``streamlit run dashboard/app.py -- --db PATH [--config FILE]``
-(what ``aftersales dashboard`` runs). Draws the language switch and the global filters in the
-sidebar (bound to the URL) and hands over to the page picked in the navigation."""
+(what ``aftersales dashboard`` runs). Asks for sign-in when it is on (``dashboard.signin``), draws
+the language switch and the global filters in the sidebar (bound to the URL) and hands over to
+the page picked in the navigation."""
 
 from __future__ import annotations
 
 import sys
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from dashboard import i18n as T
-from dashboard import state, warm
+from dashboard import signin, state, warm
 from dashboard.views import PAGES
 
 
@@ -18,20 +20,30 @@ def data_warming() -> bool:
     return "--warm" in sys.argv[1:]
 
 
-def main() -> None:
-    st.set_page_config(page_title=T.t("app_title", "zh"), page_icon=":material/build:", layout="wide")
-    scope = state.sidebar()
-    if data_warming():
-        warm.start()
-    pages = [st.Page(f"views/{name}.py", title=T.t(key, scope.lang), icon=icon, url_path=name,
+def navigation(lang: str, position: str = "sidebar") -> StreamlitPage:
+    """The pages, for the navigation (``hidden``: declared, not shown)."""
+    pages = [st.Page(f"views/{name}.py", title=T.t(key, lang), icon=icon, url_path=name,
                      default=(i == 0)) for i, (name, key, icon) in enumerate(PAGES)]
     # The home page is served at "/"; its own name (/overview, in links and bookmarks) reaches
     # the same page through a hidden twin instead of Streamlit's "Page not found".
     home, key, icon = PAGES[0]
-    pages[0] = st.Page(f"views/{home}.py", title=T.t(key, scope.lang), icon=icon, url_path="home", default=True)
-    pages.append(st.Page(f"views/{home}.py", title=T.t(key, scope.lang), icon=icon, url_path=home,
+    pages[0] = st.Page(f"views/{home}.py", title=T.t(key, lang), icon=icon, url_path="home", default=True)
+    pages.append(st.Page(f"views/{home}.py", title=T.t(key, lang), icon=icon, url_path=home,
                          visibility="hidden"))
-    nav = st.navigation(pages)
+    return st.navigation(pages, position=position)
+
+
+def main() -> None:
+    st.set_page_config(page_title=T.t("app_title", "zh"), page_icon=":material/build:", layout="wide")
+    # Before anything else is drawn: with sign-in on, nobody sees a page (or the filters' values)
+    # before signing in (issue 17). The pages are declared, hidden and not run, so that a link to
+    # one (/sla?region=east) lands there once signed in instead of falling back to the home page.
+    principal = signin.gate(keep_page=lambda lang: navigation(lang, position="hidden"))
+    signin.account_box(principal)  # first in the sidebar: who is looking, and what they may see
+    scope = state.sidebar()
+    if data_warming():
+        warm.start()
+    nav = navigation(scope.lang)
     st.set_page_config(page_title=f"{nav.title} · {T.t('app_title', scope.lang)}")
     nav.run()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from aftersales import model
+from aftersales.principal import Principal
 from dashboard import data
 from dashboard import i18n as T
 from metrics import periods
@@ -163,6 +164,25 @@ def _range(picked: object, d0: dt.date, d1: dt.date) -> tuple[dt.date, dt.date]:
 def current() -> Scope:
     """The scope the sidebar set on this run (pages call this)."""
     scope = st.session_state.get("_scope")
-    if scope is None:  # a page run on its own (tests): draw the sidebar first
+    if scope is None:  # a page run on its own (tests): sign-in and the sidebar first
+        principal()
         scope = sidebar()
     return scope
+
+
+def principal() -> Principal:
+    """Who is looking (issue 17): the signed-in user's role, data scope (regions, outlets, outlet
+    types) and permissions (unmask, download, forecasts, alerts), set by ``dashboard.signin.gate``
+    on every run; with sign-in off, the whole company (``aftersales.principal.local_principal``).
+
+    Not yet applied to what pages read: the second half of issue 17 passes ``principal().scope``
+    into every read function of ``dashboard.data`` as a required argument (and into its cache
+    keys), ANDed with the sidebar's filters (``DataScope.narrow``), and checks ``can("unmask")``,
+    ``can("download")``, ``can("forecasts")`` and ``can("alerts")`` where pages unmask, offer a
+    download, show forecasts and edit alert rules."""
+    p = st.session_state.get("_principal")
+    if p is None:  # not through the app's gate (a page run on its own): the gate decides now
+        from dashboard import signin
+
+        p = signin.gate()
+    return p

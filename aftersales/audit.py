@@ -1,0 +1,131 @@
+"""The audit trail: sign-ins, failed sign-ins, lock-outs and sessions ended, in DuckDB.
+
+It lives in its own small DuckDB file beside the database (``aftersales.audit.duckdb`` beside
+``aftersales.duckdb``), written through ``aftersales.db.writer`` (copy, write, publish) as the
+alert state is: a sign-in copies a small file, never waits for a load, and a load publishing a
+new database never drops an audit row written meanwhile.
+
+Kinds recorded here: ``sign_in``, ``sign_in_failed`` (its reason: bad_credentials, disabled,
+locked), ``locked_out`` (the failure that locked the account), ``sign_out``, ``session_ended``
+(expired, idle, revoked). Downloads and report sends (issue 17's second half) are meant to be
+recorded here too, as ``download`` and ``report_send`` with what and how many rows in ``detail``.
+
+Times are UTC (``at_utc``); ``read`` gives them back as they were stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from aftersales.db import connect_readonly, writer
+from aftersales.errors import UserError, clip
+from aftersales.safe_export import neutralise_frame
+
+KINDS = ("sign_in", "sign_in_failed", "locked_out", "sign_out", "session_ended", "download", "report_send")
+
+DDL = """
+CREATE SEQUENCE IF NOT EXISTS audit_event_seq START 1;
+CREATE TABLE IF NOT EXISTS audit_events (
+    event_id  BIGINT PRIMARY KEY,
+    at_utc    TIMESTAMP NOT NULL,
+    kind      VARCHAR NOT NULL,
+    username  VARCHAR,          -- as typed, for a failed sign-in (clipped)
+    role      VARCHAR,
+    method    VARCHAR,          -- password | oidc | none
+    reason    VARCHAR,          -- why refused or ended
+    client    VARCHAR,          -- the browser's address, where known
+    detail    JSON
+);
+"""
+COLUMNS = ("event_id", "at_utc", "kind", "username", "role", "method", "reason", "client", "detail")
+
+
+def audit_path(db_path: Path) -> Path:
+    """``data/aftersales.audit.duckdb`` for ``data/aftersales.duckdb``."""
+    db_path = Path(db_path)
+    return db_path.with_name(f"{db_path.stem}.audit.duckdb")
+
+
+def record(db_path: Path, kind: str, username: str | None = None, *, role: str | None = None,
+           method: str | None = None, reason: str | None = None, client: str | None = None,
+           detail: dict[str, Any] | None = None, now: dt.datetime | None = None) -> int:
+    """Store one event; its id. Raises when it cannot be stored (the caller decides: a sign-in
+    that cannot be audited is refused)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown audit kind {kind!r}")
+    at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None)
+    with writer(audit_path(db_path)) as con:
+        con.execute(DDL)
+        return con.execute(
+            "INSERT INTO audit_events VALUES (nextval('audit_event_seq'), $at, $kind, $user, $role, $method, $reason, "
+            "$client, $detail) RETURNING event_id",
+            {"at": at, "kind": kind, "user": clip(username, 64) if username is not None else None, "role": role,
+             "method": method, "reason": reason, "client": clip(client, 64) if client else None,
+             "detail": json.dumps(detail, ensure_ascii=False) if detail else None}).fetchall()[0][0]
+
+
+def read(db_path: Path, since: dt.datetime | None = None, until: dt.datetime | None = None,
+         kinds: tuple[str, ...] = (), username: str | None = None) -> pl.DataFrame:
+    """Audit events, oldest first, filtered by time (UTC, ``since`` inclusive, ``until``
+    exclusive), kinds and user; an empty frame of the same columns when none were stored yet."""
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise UserError(f"unknown audit kind {clip(bad[0])!r}; valid: {', '.join(KINDS)}")
+    sql = ["SELECT * FROM audit_events WHERE true"]
+    params: dict[str, Any] = {}
+    if since is not None:
+        sql.append("AND at_utc >= $since")
+        params["since"] = since
+    if until is not None:
+        sql.append("AND at_utc < $until")
+        params["until"] = until
+    if kinds:
+        sql.append("AND list_contains($kinds, kind)")
+        params["kinds"] = list(kinds)
+    if username is not None:
+        sql.append("AND username = $user")
+        params["user"] = username
+    sql.append("ORDER BY event_id")
+    empty = pl.DataFrame(schema={"event_id": pl.Int64, "at_utc": pl.Datetime("us"), **{
+        c: pl.String for c in COLUMNS[2:]}})
+    path = audit_path(db_path)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return empty
+    try:
+        # opened through its own descriptor: DuckDB caches open files by path, and a sign-in may
+        # have just replaced this one (as alerts.state reads its file)
+        pinned = Path(f"/proc/self/fd/{fd}")
+        con = connect_readonly(pinned if pinned.exists() else path)
+        try:
+            df = pl.DataFrame(con.execute(" ".join(sql), params).fetchall(), schema=empty.schema, orient="row")
+        except duckdb.CatalogException:
+            return empty
+        finally:
+            con.close()
+    finally:
+        os.close(fd)
+    return df
+
+
+def export(df: pl.DataFrame, out: Path) -> int:
+    """Write audit events to ``out`` (.csv, UTF-8 with BOM so that Excel reads the Chinese, or
+    .xlsx), formula-safe (a typed user name such as ``=HYPERLINK(…)`` stays text); rows written."""
+    out = Path(out)
+    safe = neutralise_frame(df)
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        out.write_bytes(b"\xef\xbb\xbf" + safe.write_csv().encode("utf-8"))
+    elif suffix == ".xlsx":
+        safe.write_excel(out, worksheet="audit")
+    else:
+        raise UserError(f"{clip(out)}: write the audit to a .csv or .xlsx file")
+    return safe.height

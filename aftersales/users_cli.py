@@ -1,0 +1,202 @@
+"""`aftersales users add|passwd|disable|enable|list` and `aftersales audit` (docs/ACCESS.md).
+
+A password is read from a prompt (twice) or, with ``--password-stdin``, from the first line of
+standard input (for scripts): never from the command line, where `ps` and the shell's history
+would show it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+from aftersales.errors import UserError, clip
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("users", help="dashboard accounts: add, change a password, disable, enable, list",
+                       description="Accounts for the dashboard's sign-in, kept in the users file (docs/ACCESS.md).")
+    s = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    from aftersales.principal import PERMISSIONS, ROLES
+
+    a = s.add_parser("add", help="add an account with a role and its data scope")
+    a.add_argument("username")
+    a.add_argument("--role", required=True, choices=list(ROLES), help="what the account is for")
+    a.add_argument("--name", help="the name shown in the dashboard (default: the user name)")
+    a.add_argument("--region", action="append", default=[], metavar="CODE",
+                   help="a region the account sees (east, north ...); repeat for several")
+    a.add_argument("--outlet", action="append", default=[], metavar="ID", help="an outlet it sees; repeat for several")
+    a.add_argument("--outlet-type", action="append", default=[], choices=["own", "outsourced"],
+                   help="an outlet type it sees; repeat for both")
+    a.add_argument("--grant", action="append", default=[], choices=list(PERMISSIONS),
+                   help="a permission beyond the role's own (unmask: see personal data unmasked)")
+    a.add_argument("--revoke", action="append", default=[], choices=list(PERMISSIONS),
+                   help="a permission of the role the account does not get")
+    _password_flag(a)
+    a.set_defaults(func=cmd_add)
+    pw = s.add_parser("passwd", help="set an account's password (ends its sessions, lifts a lock-out)")
+    pw.add_argument("username")
+    _password_flag(pw)
+    pw.set_defaults(func=cmd_passwd)
+    d = s.add_parser("disable", help="stop an account signing in (its open sessions end)")
+    d.add_argument("username")
+    d.set_defaults(func=cmd_disable)
+    e = s.add_parser("enable", help="let a disabled or locked account sign in again")
+    e.add_argument("username")
+    e.set_defaults(func=cmd_enable)
+    ls = s.add_parser("list", help="the accounts: role, scope, permissions, state")
+    ls.set_defaults(func=cmd_list)
+
+    au = sub.add_parser("audit", help="sign-ins, failed sign-ins, lock-outs and ended sessions (newest last)",
+                        description="The audit trail kept beside the database (docs/ACCESS.md).")
+    au.add_argument("--since", metavar="YYYY-MM-DD[THH:MM]", help="from this time (UTC)")
+    au.add_argument("--until", metavar="YYYY-MM-DD[THH:MM]", help="up to this time (UTC, exclusive)")
+    au.add_argument("--kind", action="append", default=[], help="only these kinds (sign_in, sign_in_failed, ...)")
+    au.add_argument("--user", help="only this user name")
+    au.add_argument("--out", metavar="FILE", help="write the events to a .csv or .xlsx file instead of printing them")
+    au.set_defaults(func=cmd_audit)
+
+
+def _password_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input instead of a prompt")
+
+
+def _setup(args: argparse.Namespace) -> tuple[Path, Path]:
+    """(database, users file), with the config's code lists in force."""
+    from aftersales.auth import users_path
+    from aftersales.config import load_config, resolve_db_path
+
+    db = resolve_db_path(args.db)
+    try:
+        conf = load_config(args.config, db)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    return db, users_path(db, conf)
+
+
+def read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise UserError("--password-stdin: standard input was empty; pipe the password in (one line)")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask the password on: pipe it in with --password-stdin")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise UserError("the two passwords differ; nothing was changed")
+    return first
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from aftersales import auth
+
+    _, path = _setup(args)
+    auth.check_outside_repo(path)
+    scope = auth.make_scope(args.role, args.region, args.outlet, args.outlet_type)
+    auth.permissions_for(args.role, args.grant, args.revoke)  # a mistake is said before the prompt
+    _check_exists(path, args.username, want=False)
+    password = read_password(args)
+    u = auth.add_user(path, args.username, password, args.role, scope, display_name=args.name, grant=args.grant,
+                      revoke=args.revoke)
+    print(f"added {args.username} ({args.role}; {_scope_text(u['scope'])}; {', '.join(u['permissions']) or '-'}) "
+          f"to {path}")
+    return 0
+
+
+def _check_exists(path: Path, username: str, want: bool) -> None:
+    """Say that an account exists (or not) before asking for a password, not after."""
+    from aftersales import auth
+
+    exists = username.strip() in auth.read_users(path)
+    if exists and not want:
+        raise UserError(f"user {clip(username)} already exists in {clip(path)}; change its password with "
+                        f"`aftersales users passwd {clip(username)}`")
+    if want and not exists:
+        raise UserError(f"no user {clip(username)!r} in {clip(path)}; see `aftersales users list`")
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    from aftersales import auth
+
+    _, path = _setup(args)
+    _check_exists(path, args.username, want=True)
+    password = read_password(args)
+    auth.set_password(path, args.username, password)
+    print(f"password of {args.username} changed; its open sessions end at their next use")
+    return 0
+
+
+def cmd_disable(args: argparse.Namespace) -> int:
+    from aftersales import auth
+
+    _, path = _setup(args)
+    auth.set_disabled(path, args.username, True)
+    print(f"{args.username} disabled: it cannot sign in, and its open sessions end at their next use")
+    return 0
+
+
+def cmd_enable(args: argparse.Namespace) -> int:
+    from aftersales import auth
+
+    _, path = _setup(args)
+    auth.set_disabled(path, args.username, False)
+    print(f"{args.username} enabled (and unlocked)")
+    return 0
+
+
+def _scope_text(scope: dict[str, list[str]]) -> str:
+    parts = [f"{k}={','.join(v)}" for k, v in scope.items() if v]
+    return " ".join(parts) if parts else "whole company"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from aftersales import auth
+
+    _, path = _setup(args)
+    users = auth.read_users(path)
+    if not users:
+        print(f"no accounts in {path} (sign-in is off): add one with `aftersales users add NAME --role head_office`")
+        return 0
+    now = dt.datetime.now(dt.UTC)
+    print(f"{len(users)} accounts in {path}")
+    print(f"{'user':16} {'role':17} {'state':22} {'scope':30} permissions")
+    for name in sorted(users):
+        u = users[name]
+        locked = u.get("locked_until") and dt.datetime.fromisoformat(u["locked_until"]) > now
+        state = "disabled" if u.get("disabled") else f"locked to {u['locked_until'][11:16]} UTC" if locked else "active"
+        print(f"{clip(name, 16):16} {u.get('role', '?'):17} {state:22} {clip(_scope_text(u.get('scope') or {}), 30):30} "
+              f"{','.join(u.get('permissions') or []) or '-'}")
+    return 0
+
+
+def _when(text: str | None, flag: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{flag} {clip(text)} is not a date or time; write e.g. 2026-12-01 or 2026-12-01T09:00") from None
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from aftersales import audit
+
+    db, _ = _setup(args)
+    df = audit.read(db, _when(args.since, "--since"), _when(args.until, "--until"), tuple(args.kind), args.user)
+    if args.out:
+        n = audit.export(df, Path(args.out))
+        print(f"{n} audit events written to {args.out}")
+        return 0
+    if df.height == 0:
+        print(f"no audit events in {audit.audit_path(db)}")
+        return 0
+    for r in df.iter_rows(named=True):
+        extra = " ".join(f"{k}={r[k]}" for k in ("role", "method", "reason", "client") if r[k])
+        print(f"{r['at_utc']:%Y-%m-%d %H:%M:%S} UTC  {r['kind']:15} {clip(r['username'] or '-', 24):24} {extra}")
+    return 0

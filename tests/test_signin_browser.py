@@ -1,0 +1,115 @@
+"""Sign-in in a real browser (issue 17): `aftersales dashboard` with a users file, headless Chromium
+(Debian's, driven by Playwright). A regional manager signs in and sees the Overview; a wrong
+password is refused and nothing of the dashboard is shown; a link to another page asks for
+sign-in first and lands on that page after it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from aftersales import audit, auth
+from aftersales.principal import make_scope
+from dashboard import i18n as T
+from dashboard.signin import WORDS
+from tests.test_dashboard_browser import CHROMIUM, LAUNCH_ARGS, free_port, settle
+from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+PW = "east region 42"
+
+pytestmark = [pytest.mark.slow,  # a real server and browser: about 30 s
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
+                                 "/usr/bin/chromium (scripts/setup.sh installs it with apt)")]
+
+
+@pytest.fixture(scope="module")
+def server(dash_db, tmp_path_factory):  # noqa: F811
+    root = tmp_path_factory.mktemp("signin")
+    db = root / "aftersales.duckdb"
+    shutil.copyfile(dash_db, db)  # the audit is written beside it: not beside the shared database
+    users = root / "users.json"
+    auth.add_user(users, "wang", PW, "regional_manager", make_scope("regional_manager", ["east"]), display_name="王经理")
+    port = free_port()
+    log = root / "server.log"
+    env = {**os.environ, auth.USERS_ENV: str(users), "PYTHONPATH": str(ROOT)}
+    env.pop("AFTERSALES_CONFIG", None)
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "aftersales.cli", "--db", str(db), "dashboard", "--port",
+                                 str(port), "--no-warm"], stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the dashboard did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield url, db
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # the group this test started, by its id
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+def fill_and_submit(page, username: str, password: str) -> None:
+    page.get_by_label(WORDS["username"][0]).fill(username)
+    page.get_by_label(WORDS["password"][0], exact=True).fill(password)
+    page.locator('[data-testid="stFormSubmitButton"] button').click()
+    page.wait_for_timeout(300)
+    settle(page)
+
+
+def test_a_wrong_password_is_refused(server, browser, tmp_path):
+    url, db = server
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(f"{url}/")
+    settle(page)
+    assert page.locator('[data-testid="stMain"] h2').first.inner_text().strip() == WORDS["signin_title"][0]
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0  # no navigation, no filters
+    fill_and_submit(page, "wang", "not the password")
+    assert WORDS["bad_credentials"][0] in page.locator('[data-testid="stAlert"]').all_inner_texts()[0]
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    page.screenshot(path=str(tmp_path / "refused.png"))
+    assert ("sign_in_failed", "wang") in audit.read(db)[["kind", "username"]].rows()
+    page.close()
+
+
+def test_a_regional_manager_signs_in_and_sees_the_overview(server, browser, tmp_path):
+    url, db = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(f"{url}/sla")  # a link to another page: sign-in first, then that page
+    settle(page)
+    assert page.locator('[data-testid="stMain"] h2').first.inner_text().strip() == WORDS["signin_title"][0]
+    fill_and_submit(page, "wang", PW)
+    assert page.locator('[data-testid="stMain"] h2').first.inner_text().strip() == T.t("page_sla", "zh")
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=T.t("page_overview", "zh")).first.click()
+    settle(page)
+    assert page.locator('[data-testid="stMain"] h2').first.inner_text().strip() == T.t("page_overview", "zh")
+    assert page.locator('[data-testid="stMetric"]').count() > 0
+    assert not page.locator('[data-testid="stException"]').all_inner_texts()
+    assert "王经理" in page.locator('[data-testid="stSidebar"]').inner_text()
+    page.screenshot(path=str(tmp_path / "signed_in.png"), full_page=True)
+    assert ("sign_in", "wang") in audit.read(db)[["kind", "username"]].rows()
+    page.close()
