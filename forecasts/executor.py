@@ -10,10 +10,11 @@ Locally it is a ``ProcessPoolExecutor`` (spawned, not forked: DuckDB and polars 
 that a fork would copy in a broken state) over chunks of items, with a tqdm progress bar on a
 terminal. ``workers=1`` runs in-process, which is what tests and debuggers want.
 
-Inside ``with using(backend):`` the chunks go to that backend instead of the local pool (the
-Dask cluster of ``forecasts/dask_backend.py``: ``--executor dask``); the per-series code, the
-chunking and the order of results are the same, and the results come back to this process,
-the one that writes DuckDB.
+Inside ``with using(backend):`` every map goes to that backend instead (the Dask cluster of
+``forecasts/dask_backend.py``: ``--executor dask``), whatever ``workers`` says: the callers'
+"too few series for a pool" thresholds weigh a process start, which a running cluster does not
+pay. The per-series code, the chunks and the order of results are the same, and the results come
+back to this process, the one that writes DuckDB.
 """
 
 from __future__ import annotations
@@ -83,13 +84,18 @@ _backend: Backend | None = None
 
 @contextmanager
 def using(backend: Backend | None) -> Iterator[None]:
-    """Send every ``map_series`` with more than one worker to ``backend`` (None: the local pool)."""
+    """Send every ``map_series`` to ``backend`` (None: the local pool or this process)."""
     global _backend
     before, _backend = _backend, backend
     try:
         yield
     finally:
         _backend = before
+
+
+def _chunks(items: list[T], chunk_size: int | None, workers: int) -> list[list[T]]:
+    size = chunk_size or max(1, min(64, math.ceil(len(items) / (workers * 4))))
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def map_series(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1, desc: str = "series",
@@ -105,6 +111,10 @@ def map_series(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1, de
     bar = tqdm(total=len(items), desc=desc, unit="series", disable=None if progress is None else not progress,
                leave=False)
     try:
+        if _backend is not None:  # a running cluster: even one chunk costs it milliseconds, not a process start
+            chunks = _chunks(items, chunk_size, max(workers, _backend.workers))
+            done = _backend.map_chunks(fn, chunks, lambda i: bar.update(len(chunks[i])))
+            return [r for chunk in done for r in chunk]
         if workers <= 1 or len(items) == 1:
             quiet()
             out = []
@@ -112,11 +122,7 @@ def map_series(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1, de
                 out.append(fn(item))
                 bar.update(1)
             return out
-        size = chunk_size or max(1, min(64, math.ceil(len(items) / (workers * 4))))
-        chunks = [items[i:i + size] for i in range(0, len(items), size)]
-        if _backend is not None:
-            done = _backend.map_chunks(fn, chunks, lambda i: bar.update(len(chunks[i])))
-            return [r for chunk in done for r in chunk]
+        chunks = _chunks(items, chunk_size, workers)
         results: list[list[R] | None] = [None] * len(chunks)
         with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp.get_context("spawn"),
                                  initializer=_init_worker) as pool:

@@ -88,15 +88,14 @@ def test_workload_and_parts_on_dask_store_what_the_local_executor_stores(cluster
     demand, _ = synthetic.weekly_parts(n_series=24, weeks=80, seed=3)
     pfile = tmp_path / "p.csv"
     demand.write_csv(pfile)
-    # a cluster's workers are already running: send parts out even below the local pool's threshold
-    (db.parent / "aftersales.toml").write_text("[parts]\nparallel_min_series = 1\n", encoding="utf-8")
     common = ["--db", str(db), "forecast", "parts", "--input", str(pfile), "--origins", "1"]
-    assert main([*common, "--workers", "1"]) == 0  # in-process: the pool's code path, without its 3 pool starts
+    assert main([*common, "--workers", "2"]) == 0  # 24 parts: under parts.parallel_min_series, in-process
     local = store.latest_run(db, "parts", source=None)
     before = _chunks_run(cluster)
     assert main([*common, "--executor", "dask", "--scheduler", cluster.scheduler_address]) == 0
     on_dask = store.latest_run(db, "parts", source=None)
-    assert _chunks_run(cluster) - before >= 2  # the parts batches (and the policy curves) went out in chunks
+    # on a cluster even these few parts go out (no process start to save): the batch, the policy curves
+    assert _chunks_run(cluster) - before >= 2
     assert _stored(db, on_dask["run_id"]).height > 0
     assert_frame_equal(_stored(db, on_dask["run_id"]), _stored(db, local["run_id"]))
     assert_frame_equal(store.read_reorder(db, on_dask["run_id"]).drop("run_id", strict=False).sort("part_no"),
