@@ -54,7 +54,7 @@ def timed(label: str, n: int, run, backend=None) -> dict[str, float]:
     wall = time.perf_counter() - t0
     cpu = cpu_seconds() + (sum(backend.client.run(_worker_cpu).values()) if backend else 0.0) - cpu0
     load1 = os.getloadavg()[0]
-    print(f"  {label:<26} {wall:8.1f} s wall  {cpu:8.1f} s CPU  {n / wall:7.2f} series/s   load {load0:.1f} → {load1:.1f}",
+    print(f"  {label:<34} {wall:8.1f} s wall  {cpu:8.1f} s CPU  {n / wall:7.2f} series/s   load {load0:.1f} → {load1:.1f}",
           flush=True)
     return {"wall": wall, "cpu": cpu, "rate": n / wall}
 
