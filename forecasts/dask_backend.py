@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 import uuid
 import warnings
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from functools import partial
 from importlib import metadata
@@ -85,7 +87,7 @@ class DaskBackend:
         return f"Dask: {len(self.client.nthreads())} worker(s), {self.workers} thread(s) on {where}"
 
     def check(self) -> None:
-        """Refuse a cluster whose workers would fail late or compute differently."""
+        """Refuse a cluster whose scheduler or workers would fail late or compute differently."""
         versions = self.client.get_versions(packages=[p for p in SAME_VERSIONS if p not in ("python",)])
         mine = versions["client"]["packages"]
         for worker, info in sorted(versions["workers"].items()):
@@ -96,6 +98,14 @@ class DaskBackend:
                 raise UserError(f"Dask worker {worker} has other package versions: {', '.join(wrong[:4])}; install "
                                 "the same versions on every worker (the same `pip install` of this project)")
         here = code_fingerprint()
+        try:  # the scheduler unpickles the tasks, so it imports the project too
+            scheduler_code = self.client.run_on_scheduler(code_fingerprint)
+        except Exception as exc:
+            raise UserError(f"the Dask scheduler at {self.address} cannot read the forecast tasks ({first_line(exc)}): "
+                            "install this project where the scheduler runs too (the same checkout or wheel)") from None
+        if scheduler_code != here:
+            raise UserError(f"the Dask scheduler at {self.address} has other forecasts code than this machine: install "
+                            "the same checkout or wheel of this project there")
         for worker, got in sorted(self.client.run(probe, on_error="return").items()):
             if isinstance(got, BaseException):
                 raise UserError(f"Dask worker {worker} cannot run the forecasts ({first_line(got)}): install this "
@@ -130,6 +140,10 @@ class DaskBackend:
                         i = index[f.key]
                         results[i] = f.result()  # the fit's own error, as the local pool raises it
                         done(i)
+        except CancelledError as exc:  # the client cancels everything when it loses the scheduler
+            left = sum(r is None for r in results)
+            raise UserError(f"lost the Dask scheduler at {self.address} mid-run ({left} of {len(chunks)} chunks "
+                            "unfinished): nothing was stored; start it again and rerun") from None
         except KilledWorker as exc:
             self.client.cancel(futures)
             raise UserError(f"Dask workers died running a forecast chunk ({first_line(exc)}) more often than the "
@@ -167,8 +181,13 @@ class DaskBackend:
 
 
 def _quiet() -> None:
-    # The client logs every reconnection attempt and worker loss; the CLI says what happened once.
-    for name in _QUIET_LOGGERS:
+    """The client logs every reconnection attempt and worker loss, tracebacks included; the CLI
+    says what happened once (``AFTERSALES_DEBUG=1`` keeps the logs). distributed's own logging
+    config gives some children a level of their own, so each is set, not only the parent."""
+    if os.environ.get("AFTERSALES_DEBUG"):
+        return
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] in _QUIET_LOGGERS]
+    for name in {*_QUIET_LOGGERS, *names}:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
