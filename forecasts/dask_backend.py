@@ -238,7 +238,7 @@ def connect(scheduler: str | None, workers: int | None, timeout: float = CONNECT
             cluster = None
         else:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.CRITICAL)
+                                   dashboard_address=":0", silence_logs=logging.CRITICAL)
             client = Client(cluster, set_as_default=False)
     backend = None
     try:

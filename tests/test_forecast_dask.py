@@ -36,7 +36,7 @@ def cluster():
     """Two single-threaded worker processes; a task whose worker dies is retried once, then the
     run fails with KilledWorker (the scheduler reads this when it starts)."""
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cl = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        cl = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                       silence_logs=50)
     yield cl
     cl.close()
@@ -174,3 +174,30 @@ def test_a_worker_without_the_same_forecasts_code_is_refused(cluster, monkeypatc
     monkeypatch.setattr(dask_backend, "code_fingerprint", lambda: "another checkout")
     with pytest.raises(dask_backend.UserError, match=r"Dask worker tcp://\S+ has other forecasts code than this machine"):
         dask_backend.connect(cluster.scheduler_address, None)
+
+
+def slow_square(x: int) -> int:
+    import time
+
+    time.sleep(0.5)
+    return x * x
+
+
+def test_a_scheduler_lost_mid_run_is_one_message(tmp_path):
+    import threading
+
+    own = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                   silence_logs=50)
+    backend = dask_backend.connect(own.scheduler_address, None)
+    try:
+        from forecasts import executor
+
+        threading.Timer(1.5, lambda: own.sync(own.scheduler.close)).start()  # the scheduler goes away mid-run
+        with executor.using(backend), pytest.raises(dask_backend.UserError,
+                                                    match=r"lost the Dask scheduler at tcp://\S+ mid-run \(\d+ of 20 "
+                                                          r"chunks unfinished\): nothing was stored"):
+            map_series(slow_square, list(range(20)), workers=1, chunk_size=1)
+    finally:
+        backend.close()
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):  # its nanny would wait 30 s to say goodbye
+            own.close()
