@@ -140,7 +140,7 @@ class DaskBackend:
                         i = index[f.key]
                         results[i] = f.result()  # the fit's own error, as the local pool raises it
                         done(i)
-        except CancelledError as exc:  # the client cancels everything when it loses the scheduler
+        except CancelledError:  # the client cancels everything when it loses the scheduler
             left = sum(r is None for r in results)
             raise UserError(f"lost the Dask scheduler at {self.address} mid-run ({left} of {len(chunks)} chunks "
                             "unfinished): nothing was stored; start it again and rerun") from None
