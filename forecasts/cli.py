@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon", type=int, help="periods ahead: days or weeks (workload, default 84 days), weeks or "
                    "months (parts, default 12 weeks)")
     p.add_argument("--origins", type=int, help="backtest origins (default 4)")
-    p.add_argument("--workers", type=int, help="processes (default: all CPU cores)")
+    p.add_argument("--workers", type=int, help="processes (default: all CPU cores); with --executor dask and no "
+                   "--scheduler, the local cluster's worker processes")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="where the per-series fits run: local processes (default) or a Dask cluster")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --executor dask: the cluster's scheduler, e.g. "
+                   "tcp://10.0.0.5:8786 (default: start a local cluster of --workers processes)")
 
 
 @dataclass
@@ -161,9 +167,31 @@ def _parts_input(args: argparse.Namespace, db: Path, config: dict[str, Any]) -> 
     return Inputs(long, "database", frequency.WEEKLY, extra={"master": master, "used_since": used, "last_day": last_day})
 
 
-def _run(got: Inputs, make: Callable[[], store.Run]) -> store.Run:
-    """Run a fit and mark the run with where its data came from. A model's refusal of a
-    planner's series (too little history for the settings) becomes one clear message."""
+@contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[None]:
+    """Where the fits run for the length of the command: the local pool, or a Dask cluster
+    (connected and checked before anything is read, so a cluster that cannot run the fits
+    costs nothing and stores nothing). ``args.workers`` becomes the cluster's worker threads."""
+    args.executor_label = "local"
+    if args.executor != "dask":
+        if args.scheduler:
+            raise UserError("--scheduler needs --executor dask")
+        yield
+        return
+    from forecasts import dask_backend
+
+    if args.scheduler and args.workers:
+        print("note: --workers does not apply with --scheduler: the cluster's workers run the fits", file=sys.stderr)
+    with dask_backend.cluster(args.scheduler, None if args.scheduler else workers(args.workers)) as backend:
+        print(backend.describe(), file=sys.stderr)
+        args.workers = backend.workers
+        args.executor_label = f"dask {args.scheduler}" if args.scheduler else f"dask local cluster ×{backend.workers}"
+        yield
+
+
+def _run(got: Inputs, make: Callable[[], store.Run], args: argparse.Namespace) -> store.Run:
+    """Run a fit and mark the run with where its data came from and where it ran. A model's
+    refusal of a planner's series (too little history for the settings) becomes one clear message."""
     try:
         run = make()
     except ValueError as exc:
@@ -172,6 +200,7 @@ def _run(got: Inputs, make: Callable[[], store.Run]) -> store.Run:
         raise UserError(f"{got.source}: these series cannot be forecast with the current settings ({exc}); "
                         "give more history or a shorter --horizon / fewer --origins") from exc
     run.freq = got.freq
+    run.params["executor"] = getattr(args, "executor_label", "local")
     if got.prepared is not None:
         p = got.prepared
         run.source_sha256 = p.sha256
@@ -194,7 +223,7 @@ def _forecast_workload(args: argparse.Namespace) -> None:
     got = _workload_input(args, db, config)
     long = got.long
     print(f"workload: {long['unique_id'].n_unique()} series to {long['ds'].max()}, {n} worker(s)", file=sys.stderr)
-    run = _run(got, lambda: run_workload.forecast(long, config, n, got.source, got.extra))
+    run = _run(got, lambda: run_workload.forecast(long, config, n, got.source, got.extra), args)
     store.save_run(db, run)
     s = run.summary
     print(f"workload run {run.run_id}: {run.n_series} series, cut-off {run.data_cutoff}, {run.seconds:.0f} s; "
@@ -220,7 +249,7 @@ def _forecast_parts(args: argparse.Namespace) -> None:
     got = _parts_input(args, db, config)
     long = got.long
     print(f"parts: {long['unique_id'].n_unique()} series to {long['ds'].max()}, {n} worker(s)", file=sys.stderr)
-    run = _run(got, lambda: run_parts.forecast(long, config, n, got.source, **(got.extra or {})))
+    run = _run(got, lambda: run_parts.forecast(long, config, n, got.source, **(got.extra or {})), args)
     store.save_run(db, run)
     s = run.summary
     print(f"parts run {run.run_id}: {run.n_series} parts {s['classes']}, methods {s['methods']}, {run.seconds:.0f} s; "
@@ -256,6 +285,11 @@ def _print_policies(s: dict[str, Any]) -> None:
 def cmd_forecast(args: argparse.Namespace) -> int:
     if args.what == "all" and args.input:
         raise UserError("--input works with `forecast workload` or `forecast parts`, not `all`")
+    with _executor(args):
+        return _forecast(args)
+
+
+def _forecast(args: argparse.Namespace) -> int:
     if args.what in ("workload", "all"):
         _forecast_workload(args)
     if args.what in ("parts", "all"):
@@ -266,13 +300,19 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    with _executor(args):
+        return _backtest(args)
+
+
+def _backtest(args: argparse.Namespace) -> int:
     if args.what == "workload":
         from forecasts import run_workload
 
         db, config, n = _settings(args, "workload")
         got = _workload_input(args, db, config)
         run = _run(got, lambda: run_workload.backtest(got.long, config, n, got.source,
-                                                      events=not args.no_events and got.freq == frequency.DAILY))
+                                                      events=not args.no_events and got.freq == frequency.DAILY),
+                   args)
         store.save_run(db, run)
         _print_not_forecast(got)
         h = run.summary
@@ -295,7 +335,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         db, config, n = _settings(args, "parts")
         got = _parts_input(args, db, config)
         run = _run(got, lambda: parts_backtest.backtest(got.long, config, n, got.source, (got.extra or {}).get("master"),
-                                                        simulate=not args.no_sim))
+                                                        simulate=not args.no_sim), args)
         store.save_run(db, run)
         _print_not_forecast(got)
         h = run.summary

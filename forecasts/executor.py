@@ -1,7 +1,6 @@
 """The one fan-out boundary: every per-series fit in this package goes through ``map_series``.
 
-To run the same code on a cluster engine (Ray, Dask, Spark's ``mapInPandas``), replace the body
-of ``map_series`` with that engine's map; callers only rely on its contract:
+Callers only rely on its contract:
 
 * ``fn`` is a module-level function taking one item and returning one picklable result;
 * items and results are picklable and small (one series, one answer);
@@ -10,6 +9,12 @@ of ``map_series`` with that engine's map; callers only rely on its contract:
 Locally it is a ``ProcessPoolExecutor`` (spawned, not forked: DuckDB and polars hold threads
 that a fork would copy in a broken state) over chunks of items, with a tqdm progress bar on a
 terminal. ``workers=1`` runs in-process, which is what tests and debuggers want.
+
+Inside ``with using(backend):`` every map goes to that backend instead (the Dask cluster of
+``forecasts/dask_backend.py``: ``--executor dask``), whatever ``workers`` says: the callers'
+"too few series for a pool" thresholds weigh a process start, which a running cluster does not
+pay. The per-series code, the chunks and the order of results are the same, and the results come
+back to this process, the one that writes DuckDB.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ import logging
 import math
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, TypeVar
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
 
 from tqdm import tqdm
 
@@ -57,6 +63,41 @@ def _run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
     return [fn(item) for item in chunk]
 
 
+def run_chunk_anywhere(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
+    """A chunk on a worker that did not start through ``_init_worker`` (a Dask worker)."""
+    _init_worker()
+    return _run_chunk(fn, chunk)
+
+
+class Backend(Protocol):
+    """Somewhere other than the local pool that runs chunks: ``run_chunk_anywhere(fn, chunk)``
+    for every chunk, ``done(i)`` called as chunk ``i`` finishes, results in the chunks' order."""
+
+    workers: int
+
+    def map_chunks(self, fn: Callable[[Any], Any], chunks: list[list[Any]],
+                   done: Callable[[int], None]) -> list[list[Any]]: ...
+
+
+_backend: Backend | None = None
+
+
+@contextmanager
+def using(backend: Backend | None) -> Iterator[None]:
+    """Send every ``map_series`` to ``backend`` (None: the local pool or this process)."""
+    global _backend
+    before, _backend = _backend, backend
+    try:
+        yield
+    finally:
+        _backend = before
+
+
+def _chunks(items: list[T], chunk_size: int | None, workers: int) -> list[list[T]]:
+    size = chunk_size or max(1, min(64, math.ceil(len(items) / (workers * 4))))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
 def map_series(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1, desc: str = "series",
                chunk_size: int | None = None, progress: bool | None = None) -> list[R]:
     """``[fn(item) for item in items]``, fanned out over ``workers`` processes.
@@ -70,6 +111,10 @@ def map_series(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1, de
     bar = tqdm(total=len(items), desc=desc, unit="series", disable=None if progress is None else not progress,
                leave=False)
     try:
+        if _backend is not None:  # a running cluster: even one chunk costs it milliseconds, not a process start
+            chunks = _chunks(items, chunk_size, max(workers, _backend.workers))
+            done = _backend.map_chunks(fn, chunks, lambda i: bar.update(len(chunks[i])))
+            return [r for chunk in done for r in chunk]
         if workers <= 1 or len(items) == 1:
             quiet()
             out = []
@@ -77,8 +122,7 @@ def map_series(fn: Callable[[T], R], items: Sequence[T], *, workers: int = 1, de
                 out.append(fn(item))
                 bar.update(1)
             return out
-        size = chunk_size or max(1, min(64, math.ceil(len(items) / (workers * 4))))
-        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        chunks = _chunks(items, chunk_size, workers)
         results: list[list[R] | None] = [None] * len(chunks)
         with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp.get_context("spawn"),
                                  initializer=_init_worker) as pool:
