@@ -105,7 +105,7 @@ def _split_quarter(q: dt.datetime, outlets: list[tuple[str | None, int]], rows: 
     span = "t.created_at >= $lo AND t.created_at < $hi"
     bounds = [None, *cuts, None]
     out = []
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         params = {"lo": q, "hi": _next_quarter(q)}
         if lo is _NULLS:
             out.append((f"{span} AND t.outlet_id IS NULL", params))
@@ -140,7 +140,7 @@ def _day_pieces(con: duckdb.DuckDBPyConnection, rows: int, count_sql: str, colum
         acc += n
     bounds = [None, *cuts, None]
     out = []
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         if lo is None:
             out.append((f"{column} < $hi", {"hi": hi}))
         elif hi is None:  # NULL times sort last: they go with the last piece

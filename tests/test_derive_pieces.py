@@ -62,7 +62,7 @@ def test_edge_cases_are_in_the_sample(loaded):
                        f"> {q.format('created_at')}").fetchall()[0][0] > 0
 
 
-@pytest.mark.parametrize("rows", [150, 1500])  # quarters split at outlets; two quarters a piece
+@pytest.mark.parametrize("rows", [150, 450, 1500])  # quarters split at outlets (without one: a piece of its own, or with the last); two quarters a piece
 def test_piecewise_equals_whole(loaded, tmp_path, rows):
     whole = _rebuilt(loaded, tmp_path / "whole.duckdb", rows=10**12)
     parts = _rebuilt(loaded, tmp_path / "parts.duckdb", rows=rows)
