@@ -149,8 +149,14 @@ def limit_memory(con: duckdb.DuckDBPyConnection, budget: int | None, temp_dir: P
 
 
 def peak_rss_bytes() -> int:
-    """The highest resident memory this process has reached so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """The highest resident memory this process has reached so far. Linux's VmHWM, not
+    getrusage's ru_maxrss: that one survives exec, so a child started by a large parent would
+    report the parent's peak."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def disk_full_message(db_path: Path, detail: str = "") -> str:

@@ -23,8 +23,9 @@ from collections.abc import Callable
 import duckdb
 
 # Memory one ticket's row takes while its piece of ticket_facts is built (the joins, the sort and
-# the output), with room to spare: the whole rebuild peaked at ~1.5 KB per ticket at 10M tickets.
-ROW_BYTES = 4096
+# the output), with room to spare: ~1.5 KB per ticket measured at 1M tickets in pieces of 180k-350k
+# (bench_rebuild.py, the process's baseline included), and the whole rebuild at 10M peaked the same.
+ROW_BYTES = 2560
 MIN_PIECE_ROWS = 10_000  # below this the per-statement overhead outweighs any memory saved
 
 Piece = tuple[str, dict]  # (condition, its parameters); ("", {}) is the whole table
