@@ -279,8 +279,23 @@ def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show
     if n > FULL_REBUILD_SHARE * known:
         con.execute("DROP TABLE facts_touched")
         return DEFERRED if defer_rebuild else _rebuild(con, show_progress, piece_rows)
+    # More touched tickets than one rebuild piece holds (up to FULL_REBUILD_SHARE of them) are
+    # recomputed in chunks of that size, in creation order, so that a patch keeps to the budget too.
+    rows = piece_rows or pieces.piece_rows(con)
+    chunks = -(-n // rows)
+    if chunks > 1:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE facts_chunks AS
+            SELECT f.ticket_id, (row_number() OVER (ORDER BY t.created_at, f.ticket_id) - 1) // $rows AS chunk
+            FROM facts_touched f LEFT JOIN tickets t ON t.ticket_id = f.ticket_id""", {"rows": rows})
     for name, select in TABLES.items():
         con.execute(f"DELETE FROM {name} WHERE ticket_id IN (SELECT ticket_id FROM facts_touched)")
-        con.execute(f"INSERT INTO {name} {select('SELECT ticket_id FROM facts_touched')}")
+        if chunks == 1:
+            con.execute(f"INSERT INTO {name} {select('SELECT ticket_id FROM facts_touched')}")
+            continue
+        for chunk in range(chunks):
+            con.execute(f"INSERT INTO {name} {select('SELECT ticket_id FROM facts_chunks WHERE chunk = $chunk')}",
+                        {"chunk": chunk})
     con.execute("DROP TABLE facts_touched")
+    con.execute("DROP TABLE IF EXISTS facts_chunks")
     return f"patched {n} tickets"

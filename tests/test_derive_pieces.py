@@ -33,6 +33,7 @@ def loaded(tmp_path_factory) -> Path:
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO tickets BY NAME SELECT * REPLACE ('NOOUTLET1' AS ticket_id, NULL AS outlet_id) "
                 "FROM tickets ORDER BY ticket_id LIMIT 1")
+    derive.refresh(con, full=True)
     con.close()
     return db
 
@@ -133,3 +134,35 @@ def test_memory_budget_values(value, expected):
 def test_memory_budget_refuses_nonsense(value):
     with pytest.raises(UserError, match="memory_budget"):
         config.memory_budget_bytes(value)
+
+
+def _touch(db: Path) -> duckdb.DuckDBPyConnection:
+    """A load's changes made by hand: repair tickets moved to another model (their customers'
+    next repairs change) and first visits with another outcome, under a new load id."""
+    con = duckdb.connect(str(db))
+    new = con.execute("SELECT max(load_id) + 1 FROM loads").fetchall()[0][0]
+    con.execute("INSERT INTO loads (load_id, file_name, file_path, sha256, source, table_name, started_at, "
+                "finished_at, rows_read, inserted, updated, unchanged, quarantined, status) VALUES "
+                "($id, 'x', 'x', 'x', 'test', 'tickets', now(), now(), 0, 0, 0, 0, 0, 'loaded')", {"id": new})
+    con.execute("UPDATE tickets SET product_model = (SELECT min(product_model) FROM tickets), _load_id = $id "
+                "WHERE ticket_id IN (SELECT ticket_id FROM tickets WHERE service_type = 'repair' "
+                "ORDER BY hash(ticket_id) LIMIT 120)", {"id": new})
+    con.execute("UPDATE visits SET outcome = 'fixed', _load_id = $id WHERE visit_id IN "
+                "(SELECT visit_id FROM visits WHERE visit_no = 1 ORDER BY hash(visit_id) LIMIT 120)", {"id": new})
+    return con
+
+
+def test_a_patch_in_chunks_equals_the_whole_rebuild(loaded, tmp_path):
+    shutil.copyfile(loaded, tmp_path / "whole.duckdb")
+    shutil.copyfile(loaded, tmp_path / "patched.duckdb")
+    whole = _touch(tmp_path / "whole.duckdb")
+    derive.refresh(whole, full=True, piece_rows=10**12)
+    whole.close()
+    patched = _touch(tmp_path / "patched.duckdb")
+    what = derive.refresh(patched, piece_rows=100)
+    n = int(what.split()[1])
+    assert what.startswith("patched") and n > 2 * 100  # three chunks or more
+    patched.execute(f"ATTACH '{tmp_path / 'whole.duckdb'}' AS w (READ_ONLY)")
+    for name in ORDER_KEYS:
+        for a, b in ((name, f"w.{name}"), (f"w.{name}", name)):
+            assert patched.execute(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchall()[0][0] == 0, name
