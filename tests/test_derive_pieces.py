@@ -166,3 +166,12 @@ def test_a_patch_in_chunks_equals_the_whole_rebuild(loaded, tmp_path):
     for name in ORDER_KEYS:
         for a, b in ((name, f"w.{name}"), (f"w.{name}", name)):
             assert patched.execute(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchall()[0][0] == 0, name
+
+
+def test_a_load_says_its_peak_and_budget(loaded, tmp_path):
+    messages: list[str] = []
+    outlets = loaded.parent / "src" / "outlets.parquet"
+    load_paths(tmp_path / "db.duckdb", [outlets], show_progress=False, echo=messages.append,
+               memory_budget=1000 * 2**20)
+    assert messages[-1].startswith("peak memory ") and "budget 1,000 MB" in messages[-1]
+    assert 0 < int(messages[-1].split()[2].replace(",", "")) < 10**6  # MB
