@@ -17,6 +17,11 @@ rebuild them whole; a load asks for that rebuild to be deferred (``defer_rebuild
 in a writer session of its own right after its data are published: the rebuild takes longer than
 loading 10M tickets, and the data should not wait for it. Until it lands the tables lag the
 ledger, and ``current`` tells the metrics to compute the same rows inline instead.
+
+A rebuild runs in pieces sized to the writer session's memory limit (``pipelines.derive_pieces``:
+ranges of each table's sort key, appended in order, so the stored table is the same as one
+whole statement's), and a patch larger than a piece in chunks of that size: the memory a rebuild
+needs follows the budget (``[load] memory_budget``), not the number of tickets.
 """
 
 from __future__ import annotations
