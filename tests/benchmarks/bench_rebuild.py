@@ -123,7 +123,7 @@ def main() -> None:
         print(f"  {label:<34} {r['seconds']:7.1f} s  cpu {r['cpu']:6.1f} s  {r['seconds'] / n * 1e6:6.2f} µs/ticket  "
               f"peak {r['peak'] / 2**20:7,.0f} MB  pieces {pieces:<9} load average {r['load']:.1f}  "
               f"time {r['seconds'] / ref['seconds']:.2f}x  cpu {r['cpu'] / ref['cpu']:.2f}x  "
-              f"peak {r['peak'] / ref['peak']:.2f}x {'whole' if ref is not r or mode == 'whole' else 'first'}{within}")
+              f"peak {r['peak'] / ref['peak']:.2f}x {'first run' if args.skip_whole else 'whole'}{within}")
         if r["counts"] != ref["counts"]:
             print(f"    ROW COUNTS DIFFER from the first run: {r['counts']} vs {ref['counts']}")
     shutil.rmtree(scratch, ignore_errors=True)
