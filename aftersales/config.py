@@ -47,7 +47,10 @@ DEFAULTS: dict[str, Any] = {
     # refused whole (exit 2, nothing written; a mapping's own value wins over this); a date later
     # than `future_days` days after today (business time) is a typing slip and its row is
     # quarantined (`in_range`; 1 accepts anything up to the end of tomorrow).
-    "load": {"max_quarantined_share": 0.5, "future_days": 1},
+    # `memory_budget`: what one load or rebuild may hold in memory, as a share of the machine's
+    # memory ("40%") or bytes (8000000000, "8GB"); DuckDB spills what does not fit to a directory
+    # beside the database, and the derived tables are rebuilt in pieces sized to it.
+    "load": {"max_quarantined_share": 0.5, "future_days": 1, "memory_budget": "40%"},
     # Codes added to the built-in code lists, by list: channels, service_types, regions,
     # priorities, product_categories (alias: categories), complaint_reasons. Each code takes a
     # Chinese label, or both: `email = "邮件"` or `email = {zh = "邮件", en = "Email"}`.
@@ -66,6 +69,39 @@ DEFAULTS: dict[str, Any] = {
     # The `forecast`, `staffing` and `parts` sections have their defaults in forecasts/settings.py,
     # beside the code that reads them; a config file's keys are layered over those.
 }
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def machine_memory() -> int:
+    """Bytes of memory this process may use: the machine's, or its container's limit if lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:  # cgroup v2; "max" (no limit) fails int() and keeps the machine's figure
+        total = min(total, int(Path("/sys/fs/cgroup/memory.max").read_text().strip()))
+    except (OSError, ValueError):
+        pass
+    return total
+
+
+def memory_budget_bytes(value: str | int | float, where: str = "[load] memory_budget") -> int:
+    """A memory budget in bytes from "40%" (of ``machine_memory()``), bytes, or "8GB"/"512MiB"."""
+    text = str(value).strip().upper().replace(" ", "")
+    try:
+        if text.endswith("%"):
+            share = float(text[:-1]) / 100
+            if not 0 < share <= 1:
+                raise ValueError
+            return int(machine_memory() * share)
+        number = text.rstrip("KMGTIB")
+        amount = int(float(number) * _UNITS[text[len(number):]])
+    except (ValueError, KeyError):
+        raise UserError(f"{where} = {value!r} is not a memory size: write a share of the machine's memory "
+                        "(\"40%\") or bytes (8000000000, \"8GB\", \"512MiB\")") from None
+    if amount < 256 * 2**20:
+        raise UserError(f"{where} = {value!r} is below 256 MiB, too little for DuckDB to load anything: raise it")
+    return amount
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import resource
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,10 @@ from aftersales import model
 from aftersales.errors import UserError, clip, first_line, is_disk_full
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+
+# DuckDB's share of a writer's memory budget: the rest is the Python process itself, Arrow
+# buffers of the file being read, and what DuckDB allocates outside its buffer manager.
+DUCKDB_SHARE = 0.7
 
 
 class DatabaseMissing(UserError):
@@ -70,8 +75,12 @@ def _fsync(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(db_path: Path, memory_budget: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """An exclusive read-write session whose changes become visible only when it ends cleanly.
+
+    ``memory_budget``: bytes the session may hold (default: the config default's share of the
+    machine's memory); DuckDB gets ``DUCKDB_SHARE`` of it and spills the rest to a directory beside
+    the work copy, removed when the session ends.
 
     Writers queue on a lock file. On an exception nothing is published, the live file is
     untouched and the work copy is removed (also on a full disk, which is raised as a UserError
@@ -91,6 +100,7 @@ def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                 shutil.copyfile(db_path, work)
             con = _connect(work, db_path)
             con.execute("SET enable_progress_bar = false")  # the loader shows its own progress
+            limit_memory(con, memory_budget, spill_dir(work))
             create_schema(con)
             yield con
             con.execute("CHECKPOINT")
@@ -99,6 +109,7 @@ def writer(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             os.replace(work, db_path)
             _fsync(db_path.parent)
             published = True
+            shutil.rmtree(spill_dir(work), ignore_errors=True)
         except Exception as exc:
             if is_disk_full(exc) and not isinstance(exc, UserError):
                 raise UserError(disk_full_message(db_path, first_line(exc))) from None
@@ -115,7 +126,37 @@ def _remove_work(work: Path) -> None:
     """The work copy, its WAL and DuckDB's spill directory beside it."""
     work.unlink(missing_ok=True)
     work.with_name(work.name + ".wal").unlink(missing_ok=True)
-    shutil.rmtree(work.with_name(work.name + ".tmp"), ignore_errors=True)
+    shutil.rmtree(spill_dir(work), ignore_errors=True)
+
+
+def spill_dir(work: Path) -> Path:
+    """Where a writer's DuckDB spills what does not fit its memory limit: beside the work copy, on
+    the database's disk (a load already needs room there), never the system's /tmp."""
+    return work.with_name(work.name + ".tmp")
+
+
+def limit_memory(con: duckdb.DuckDBPyConnection, budget: int | None, temp_dir: Path) -> int:
+    """Hold ``con`` to ``DUCKDB_SHARE`` of ``budget`` bytes (default: the config's default budget),
+    spilling to ``temp_dir``. Returns DuckDB's limit in bytes."""
+    if budget is None:
+        from aftersales.config import DEFAULTS, memory_budget_bytes
+        budget = memory_budget_bytes(DEFAULTS["load"]["memory_budget"])
+    limit = max(128 * 2**20, int(budget * DUCKDB_SHARE))
+    # Settings take values as bound parameters like any other statement.
+    con.execute("SET memory_limit = $m", {"m": f"{limit // 2**20}MiB"})
+    con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
+    return limit
+
+
+def peak_rss_bytes() -> int:
+    """The highest resident memory this process has reached so far. Linux's VmHWM, not
+    getrusage's ru_maxrss: that one survives exec, so a child started by a large parent would
+    report the parent's peak."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def disk_full_message(db_path: Path, detail: str = "") -> str:

@@ -8,7 +8,7 @@ import unicodedata
 from pathlib import Path
 
 from aftersales import model
-from aftersales.config import load_config, resolve_db_path
+from aftersales.config import load_config, memory_budget_bytes, resolve_db_path
 from aftersales.db import connect_readonly, fetch_one
 from aftersales.safe_export import neutralise
 from pipelines import status
@@ -49,6 +49,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         db, args.paths, source=args.source, business_tz=cfg["timezone"], mapping_dirs=mapping_dirs, echo=print,
         max_quarantined_share=float(cfg["load"]["max_quarantined_share"]),
         future_days=int(cfg["load"]["future_days"]),
+        memory_budget=memory_budget_bytes(cfg["load"]["memory_budget"]),
     )
     totals = [
         sum(getattr(r, k) for r in results) for k in ("rows_read", "inserted", "updated", "unchanged", "quarantined")

@@ -17,6 +17,11 @@ rebuild them whole; a load asks for that rebuild to be deferred (``defer_rebuild
 in a writer session of its own right after its data are published: the rebuild takes longer than
 loading 10M tickets, and the data should not wait for it. Until it lands the tables lag the
 ledger, and ``current`` tells the metrics to compute the same rows inline instead.
+
+A rebuild runs in pieces sized to the writer session's memory limit (``pipelines.derive_pieces``:
+ranges of each table's sort key, appended in order, so the stored table is the same as one
+whole statement's), and a patch larger than a piece in chunks of that size: the memory a rebuild
+needs follows the budget (``[load] memory_budget``), not the number of tickets.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import duckdb
 from tqdm import tqdm
 
 from aftersales import model
+from pipelines import derive_pieces as pieces
 
 STATE_KEY = "ticket_facts.load_id"  # meta: the last load_id the tables reflect
 FULL_REBUILD_SHARE = 0.2  # above this share of touched tickets a rebuild is cheaper than a patch
@@ -73,10 +79,13 @@ def present_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return out
 
 
-def facts_select(only: str = "", present: dict[str, set[str]] | None = None) -> str:
-    """The SELECT producing ticket_facts rows. ``only``: a condition on ``ticket_id`` (fixed text
+def facts_select(only: str = "", present: dict[str, set[str]] | None = None, piece: str = "") -> str:
+    """The SELECT producing ticket_facts rows. ``only``: a query of ``ticket_id`` (fixed text
     from this module) restricting the tickets computed; their repeat-repair lookups still see
-    every repair ticket of their customer and model."""
+    every repair ticket of their customer and model. ``piece``: instead, a condition on tickets
+    ``t`` (fixed text, values bound by the caller) that prunes by the tickets' zone maps."""
+    if piece:
+        only = f"SELECT t.ticket_id FROM tickets t WHERE {piece}"
     cond = f" AND ticket_id IN ({only})" if only else ""
     pairs = (f" AND (customer_id, product_model) IN (SELECT (customer_id, product_model) FROM tickets"
              f" WHERE ticket_id IN ({only}))" if only else "")
@@ -125,13 +134,14 @@ def facts_select(only: str = "", present: dict[str, set[str]] | None = None) -> 
     LEFT JOIN nx ON nx.ticket_id = t.ticket_id
     LEFT JOIN vc ON vc.ticket_id = t.ticket_id
     LEFT JOIN pc ON pc.ticket_id = t.ticket_id
-    WHERE TRUE{f" AND t.ticket_id IN ({only})" if only else ""}
+    WHERE TRUE{f" AND {piece}" if piece else f" AND t.ticket_id IN ({only})" if only else ""}
     ORDER BY {TICKET_ORDER}"""
 
 
-def surveys_select(only: str = "", present: dict[str, set[str]] | None = None) -> str:
-    """survey_facts rows: each response with its ticket's breakdown columns."""
-    cond = f" WHERE s.ticket_id IN ({only})" if only else ""
+def surveys_select(only: str = "", present: dict[str, set[str]] | None = None, piece: str = "") -> str:
+    """survey_facts rows: each response with its ticket's breakdown columns (``piece``: a
+    condition on ``s.responded_at`` instead of ``only``)."""
+    cond = f" WHERE {piece}" if piece else f" WHERE s.ticket_id IN ({only})" if only else ""
     return f"""
     SELECT {_columns("surveys", "s", (present or {}).get("surveys"))}, {', '.join(DIM_COLUMNS)}, t.technician_id
     FROM surveys s
@@ -140,10 +150,11 @@ def surveys_select(only: str = "", present: dict[str, set[str]] | None = None) -
     ORDER BY s.responded_at"""
 
 
-def parts_select(only: str = "", present: dict[str, set[str]] | None = None) -> str:
+def parts_select(only: str = "", present: dict[str, set[str]] | None = None, piece: str = "") -> str:
     """part_facts rows: each part used with its visit's start, the visit's technician (else the
-    ticket's) and the ticket's breakdown columns."""
-    cond = f" WHERE v.ticket_id IN ({only})" if only else ""
+    ticket's) and the ticket's breakdown columns (``piece``: a condition on ``v.started_at``
+    instead of ``only``)."""
+    cond = f" WHERE {piece}" if piece else f" WHERE v.ticket_id IN ({only})" if only else ""
     return f"""
     SELECT {_columns("parts_used", "pu", (present or {}).get("parts_used"), skip=("ticket_id",))}, v.ticket_id, v.started_at,
            {', '.join(DIM_COLUMNS)}, coalesce(v.technician_id, t.technician_id) AS technician_id
@@ -194,18 +205,31 @@ def current(con: duckdb.DuckDBPyConnection) -> set[str]:
 DEFERRED = "deferred"  # refresh's answer when a rebuild is needed and the caller runs it later
 
 
-def _rebuild(con: duckdb.DuckDBPyConnection, show_progress: bool = False) -> str:
-    for name, select in tqdm(TABLES.items(), desc="derived tables", unit="table", leave=False,
-                             disable=not show_progress, file=sys.stderr):  # names from the fixed list above
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS {select()}")
+def _rebuild(con: duckdb.DuckDBPyConnection, show_progress: bool = False, piece_rows: int | None = None) -> str:
+    """Each derived table rebuilt whole, in pieces of at most ``piece_rows`` rows (default: what
+    the session's memory limit holds, ``pieces.piece_rows``) appended in the table's own order."""
+    rows = piece_rows or pieces.piece_rows(con)
+    # Every statement below has its ORDER BY: DuckDB keeps that order and may drop the
+    # order-preserving buffers of the joins beneath it.
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        for name, select in TABLES.items():  # names from the fixed list above
+            parts = pieces.PIECES[name](con, rows)
+            for i, (cond, params) in enumerate(tqdm(parts, desc=name, unit="piece", leave=False,
+                                                    disable=not show_progress, file=sys.stderr)):
+                head = f"CREATE OR REPLACE TABLE {name} AS" if i == 0 else f"INSERT INTO {name}"
+                con.execute(f"{head} {select(piece=cond)}", params)
+    finally:
+        con.execute("RESET preserve_insertion_order")
     return "rebuilt"
 
 
 def refresh(con: duckdb.DuckDBPyConnection, full: bool = False, defer_rebuild: bool = False,
-            show_progress: bool = False) -> str:
+            show_progress: bool = False, piece_rows: int | None = None) -> str:
     """Bring the derived tables up to date with the tables on ``con`` (a writer session). Returns
     what was done: "unchanged", "patched N tickets", "rebuilt", or DEFERRED (nothing done: a
-    rebuild is needed and ``defer_rebuild`` asked to leave it to another session)."""
+    rebuild is needed and ``defer_rebuild`` asked to leave it to another session). A rebuild runs
+    in pieces of at most ``piece_rows`` rows (default: sized to the session's memory limit)."""
     last = _one(con, "SELECT coalesce(max(load_id), 0) FROM loads")
     done = con.execute("SELECT value FROM meta WHERE key = $k", {"k": STATE_KEY}).fetchall()
     since = int(done[0][0]) if done else None
@@ -218,21 +242,22 @@ def refresh(con: duckdb.DuckDBPyConnection, full: bool = False, defer_rebuild: b
     if full or not exists or since is None:
         if defer_rebuild:
             return DEFERRED
-        what = _rebuild(con, show_progress)
+        what = _rebuild(con, show_progress, piece_rows)
     else:
-        what = _patch(con, since, defer_rebuild, show_progress)
+        what = _patch(con, since, defer_rebuild, show_progress, piece_rows)
         if what == DEFERRED:
             return what
     con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ($k, $v)", {"k": STATE_KEY, "v": str(last)})
     return what
 
 
-def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show_progress: bool) -> str:
+def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show_progress: bool,
+           piece_rows: int | None = None) -> str:
     # The tickets loaded since are touched whatever else is: when they alone pass the share, the
     # rebuild is decided before working out the rest (6 s at 10M, that the rebuild then redid).
     known = max(1, _one(con, "SELECT count(*) FROM ticket_facts"))
     if _one(con, "SELECT count(*) FROM tickets WHERE _load_id > $s", {"s": since}) > FULL_REBUILD_SHARE * known:
-        return DEFERRED if defer_rebuild else _rebuild(con, show_progress)
+        return DEFERRED if defer_rebuild else _rebuild(con, show_progress, piece_rows)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE facts_touched AS
         SELECT ticket_id FROM tickets WHERE _load_id > $s
@@ -258,9 +283,24 @@ def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show
     n = _one(con, "SELECT count(*) FROM facts_touched")
     if n > FULL_REBUILD_SHARE * known:
         con.execute("DROP TABLE facts_touched")
-        return DEFERRED if defer_rebuild else _rebuild(con, show_progress)
+        return DEFERRED if defer_rebuild else _rebuild(con, show_progress, piece_rows)
+    # More touched tickets than one rebuild piece holds (up to FULL_REBUILD_SHARE of them) are
+    # recomputed in chunks of that size, in creation order, so that a patch keeps to the budget too.
+    rows = piece_rows or pieces.piece_rows(con)
+    chunks = -(-n // rows)
+    if chunks > 1:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE facts_chunks AS
+            SELECT f.ticket_id, (row_number() OVER (ORDER BY t.created_at, f.ticket_id) - 1) // $rows AS chunk
+            FROM facts_touched f LEFT JOIN tickets t ON t.ticket_id = f.ticket_id""", {"rows": rows})
     for name, select in TABLES.items():
         con.execute(f"DELETE FROM {name} WHERE ticket_id IN (SELECT ticket_id FROM facts_touched)")
-        con.execute(f"INSERT INTO {name} {select('SELECT ticket_id FROM facts_touched')}")
+        if chunks == 1:
+            con.execute(f"INSERT INTO {name} {select('SELECT ticket_id FROM facts_touched')}")
+            continue
+        for chunk in range(chunks):
+            con.execute(f"INSERT INTO {name} {select('SELECT ticket_id FROM facts_chunks WHERE chunk = $chunk')}",
+                        {"chunk": chunk})
     con.execute("DROP TABLE facts_touched")
+    con.execute("DROP TABLE IF EXISTS facts_chunks")
     return f"patched {n} tickets"

@@ -19,7 +19,8 @@ import polars as pl
 from tqdm import tqdm
 
 from aftersales import model
-from aftersales.db import disk_full_message, fetch_one, writer
+from aftersales.config import DEFAULTS, memory_budget_bytes
+from aftersales.db import disk_full_message, fetch_one, peak_rss_bytes, writer
 from aftersales.errors import UserError, clip, first_line, is_disk_full
 from pipelines import derive, fold, hints
 from pipelines.clean import register_functions
@@ -634,7 +635,8 @@ def file_failure(path: Path, exc: Exception, db_path: Path) -> UserError:
                      "mapping, and load again")
 
 
-def _rebuild_derived(db_path: Path, echo: Callable[[str], None] | None, show_progress: bool) -> None:
+def _rebuild_derived(db_path: Path, echo: Callable[[str], None] | None, show_progress: bool,
+                     memory_budget: int | None = None) -> None:
     """Rebuild the metrics' derived tables in a writer session of their own, after the load's
     data are published. If it fails the data stay loaded and the metrics compute the same rows
     inline (slower) until a later load rebuilds them; that is said, not raised."""
@@ -644,7 +646,7 @@ def _rebuild_derived(db_path: Path, echo: Callable[[str], None] | None, show_pro
              "read the loaded tables directly: same numbers, slower)")
     started = time.time()
     try:
-        with writer(db_path) as con:
+        with writer(db_path, memory_budget) as con:
             what = derive.refresh(con, show_progress=show_progress)
     except (duckdb.Error, RuntimeError, OSError, UserError) as exc:
         say(f"derived tables not rebuilt ({first_line(exc, 200)}); the data are loaded and "
@@ -664,8 +666,12 @@ def load_paths(
     echo: Callable[[str], None] | None = None,
     max_quarantined_share: float = DEFAULT_MAX_QUARANTINED_SHARE,
     future_days: int = 1,
+    memory_budget: int | None = None,
 ) -> list[FileResult]:
     """Load files into the database at `db_path`; each file lands whole or not at all.
+
+    ``memory_budget``: bytes the load and its rebuild may hold (default: the config default's
+    share of the machine's memory); the process's peak is echoed at the end.
 
     Files are applied in table dependency order (master data first). The first file-level error
     stops the run: files applied before it are kept (published), and the error is raised.
@@ -678,7 +684,9 @@ def load_paths(
     plan.sort(key=lambda fm: model.LOAD_ORDER.index(fm[1].table))
     results: list[FileResult] = []
     failure: BaseException | None = None
-    with writer(db_path) as con:
+    if memory_budget is None:
+        memory_budget = memory_budget_bytes(DEFAULTS["load"]["memory_budget"])
+    with writer(db_path, memory_budget) as con:
         con.execute("SET TimeZone = $tz", {"tz": business_tz})
         register_functions(con)  # before any transaction: a file's rollback would drop them
         for path, mapping in tqdm(
@@ -721,7 +729,10 @@ def load_paths(
     if derived == derive.DEFERRED:
         # After a refused file the run ends with its error: the rebuild for the files before it
         # runs quietly (a "data published" line would read as if the refused file had landed).
-        _rebuild_derived(db_path, None if failure else echo, show_progress)
+        _rebuild_derived(db_path, None if failure else echo, show_progress, memory_budget)
+    if echo and not failure:
+        echo(f"peak memory {peak_rss_bytes() / 2**20:,.0f} MB (budget {memory_budget / 2**20:,.0f} MB, "
+             "[load] memory_budget)")
     if failure:
         if results and echo:
             echo(

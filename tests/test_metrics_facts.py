@@ -188,7 +188,7 @@ def test_a_failed_rebuild_after_a_load_keeps_the_data_and_exact_metrics(loaded, 
     before = table_rows(loaded, "SELECT * FROM ticket_facts ORDER BY ticket_id")
     real_rebuild = derive._rebuild
 
-    def boom(con, show_progress=False):
+    def boom(con, show_progress=False, piece_rows=None):
         con.execute("DELETE FROM ticket_facts")
         raise duckdb.OutOfMemoryException("rebuild failed")
 
