@@ -259,6 +259,10 @@ WORDS: dict[str, tuple[str, str]] = {
                        "Pick a row in the table, or an outlet above, for its cards, its first-time-fix losses and "
                        "its printable one-page scorecard."),
     "sc_detail_outlet": ("单个网点", "One outlet"),
+    "sc_provisional": ("标“暂定”的数值尚未定稿(复核期未满或回访尚未收齐),仍可能变化:{items}。",
+                       "Values marked provisional are not final yet (recheck window open or surveys still "
+                       "arriving) and may still change: {items}."),
+    "sc_provisional_item": ("{kpi}({date}定稿)", "{kpi} (final on {date})"),
     "sc_print": ("下载单页评分卡(可打印)", "Download the one-page scorecard (printable)"),
     "sc_no_losses": ("本期无一次修复损失。", "No first-time-fix losses in this period."),
     "sc_losses_title": ("一次修复损失 {n} 单,按首次上门结果", "{n} first-time-fix losses, by first visit outcome"),

@@ -440,6 +440,7 @@ _kpi(KpiDef(
     f"{REPEAT_REPAIR_DAYS} days ÷ repair tickets resolved.",
     f"完成后{REPEAT_REPAIR_DAYS}天内同一客户同一型号再次报修的维修工单 ÷ 已完成维修工单",
     base="repair", kind="ratio", unit="share", fmt=".1%", period_by="resolved", direction="lower",
+    maturity=RECHECK_REPAIR,  # a repair resolved late in the period may still be repeated
     num=f"coalesce(next_repair_at <= resolved_at + INTERVAL {REPEAT_REPAIR_DAYS} DAY, FALSE)",
     target=0.05, min_sample=30,
     exclusions=(_RESOLVED_MISSING, Exclusion("customer_or_model_missing", "customer_id IS NULL OR product_model IS NULL",

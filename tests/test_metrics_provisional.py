@@ -234,3 +234,14 @@ def test_the_overview_card_says_provisional(sample, monkeypatch):
     assert ":orange-badge[暂定,2026年12月1日定稿]" in captions
     at.selectbox(key="mover").set_value("repair_success_rate").run()  # biggest movers of a provisional month
     assert "最近一期为暂定值(2026年12月1日定稿)" in " ".join(c.value for c in at.caption)
+
+
+def test_every_kpi_on_a_recheck_window_waits_for_it():
+    # a KPI counting what happens within N days after resolution (a repeat repair, a reopening) is
+    # not final until N days after its period: the scorecard's repeat repairs came without it
+    for k in R.KPIS.values():
+        num = k.num or ""
+        if "next_repair_at" in num:
+            assert k.maturity.days >= R.REPEAT_REPAIR_DAYS, k.id
+        if "reopened_at" in num:
+            assert k.maturity.days >= R.REOPEN_DAYS, k.id
