@@ -87,7 +87,14 @@ def _series(fig: go.Figure, df: pl.DataFrame, kpi: R.KpiDef, lang: str, grain: s
 def _axis_format(fig: go.Figure, kpi: R.KpiDef, lang: str, grain: str | None, **sel) -> None:
     if kpi.unit == "share":
         fig.update_yaxes(tickformat=SHARE_TICKS, **sel)
+    elif kpi.unit == "yuan":  # an amount's axis says 元 (a bare 400 could be anything)
+        fig.update_yaxes(**yuan_axis(lang), **sel)
     fig.update_xaxes(tickformat=T.plotly_date_format(grain, lang), **sel)
+
+
+def yuan_axis(lang: str) -> dict:
+    """Tick settings of an amount axis: thousands separators, 元 (yuan in English)."""
+    return {"tickformat": ",.0f", "ticksuffix": " 元" if lang == "zh" else " yuan"}
 
 
 def _layout(fig: go.Figure, height: int, legend: bool = True) -> go.Figure:
@@ -156,6 +163,8 @@ def bars(df: pl.DataFrame, kpi_id: str, dim: str, lang: str, label, height: int 
                      "" if r[dim] is None else str(r[dim])] for r in rows]))
     if k.unit == "share":
         fig.update_xaxes(tickformat=SHARE_TICKS)
+    elif k.unit == "yuan":
+        fig.update_xaxes(**yuan_axis(lang))
     if k.target is not None and part["target"].is_not_null().any():
         fig.add_vline(x=part["target"].drop_nulls()[0], line_dash="dot", line_color="#888")
     fig.update_yaxes(autorange="reversed")

@@ -13,9 +13,6 @@ from dashboard import charts
 from dashboard import i18n as T
 from metrics import registry as R
 
-# yuan on an axis with thousands separators (1,234,567)
-YUAN_TICKS = ",.0f"
-
 
 def stacked(df: pl.DataFrame, kpi_ids: Sequence[str], lang: str, grain: str | None, title: str,
             height: int = 360) -> go.Figure:
@@ -34,7 +31,7 @@ def stacked(df: pl.DataFrame, kpi_ids: Sequence[str], lang: str, grain: str | No
             hovertemplate="%{text}<extra></extra>", textposition="none",
             customdata=[[kpi_id, r["period_start"].isoformat(), "", ""] for r in rows]))
     fig.update_layout(barmode="stack", title={"text": title, "font": {"size": 15}})
-    fig.update_yaxes(tickformat=YUAN_TICKS, ticksuffix=" 元" if lang == "zh" else "")
+    fig.update_yaxes(**charts.yuan_axis(lang))
     fig.update_xaxes(tickformat=T.plotly_date_format(grain, lang))
     return charts._layout(fig, height)
 
@@ -58,6 +55,6 @@ def split(df: pl.DataFrame, kpi_ids: Sequence[str], dim: str, lang: str, label, 
             hovertemplate="%{text}<extra></extra>", textposition="none",
             customdata=[[kpi_id, "", dim, "" if v is None else str(v)] for v in order]))
     fig.update_layout(barmode="stack", title={"text": title, "font": {"size": 15}})
-    fig.update_xaxes(tickformat=YUAN_TICKS, ticksuffix=" 元" if lang == "zh" else "")
+    fig.update_xaxes(**charts.yuan_axis(lang))
     fig.update_yaxes(autorange="reversed")
     return charts._layout(fig, max(260, 28 * len(order) + 120))

@@ -198,14 +198,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "cost_rests_on": ("{value} · 基于 {n} 张工单", "{value} · {n} tickets"),
     "cost_components": ("成本构成(按期间)", "Cost by component over time"),
     "cost_tab_by": ("按大区、网点、服务类型、产品", "By region, outlet, service type, product"),
-    "cost_tab_warranty": ("保内 vs 保外", "In vs out of warranty"),
+    "cost_tab_warranty": ("保内与保外", "In vs out of warranty"),
     "cost_by": ("按{dim}的成本构成", "Cost components by {dim}"),
     "cost_tickets": ("工单数", "Tickets"),
-    "cost_unassigned": ("“（未指定）”为没有{dim}的工单,例如由总部客服直接处理、未派给网点的退款和咨询。",
-                        "\"(none)\": tickets without a {dim}, such as refunds and consultations handled by head "
+    "cost_unassigned": ("“{label}”为没有{dim}的工单,例如由总部客服直接处理、未派给网点的退款和咨询。",
+                        "\"{label}\": tickets without a {dim}, such as refunds and consultations handled by head "
                         "office customer service without an outlet."),
-    "cost_no_warranty": ("“（未指定）”为没有保内/保外之分的工单(退款、咨询)或未记录是否保内的工单。",
-                         "\"(none)\": tickets without a warranty status (refunds, consultations) or with none recorded."),
+    "cost_no_warranty": ("“{label}”为没有保内/保外之分的工单(退款、咨询)或未记录是否保内的工单。",
+                         "\"{label}\": tickets without a warranty status (refunds, consultations) or with none "
+                         "recorded."),
     # data
     "ledger": ("加载台账", "Load ledger"), "quarantine": ("隔离行", "Quarantined rows"),
     "freshness": ("数据新鲜度", "Data freshness"), "completeness_per_kpi": ("各指标完整度", "Completeness per KPI"),
@@ -491,6 +492,7 @@ WORDS.update({
                       "MASE: forecast error relative to the seasonal naive forecast's; below 1 beats the baseline."),
     "unspecified_dispatch": ("(未派工,暂无网点)", "(not dispatched yet)"),
     "unspecified_value": ("(源数据未填写)", "(not in the source data)"),
+    "unspecified_warranty": ("(无保内保外之分)", "(no warranty status)"),
     "days_unit": ("天", "d"), "hours_unit": ("小时", "h"),
 })
 COLUMNS.update({"overdue": ("已超时", "Overdue")})

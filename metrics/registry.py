@@ -519,7 +519,7 @@ _kpi(KpiDef(
 
 def describe_basis(kpi: KpiDef, basis: str | None, lang: str = "zh") -> str | None:
     """A result's ``basis`` ("source_verdict: 120; sla_hours: 8") in words: which way how many
-    records were counted, e.g. 来源系统的SLA判定 120、配置的时限(sla_hours) 8."""
+    records were counted, e.g. 来源系统的SLA判定 120、按配置的时限判定 8."""
     if not basis:
         return None
     words = {b.code: (b.zh if lang == "zh" else b.en) for b in kpi.basis}

@@ -73,4 +73,10 @@ def test_the_breakdown_table_shows_yuan_with_separators(dash_db, use_db, dim):  
     assert table[total].iloc[0].endswith("元")
     assert "," in table[total].iloc[0]  # the largest amount runs to thousands
     if dim == "warranty":
-        assert set(table[R.DIMENSIONS[dim].zh]) <= {"保内", "保外", "（未指定）"}
+        none = T.t("unspecified_warranty", "zh")
+        assert set(table[R.DIMENSIONS[dim].zh]) <= {"保内", "保外", none}
+    # the caption explains the empty value by the label the table shows
+    empty = table[R.DIMENSIONS[dim].zh].str.startswith("(")
+    if empty.any():
+        shown = table[R.DIMENSIONS[dim].zh][empty].iloc[0]
+        assert any(c.value.startswith(f"“{shown}”为") for c in at.caption), [c.value for c in at.caption]

@@ -245,3 +245,4 @@ def test_every_kpi_on_a_recheck_window_waits_for_it():
             assert k.maturity.days >= R.REPEAT_REPAIR_DAYS, k.id
         if "reopened_at" in num:
             assert k.maturity.days >= R.REOPEN_DAYS, k.id
+

@@ -83,6 +83,7 @@ def test_every_page_and_section_reads_in_chinese(dash_db, use_db, page):  # noqa
     at = run_page(page)
     texts = shown_texts(at, page)
     tabs = [t.label for t in at.tabs]
+    texts += [(f"{page} section tab", tab) for tab in tabs]  # the tab labels themselves (保内 vs 保外 was one)
     for tab in tabs[1:]:  # the first section is open on arrival
         texts += shown_texts(run_page(page, tab=tab), f"{page}/{tab}")
     assert len(texts) > 20, texts  # the walk did see the page

@@ -92,8 +92,8 @@ def breakdown(scope: state.Scope) -> None:
     point = ui.chart(cost_charts.split(df, COMPONENTS, dim, lang, label, title), key="cost_split")
     wide = _wide(df, dim)
     raw, text = _shown(wide, dim, scope)
-    if wide[dim].null_count():  # say what the empty value is rather than leave "（未指定）" unexplained
-        st.caption(T.t("cost_no_warranty" if dim == "warranty" else "cost_unassigned", lang,
+    if wide[dim].null_count():  # say what the empty value's label stands for rather than leave it unexplained
+        st.caption(T.t("cost_no_warranty" if dim == "warranty" else "cost_unassigned", lang, label=label(None),
                        dim=R.DIMENSIONS[dim].zh if lang == "zh" else R.DIMENSIONS[dim].en.lower()))
     st.caption(T.t("pick_to_drill", lang))
     picked = ui.table(raw, key="cost_table", lang=lang, name=f"cost_by_{dim}", display=text, height=420)
@@ -121,7 +121,7 @@ def warranty(scope: state.Scope) -> None:
         with col:
             part = whole.filter(pl.col("kpi") == kpi_id)
             points.append(ui.chart(charts.bars(part, kpi_id, "warranty", lang, label, height=240), key=f"cw_{kpi_id}"))
-    st.caption(T.t("cost_no_warranty", lang))
+    st.caption(T.t("cost_no_warranty", lang, label=label(None)))
     if not trend.is_empty():
         points.append(ui.chart(charts.trend(trend, "warranty_share", lang, scope.grain, height=300), key="cw_trend"))
     ui.drill_from(next((p for p in points if p), None), scope, key="cw_drill")
