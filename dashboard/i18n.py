@@ -220,7 +220,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "alerts_history": ("告警记录", "History"),
     "alerts_rules": ("规则与最新值", "Rules and their last values"),
     "alerts_none_firing": ("当前没有告警。", "Nothing is firing."),
-    "alerts_no_check": ("还没有运行过告警检查：运行 `aftersales alerts check`（可设为定时任务，见 docs/ALERTS.md）。",
+    "alerts_no_check": ("还没有运行过告警检查：运行 `aftersales alerts check`（可设为定时任务，见 `docs/ALERTS.md`）。",
                         "No alert check has run yet: run `aftersales alerts check` (cron: see docs/ALERTS.md)."),
     "alerts_badge": ("{n} 条告警", "{n} alerts firing"),
     "alerts_checked": ("最近检查：{t}", "Last check: {t}"),
