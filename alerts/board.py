@@ -107,6 +107,18 @@ def rule_titles(config: dict, lang: str) -> dict[str, str]:
     return {r.id: titles[r.id] + (f" · {_condition(r, lang)}" if seen[titles[r.id]] > 1 else "") for r in rules}
 
 
+def key_dims(config: dict) -> dict[str, str]:
+    """{rule id: the breakdown its observations' keys are values of} (outlet, region, part_no ...);
+    a data source's name is no breakdown."""
+    kind_dims = {"parts_runout": "part_no", "staffing_short": "region", "tickets_due": "outlet"}
+    out = {}
+    for r in settings.rules(config):
+        dim = r.by if r.kind == "kpi" else kind_dims.get(r.kind)
+        if dim:
+            out[r.id] = dim
+    return out
+
+
 def rules_table(config: dict, lang: str = "zh") -> pl.DataFrame:
     """Every rule in force as declared: id (its title in Chinese), kind, KPI, breakdown, condition,
     period, minimum sample."""

@@ -232,6 +232,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "alert_col_event_at": ("时间", "Time"), "alert_col_kind": ("类型", "Kind"), "alert_col_title": ("消息", "Message"),
     "alert_col_sends": ("发送结果", "Sends"), "alert_col_condition": ("条件", "Condition"),
     "alert_col_min_sample": ("最小样本", "Minimum sample"), "alert_col_targets": ("发送对象", "Targets"),
+    "alerts_several": ("(多项,见消息)", "(several: see the message)"),
     "alert_col_kpi": ("指标", "KPI"), "alert_col_by": ("拆分", "Breakdown"), "alert_col_page": ("页面", "Page"),
     # scorecards (dashboard/views/scorecard.py)
     "page_scorecard": ("网点与师傅评分卡", "Scorecards"),

@@ -61,3 +61,16 @@ def test_the_link_in_a_message_opens_the_view_with_its_filters(checked):
     assert en == {"lang": "en", "region": "Central"}
     at = app("sla", params=en)  # an English message's link opens the page in English
     assert at.radio(key="lang").value == "en" and at.header[0].value == T.t("page_sla", "en")
+
+
+def test_subjects_read_as_on_the_other_pages(loaded, monkeypatch):  # noqa: F811
+    # an outlet's alert names the outlet (code and name), not its bare code
+    monkeypatch.setenv("AFTERSALES_DB", str(loaded))
+    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
+    conf = _config({"tickets_due": {"kind": "tickets_due", "min_count": 1}}, {})
+    res = check.run(loaded, conf, now=_last_load(loaded))
+    fired = sorted(o.key for o in res.observations if o.firing)
+    assert "O1" in fired
+    firing = app("alerts").dataframe[0].value
+    subjects = set(firing[T.t("alert_col_key", "zh")])
+    assert "O1 上海徐汇店" in subjects and "O1" not in subjects, subjects
