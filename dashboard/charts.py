@@ -136,6 +136,8 @@ def small_multiples(df: pl.DataFrame, kpi_ids: Sequence[str], lang: str, grain: 
         _series(fig, part, k, lang, grain, PALETTE[i % len(PALETTE)], k.label(lang), row=r, col=c, showlegend=False)
         _axis_format(fig, k, lang, grain, row=r, col=c)
     fig.update_annotations(font_size=13)
+    # a few level tick labels: tilted ones ran into the titles of the charts below
+    fig.update_xaxes(tickangle=0, nticks=4)
     return _layout(fig, rows * row_height + 40, legend=False)
 
 

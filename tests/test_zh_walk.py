@@ -252,7 +252,8 @@ VISIBLE_TEXT_JS = """() => { const out = [];
     const box = el.getBoundingClientRect();
     if (box.width <= 1 || box.height <= 1) continue;
     const text = node.textContent.trim();
-    if (text) out.push(text);
+    // a command or path in backticks renders as <code>: what the reader types, as the checker takes it
+    if (text) out.push(el.closest('code') ? '`' + text + '`' : text);
   }
   return out; }"""
 
