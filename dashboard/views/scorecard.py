@@ -211,7 +211,8 @@ def losses_chart(scope: state.Scope, counts: dict[str, int], key: str) -> None:
     if not total:
         st.caption(T.t("sc_no_losses", lang))
         return
-    labels = [f"{cause_label(c, lang)}({REMEDY[c][0 if lang == 'zh' else 1]})" for c in CAUSES]
+    labels = [f"{cause_label(c, lang)}({REMEDY[c][0]})" if lang == "zh" else f"{cause_label(c, lang)} ({REMEDY[c][1]})"
+              for c in CAUSES]
     fig = go.Figure(go.Bar(x=[counts[c] for c in CAUSES], y=labels, orientation="h",
                            marker_color=[CAUSE_COLOURS[c] for c in CAUSES],
                            text=[f"{counts[c]}({counts[c] / total:.0%})" for c in CAUSES], textposition="auto"))
@@ -249,8 +250,9 @@ def types_tab(scope: state.Scope, period: dt.date) -> None:
                 f"{rows[t].get('overdue_change') or 0:+,}" if extra == "overdue" else "—")
     st.caption(T.t("sc_types_note", lang))
     provisional_note(sc, lang)
+    shown = pl.DataFrame(out)
     ui.table(download_frame(sc, scope), key="sc_types_table", lang=lang, name=f"scorecard_types_{period}",
-             display=pl.DataFrame(out), selectable=False)
+             display=shown, selectable=False, height=38 + 35 * shown.height)  # every KPI without scrolling
     cols = st.columns(len(types))
     for col, t in zip(cols, types, strict=True):
         with col:
