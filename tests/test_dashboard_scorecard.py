@@ -114,3 +114,20 @@ def test_one_outlet_cards_losses_and_printable_page(db, lang):
     html = D.scorecard_page(D.version(), outlet, "month", last_month(db), lang).decode("utf-8")
     assert f'data-kpi="overdue" data-raw="{row["overdue"]}"' in html  # ... is the outlet's scorecard
     assert at.get("plotly_chart") or any(T.t("sc_no_losses", lang) == c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_scorecard_download_is_formatted_like_the_report(db, lang):
+    # the workbook's cells stay numbers, written as the report writes them: rates as %, changes of a
+    # rate as points, amounts in 元, record counts and ranks whole (they came out as 0.851 before)
+    from dashboard import downloads
+    from dashboard.views import scorecard as view
+
+    card = scorecard(str(db), "outlet", period=last_month(db))
+    scope = type("Scope", (), {"lang": lang, "label": lambda self, dim, v: str(v)})()
+    formats = downloads.column_formats(view.download_frame(card, scope), lang)
+    ftf, cost = R.KPIS["first_time_fix_rate"].label(lang), R.KPIS["cost_per_ticket"].label(lang)
+    assert formats[ftf] == formats[f"{ftf} · {T.t('previous', lang)}"] == "0.0%"
+    assert formats[f"{ftf} · {T.t('vs_prev', lang)}"] == downloads.kpi_format("first_time_fix_rate", lang, True)
+    assert formats[f"{ftf} · {T.t('hover_n', lang)}"] == formats[f"{ftf} · {T.t('rank', lang)}"] == "#,##0"
+    assert (" 元" if lang == "zh" else " yuan") in formats[cost]
