@@ -24,9 +24,12 @@ def stacked(df: pl.DataFrame, kpi_ids: Sequence[str], lang: str, grain: str | No
         if part.is_empty():
             continue
         rows = part.to_dicts()
+        # a period not final yet (the current month) is drawn pale and hatched, as other charts hollow it
+        pending = [r.get("status") == "provisional" for r in rows]
         fig.add_trace(go.Bar(
             x=part["period_start"].to_list(), y=part["value"].to_list(), name=k.label(lang),
-            marker={"color": charts.PALETTE[i % len(charts.PALETTE)]},
+            marker={"color": charts.PALETTE[i % len(charts.PALETTE)], "opacity": [0.45 if p else 1.0 for p in pending],
+                    "pattern": {"shape": ["/" if p else "" for p in pending]}},
             text=[charts.hover_lines(k, r, lang, T.period(r["period_start"], grain, lang)) for r in rows],
             hovertemplate="%{text}<extra></extra>", textposition="none",
             customdata=[[kpi_id, r["period_start"].isoformat(), "", ""] for r in rows]))

@@ -201,6 +201,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "cost_tab_warranty": ("保内与保外", "In vs out of warranty"),
     "cost_by": ("按{dim}的成本构成", "Cost components by {dim}"),
     "cost_tickets": ("工单数", "Tickets"),
+    "cost_provisional": ("暂定:所选范围的最后一期尚未结束(成本在工单完成时计入,仍会增加),{date}定稿;图中浅色斜纹为暂定值。",
+                         "Provisional: the range's last period is not over (cost is booked as tickets are resolved "
+                         "and will still grow), final on {date}; pale hatched bars are provisional."),
     "cost_unassigned": ("“{label}”为没有{dim}的工单,例如由总部客服直接处理、未派给网点的退款和咨询。",
                         "\"{label}\": tickets without a {dim}, such as refunds and consultations handled by head "
                         "office customer service without an outlet."),

@@ -80,3 +80,20 @@ def test_the_breakdown_table_shows_yuan_with_separators(dash_db, use_db, dim):  
     if empty.any():
         shown = table[R.DIMENSIONS[dim].zh][empty].iloc[0]
         assert any(c.value.startswith(f"“{shown}”为") for c in at.caption), [c.value for c in at.caption]
+
+
+def test_a_month_still_open_says_provisional(tmp_path, use_db):  # noqa: F811
+    # data ending mid-October: October's cost is still being booked (tickets resolve later)
+    from pipelines.generate import generate
+    from pipelines.load import load_paths
+
+    generate(tmp_path / "s", tickets=2000, seed=3, end="2026-10-15", progress=False)
+    db = tmp_path / "open.duckdb"
+    load_paths(db, [tmp_path / "s"], show_progress=False)
+    use_db(db)
+    at = app("cost", "zh")
+    word = T.t("cost_provisional", "zh", date="")[:10]  # 暂定:所选范围的最后一期…
+    assert any(c.value.startswith(word) for c in at.caption), [c.value for c in at.caption]
+    # a range ending with the data is whole up to its end: the breakdown over it is final
+    at = app("cost", "zh", params={"tab": T.t("cost_tab_by", "zh")})
+    assert not any(c.value.startswith(word) for c in at.caption)

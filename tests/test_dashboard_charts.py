@@ -37,3 +37,12 @@ def test_small_multiples_keep_tick_labels_level():
     fig = charts.small_multiples(_frame(kpis), kpis, "zh", "month", cols=3)
     axes = [fig.layout[name] for name in fig.layout if name.startswith("xaxis")]
     assert len(axes) >= 4 and all(a.tickangle == 0 and a.nticks and a.nticks <= 4 for a in axes)
+
+
+def test_cost_bars_of_a_period_not_final_are_pale_and_hatched():
+    df = _frame(["cost_parts", "cost_labour"], months=3).with_columns(
+        status=pl.when(pl.col("period_start") == pl.col("period_start").max()).then(pl.lit("provisional"))
+        .otherwise(pl.lit("no_target")))
+    fig = cost_charts.stacked(df, ["cost_parts", "cost_labour"], "zh", "month", "t")
+    for bar in fig.data:
+        assert list(bar.marker.opacity) == [1.0, 1.0, 0.45] and list(bar.marker.pattern.shape) == ["", "", "/"]

@@ -52,7 +52,18 @@ def components(scope: state.Scope) -> None:
     point = ui.chart(cost_charts.stacked(df, COMPONENTS, lang, scope.grain, T.t("cost_components", lang)),
                      key="cost_stack")
     point2 = ui.chart(charts.small_multiples(df, PER_UNIT, lang, scope.grain, cols=2), key="cost_per_unit")
+    provisional_note(df, lang)
     ui.drill_from(point or point2, scope, key="cost_trend_drill")
+
+
+def provisional_note(df: pl.DataFrame, lang: str) -> None:
+    """Say so when a number shown is not final (the range reaches a period still open)."""
+    if "status" not in df.columns or "final_on" not in df.columns:
+        return
+    pending = df.filter(pl.col("status") == "provisional")
+    if not pending.is_empty():
+        final_on = pending["final_on"].max()
+        st.caption(T.t("cost_provisional", lang, date=T.date(final_on, lang)))
 
 
 def _wide(df: pl.DataFrame, dim: str) -> pl.DataFrame:
@@ -122,6 +133,8 @@ def warranty(scope: state.Scope) -> None:
             part = whole.filter(pl.col("kpi") == kpi_id)
             points.append(ui.chart(charts.bars(part, kpi_id, "warranty", lang, label, height=240), key=f"cw_{kpi_id}"))
     st.caption(T.t("cost_no_warranty", lang, label=label(None)))
+    provisional_note(pl.concat([f.select("status", "final_on") for f in (whole, trend)
+                                if {"status", "final_on"} <= set(f.columns)], how="vertical_relaxed"), lang)
     if not trend.is_empty():
         points.append(ui.chart(charts.trend(trend, "warranty_share", lang, scope.grain, height=300), key="cw_trend"))
     ui.drill_from(next((p for p in points if p), None), scope, key="cw_drill")
