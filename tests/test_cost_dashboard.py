@@ -57,6 +57,8 @@ def test_every_cost_section_renders(dash_db, use_db, tab, lang):  # noqa: F811
     use_db(dash_db)
     at = app("cost", lang, params={"tab": T.t(tab, lang)})
     assert not at.error and at.get("plotly_chart"), tab
+    hints = [c.value for c in at.caption if c.value == T.t("pick_to_drill", lang)]
+    assert len(hints) == 1, hints  # said once, not above and below the table
 
 
 @pytest.mark.parametrize("dim", ["warranty", "region"])

@@ -99,14 +99,13 @@ def breakdown(scope: state.Scope) -> None:
         ui.empty("empty_filter", scope)
         return
     label = functools.partial(scope.label, dim)
-    title = T.t("cost_by", lang, dim=R.DIMENSIONS[dim].zh if lang == "zh" else R.DIMENSIONS[dim].en)
+    title = T.t("cost_by", lang, dim=R.DIMENSIONS[dim].zh if lang == "zh" else R.DIMENSIONS[dim].en.lower())
     point = ui.chart(cost_charts.split(df, COMPONENTS, dim, lang, label, title), key="cost_split")
     wide = _wide(df, dim)
     raw, text = _shown(wide, dim, scope)
     if wide[dim].null_count():  # say what the empty value's label stands for rather than leave it unexplained
         st.caption(T.t("cost_no_warranty" if dim == "warranty" else "cost_unassigned", lang, label=label(None),
                        dim=R.DIMENSIONS[dim].zh if lang == "zh" else R.DIMENSIONS[dim].en.lower()))
-    st.caption(T.t("pick_to_drill", lang))
     picked = ui.table(raw, key="cost_table", lang=lang, name=f"cost_by_{dim}", display=text, height=420)
     if picked is not None:
         value = wide[dim][picked]
