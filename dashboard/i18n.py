@@ -71,6 +71,7 @@ WORDS: dict[str, tuple[str, str]] = {
     # provisional numbers (metrics.maturity): not yet final, with the date they will be
     "status_provisional": ("暂定", "Provisional"),
     "provisional_until": ("暂定,{date}定稿", "Provisional, final on {date}"),
+    "final_on_date": ("{date}定稿", "final on {date}"),
     "final_on": ("定稿日期", "Final on"),
     "movers_provisional": ("最近一期为暂定值({date}定稿),变化仍可能改变。",
                            "The latest period is provisional (final on {date}): these changes may still move."),

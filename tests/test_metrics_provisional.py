@@ -231,7 +231,8 @@ def test_the_overview_card_says_provisional(sample, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     captions = " ".join(c.value for c in at.caption)
     # the latest month on the sample is October: repair success waits for its recheck, not judged
-    assert ":orange-badge[暂定,2026年12月1日定稿]" in captions
+    # the badge short and the date as text beside it (a badge does not wrap: narrow cards cut it)
+    assert ":orange-badge[暂定] · 2026年12月1日定稿" in captions
     at.selectbox(key="mover").set_value("repair_success_rate").run()  # biggest movers of a provisional month
     assert "最近一期为暂定值(2026年12月1日定稿)" in " ".join(c.value for c in at.caption)
 
