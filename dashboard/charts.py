@@ -89,6 +89,8 @@ def _axis_format(fig: go.Figure, kpi: R.KpiDef, lang: str, grain: str | None, **
         fig.update_yaxes(tickformat=SHARE_TICKS, **sel)
     elif kpi.unit == "yuan":  # an amount's axis says 元 (a bare 400 could be anything)
         fig.update_yaxes(**yuan_axis(lang), **sel)
+    elif kpi.unit == "hours":
+        fig.update_yaxes(ticksuffix=" 小时" if lang == "zh" else " h", **sel)
     fig.update_xaxes(tickformat=T.plotly_date_format(grain, lang), **sel)
 
 

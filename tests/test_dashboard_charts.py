@@ -28,6 +28,8 @@ def test_amount_axes_say_yuan_in_both_languages():
         assert [a.ticksuffix for a in (fig.layout.yaxis, fig.layout.yaxis2)] == [unit, unit]
         stack = cost_charts.stacked(df, ["cost_per_ticket"], lang, "month", "t")
         assert stack.layout.yaxis.ticksuffix == unit
+    hours = charts.trend(_frame(["mttr"]), "mttr", "zh", "month")
+    assert hours.layout.yaxis.ticksuffix == " 小时"  # durations too
     share = charts.small_multiples(_frame(["warranty_share"]), ["warranty_share"], "zh", "month", cols=1)
     assert share.layout.yaxis.ticksuffix is None  # a share is a percentage, not an amount
 
