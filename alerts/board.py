@@ -64,26 +64,74 @@ def _condition(r: settings.Rule, lang: str) -> str:
     if r.kind != "kpi":
         return ", ".join(f"{PARAM_WORDS.get(k, (k, k))[0 if zh else 1]} {v}" for k, v in r.params.items())
     if r.condition in ("below", "above"):
-        return (("低于 " if r.condition == "below" else "高于 ") if zh else f"{r.condition} ") + f"{r.threshold:g}"
+        from alerts.messages import fmt_value  # 90.0% for a share, as the KPI is written
+
+        return (("低于 " if r.condition == "below" else "高于 ") if zh else f"{r.condition} ") + fmt_value(r.kpi, r.threshold)
     if r.condition == "target_missed":
         return "未达目标" if zh else "target missed"
     against = {"previous": ("较上期", "vs previous period"), "last_year": ("较去年同期", "vs last year")}[r.against]
     way = {"worse": ("变差", "worse"), "up": ("上升", "up"), "down": ("下降", "down")}[r.direction]
-    amount = (f"{r.points:g} 个点" if zh else f"{r.points:g} points") if r.points is not None else f"{r.percent:g}%"
+    from metrics import registry as R
+
+    share = r.kpi in R.KPIS and R.KPIS[r.kpi].unit == "share"  # points on a share are percentage points
+    unit = ("个百分点" if share else "个点") if zh else ("pp" if share else "points")
+    amount = f"{r.points:g} {unit}" if r.points is not None else f"{r.percent:g}%"
     return f"{against[0]}{way[0]}超过 {amount}" if zh else f"{way[1]} more than {amount} {against[1]}"
 
 
+RULE_KINDS = {"kpi": ("指标", "KPI"), "parts_runout": ("配件缺货", "parts run-out"),
+              "staffing_short": ("人力不足", "staffing short"), "source_silent": ("数据源未送达", "source silent"),
+              "tickets_due": ("即将超时", "tickets due")}
+
+
+def rule_titles(config: dict, lang: str) -> dict[str, str]:
+    """{rule id: what a Chinese reader calls it}: the KPI and its breakdown (满意度(好评率)(按网点)), or
+    the kind of check; the condition too where two rules would read alike. English keeps the id
+    (the name in the config file); a Chinese reader gets no snake_case."""
+    rules = settings.rules(config)
+    if lang != "zh":
+        return {r.id: r.id for r in rules}
+    from alerts.messages import KIND_TITLES
+    from metrics import registry as R
+
+    def title(r: settings.Rule) -> str:
+        if r.kind != "kpi":
+            return KIND_TITLES[r.kind][0]
+        by = f"(按{R.DIMENSIONS[r.by].zh})" if r.by in R.DIMENSIONS else ""
+        return R.KPIS[r.kpi or ""].label("zh") + by
+
+    titles = {r.id: title(r) for r in rules}
+    seen: dict[str, int] = {}
+    for t in titles.values():
+        seen[t] = seen.get(t, 0) + 1
+    return {r.id: titles[r.id] + (f" · {_condition(r, lang)}" if seen[titles[r.id]] > 1 else "") for r in rules}
+
+
+def key_dims(config: dict) -> dict[str, str]:
+    """{rule id: the breakdown its observations' keys are values of} (outlet, region, part_no ...);
+    a data source's name is no breakdown."""
+    kind_dims = {"parts_runout": "part_no", "staffing_short": "region", "tickets_due": "outlet"}
+    out = {}
+    for r in settings.rules(config):
+        dim = r.by if r.kind == "kpi" else kind_dims.get(r.kind)
+        if dim:
+            out[r.id] = dim
+    return out
+
+
 def rules_table(config: dict, lang: str = "zh") -> pl.DataFrame:
-    """Every rule in force as declared: id, kind, KPI, breakdown, condition, period, minimum sample."""
+    """Every rule in force as declared: id (its title in Chinese), kind, KPI, breakdown, condition,
+    period, minimum sample."""
     from metrics import registry as R
 
     rows = []
+    titles = rule_titles(config, lang)
     for r in settings.rules(config):
         kpi = R.KPIS[r.kpi].label(lang) if r.kpi else ""
         by = (R.DIMENSIONS[r.by].zh if lang == "zh" else R.DIMENSIONS[r.by].en) if r.by in R.DIMENSIONS else (r.by or "")
         period = GRAIN_WORDS[r.period][0 if lang == "zh" else 1] if r.kind == "kpi" else ""
-        rows.append((r.id, r.kind, kpi, by, _condition(r, lang), period,
-                     r.min_sample, ", ".join(r.targets) if r.targets is not None else "*"))
+        rows.append((titles[r.id], r.kind, kpi, by, _condition(r, lang), period,
+                     r.min_sample, ", ".join(r.targets) if r.targets is not None else ("全部" if lang == "zh" else "all")))
     return pl.DataFrame(rows, schema=["rule_id", "kind", "kpi", "by", "condition", "period", "min_sample", "targets"],
                         orient="row")
 
@@ -106,7 +154,7 @@ def localized(df: pl.DataFrame, config: dict, lang: str) -> pl.DataFrame:
         return df
     i = 0 if lang == "zh" else 1
     kpi_of = {r.id: r.kpi for r in settings.rules(config)}
-    words = {**COMPARED_WORDS, **KIND_WORDS}
+    words = {**COMPARED_WORDS, **KIND_WORDS, **RULE_KINDS}
     out = df
     for col in ("value", "compared"):
         if col in df.columns:
@@ -119,6 +167,9 @@ def localized(df: pl.DataFrame, config: dict, lang: str) -> pl.DataFrame:
     if "note" in df.columns:
         out = out.with_columns(pl.col("note").map_elements(lambda c: NOTE_WORDS[c][i] if c in NOTE_WORDS else "",
                                                            return_dtype=pl.String))
+    if "rule_id" in df.columns:
+        titles = rule_titles(config, lang)
+        out = out.with_columns(pl.col("rule_id").replace(titles))
     return out
 
 

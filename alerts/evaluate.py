@@ -112,19 +112,20 @@ def _kpi_frames(con: duckdb.DuckDBPyConnection, rules: list[Rule], config: dict,
         start, end = judged_period(as_of, period)
         out[(by, period, where)] = metrics.query(
             con, metrics=kpis, by=[by] if by else None, grain=period, start=start, end=end,
-            where={d: list(v) for d, v in where} or None, config=config, compare="last")
+            where={d: list(v) for d, v in where} or None, config=config, as_of=as_of, compare="last")
     return out
 
 
 def kpi_rule(con: duckdb.DuckDBPyConnection, rule: Rule, config: dict, as_of: dt.date,
              frame: Any = None) -> list[Observation]:
     """A KPI rule's observations: one per breakdown value in the last complete period (``frame``:
-    the group's ``metrics.query`` result when computed already)."""
+    the group's ``metrics.query`` result when computed already). ``as_of``: the data through that
+    day; a number not final by then (``provisional``) is not judged."""
     k = R.KPIS[rule.kpi or ""]
     start, end = judged_period(as_of, rule.period)
     df = frame if frame is not None else metrics.query(
         con, metrics=[k.id], by=[rule.by] if rule.by else None, grain=rule.period, start=start, end=end,
-        where=rule.where or None, config=config, compare="last")
+        where=rule.where or None, config=config, as_of=as_of, compare="last")
     df = df.filter((df["period_start"] == start) & (df["kpi"] == k.id))
     min_sample = rule.min_sample if rule.min_sample is not None else k.min_sample
     scale = 0.01 if k.unit == "share" else 1.0  # points on a share are percentage points

@@ -62,8 +62,9 @@ def key_label(rule: Rule, key: str, lang: str, names: dict[str, str] | None = No
 
 def link(base: str, page: str, filters: dict[str, str], lang: str, names: dict[str, dict[str, str]] | None = None) -> str:
     """The dashboard page with the filters in its URL. The sidebar binds each filter to the URL by
-    its shown label (华东, ``WD0001 上海城区服务中心``) and the language by its name (中文)."""
-    params: list[tuple[str, str]] = [("lang", LANG_NAMES[lang])]
+    its shown label (华东, ``WD0001 上海城区服务中心``); the language goes as its code (lang=zh|en), as
+    the dashboard writes it."""
+    params: list[tuple[str, str]] = [("lang", lang if lang in LANG_NAMES else "zh")]
     for dim, code in filters.items():
         label = code_label(dim, code, lang)
         if label is None:

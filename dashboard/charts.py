@@ -87,7 +87,16 @@ def _series(fig: go.Figure, df: pl.DataFrame, kpi: R.KpiDef, lang: str, grain: s
 def _axis_format(fig: go.Figure, kpi: R.KpiDef, lang: str, grain: str | None, **sel) -> None:
     if kpi.unit == "share":
         fig.update_yaxes(tickformat=SHARE_TICKS, **sel)
+    elif kpi.unit == "yuan":  # an amount's axis says 元 (a bare 400 could be anything)
+        fig.update_yaxes(**yuan_axis(lang), **sel)
+    elif kpi.unit == "hours":
+        fig.update_yaxes(ticksuffix=" 小时" if lang == "zh" else " h", **sel)
     fig.update_xaxes(tickformat=T.plotly_date_format(grain, lang), **sel)
+
+
+def yuan_axis(lang: str) -> dict:
+    """Tick settings of an amount axis: thousands separators, 元 (yuan in English)."""
+    return {"tickformat": ",.0f", "ticksuffix": " 元" if lang == "zh" else " yuan"}
 
 
 def _layout(fig: go.Figure, height: int, legend: bool = True) -> go.Figure:
@@ -129,6 +138,8 @@ def small_multiples(df: pl.DataFrame, kpi_ids: Sequence[str], lang: str, grain: 
         _series(fig, part, k, lang, grain, PALETTE[i % len(PALETTE)], k.label(lang), row=r, col=c, showlegend=False)
         _axis_format(fig, k, lang, grain, row=r, col=c)
     fig.update_annotations(font_size=13)
+    # a few level tick labels: tilted ones ran into the titles of the charts below
+    fig.update_xaxes(tickangle=0, nticks=4)
     return _layout(fig, rows * row_height + 40, legend=False)
 
 
@@ -156,6 +167,8 @@ def bars(df: pl.DataFrame, kpi_id: str, dim: str, lang: str, label, height: int 
                      "" if r[dim] is None else str(r[dim])] for r in rows]))
     if k.unit == "share":
         fig.update_xaxes(tickformat=SHARE_TICKS)
+    elif k.unit == "yuan":
+        fig.update_xaxes(**yuan_axis(lang))
     if k.target is not None and part["target"].is_not_null().any():
         fig.add_vline(x=part["target"].drop_nulls()[0], line_dash="dot", line_color="#888")
     fig.update_yaxes(autorange="reversed")

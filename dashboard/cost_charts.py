@@ -13,9 +13,6 @@ from dashboard import charts
 from dashboard import i18n as T
 from metrics import registry as R
 
-# yuan on an axis with thousands separators (1,234,567)
-YUAN_TICKS = ",.0f"
-
 
 def stacked(df: pl.DataFrame, kpi_ids: Sequence[str], lang: str, grain: str | None, title: str,
             height: int = 360) -> go.Figure:
@@ -27,14 +24,17 @@ def stacked(df: pl.DataFrame, kpi_ids: Sequence[str], lang: str, grain: str | No
         if part.is_empty():
             continue
         rows = part.to_dicts()
+        # a period not final yet (the current month) is drawn pale and hatched, as other charts hollow it
+        pending = [r.get("status") == "provisional" for r in rows]
         fig.add_trace(go.Bar(
             x=part["period_start"].to_list(), y=part["value"].to_list(), name=k.label(lang),
-            marker={"color": charts.PALETTE[i % len(charts.PALETTE)]},
+            marker={"color": charts.PALETTE[i % len(charts.PALETTE)], "opacity": [0.45 if p else 1.0 for p in pending],
+                    "pattern": {"shape": ["/" if p else "" for p in pending]}},
             text=[charts.hover_lines(k, r, lang, T.period(r["period_start"], grain, lang)) for r in rows],
             hovertemplate="%{text}<extra></extra>", textposition="none",
             customdata=[[kpi_id, r["period_start"].isoformat(), "", ""] for r in rows]))
     fig.update_layout(barmode="stack", title={"text": title, "font": {"size": 15}})
-    fig.update_yaxes(tickformat=YUAN_TICKS, ticksuffix=" 元" if lang == "zh" else "")
+    fig.update_yaxes(**charts.yuan_axis(lang))
     fig.update_xaxes(tickformat=T.plotly_date_format(grain, lang))
     return charts._layout(fig, height)
 
@@ -58,6 +58,6 @@ def split(df: pl.DataFrame, kpi_ids: Sequence[str], dim: str, lang: str, label, 
             hovertemplate="%{text}<extra></extra>", textposition="none",
             customdata=[[kpi_id, "", dim, "" if v is None else str(v)] for v in order]))
     fig.update_layout(barmode="stack", title={"text": title, "font": {"size": 15}})
-    fig.update_xaxes(tickformat=YUAN_TICKS, ticksuffix=" 元" if lang == "zh" else "")
+    fig.update_xaxes(**charts.yuan_axis(lang))
     fig.update_yaxes(autorange="reversed")
     return charts._layout(fig, max(260, 28 * len(order) + 120))

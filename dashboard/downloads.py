@@ -66,6 +66,21 @@ def _kpi_by_label(lang: str) -> dict[str, str]:
     return {k.label(lang): k.id for k in R.KPIS.values()} | {k: k for k in R.KPIS}
 
 
+def _kpi_aspect(header: str, lang: str) -> tuple[str, str] | None:
+    """(KPI id, value|change|count) for a header naming a KPI, alone (单均成本) or with an aspect
+    after " · " (一次修复率 · 环比, 一次修复率 · 上期, 一次修复率 · 样本量), as wide tables head them."""
+    by_label = _kpi_by_label(lang)
+    head, _, aspect = header.partition(" · ")
+    kpi = by_label.get(head)
+    if kpi is None:
+        return None
+    if not aspect or aspect == T.t("previous", lang):
+        return kpi, "value"
+    if aspect == T.t("vs_prev", lang):
+        return kpi, "change"
+    return kpi, "count"  # its records, its rank
+
+
 def _with_unit(fmt: str | None, unit: str | None, lang: str) -> str | None:
     if fmt is None or not unit:
         return fmt
@@ -104,6 +119,9 @@ def column_formats(df: pl.DataFrame, lang: str, kpi_id: str | None = None) -> di
             change = name in KPI_CHANGE_COLS
             out[col] = ([kpi_format(k, lang, change) for k in row_kpis] if row_kpis is not None
                         else kpi_format(kpi_id, lang, change))
+        elif _kpi_aspect(col, lang) is not None:  # a wide table's KPI columns (scorecards, cost by region)
+            kpi, aspect = _kpi_aspect(col, lang)
+            out[col] = "#,##0" if aspect == "count" else kpi_format(kpi, lang, change=aspect == "change")
         elif name in PERCENT_COLS:
             out[col] = "0.0%"
         elif name in HOURS_COLS or name.endswith("_hours"):

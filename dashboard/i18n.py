@@ -71,6 +71,7 @@ WORDS: dict[str, tuple[str, str]] = {
     # provisional numbers (metrics.maturity): not yet final, with the date they will be
     "status_provisional": ("暂定", "Provisional"),
     "provisional_until": ("暂定,{date}定稿", "Provisional, final on {date}"),
+    "final_on_date": ("{date}定稿", "final on {date}"),
     "final_on": ("定稿日期", "Final on"),
     "movers_provisional": ("最近一期为暂定值({date}定稿),变化仍可能改变。",
                            "The latest period is provisional (final on {date}): these changes may still move."),
@@ -198,14 +199,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "cost_rests_on": ("{value} · 基于 {n} 张工单", "{value} · {n} tickets"),
     "cost_components": ("成本构成(按期间)", "Cost by component over time"),
     "cost_tab_by": ("按大区、网点、服务类型、产品", "By region, outlet, service type, product"),
-    "cost_tab_warranty": ("保内 vs 保外", "In vs out of warranty"),
+    "cost_tab_warranty": ("保内与保外", "In vs out of warranty"),
     "cost_by": ("按{dim}的成本构成", "Cost components by {dim}"),
     "cost_tickets": ("工单数", "Tickets"),
-    "cost_unassigned": ("“（未指定）”为没有{dim}的工单,例如由总部客服直接处理、未派给网点的退款和咨询。",
-                        "\"(none)\": tickets without a {dim}, such as refunds and consultations handled by head "
+    "cost_provisional": ("暂定:所选范围的最后一期尚未结束(成本在工单完成时计入,仍会增加),{date}定稿;图中浅色斜纹为暂定值。",
+                         "Provisional: the range's last period is not over (cost is booked as tickets are resolved "
+                         "and will still grow), final on {date}; pale hatched bars are provisional."),
+    "cost_unassigned": ("“{label}”为没有{dim}的工单,例如由总部客服直接处理、未派给网点的退款和咨询。",
+                        "\"{label}\": tickets without a {dim}, such as refunds and consultations handled by head "
                         "office customer service without an outlet."),
-    "cost_no_warranty": ("“（未指定）”为没有保内/保外之分的工单(退款、咨询)或未记录是否保内的工单。",
-                         "\"(none)\": tickets without a warranty status (refunds, consultations) or with none recorded."),
+    "cost_no_warranty": ("“{label}”为没有保内/保外之分的工单(退款、咨询)或未记录是否保内的工单。",
+                         "\"{label}\": tickets without a warranty status (refunds, consultations) or with none "
+                         "recorded."),
     # data
     "ledger": ("加载台账", "Load ledger"), "quarantine": ("隔离行", "Quarantined rows"),
     "freshness": ("数据新鲜度", "Data freshness"), "completeness_per_kpi": ("各指标完整度", "Completeness per KPI"),
@@ -219,7 +224,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "alerts_history": ("告警记录", "History"),
     "alerts_rules": ("规则与最新值", "Rules and their last values"),
     "alerts_none_firing": ("当前没有告警。", "Nothing is firing."),
-    "alerts_no_check": ("还没有运行过告警检查：运行 `aftersales alerts check`（可设为定时任务，见 docs/ALERTS.md）。",
+    "alerts_no_check": ("还没有运行过告警检查：运行 `aftersales alerts check`（可设为定时任务，见 `docs/ALERTS.md`）。",
                         "No alert check has run yet: run `aftersales alerts check` (cron: see docs/ALERTS.md)."),
     "alerts_badge": ("{n} 条告警", "{n} alerts firing"),
     "alerts_checked": ("最近检查：{t}", "Last check: {t}"),
@@ -231,6 +236,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "alert_col_event_at": ("时间", "Time"), "alert_col_kind": ("类型", "Kind"), "alert_col_title": ("消息", "Message"),
     "alert_col_sends": ("发送结果", "Sends"), "alert_col_condition": ("条件", "Condition"),
     "alert_col_min_sample": ("最小样本", "Minimum sample"), "alert_col_targets": ("发送对象", "Targets"),
+    "alerts_several": ("(多项,见消息)", "(several: see the message)"),
     "alert_col_kpi": ("指标", "KPI"), "alert_col_by": ("拆分", "Breakdown"), "alert_col_page": ("页面", "Page"),
     # scorecards (dashboard/views/scorecard.py)
     "page_scorecard": ("网点与师傅评分卡", "Scorecards"),
@@ -259,6 +265,10 @@ WORDS: dict[str, tuple[str, str]] = {
                        "Pick a row in the table, or an outlet above, for its cards, its first-time-fix losses and "
                        "its printable one-page scorecard."),
     "sc_detail_outlet": ("单个网点", "One outlet"),
+    "sc_provisional": ("标“暂定”的数值尚未定稿(复核期未满或回访尚未收齐),仍可能变化:{items}。",
+                       "Values marked provisional are not final yet (recheck window open or surveys still "
+                       "arriving) and may still change: {items}."),
+    "sc_provisional_item": ("{kpi}({date}定稿)", "{kpi} (final on {date})"),
     "sc_print": ("下载单页评分卡(可打印)", "Download the one-page scorecard (printable)"),
     "sc_no_losses": ("本期无一次修复损失。", "No first-time-fix losses in this period."),
     "sc_losses_title": ("一次修复损失 {n} 单,按首次上门结果", "{n} first-time-fix losses, by first visit outcome"),
@@ -487,6 +497,7 @@ WORDS.update({
                       "MASE: forecast error relative to the seasonal naive forecast's; below 1 beats the baseline."),
     "unspecified_dispatch": ("(未派工,暂无网点)", "(not dispatched yet)"),
     "unspecified_value": ("(源数据未填写)", "(not in the source data)"),
+    "unspecified_warranty": ("(无保内保外之分)", "(no warranty status)"),
     "days_unit": ("天", "d"), "hours_unit": ("小时", "h"),
 })
 COLUMNS.update({"overdue": ("已超时", "Overdue")})

@@ -94,7 +94,8 @@ def dim_value_label(dim: str, code: object, lang: str, ver: str | None = None) -
 # A ticket without a value for a breakdown: outlet, technician, region and outlet type come with
 # dispatch, so a ticket not yet dispatched has none.
 UNSPECIFIED = {"outlet": "unspecified_dispatch", "technician": "unspecified_dispatch", "region": "unspecified_dispatch",
-               "outlet_type": "unspecified_dispatch", "complaint_reason": "no_reason"}
+               "outlet_type": "unspecified_dispatch", "complaint_reason": "no_reason",
+               "warranty": "unspecified_warranty"}  # refunds and consultations have none
 
 
 def _options(dim: str) -> list[str]:

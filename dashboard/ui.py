@@ -97,7 +97,10 @@ def kpi_card(k: R.KpiDef, row: dict | None, scope: Scope, spark: list[float] | N
         if yoy:
             bits.append(f"{T.t('vs_yoy', lang)} {yoy}")
         status = row.get("status")
-        if status and status != "no_target":
+        if status == "provisional" and row.get("final_on") is not None:
+            # the badge short, the date as text: a badge does not wrap, and a narrow card cut it
+            bits += [status_badge(status, lang), T.t("final_on_date", lang, date=T.date(row["final_on"], lang))]
+        elif status and status != "no_target":
             bits.append(status_badge(status, lang, row.get("final_on")))
         if row.get("small_sample") and status != "too_small":
             bits.append(status_badge("too_small", lang))

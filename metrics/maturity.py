@@ -105,7 +105,9 @@ def apply(df: pl.DataFrame, horizon: dt.datetime | None, kpi_delays: dict[str, i
     """Adds ``final_on`` (the date from which the number is final, set only while it is not) and
     ``_provisional``; scales ``completeness`` by the share of the number that is settled: records
     whose own window has closed (``matured`` ÷ records) times the share of the period observed."""
-    if horizon is None or df.is_empty():
+    # no delays: the plan found every period final (an empty mapping also trips polars, which
+    # folds the replace to a one-row literal that does not broadcast)
+    if horizon is None or df.is_empty() or not kpi_delays:
         return df.with_columns(final_on=pl.lit(None, pl.Date), _provisional=pl.lit(False))
     delay = pl.col("kpi").replace_strict(kpi_delays, default=0, return_dtype=pl.Int64)
     final = pl.col("period_end") + pl.duration(days=delay)

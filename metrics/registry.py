@@ -440,6 +440,7 @@ _kpi(KpiDef(
     f"{REPEAT_REPAIR_DAYS} days ÷ repair tickets resolved.",
     f"完成后{REPEAT_REPAIR_DAYS}天内同一客户同一型号再次报修的维修工单 ÷ 已完成维修工单",
     base="repair", kind="ratio", unit="share", fmt=".1%", period_by="resolved", direction="lower",
+    maturity=RECHECK_REPAIR,  # a repair resolved late in the period may still be repeated
     num=f"coalesce(next_repair_at <= resolved_at + INTERVAL {REPEAT_REPAIR_DAYS} DAY, FALSE)",
     target=0.05, min_sample=30,
     exclusions=(_RESOLVED_MISSING, Exclusion("customer_or_model_missing", "customer_id IS NULL OR product_model IS NULL",
@@ -518,7 +519,7 @@ _kpi(KpiDef(
 
 def describe_basis(kpi: KpiDef, basis: str | None, lang: str = "zh") -> str | None:
     """A result's ``basis`` ("source_verdict: 120; sla_hours: 8") in words: which way how many
-    records were counted, e.g. 来源系统的SLA判定 120、配置的时限(sla_hours) 8."""
+    records were counted, e.g. 来源系统的SLA判定 120、按配置的时限判定 8."""
     if not basis:
         return None
     words = {b.code: (b.zh if lang == "zh" else b.en) for b in kpi.basis}

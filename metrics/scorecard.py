@@ -57,6 +57,16 @@ class Scorecard:
     unassigned: int  # tickets created in the period with no unit (refunds and consultations are central)
     where: dict[str, Any] = field(default_factory=dict)
 
+    def provisional(self) -> dict[str, dt.date | None]:
+        """The KPIs not final for some unit of this period, with the latest date they become final
+        (repair success inside its recheck window, surveys still arriving): shown as 暂定."""
+        pending = self.long.filter(pl.col("status") == "provisional")
+        if pending.is_empty():
+            return {}
+        last = pending.group_by("kpi").agg(pl.col("final_on").max())
+        found = dict(zip(last["kpi"].to_list(), last["final_on"].to_list(), strict=True))
+        return {k: found[k] for k in self.kpis if k in found}
+
     def row(self, unit: str) -> dict[str, Any]:
         """One unit's row, or a UserError naming the units there are."""
         hit = self.table.filter(pl.col(self.level) == unit)
@@ -129,7 +139,7 @@ def _ranked(df: pl.DataFrame, raw: pl.DataFrame, kpis: list[str], level: str) ->
                              nulls_equal=True).with_columns(n_ranked=pl.col("rank").count())
         part = part.filter(pl.col(level).is_not_null())
         frames.append(part.select(["kpi", level, "value", "numerator", "denominator", "n_records", "prev_value",
-                                   "prev_change", "target", "status", "small_sample", "rank", "score",
+                                   "prev_change", "target", "status", "final_on", "small_sample", "rank", "score",
                                    "rank_method", "n_ranked", "unit"]))
     return pl.concat(frames, how="vertical_relaxed")
 

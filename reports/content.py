@@ -304,10 +304,8 @@ def cost_section(futures: dict[str, Future], period: Period, lang: str) -> Secti
     for dim, fut in futures.items():
         t = breakdown_table(fut.result(), dim, period, {}, lang)
         sheet = ("成本按" + i18n.dim_label(dim, "zh")) if lang == "zh" else ("Cost by " + dim.replace("_", " "))
-        yuan = i18n.pick(i18n.UNITS["yuan"], lang)
-        cols = [dataclasses.replace(c, label=f"{c.label}({yuan})" if lang == "zh" else f"{c.label} ({yuan})")
-                if c.key in R.KPIS and R.KPIS[c.key].unit == "yuan" else c for c in t.columns]
-        tables.append(dataclasses.replace(t, id=f"cost_by_{dim}", sheet=sheet[:31], columns=cols,
+        # the amounts' headers say 元 already (i18n.kpi_header)
+        tables.append(dataclasses.replace(t, id=f"cost_by_{dim}", sheet=sheet[:31],
                                           title=i18n.t("cost_by", lang, dim=i18n.dim_label(dim, lang))))
     return Section("cost", i18n.t("sec_cost", lang), tables=tables, notes=[i18n.t("cost_note", lang)])
 

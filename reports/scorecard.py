@@ -43,6 +43,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "sec_techs": ("师傅评分", "Technicians"), "technician": ("师傅", "Technician"),
     "skill": ("技能等级", "Skill level"),
     "none": ("本期无记录", "No records in this period"),
+    "provisional": ("暂定", "provisional"),
+    "provisional_until": ("暂定,{date}定稿", "provisional, final on {date}"),
+    "note_provisional": ("标“暂定”的数值尚未定稿(复核期未满或回访尚未收齐),仍可能变化:{items}。",
+                         "Values marked provisional are not final yet (recheck window open or surveys still "
+                         "arriving) and may still change: {items}."),
+    "provisional_item": ("{kpi}({date}定稿)", "{kpi} (final on {date})"),
     "note_rank": ("排名:比率与均值经经验贝叶斯收缩后排序(样本少的向整体均值收缩),排名不因小样本失真;"
                   "综合排名为各指标排名位置的平均。",
                   "Ranks: rates and means are ranked on empirical-Bayes shrunk values (small samples are pulled "
@@ -60,6 +66,7 @@ PRINT_CSS = """
 .sc-card { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; break-inside: avoid; }
 .sc-card .l { font-size: 12px; color: var(--grey); } .sc-card .v { font-size: 19px; font-weight: 700; }
 .sc-card .s { font-size: 11.5px; }
+.sc-card.pending { border-style: dashed; border-color: var(--amber); } .sc-card .pending { color: var(--amber); }
 .sc-meta { font-size: 13px; color: var(--grey); margin: 2px 0 6px; } .sc-meta b { color: #1f2937; font-weight: 600; }
 h1 small { font-size: 14px; color: var(--grey); font-weight: 400; }
 @media print { body { font-size: 10px; } h1 { font-size: 19px; } h2 { font-size: 13px; margin: 8px 0 3px; }
@@ -91,6 +98,29 @@ def change_text(kpi: str, d: Any, lang: str) -> str:
         return f"{100 * float(d):+.1f}" + (" 个百分点" if lang == "zh" else " pp")
     suffix = UNIT_SUFFIX.get(k.unit, ("", ""))
     return format(float(d), "+" + k.fmt.lstrip("+")) + suffix[0 if lang == "zh" else 1]
+
+
+def _day(d: dt.date, lang: str) -> str:
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else d.isoformat()
+
+
+def _pending(kpi: str, row: dict) -> bool:
+    """The unit's number is there but not final yet (metrics.maturity)."""
+    return row.get(f"{kpi}_status") == "provisional" and row.get(kpi) is not None
+
+
+def value_mark(kpi: str, row: dict, lang: str) -> str:
+    """The value with 暂定 beside it while it is not final."""
+    return value_text(kpi, row.get(kpi), lang) + (f" {w('provisional', lang)}" if _pending(kpi, row) else "")
+
+
+def _provisional_note(cards: Scorecard, lang: str) -> str:
+    pending = cards.provisional()
+    if not pending:
+        return ""
+    items = [w("provisional_item", lang, kpi=R.KPIS[k].label(lang), date=_day(d, lang) if d else "–")
+             for k, d in pending.items()]
+    return f'<p class="note pending">{escape(w("note_provisional", lang, items=("、" if lang == "zh" else "; ").join(items)))}</p>'
 
 
 def _tone(kpi: str, d: Any) -> str:
@@ -125,6 +155,7 @@ def build(db: DbLike, outlet: str, period: dt.date | None = None, grain: str = "
     title = f"{w('title', lang)} · {row.get('outlet_name') or outlet} · {label}"
     body = [_head(row, cards, label, lang), _cards(row, cards, lang), _versus(row, types, lang),
             _losses(row, lang), _losses_by_product(by_product, lang), _technicians(techs, lang),
+            _provisional_note(cards, lang),
             f'<p class="note">{escape(w("note_rank", lang))} {escape(w("note_overdue", lang))}</p>',
             f"<footer>{escape(w('footer', lang))}</footer>"]
     html = (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
@@ -160,6 +191,7 @@ def _head(row: dict, cards: Scorecard, label: str, lang: str) -> str:
 
 def _cards(row: dict, cards: Scorecard, lang: str) -> str:
     out = []
+    final = cards.provisional()
     for kpi in cards.kpis:
         k = R.KPIS[kpi]
         r = row.get(f"{kpi}_rank")
@@ -172,9 +204,14 @@ def _cards(row: dict, cards: Scorecard, lang: str) -> str:
             extra = f" · {w('complaints', lang)} {row.get('complaints') or 0}"
         if kpi == "repeat_repair_rate":
             extra = f" · {w('repeat_repairs', lang)} {row.get('repeat_repairs') or 0}"
+        pending = _pending(kpi, row)
+        final_on = final.get(kpi)
+        mark = (w("provisional_until", lang, date=_day(final_on, lang)) if final_on else w("provisional", lang))
         out.append(
-            f'<div class="sc-card" data-kpi="{kpi}" data-raw="{"" if row.get(kpi) is None else repr(row[kpi])}">'
+            f'<div class="sc-card{" pending" if pending else ""}" data-kpi="{kpi}" '
+            f'data-raw="{"" if row.get(kpi) is None else repr(row[kpi])}">'
             f'<div class="l">{escape(k.label(lang))}</div><div class="v">{escape(value_text(kpi, row.get(kpi), lang))}</div>'
+            + (f'<div class="s pending">{escape(mark)}</div>' if pending else "") +
             f'<div class="s">{escape(w("prev", lang))} <span class="{_tone(kpi, change)}">'
             f'{escape(change_text(kpi, change, lang))}</span></div>'
             f'<div class="s">{escape(rank) if rank else "&nbsp;"}</div>'
@@ -200,8 +237,8 @@ def _versus(row: dict, types: Scorecard, lang: str) -> str:
     headers = [shared.pick(shared.COMMON["kpi"], lang), w("this_outlet", lang), *[_code("outlet_type", t, lang) for t in cols]]
     rows = []
     for kpi in types.kpis:
-        rows.append([R.KPIS[kpi].label(lang), value_text(kpi, row.get(kpi), lang),
-                     *[value_text(kpi, by_type[t].get(kpi), lang) for t in cols]])
+        rows.append([R.KPIS[kpi].label(lang), value_mark(kpi, row, lang),
+                     *[value_mark(kpi, by_type[t], lang) for t in cols]])
     rows.append([w("overdue", lang), f"{row.get('overdue', 0):,}", *[f"{by_type[t].get('overdue', 0):,}" for t in cols]])
     return f"<h2>{escape(w('sec_vs', lang))}</h2>" + _table(headers, rows, set(range(1, 2 + len(cols))))
 
@@ -241,6 +278,6 @@ def _technicians(techs: Scorecard, lang: str) -> str:
     for r in techs.table.to_dicts():
         name = f"{r.get('technician_name') or ''} {r['technician']}".strip()
         rows.append([name, "–" if r.get("skill_level") is None else str(r["skill_level"]),
-                     *[f"{value_text(k, r.get(k), lang)} ({r.get(f'{k}_n') or 0})" for k in kpis],
+                     *[f"{value_mark(k, r, lang)} ({r.get(f'{k}_n') or 0})" for k in kpis],
                      f"{r.get('overdue', 0):,}", "–" if r.get("overall_rank") is None else str(r["overall_rank"])])
     return heading + _table(headers, rows, set(range(1, len(headers))))

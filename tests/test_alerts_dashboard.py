@@ -51,7 +51,26 @@ def test_the_link_in_a_message_opens_the_view_with_its_filters(checked):
                         {"outlet": {"O2": "信阳代理"}})
     parts = urllib.parse.urlsplit(url)
     params = dict(urllib.parse.parse_qsl(parts.query))
-    assert params == {"lang": "中文", "outlet": "O2 信阳代理", "region": "华中"}
-    at = app(parts.path.strip("/"), params={k: v for k, v in params.items() if k != "lang"})
+    assert params == {"lang": "zh", "outlet": "O2 信阳代理", "region": "华中"}
+    at = app(parts.path.strip("/"), params=params)
     chosen = {m.key: m.value for m in at.sidebar.multiselect}
     assert chosen["outlet"] == ["O2"] and chosen["region"] == ["central"]
+    assert at.radio(key="lang").value == "zh"
+    en = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(messages.link(
+        "http://127.0.0.1:8501", "sla", {"region": "central"}, "en")).query))
+    assert en == {"lang": "en", "region": "Central"}
+    at = app("sla", params=en)  # an English message's link opens the page in English
+    assert at.radio(key="lang").value == "en" and at.header[0].value == T.t("page_sla", "en")
+
+
+def test_subjects_read_as_on_the_other_pages(loaded, monkeypatch):  # noqa: F811
+    # an outlet's alert names the outlet (code and name), not its bare code
+    monkeypatch.setenv("AFTERSALES_DB", str(loaded))
+    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
+    conf = _config({"tickets_due": {"kind": "tickets_due", "min_count": 1}}, {})
+    res = check.run(loaded, conf, now=_last_load(loaded))
+    fired = sorted(o.key for o in res.observations if o.firing)
+    assert "O1" in fired
+    firing = app("alerts").dataframe[0].value
+    subjects = set(firing[T.t("alert_col_key", "zh")])
+    assert "O1 上海徐汇店" in subjects and "O1" not in subjects, subjects

@@ -57,6 +57,8 @@ def test_every_cost_section_renders(dash_db, use_db, tab, lang):  # noqa: F811
     use_db(dash_db)
     at = app("cost", lang, params={"tab": T.t(tab, lang)})
     assert not at.error and at.get("plotly_chart"), tab
+    hints = [c.value for c in at.caption if c.value == T.t("pick_to_drill", lang)]
+    assert len(hints) == 1, hints  # said once, not above and below the table
 
 
 @pytest.mark.parametrize("dim", ["warranty", "region"])
@@ -73,4 +75,27 @@ def test_the_breakdown_table_shows_yuan_with_separators(dash_db, use_db, dim):  
     assert table[total].iloc[0].endswith("元")
     assert "," in table[total].iloc[0]  # the largest amount runs to thousands
     if dim == "warranty":
-        assert set(table[R.DIMENSIONS[dim].zh]) <= {"保内", "保外", "（未指定）"}
+        none = T.t("unspecified_warranty", "zh")
+        assert set(table[R.DIMENSIONS[dim].zh]) <= {"保内", "保外", none}
+    # the caption explains the empty value by the label the table shows
+    empty = table[R.DIMENSIONS[dim].zh].str.startswith("(")
+    if empty.any():
+        shown = table[R.DIMENSIONS[dim].zh][empty].iloc[0]
+        assert any(c.value.startswith(f"“{shown}”为") for c in at.caption), [c.value for c in at.caption]
+
+
+def test_a_month_still_open_says_provisional(tmp_path, use_db):  # noqa: F811
+    # data ending mid-October: October's cost is still being booked (tickets resolve later)
+    from pipelines.generate import generate
+    from pipelines.load import load_paths
+
+    generate(tmp_path / "s", tickets=2000, seed=3, end="2026-10-15", progress=False)
+    db = tmp_path / "open.duckdb"
+    load_paths(db, [tmp_path / "s"], show_progress=False)
+    use_db(db)
+    at = app("cost", "zh")
+    word = T.t("cost_provisional", "zh", date="")[:10]  # 暂定:所选范围的最后一期…
+    assert any(c.value.startswith(word) for c in at.caption), [c.value for c in at.caption]
+    # a range ending with the data is whole up to its end: the breakdown over it is final
+    at = app("cost", "zh", params={"tab": T.t("cost_tab_by", "zh")})
+    assert not any(c.value.startswith(word) for c in at.caption)

@@ -69,12 +69,18 @@ def test_outlet_cells_are_the_scorecard_api(db):
     assert len(shown) == card.table.height
     first = card.table.to_dicts()[0]  # the page keeps the overall-rank order
     row = shown.iloc[0]
+    # the fixture's data end with the month shown: repair success is inside its 30-day recheck
+    assert first["repair_success_rate_status"] == "provisional" and first["ticket_volume_status"] != "provisional"
     for kpi in card.kpis:
         k = R.KPIS[kpi]
         want = T.kpi_value(k, first[kpi], "en")
         if k.kind != "count":  # the records each value rests on, in brackets
             want += f"({T.number(first[f'{kpi}_n'], 'en')})"
+        if first[f"{kpi}_status"] == "provisional":  # not final yet: says so, as every page does
+            want += " Provisional"
         assert row[k.label("en")] == want, kpi
+    assert any(c.value.startswith("Values marked provisional") and "Repair success rate (final on" in c.value
+               for c in at.caption)
     assert row[T.t("sc_overdue", "en")] == T.number(first["overdue"], "en")
 
 
@@ -99,10 +105,29 @@ def test_one_outlet_cards_losses_and_printable_page(db, lang):
     shown = {m.label: m.value for m in at.metric}
     for kpi in card.kpis:
         k = R.KPIS[kpi]
-        assert shown[k.label(lang)] == T.kpi_value(k, row[kpi], lang, compact=True), kpi
+        label = k.label(lang) + (" · 暂定" if lang == "zh" else " · Provisional") * (row[f"{kpi}_status"] == "provisional")
+        assert shown[label] == T.kpi_value(k, row[kpi], lang, compact=True), kpi
+    assert f"{R.KPIS['repair_success_rate'].label(lang)} · {T.t('status_provisional', lang)}" in shown
     assert at.get("download_button")  # the printable page (made when clicked) ...
     from dashboard import data as D
 
     html = D.scorecard_page(D.version(), outlet, "month", last_month(db), lang).decode("utf-8")
     assert f'data-kpi="overdue" data-raw="{row["overdue"]}"' in html  # ... is the outlet's scorecard
     assert at.get("plotly_chart") or any(T.t("sc_no_losses", lang) == c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_scorecard_download_is_formatted_like_the_report(db, lang):
+    # the workbook's cells stay numbers, written as the report writes them: rates as %, changes of a
+    # rate as points, amounts in 元, record counts and ranks whole (they came out as 0.851 before)
+    from dashboard import downloads
+    from dashboard.views import scorecard as view
+
+    card = scorecard(str(db), "outlet", period=last_month(db))
+    scope = type("Scope", (), {"lang": lang, "label": lambda self, dim, v: str(v)})()
+    formats = downloads.column_formats(view.download_frame(card, scope), lang)
+    ftf, cost = R.KPIS["first_time_fix_rate"].label(lang), R.KPIS["cost_per_ticket"].label(lang)
+    assert formats[ftf] == formats[f"{ftf} · {T.t('previous', lang)}"] == "0.0%"
+    assert formats[f"{ftf} · {T.t('vs_prev', lang)}"] == downloads.kpi_format("first_time_fix_rate", lang, True)
+    assert formats[f"{ftf} · {T.t('hover_n', lang)}"] == formats[f"{ftf} · {T.t('rank', lang)}"] == "#,##0"
+    assert (" 元" if lang == "zh" else " yuan") in formats[cost]

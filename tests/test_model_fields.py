@@ -199,7 +199,7 @@ def test_the_basis_is_stated_beside_the_number_in_the_command(db_path, masters, 
     assert main(["--db", str(db_path), "kpi", "--metric", "sla_compliance", "--grain", "all",
                  "--from", "2024-06-01", "--to", "2024-06-30"]) == 0
     out = capsys.readouterr().out
-    assert "依据" in out and "来源系统的SLA判定 1、配置的时限(sla_hours) 1" in out
+    assert "依据" in out and "来源系统的SLA判定 1、按配置的时限判定 1" in out
     assert "50.0%" in out  # 1 met / 2 due
 
 
@@ -238,6 +238,6 @@ def test_the_config_may_judge_every_ticket_by_the_limits(con):
 
 def test_the_basis_in_words_for_cards_and_tables():
     k = R.KPIS["sla_compliance"]
-    assert R.describe_basis(k, "source_verdict: 120; sla_hours: 8", "zh") == "来源系统的SLA判定 120、配置的时限(sla_hours) 8"
+    assert R.describe_basis(k, "source_verdict: 120; sla_hours: 8", "zh") == "来源系统的SLA判定 120、按配置的时限判定 8"
     assert R.describe_basis(k, "sla_hours: 8", "en") == "the configured limits (sla_hours) 8"
     assert R.describe_basis(k, None, "zh") is None

@@ -100,3 +100,15 @@ def test_the_real_command_exits_non_zero_with_one_line(tmp_path) -> None:
     assert usage.returncode == 2 and usage.stderr.strip().splitlines() == [
         "aftersales report: error: the following arguments are required: --period "
         "(see `aftersales report --help`)"]
+
+
+def test_a_report_run_writes_no_python_warning_on_stderr(tmp_path) -> None:
+    # cron mails every stderr line: a library warning (DuckDB's "extra copy" of an Arrow result,
+    # raised on the report's fetch threads) would reach the manager on every run.
+    env = {**os.environ, "AFTERSALES_DB": str(sample_db())}
+    done = subprocess.run([sys.executable, "-m", "aftersales.cli", "report", "--period", "2026-10", "--as-of",
+                           "data", "--format", "csv,xlsx", "--out", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr and "warnings.warn" not in done.stderr, done.stderr
+    assert all(line.startswith("aftersales report: ") for line in done.stderr.splitlines() if line.strip())

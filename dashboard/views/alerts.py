@@ -16,10 +16,19 @@ SHOWN = {"firing": ["rule_id", "key", "value", "compared_kind", "compared", "sam
                          "note", "checked_at"]}
 
 
-def _labelled(df: pl.DataFrame, lang: str) -> pl.DataFrame:
+def _labelled(df: pl.DataFrame, scope: state.Scope) -> pl.DataFrame:
     from alerts import board
 
-    df = board.localized(df, data.settings().config, lang)
+    lang, config = scope.lang, data.settings().config
+    if "key" in df.columns and "rule_id" in df.columns and not df.is_empty():
+        # an alert's subject as the other pages show it: 华东, WD0001 上海城区服务中心, and the tickets
+        # without an outlet by what they are rather than an empty cell; "*" is a digest of several
+        dims = board.key_dims(config)
+        keys = [T.t("alerts_several", lang) if k == "*" else
+                scope.label(dims[r], k or None) if r in dims else k
+                for r, k in zip(df["rule_id"].to_list(), df["key"].to_list(), strict=True)]
+        df = df.with_columns(pl.Series("key", keys, dtype=pl.String))
+    df = board.localized(df, config, lang)
     return df.rename({c: T.t(f"alert_col_{c}", lang) for c in df.columns})
 
 
@@ -38,18 +47,18 @@ def render() -> None:
     if firing.is_empty():
         st.success(T.t("alerts_none_firing", lang))
     else:
-        ui.table(_labelled(firing.select(SHOWN["firing"]), lang), key="alerts_firing", lang=lang, name="alerts_firing",
+        ui.table(_labelled(firing.select(SHOWN["firing"]), scope), key="alerts_firing", lang=lang, name="alerts_firing",
                  selectable=False)
     st.subheader(T.t("alerts_history", lang))
     hist = data.alerts_frame(aver, "history")
     if not hist.is_empty():
-        ui.table(_labelled(hist.select(SHOWN["history"]), lang), key="alerts_history", lang=lang,
+        ui.table(_labelled(hist.select(SHOWN["history"]), scope), key="alerts_history", lang=lang,
                  name="alerts_history", selectable=False, height=320)
     st.subheader(T.t("alerts_rules", lang))
     rules = data.alerts_rules(scope.ver, lang)
-    ui.table(_labelled(rules, lang), key="alerts_rules", lang=lang, name="alert_rules", selectable=False)
+    ui.table(_labelled(rules, scope), key="alerts_rules", lang=lang, name="alert_rules", selectable=False)
     if not last.is_empty():
-        ui.table(_labelled(last.select(SHOWN["last_values"]), lang), key="alerts_last", lang=lang,
+        ui.table(_labelled(last.select(SHOWN["last_values"]), scope), key="alerts_last", lang=lang,
                  name="alerts_last_values", selectable=False, height=320)
 
 

@@ -52,7 +52,18 @@ def components(scope: state.Scope) -> None:
     point = ui.chart(cost_charts.stacked(df, COMPONENTS, lang, scope.grain, T.t("cost_components", lang)),
                      key="cost_stack")
     point2 = ui.chart(charts.small_multiples(df, PER_UNIT, lang, scope.grain, cols=2), key="cost_per_unit")
+    provisional_note(df, lang)
     ui.drill_from(point or point2, scope, key="cost_trend_drill")
+
+
+def provisional_note(df: pl.DataFrame, lang: str) -> None:
+    """Say so when a number shown is not final (the range reaches a period still open)."""
+    if "status" not in df.columns or "final_on" not in df.columns:
+        return
+    pending = df.filter(pl.col("status") == "provisional")
+    if not pending.is_empty():
+        final_on = pending["final_on"].max()
+        st.caption(T.t("cost_provisional", lang, date=T.date(final_on, lang)))
 
 
 def _wide(df: pl.DataFrame, dim: str) -> pl.DataFrame:
@@ -88,14 +99,13 @@ def breakdown(scope: state.Scope) -> None:
         ui.empty("empty_filter", scope)
         return
     label = functools.partial(scope.label, dim)
-    title = T.t("cost_by", lang, dim=R.DIMENSIONS[dim].zh if lang == "zh" else R.DIMENSIONS[dim].en)
+    title = T.t("cost_by", lang, dim=R.DIMENSIONS[dim].zh if lang == "zh" else R.DIMENSIONS[dim].en.lower())
     point = ui.chart(cost_charts.split(df, COMPONENTS, dim, lang, label, title), key="cost_split")
     wide = _wide(df, dim)
     raw, text = _shown(wide, dim, scope)
-    if wide[dim].null_count():  # say what the empty value is rather than leave "（未指定）" unexplained
-        st.caption(T.t("cost_no_warranty" if dim == "warranty" else "cost_unassigned", lang,
+    if wide[dim].null_count():  # say what the empty value's label stands for rather than leave it unexplained
+        st.caption(T.t("cost_no_warranty" if dim == "warranty" else "cost_unassigned", lang, label=label(None),
                        dim=R.DIMENSIONS[dim].zh if lang == "zh" else R.DIMENSIONS[dim].en.lower()))
-    st.caption(T.t("pick_to_drill", lang))
     picked = ui.table(raw, key="cost_table", lang=lang, name=f"cost_by_{dim}", display=text, height=420)
     if picked is not None:
         value = wide[dim][picked]
@@ -121,7 +131,9 @@ def warranty(scope: state.Scope) -> None:
         with col:
             part = whole.filter(pl.col("kpi") == kpi_id)
             points.append(ui.chart(charts.bars(part, kpi_id, "warranty", lang, label, height=240), key=f"cw_{kpi_id}"))
-    st.caption(T.t("cost_no_warranty", lang))
+    st.caption(T.t("cost_no_warranty", lang, label=label(None)))
+    provisional_note(pl.concat([f.select("status", "final_on") for f in (whole, trend)
+                                if {"status", "final_on"} <= set(f.columns)], how="vertical_relaxed"), lang)
     if not trend.is_empty():
         points.append(ui.chart(charts.trend(trend, "warranty_share", lang, scope.grain, height=300), key="cw_trend"))
     ui.drill_from(next((p for p in points if p), None), scope, key="cw_drill")

@@ -43,11 +43,24 @@ def cell(kpi: str, row: dict, show: str, n_units: int, lang: str) -> str:
 
 
 def value_with_records(kpi: str, row: dict, lang: str) -> str:
-    """89.3%(112): the value and the records it rests on (a count is its own record count)."""
+    """89.3%(112): the value and the records it rests on (a count is its own record count);
+    89.3%(112) 暂定 while the number is not final."""
     k = R.KPIS[kpi]
-    if k.kind == "count":
-        return T.kpi_value(k, row.get(kpi), lang)
-    return f"{T.kpi_value(k, row.get(kpi), lang)}({T.number(row.get(f'{kpi}_n') or 0, lang)})"
+    text = T.kpi_value(k, row.get(kpi), lang)
+    if k.kind != "count":
+        text += f"({T.number(row.get(f'{kpi}_n') or 0, lang)})"
+    if row.get(f"{kpi}_status") == "provisional" and row.get(kpi) is not None:
+        text += " " + T.t("status_provisional", lang)
+    return text
+
+
+def provisional_note(sc, lang: str) -> None:
+    """Which of the scorecard's KPIs are provisional and the date each becomes final."""
+    pending = sc.provisional()
+    if pending:
+        items = [T.t("sc_provisional_item", lang, kpi=R.KPIS[k].label(lang), date=T.date(d, lang))
+                 for k, d in pending.items()]
+        st.caption(T.t("sc_provisional", lang, items=("、" if lang == "zh" else "; ").join(items)))
 
 
 def display_table(sc, show: str, scope: state.Scope) -> pl.DataFrame:
@@ -143,6 +156,7 @@ def units_tab(scope: state.Scope, period: dt.date, level: str, key: str) -> None
     show = st.segmented_control(T.t("sc_show", lang), SHOW, default=SHOW[0], format_func=lambda s: T.t(s, lang),
                                 key=f"{key}_show") or SHOW[0]
     st.caption(T.t("sc_note", lang))
+    provisional_note(sc, lang)
     shown = display_table(sc, show, scope)
     picked = ui.table(download_frame(sc, scope), key=f"{key}_table", lang=lang, name=f"scorecard_{level}_{period}",
                       display=shown, height=420)
@@ -177,8 +191,10 @@ def outlet_detail(scope: state.Scope, period: dt.date, sc, picked: int | None) -
         k = R.KPIS[kpi]
         colour = {True: "normal", False: "inverse", None: "off"}[k.higher_is_better]
         r = row.get(f"{kpi}_rank")
+        pending = row.get(f"{kpi}_status") == "provisional" and row.get(kpi) is not None
         with cols[i % 4]:
-            st.metric(k.label(lang), T.kpi_value(k, row.get(kpi), lang, compact=True),
+            st.metric(k.label(lang) + (f" · {T.t('status_provisional', lang)}" if pending else ""),
+                      T.kpi_value(k, row.get(kpi), lang, compact=True),
                       delta=T.kpi_change(k, row.get(f"{kpi}_change"), lang), delta_color=colour,
                       help=f"{T.t('hover_n', lang)}: {T.number(row.get(f'{kpi}_n'), lang)}"
                            + ("" if r is None else f"  \n{T.t('rank', lang)}: {r}"))
@@ -195,7 +211,8 @@ def losses_chart(scope: state.Scope, counts: dict[str, int], key: str) -> None:
     if not total:
         st.caption(T.t("sc_no_losses", lang))
         return
-    labels = [f"{cause_label(c, lang)}({REMEDY[c][0 if lang == 'zh' else 1]})" for c in CAUSES]
+    labels = [f"{cause_label(c, lang)}({REMEDY[c][0]})" if lang == "zh" else f"{cause_label(c, lang)} ({REMEDY[c][1]})"
+              for c in CAUSES]
     fig = go.Figure(go.Bar(x=[counts[c] for c in CAUSES], y=labels, orientation="h",
                            marker_color=[CAUSE_COLOURS[c] for c in CAUSES],
                            text=[f"{counts[c]}({counts[c] / total:.0%})" for c in CAUSES], textposition="auto"))
@@ -232,8 +249,10 @@ def types_tab(scope: state.Scope, period: dt.date) -> None:
             out[f"{T.code_label('outlet_type', t, lang)} · {T.t('vs_prev', lang)}"].append(
                 f"{rows[t].get('overdue_change') or 0:+,}" if extra == "overdue" else "—")
     st.caption(T.t("sc_types_note", lang))
+    provisional_note(sc, lang)
+    shown = pl.DataFrame(out)
     ui.table(download_frame(sc, scope), key="sc_types_table", lang=lang, name=f"scorecard_types_{period}",
-             display=pl.DataFrame(out), selectable=False)
+             display=shown, selectable=False, height=38 + 35 * shown.height)  # every KPI without scrolling
     cols = st.columns(len(types))
     for col, t in zip(cols, types, strict=True):
         with col:

@@ -16,11 +16,13 @@ WHAT = {
                           "numbers and ISO text. The first file is a snapshot taken some days before the end; "
                           "the second (later date in its name) re-exports the tickets that changed since, the "
                           "new ones, and a few unchanged ones, with later 更新时间: load it after the first. "
-                          "是否保内 (是/否) and 收费金额 (what an out-of-warranty customer paid) feed the cost KPIs.",
+                          "是否保内 (是/否) and 收费金额 (what an out-of-warranty customer paid) feed the cost KPIs; "
+                          "投诉内容 is the complaint in the customer's words.",
     "tmall-taobao-aftersales-csv": "天猫淘宝售后单 Tmall/Taobao seller back-office export (GBK CSV, phones masked, "
                                    "dates like 2026/8/5 9:03 and ISO, '无' for empty, an unmapped 店铺名称 column).",
     "platform-aftersales-csv": "平台售后单 JD / Pinduoduo / Douyin export (UTF-8 with BOM; 类型, 状态, 处理结论 "
-                               "already as codes; dates ISO with +08:00 or without; 'NULL' for empty).",
+                               "already as codes; dates ISO with +08:00 or without; 'NULL' for empty; 是否保内, "
+                               "收费金额 and the customer's 投诉内容 as the platform records them).",
     "wechat-ticket-events-csv": "工单事件流水 event log of the WeChat mini-program ticket system (UTF-8): one row "
                                 "per update, carrying only the fields that update sets (mode: events). "
                                 "事件类型 names the event and is not mapped. Its tickets (channel wechat) appear in "
