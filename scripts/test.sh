@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python -m pytest -q "$@"
+# Both cores, one test file per worker (-n 2 --dist loadfile): a file's tests keep their order and
+# share their fixtures. `bash scripts/test.sh -n 0` runs in one process.
+.venv/bin/python -m pytest -q -n 2 --dist loadfile "$@"
