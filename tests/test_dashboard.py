@@ -598,3 +598,13 @@ def test_the_breaching_list_is_the_metrics_one(dash_db, use_db):  # noqa: F811
                                  columns=data.BREACHING_COLUMNS)
         assert_frame_equal(got, want)
     assert 0 < data.breaching(ver, data.where_tuple({"service_type": [busiest]})).height < every.height
+
+
+def test_every_page_can_be_warmed():
+    # dashboard.warm calls prefetch(scope, stage) on every page in PAGES: a page without it logged a
+    # traceback on every warming pass of `aftersales dashboard` (the Alerts page did).
+    import importlib
+
+    missing = [name for name, _, _ in PAGES if not callable(getattr(importlib.import_module(f"dashboard.views.{name}"),
+                                                                    "prefetch", None))]
+    assert missing == []

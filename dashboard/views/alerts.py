@@ -32,6 +32,14 @@ def _labelled(df: pl.DataFrame, scope: state.Scope) -> pl.DataFrame:
     return df.rename({c: T.t(f"alert_col_{c}", lang) for c in df.columns})
 
 
+def prefetch(scope: state.Scope, stage: str = "first") -> None:
+    """What the page shows on opening, for the warmer: the alert state file's tables."""
+    if stage == "first":
+        aver = data.alerts_version()
+        for name in ("firing", "last_values"):
+            data.alerts_frame(aver, name)
+
+
 def render() -> None:
     scope = state.current()
     lang = scope.lang
