@@ -131,3 +131,21 @@ def test_the_scorecard_download_is_formatted_like_the_report(db, lang):
     assert formats[f"{ftf} · {T.t('vs_prev', lang)}"] == downloads.kpi_format("first_time_fix_rate", lang, True)
     assert formats[f"{ftf} · {T.t('hover_n', lang)}"] == formats[f"{ftf} · {T.t('rank', lang)}"] == "#,##0"
     assert (" 元" if lang == "zh" else " yuan") in formats[cost]
+
+
+def test_the_period_picker_opens_on_the_latest_whole_period():
+    # A live sample ends yesterday: the month it is in has a few days of data, and a scorecard of
+    # them ranks outlets on a handful of tickets; the picker opens on the latest whole month.
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from dashboard.views.scorecard import default_period, period_options
+
+    mid = SimpleNamespace(start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 3), grain="month")
+    options = period_options(mid)
+    assert options[default_period(options, mid)] == dt.date(2026, 11, 1)
+    whole = SimpleNamespace(start=dt.date(2026, 1, 1), end=dt.date(2026, 11, 30), grain="month")
+    options = period_options(whole)
+    assert options[default_period(options, whole)] == dt.date(2026, 11, 1)
+    short = SimpleNamespace(start=dt.date(2026, 12, 1), end=dt.date(2026, 12, 3), grain="month")
+    assert default_period(period_options(short), short) == 0

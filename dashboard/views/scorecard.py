@@ -32,6 +32,15 @@ def period_options(scope: state.Scope) -> list[dt.date]:
     return out
 
 
+def default_period(options: list[dt.date], scope: state.Scope) -> int:
+    """Where the period picker opens: the latest period the range covers whole (a scorecard of the
+    first three days of a month ranks outlets on a handful of tickets), else the latest."""
+    for i, p in enumerate(options):
+        if periods.shift(p, scope.grain, 1) <= scope.end + dt.timedelta(days=1):
+            return i
+    return 0
+
+
 def cell(kpi: str, row: dict, show: str, n_units: int, lang: str) -> str:
     k = R.KPIS[kpi]
     if show == "sc_show_change":
@@ -296,7 +305,8 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     """The default view's reads, for the cache warmer (``dashboard.warm``): "first" the outlet
     scorecard of the latest period, "rest" the other sections; one-value filters are not warmed
     (a scorecard is one statement per level, not re-aggregated from breakdowns)."""
-    period = period_options(scope)[0]
+    options = period_options(scope)
+    period = options[default_period(options, scope)]
     v, g, w = scope.ver, scope.grain, scope.where
     if stage == "first":
         data.scorecard(v, "outlet", g, period, w)
@@ -312,7 +322,7 @@ def render() -> None:
     ui.header("page_scorecard", scope)
     lang = scope.lang
     options = period_options(scope)
-    period = st.selectbox(T.t("sc_period", lang), options, key="sc_period",
+    period = st.selectbox(T.t("sc_period", lang), options, key="sc_period", index=default_period(options, scope),
                           format_func=lambda d: T.period(d, scope.grain, lang))
     if period is None:
         ui.empty("empty_filter", scope)
