@@ -40,11 +40,10 @@ def _fmt(value: Any, spec: str) -> str:
 def _table(df: pl.DataFrame, lang: str) -> str:
     """A human table: labels, formatted values, interval, comparisons, status."""
     if df.is_empty():
-        return "(no rows: nothing matched in that range)"
+        return "(no rows: nothing matched in that range)" if lang == "en" else "(无结果:该范围内没有匹配的记录)"
     dims = [c for c in df.columns if c in R.DIMENSIONS]
-    head = ["KPI" if lang == "en" else "指标", "period" if lang == "en" else "期间", *dims,
-            "value", "95% CI", "n", "prev Δ" if lang == "en" else "环比", "yoy Δ" if lang == "en" else "同比",
-            "target", "status", "complete"]
+    head = [HEADERS[h][lang == "en"] for h in ("kpi", "period")] + dims + [
+        HEADERS[h][lang == "en"] for h in ("value", "ci", "n", "prev", "yoy", "target", "status", "complete")]
     rows = []
     for r in df.iter_rows(named=True):
         k = R.KPIS[r["kpi"]]
@@ -54,8 +53,10 @@ def _table(df: pl.DataFrame, lang: str) -> str:
         rows.append([
             k.label(lang), str(r["period_start"]), *[str(r[d]) if r[d] is not None else "—" for d in dims],
             _fmt(r["value"], spec), ci, f"{r['n_records']:,}",
-            _delta(r["prev_change"], k, delta_spec), _delta(r["yoy_change"], k, delta_spec),
-            _fmt(r["target"], spec), _status(r, lang) + (" (small)" if r["small_sample"] and r["status"] not in ("too_small", "no_data") else ""),
+            _delta(r["prev_change"], k, delta_spec, lang), _delta(r["yoy_change"], k, delta_spec, lang),
+            _fmt(r["target"], spec),
+            _status(r, lang) + (SMALL[lang == "en"] if r["small_sample"] and r["status"] not in ("too_small", "no_data")
+                                else ""),
             _fmt(r["completeness"], ".1%"),
         ])
     if any(r.get("basis") for r in df.iter_rows(named=True)):  # how records were counted, beside the number
@@ -69,18 +70,29 @@ def _table(df: pl.DataFrame, lang: str) -> str:
     return "\n".join(lines)
 
 
+# The table's words (中文, English): a manager reads the zh table, a script reads --format csv/json.
+HEADERS = {"kpi": ("指标", "KPI"), "period": ("期间", "period"), "value": ("数值", "value"),
+           "ci": ("95%置信区间", "95% CI"), "n": ("样本量", "n"), "prev": ("环比", "prev Δ"), "yoy": ("同比", "yoy Δ"),
+           "target": ("目标", "target"), "status": ("状态", "status"), "complete": ("完整度", "complete")}
+STATUSES = {"met": "达标", "missed": "未达标", "no_target": "无目标", "no_data": "无数据", "too_small": "样本不足",
+            "provisional": "暂定"}
+SMALL = ("(样本小)", " (small)")
+
+
 def _status(r: dict, lang: str) -> str:
-    """The status code; a provisional number with the date it becomes final."""
+    """The status in words (the code in English); a provisional number with the date it becomes final."""
     if r["status"] == "provisional" and r.get("final_on") is not None:
         return f"暂定,{r['final_on']}定稿" if lang == "zh" else f"provisional until {r['final_on']}"
-    return r["status"]
+    return STATUSES.get(r["status"], r["status"]) if lang == "zh" else r["status"]
 
 
-def _delta(change: float | None, k: R.KpiDef, spec: str) -> str:
-    """A change: percentage points for proportions (+2.1pp), else in the KPI's own format."""
+def _delta(change: float | None, k: R.KpiDef, spec: str, lang: str = "en") -> str:
+    """A change: percentage points for proportions (+2.1 个百分点 / +2.1pp), else in the KPI's own format."""
     if change is None:
         return "—"
-    return f"{100 * change:+.1f}pp" if k.is_proportion else _fmt(change, spec)
+    if k.is_proportion:
+        return f"{100 * change:+.1f}个百分点" if lang == "zh" else f"{100 * change:+.1f}pp"
+    return _fmt(change, spec)
 
 
 def _width(text: str) -> int:
