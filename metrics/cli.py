@@ -42,7 +42,7 @@ def _table(df: pl.DataFrame, lang: str) -> str:
     if df.is_empty():
         return "(no rows: nothing matched in that range)" if lang == "en" else "(无结果:该范围内没有匹配的记录)"
     dims = [c for c in df.columns if c in R.DIMENSIONS]
-    head = [HEADERS[h][lang == "en"] for h in ("kpi", "period")] + dims + [
+    head = [HEADERS[h][lang == "en"] for h in ("kpi", "period")] + [_dim_header(d, lang) for d in dims] + [
         HEADERS[h][lang == "en"] for h in ("value", "ci", "n", "prev", "yoy", "target", "status", "complete")]
     rows = []
     for r in df.iter_rows(named=True):
@@ -51,7 +51,7 @@ def _table(df: pl.DataFrame, lang: str) -> str:
         delta_spec = "+" + spec.lstrip("+")
         ci = "" if r["ci_low"] is None else f"{_fmt(r['ci_low'], spec)} – {_fmt(r['ci_high'], spec)}"
         rows.append([
-            k.label(lang), str(r["period_start"]), *[str(r[d]) if r[d] is not None else "—" for d in dims],
+            k.label(lang), str(r["period_start"]), *[_dim_value(d, r[d], lang) for d in dims],
             _fmt(r["value"], spec), ci, f"{r['n_records']:,}",
             _delta(r["prev_change"], k, delta_spec, lang), _delta(r["yoy_change"], k, delta_spec, lang),
             _fmt(r["target"], spec),
@@ -77,6 +77,18 @@ HEADERS = {"kpi": ("指标", "KPI"), "period": ("期间", "period"), "value": ("
 STATUSES = {"met": "达标", "missed": "未达标", "no_target": "无目标", "no_data": "无数据", "too_small": "样本不足",
             "provisional": "暂定"}
 SMALL = ("(样本小)", " (small)")
+
+
+def _dim_header(dim: str, lang: str) -> str:
+    return R.DIMENSIONS[dim].zh if lang == "zh" else dim
+
+
+def _dim_value(dim: str, value: Any, lang: str) -> str:
+    """A breakdown value: its 中文 label where the code list has one (east → 华东), else as stored."""
+    if value is None:
+        return "—"
+    labels = R.DIMENSIONS[dim].labels if lang == "zh" else None
+    return str((labels or {}).get(value, value))
 
 
 def _status(r: dict, lang: str) -> str:

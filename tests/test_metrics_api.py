@@ -282,7 +282,8 @@ def test_cli_kpi_formats(db, capsys):
     assert capsys.readouterr().out.startswith("kpi,period_start,period_end,region,value")
     assert cli_main(args) == 0
     out = capsys.readouterr().out
-    assert "满意度(好评率)" in out and "95% CI" in out
+    assert "满意度(好评率)" in out and "95%置信区间" in out and "大区" in out and "华东" in out
+    assert "95% CI" in (cli_main(args + ["--lang", "en"]) == 0 and capsys.readouterr().out)
     assert cli_main(args + ["--show-sql"]) == 0
     assert "-- parameters:" in capsys.readouterr().out
 
