@@ -41,13 +41,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(dash_db):  # noqa: F811
-    port = free_port()
-    log = dash_db.parent / f"server-{port}.log"
+@contextlib.contextmanager
+def served(db: Path, log: Path, *args: str, port: int | None = None, env: dict | None = None):
+    """``aftersales dashboard`` over ``db`` on ``port`` (a free one by default) until the block ends;
+    yields its URL once Streamlit answers its health check (the test fails with the log if not)."""
+    port = port or free_port()
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "aftersales.cli", "--db", str(dash_db), "dashboard", "--port",
-                                 str(port)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, "-m", "aftersales.cli", "--db", str(db), "dashboard", "--port",
+                                 str(port), *args], stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -63,6 +65,13 @@ def server(dash_db):  # noqa: F811
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)  # the group this test started, by its id
         proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(dash_db):  # noqa: F811
+    port = free_port()
+    with served(dash_db, dash_db.parent / f"server-{port}.log", port=port) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

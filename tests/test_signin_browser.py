@@ -5,14 +5,8 @@ sign-in first and lands on that page after it."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,7 +15,7 @@ from aftersales import audit, auth
 from aftersales.principal import make_scope
 from dashboard import i18n as T
 from dashboard.signin import WORDS
-from tests.test_dashboard_browser import CHROMIUM, LAUNCH_ARGS, free_port, settle
+from tests.test_dashboard_browser import CHROMIUM, browser, served, settle  # noqa: F401  (fixture)
 from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,38 +33,11 @@ def server(dash_db, tmp_path_factory):  # noqa: F811
     shutil.copyfile(dash_db, db)  # the audit is written beside it: not beside the shared database
     users = root / "users.json"
     auth.add_user(users, "wang", PW, "regional_manager", make_scope("regional_manager", ["east"]), display_name="王经理")
-    port = free_port()
     log = root / "server.log"
     env = {**os.environ, auth.USERS_ENV: str(users), "PYTHONPATH": str(ROOT)}
     env.pop("AFTERSALES_CONFIG", None)
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "aftersales.cli", "--db", str(db), "dashboard", "--port",
-                                 str(port), "--no-warm"], stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the dashboard did not start:\n{log.read_text()}")
-            time.sleep(0.3)
+    with served(db, log, "--no-warm", env=env) as url:
         yield url, db
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)  # the group this test started, by its id
-        proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield b
-        b.close()
 
 
 def fill_and_submit(page, username: str, password: str) -> None:
@@ -81,7 +48,7 @@ def fill_and_submit(page, username: str, password: str) -> None:
     settle(page)
 
 
-def test_a_wrong_password_is_refused(server, browser, tmp_path):
+def test_a_wrong_password_is_refused(server, browser, tmp_path):  # noqa: F811  (fixture)
     url, db = server
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     page.goto(f"{url}/")
@@ -96,7 +63,7 @@ def test_a_wrong_password_is_refused(server, browser, tmp_path):
     page.close()
 
 
-def test_a_regional_manager_signs_in_and_sees_the_overview(server, browser, tmp_path):
+def test_a_regional_manager_signs_in_and_sees_the_overview(server, browser, tmp_path):  # noqa: F811  (fixture)
     url, db = server
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
     page.goto(f"{url}/sla")  # a link to another page: sign-in first, then that page

@@ -6,14 +6,8 @@ refused."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,7 +15,7 @@ import pytest
 from aftersales import audit
 from dashboard import i18n as T
 from dashboard.signin import WORDS
-from tests.test_dashboard_browser import CHROMIUM, LAUNCH_ARGS, free_port, settle
+from tests.test_dashboard_browser import CHROMIUM, browser, free_port, served, settle  # noqa: F401  (fixture)
 from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,34 +61,8 @@ area-east = "regional_manager"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AFTERSALES_USERS": str(root / "no-users.json"),
            "AUTHLIB_INSECURE_TRANSPORT": "1"}
     env.pop("AFTERSALES_CONFIG", None)
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "aftersales.cli", "--db", str(db), "dashboard", "--port",
-                                 str(port), "--no-warm"], stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the dashboard did not start:\n{log.read_text()}")
-            time.sleep(0.3)
+    with served(db, log, "--no-warm", port=port, env=env) as url:
         yield url, db, log
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)  # the group this test started, by its id
-        proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield b
-        b.close()
 
 
 def sign_in_at_provider(page, url: str, sub: str) -> None:
@@ -108,7 +76,7 @@ def sign_in_at_provider(page, url: str, sub: str) -> None:
     settle(page)
 
 
-def test_sso_sign_in_maps_role_and_scope_from_claims(server, browser):
+def test_sso_sign_in_maps_role_and_scope_from_claims(server, browser):  # noqa: F811  (fixture)
     url, db, log = server
     assert "single sign-on" in log.read_text()
     ctx = browser.new_context(viewport={"width": 1400, "height": 1400})
@@ -124,7 +92,7 @@ def test_sso_sign_in_maps_role_and_scope_from_claims(server, browser):
     ctx.close()
 
 
-def test_sso_user_without_a_role_is_refused(server, browser):
+def test_sso_user_without_a_role_is_refused(server, browser):  # noqa: F811  (fixture)
     url, db, _ = server
     ctx = browser.new_context()
     page = ctx.new_page()
