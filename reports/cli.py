@@ -69,6 +69,22 @@ def parse_by(items: list[str] | None) -> list[str] | None:
     return [d.strip() for item in items for d in item.split(",") if d.strip()]
 
 
+def database_config_lang(args: argparse.Namespace) -> tuple[Path, dict, str]:
+    """The database, its configuration and the language a written file is in (``--lang``, else the
+    config's ``language``, else zh), for every command that writes a report file."""
+    from aftersales.config import load_config, resolve_db_path
+
+    db = resolve_db_path(args.db)
+    try:
+        config = load_config(args.config, db)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
+    lang = args.lang or config.get("language") or "zh"
+    if lang not in ("zh", "en"):
+        raise UserError(f"config language {lang!r} is not zh or en; pass --lang zh|en")
+    return db, config, lang
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     # Any other failure is one line for cron's mail and exit status 2, said by aftersales/cli.py
     # (the traceback on request, with AFTERSALES_DEBUG=1).
@@ -76,7 +92,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from aftersales.config import load_config, resolve_db_path
     from aftersales.db import connect_readonly
     from reports import content, period, writer
 
@@ -87,14 +102,7 @@ def _run(args: argparse.Namespace) -> int:
         pdf.check_available()  # before any work: say what to install
     if args.top < 1:
         raise UserError("--top must be at least 1")
-    db = resolve_db_path(args.db)
-    try:
-        config = load_config(args.config, db)
-    except FileNotFoundError as exc:
-        raise UserError(str(exc)) from None
-    lang = args.lang or config.get("language") or "zh"
-    if lang not in ("zh", "en"):
-        raise UserError(f"config language {lang!r} is not zh or en; pass --lang zh|en")
+    db, config, lang = database_config_lang(args)
     where = parse_where(args.where)
     by = parse_by(args.by)
     as_of = period.parse_as_of(args.as_of)

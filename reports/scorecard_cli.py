@@ -59,9 +59,9 @@ def file_stem(outlet: str, start: dt.date, grain: str, lang: str) -> str:
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
-    from aftersales.config import load_config, resolve_db_path
     from aftersales.db import connect_readonly
     from reports import scorecard
+    from reports.cli import database_config_lang
     from reports.writer import atomic_write
 
     formats = parse_formats(args.format)
@@ -69,14 +69,7 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
         from reports import pdf
 
         pdf.check_available()  # before any work: say what to install
-    db = resolve_db_path(args.db)
-    try:
-        config = load_config(args.config, db)
-    except FileNotFoundError as exc:
-        raise UserError(str(exc)) from None
-    lang = args.lang or config.get("language") or "zh"
-    if lang not in ("zh", "en"):
-        raise UserError(f"config language {lang!r} is not zh or en; pass --lang zh|en")
+    db, config, lang = database_config_lang(args)
     con = connect_readonly(db)
     try:
         page = scorecard.build(con, args.outlet, parse_period(args.period), args.grain, lang, config)
