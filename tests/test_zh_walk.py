@@ -25,21 +25,12 @@ from streamlit.testing.v1 import AppTest
 from dashboard import i18n as T
 from dashboard.views import PAGES
 from tests import zh_text
+from tests.test_dashboard import use_db  # noqa: F401  (fixture)
 from tests.test_dashboard_browser import browser, server  # noqa: F401  (fixtures)
 from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "app.py")
-
-
-@pytest.fixture
-def use_db(monkeypatch: pytest.MonkeyPatch):
-    def use(db: Path) -> Path:
-        monkeypatch.setenv("AFTERSALES_DB", str(db))
-        monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
-        return db
-
-    return use
 
 
 def run_page(page: str, lang: str = "zh", tab: str | None = None) -> AppTest:
