@@ -7,6 +7,7 @@ cached, so the format tests read the same files.
 
 from __future__ import annotations
 
+import atexit
 import csv
 import datetime as dt
 import functools
@@ -35,6 +36,9 @@ needs_chromium = pytest.mark.skipif(not HAS_CHROMIUM, reason="PDF/browser test n
 needs_pdftotext = pytest.mark.skipif(not HAS_PDFTOTEXT, reason="PDF text needs pdftotext: apt-get install poppler-utils")
 
 _ROOT = Path(tempfile.mkdtemp(prefix="aftersales_report_tests_"))
+# Module-level (shared by the report test files through made()), so no fixture removes it: the
+# process does, or every run leaves a sample database in /tmp.
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 
 
 @functools.lru_cache(maxsize=1)
