@@ -173,7 +173,7 @@ def choose_models(frame: pl.DataFrame, margin: float = 0.3) -> pl.DataFrame:
 
 
 def with_combination(frame: pl.DataFrame, inner: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` plus the equal-weight mean of the diverse models and the combination of each
+    """``frame`` plus the trimmed mean of the diverse models and the combination of each
     series' best models as ranked on ``inner``."""
     return pl.concat([frame, mean_of_models(frame), combine(frame, rank_models(inner))], how="diagonal_relaxed")
 
