@@ -39,8 +39,9 @@ STATS_HISTORY_DAYS = 728  # history ETS, Theta and MSTL are fitted on (two years
 CHALLENGERS = ("autoets",)  # optional, costly statsforecast candidate (the full AutoETS search, 0.4 s of CPU a fit)
 STATS_MODELS = (ETS, THETA, MSTL, *CHALLENGERS)
 # STL evaluates its smoothers every 10th point and interpolates between them (statsmodels'
-# jumps): a twelfth of the CPU of the full decomposition on two years of days; the forecasts
-# it feeds differ from the full one's by far less than their errors.
+# jumps): a seventh of the CPU of the full decomposition on two years of days (0.04 s against
+# 0.29 s), and in the benchmark's combination it scored as well as the full MSTL on all
+# history (Toronto 0.906 against 0.921, France 0.690 against 0.684 of the seasonal naive).
 MSTL_STL = {"seasonal_jump": 10, "trend_jump": 10, "low_pass_jump": 10}
 SWA_WINDOW = 4
 # The recent scale of a series at an origin: its mean absolute seasonal difference over the last
