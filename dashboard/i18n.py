@@ -476,6 +476,9 @@ MODELS: dict[str, tuple[str, str]] = {
     "croston": ("克罗斯顿法", "Croston"), "sba": ("克罗斯顿法(SBA 修正)", "Croston (SBA)"),
     "tsb": ("TSB 间歇需求法", "TSB"), "adida": ("ADIDA 聚合分解法", "ADIDA"), "imapa": ("多层聚合平均法", "IMAPA"),
 }
+# wt-fw (issue 14): the workload's default combination and the Theta method on request.
+MODELS.update({"mean": ("多模型截尾平均(去掉最高和最低)", "Trimmed mean of models"),
+               "theta": ("Theta 模型", "Theta")})
 # How a ranking was made (metrics.rank's rank_method).
 RANK_METHODS: dict[str, tuple[str, str]] = {
     "shrunk": ("经验贝叶斯收缩值", "Shrunk estimate"), "interval": ("区间保守端", "Cautious end of interval"),

@@ -3,12 +3,16 @@
 
 Intervals are conformal: empirical quantiles of backtest residuals measured in units of each
 series' recent scale (its mean absolute seasonal difference over the eight weeks before the
-origin), per horizon bucket, pooled over the run's series, from the windows before the ones
-they are applied to (see ``fit_calibration``). The unit moves with the series, so an interval
-widens when the series gets busier or noisier after the windows it was calibrated on; a fixed
-per-series spread did not (real series whose later windows erred 31% more were covered 68% at
-80%). Where a series has too few residuals of its own the model's own interval stands in, and
-``interval_source`` says so.
+origin), pooled over the run's series, from the windows before the ones they are applied to
+(see ``fit_calibration``). The unit moves with the series, so an interval widens when the
+series gets busier or noisier after the windows it was calibrated on; a fixed per-series spread
+did not (real series whose later windows erred 31% more were covered 68% at 80%). Errors grow
+with the horizon: each horizon bucket has its own typical error (the mean residual of the
+bucket), and the shape of the tail (the quantile of residual ÷ that mean) is pooled over all
+horizons, so a bucket of a week's days is not left to place a 95% bound on a few dozen
+residuals. Recent windows weigh more (half as much per ``HALF_LIFE_DAYS`` of age): drifting
+service series err like their recent past. Where a series has too few residuals of its own
+the model's own interval stands in, and ``interval_source`` says so.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ LEVELS = (80, 95)
 BUCKET_ENDS = {"D": (7, 28), "W": (1, 4)}
 MIN_RESIDUALS = 40  # fewer residuals than this cannot place a 95% conformal bound (needs n >= 39)
 MIN_SERIES_RESIDUALS = 14  # to measure a series' own spread
+# A residual's weight halves per this many days between its window's origin and the latest
+# origin: one default horizon, so the window just before the latest counts half as much.
+HALF_LIFE_DAYS = 84
 
 
 def bucket_labels(freq: str = "D") -> list[str]:
@@ -49,12 +56,19 @@ def _conformal_level(n: int, p: float) -> float:
     return max(0.0, math.floor((n + 1) * p) / n)
 
 
-def _quantiles(u: np.ndarray, levels: tuple[int, ...]) -> dict[str, float]:
+def _weighted_quantile(a: np.ndarray, w: np.ndarray, level: float) -> float:
+    """The smallest ``a`` whose share of the total weight at or below it reaches ``level``."""
+    order = np.argsort(a, kind="stable")
+    cum = np.cumsum(w[order])
+    return float(a[order][min(int(np.searchsorted(cum, level * cum[-1] - 1e-12)), len(a) - 1)])
+
+
+def _quantiles(u: np.ndarray, w: np.ndarray, levels: tuple[int, ...]) -> dict[str, float]:
     # Symmetric: the conformal quantile of |u|. Asymmetric quantiles learn the calibration
     # windows' bias (a forecast that ran high all through one window), which with the few
     # windows a backtest has does not carry over to the next one.
     a = np.abs(u)
-    return {f"q{lv}": float(np.quantile(a, _conformal_level(len(a), lv / 100))) for lv in levels}
+    return {f"q{lv}": _weighted_quantile(a, w, _conformal_level(len(a), lv / 100)) for lv in levels}
 
 
 def _units(rows: pl.DataFrame) -> pl.DataFrame:
@@ -64,14 +78,16 @@ def _units(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def fit_calibration(residuals: pl.DataFrame, levels: tuple[int, ...] = LEVELS, freq: str = "D",
-                    min_n: int = MIN_RESIDUALS) -> pl.DataFrame:
+                    min_n: int = MIN_RESIDUALS, half_life_days: float = HALF_LIFE_DAYS) -> pl.DataFrame:
     """Conformal interval calibration per ``unique_id, model, bucket`` from backtest rows with
-    ``y``, ``yhat``, ``h`` and ``recent_scale``. Each residual is u = |y - yhat| / recent_scale
-    (the series' scale at that window's origin); the bucket's quantiles of u are pooled over the
-    run's series (same model and horizon bucket). Where a bucket has fewer than ``min_n`` pooled
-    residuals the quantiles over all horizons stand in (``source`` says which). A series gets
-    rows only where it has ``MIN_SERIES_RESIDUALS`` residuals of its own (its errors were
-    checked at all); otherwise ``apply_calibration`` falls back to the model's own interval.
+    ``y``, ``yhat``, ``h``, ``cutoff`` and ``recent_scale``. Each residual is u = |y - yhat| /
+    recent_scale (the series' scale at that window's origin), pooled over the run's series per
+    model, weighted by recency (half per ``half_life_days`` before the latest origin). Per
+    horizon bucket, m_b = the weighted mean of its u; the tail comes from all horizons
+    together: z = u / m_(its bucket), and the bucket's quantile is m_b × the weighted conformal
+    quantile of z. A model with fewer than ``min_n`` pooled residuals gets no calibration. A
+    series gets rows only where it has ``MIN_SERIES_RESIDUALS`` residuals of its own (its errors
+    were checked at all); otherwise ``apply_calibration`` falls back to the model's own interval.
     Columns ``unique_id, model, bucket, q{L}, source``."""
     schema = {"unique_id": pl.String, "model": pl.String, "bucket": pl.String,
               **{f"q{lv}": pl.Float64 for lv in levels}, "source": pl.String}
@@ -80,16 +96,27 @@ def fit_calibration(residuals: pl.DataFrame, levels: tuple[int, ...] = LEVELS, f
     rows = _units(residuals).with_columns(bucket(pl.col("h"), freq).alias("bucket"))
     if rows.is_empty():
         return pl.DataFrame(schema=schema)
+    if "cutoff" in rows.columns and half_life_days > 0:
+        age = (pl.col("cutoff").max() - pl.col("cutoff")).dt.total_days().cast(pl.Float64)
+        rows = rows.with_columns((0.5 ** (age / half_life_days)).alias("w"))
+    else:
+        rows = rows.with_columns(pl.lit(1.0).alias("w"))
     own = rows.group_by("unique_id", "model").agg(pl.len().alias("n")).filter(pl.col("n") >= MIN_SERIES_RESIDUALS).drop("n")
     records = []
     for (model,), g in rows.group_by("model"):
-        overall = _quantiles(g["u"].to_numpy(), levels) if g.height >= min_n else None
+        if g.height < min_n:
+            continue
+        means = g.group_by("bucket").agg(((pl.col("u") * pl.col("w")).sum() / pl.col("w").sum()).alias("m"))
+        overall = float((g["u"] * g["w"]).sum() / g["w"].sum())
+        scale = {b: (m if m and m > 0 else overall) for b, m in means.iter_rows()}
+        if not overall > 0:
+            continue
+        z = g.with_columns(pl.col("bucket").replace_strict(scale, default=overall, return_dtype=pl.Float64).alias("m"))
+        q = _quantiles((z["u"] / z["m"]).to_numpy(), z["w"].to_numpy(), levels)
         for label in bucket_labels(freq):
-            u = g.filter(pl.col("bucket") == label)["u"].to_numpy()
-            if len(u) >= min_n:
-                records.append({"model": model, "bucket": label, **_quantiles(u, levels), "source": "conformal:bucket"})
-            elif overall is not None:
-                records.append({"model": model, "bucket": label, **overall, "source": "conformal:all-horizons"})
+            m = scale.get(label, overall)
+            records.append({"model": model, "bucket": label, **{k: v * m for k, v in q.items()},
+                            "source": "conformal:bucket" if label in scale else "conformal:all-horizons"})
     if not records:
         return pl.DataFrame(schema=schema)
     return own.join(pl.DataFrame(records), on="model").select(list(schema))

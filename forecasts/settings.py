@@ -7,9 +7,9 @@ Keys (all optional in ``aftersales.toml``):
 horizon_days = 84            # workload horizon, days
 backtest_origins = 4         # rolling origins in the workload backtest
 backtest_step_days = 0       # days between origins; 0 = the horizon (non-overlapping windows)
-stat_models = ["ets", "theta"]  # cheap statistical candidates beside Prophet (drop one to save ~0.1-0.3 s CPU a series)
-challenger = "none"          # an extra, costlier candidate: "mstl" (weekly + yearly, ETS trend), "autoets" (full AutoETS search), "none"
-selection_margin = 0.2       # the mean of the diverse models is used unless one model's inner MASE is more than 20% lower
+stat_models = ["ets", "mstl"]  # cheap statistical candidates beside Prophet ("theta" too on request; ~0.1-0.2 s CPU a series each)
+challenger = "none"          # an extra, costlier candidate: "autoets" (full AutoETS search), "none"
+selection_margin = 0.3       # the trimmed mean of the diverse models is used unless one model's inner MASE is more than 30% lower
 freq = "D"                   # "D" daily or "W" weekly series (horizon and step stay in days)
 country = "CN"               # holiday calendar: CN (the project's) or a country code of the holidays package
 top_down = true              # region × service series also get a top-down candidate (reconcile.py)
@@ -71,9 +71,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "horizon_days": 84,
         "backtest_origins": 4,
         "backtest_step_days": 0,
-        "stat_models": ["ets", "theta"],
+        "stat_models": ["ets", "mstl"],
         "challenger": "none",
-        "selection_margin": 0.2,
+        "selection_margin": 0.3,
         "country": "CN",
         "top_down": True,
         "seasonality_mode": "auto",

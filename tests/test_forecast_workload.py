@@ -39,31 +39,38 @@ def _frame(rows):
                                       "model": pl.String, "yhat": pl.Float64, "scale": pl.Float64})
 
 
-def test_the_mean_of_diverse_models_is_used_unless_one_model_is_clearly_better():
+def test_the_trimmed_mean_of_diverse_models_is_used_unless_one_model_is_clearly_better():
     c, d = D(2026, 1, 1), D(2026, 1, 2)
-    # MASE = |error| / scale. The mean of prophet, ets, theta, swa (naive364 absent: no year).
-    # a: forecasts 9, 9.5, 10.5, 11 -> mean 10, exact; no single model beats it: the mean is used.
-    # b: prophet 9.5 (error 0.5), ets 6, theta 6, swa 6.5 -> mean 7 (error 3); prophet is 83%
-    #    better: used. c: prophet 9 (error 1) against a mean of error 1.15 (13% better, under
-    #    the 20% margin): the mean stays.
+    # MASE = |error| / scale. The trimmed mean of prophet, ets, mstl, swa (naive364 absent: no
+    # year): the highest and the lowest dropped, the middle two averaged.
+    # a: forecasts 9, 9.5, 10.5, 11 -> (9.5 + 10.5) / 2 = 10, exact; no single model beats it.
+    # b: prophet 9.5 (error 0.5), ets 6, mstl 6, swa 6.5 -> (6 + 6.5) / 2 = 6.25 (error 3.75; the
+    #    plain mean would be 7): prophet is 87% better: used.
+    # c: prophet 9 (error 1), ets 8.6, mstl 8.8, swa 9.0 -> (8.8 + 9.0) / 2 = 8.9 (error 1.1):
+    #    prophet 9% better, under the 30% margin: the mean stays.
     rows = []
     for uid, fc in {"a": (9, 9.5, 10.5, 11), "b": (9.5, 6, 6, 6.5), "c": (9, 8.6, 8.8, 9.0)}.items():
-        rows += [(uid, c, d, 10, m, float(v), 1) for m, v in zip(("prophet", "ets", "theta", "swa"), fc, strict=True)]
+        rows += [(uid, c, d, 10, m, float(v), 1) for m, v in zip(("prophet", "ets", "mstl", "swa"), fc, strict=True)]
         rows.append((uid, c, d, 10, "snaive7", 7.0, 1))
+        rows.append((uid, c, d, 10, "theta", 0.0, 1))  # not a member: never in the mean
     frame = _frame(rows).with_columns(pl.lit("rolling").alias("window"), pl.lit(1).alias("h"))
     frame = pl.concat([frame, bt.mean_of_models(frame)], how="diagonal_relaxed")
-    assert frame.filter((pl.col("model") == "mean") & (pl.col("unique_id") == "b"))["yhat"].item() == pytest.approx(7.0)
-    choice = {r["unique_id"]: r for r in bt.choose_models(frame, 0.2).iter_rows(named=True)}
-    assert choice["a"]["model"] == "mean" and "equal-weight mean" in choice["a"]["reason"]
-    assert choice["b"]["model"] == "prophet" and "83% below the mean's" in choice["b"]["reason"]
-    assert choice["c"]["model"] == "mean" and "not more than 20% better" in choice["c"]["reason"]
-    assert choice["c"]["mase_prophet"] == pytest.approx(1.0) and choice["c"]["mase_mean"] == pytest.approx(1.15)
+    means = dict(frame.filter(pl.col("model") == "mean").select("unique_id", "yhat").iter_rows())
+    assert means == pytest.approx({"a": 10.0, "b": 6.25, "c": 8.9})
+    choice = {r["unique_id"]: r for r in bt.choose_models(frame, 0.3).iter_rows(named=True)}
+    assert choice["a"]["model"] == "mean" and "trimmed mean" in choice["a"]["reason"]
+    assert choice["b"]["model"] == "prophet" and "87% below the mean's" in choice["b"]["reason"]
+    assert choice["c"]["model"] == "mean" and "not more than 30% better" in choice["c"]["reason"]
+    assert choice["c"]["mase_prophet"] == pytest.approx(1.0) and choice["c"]["mase_mean"] == pytest.approx(1.1)
+    # Three members: nothing to trim, their plain mean.
+    three = frame.filter((pl.col("unique_id") == "b") & pl.col("model").is_in(["prophet", "ets", "swa"]))
+    assert bt.mean_of_models(three)["yhat"].item() == pytest.approx((9.5 + 6 + 6.5) / 3)
     # On a day the calendar marks, only Prophet (given the calendar) votes.
     marked = frame.filter(pl.col("unique_id") == "b").with_columns(pl.lit(True).alias("calendar_day"))
     assert bt.mean_of_models(marked)["yhat"].item() == pytest.approx(9.5)
     # No mean (a single model fitted): Prophet is the default, kept unless clearly beaten.
     alone = {r["unique_id"]: r["model"] for r in
-             bt.choose_models(frame.filter(pl.col("model").is_in(["prophet", "snaive7"])), 0.2).iter_rows(named=True)}
+             bt.choose_models(frame.filter(pl.col("model").is_in(["prophet", "snaive7"])), 0.3).iter_rows(named=True)}
     assert alone == {"a": "prophet", "b": "prophet", "c": "prophet"}
 
 
@@ -131,6 +138,39 @@ def test_too_few_residuals_fall_back_to_the_models_own_interval_and_say_so():
     assert "s4" not in set(cal["unique_id"]) and {"s0", "s1", "s2", "s3"} <= set(cal["unique_id"])
 
 
+def _abs_residuals(cutoff, u_of_h, n_series=20, horizon=84, seed=0):
+    """Rows whose |y - yhat| / recent scale is u_of_h(h) × a half-normal draw (recent scale 1)."""
+    rng = np.random.default_rng(seed)
+    rows = [(f"s{i}", cutoff, cutoff + dt.timedelta(days=h), h, 100.0 + u_of_h(h) * abs(rng.normal()), "m", 100.0, 1.0)
+            for i in range(n_series) for h in range(1, horizon + 1)]
+    return pl.DataFrame(rows, orient="row", schema={"unique_id": pl.String, "cutoff": pl.Date, "ds": pl.Date, "h": pl.Int32,
+                                                    "y": pl.Float64, "model": pl.String, "yhat": pl.Float64,
+                                                    "recent_scale": pl.Float64})
+
+
+def test_bucket_intervals_grow_with_the_buckets_errors_on_a_tail_pooled_over_horizons():
+    # Errors three times as large after day 28 as in the first week: each bucket's interval
+    # follows its own typical error, however few residuals the bucket has.
+    res = _abs_residuals(D(2026, 1, 1), lambda h: 1.0 if h <= 7 else 2.0 if h <= 28 else 3.0, n_series=3)
+    q = {r["bucket"]: r for r in scoring.fit_calibration(res).filter(pl.col("unique_id") == "s0").iter_rows(named=True)}
+    assert q["29+"]["q80"] / q["1-7"]["q80"] == pytest.approx(3.0, rel=0.15)
+    assert q["8-28"]["q95"] / q["1-7"]["q95"] == pytest.approx(2.0, rel=0.15)
+    # The tail is the half-normal's whatever the bucket: |N(0, 1)|'s 80% point, 1.28.
+    assert q["1-7"]["q80"] == pytest.approx(1.2816, rel=0.15)
+    assert set(q[b]["source"] for b in q) == {"conformal:bucket"}
+
+
+def test_recent_windows_weigh_more_in_the_calibration():
+    # Two windows, the later one erring twice as much: the intervals lean to the later one.
+    old = _abs_residuals(D(2025, 10, 1), lambda h: 1.0, seed=1)
+    new = _abs_residuals(D(2026, 1, 1), lambda h: 2.0, seed=2)  # 92 days later: weight 1 against 0.47
+    both = scoring.fit_calibration(pl.concat([old, new])).filter(pl.col("unique_id") == "s0")
+    equal = scoring.fit_calibration(pl.concat([old, new]), half_life_days=0).filter(pl.col("unique_id") == "s0")
+    alone = scoring.fit_calibration(new).filter(pl.col("unique_id") == "s0")
+    q, qe, qa = (float(f.filter(pl.col("bucket") == "8-28")["q80"][0]) for f in (both, equal, alone))
+    assert qe < q < qa and (q - qe) > 0.25 * (qa - qe)
+
+
 def test_nested_backtest_scores_the_choice_made_on_earlier_origins():
     c1, c2 = D(2026, 1, 1), D(2026, 1, 15)
     rows = []
@@ -152,7 +192,7 @@ def test_nested_backtest_scores_the_choice_made_on_earlier_origins():
     # forecast 6 gets 6 ± 1 x the recent scale (1).
     p = oos.filter(pl.col("model") == "prophet").row(0, named=True)
     assert p["yhat_upper_80"] == pytest.approx(7.0) and p["yhat_lower_80"] == pytest.approx(5.0)
-    assert p["interval_source"] == "conformal:all-horizons"  # 42 residuals over all, 21 in a bucket
+    assert p["interval_source"] == "conformal:bucket"  # days 1-7 had residuals (the tail pooled over 42)
 
 
 def test_numpy_stan_data_is_what_prophet_hands_cmdstanpy():
