@@ -22,6 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import metrics
+from aftersales.principal import DataScope
 from dashboard import i18n as T
 from dashboard.views import PAGES
 from metrics import periods
@@ -76,10 +77,10 @@ def expected_cards(db: Path, kpis: list[str], where: dict, lang: str, last_perio
     out = {k: "—" for k in kpis if any(d not in R.KPIS[k].allowed_dims() for d in where)}  # not filterable so
     kpis = [k for k in kpis if k not in out]
     if last_period:
-        df = metrics.query(str(db), metrics=kpis, grain="month", start=start, end=end, where=where)
+        df = metrics.query(str(db), metrics=kpis, grain="month", start=start, end=end, where=where, scope=DataScope())
         df = df.filter(pl.col("period_start") == df["period_start"].max())
     else:
-        df = metrics.query(str(db), metrics=kpis, grain=None, start=start, end=end, where=where)
+        df = metrics.query(str(db), metrics=kpis, grain=None, start=start, end=end, where=where, scope=DataScope())
     out.update({r["kpi"]: T.kpi_value(R.KPIS[r["kpi"]], r["value"], lang, compact=True) for r in df.to_dicts()})
     # no record at all in the last period for a narrow filter (no survey, no open ticket): no row,
     # and the card says so with a dash
@@ -163,7 +164,7 @@ def test_a_link_reproduces_the_view(dash_db, use_db):  # noqa: F811
     narrow = app("overview", "en", params={"dates": [str(end - dt.timedelta(days=40)), str(end)], "grain": "Week"})
     assert narrow.date_input(key="dates").value == (end - dt.timedelta(days=40), end)
     assert cards(narrow)["ticket_volume"] == T.kpi_value(R.KPIS["ticket_volume"], metrics.query(
-        str(dash_db), ["ticket_volume"], grain="week", start=end, end=end)["value"][0], "en", compact=True)
+        str(dash_db), ["ticket_volume"], grain="week", start=end, end=end, scope=DataScope())["value"][0], "en", compact=True)
 
 
 def test_language_switch_formats_numbers_and_labels(dash_db, use_db):  # noqa: F811
@@ -183,7 +184,7 @@ def test_staffing_region_filter(dash_db, use_db):  # noqa: F811
     # shortfalls carry a red "yes" label: exactly the region-weeks the stored plan marks short
     from forecasts import store
 
-    plan = store.read_staffing(dash_db, store.latest_run(dash_db, "workload")["run_id"])
+    plan = store.read_staffing(dash_db, store.latest_run(dash_db, "workload")["run_id"], scope=DataScope())
     short = plan.sort(["short", "gap"], descending=[True, False])["short"].to_list()
     flags = [list(f) for f in table[T.column_label("short", "en")]]
     assert flags == [["yes"] if s else [] for s in short] and ["yes"] in flags and [] in flags
@@ -209,7 +210,7 @@ def test_parts_consumption_follows_filter(dash_db, use_db):  # noqa: F811
     spec = _chart(at, T.t("consumption", "en"))
     shown = dict(zip(spec["data"][0]["y"], spec["data"][0]["x"], strict=True))
     want = metrics.query(str(dash_db), metrics=["parts_consumption"], by=["part_no"], grain=None, start=start, end=end,
-                         where={"product_category": ["air_conditioner"]})
+                         where={"product_category": ["air_conditioner"]}, scope=DataScope())
     want = dict(zip(want["part_no"], want["value"], strict=True))
     assert shown and all(want[p] == v for p, v in shown.items())
 
@@ -220,7 +221,7 @@ def test_data_page_completeness_follows_filter(dash_db, use_db):  # noqa: F811
     at = app("data", "en", params={"tab": T.t("completeness_per_kpi", "en")})
     at.multiselect(key="service_type").set_value(["repair"]).run()
     table = at.dataframe[-1].value
-    want = metrics.query(str(dash_db), grain=None, start=start, end=end, where={"service_type": ["repair"]})
+    want = metrics.query(str(dash_db), grain=None, start=start, end=end, where={"service_type": ["repair"]}, scope=DataScope())
     shown = dict(zip(table["KPI"], table["Records"], strict=True))
     for r in want.to_dicts():
         assert shown[R.KPIS[r["kpi"]].en] == T.number(r["n_records"], "en")
@@ -235,7 +236,7 @@ def test_complaint_list_is_the_records_behind_the_rate(dash_db, use_db):  # noqa
     at = app("complaints", "en", params={"tab": T.t("complaint_list", "en")})
     listed = at.dataframe[-1].value
     last = periods.trunc(end, "month")
-    want = metrics.records(str(dash_db), "complaint_rate", period_start=last, grain="month", only="numerator")
+    want = metrics.records(str(dash_db), "complaint_rate", period_start=last, grain="month", only="numerator", scope=DataScope())
     assert sorted(listed["Ticket id"]) == sorted(want["ticket_id"].to_list())
     assert all("**" in n for n in listed["Customer name"].dropna())  # personal data masked
 
@@ -327,7 +328,7 @@ def test_reads_while_a_load_runs(dash_db, use_db, tmp_path):  # noqa: F811
             except Exception as exc:  # noqa: BLE001 - any error is the failure we look for
                 errors.append(repr(exc))
 
-    base = int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end)["value"][0])
+    base = int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end, scope=DataScope())["value"][0])
     reader = threading.Thread(target=read)
     reader.start()
     try:
@@ -338,7 +339,7 @@ def test_reads_while_a_load_runs(dash_db, use_db, tmp_path):  # noqa: F811
         reader.join()
     assert not errors, errors[:3]
     assert len(seen) >= 2 and seen <= {base + 5000 * k for k in range(4)}
-    assert int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end)["value"][0]) == base + 15000
+    assert int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end, scope=DataScope())["value"][0]) == base + 15000
 
 
 # -- built right ----------------------------------------------------------------------------------
@@ -466,8 +467,8 @@ def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, 
     use_db(dash_db)
     start, end = default_range(dash_db)
     kpis = ("ticket_volume", "complaint_rate", "mttr", "mttr_p90", "nps", "backlog", "sla_compliance")
-    want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=end, where=where)
-    want_dist = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where)
+    want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=end, where=where, scope=DataScope())
+    want_dist = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where, scope=DataScope())
     with data.computing_breakdowns():  # as the warmer: from the breakdown whenever one value is picked
         assert_frame_equal(data.kpis(data.version(), kpis, "month", start, end, data.where_tuple(where)), want)
         got = data.distribution(data.version(), "mttr_hours", start, end, data.where_tuple(where))
@@ -488,7 +489,7 @@ def test_cards_show_the_full_query_values(dash_db, use_db):  # noqa: F811
     kpis = ("ticket_volume", "complaint_rate")  # by created time: nothing after the data's last day
     for last_day in (end, end + dt.timedelta(days=62)):
         got = data.card_kpis(data.version(), kpis, "month", start, last_day, ())
-        want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=last_day)
+        want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=last_day, scope=DataScope())
         last = want["period_start"].max()
         assert_frame_equal(got.filter(pl.col("period_start") == last), want.filter(pl.col("period_start") == last))
         assert want.filter(pl.col("period_start") == last)["yoy_value"].is_not_null().any()
@@ -546,12 +547,12 @@ def test_open_tickets_from_one_list_equal_the_filtered_records(dash_db, use_db, 
     every = data.open_tickets(ver, ())
 
     def busiest(dim: str) -> list[str]:  # the two values with most open tickets: never an empty filter
-        q = metrics.query(str(dash_db), metrics=["backlog"], by=[dim], grain=None, start=day, end=day)
+        q = metrics.query(str(dash_db), metrics=["backlog"], by=[dim], grain=None, start=day, end=day, scope=DataScope())
         return q.sort("n_records", descending=True)[dim].drop_nulls().to_list()[:2]
 
     where = {dim: busiest(dim) if values == "busiest" else values for dim, values in where.items()}
     got = data.open_tickets(ver, data.where_tuple(where))
-    want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=where, limit=None)
+    want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=where, limit=None, scope=DataScope())
     assert want.height > 0 and (not where or want.height < data.open_tickets(ver, ()).height)
     assert_frame_equal(got, want)
     # outlets and cities (values from the data, not coded): the busiest ones among the open tickets
@@ -561,7 +562,7 @@ def test_open_tickets_from_one_list_equal_the_filtered_records(dash_db, use_db, 
         else:
             values = every[col].drop_nulls().value_counts(sort=True)[col].to_list()[:2]
         one = {dim: values, "service_type": ["install", "repair"]}
-        want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=one, limit=None)
+        want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=one, limit=None, scope=DataScope())
         assert want.height > 0, one
         assert_frame_equal(data.open_tickets(ver, data.where_tuple(one)), want)
 
@@ -575,7 +576,7 @@ def test_a_filtered_breakdown_equals_the_filtered_query(dash_db, use_db):  # noq
     start, end = default_range(dash_db)
     got = data.kpis(data.version(), ("complaint_rate",), "month", start, end, (("region", ("east",)),), ("region",))
     want = metrics.query(str(dash_db), metrics=["complaint_rate"], by=["region"], grain="month", start=start, end=end,
-                         where={"region": ["east"]})
+                         where={"region": ["east"]}, scope=DataScope())
     assert_frame_equal(got, want)
 
 
@@ -595,7 +596,7 @@ def test_the_breaching_list_is_the_metrics_one(dash_db, use_db):  # noqa: F811
                   {"region": ["east", "north"]}, {"outlet": outlets}):
         got = data.breaching(ver, data.where_tuple(where))
         want = metrics.breaching(str(dash_db), where=where, config=data.settings().config, limit=None,
-                                 columns=data.BREACHING_COLUMNS)
+                                 columns=data.BREACHING_COLUMNS, scope=DataScope())
         assert_frame_equal(got, want)
     assert 0 < data.breaching(ver, data.where_tuple({"service_type": [busiest]})).height < every.height
 

@@ -11,6 +11,7 @@ import pytest
 
 from aftersales.cli import main
 from aftersales.config import DEFAULTS
+from aftersales.principal import DataScope
 from metrics.scorecard import scorecard
 from reports import pdf
 from reports import scorecard as page
@@ -24,11 +25,11 @@ def db():
 
 @pytest.fixture(scope="module")
 def outlet(db):
-    return scorecard(db, "outlet", config=DEFAULTS).table.sort("ticket_volume", descending=True)["outlet"][0]
+    return scorecard(db, "outlet", config=DEFAULTS, scope=DataScope()).table.sort("ticket_volume", descending=True)["outlet"][0]
 
 
 def test_page_numbers_are_the_scorecards(db, outlet):
-    card = scorecard(db, "outlet", config=DEFAULTS).row(outlet)
+    card = scorecard(db, "outlet", config=DEFAULTS, scope=DataScope()).row(outlet)
     html = page.build(db, outlet, config=DEFAULTS).html
     raw = dict(re.findall(r'data-kpi="(\w+)" data-raw="([^"]*)"', html))
     for kpi in ("ticket_volume", "first_time_fix_rate", "repair_success_rate", "mttr", "csat", "complaint_rate",
@@ -41,7 +42,7 @@ def test_page_numbers_are_the_scorecards(db, outlet):
 
 def test_provisional_numbers_say_so_with_the_date(db, outlet):
     # the shared sample ends on the last day of its latest month: its repairs are inside the recheck
-    card = scorecard(db, "outlet", config=DEFAULTS)
+    card = scorecard(db, "outlet", config=DEFAULTS, scope=DataScope())
     pending = card.provisional()
     assert "repair_success_rate" in pending and "repeat_repair_rate" in pending and "ticket_volume" not in pending
     html = page.build(db, outlet, lang="zh", config=DEFAULTS).html
