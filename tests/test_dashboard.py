@@ -323,7 +323,7 @@ def test_reads_while_a_load_runs(dash_db, use_db, tmp_path):  # noqa: F811
     def read() -> None:
         while not stop.is_set():
             try:
-                df = data.kpis(data.version(), ("ticket_volume",), None, end, end, ())
+                df = data.kpis(data.version(), DataScope(), ("ticket_volume",), None, end, end, ())
                 seen.add(int(df["value"][0]))
             except Exception as exc:  # noqa: BLE001 - any error is the failure we look for
                 errors.append(repr(exc))
@@ -437,7 +437,7 @@ def test_results_survive_a_restart_on_the_same_data_only(dash_db, use_db, monkey
 
     def read(ver: str) -> pl.DataFrame:
         data._kpis.clear()  # a new server process: nothing in memory
-        return data.kpis(ver, ("csat", "backlog"), "month", start, end, ())
+        return data.kpis(ver, DataScope(), ("csat", "backlog"), "month", start, end, ())
 
     ver = data.version()
     first = read(ver)
@@ -470,8 +470,8 @@ def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, 
     want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=end, where=where, scope=DataScope())
     want_dist = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where, scope=DataScope())
     with data.computing_breakdowns():  # as the warmer: from the breakdown whenever one value is picked
-        assert_frame_equal(data.kpis(data.version(), kpis, "month", start, end, data.where_tuple(where)), want)
-        got = data.distribution(data.version(), "mttr_hours", start, end, data.where_tuple(where))
+        assert_frame_equal(data.kpis(data.version(), DataScope(), kpis, "month", start, end, data.where_tuple(where)), want)
+        got = data.distribution(data.version(), DataScope(), "mttr_hours", start, end, data.where_tuple(where))
         assert_frame_equal(got, want_dist)
 
 
@@ -488,7 +488,7 @@ def test_cards_show_the_full_query_values(dash_db, use_db):  # noqa: F811
     compared = ["prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change", "yoy_change_pct"]
     kpis = ("ticket_volume", "complaint_rate")  # by created time: nothing after the data's last day
     for last_day in (end, end + dt.timedelta(days=62)):
-        got = data.card_kpis(data.version(), kpis, "month", start, last_day, ())
+        got = data.card_kpis(data.version(), DataScope(), kpis, "month", start, last_day, ())
         want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=last_day, scope=DataScope())
         last = want["period_start"].max()
         assert_frame_equal(got.filter(pl.col("period_start") == last), want.filter(pl.col("period_start") == last))
@@ -514,8 +514,8 @@ def test_a_one_value_filter_uses_the_breakdown_only_once_computed(dash_db, use_d
 
     def read(region: str) -> None:
         where = (("region", (region,)),)
-        data.kpis(ver, ("ticket_volume", "backlog"), "month", start, end, where)
-        data.distribution(ver, "mttr_hours", start, end, where)
+        data.kpis(ver, DataScope(), ("ticket_volume", "backlog"), "month", start, end, where)
+        data.distribution(ver, DataScope(), "mttr_hours", start, end, where)
 
     read("east")
     assert calls == [("query", [], {"region": ["east"]}), ("distribution", [], {"region": ["east"]})]
@@ -544,27 +544,27 @@ def test_open_tickets_from_one_list_equal_the_filtered_records(dash_db, use_db, 
     use_db(dash_db)
     ver = data.version()
     day = data.data_range(ver)[2].date()
-    every = data.open_tickets(ver, ())
+    every = data.open_tickets(ver, DataScope(), ())
 
     def busiest(dim: str) -> list[str]:  # the two values with most open tickets: never an empty filter
         q = metrics.query(str(dash_db), metrics=["backlog"], by=[dim], grain=None, start=day, end=day, scope=DataScope())
         return q.sort("n_records", descending=True)[dim].drop_nulls().to_list()[:2]
 
     where = {dim: busiest(dim) if values == "busiest" else values for dim, values in where.items()}
-    got = data.open_tickets(ver, data.where_tuple(where))
+    got = data.open_tickets(ver, DataScope(), data.where_tuple(where))
     want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=where, limit=None, scope=DataScope())
-    assert want.height > 0 and (not where or want.height < data.open_tickets(ver, ()).height)
+    assert want.height > 0 and (not where or want.height < data.open_tickets(ver, DataScope(), ()).height)
     assert_frame_equal(got, want)
     # outlets and cities (values from the data, not coded): the busiest ones among the open tickets
     for dim, col in (("outlet", "outlet_id"), ("city", None)):
         if col is None:
-            values = data.dimension_values(ver, dim)["value"].to_list()[:3]
+            values = data.dimension_values(ver, DataScope(), dim)["value"].to_list()[:3]
         else:
             values = every[col].drop_nulls().value_counts(sort=True)[col].to_list()[:2]
         one = {dim: values, "service_type": ["install", "repair"]}
         want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=one, limit=None, scope=DataScope())
         assert want.height > 0, one
-        assert_frame_equal(data.open_tickets(ver, data.where_tuple(one)), want)
+        assert_frame_equal(data.open_tickets(ver, DataScope(), data.where_tuple(one)), want)
 
 
 def test_a_filtered_breakdown_equals_the_filtered_query(dash_db, use_db):  # noqa: F811
@@ -574,7 +574,7 @@ def test_a_filtered_breakdown_equals_the_filtered_query(dash_db, use_db):  # noq
 
     use_db(dash_db)
     start, end = default_range(dash_db)
-    got = data.kpis(data.version(), ("complaint_rate",), "month", start, end, (("region", ("east",)),), ("region",))
+    got = data.kpis(data.version(), DataScope(), ("complaint_rate",), "month", start, end, (("region", ("east",)),), ("region",))
     want = metrics.query(str(dash_db), metrics=["complaint_rate"], by=["region"], grain="month", start=start, end=end,
                          where={"region": ["east"]}, scope=DataScope())
     assert_frame_equal(got, want)
@@ -587,18 +587,18 @@ def test_the_breaching_list_is_the_metrics_one(dash_db, use_db):  # noqa: F811
 
     use_db(dash_db)
     ver = data.version()
-    every = data.breaching(ver, ())
+    every = data.breaching(ver, DataScope(), ())
     assert every.height > 0 and set(every["stage"]) <= {"first_response", "onsite", "resolution"}
     busiest = every["service_type"].mode().sort()[0]
     # ticket columns and master data (filtered in memory) and an outlet list (asked of metrics)
     outlets = every["outlet_id"].drop_nulls().unique().sort().to_list()[:2]
     for where in ({}, {"service_type": [busiest]}, {"outlet_type": ["outsourced"], "service_type": [busiest]},
                   {"region": ["east", "north"]}, {"outlet": outlets}):
-        got = data.breaching(ver, data.where_tuple(where))
+        got = data.breaching(ver, DataScope(), data.where_tuple(where))
         want = metrics.breaching(str(dash_db), where=where, config=data.settings().config, limit=None,
                                  columns=data.BREACHING_COLUMNS, scope=DataScope())
         assert_frame_equal(got, want)
-    assert 0 < data.breaching(ver, data.where_tuple({"service_type": [busiest]})).height < every.height
+    assert 0 < data.breaching(ver, DataScope(), data.where_tuple({"service_type": [busiest]})).height < every.height
 
 
 def test_every_page_can_be_warmed():

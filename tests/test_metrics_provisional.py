@@ -176,7 +176,7 @@ def october_report(sample, tmp_path_factory):
     con = connect_readonly(db)
     try:
         report = content.build(con, period.parse("2026-10", dt.date(2026, 11, 5)), lang="zh",
-                               config=load_config(None, db))
+                               config=load_config(None, db), scope=DataScope())
     finally:
         con.close()
     paths = writer.write(report, ["html", "csv", "xlsx"], tmp_path_factory.mktemp("report"))

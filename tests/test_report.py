@@ -312,7 +312,7 @@ def test_rerun_gives_the_same_bytes(tmp_path) -> None:
     first, paths = made()
     con = connect_readonly(sample_db())
     try:
-        again = content.build(con, month_of(PERIOD), config=load_config(None, sample_db()))
+        again = content.build(con, month_of(PERIOD), config=load_config(None, sample_db()), scope=DataScope())
     finally:
         con.close()
     second = writer.write(again, list(paths), tmp_path)
