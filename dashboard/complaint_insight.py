@@ -100,7 +100,7 @@ def records_behind(scope: Scope, kpi_id: str, extra: dict[str, str], what: str, 
     where = dict(data.dict_where(scope.where))
     where.update({dim: [code] for dim, code in extra.items() if code})
     w = data.where_tuple(where)
-    if data.unsupported_dims(kpi_id, w):
+    if data.unsupported_dims(kpi_id, w, (), scope.data_scope):
         ui.unsupported(kpi_id, scope)
         return
     only = "numerator" if kpi_id == KPI else None

@@ -126,7 +126,11 @@ def _outside(dim: str, opts: list[str], lang: str, ver: str) -> list[str]:
     return [v for v in asked if v and v not in shown]
 
 
+IGNORED_KEY = "_outside_scope"  # a link's filter values outside the data scope, said in the sidebar
+
+
 def _clear() -> None:
+    st.session_state.pop(IGNORED_KEY, None)
     for dim in FILTER_DIMS:
         st.session_state[dim] = []
     st.session_state.pop("dates", None)
@@ -168,6 +172,8 @@ def sidebar() -> Scope:
             chosen = list(data.in_scope(access, dim, tuple(chosen or ())))
             if chosen:
                 where[dim] = chosen
+        # said for the rest of the session: the widget drops the values from the URL on its next run
+        ignored = st.session_state[IGNORED_KEY] = list(dict.fromkeys([*st.session_state.get(IGNORED_KEY, []), *ignored]))
         if ignored:
             st.caption(T.t("outside_scope_ignored", lg, values="、".join(ignored) if lg == "zh" else ", ".join(ignored)))
         st.button(T.t("reset_filters", lg), on_click=_clear, type="tertiary")

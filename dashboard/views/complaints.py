@@ -27,7 +27,7 @@ def cards(scope: state.Scope) -> None:
             if kpi_id == "complaints_per_1k_orders" and not row:
                 with st.container(border=True):
                     st.metric(R.KPIS[kpi_id].label(scope.lang), "—")
-                    bad = data.unsupported_dims(kpi_id, scope.where)
+                    bad = data.unsupported_dims(kpi_id, scope.where, (), scope.data_scope)
                     if bad:
                         ui.unsupported(kpi_id, scope)
                     elif not data.has_orders(scope.ver):
