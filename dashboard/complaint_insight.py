@@ -246,12 +246,14 @@ def handling_section(scope: Scope) -> None:
         row = whole.filter(pl.col("kpi") == kpi_id).to_dicts() if not whole.is_empty() else []
         with col:
             ui.kpi_card(R.KPIS[kpi_id], row[0] if row else None, scope, period_label=T.t("selected_range", lang))
-    trend = data.kpis(scope.ver, scope.data_scope, (HANDLING[0],), scope.grain, scope.start, scope.end, scope.where, (), False)
+    trend = data.kpis(scope.ver, scope.data_scope, (HANDLING[0],), scope.grain, scope.start, scope.end, scope.where,
+                      (), False)
     point = None
     if not trend.is_empty() and not trend["value"].is_null().all():
         point = ui.chart(charts.trend(trend, HANDLING[0], lang, scope.grain, title=T.t("handling_trend", lang)),
                          key="cp_handling_trend")
-    by = data.kpis(scope.ver, scope.data_scope, (HANDLING[0],), None, scope.start, scope.end, scope.where, ("complaint_reason",))
+    by = data.kpis(scope.ver, scope.data_scope, (HANDLING[0],), None, scope.start, scope.end, scope.where,
+                   ("complaint_reason",))
     p2 = None
     if not by.is_empty():
         p2 = ui.chart(charts.bars(by, HANDLING[0], "complaint_reason", lang, lambda v: reason_label(v, lang),
@@ -305,7 +307,8 @@ def themes_section(scope: Scope) -> None:
             lambda c: themes_text.theme_label(c, lang), return_dtype=pl.String))
         st.markdown(f"**{T.t('keywords_title', lang)}**")
         show_table(kw_shown, scope, key="cp_keywords", name="complaint_keywords", height=320)
-    by_outlet = data.complaint_themes(scope.ver, scope.data_scope, scope.start, scope.end, scope.where, None, ("outlet",))
+    by_outlet = data.complaint_themes(scope.ver, scope.data_scope, scope.start, scope.end, scope.where, None,
+                                      ("outlet",))
     if not by_outlet.is_empty():
         ui.chart(theme_heatmap(by_outlet, scope), key="cp_theme_outlet", selectable=False)
     over_time = data.complaint_themes(scope.ver, scope.data_scope, scope.start, scope.end, scope.where, scope.grain)

@@ -1,6 +1,14 @@
 """The one place the dashboard meets the database: every number comes through here, from
 ``metrics``, ``forecasts`` and ``pipelines.status`` (no SQL of its own), cached.
 
+Data scope. Every read that returns tickets or numbers made from them takes, second, ``scope``:
+the signed-in user's ``aftersales.principal.DataScope`` (no default; pages pass
+``state.Scope.data_scope``, the warmer the whole company's ``DataScope()``). It goes down to
+``metrics``/``forecasts.store``, which AND it with the filters in SQL, and it is part of every
+cache key, in memory and on disk, so a result computed for one scope is never served to another.
+The shortcuts below (a one-value filter answered from its breakdown; the open and breaching lists
+filtered in memory) start from a result read inside the same scope.
+
 Caching. Every cached function takes small hashable arguments and, first, ``ver``: the live
 database file's identity (inode, mtime, size) and the config file's mtime. A load publishes a
 new file by renaming it over the live one (``aftersales.db.writer``), so a new load (or a stored
@@ -275,7 +283,8 @@ def _with(by: tuple[str, ...], dim: str) -> tuple[str, ...]:
     return by if dim in by else (*by, dim)
 
 
-def kpis(ver: str, scope: DataScope, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date, where: Where,
+def kpis(ver: str, scope: DataScope, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date,
+         where: Where,
          by: tuple[str, ...] = (), compare: bool | str = True) -> pl.DataFrame:
     """``metrics.query`` for the KPIs that fit the filters (the others are left out: ask
     ``unsupported_dims`` why). Empty frame when none fit. ``compare`` as ``metrics.query``'s
@@ -303,7 +312,8 @@ def card_kpis(ver: str, scope: DataScope, kpi_ids: tuple[str, ...], grain: str |
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def _kpis(ver: str, scope: DataScope, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date, where: Where,
+def _kpis(ver: str, scope: DataScope, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date,
+          where: Where,
           by: tuple[str, ...] = (), compare: bool | str = True) -> pl.DataFrame:
     fit = _fits(kpi_ids, where, by, scope)
     if "complaints_per_1k_orders" in fit and not has_orders(ver):
@@ -338,7 +348,8 @@ def rank(ver: str, scope: DataScope, kpi: str, level: str, start: dt.date, end: 
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def records(ver: str, scope: DataScope, kpi: str, start: dt.date, end: dt.date, where: Where, period_start: dt.date | None = None,
+def records(ver: str, scope: DataScope, kpi: str, start: dt.date, end: dt.date, where: Where,
+            period_start: dt.date | None = None,
             grain: str | None = None, only: str | None = None, limit: int | None = 1000) -> pl.DataFrame:
     """The records behind a value (personal data masked by ``metrics``): one period of a grain,
     or the whole [start, end] when ``period_start`` is None."""
@@ -356,7 +367,8 @@ def records(ver: str, scope: DataScope, kpi: str, start: dt.date, end: dt.date, 
     return _kept(ver, "records", (scope, kpi, start, end, where, period_start, grain, only, limit), compute)
 
 
-def distribution(ver: str, scope: DataScope, kind: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+def distribution(ver: str, scope: DataScope, kind: str, start: dt.date, end: dt.date, where: Where,
+                 grain: str | None = None,
                  by: tuple[str, ...] = ()) -> pl.DataFrame:
     """``metrics.distribution``; one-value filters answered from the breakdown once it is
     computed (see ``kpis``)."""
@@ -370,7 +382,8 @@ def distribution(ver: str, scope: DataScope, kind: str, start: dt.date, end: dt.
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def _distribution(ver: str, scope: DataScope, kind: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+def _distribution(ver: str, scope: DataScope, kind: str, start: dt.date, end: dt.date, where: Where,
+                  grain: str | None = None,
                   by: tuple[str, ...] = ()) -> pl.DataFrame:
     kpi = metrics.DISTRIBUTIONS[kind][0]
     if unsupported_dims(kpi, where, by, scope):
@@ -644,7 +657,8 @@ def scorecard(ver: str, scope: DataScope, level: str, grain: str, period: dt.dat
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def ftf_losses(ver: str, scope: DataScope, by: tuple[str, ...], grain: str, period: dt.date, where: Where) -> pl.DataFrame:
+def ftf_losses(ver: str, scope: DataScope, by: tuple[str, ...], grain: str, period: dt.date,
+               where: Where) -> pl.DataFrame:
     """``metrics.losses.ftf_losses`` for one period by ``by``."""
     from metrics.losses import ftf_losses as losses
 
@@ -675,7 +689,8 @@ def complaint_matrix(ver: str, scope: DataScope, by: str, start: dt.date, end: d
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def complaint_reason_trend(ver: str, scope: DataScope, grain: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+def complaint_reason_trend(ver: str, scope: DataScope, grain: str, start: dt.date, end: dt.date,
+                           where: Where) -> pl.DataFrame:
     with snapshot() as con:
         return complaint_metrics.reason_trend(con, grain, start, end, dict_where(where), settings().config,
                                               scope=scope)
@@ -690,7 +705,8 @@ def complaint_records(ver: str, scope: DataScope, start: dt.date, end: dt.date, 
 
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
-def repeat_complainants(ver: str, scope: DataScope, start: dt.date, end: dt.date, where: Where, min_complaints: int = 2) -> pl.DataFrame:
+def repeat_complainants(ver: str, scope: DataScope, start: dt.date, end: dt.date, where: Where,
+                        min_complaints: int = 2) -> pl.DataFrame:
     with snapshot() as con:
         return complaint_metrics.repeat_complainants(con, start, end, dict_where(where), min_complaints,
                                                      settings().config, scope=scope)

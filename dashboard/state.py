@@ -173,7 +173,8 @@ def sidebar() -> Scope:
             if chosen:
                 where[dim] = chosen
         # said for the rest of the session: the widget drops the values from the URL on its next run
-        ignored = st.session_state[IGNORED_KEY] = list(dict.fromkeys([*st.session_state.get(IGNORED_KEY, []), *ignored]))
+        ignored = st.session_state[IGNORED_KEY] = list(dict.fromkeys([*st.session_state.get(IGNORED_KEY, []),
+                                                                      *ignored]))
         if ignored:
             st.caption(T.t("outside_scope_ignored", lg, values="、".join(ignored) if lg == "zh" else ", ".join(ignored)))
         st.button(T.t("reset_filters", lg), on_click=_clear, type="tertiary")

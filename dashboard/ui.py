@@ -296,7 +296,8 @@ def records_panel(scope: Scope, kpi_id: str, *, period_start: dt.date | None = N
     if data.unsupported_dims(kpi_id, data.where_tuple(where), (), scope.data_scope):
         unsupported(kpi_id, scope)
         return
-    rec = data.records(scope.ver, scope.data_scope, kpi_id, scope.start, scope.end, data.where_tuple(where), period_start, grain, only,
+    rec = data.records(scope.ver, scope.data_scope, kpi_id, scope.start, scope.end, data.where_tuple(where),
+                       period_start, grain, only,
                        limit)
     with st.expander(T.t("drill_for", lang, what=what or R.KPIS[kpi_id].label(lang)), expanded=expanded):
         if rec.is_empty():

@@ -190,7 +190,8 @@ def _overall(table: pl.DataFrame, kpis: list[str]) -> pl.DataFrame:
     return out.with_columns(overall_rank=pl.col("overall_score").rank("min").cast(pl.Int64))
 
 
-def _overdue(con, level: str, start: dt.date, end: dt.date, where, conf, as_of, scope: DataScope) -> tuple[pl.DataFrame, dt.datetime | None]:
+def _overdue(con, level: str, start: dt.date, end: dt.date, where, conf, as_of,
+             scope: DataScope) -> tuple[pl.DataFrame, dt.datetime | None]:
     """Tickets open past their resolution limit at the period's end (and at the previous one's),
     per unit. The period's end is capped at the data's latest time (a current period)."""
     latest = as_of or data_as_of(con, facts_source(con))

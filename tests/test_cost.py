@@ -169,7 +169,8 @@ def test_an_older_database_without_the_warranty_columns(tmp_path, masters):
     con.close()
     june = dict(grain="month", start=dt.date(2024, 6, 1), end=dt.date(2024, 6, 30), config=DEFAULTS)
     with duckdb.connect(str(db), read_only=True) as c:  # a reader, before any writer upgraded it
-        r = {x["kpi"]: x for x in metrics.query(c, metrics=["cost_total", "warranty_share"], **june, scope=DataScope()).to_dicts()}
+        r = {x["kpi"]: x for x in metrics.query(c, metrics=["cost_total", "warranty_share"], **june,
+                                                scope=DataScope()).to_dicts()}
     assert r["cost_total"]["value"] == 99.5
     assert r["warranty_share"]["status"] == "no_data"  # no warranty recorded is not 0% in warranty
     with writer(db) as c:

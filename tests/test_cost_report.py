@@ -17,7 +17,8 @@ from tests.test_report_data import close, made, month_of, sample_db
 
 def expected(dim: str) -> pl.DataFrame:
     p = month_of("2026-09")
-    return metrics.query(sample_db(), metrics=list(cost.ALL), by=[dim], grain=None, start=p.start, end=p.end, scope=DataScope())
+    return metrics.query(sample_db(), metrics=list(cost.ALL), by=[dim], grain=None, start=p.start, end=p.end,
+                         scope=DataScope())
 
 
 @pytest.mark.parametrize("dim", ["region", "service_type", "warranty"])

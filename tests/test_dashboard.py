@@ -221,7 +221,8 @@ def test_data_page_completeness_follows_filter(dash_db, use_db):  # noqa: F811
     at = app("data", "en", params={"tab": T.t("completeness_per_kpi", "en")})
     at.multiselect(key="service_type").set_value(["repair"]).run()
     table = at.dataframe[-1].value
-    want = metrics.query(str(dash_db), grain=None, start=start, end=end, where={"service_type": ["repair"]}, scope=DataScope())
+    want = metrics.query(str(dash_db), grain=None, start=start, end=end, where={"service_type": ["repair"]},
+                         scope=DataScope())
     shown = dict(zip(table["KPI"], table["Records"], strict=True))
     for r in want.to_dicts():
         assert shown[R.KPIS[r["kpi"]].en] == T.number(r["n_records"], "en")
@@ -236,7 +237,8 @@ def test_complaint_list_is_the_records_behind_the_rate(dash_db, use_db):  # noqa
     at = app("complaints", "en", params={"tab": T.t("complaint_list", "en")})
     listed = at.dataframe[-1].value
     last = periods.trunc(end, "month")
-    want = metrics.records(str(dash_db), "complaint_rate", period_start=last, grain="month", only="numerator", scope=DataScope())
+    want = metrics.records(str(dash_db), "complaint_rate", period_start=last, grain="month", only="numerator",
+                           scope=DataScope())
     assert sorted(listed["Ticket id"]) == sorted(want["ticket_id"].to_list())
     assert all("**" in n for n in listed["Customer name"].dropna())  # personal data masked
 
@@ -339,7 +341,8 @@ def test_reads_while_a_load_runs(dash_db, use_db, tmp_path):  # noqa: F811
         reader.join()
     assert not errors, errors[:3]
     assert len(seen) >= 2 and seen <= {base + 5000 * k for k in range(4)}
-    assert int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end, scope=DataScope())["value"][0]) == base + 15000
+    assert int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end,
+                             scope=DataScope())["value"][0]) == base + 15000
 
 
 # -- built right ----------------------------------------------------------------------------------
@@ -467,10 +470,12 @@ def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, 
     use_db(dash_db)
     start, end = default_range(dash_db)
     kpis = ("ticket_volume", "complaint_rate", "mttr", "mttr_p90", "nps", "backlog", "sla_compliance")
-    want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=end, where=where, scope=DataScope())
+    want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=end, where=where,
+                         scope=DataScope())
     want_dist = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where, scope=DataScope())
     with data.computing_breakdowns():  # as the warmer: from the breakdown whenever one value is picked
-        assert_frame_equal(data.kpis(data.version(), DataScope(), kpis, "month", start, end, data.where_tuple(where)), want)
+        assert_frame_equal(data.kpis(data.version(), DataScope(), kpis, "month", start, end,
+                                     data.where_tuple(where)), want)
         got = data.distribution(data.version(), DataScope(), "mttr_hours", start, end, data.where_tuple(where))
         assert_frame_equal(got, want_dist)
 
@@ -489,7 +494,8 @@ def test_cards_show_the_full_query_values(dash_db, use_db):  # noqa: F811
     kpis = ("ticket_volume", "complaint_rate")  # by created time: nothing after the data's last day
     for last_day in (end, end + dt.timedelta(days=62)):
         got = data.card_kpis(data.version(), DataScope(), kpis, "month", start, last_day, ())
-        want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=last_day, scope=DataScope())
+        want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=last_day,
+                             scope=DataScope())
         last = want["period_start"].max()
         assert_frame_equal(got.filter(pl.col("period_start") == last), want.filter(pl.col("period_start") == last))
         assert want.filter(pl.col("period_start") == last)["yoy_value"].is_not_null().any()
@@ -547,12 +553,14 @@ def test_open_tickets_from_one_list_equal_the_filtered_records(dash_db, use_db, 
     every = data.open_tickets(ver, DataScope(), ())
 
     def busiest(dim: str) -> list[str]:  # the two values with most open tickets: never an empty filter
-        q = metrics.query(str(dash_db), metrics=["backlog"], by=[dim], grain=None, start=day, end=day, scope=DataScope())
+        q = metrics.query(str(dash_db), metrics=["backlog"], by=[dim], grain=None, start=day, end=day,
+                          scope=DataScope())
         return q.sort("n_records", descending=True)[dim].drop_nulls().to_list()[:2]
 
     where = {dim: busiest(dim) if values == "busiest" else values for dim, values in where.items()}
     got = data.open_tickets(ver, DataScope(), data.where_tuple(where))
-    want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=where, limit=None, scope=DataScope())
+    want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=where, limit=None,
+                           scope=DataScope())
     assert want.height > 0 and (not where or want.height < data.open_tickets(ver, DataScope(), ()).height)
     assert_frame_equal(got, want)
     # outlets and cities (values from the data, not coded): the busiest ones among the open tickets
@@ -562,7 +570,8 @@ def test_open_tickets_from_one_list_equal_the_filtered_records(dash_db, use_db, 
         else:
             values = every[col].drop_nulls().value_counts(sort=True)[col].to_list()[:2]
         one = {dim: values, "service_type": ["install", "repair"]}
-        want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=one, limit=None, scope=DataScope())
+        want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=one, limit=None,
+                               scope=DataScope())
         assert want.height > 0, one
         assert_frame_equal(data.open_tickets(ver, DataScope(), data.where_tuple(one)), want)
 
@@ -574,7 +583,8 @@ def test_a_filtered_breakdown_equals_the_filtered_query(dash_db, use_db):  # noq
 
     use_db(dash_db)
     start, end = default_range(dash_db)
-    got = data.kpis(data.version(), DataScope(), ("complaint_rate",), "month", start, end, (("region", ("east",)),), ("region",))
+    got = data.kpis(data.version(), DataScope(), ("complaint_rate",), "month", start, end, (("region", ("east",)),),
+                    ("region",))
     want = metrics.query(str(dash_db), metrics=["complaint_rate"], by=["region"], grain="month", start=start, end=end,
                          where={"region": ["east"]}, scope=DataScope())
     assert_frame_equal(got, want)

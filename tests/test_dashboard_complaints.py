@@ -101,7 +101,8 @@ def test_themes_show_the_theme_names(dash_db, use_db):  # noqa: F811
 def test_a_matrix_cell_lists_the_complaints_it_rests_on(dash_db, use_db):  # noqa: F811
     use_db(dash_db)
     start, end = default_range(dash_db)
-    cells = C.matrix(str(dash_db), "outlet", start, end, scope=DataScope()).drop_nulls("outlet").sort("complaints", descending=True)
+    cells = C.matrix(str(dash_db), "outlet", start, end, scope=DataScope()).drop_nulls("outlet").sort("complaints",
+                                                                                                      descending=True)
     top = cells.row(0, named=True)  # the cell listed by default: the one with most complaints
     at = app("complaints", "en", params={"tab": T.t("tab_matrix", "en")})
     listed = at.dataframe[-1].value

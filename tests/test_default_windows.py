@@ -52,7 +52,8 @@ def test_each_kpi_reaches_its_own_latest_date():
     insert(con, "tickets", [repair(1, dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 2))])
     insert(con, "surveys", [dict(survey_id="S1", ticket_id="T1", responded_at=dt.datetime(2024, 8, 20),
                                  satisfaction=5)])
-    both = metrics.query(con, metrics=["ticket_volume", "csat"], grain="month", config=DEFAULTS, compare=False, scope=DataScope())
+    both = metrics.query(con, metrics=["ticket_volume", "csat"], grain="month", config=DEFAULTS, compare=False,
+                         scope=DataScope())
     assert both["period_start"].min() == dt.date(2024, 3, 1)
     assert both["period_start"].max() == dt.date(2024, 8, 1)  # the survey's month, after the last ticket
     csat = both.filter(both["kpi"] == "csat")

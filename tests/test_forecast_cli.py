@@ -84,7 +84,8 @@ def test_workload_from_a_planners_file(tmp_path, small_db, capsys):
     fc = store.read_forecast(small_db, run["run_id"], scope=DataScope())
     assert fc.height == 2 * 28 and fc["ds"].min() == dt.date(2025, 7, 1)
     assert (fc["yhat_lower_80"] <= fc["yhat"]).all() and (fc["yhat"] <= fc["yhat_upper_95"]).all()
-    assert store.read_staffing(small_db, run["run_id"], scope=DataScope()).is_empty()  # no staffing for a planner's file
+    assert store.read_staffing(small_db, run["run_id"],
+                               scope=DataScope()).is_empty()  # no staffing for a planner's file
 
 
 def test_bad_files_are_named_with_row_and_column(tmp_path, small_db, capsys):
@@ -155,7 +156,8 @@ def test_freq_and_calendar_options_are_checked(tmp_path):
 def test_forecast_all_and_workload_backtest_on_the_database(small_db, capsys):
     assert main(["--db", str(small_db), "forecast", "all", "--workers", "2", "--origins", "2"]) == 0
     run = store.latest_run(small_db, "workload")
-    assert run["source"] == "database" and not store.read_forecast(small_db, run["run_id"], scope=DataScope()).is_empty()
+    assert run["source"] == "database" and not store.read_forecast(small_db, run["run_id"],
+                                                                   scope=DataScope()).is_empty()
     assert main(["--db", str(small_db), "backtest", "workload", "--workers", "2", "--origins", "2"]) == 0
     out = capsys.readouterr().out
     assert "80% interval coverage" in out

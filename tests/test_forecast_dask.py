@@ -99,8 +99,10 @@ def test_workload_and_parts_on_dask_store_what_the_local_executor_stores(cluster
     assert _chunks_run(cluster) - before >= 2
     assert _stored(db, on_dask["run_id"]).height > 0
     assert_frame_equal(_stored(db, on_dask["run_id"]), _stored(db, local["run_id"]))
-    assert_frame_equal(store.read_reorder(db, on_dask["run_id"], scope=DataScope()).drop("run_id", strict=False).sort("part_no"),
-                       store.read_reorder(db, local["run_id"], scope=DataScope()).drop("run_id", strict=False).sort("part_no"))
+    assert_frame_equal(store.read_reorder(db, on_dask["run_id"], scope=DataScope()).drop("run_id",
+                                                                                         strict=False).sort("part_no"),
+                       store.read_reorder(db, local["run_id"], scope=DataScope()).drop("run_id",
+                                                                                       strict=False).sort("part_no"))
 
 
 def _free_port() -> int:

@@ -82,7 +82,8 @@ def test_clear_errors(db, kwargs, message):
 
 
 def test_chinese_labels_accepted_in_filters(db):
-    a = metrics.query(db, metrics=["ticket_volume"], where={"region": "华东"}, grain="month", start=JUNE, end=JUNE_END, scope=DataScope())
+    a = metrics.query(db, metrics=["ticket_volume"], where={"region": "华东"}, grain="month", start=JUNE, end=JUNE_END,
+                      scope=DataScope())
     b = metrics.query(db, metrics=["ticket_volume"], where={"region": ["east"]}, grain="month", start=JUNE,
                       end=JUNE_END, scope=DataScope())
     assert a["value"].to_list() == b["value"].to_list() and a["value"][0] > 0
@@ -92,10 +93,12 @@ def test_filter_value_in_records_but_not_in_master_data():
     con = fixture_con()
     con.execute("INSERT INTO tickets (ticket_id, channel, service_type, status, outlet_id, created_at) "
                 "VALUES ('T1', 'jd', 'repair', 'open', 'OX', '2024-06-03')")
-    df = metrics.query(con, metrics=["ticket_volume"], where={"outlet": "OX"}, start=JUNE, end=JUNE_END, scope=DataScope())
+    df = metrics.query(con, metrics=["ticket_volume"], where={"outlet": "OX"}, start=JUNE, end=JUNE_END,
+                       scope=DataScope())
     assert df["value"].to_list() == [1.0]
     with pytest.raises(UserError, match="unknown outlet 'OY'; valid values: OX"):
-        metrics.query(con, metrics=["ticket_volume"], where={"outlet": "OY"}, start=JUNE, end=JUNE_END, scope=DataScope())
+        metrics.query(con, metrics=["ticket_volume"], where={"outlet": "OY"}, start=JUNE, end=JUNE_END,
+                      scope=DataScope())
 
 
 def test_values_are_bound_never_inlined(db):
@@ -253,10 +256,12 @@ def test_records_for_other_bases(db, kpi):
 
 def test_distributions(db):
     sat = metrics.distribution(db, "satisfaction", grain="month", start=JUNE, end=JUNE_END, scope=DataScope())
-    csat = metrics.query(db, metrics=["csat_mean"], grain="month", start=JUNE, end=JUNE_END, scope=DataScope()).to_dicts()[0]
+    csat = metrics.query(db, metrics=["csat_mean"], grain="month", start=JUNE, end=JUNE_END,
+                         scope=DataScope()).to_dicts()[0]
     assert sat["count"].sum() == csat["n_records"] and set(sat["bucket"]) <= {"1", "2", "3", "4", "5"}
     assert sat["share"].sum() == pytest.approx(1.0)
-    hist = metrics.distribution(db, "mttr_hours", grain="month", start=JUNE, end=JUNE_END, by=["region"], scope=DataScope())
+    hist = metrics.distribution(db, "mttr_hours", grain="month", start=JUNE, end=JUNE_END, by=["region"],
+                                scope=DataScope())
     mttr = metrics.query(db, metrics=["mttr"], grain="month", start=JUNE, end=JUNE_END, scope=DataScope()).to_dicts()[0]
     assert hist["count"].sum() == mttr["n_records"]
     with pytest.raises(UserError, match="unknown distribution"):
@@ -264,7 +269,8 @@ def test_distributions(db):
 
 
 def test_dimension_values(db):
-    assert metrics.dimension_values(db, "region", scope=DataScope())["value"].to_list() == list(R.DIMENSIONS["region"].labels)
+    assert metrics.dimension_values(db, "region",
+                                    scope=DataScope())["value"].to_list() == list(R.DIMENSIONS["region"].labels)
     outlets = metrics.dimension_values(db, "outlet", scope=DataScope())
     assert outlets["value"][0] == "O0000" and outlets["label"][0] == "网点0"
 

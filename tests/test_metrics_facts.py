@@ -250,7 +250,8 @@ def test_breaching_lists_open_tickets_past_each_sla_stage():
         assert got.columns[:4] == ["ticket_id", "stage", "due_at", "overdue_hours"]
         assert all(n is None or n.endswith("**") for n in got["customer_name"].to_list())
         # an earlier as-of: fewer tickets were due, and the limit keeps the most overdue
-        earlier = metrics.breaching(con, config=DEFAULTS, as_of=now - dt.timedelta(days=20), limit=None, scope=DataScope())
+        earlier = metrics.breaching(con, config=DEFAULTS, as_of=now - dt.timedelta(days=20), limit=None,
+                                    scope=DataScope())
         assert len(earlier) > 0 and earlier["due_at"].max() <= now - dt.timedelta(days=20)
         top = metrics.breaching(con, config=DEFAULTS, limit=5, scope=DataScope())
         assert top["overdue_hours"].to_list() == hours[:5]
@@ -260,7 +261,8 @@ def test_breaching_lists_open_tickets_past_each_sla_stage():
         with pytest.raises(UserError, match="part_no"):
             metrics.breaching(con, where={"part_no": "P001"}, config=DEFAULTS, scope=DataScope())
         # some ticket columns only: the same rows, those columns (masked as before)
-        few = metrics.breaching(con, config=DEFAULTS, limit=None, columns=["customer_name", "channel"], scope=DataScope())
+        few = metrics.breaching(con, config=DEFAULTS, limit=None, columns=["customer_name", "channel"],
+                                scope=DataScope())
         assert few.columns == ["ticket_id", "stage", "due_at", "overdue_hours", "channel", "customer_name"]
         assert few.equals(got.select(few.columns))
         with pytest.raises(UserError, match="customer_secret"):

@@ -113,7 +113,8 @@ def test_complaints_per_1k_orders_needs_orders(con):
     with pytest.raises(metrics.compute.UserError, match="orders_daily"):
         metrics.query(con, metrics=["complaints_per_1k_orders"], start=JUNE, end=JUNE, scope=DataScope())
     # asked for everything: left out, not an error
-    assert "complaints_per_1k_orders" not in metrics.query(con, start=JUNE, end=JUNE, scope=DataScope())["kpi"].to_list()
+    assert "complaints_per_1k_orders" not in metrics.query(con, start=JUNE, end=JUNE,
+                                                           scope=DataScope())["kpi"].to_list()
 
 
 def test_first_response_time(con):

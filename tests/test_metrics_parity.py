@@ -274,7 +274,8 @@ def test_drill_down_matches_breakdown(sample):
     kpis = [k for k in R.KPIS if k != "complaints_per_1k_orders"]
     narrow = metrics.query(con, metrics=kpis, grain="month", start=month, end=month, where={"outlet": outlet},
                            config=DEFAULTS, scope=DataScope())
-    broad = metrics.query(con, metrics=kpis, by=["outlet"], grain="month", start=month, end=month, config=DEFAULTS, scope=DataScope())
+    broad = metrics.query(con, metrics=kpis, by=["outlet"], grain="month", start=month, end=month, config=DEFAULTS,
+                          scope=DataScope())
     broad = broad.filter(pl.col("outlet") == outlet).drop("outlet")
     cols = ["kpi", "value", "numerator", "denominator", "n_records", "prev_value", "yoy_value", "n_excluded"]
     a = narrow.select(cols).sort("kpi")

@@ -43,7 +43,8 @@ def _key(df: pl.DataFrame, dims: list[str]) -> dict:
 @given(n=st.integers(20, 600), seed=st.integers(0, 10_000), by=st.sampled_from([[], ["region"], ["service_type"]]))
 def test_values_in_range(n, seed, by):
     con = _db(n, seed)
-    df = metrics.query(con, by=by, grain="week", start=START, end=dt.date(2024, 7, 29), config=DEFAULTS, as_of=AS_OF, scope=DataScope())
+    df = metrics.query(con, by=by, grain="week", start=START, end=dt.date(2024, 7, 29), config=DEFAULTS, as_of=AS_OF,
+                       scope=DataScope())
     for r in df.to_dicts():
         k = R.KPIS[r["kpi"]]
         v, lo, hi = r["value"], r["ci_low"], r["ci_high"]

@@ -67,7 +67,8 @@ def test_horizon_is_the_end_of_the_last_day_loaded(sample):
 
 def test_october_repair_success_is_provisional_until_its_recheck_closes(sample):
     db, gen = sample
-    df = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=dt.date(2026, 9, 1), end=OCT, scope=DataScope())
+    df = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=dt.date(2026, 9, 1), end=OCT,
+                       scope=DataScope())
     october = _row(df, "repair_success_rate", OCT)
     recheck = R.KPIS["repair_success_rate"].maturity.days
     assert recheck == R.REPEAT_REPAIR_DAYS == 30
@@ -114,7 +115,8 @@ def test_surveys_wait_for_the_survey_lag_measured_from_the_data(sample):
           & (j["created_at"] >= pd.Timestamp(since - dt.timedelta(days=R.LAG_CAP_DAYS)))]
     lag = math.ceil(((j["responded_at"] - j["resolved_at"]).dt.total_seconds() / 86400).quantile(0.95))
     assert 0 < lag < R.LAG_CAP_DAYS
-    df = metrics.query(db, metrics=["csat", "nps", "survey_response_rate"], grain="month", start=OCT, end=OCT, scope=DataScope())
+    df = metrics.query(db, metrics=["csat", "nps", "survey_response_rate"], grain="month", start=OCT, end=OCT,
+                       scope=DataScope())
     for kpi in ("csat", "nps", "survey_response_rate"):
         r = _row(df, kpi, OCT)
         assert r["status"] == "provisional" and r["final_on"] == NOV + dt.timedelta(days=lag), (kpi, r)
@@ -135,7 +137,8 @@ def test_an_explicit_as_of_moves_the_horizon(sample):
 def test_the_current_period_is_provisional_and_as_complete_as_it_is_old(sample):
     db, _ = sample
     as_of = dt.datetime(2026, 10, 16)  # 15 of October's 31 days observed
-    df = metrics.query(db, metrics=["ticket_volume", "mttr"], grain="month", start=OCT, end=OCT, as_of=as_of, scope=DataScope())
+    df = metrics.query(db, metrics=["ticket_volume", "mttr"], grain="month", start=OCT, end=OCT, as_of=as_of,
+                       scope=DataScope())
     for kpi in ("ticket_volume", "mttr"):
         r = _row(df, kpi, OCT)
         assert r["status"] == "provisional" and r["final_on"] == NOV
@@ -207,7 +210,8 @@ def test_the_dashboard_says_provisional_with_the_date(sample):
     from dashboard import charts, ui
 
     db, _ = sample
-    df = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=dt.date(2026, 8, 1), end=OCT, scope=DataScope())
+    df = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=dt.date(2026, 8, 1), end=OCT,
+                       scope=DataScope())
     assert ui.status_badge("provisional", "zh", dt.date(2026, 12, 1)) == ":orange-badge[暂定,2026年12月1日定稿]"
     shown = ui.format_values(df, "zh")
     assert shown["status"].to_list()[-1] == "暂定,2026年12月1日定稿"

@@ -156,7 +156,8 @@ def test_an_older_database_keeps_working(tmp_path, masters):
     _old_database(db)
     # a reader, before any writer upgraded it: the new columns read as empty
     with duckdb.connect(str(db), read_only=True) as c:
-        r = metrics.query(c, metrics=["reopen_rate"], grain="month", start=JUNE, end=JUNE_END, config=DEFAULTS, scope=DataScope())
+        r = metrics.query(c, metrics=["reopen_rate"], grain="month", start=JUNE, end=JUNE_END, config=DEFAULTS,
+                          scope=DataScope())
         assert r["value"].to_list() == [1.0]
     # a writer adds the columns, and the derived tables are rebuilt with them
     with writer(db) as c:
@@ -185,7 +186,8 @@ def test_summary_counts_open_tickets_as_the_backlog_does(db_path, masters, tmp_p
     load_paths(db_path, [*masters, f], show_progress=False)
     assert status.open_tickets(db_path) == 2
     assert any(line.endswith("; 2 open") for line in summary_lines(db_path))
-    backlog = metrics.query(db_path, metrics=["backlog"], grain=None, start=JUNE, end=JUNE_END, config=DEFAULTS, scope=DataScope())
+    backlog = metrics.query(db_path, metrics=["backlog"], grain=None, start=JUNE, end=JUNE_END, config=DEFAULTS,
+                            scope=DataScope())
     assert backlog["value"].to_list() == [2]
 
 
@@ -230,7 +232,8 @@ def test_the_config_may_judge_every_ticket_by_the_limits(con):
         ticket(2, created_at=ts(2), resolved_at=ts(3)),
         ticket(3, created_at=ts(20), resolved_at=None, status="open")])
     conf = {**DEFAULTS, "sla_verdict": "limits"}
-    df = metrics.query(con, metrics=["sla_compliance"], grain="month", start=JUNE, end=JUNE_END, config=conf, scope=DataScope())
+    df = metrics.query(con, metrics=["sla_compliance"], grain="month", start=JUNE, end=JUNE_END, config=conf,
+                       scope=DataScope())
     r = df.filter(df["period_start"] == JUNE).to_dicts()[0]
     assert (r["numerator"], r["denominator"], r["basis"]) == (2, 3, "sla_hours: 3")
     with pytest.raises(Exception, match="sla_verdict"):

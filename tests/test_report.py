@@ -79,7 +79,8 @@ def test_a_date_range_compares_with_the_ranges_before_and_a_year_earlier() -> No
     rows = {r["kpi"]: r for r in read_csv(paths["csv"])}
     db = sample_db()
     cur = by_kpi(metrics.query(db, grain=None, start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 15), scope=DataScope()))
-    prev = by_kpi(metrics.query(db, grain=None, start=dt.date(2026, 8, 17), end=dt.date(2026, 8, 31), scope=DataScope()))
+    prev = by_kpi(metrics.query(db, grain=None, start=dt.date(2026, 8, 17), end=dt.date(2026, 8, 31),
+                                scope=DataScope()))
     yoy = by_kpi(metrics.query(db, grain=None, start=dt.date(2025, 9, 1), end=dt.date(2025, 9, 15), scope=DataScope()))
     assert set(rows) == set(cur)
     for k, r in rows.items():

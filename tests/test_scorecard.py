@@ -149,7 +149,8 @@ def test_loss_cause_of_each_kind_of_first_visit():
     # 8 resolved, 1 first-time fix → 7 losses: P, A, R one each; N, H, X not fixed; O other
     assert counts == {"need_parts": 1, "customer_absent": 1, "not_fixed": 3, "referred": 1, "other": 1}
     assert set(got["resolved"]) == {8}
-    r = metrics.query(c, metrics=["first_time_fix_rate"], grain="month", start=june.date(), end=june.date(), scope=DataScope()).to_dicts()[0]
+    r = metrics.query(c, metrics=["first_time_fix_rate"], grain="month", start=june.date(), end=june.date(),
+                      scope=DataScope()).to_dicts()[0]
     assert r["denominator"] - r["numerator"] == sum(counts.values())
 
 

@@ -25,7 +25,8 @@ def db():
 
 @pytest.fixture(scope="module")
 def outlet(db):
-    return scorecard(db, "outlet", config=DEFAULTS, scope=DataScope()).table.sort("ticket_volume", descending=True)["outlet"][0]
+    return scorecard(db, "outlet", config=DEFAULTS, scope=DataScope()).table.sort("ticket_volume",
+                                                                                  descending=True)["outlet"][0]
 
 
 def test_page_numbers_are_the_scorecards(db, outlet):

@@ -62,7 +62,8 @@ def test_config_codes_are_accepted_listed_and_labelled(tmp_path, db_path):
     assert ("email", "邮件") in list(values.iter_rows())
     with duckdb.connect(str(db_path), read_only=True) as con:
         assert check_where(con, {"channel": ["邮件", "web"]}) == {"channel": ["email", "web"]}
-    df = metrics.query(db_path, metrics=["ticket_volume"], by=["channel"], grain=None, config=config.load_config(cfg), scope=DataScope())
+    df = metrics.query(db_path, metrics=["ticket_volume"], by=["channel"], grain=None,
+                       config=config.load_config(cfg), scope=DataScope())
     assert dict(zip(df["channel"].to_list(), df["value"].to_list(), strict=True)) == {"email": 1, "web": 1, "jd": 1}
     # the built-in lists themselves never change
     assert "email" not in model.CHANNELS

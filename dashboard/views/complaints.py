@@ -18,7 +18,8 @@ TABS = ["tab_breakdown", *insight.SECTIONS, "complaint_list"]
 
 
 def cards(scope: state.Scope) -> None:
-    whole = data.kpis(scope.ver, scope.data_scope, (KPI, "complaints_per_1k_orders", "ticket_volume"), None, scope.start, scope.end,
+    whole = data.kpis(scope.ver, scope.data_scope, (KPI, "complaints_per_1k_orders", "ticket_volume"), None,
+                      scope.start, scope.end,
                       scope.where)
     cols = st.columns(3)
     for col, kpi_id in zip(cols, (KPI, "complaints_per_1k_orders", "ticket_volume"), strict=True):
@@ -64,13 +65,16 @@ def reads(scope: state.Scope, breakdown_tab: bool, list_tab: bool) -> list[tuple
     """The reads of the cards, the trend and the open tab, independent of one another (the
     complaint list is of the range's last period: see ``overview.first_reads`` on guessing it)."""
     v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, scope.data_scope, (KPI, "complaints_per_1k_orders", "ticket_volume"), None, a, b, w),
+    calls: list[tuple] = [(data.kpis, v, scope.data_scope, (KPI, "complaints_per_1k_orders", "ticket_volume"), None,
+                           a, b, w),
                           (data.kpis, v, scope.data_scope, (KPI,), scope.grain, a, b, w, (), False)]
     if breakdown_tab:
-        calls += [(data.kpis, v, scope.data_scope, (KPI,), None, a, b, w, (dim,)) for dim in ("channel", "product_category")]
+        calls += [(data.kpis, v, scope.data_scope, (KPI,), None, a, b, w, (dim,)) for dim in ("channel",
+                                                                                              "product_category")]
         calls.append((data.complaint_reasons, v, scope.data_scope, a, b, w))
     if list_tab:
-        calls.append((data.records, v, scope.data_scope, KPI, a, b, w, periods.trunc(b, scope.grain), scope.grain, "numerator",
+        calls.append((data.records, v, scope.data_scope, KPI, a, b, w, periods.trunc(b, scope.grain), scope.grain,
+                      "numerator",
                       ui.RECORD_LIMIT))
     return calls
 
@@ -80,9 +84,11 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     the cards, the trend and the breakdown tab the page opens on, "rest" the complaint list,
     "aggregates" the KPI values one-value filters are answered from."""
     if stage == "rest":
-        trend = data.kpis(scope.ver, scope.data_scope, (KPI,), scope.grain, scope.start, scope.end, scope.where, (), False)
+        trend = data.kpis(scope.ver, scope.data_scope, (KPI,), scope.grain, scope.start, scope.end, scope.where, (),
+                          False)
         if not trend.is_empty():
-            data.records(scope.ver, scope.data_scope, KPI, scope.start, scope.end, scope.where, trend["period_start"].max(),
+            data.records(scope.ver, scope.data_scope, KPI, scope.start, scope.end, scope.where,
+                         trend["period_start"].max(),
                          scope.grain, "numerator", ui.RECORD_LIMIT)
         return
     data.together(*reads(scope, True, False))
@@ -134,7 +140,8 @@ def complaint_list(scope: state.Scope, trend: pl.DataFrame, picked: list | None)
     else:
         st.caption(T.t("list_period", lang, p=T.period(last, scope.grain, lang)))
         # the records behind the rate, the reason (in words) and the complaint text first
-        rec = data.records(scope.ver, scope.data_scope, KPI, scope.start, scope.end, scope.where, last, scope.grain, "numerator",
+        rec = data.records(scope.ver, scope.data_scope, KPI, scope.start, scope.end, scope.where, last, scope.grain,
+                           "numerator",
                            ui.RECORD_LIMIT)
         insight.complaint_list(rec, scope, key="cp_list", name=f"complaints_{last.isoformat()}")
 

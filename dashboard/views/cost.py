@@ -45,7 +45,8 @@ def summary(scope: state.Scope) -> pl.DataFrame:
 def components(scope: state.Scope) -> None:
     """Parts, labour, travel and refunds per period, stacked; cost per ticket and per repair."""
     lang = scope.lang
-    df = data.kpis(scope.ver, scope.data_scope, (*COMPONENTS, *PER_UNIT), scope.grain, scope.start, scope.end, scope.where, (), False)
+    df = data.kpis(scope.ver, scope.data_scope, (*COMPONENTS, *PER_UNIT), scope.grain, scope.start, scope.end,
+                   scope.where, (), False)
     if df.is_empty() or df["value"].is_null().all():
         ui.empty("empty_filter", scope)
         return
@@ -119,8 +120,10 @@ def warranty(scope: state.Scope) -> None:
     """In warranty against paid by the customer: cost, per repair, what customers paid; the trend."""
     lang = scope.lang
     kpis = ("cost_total", "cost_per_repair", "customer_charges")
-    whole = data.kpis(scope.ver, scope.data_scope, kpis, None, scope.start, scope.end, scope.where, ("warranty",), False)
-    trend = data.kpis(scope.ver, scope.data_scope, ("warranty_share",), scope.grain, scope.start, scope.end, scope.where, (), False)
+    whole = data.kpis(scope.ver, scope.data_scope, kpis, None, scope.start, scope.end, scope.where, ("warranty",),
+                      False)
+    trend = data.kpis(scope.ver, scope.data_scope, ("warranty_share",), scope.grain, scope.start, scope.end,
+                      scope.where, (), False)
     if whole.is_empty() or whole["value"].is_null().all():
         ui.empty("empty_filter", scope)
         return
@@ -149,7 +152,8 @@ def reads(scope: state.Scope, tabs: tuple[bool, bool, bool]) -> list[tuple]:
     if by_tab:
         calls.append((data.kpis, v, scope.data_scope, TABLE_KPIS, None, a, b, w, (state.widget_value("cost_dim", BREAKDOWNS),), False))
     if warranty_tab:
-        calls += [(data.kpis, v, scope.data_scope, ("cost_total", "cost_per_repair", "customer_charges"), None, a, b, w, ("warranty",),
+        calls += [(data.kpis, v, scope.data_scope, ("cost_total", "cost_per_repair", "customer_charges"), None, a, b,
+                   w, ("warranty",),
                    False), (data.kpis, v, scope.data_scope, ("warranty_share",), scope.grain, a, b, w, (), False)]
     return calls
 

@@ -36,7 +36,8 @@ def cards(df: pl.DataFrame, scope: state.Scope) -> None:
 
 
 def mover_reads(scope: state.Scope, kpi_id: str, last: dt.date) -> list[tuple]:
-    return [(data.kpis, scope.ver, scope.data_scope, (kpi_id,), scope.grain, last, last, scope.where, (dim,)) for dim in MOVER_DIMS]
+    return [(data.kpis, scope.ver, scope.data_scope, (kpi_id,), scope.grain, last, last, scope.where,
+             (dim,)) for dim in MOVER_DIMS]
 
 
 def movers(df: pl.DataFrame, scope: state.Scope) -> None:

@@ -55,7 +55,8 @@ def consumption(scope: state.Scope) -> None:
     lang = scope.lang
     if ui.unsupported("parts_consumption", scope):
         return
-    df = data.kpis(scope.ver, scope.data_scope, ("parts_consumption",), None, scope.start, scope.end, scope.where, ("part_no",))
+    df = data.kpis(scope.ver, scope.data_scope, ("parts_consumption",), None, scope.start, scope.end, scope.where,
+                   ("part_no",))
     if df.is_empty() or df["value"].is_null().all():
         ui.empty("empty_filter", scope)
         return
@@ -165,7 +166,8 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     if stage == "rest":
         return
     aggregates_only = stage == "aggregates"
-    data.kpis(scope.ver, scope.data_scope, ("parts_consumption",), None, scope.start, scope.end, scope.where, ("part_no",))
+    data.kpis(scope.ver, scope.data_scope, ("parts_consumption",), None, scope.start, scope.end, scope.where,
+              ("part_no",))
     run = None if aggregates_only else data.latest_run(scope.ver, "parts")
     if run is not None:
         table = data.store_read(scope.ver, scope.data_scope, "read_reorder", run["run_id"])

@@ -79,7 +79,8 @@ def own_vs_outsourced(scope: state.Scope) -> None:
     lang = scope.lang
     if ui.unsupported("first_time_fix_rate", scope):
         return
-    df = data.kpis(scope.ver, scope.data_scope, RANKED, scope.grain, scope.start, scope.end, scope.where, ("outlet_type",))
+    df = data.kpis(scope.ver, scope.data_scope, RANKED, scope.grain, scope.start, scope.end, scope.where,
+                   ("outlet_type",))
     whole = data.kpis(scope.ver, scope.data_scope, RANKED, None, scope.start, scope.end, scope.where, ("outlet_type",))
     if df.is_empty():
         ui.empty("empty_filter", scope)

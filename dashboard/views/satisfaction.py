@@ -54,7 +54,8 @@ def comments(scope: state.Scope, period, point) -> None:
         period = dt.date.fromisoformat(point[1])
     st.caption(T.t("list_period", lang, p=T.period(period, scope.grain, lang)))
     q = st.text_input(T.t("search_comments", lang), key="q", bind=state.BIND)
-    rec = data.records(scope.ver, scope.data_scope, "csat", scope.start, scope.end, scope.where, period, scope.grain, None,
+    rec = data.records(scope.ver, scope.data_scope, "csat", scope.start, scope.end, scope.where, period, scope.grain,
+                       None,
                        COMMENTS_LIMIT)
     if rec.is_empty():
         ui.empty("no_records", scope)
@@ -80,7 +81,8 @@ def reads(scope: state.Scope, distribution_tab: bool, comments_tab: bool) -> lis
     if distribution_tab:
         calls += [(data.distribution, v, scope.data_scope, kind, a, b, w) for kind in ("satisfaction", "nps_score")]
     if comments_tab:
-        calls.append((data.records, v, scope.data_scope, "csat", a, b, w, periods.trunc(b, scope.grain), scope.grain, None,
+        calls.append((data.records, v, scope.data_scope, "csat", a, b, w, periods.trunc(b, scope.grain), scope.grain,
+                      None,
                       COMMENTS_LIMIT))
     return calls
 
@@ -92,7 +94,8 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     if stage == "rest":
         df = data.kpis(scope.ver, scope.data_scope, CARDS, scope.grain, scope.start, scope.end, scope.where, (), False)
         if not df.is_empty():
-            data.records(scope.ver, scope.data_scope, "csat", scope.start, scope.end, scope.where, df["period_start"].max(),
+            data.records(scope.ver, scope.data_scope, "csat", scope.start, scope.end, scope.where,
+                         df["period_start"].max(),
                          scope.grain, None, COMMENTS_LIMIT)
         return
     data.together(*reads(scope, True, False))

@@ -153,7 +153,8 @@ def units_tab(scope: state.Scope, period: dt.date, level: str, key: str) -> None
     lang = scope.lang
     where = scope.where
     if level == "technician":
-        outlets = data.scorecard(scope.ver, scope.data_scope, "outlet", scope.grain, period, where).table["outlet"].to_list()
+        outlets = data.scorecard(scope.ver, scope.data_scope, "outlet", scope.grain, period,
+                                 where).table["outlet"].to_list()
         pick = st.selectbox(T.t("sc_outlet", lang), ["", *outlets], key=f"{key}_outlet",
                             format_func=lambda o: T.t("sc_all_outlets", lang) if o == "" else scope.label("outlet", o))
         if pick:

@@ -70,7 +70,8 @@ def backlog(scope: state.Scope, df: pl.DataFrame) -> None:
 def reads(scope: state.Scope, breaching_tab: bool, backlog_tab: bool) -> list[tuple]:
     """The reads of the cards and of the open tabs, independent of one another."""
     end = scope.data_end.date()
-    calls: list[tuple] = [(data.card_kpis, scope.ver, scope.data_scope, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)]
+    calls: list[tuple] = [(data.card_kpis, scope.ver, scope.data_scope, SLA + BACKLOG, scope.grain, scope.start,
+                           scope.end, scope.where)]
     if breaching_tab:
         calls.append((data.breaching, scope.ver, scope.data_scope, scope.where))
     if backlog_tab:

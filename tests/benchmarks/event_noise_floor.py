@@ -91,7 +91,8 @@ def main() -> None:
     con = connect_readonly(args.db)
     long = series.workload_series(con, ["region_service", "region", "total"])
     con.close()
-    ev = store.read_backtest_forecasts(args.db, run["run_id"], scope=DataScope()).filter(pl.col("window_label").str.starts_with("event:"))
+    ev = store.read_backtest_forecasts(args.db, run["run_id"],
+                                       scope=DataScope()).filter(pl.col("window_label").str.starts_with("event:"))
     choice = chosen_models(args.db, run["run_id"])
     used = ev.join(choice, on=["unique_id", "model"]).select("window_label", "unique_id", "ds", pl.col("yhat").alias("used"))
     naive = ev.filter(pl.col("model") == "naive364").select("window_label", "unique_id", "cutoff", "ds", "y",
