@@ -31,8 +31,6 @@ from tests.test_dashboard_fixtures import REGIONS, dash_db  # noqa: F401  (fixtu
 
 START, END = dt.date(2026, 5, 1), dt.date(2026, 10, 31)
 TYPES = ("own", "outsourced")
-PROFILE = settings(max_examples=10, deadline=None, derandomize=True,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 @functools.lru_cache(maxsize=2)
@@ -156,11 +154,15 @@ def _forecast_cases(db: Path, scope: DataScope) -> None:
         assert not seen and not staffed
 
 
-def test_every_read_returns_only_rows_inside_random_scopes(sample):
+# A few examples in the default run (each reads a dozen functions twice); many more when slow
+# tests run (`pytest -m slow`).
+@pytest.mark.parametrize("examples", [6, pytest.param(40, marks=pytest.mark.slow)])
+def test_every_read_returns_only_rows_inside_random_scopes(sample, examples):
     db, src = sample
     outlets = outlet_ids(src)
 
-    @PROFILE
+    @settings(max_examples=examples, deadline=None, derandomize=examples < 40, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(scope=scopes(outlets), where=filters(outlets))
     def check(scope: DataScope, where: dict) -> None:
         _query_case(db, src, scope, where)
