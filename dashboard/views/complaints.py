@@ -64,16 +64,16 @@ def by_reason(scope: state.Scope) -> list | None:
 def reads(scope: state.Scope, breakdown_tab: bool, list_tab: bool) -> list[tuple]:
     """The reads of the cards, the trend and the open tab, independent of one another (the
     complaint list is of the range's last period: see ``overview.first_reads`` on guessing it)."""
-    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, scope.data_scope, (KPI, "complaints_per_1k_orders", "ticket_volume"), None,
+    v, s, a, b, w = scope.ver, scope.data_scope, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, s, (KPI, "complaints_per_1k_orders", "ticket_volume"), None,
                            a, b, w),
-                          (data.kpis, v, scope.data_scope, (KPI,), scope.grain, a, b, w, (), False)]
+                          (data.kpis, v, s, (KPI,), scope.grain, a, b, w, (), False)]
     if breakdown_tab:
-        calls += [(data.kpis, v, scope.data_scope, (KPI,), None, a, b, w, (dim,)) for dim in ("channel",
+        calls += [(data.kpis, v, s, (KPI,), None, a, b, w, (dim,)) for dim in ("channel",
                                                                                               "product_category")]
-        calls.append((data.complaint_reasons, v, scope.data_scope, a, b, w))
+        calls.append((data.complaint_reasons, v, s, a, b, w))
     if list_tab:
-        calls.append((data.records, v, scope.data_scope, KPI, a, b, w, periods.trunc(b, scope.grain), scope.grain,
+        calls.append((data.records, v, s, KPI, a, b, w, periods.trunc(b, scope.grain), scope.grain,
                       "numerator",
                       ui.RECORD_LIMIT))
     return calls

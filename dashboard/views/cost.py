@@ -145,16 +145,16 @@ def warranty(scope: state.Scope) -> None:
 def reads(scope: state.Scope, tabs: tuple[bool, bool, bool]) -> list[tuple]:
     """The reads of the cards and of the open tabs, independent of one another."""
     trends_tab, by_tab, warranty_tab = tabs
-    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, scope.data_scope, CARDS, None, a, b, w)]
+    v, s, a, b, w = scope.ver, scope.data_scope, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, s, CARDS, None, a, b, w)]
     if trends_tab:
-        calls.append((data.kpis, v, scope.data_scope, (*COMPONENTS, *PER_UNIT), scope.grain, a, b, w, (), False))
+        calls.append((data.kpis, v, s, (*COMPONENTS, *PER_UNIT), scope.grain, a, b, w, (), False))
     if by_tab:
-        calls.append((data.kpis, v, scope.data_scope, TABLE_KPIS, None, a, b, w, (state.widget_value("cost_dim", BREAKDOWNS),), False))
+        calls.append((data.kpis, v, s, TABLE_KPIS, None, a, b, w, (state.widget_value("cost_dim", BREAKDOWNS),), False))
     if warranty_tab:
-        calls += [(data.kpis, v, scope.data_scope, ("cost_total", "cost_per_repair", "customer_charges"), None, a, b,
+        calls += [(data.kpis, v, s, ("cost_total", "cost_per_repair", "customer_charges"), None, a, b,
                    w, ("warranty",),
-                   False), (data.kpis, v, scope.data_scope, ("warranty_share",), scope.grain, a, b, w, (), False)]
+                   False), (data.kpis, v, s, ("warranty_share",), scope.grain, a, b, w, (), False)]
     return calls
 
 

@@ -102,16 +102,16 @@ def reads(scope: state.Scope, tabs: tuple[bool, bool, bool, bool]) -> list[tuple
     """The reads of the cards and of the open tabs (trends, by outlet, by technician, own vs
     outsourced), independent of one another."""
     trends_tab, outlet_tab, tech_tab, ovo_tab = tabs
-    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, scope.data_scope, CARDS, None, a, b, w)]
+    v, s, a, b, w = scope.ver, scope.data_scope, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, s, CARDS, None, a, b, w)]
     if trends_tab:
-        calls += [(data.kpis, v, scope.data_scope, RANKED, scope.grain, a, b, w, (), False), (data.distribution, v, scope.data_scope, "mttr_hours", a, b, w)]
+        calls += [(data.kpis, v, s, RANKED, scope.grain, a, b, w, (), False), (data.distribution, v, s, "mttr_hours", a, b, w)]
     for on, level, key in ((outlet_tab, "outlet", "rq_outlet"), (tech_tab, "technician", "rq_tech")):
         if on:
-            calls.append((data.rank, v, scope.data_scope, state.widget_value(f"{key}_kpi", RANKED), level, a, b, w))
+            calls.append((data.rank, v, s, state.widget_value(f"{key}_kpi", RANKED), level, a, b, w))
     if ovo_tab:
-        calls += [(data.kpis, v, scope.data_scope, RANKED, scope.grain, a, b, w, ("outlet_type",)),
-                  (data.kpis, v, scope.data_scope, RANKED, None, a, b, w, ("outlet_type",))]
+        calls += [(data.kpis, v, s, RANKED, scope.grain, a, b, w, ("outlet_type",)),
+                  (data.kpis, v, s, RANKED, None, a, b, w, ("outlet_type",))]
     return calls
 
 

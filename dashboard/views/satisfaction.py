@@ -76,12 +76,12 @@ def comments(scope: state.Scope, period, point) -> None:
 def reads(scope: state.Scope, distribution_tab: bool, comments_tab: bool) -> list[tuple]:
     """The reads of the cards, the trends and the open tab, independent of one another (the
     comments are of the range's last period: see ``overview.first_reads`` on guessing it)."""
-    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, scope.data_scope, CARDS, None, a, b, w), (data.kpis, v, scope.data_scope, CARDS, scope.grain, a, b, w, (), False)]
+    v, s, a, b, w = scope.ver, scope.data_scope, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, s, CARDS, None, a, b, w), (data.kpis, v, s, CARDS, scope.grain, a, b, w, (), False)]
     if distribution_tab:
-        calls += [(data.distribution, v, scope.data_scope, kind, a, b, w) for kind in ("satisfaction", "nps_score")]
+        calls += [(data.distribution, v, s, kind, a, b, w) for kind in ("satisfaction", "nps_score")]
     if comments_tab:
-        calls.append((data.records, v, scope.data_scope, "csat", a, b, w, periods.trunc(b, scope.grain), scope.grain,
+        calls.append((data.records, v, s, "csat", a, b, w, periods.trunc(b, scope.grain), scope.grain,
                       None,
                       COMMENTS_LIMIT))
     return calls

@@ -308,12 +308,12 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     (a scorecard is one statement per level, not re-aggregated from breakdowns)."""
     options = period_options(scope)
     period = options[default_period(options, scope)]
-    v, g, w = scope.ver, scope.grain, scope.where
+    v, s, g, w = scope.ver, scope.data_scope, scope.grain, scope.where
     if stage == "first":
-        data.scorecard(v, scope.data_scope, "outlet", g, period, w)
+        data.scorecard(v, s, "outlet", g, period, w)
     elif stage == "rest":
-        data.together((data.scorecard, v, scope.data_scope, "technician", g, period, w), (data.scorecard, v, scope.data_scope, "outlet_type", g, period, w),
-                      (data.ftf_losses, v, scope.data_scope, (LOSS_BY[0],), g, period, w))
+        data.together((data.scorecard, v, s, "technician", g, period, w), (data.scorecard, v, s, "outlet_type", g, period, w),
+                      (data.ftf_losses, v, s, (LOSS_BY[0],), g, period, w))
 
 
 def render() -> None:
