@@ -112,7 +112,7 @@ def test_one_outlet_cards_losses_and_printable_page(db, lang):
     assert at.get("download_button")  # the printable page (made when clicked) ...
     from dashboard import data as D
 
-    html = D.scorecard_page(D.version(), outlet, "month", last_month(db), lang).decode("utf-8")
+    html = D.scorecard_page(D.version(), DataScope(), outlet, "month", last_month(db), lang).decode("utf-8")
     assert f'data-kpi="overdue" data-raw="{row["overdue"]}"' in html  # ... is the outlet's scorecard
     assert at.get("plotly_chart") or any(T.t("sc_no_losses", lang) == c.value for c in at.caption)
 
