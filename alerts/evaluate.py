@@ -16,6 +16,7 @@ import duckdb
 
 import metrics
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from alerts import due
 from alerts.settings import Rule
 from metrics import periods
@@ -112,7 +113,7 @@ def _kpi_frames(con: duckdb.DuckDBPyConnection, rules: list[Rule], config: dict,
         start, end = judged_period(as_of, period)
         out[(by, period, where)] = metrics.query(
             con, metrics=kpis, by=[by] if by else None, grain=period, start=start, end=end,
-            where={d: list(v) for d, v in where} or None, config=config, as_of=as_of, compare="last")
+            where={d: list(v) for d, v in where} or None, config=config, as_of=as_of, compare="last", scope=DataScope())
     return out
 
 
@@ -125,7 +126,7 @@ def kpi_rule(con: duckdb.DuckDBPyConnection, rule: Rule, config: dict, as_of: dt
     start, end = judged_period(as_of, rule.period)
     df = frame if frame is not None else metrics.query(
         con, metrics=[k.id], by=[rule.by] if rule.by else None, grain=rule.period, start=start, end=end,
-        where=rule.where or None, config=config, as_of=as_of, compare="last")
+        where=rule.where or None, config=config, as_of=as_of, compare="last", scope=DataScope())
     df = df.filter((df["period_start"] == start) & (df["kpi"] == k.id))
     min_sample = rule.min_sample if rule.min_sample is not None else k.min_sample
     scale = 0.01 if k.unit == "share" else 1.0  # points on a share are percentage points
@@ -193,7 +194,7 @@ def parts_rule(db_path: Any, rule: Rule) -> list[Observation]:
     run = _latest(db_path, "parts")
     if run is None:
         return []
-    df = store.read_reorder(db_path, run["run_id"])
+    df = store.read_reorder(db_path, run["run_id"], scope=DataScope())
     cutoff = run.get("data_cutoff")
     out = []
     for row in df.iter_rows(named=True):
@@ -216,7 +217,7 @@ def staffing_rule(db_path: Any, rule: Rule) -> list[Observation]:
     run = _latest(db_path, "workload")
     if run is None:
         return []
-    df = store.read_staffing(db_path, run["run_id"])
+    df = store.read_staffing(db_path, run["run_id"], scope=DataScope())
     if df.is_empty():
         return []
     weeks, min_gap = int(rule.params.get("weeks", 2)), float(rule.params.get("min_gap", 0.0))

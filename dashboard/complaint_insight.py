@@ -100,11 +100,11 @@ def records_behind(scope: Scope, kpi_id: str, extra: dict[str, str], what: str, 
     where = dict(data.dict_where(scope.where))
     where.update({dim: [code] for dim, code in extra.items() if code})
     w = data.where_tuple(where)
-    if data.unsupported_dims(kpi_id, w):
+    if data.unsupported_dims(kpi_id, w, (), scope.data_scope):
         ui.unsupported(kpi_id, scope)
         return
     only = "numerator" if kpi_id == KPI else None
-    rec = data.records(scope.ver, kpi_id, scope.start, scope.end, w, period_start,
+    rec = data.records(scope.ver, scope.data_scope, kpi_id, scope.start, scope.end, w, period_start,
                        scope.grain if period_start else None, only, ui.RECORD_LIMIT)
     with st.expander(T.t("drill_for", scope.lang, what=what), expanded=True):
         complaint_list(rec, scope, key=f"{key}_list", name=f"records_{kpi_id}")
@@ -171,7 +171,7 @@ def matrix_section(scope: Scope) -> None:
                                format_func=lambda d: dim_name(d, lang), key="cp_matrix_rows") or MATRIX_ROWS[0]
     colour = c2.segmented_control(T.t("matrix_colour", lang), ("rate", "count"), default="rate",
                                   format_func=lambda c: T.t(f"matrix_{c}", lang), key="cp_matrix_colour") or "rate"
-    df = data.complaint_matrix(scope.ver, dim, scope.start, scope.end, scope.where)
+    df = data.complaint_matrix(scope.ver, scope.data_scope, dim, scope.start, scope.end, scope.where)
     if df.is_empty():
         ui.empty("empty_filter", scope)
         return
@@ -210,7 +210,7 @@ def matrix_section(scope: Scope) -> None:
 
 def reason_trend_section(scope: Scope) -> None:
     lang = scope.lang
-    df = data.complaint_reason_trend(scope.ver, scope.grain, scope.start, scope.end, scope.where)
+    df = data.complaint_reason_trend(scope.ver, scope.data_scope, scope.grain, scope.start, scope.end, scope.where)
     if df.is_empty():
         ui.empty("empty_filter", scope)
         return
@@ -240,18 +240,20 @@ def reason_trend_section(scope: Scope) -> None:
 def handling_section(scope: Scope) -> None:
     lang = scope.lang
     st.caption(T.t("handling_help", lang))
-    whole = data.kpis(scope.ver, HANDLING, None, scope.start, scope.end, scope.where)
+    whole = data.kpis(scope.ver, scope.data_scope, HANDLING, None, scope.start, scope.end, scope.where)
     cols = st.columns(len(HANDLING))
     for col, kpi_id in zip(cols, HANDLING, strict=True):
         row = whole.filter(pl.col("kpi") == kpi_id).to_dicts() if not whole.is_empty() else []
         with col:
             ui.kpi_card(R.KPIS[kpi_id], row[0] if row else None, scope, period_label=T.t("selected_range", lang))
-    trend = data.kpis(scope.ver, (HANDLING[0],), scope.grain, scope.start, scope.end, scope.where, (), False)
+    trend = data.kpis(scope.ver, scope.data_scope, (HANDLING[0],), scope.grain, scope.start, scope.end, scope.where,
+                      (), False)
     point = None
     if not trend.is_empty() and not trend["value"].is_null().all():
         point = ui.chart(charts.trend(trend, HANDLING[0], lang, scope.grain, title=T.t("handling_trend", lang)),
                          key="cp_handling_trend")
-    by = data.kpis(scope.ver, (HANDLING[0],), None, scope.start, scope.end, scope.where, ("complaint_reason",))
+    by = data.kpis(scope.ver, scope.data_scope, (HANDLING[0],), None, scope.start, scope.end, scope.where,
+                   ("complaint_reason",))
     p2 = None
     if not by.is_empty():
         p2 = ui.chart(charts.bars(by, HANDLING[0], "complaint_reason", lang, lambda v: reason_label(v, lang),
@@ -265,7 +267,7 @@ def repeat_section(scope: Scope) -> None:
     lang = scope.lang
     n_min = st.number_input(T.t("repeat_min", lang), min_value=2, max_value=20, value=2, step=1, key="cp_repeat_min")
     st.caption(T.t("repeat_help", lang, n=int(n_min)))
-    df = data.repeat_complainants(scope.ver, scope.start, scope.end, scope.where, int(n_min))
+    df = data.repeat_complainants(scope.ver, scope.data_scope, scope.start, scope.end, scope.where, int(n_min))
     if df.is_empty():
         ui.empty("no_repeat", scope)
         return
@@ -275,7 +277,7 @@ def repeat_section(scope: Scope) -> None:
                                     else T.EN_CODES.get("complaint_reason", {}), default=pl.element())))
     picked = show_table(shown, scope, key="cp_repeat_table", name="repeat_complainants", selectable=True)
     row = df.row(picked if picked is not None else 0, named=True)
-    rec = data.complaint_records(scope.ver, scope.start, scope.end, scope.where)
+    rec = data.complaint_records(scope.ver, scope.data_scope, scope.start, scope.end, scope.where)
     rec = rec.filter(pl.col("customer_id") == row["customer_id"]) if not rec.is_empty() else rec
     who = f"{row['customer_id']} {row['customer_name'] or ''}".strip()
     st.subheader(T.t("complaints_of", lang, who=who))
@@ -286,7 +288,7 @@ def repeat_section(scope: Scope) -> None:
 
 def themes_section(scope: Scope) -> None:
     lang = scope.lang
-    whole = data.complaint_themes(scope.ver, scope.start, scope.end, scope.where)
+    whole = data.complaint_themes(scope.ver, scope.data_scope, scope.start, scope.end, scope.where)
     if whole.is_empty():
         ui.empty("no_texts", scope)
         return
@@ -300,20 +302,21 @@ def themes_section(scope: Scope) -> None:
             f"{T.t('reason', lang)}: {reason_label(r, lang) if r else '—'}" for r in bars["reason"].to_list()]),
             key="cp_themes", selectable=False)
     with c2:
-        kw = data.complaint_keywords(scope.ver, scope.start, scope.end, scope.where, None, (), 20)
+        kw = data.complaint_keywords(scope.ver, scope.data_scope, scope.start, scope.end, scope.where, None, (), 20)
         kw_shown = kw.drop("period_start").with_columns(pl.col("theme").map_elements(
             lambda c: themes_text.theme_label(c, lang), return_dtype=pl.String))
         st.markdown(f"**{T.t('keywords_title', lang)}**")
         show_table(kw_shown, scope, key="cp_keywords", name="complaint_keywords", height=320)
-    by_outlet = data.complaint_themes(scope.ver, scope.start, scope.end, scope.where, None, ("outlet",))
+    by_outlet = data.complaint_themes(scope.ver, scope.data_scope, scope.start, scope.end, scope.where, None,
+                                      ("outlet",))
     if not by_outlet.is_empty():
         ui.chart(theme_heatmap(by_outlet, scope), key="cp_theme_outlet", selectable=False)
-    over_time = data.complaint_themes(scope.ver, scope.start, scope.end, scope.where, scope.grain)
+    over_time = data.complaint_themes(scope.ver, scope.data_scope, scope.start, scope.end, scope.where, scope.grain)
     ui.chart(theme_trend(over_time, scope), key="cp_theme_trend", selectable=False)
     codes = bars["theme"].to_list()
     pick = st.selectbox(T.t("theme_pick", lang), codes, key="cp_theme_pick",
                         format_func=lambda c: themes_text.theme_label(c, lang))
-    rec = data.complaint_analysis(scope.ver, scope.start, scope.end, scope.where)
+    rec = data.complaint_analysis(scope.ver, scope.data_scope, scope.start, scope.end, scope.where)
     st.subheader(T.t("texts_of_theme", lang, t=themes_text.theme_label(pick, lang)))
     complaint_list(rec.filter(pl.col("theme") == pick) if not rec.is_empty() else rec, scope, key="cp_theme_list",
                    name=f"complaint_texts_{pick}")

@@ -1,6 +1,14 @@
 """The one place the dashboard meets the database: every number comes through here, from
 ``metrics``, ``forecasts`` and ``pipelines.status`` (no SQL of its own), cached.
 
+Data scope. Every read that returns tickets or numbers made from them takes, second, ``scope``:
+the signed-in user's ``aftersales.principal.DataScope`` (no default; pages pass
+``state.Scope.data_scope``, the warmer the whole company's ``DataScope()``). It goes down to
+``metrics``/``forecasts.store``, which AND it with the filters in SQL, and it is part of every
+cache key, in memory and on disk, so a result computed for one scope is never served to another.
+The shortcuts below (a one-value filter answered from its breakdown; the open and breaching lists
+filtered in memory) start from a result read inside the same scope.
+
 Caching. Every cached function takes small hashable arguments and, first, ``ver``: the live
 database file's identity (inode, mtime, size) and the config file's mtime. A load publishes a
 new file by renaming it over the live one (``aftersales.db.writer``), so a new load (or a stored
@@ -41,6 +49,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx
 import metrics
 from aftersales import config as cfg
 from aftersales.db import DatabaseMissing
+from aftersales.principal import DataScope
 from dashboard import persist
 from metrics import complaints as complaint_metrics
 from metrics import periods
@@ -185,14 +194,23 @@ def where_tuple(where: dict[str, list[str]]) -> Where:
     return tuple(sorted((k, tuple(v)) for k, v in where.items() if v))
 
 
-def unsupported_dims(kpi: str, where: Where, by: tuple[str, ...] = ()) -> list[str]:
-    """Filters/breakdowns the KPI cannot take (e.g. complaints per 1,000 orders by region)."""
+def unsupported_dims(kpi: str, where: Where, by: tuple[str, ...] = (), scope: DataScope | None = None) -> list[str]:
+    """Filters/breakdowns the KPI cannot take (e.g. complaints per 1,000 orders by region), the
+    data scope's breakdowns included (a regional manager's scope is a filter by region)."""
     allowed = R.KPIS[kpi].allowed_dims()
-    return [d for d in [*by, *(k for k, _ in where)] if d not in allowed]
+    scoped = [k for k, _ in scope.where() if k not in by and k not in dict(where)] if scope is not None else []
+    return [d for d in [*by, *(k for k, _ in where), *scoped] if d not in allowed]
 
 
-def _fits(kpis: tuple[str, ...], where: Where, by: tuple[str, ...]) -> list[str]:
-    return [k for k in kpis if not unsupported_dims(k, where, by)]
+def _fits(kpis: tuple[str, ...], where: Where, by: tuple[str, ...], scope: DataScope) -> list[str]:
+    return [k for k in kpis if not unsupported_dims(k, where, by, scope)]
+
+
+def in_scope(scope: DataScope, dim: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    """The values of a filter (a URL parameter, a stale selection) inside the data scope; a
+    breakdown the scope does not restrict keeps them all."""
+    allowed = dict(scope.where()).get(dim)
+    return values if allowed is None else tuple(v for v in values if v in allowed)
 
 
 # -- metrics ----------------------------------------------------------------------------------
@@ -265,37 +283,39 @@ def _with(by: tuple[str, ...], dim: str) -> tuple[str, ...]:
     return by if dim in by else (*by, dim)
 
 
-def kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date, where: Where,
+def kpis(ver: str, scope: DataScope, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date,
+         where: Where,
          by: tuple[str, ...] = (), compare: bool | str = True) -> pl.DataFrame:
     """``metrics.query`` for the KPIs that fit the filters (the others are left out: ask
     ``unsupported_dims`` why). Empty frame when none fit. ``compare`` as ``metrics.query``'s
     ("last": cards showing the last period's changes over a trend of values)."""
     split = _split(where)
-    if split is not None and _fits(kpi_ids, where, by):
+    if split is not None and _fits(kpi_ids, where, by, scope):
         dim, value, rest = split
-        args = (kpi_ids, grain, start, end, rest, _with(by, dim), compare)  # _kpis' own key
+        args = (scope, kpi_ids, grain, start, end, rest, _with(by, dim), compare)  # _kpis' own key
         if _breakdown_ready(ver, "kpis", args):
             return _pick(_kpis(ver, *args), dim, value, dim in by)
-    return _kpis(ver, kpi_ids, grain, start, end, where, by, compare)
+    return _kpis(ver, scope, kpi_ids, grain, start, end, where, by, compare)
 
 
-def card_kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date,
+def card_kpis(ver: str, scope: DataScope, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date,
               where: Where) -> pl.DataFrame:
     """``kpis`` for cards over a trend: every period's value and the last period's 环比/同比, with
     ``compare="last"`` (a year of months scans 13 months instead of 24: the SLA page's KPIs at
     10M 2.2 -> 1.3 s CPU, Overview's 2.1 -> 1.1 s). Should no KPI have a value in the last
     period asked (a filter with no records then), the last one shown lies before it and its
     comparisons were not scanned: then every comparison is computed."""
-    df = kpis(ver, kpi_ids, grain, start, end, where, (), "last")
+    df = kpis(ver, scope, kpi_ids, grain, start, end, where, (), "last")
     if grain is not None and not df.is_empty() and df["period_start"].max() < periods.trunc(end, grain):
-        return kpis(ver, kpi_ids, grain, start, end, where)
+        return kpis(ver, scope, kpi_ids, grain, start, end, where)
     return df
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def _kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date, where: Where,
+def _kpis(ver: str, scope: DataScope, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date, end: dt.date,
+          where: Where,
           by: tuple[str, ...] = (), compare: bool | str = True) -> pl.DataFrame:
-    fit = _fits(kpi_ids, where, by)
+    fit = _fits(kpi_ids, where, by, scope)
     if "complaints_per_1k_orders" in fit and not has_orders(ver):
         fit.remove("complaints_per_1k_orders")
     if not fit:
@@ -304,96 +324,101 @@ def _kpis(ver: str, kpi_ids: tuple[str, ...], grain: str | None, start: dt.date,
     def compute() -> pl.DataFrame:
         with snapshot() as con:
             return metrics.query(con, metrics=fit, by=list(by), grain=grain, start=start, end=end,
-                                 where={k: list(v) for k, v in where}, config=settings().config, compare=compare)
+                                 where={k: list(v) for k, v in where}, config=settings().config, compare=compare,
+                                 scope=scope)
 
-    # keyed by what was asked: which of those fit is decided by the version and the filters
-    key = (kpi_ids, grain, start, end, where, by, compare)
+    # keyed by what was asked: which of those fit is decided by the version, scope and filters
+    key = (scope, kpi_ids, grain, start, end, where, by, compare)
     out = _kept(ver, "kpis", key, compute)
     _computed(ver, "kpis", key)
     return out
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def rank(ver: str, kpi: str, level: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
-    if unsupported_dims(kpi, where, (level,)):
+def rank(ver: str, scope: DataScope, kpi: str, level: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+    if unsupported_dims(kpi, where, (level,), scope):
         return pl.DataFrame()
 
     def compute() -> pl.DataFrame:
         with snapshot() as con:
             return metrics.rank(con, kpi, level=level, start=start, end=end, where=dict_where(where),
-                                config=settings().config)
+                                config=settings().config, scope=scope)
 
-    return _kept(ver, "rank", (kpi, level, start, end, where), compute)
+    return _kept(ver, "rank", (scope, kpi, level, start, end, where), compute)
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def records(ver: str, kpi: str, start: dt.date, end: dt.date, where: Where, period_start: dt.date | None = None,
+def records(ver: str, scope: DataScope, kpi: str, start: dt.date, end: dt.date, where: Where,
+            period_start: dt.date | None = None,
             grain: str | None = None, only: str | None = None, limit: int | None = 1000) -> pl.DataFrame:
     """The records behind a value (personal data masked by ``metrics``): one period of a grain,
     or the whole [start, end] when ``period_start`` is None."""
-    if unsupported_dims(kpi, where):
+    if unsupported_dims(kpi, where, (), scope):
         return pl.DataFrame()
 
     def compute() -> pl.DataFrame:
         with snapshot() as con:
             if period_start is not None:
                 return metrics.records(con, kpi, period_start=period_start, grain=grain, where=dict_where(where),
-                                       config=settings().config, limit=limit, only=only)
+                                       config=settings().config, limit=limit, only=only, scope=scope)
             return metrics.records(con, kpi, grain=None, start=start, end=end, where=dict_where(where),
-                                   config=settings().config, limit=limit, only=only)
+                                   config=settings().config, limit=limit, only=only, scope=scope)
 
-    return _kept(ver, "records", (kpi, start, end, where, period_start, grain, only, limit), compute)
+    return _kept(ver, "records", (scope, kpi, start, end, where, period_start, grain, only, limit), compute)
 
 
-def distribution(ver: str, kind: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+def distribution(ver: str, scope: DataScope, kind: str, start: dt.date, end: dt.date, where: Where,
+                 grain: str | None = None,
                  by: tuple[str, ...] = ()) -> pl.DataFrame:
     """``metrics.distribution``; one-value filters answered from the breakdown once it is
     computed (see ``kpis``)."""
     split = _split(where)
-    if split is not None and not unsupported_dims(metrics.DISTRIBUTIONS[kind][0], where, by):
+    if split is not None and not unsupported_dims(metrics.DISTRIBUTIONS[kind][0], where, by, scope):
         dim, value, rest = split
-        args = (kind, start, end, rest, grain, _with(by, dim))  # _distribution's own key
+        args = (scope, kind, start, end, rest, grain, _with(by, dim))  # _distribution's own key
         if _breakdown_ready(ver, "distribution", args):
             return _pick(_distribution(ver, *args), dim, value, dim in by)
-    return _distribution(ver, kind, start, end, where, grain, by)
+    return _distribution(ver, scope, kind, start, end, where, grain, by)
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def _distribution(ver: str, kind: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+def _distribution(ver: str, scope: DataScope, kind: str, start: dt.date, end: dt.date, where: Where,
+                  grain: str | None = None,
                   by: tuple[str, ...] = ()) -> pl.DataFrame:
     kpi = metrics.DISTRIBUTIONS[kind][0]
-    if unsupported_dims(kpi, where, by):
+    if unsupported_dims(kpi, where, by, scope):
         return pl.DataFrame()
 
     def compute() -> pl.DataFrame:
         with snapshot() as con:
             return metrics.distribution(con, kind, grain=grain, start=start, end=end, where=dict_where(where),
-                                        by=list(by), config=settings().config)
+                                        by=list(by), config=settings().config, scope=scope)
 
-    key = (kind, start, end, where, grain, by)
+    key = (scope, kind, start, end, where, grain, by)
     out = _kept(ver, "distribution", key, compute)
     _computed(ver, "distribution", key)
     return out
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def dimension_values(ver: str, dim: str) -> pl.DataFrame:
+def dimension_values(ver: str, scope: DataScope, dim: str) -> pl.DataFrame:
+    """The values a filter offers: inside ``scope`` only (``metrics.dimension_values``)."""
     with snapshot() as con:
-        return metrics.dimension_values(con, dim)
+        return metrics.dimension_values(con, dim, scope=scope)
 
 
 def dict_where(where: Where) -> dict[str, list[str]]:
     return {k: list(v) for k, v in where}
 
 
-def complaint_reasons(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+def complaint_reasons(ver: str, scope: DataScope, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
     """Complaints by reason: ``complaint_reason``, ``count`` (complaints with that reason; null =
     no reason recorded), ``share`` of all complaints, ``rate`` = count ÷ every ticket created.
 
     From the complaint rate broken down by reason: its numerator per reason is the count (its
     denominator, tickets carrying that reason, is not a useful base, so the rate is taken over
     the sum of the denominators: every ticket created)."""
-    df = kpis(ver, ("complaint_rate",), None, start, end, where, ("complaint_reason",))
+    df = kpis(ver, scope, ("complaint_rate",), None, start, end, where, ("complaint_reason",))
     if df.is_empty():
         return df
     total = df["denominator"].sum()
@@ -410,16 +435,17 @@ def complaint_reasons(ver: str, start: dt.date, end: dt.date, where: Where) -> p
 OPEN_COLUMNS = {"channel": "channel", "service_type": "service_type", "outlet": "outlet_id"}
 
 
-def open_tickets(ver: str, where: Where) -> pl.DataFrame:
+def open_tickets(ver: str, scope: DataScope, where: Where) -> pl.DataFrame:
     """The backlog's records at the data's latest time (every open ticket, personal data
     masked), filtered: the tickets ``metrics.records`` gives for the backlog with ``where``."""
     rng = data_range(ver)
-    if rng is None or unsupported_dims("backlog", where):
+    if rng is None or unsupported_dims("backlog", where, (), scope):
         return pl.DataFrame()
     day = rng[2].date()
     if not _filters_in_memory(where):
-        return records(ver, "backlog", day, day, where, None, None, None, None)
-    return _filter_tickets(records(ver, "backlog", day, day, (), None, None, None, None), ver, where)
+        return records(ver, scope, "backlog", day, day, where, None, None, None, None)
+    # the whole list read inside the scope; the filters only narrow it further
+    return _filter_tickets(records(ver, scope, "backlog", day, day, (), None, None, None, None), ver, where)
 
 
 def _filters_in_memory(where: Where) -> bool:
@@ -439,16 +465,16 @@ def _filter_tickets(df: pl.DataFrame, ver: str, where: Where) -> pl.DataFrame:
     return df
 
 
-def breaching(ver: str, where: Where) -> pl.DataFrame:
+def breaching(ver: str, scope: DataScope, where: Where) -> pl.DataFrame:
     """``metrics.breaching``: open tickets past their first-response, on-site or resolution limit
     as of the data's latest time, one row per ticket and stage, most overdue first (all of them:
     the page counts them). The whole list is read once per database version and filtered in
     memory like ``open_tickets`` (a filter change then costs no query: ~1.2 s at 10M tickets)."""
-    if data_range(ver) is None or unsupported_dims("backlog", where):
+    if data_range(ver) is None or unsupported_dims("backlog", where, (), scope):
         return pl.DataFrame()
     if not _filters_in_memory(where):
-        return _breaching(ver, where)
-    return _filter_tickets(_breaching(ver, ()), ver, where)
+        return _breaching(ver, scope, where)
+    return _filter_tickets(_breaching(ver, scope, ()), ver, where)
 
 
 # The ticket columns the SLA page lists (and filters on, with the master data of outlet_id and
@@ -458,13 +484,13 @@ BREACHING_COLUMNS = ("created_at", "status", "service_type", "channel", "priorit
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
-def _breaching(ver: str, where: Where) -> pl.DataFrame:
+def _breaching(ver: str, scope: DataScope, where: Where) -> pl.DataFrame:
     def compute() -> pl.DataFrame:
         with snapshot() as con:
             return metrics.breaching(con, where=dict_where(where), config=settings().config, limit=None,
-                                     columns=BREACHING_COLUMNS)
+                                     columns=BREACHING_COLUMNS, scope=scope)
 
-    return _kept(ver, "breaching", (where,), compute)
+    return _kept(ver, "breaching", (scope, where), compute)
 
 
 # -- database facts (ledger, quarantine, freshness): read through ``pipelines.status`` --------
@@ -559,16 +585,17 @@ def get_run(ver: str, run_id: str) -> dict[str, Any] | None:
 
 
 @st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def store_read(ver: str, name: str, run_id: str, **kwargs: Any) -> pl.DataFrame:
-    """``forecasts.store.<name>(db, run_id, **kwargs)``: a stored run's table."""
+def store_read(ver: str, scope: DataScope, name: str, run_id: str, **kwargs: Any) -> pl.DataFrame:
+    """``forecasts.store.<name>(db, run_id, scope=scope, **kwargs)``: a stored run's table, the
+    rows inside ``scope`` (a region's workload series and staffing; see ``forecasts.store``)."""
     fn = _store_fn(name)
 
     def compute() -> pl.DataFrame:
         with pinned_path() as path:
-            out = fn(path, run_id, **kwargs)
+            out = fn(path, run_id, scope=scope, **kwargs)
         return out if out is not None else pl.DataFrame()
 
-    return _kept(ver, f"store_{name}", (run_id, tuple(sorted(kwargs.items()))), compute)
+    return _kept(ver, f"store_{name}", (scope, run_id, tuple(sorted(kwargs.items()))), compute)
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
@@ -617,83 +644,89 @@ def alerts_pages(aver: str) -> dict[str, int]:
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def scorecard(ver: str, level: str, grain: str, period: dt.date, where: Where) -> Any:
+def scorecard(ver: str, scope: DataScope, level: str, grain: str, period: dt.date, where: Where) -> Any:
     """``metrics.scorecard`` of every ``level`` unit for the period starting ``period``."""
     from metrics.scorecard import scorecard as build
 
     def compute() -> Any:
         with snapshot() as con:
-            return build(con, level, period=period, grain=grain, where=dict_where(where), config=settings().config)
+            return build(con, level, period=period, grain=grain, where=dict_where(where), config=settings().config,
+                         scope=scope)
 
-    return _kept(ver, "scorecard", (level, grain, period, where), compute)
+    return _kept(ver, "scorecard", (scope, level, grain, period, where), compute)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def ftf_losses(ver: str, by: tuple[str, ...], grain: str, period: dt.date, where: Where) -> pl.DataFrame:
+def ftf_losses(ver: str, scope: DataScope, by: tuple[str, ...], grain: str, period: dt.date,
+               where: Where) -> pl.DataFrame:
     """``metrics.losses.ftf_losses`` for one period by ``by``."""
     from metrics.losses import ftf_losses as losses
 
     def compute() -> pl.DataFrame:
         with snapshot() as con:
             return losses(con, by=list(by), grain=grain, start=period, end=period, where=dict_where(where),
-                          config=settings().config)
+                          config=settings().config, scope=scope)
 
-    return _kept(ver, "ftf_losses", (by, grain, period, where), compute)
+    return _kept(ver, "ftf_losses", (scope, by, grain, period, where), compute)
 
 
-def scorecard_page(ver: str, outlet: str, grain: str, period: dt.date, lang: str) -> bytes:
+def scorecard_page(ver: str, scope: DataScope, outlet: str, grain: str, period: dt.date, lang: str) -> bytes:
     """One outlet's printable scorecard (``aftersales scorecard``'s HTML), made when downloaded."""
     from reports.scorecard import build
 
     with snapshot() as con:
-        return build(con, outlet, period, grain, lang, settings().config).html.encode("utf-8")
+        return build(con, outlet, period, grain, lang, settings().config, scope=scope).html.encode("utf-8")
 # -- complaint insight (metrics.complaints): matrices, trend per reason, repeat complainants,
 # themes and keywords of the complaint texts ----------------------------------------------------
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def complaint_matrix(ver: str, by: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+def complaint_matrix(ver: str, scope: DataScope, by: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
     """``metrics.complaints.matrix``: complaints by ``by`` × reason, counts and rates."""
-    if unsupported_dims("complaint_rate", where, (by,)):
+    if unsupported_dims("complaint_rate", where, (by,), scope):
         return pl.DataFrame()
     with snapshot() as con:
-        return complaint_metrics.matrix(con, by, start, end, dict_where(where), settings().config)
+        return complaint_metrics.matrix(con, by, start, end, dict_where(where), settings().config, scope=scope)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def complaint_reason_trend(ver: str, grain: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+def complaint_reason_trend(ver: str, scope: DataScope, grain: str, start: dt.date, end: dt.date,
+                           where: Where) -> pl.DataFrame:
     with snapshot() as con:
-        return complaint_metrics.reason_trend(con, grain, start, end, dict_where(where), settings().config)
+        return complaint_metrics.reason_trend(con, grain, start, end, dict_where(where), settings().config,
+                                              scope=scope)
 
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
-def complaint_records(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+def complaint_records(ver: str, scope: DataScope, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
     """Every complaint ticket of the range (masked), newest first."""
     with snapshot() as con:
-        return complaint_metrics.complaint_records(con, start, end, dict_where(where), config=settings().config)
+        return complaint_metrics.complaint_records(con, start, end, dict_where(where), config=settings().config,
+                                                   scope=scope)
 
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
-def repeat_complainants(ver: str, start: dt.date, end: dt.date, where: Where, min_complaints: int = 2) -> pl.DataFrame:
+def repeat_complainants(ver: str, scope: DataScope, start: dt.date, end: dt.date, where: Where,
+                        min_complaints: int = 2) -> pl.DataFrame:
     with snapshot() as con:
         return complaint_metrics.repeat_complainants(con, start, end, dict_where(where), min_complaints,
-                                                     settings().config)
+                                                     settings().config, scope=scope)
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
-def complaint_analysis(ver: str, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
+def complaint_analysis(ver: str, scope: DataScope, start: dt.date, end: dt.date, where: Where) -> pl.DataFrame:
     """The complaint texts of the range, each segmented and given its theme once
     (``metrics.complaints.analyse``); the themes and keywords below aggregate it."""
     with snapshot() as con:
-        return complaint_metrics.analyse(con, start, end, dict_where(where), settings().config)
+        return complaint_metrics.analyse(con, start, end, dict_where(where), settings().config, scope=scope)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def complaint_themes(ver: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+def complaint_themes(ver: str, scope: DataScope, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
                      by: tuple[str, ...] = ()) -> pl.DataFrame:
-    return complaint_metrics.themes_of(complaint_analysis(ver, start, end, where), grain, by)
+    return complaint_metrics.themes_of(complaint_analysis(ver, scope, start, end, where), grain, by)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def complaint_keywords(ver: str, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
+def complaint_keywords(ver: str, scope: DataScope, start: dt.date, end: dt.date, where: Where, grain: str | None = None,
                        by: tuple[str, ...] = (), top: int = 20) -> pl.DataFrame:
-    return complaint_metrics.keywords_of(complaint_analysis(ver, start, end, where), grain, by, top)
+    return complaint_metrics.keywords_of(complaint_analysis(ver, scope, start, end, where), grain, by, top)

@@ -280,6 +280,9 @@ WORDS: dict[str, tuple[str, str]] = {
                        "stocking, customer absent at appointments, not fixed at skills, referred at the product."),
     "sc_types_note": ("自营与外包网点的同一组指标并列;括号内为记录数。",
                       "The same KPIs for own and outsourced outlets side by side; in brackets: the records."),
+    # data scope (issue 17): a link naming values outside the signed-in user's scope
+    "outside_scope_ignored": ("链接中的筛选值 {values} 不在您的数据范围内,已忽略。",
+                              "The link's filter values {values} are outside your data scope and were ignored."),
 }
 
 # Column headers of record and result tables beyond the canonical columns (whose 中文 is in the model).

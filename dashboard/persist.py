@@ -10,6 +10,9 @@ result of the new one is written. The key also covers the code that computes the
 (``metrics``, ``pipelines.status``, ``forecasts.store``, ``dashboard.data``), so a new release
 never reads an old release's results.
 
+A result's key is its function's arguments, the reader's data scope among them (``dashboard.data``
+passes it in every key): the file of one scope's result is never read for another scope.
+
 Nothing here is needed for correctness: a directory that cannot be written, or a file that
 cannot be read back, only means computing again.
 """

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from aftersales import model
-from aftersales.principal import Principal
+from aftersales.principal import DataScope, Principal
 from dashboard import data
 from dashboard import i18n as T
 from metrics import periods
@@ -24,7 +24,9 @@ BIND = "query-params"
 
 @dataclass(frozen=True)
 class Scope:
-    """What every page shows: a date range, a period grain and the ticket filters."""
+    """What every page shows: a date range, a period grain and the ticket filters, and the
+    signed-in user's data scope (``principal().scope``), which every read of ``dashboard.data``
+    takes beside the filters."""
 
     start: dt.date
     end: dt.date
@@ -33,6 +35,7 @@ class Scope:
     lang: str
     ver: str
     data_end: dt.datetime | None  # the latest created_at: "now" for SLA and backlog
+    data_scope: DataScope  # whose numbers: ANDed with ``where`` below the dashboard
 
     def label(self, dim: str, code: object) -> str:
         return dim_value_label(dim, code, self.lang, self.ver)
@@ -72,13 +75,15 @@ def default_range(last: dt.date) -> tuple[dt.date, dt.date]:
 @functools.lru_cache(maxsize=64)
 def labels(ver: str, dim: str, lang: str) -> dict[str, str]:
     """code -> label for a breakdown: 华东 / East; ``WD0001 上海城区服务中心`` for outlets and
-    technicians (their names are the same in both languages)."""
+    technicians (their names are the same in both languages). Names only (the whole company's
+    master data, for labelling values a page already holds): the values a user may pick come
+    from ``_options``, inside their scope."""
     d = R.DIMENSIONS[dim]
     if d.labels:  # with the codes the config adds
         return {code: T.code_label(dim, code, lang) or code for code in model.extended(d.labels) or {}}
     if ver == "missing":
         return {}
-    df = data.dimension_values(ver, dim)
+    df = data.dimension_values(ver, DataScope(), dim)
     return {v: (f"{v} {name}" if name and name != v else v) for v, name in zip(
         df["value"].to_list(), df["label"].to_list(), strict=True)}
 
@@ -98,14 +103,34 @@ UNSPECIFIED = {"outlet": "unspecified_dispatch", "technician": "unspecified_disp
                "warranty": "unspecified_warranty"}  # refunds and consultations have none
 
 
-def _options(dim: str) -> list[str]:
+def _options(dim: str, scope: DataScope) -> list[str]:
+    """The values a filter offers: those inside the data scope only."""
     d = R.DIMENSIONS[dim]
-    if d.labels:
+    if d.labels and (scope.whole_company or dim not in SCOPED_OPTIONS):
         return list(model.extended(d.labels) or {})
-    return data.dimension_values(data.version(), dim)["value"].to_list()
+    return data.dimension_values(data.version(), scope, dim)["value"].to_list()
+
+
+# Filters whose choices a data scope restricts (metrics.compute.SCOPED_DIMS among FILTER_DIMS).
+SCOPED_OPTIONS = ("region", "outlet", "outlet_type")
+
+
+def _outside(dim: str, opts: list[str], lang: str, ver: str) -> list[str]:
+    """Values the URL names for ``dim`` that are not offered (outside the data scope): Streamlit
+    drops them from the bound widget; they are named in a caption so the reader knows why."""
+    try:
+        asked = [str(v) for v in st.query_params.get_all(dim)]
+    except Exception:  # noqa: BLE001 - no URL (a test's page run): nothing asked
+        return []
+    shown = set(opts) | {dim_value_label(dim, c, lang, ver) for c in opts}
+    return [v for v in asked if v and v not in shown]
+
+
+IGNORED_KEY = "_outside_scope"  # a link's filter values outside the data scope, said in the sidebar
 
 
 def _clear() -> None:
+    st.session_state.pop(IGNORED_KEY, None)
     for dim in FILTER_DIMS:
         st.session_state[dim] = []
     st.session_state.pop("dates", None)
@@ -134,17 +159,27 @@ def sidebar() -> Scope:
         grain = st.selectbox(T.t("grain", lg), GRAINS, index=GRAINS.index("month"),
                              format_func=lambda g: T.t(f"grain_{g}", lg), key="grain", bind=BIND)
         where: dict[str, list[str]] = {}
+        access = principal().scope
+        ignored: list[str] = []
         for dim in FILTER_DIMS:
             d = R.DIMENSIONS[dim]
-            opts = _options(dim) if ver != "missing" else []
+            opts = _options(dim, access) if ver != "missing" else []
+            ignored += _outside(dim, opts, lg, ver) if ver != "missing" else []
             chosen = st.multiselect(d.zh if lg == "zh" else d.en, opts,
                                     format_func=lambda c, dim=dim: dim_value_label(dim, c, lg, ver),
                                     placeholder=T.t("all", lg), key=dim, bind=BIND)
+            # never honoured outside the scope, whatever the widget holds (the reads narrow too)
+            chosen = list(data.in_scope(access, dim, tuple(chosen or ())))
             if chosen:
-                where[dim] = list(chosen)
+                where[dim] = chosen
+        # said for the rest of the session: the widget drops the values from the URL on its next run
+        ignored = st.session_state[IGNORED_KEY] = list(dict.fromkeys([*st.session_state.get(IGNORED_KEY, []),
+                                                                      *ignored]))
+        if ignored:
+            st.caption(T.t("outside_scope_ignored", lg, values="、".join(ignored) if lg == "zh" else ", ".join(ignored)))
         st.button(T.t("reset_filters", lg), on_click=_clear, type="tertiary")
         st.caption(T.t("link_hint", lg))
-    scope = Scope(start, end, grain or "month", data.where_tuple(where), lg, ver, rng[2] if rng else None)
+    scope = Scope(start, end, grain or "month", data.where_tuple(where), lg, ver, rng[2] if rng else None, access)
     st.session_state["_scope"] = scope
     return scope
 
@@ -176,11 +211,9 @@ def principal() -> Principal:
     types) and permissions (unmask, download, forecasts, alerts), set by ``dashboard.signin.gate``
     on every run; with sign-in off, the whole company (``aftersales.principal.local_principal``).
 
-    Not yet applied to what pages read: the second half of issue 17 passes ``principal().scope``
-    into every read function of ``dashboard.data`` as a required argument (and into its cache
-    keys), ANDed with the sidebar's filters (``DataScope.narrow``), and checks ``can("unmask")``,
-    ``can("download")``, ``can("forecasts")`` and ``can("alerts")`` where pages unmask, offer a
-    download, show forecasts and edit alert rules."""
+    The scope reaches every read through ``Scope.data_scope`` (set by ``sidebar``): each function
+    of ``dashboard.data`` takes it as a required argument and keys its caches by it, and the
+    metrics below AND it with the sidebar's filters."""
     p = st.session_state.get("_principal")
     if p is None:  # not through the app's gate (a page run on its own): the gate decides now
         from dashboard import signin

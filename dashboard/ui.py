@@ -51,7 +51,7 @@ def forecast_run(scope: Scope, kind: str) -> dict | None:
 
 def unsupported(kpi_id: str, scope: Scope) -> bool:
     """Explain and return True when the global filters do not apply to this KPI."""
-    bad = data.unsupported_dims(kpi_id, scope.where)
+    bad = data.unsupported_dims(kpi_id, scope.where, (), scope.data_scope)
     if bad:
         dims = "、".join(R.DIMENSIONS[d].zh if scope.lang == "zh" else R.DIMENSIONS[d].en for d in bad)
         empty("empty_kpi_dims", scope, kpi=R.KPIS[kpi_id].label(scope.lang), dims=dims)
@@ -293,10 +293,11 @@ def records_panel(scope: Scope, kpi_id: str, *, period_start: dt.date | None = N
     for dim, value in (extra or {}).items():
         if value not in (None, ""):
             where[dim] = [value]
-    if data.unsupported_dims(kpi_id, data.where_tuple(where)):
+    if data.unsupported_dims(kpi_id, data.where_tuple(where), (), scope.data_scope):
         unsupported(kpi_id, scope)
         return
-    rec = data.records(scope.ver, kpi_id, scope.start, scope.end, data.where_tuple(where), period_start, grain, only,
+    rec = data.records(scope.ver, scope.data_scope, kpi_id, scope.start, scope.end, data.where_tuple(where),
+                       period_start, grain, only,
                        limit)
     with st.expander(T.t("drill_for", lang, what=what or R.KPIS[kpi_id].label(lang)), expanded=expanded):
         if rec.is_empty():

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 
+from aftersales.principal import DataScope
 from dashboard import data, state
 from dashboard.views import PAGES
 from metrics import registry as R
@@ -40,11 +41,13 @@ FIRST_VIEWS_SECONDS: dict[str, float] = {}
 
 
 def default_scope(ver: str) -> state.Scope | None:
+    """The default view of the whole company: the warmer warms no user's scope (a regional
+    manager's reads are computed on their first view, then cached under their scope)."""
     rng = data.data_range(ver)
     if rng is None:
         return None
     start, end = state.default_range(rng[1])
-    return state.Scope(max(start, rng[0]), end, "month", (), data.settings().language, ver, rng[2])
+    return state.Scope(max(start, rng[0]), end, "month", (), data.settings().language, ver, rng[2], DataScope())
 
 
 def warm(ver: str, filter_dims: tuple[str, ...] = FILTER_DIMS) -> float:
@@ -56,7 +59,7 @@ def warm(ver: str, filter_dims: tuple[str, ...] = FILTER_DIMS) -> float:
     if scope is None:
         return 0.0
     for dim in ("outlet", "technician"):
-        data.dimension_values(ver, dim)
+        data.dimension_values(ver, DataScope(), dim)
     passes = [(scope, "first"), (scope, "rest")]
     for dim in filter_dims:  # any one value: the breakdown it is answered from is what gets cached
         code = next(iter(R.DIMENSIONS[dim].labels or {}), None)

@@ -1,6 +1,14 @@
 """Stored runs: writing a finished run in one atomic step, and the read functions the dashboard
 and the CLI use (they take a database path and return polars frames; nothing here caches).
 
+The read functions of a run's rows take the reader's data scope (``aftersales.principal.DataScope``,
+required; ``DataScope()`` for the whole company). Workload series (``region/service_type``) and
+the staffing plan are per region: a scope of regions only sees the series and plan rows of its
+regions. Everything else is the whole company's and is seen only by the whole-company scope: the
+company total and the spare parts (stock is held and reordered for the whole company, not per
+region or outlet), a planner's file runs (their series ids name no region we can check), and any
+scope naming outlets or outlet types (no forecast is made per outlet).
+
 Writes go through ``aftersales.db.writer`` (copy, write, publish), so readers never see half a
 run and a failed run leaves the database as it was.
 """
@@ -18,6 +26,7 @@ import duckdb
 import polars as pl
 
 from aftersales.db import connect_readonly, writer
+from aftersales.principal import DataScope
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 TABLES = ("forecast_values", "forecast_series", "staffing_plan", "parts_reorder", "backtest_scores",
@@ -201,63 +210,88 @@ def get_run(db_path: Path | str, run_id: str) -> dict[str, Any] | None:
     return _parsed(runs.row(0, named=True)) if runs.height else None
 
 
-def read_history(db_path: Path | str, run_id: str, unique_id: str | None = None) -> pl.DataFrame:
+def read_history(db_path: Path | str, run_id: str, unique_id: str | None = None, *,
+                 scope: DataScope) -> pl.DataFrame:
     """The series a file run forecast (``unique_id, ds, y``); empty for database runs."""
     return _table(db_path, "forecast_history", run_id, "AND ($uid IS NULL OR unique_id = $uid)",
-                  {"uid": unique_id}, "ORDER BY unique_id, ds")
+                  {"uid": unique_id}, "ORDER BY unique_id, ds", scope=scope)
+
+
+# The column naming a row's region (``region/service_type`` ids: the part before the slash), per
+# table of a run; tables not listed (parts) are the whole company's.
+REGION_COLUMNS = {"forecast_values": "unique_id", "forecast_history": "unique_id", "forecast_series": "unique_id",
+                  "staffing_plan": "region", "backtest_scores": "unique_id", "backtest_forecasts": "unique_id"}
+REGIONAL_KINDS = ("workload", "backtest_workload")
+
+
+def scope_filter(table: str, scope: DataScope) -> tuple[str, dict[str, Any]]:
+    """The condition (`` AND ...``) keeping the rows of a run's ``table`` inside ``scope``, with its
+    bound parameters (see the module docstring for what a scope sees)."""
+    if not isinstance(scope, DataScope):
+        raise TypeError(f"scope must be an aftersales.principal.DataScope, not {type(scope).__name__}")
+    if scope.whole_company:
+        return "", {}
+    if scope.outlets or scope.outlet_types or table not in REGION_COLUMNS:
+        return "AND FALSE", {}
+    kinds = ", ".join(f"'{k}'" for k in REGIONAL_KINDS)  # constants
+    col = REGION_COLUMNS[table]  # identifier from the allow-list above
+    return (f"AND list_contains($scope_regions, split_part({col}, '/', 1)) AND EXISTS (SELECT 1 FROM forecast_runs r "
+            f"WHERE r.run_id = $run_id AND r.kind IN ({kinds}) AND r.source = '{DATABASE}')",
+            {"scope_regions": list(scope.regions)})
 
 
 def _table(db_path: Path | str, table: str, run_id: str, where: str = "", params: dict[str, Any] | None = None,
-           order: str = "") -> pl.DataFrame:
+           order: str = "", *, scope: DataScope) -> pl.DataFrame:
     if table == "forecast_history":  # stored since file runs were kept apart; older databases lack it
         exists = _read(db_path, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $t", {"t": table})
         if exists is None or not exists["n"][0]:
             return pl.DataFrame()
-    sql = f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = $run_id {where} {order}"  # table: constant
-    out = _read(db_path, sql, {"run_id": run_id, **(params or {})})
+    in_scope, scope_params = scope_filter(table, scope)
+    sql = f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = $run_id {where} {in_scope} {order}"  # table: constant
+    out = _read(db_path, sql, {"run_id": run_id, **(params or {}), **scope_params})
     return out if out is not None else pl.DataFrame()
 
 
 def read_forecast(db_path: Path | str, run_id: str, unique_id: str | None = None,
-                  chosen_only: bool = True) -> pl.DataFrame:
+                  chosen_only: bool = True, *, scope: DataScope) -> pl.DataFrame:
     """Forecast rows of a run (``unique_id, ds, model, chosen, yhat, yhat_lower_80 ...``)."""
     return _table(db_path, "forecast_values", run_id,
                   "AND ($uid IS NULL OR unique_id = $uid) AND (chosen OR NOT $chosen_only)",
-                  {"uid": unique_id, "chosen_only": chosen_only}, "ORDER BY unique_id, model, ds")
+                  {"uid": unique_id, "chosen_only": chosen_only}, "ORDER BY unique_id, model, ds", scope=scope)
 
 
-def read_series(db_path: Path | str, run_id: str) -> pl.DataFrame:
+def read_series(db_path: Path | str, run_id: str, *, scope: DataScope) -> pl.DataFrame:
     """The model each series uses in a run, why, and its backtest score against the baseline."""
-    return _table(db_path, "forecast_series", run_id, order="ORDER BY unique_id")
+    return _table(db_path, "forecast_series", run_id, order="ORDER BY unique_id", scope=scope)
 
 
-def read_staffing(db_path: Path | str, run_id: str, short_only: bool = False) -> pl.DataFrame:
+def read_staffing(db_path: Path | str, run_id: str, short_only: bool = False, *, scope: DataScope) -> pl.DataFrame:
     """Technicians needed vs available per region and week (``gap`` < 0: short by that many)."""
     return _table(db_path, "staffing_plan", run_id, "AND (short OR NOT $short_only)", {"short_only": short_only},
-                  "ORDER BY week_start, region")
+                  "ORDER BY week_start, region", scope=scope)
 
 
-def read_reorder(db_path: Path | str, run_id: str, at_risk_only: bool = False) -> pl.DataFrame:
+def read_reorder(db_path: Path | str, run_id: str, at_risk_only: bool = False, *, scope: DataScope) -> pl.DataFrame:
     """Reorder points, order-up-to levels and run-out dates per part; ``at_risk_only`` keeps the
     parts projected to run out within their lead time."""
     return _table(db_path, "parts_reorder", run_id, "AND (runs_out_within_lead_time OR NOT $risk)",
-                  {"risk": at_risk_only}, "ORDER BY runout_date NULLS LAST, part_no")
+                  {"risk": at_risk_only}, "ORDER BY runout_date NULLS LAST, part_no", scope=scope)
 
 
-def read_backtest(db_path: Path | str, run_id: str, summary_only: bool = True) -> pl.DataFrame:
+def read_backtest(db_path: Path | str, run_id: str, summary_only: bool = True, *, scope: DataScope) -> pl.DataFrame:
     """Backtest scores (``scope, unique_id, model, metric, value``); summaries have unique_id '*'."""
     return _table(db_path, "backtest_scores", run_id, "AND (unique_id = '*' OR NOT $summary)",
-                  {"summary": summary_only}, "ORDER BY scope, unique_id, model, metric")
+                  {"summary": summary_only}, "ORDER BY scope, unique_id, model, metric", scope=scope)
 
 
 def read_backtest_forecasts(db_path: Path | str, run_id: str, unique_id: str | None = None,
-                            window: str | None = None) -> pl.DataFrame:
+                            window: str | None = None, *, scope: DataScope) -> pl.DataFrame:
     """Backtest forecasts beside the actuals, to plot one series' windows."""
     return _table(db_path, "backtest_forecasts", run_id,
                   "AND ($uid IS NULL OR unique_id = $uid) AND ($win IS NULL OR window_label = $win)",
-                  {"uid": unique_id, "win": window}, "ORDER BY unique_id, cutoff, model, ds")
+                  {"uid": unique_id, "win": window}, "ORDER BY unique_id, cutoff, model, ds", scope=scope)
 
 
-def read_inventory_sim(db_path: Path | str, run_id: str) -> pl.DataFrame:
+def read_inventory_sim(db_path: Path | str, run_id: str, *, scope: DataScope) -> pl.DataFrame:
     """Simulated fill rate and mean stock per part and policy (count vs baseline)."""
-    return _table(db_path, "inventory_sim", run_id, order="ORDER BY part_no, policy")
+    return _table(db_path, "inventory_sim", run_id, order="ORDER BY part_no, policy", scope=scope)

@@ -16,7 +16,9 @@ import polars as pl
 from aftersales import config as cfg
 from aftersales import model
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics import registry as R
+from metrics import scope as scoping
 from metrics import sql as S
 from metrics.compute import DbLike, check_where, connection, data_as_of, facts_source, fetch, is_stored
 from metrics.drill import TICKET_COLUMNS, _rename_ticket_columns
@@ -27,19 +29,19 @@ STAGES = {"first_response": "t.first_response_at", "onsite": "t.visit1_started_a
 
 def breaching(db: DbLike, where: dict[str, Any] | None = None, config: dict | None = None,
               as_of: dt.datetime | None = None, limit: int | None = 1000,
-              columns: Sequence[str] | None = None) -> pl.DataFrame:
+              columns: Sequence[str] | None = None, *, scope: DataScope) -> pl.DataFrame:
     """Open tickets past their first-response, on-site or resolution limit at ``as_of`` (default:
     the data's latest created_at, as the SLA KPIs use), one row per ticket × stage, most overdue
     first. Columns: ticket_id, stage, due_at, overdue_hours, then the ticket's (masked) columns
     as in ``records``, or only ``columns`` of them. ``where``: {dim: values} on ticket
-    breakdowns (as ``query``)."""
+    breakdowns (as ``query``), ANDed with ``scope`` (``DataScope()``: the whole company)."""
     conf = config if config is not None else cfg.load_config()
     if columns is not None:
         unknown = [c for c in columns if c not in TICKET_COLUMNS]
         if unknown:
             raise UserError(f"unknown ticket column {', '.join(map(repr, unknown))}; valid: {', '.join(TICKET_COLUMNS)}")
     with connection(db) as con:
-        checked = check_where(con, where)
+        checked = scoping.narrowed(scope, check_where(con, where))
         bad = [d for d in checked if d not in R.TICKET_DIMS]
         if bad:
             raise UserError(f"breaching tickets cannot be filtered by {', '.join(bad)}; "

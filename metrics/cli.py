@@ -134,11 +134,13 @@ def cmd_kpi(args: argparse.Namespace) -> int:
 
 def _kpi(args: argparse.Namespace) -> int:
     import metrics
+    from metrics import scope as scoping
 
     db = resolve_db_path(args.db)
     config = load_config(args.config, db)
+    scope = scoping.parse(args.scope)
     if args.values:
-        vals = metrics.dimension_values(db, args.values)
+        vals = metrics.dimension_values(db, args.values, scope=scope)
         if args.format == "table":
             print("\n".join(f"{v}\t{lab or ''}" for v, lab in vals.iter_rows()))
         else:
@@ -148,7 +150,7 @@ def _kpi(args: argparse.Namespace) -> int:
     kwargs = dict(metrics=args.metric, by=args.by, grain=grain,
                   start=parse_date(args.start, "--from") if args.start else None,
                   end=parse_date(args.end, "--to") if args.end else None,
-                  where=_parse_where(args.where), config=config)
+                  where=_parse_where(args.where), config=config, scope=scope)
     if args.show_sql:
         from metrics.sql import render
 
@@ -205,6 +207,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "by: created, resolved, closed, answered, due, visit)")
     p.add_argument("--where", "-w", action="append", metavar="DIM=VALUE",
                    help="filter, repeatable; several values comma-separated (region=east, channel=jd,tmall)")
+    p.add_argument("--scope", action="append", metavar="DIM=VALUE",
+                   help="a data scope, repeatable: region=east, outlet=WD0001, outlet_type=outsourced (a user's view: "
+                        "only tickets inside it, ANDed with --where)")
     p.add_argument("--format", "-f", default="table", choices=["table", "csv", "json"])
     p.add_argument("--lang", default="zh", choices=["zh", "en"], help="labels in the table format")
     p.add_argument("--show-sql", action="store_true", help="print the generated SQL and its parameters, do not run it")

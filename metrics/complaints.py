@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics import text
 from metrics.compute import DbLike, query
 from metrics.drill import records
@@ -35,7 +36,7 @@ REPEAT_MIN = 2  # complaints by one customer in the range that make a repeat com
 
 
 def matrix(db: DbLike, by: str = "outlet", start: dt.date | None = None, end: dt.date | None = None,
-           where: dict[str, Any] | None = None, config: dict | None = None) -> pl.DataFrame:
+           where: dict[str, Any] | None = None, config: dict | None = None, *, scope: DataScope) -> pl.DataFrame:
     """Complaints by ``by`` (outlet, product_category, ...) × reason over the range, long format:
     ``<by>`` (code; null = none recorded, e.g. tickets served by central customer service have
     no outlet), ``complaint_reason`` (null = none recorded), ``complaints``, ``tickets`` (every
@@ -44,7 +45,7 @@ def matrix(db: DbLike, by: str = "outlet", start: dt.date | None = None, end: dt
     if by not in MATRIX_DIMS:
         raise UserError(f"a complaint matrix is by one of {', '.join(MATRIX_DIMS)}, not {by!r}")
     df = query(db, [KPI], by=[by, "complaint_reason"], grain=None, start=start, end=end, where=where,
-               config=config, compare=False)
+               config=config, compare=False, scope=scope)
     if df.is_empty():
         return pl.DataFrame(schema={by: pl.String, "complaint_reason": pl.String, "complaints": pl.Int64,
                                     "tickets": pl.Int64, "rate": pl.Float64, "share": pl.Float64})
@@ -58,12 +59,13 @@ def matrix(db: DbLike, by: str = "outlet", start: dt.date | None = None, end: dt
 
 
 def reason_trend(db: DbLike, grain: str = "month", start: dt.date | None = None, end: dt.date | None = None,
-                 where: dict[str, Any] | None = None, config: dict | None = None) -> pl.DataFrame:
+                 where: dict[str, Any] | None = None, config: dict | None = None, *,
+                 scope: DataScope) -> pl.DataFrame:
     """Complaints per reason per period: ``period_start``, ``complaint_reason``, ``complaints``,
     ``tickets`` (every ticket created in the period), ``rate`` = complaints ÷ tickets. A period
     without a reason's complaint lists it with 0 (a period without tickets is absent)."""
     df = query(db, [KPI], by=["complaint_reason"], grain=grain, start=start, end=end, where=where,
-               config=config, compare=False)
+               config=config, compare=False, scope=scope)
     if df.is_empty():
         return pl.DataFrame(schema={"period_start": pl.Date, "complaint_reason": pl.String, "complaints": pl.Int64,
                                     "tickets": pl.Int64, "rate": pl.Float64})
@@ -80,24 +82,24 @@ def reason_trend(db: DbLike, grain: str = "month", start: dt.date | None = None,
 
 def complaint_records(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
                       where: dict[str, Any] | None = None, grain: str | None = None, config: dict | None = None,
-                      limit: int | None = None) -> pl.DataFrame:
+                      limit: int | None = None, *, scope: DataScope) -> pl.DataFrame:
     """The complaint tickets created in the range (the complaint rate's numerator records), with
     ``period_start`` of ``grain`` (None: the range's start) and the ticket's columns, personal
     data masked (names, phones, the digit runs of the complaint text). Newest first."""
     return records(db, KPI, start=start, end=end, where=where, grain=grain, config=config, limit=limit,
-                   only="numerator", order="newest")
+                   only="numerator", order="newest", scope=scope)
 
 
 def repeat_complainants(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
                         where: dict[str, Any] | None = None, min_complaints: int = REPEAT_MIN,
-                        config: dict | None = None) -> pl.DataFrame:
+                        config: dict | None = None, *, scope: DataScope) -> pl.DataFrame:
     """Customers with at least ``min_complaints`` complaint tickets created in the range: one row
     each, ``customer_id``, ``customer_name`` and ``customer_phone`` (masked), ``complaints``,
     ``reasons`` (their codes, most frequent first), ``outlets``, ``first_at``, ``last_at``,
     ``ticket_ids``. Most complaints first. Complaints without a customer key are not grouped."""
     if min_complaints < 2:
         raise UserError("a repeat complainant has at least 2 complaints: min_complaints must be 2 or more")
-    rec = complaint_records(db, start, end, where, config=config)
+    rec = complaint_records(db, start, end, where, config=config, scope=scope)
     schema = {"customer_id": pl.String, "customer_name": pl.String, "customer_phone": pl.String,
               "complaints": pl.Int64, "reasons": pl.List(pl.String), "outlets": pl.List(pl.String),
               "first_at": pl.Datetime("us"), "last_at": pl.Datetime("us"), "ticket_ids": pl.List(pl.String)}
@@ -120,13 +122,13 @@ _TRUNC = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1
 
 
 def analyse(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
-            where: dict[str, Any] | None = None, config: dict | None = None) -> pl.DataFrame:
+            where: dict[str, Any] | None = None, config: dict | None = None, *, scope: DataScope) -> pl.DataFrame:
     """The complaint texts of the range, each read once: one row per complaint ticket with a text,
     ``period_start`` (the range's start), ``created_at``, the breakdown columns of ``TEXT_DIMS``
     (under their breakdown names), ``ticket_id``, ``complaint_text`` (masked), ``theme``,
     ``reason`` (the theme's) and ``words``. ``themes_of`` and ``keywords_of`` aggregate it at any
     grain and breakdown without segmenting again."""
-    rec = complaint_records(db, start, end, where, None, config)
+    rec = complaint_records(db, start, end, where, None, config, scope=scope)
     cols = ["period_start", "created_at", *TEXT_DIMS.values(), "ticket_id", "complaint_text"]
     schema = {"period_start": pl.Date, "created_at": pl.Datetime("us"), **dict.fromkeys(TEXT_DIMS, pl.String),
               "ticket_id": pl.String, "complaint_text": pl.String, "theme": pl.String, "reason": pl.String,
@@ -180,24 +182,24 @@ def keywords_of(texts: pl.DataFrame, grain: str | None = None, by: tuple[str, ..
 
 def themes(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
            where: dict[str, Any] | None = None, grain: str | None = None, by: tuple[str, ...] = (),
-           config: dict | None = None) -> pl.DataFrame:
+           config: dict | None = None, *, scope: DataScope) -> pl.DataFrame:
     """The themes of the complaint texts per period (``grain``: by the ticket's creation; None =
     the range as one) and breakdown (``by``: outlet, channel, service_type, product_model,
     complaint_reason): ``period_start``, ``<by…>``, ``theme`` (``metrics.text.THEMES`` code or
     ``unclassified``), ``reason`` (the reason the theme tells of), ``complaints`` (texts of that
     theme), ``share`` of the group's texts. Complaints without text are not counted."""
     _grouped(pl.DataFrame(), None, by)  # a bad breakdown fails before any query
-    return themes_of(analyse(db, start, end, where, config), grain, by)
+    return themes_of(analyse(db, start, end, where, config, scope=scope), grain, by)
 
 
 def keywords(db: DbLike, start: dt.date | None = None, end: dt.date | None = None,
              where: dict[str, Any] | None = None, grain: str | None = None, by: tuple[str, ...] = (),
-             top: int = 15, config: dict | None = None) -> pl.DataFrame:
+             top: int = 15, config: dict | None = None, *, scope: DataScope) -> pl.DataFrame:
     """The words complaint texts use most, per period and breakdown (as ``themes``): ``keyword``,
     ``complaints`` (texts using it), ``share`` of the group's texts, ``theme`` (the theme it is a
     keyword of, else null); the ``top`` most used per group."""
     _grouped(pl.DataFrame(), None, by)
-    return keywords_of(analyse(db, start, end, where, config), grain, by, top)
+    return keywords_of(analyse(db, start, end, where, config, scope=scope), grain, by, top)
 
 
 __all__ = ["MATRIX_DIMS", "REPEAT_MIN", "TEXT_DIMS", "analyse", "complaint_records", "keywords", "keywords_of",

@@ -22,8 +22,10 @@ from aftersales import config as cfg
 from aftersales import model
 from aftersales.db import connect_readonly
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics import cost, maturity, periods, stats
 from metrics import registry as R
+from metrics import scope as scoping
 from metrics import sql as S
 from metrics.registry import KpiDef
 from pipelines import derive
@@ -114,32 +116,55 @@ def check_dims(by: Sequence[str]) -> list[str]:
     return out
 
 
-def dimension_values(db: DbLike, dim: str) -> pl.DataFrame:
+def dimension_values(db: DbLike, dim: str, *, scope: DataScope) -> pl.DataFrame:
     """The values a breakdown takes (for filter pickers): columns ``value``, ``label``.
 
     Coded dimensions list every code with its Chinese label; the others list what the master
-    data (outlets, technicians, products) and the records hold.
+    data (outlets, technicians, products) and the records hold. ``scope``: region, outlet type,
+    city, outlet and technician list only what lies inside it (the outlets of the scope and their
+    technicians); the other breakdowns are code lists and catalogues, the same for everyone.
     """
+    scoping.check(scope)
     d = R.DIMENSIONS.get(dim)
     if d is None:
         raise UserError(f"unknown breakdown {dim!r}; valid breakdowns: {', '.join(R.DIMENSIONS)}")
     labels = model.extended(d.labels)  # with the codes the config adds
-    if labels:
+    restricted = not scope.whole_company and dim in SCOPED_DIMS
+    if labels and not restricted:
         return pl.DataFrame({"value": list(labels), "label": list(labels.values())})
+    cond, params = scoping.outlet_conditions(scope, "o")
     queries = {
-        "city": "SELECT DISTINCT city AS value, city AS label FROM outlets",
-        "outlet": "SELECT outlet_id AS value, any_value(outlet_name) AS label FROM outlets GROUP BY 1",
-        "technician": "SELECT technician_id AS value, any_value(technician_name) AS label FROM technicians GROUP BY 1",
-        "product_model": "SELECT product_model AS value, product_model AS label FROM products",
-        "part_no": "SELECT DISTINCT part_no AS value, part_no AS label FROM parts_used",
+        "region": "SELECT DISTINCT o.region, o.region FROM outlets o WHERE TRUE",
+        "outlet_type": "SELECT DISTINCT o.outlet_type, o.outlet_type FROM outlets o WHERE TRUE",
+        "city": "SELECT DISTINCT o.city AS value, o.city AS label FROM outlets o WHERE TRUE",
+        "outlet": "SELECT o.outlet_id AS value, any_value(o.outlet_name) AS label FROM outlets o WHERE TRUE",
+        "technician": "SELECT tc.technician_id AS value, any_value(tc.technician_name) AS label FROM technicians tc "
+                      "LEFT JOIN outlets o ON o.outlet_id = tc.outlet_id WHERE TRUE",
+        "product_model": "SELECT product_model AS value, product_model AS label FROM products WHERE TRUE",
+        "part_no": "SELECT DISTINCT part_no AS value, part_no AS label FROM parts_used WHERE TRUE",
     }
-    fallback = {"outlet": "outlet_id", "technician": "technician_id", "product_model": "product_model"}
+    group = " GROUP BY 1" if dim in ("outlet", "technician") else ""
+    fallback = {"region": "region", "outlet_type": "outlet_type", "city": "city", "outlet": "outlet_id",
+                "technician": "technician_id", "product_model": "product_model"}
     with connection(db) as con:
-        rows = con.execute(queries[dim] + " ORDER BY 1").fetchall()
+        rows = con.execute(queries[dim] + (cond if dim in SCOPED_DIMS else "") + group + " ORDER BY 1",
+                           params if dim in SCOPED_DIMS else None).fetchall()
         if not rows and dim in fallback:  # master data not loaded: what the tickets carry
             col = fallback[dim]
-            rows = con.execute(f"SELECT DISTINCT {col}, {col} FROM tickets WHERE {col} IS NOT NULL ORDER BY 1").fetchall()
+            facts = facts_source(con)["ticket_facts"]
+            tcond, tparams = scoping.outlet_conditions(scope, "t")
+            rows = con.execute(f"SELECT DISTINCT t.{col}, t.{col} FROM {facts} t WHERE t.{col} IS NOT NULL{tcond} "
+                               "ORDER BY 1", tparams or None).fetchall()
+    if labels:  # a coded breakdown inside a scope: its codes that occur there, labelled
+        present = {r[0] for r in rows}
+        return pl.DataFrame({"value": [c for c in labels if c in present],
+                             "label": [v for c, v in labels.items() if c in present]},
+                            schema={"value": pl.String, "label": pl.String})
     return pl.DataFrame(rows, schema=["value", "label"], orient="row")
+
+
+# The breakdowns a data scope restricts the values of: its own, and those hanging off an outlet.
+SCOPED_DIMS = ("region", "outlet_type", "city", "outlet", "technician")
 
 
 # Where the records themselves carry a non-coded dimension (identifiers from this allow-list only).
@@ -164,7 +189,9 @@ def check_where(con: duckdb.DuckDBPyConnection, where: dict[str, Any] | None) ->
             values = [by_label.get(v, v) for v in values]
             valid = set(labels)
         else:
-            valid = set(dimension_values(con, dim)["value"].to_list())
+            # validated against the whole company: a value outside a user's scope is no typo, it
+            # selects nothing (``scope.narrowed``)
+            valid = set(dimension_values(con, dim, scope=DataScope())["value"].to_list())
         unknown = [v for v in values if v not in valid]
         if unknown and dim in RECORD_COLUMNS:  # in the records but missing from the master data
             table, col = RECORD_COLUMNS[dim]
@@ -238,16 +265,23 @@ def data_window(con: duckdb.DuckDBPyConnection, kpis: Sequence[KpiDef], sla_hour
 def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: str | None = "month",
          start: dt.date | None = None, end: dt.date | None = None, where=None,
          config: dict | None = None, as_of: dt.datetime | None = None,
-         compare: bool | str = True) -> tuple[S.Plan, dt.date, dt.date]:
-    """Validate a request and turn it into a ``metrics.sql.Plan`` (plus the requested [lo, hi))."""
+         compare: bool | str = True, *, scope: DataScope) -> tuple[S.Plan, dt.date, dt.date]:
+    """Validate a request and turn it into a ``metrics.sql.Plan`` (plus the requested [lo, hi)).
+    ``scope``: the data scope, ANDed with ``where`` (a filter outside it selects nothing)."""
+    scoping.check(scope)
     by = check_dims(_as_list(by))
     grain = periods.check_grain(grain)
     where_dims = list((where or {}).keys())
     for d in where_dims:
         if d not in R.DIMENSIONS:
             raise UserError(f"unknown filter {d!r}; valid filters: {', '.join(R.DIMENSIONS)}")
-    kpis = resolve_kpis(con, metrics, by + [d for d in where_dims if d not in by])
+    scope_dims = [d for d, _ in scope.where()]
+    named = [n for n in _as_list(metrics) if n != "all"]
+    for n in named:
+        scoping.refuse_unfit(n, scope, R.get(n).allowed_dims())
+    kpis = resolve_kpis(con, metrics, by + [d for d in [*where_dims, *scope_dims] if d not in by])
     where_checked = check_where(con, where) if con is not None else {k: _as_list(v) for k, v in (where or {}).items()}
+    where_checked = scoping.narrowed(scope, where_checked)
     if compare not in (True, False, "last"):
         raise UserError(f"compare must be True, False or 'last', not {compare!r}")
     conf = config if config is not None else cfg.load_config()
@@ -298,17 +332,17 @@ def data_as_of(con: duckdb.DuckDBPyConnection, facts: dict[str, str]) -> dt.date
     return con.execute(f"SELECT max(created_at) FROM {facts['ticket_facts']}").fetchall()[0][0]
 
 
-def sql_for(db: DbLike = None, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+def sql_for(db: DbLike = None, *, scope: DataScope, **kwargs: Any) -> tuple[str, dict[str, Any]]:
     """The SQL and parameters ``query`` would run (same arguments), for --show-sql and snapshots."""
     with connection(db) as con:
-        p, _, _ = plan(con, **kwargs)
+        p, _, _ = plan(con, scope=scope, **kwargs)
     return S.build(p)
 
 
 def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Sequence[str] | str | None = None,
           grain: str | None = "month", start: dt.date | None = None, end: dt.date | None = None,
           where: dict[str, Any] | None = None, config: dict | None = None,
-          as_of: dt.datetime | None = None, compare: bool | str = True) -> pl.DataFrame:
+          as_of: dt.datetime | None = None, compare: bool | str = True, *, scope: DataScope) -> pl.DataFrame:
     """KPI values in long format.
 
     db: database path (None: the configured one) or an open DuckDB connection.
@@ -329,21 +363,26 @@ def query(db: DbLike = None, metrics: Sequence[str] | str | None = None, by: Seq
         (cards over a trend: a year of months scans 13 months instead of 24). Without them a
         period's comparisons are still given where the compared period is in the scan (a
         period's 环比 when the period before it is in the result).
+    scope: the data scope (``aftersales.principal.DataScope``; ``DataScope()`` is the whole
+        company), ANDed with ``where``: only tickets inside it are counted, and a filter wholly
+        outside it counts nothing. KPIs that cannot be restricted by the scope's breakdowns (per
+        1,000 orders) are left out, or refused when named.
 
     Returns one row per KPI × period × breakdown value; see ``RESULT_COLUMNS`` and README.
     Empty (null) values mean the denominator was zero, never zero.
     """
-    return run(db, metrics, by, grain, start, end, where, config, as_of, compare)[0]
+    return run(db, metrics, by, grain, start, end, where, config, as_of, compare, scope=scope)[0]
 
 
 def run(db: DbLike = None, metrics=None, by=None, grain: str | None = "month", start: dt.date | None = None,
         end: dt.date | None = None, where=None, config: dict | None = None,
-        as_of: dt.datetime | None = None, compare: bool | str = True) -> tuple[pl.DataFrame, pl.DataFrame]:
+        as_of: dt.datetime | None = None, compare: bool | str = True, *,
+        scope: DataScope) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``query``'s result and the raw measures it came from (with ``sumsq``, ``aux`` for
     promoters/detractors, ``quantiles``), for callers that need more than the value."""
     conf = config if config is not None else cfg.load_config()
     with connection(db) as con:
-        p, lo, hi = plan(con, metrics, by, grain, start, end, where, conf, as_of, compare)
+        p, lo, hi = plan(con, metrics, by, grain, start, end, where, conf, as_of, compare, scope=scope)
         sql, params = S.build(p)
         raw = fetch(con, sql, params)
     return finish(raw, p, lo, hi, conf), raw.rename({f"d_{d}": d for d in p.by})

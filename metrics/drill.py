@@ -13,6 +13,7 @@ import polars as pl
 
 from aftersales import config as cfg
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from aftersales.privacy import mask_frame, mask_name, mask_phone  # noqa: F401 - metrics' API names them
 from metrics import periods
 from metrics import registry as R
@@ -41,12 +42,13 @@ DISTRIBUTIONS: dict[str, tuple[str, list[float] | None]] = {
 }
 
 
-def _period_plan(con, kpi: str, period_start: dt.date | None, grain: str | None, start, end, where, config, as_of):
+def _period_plan(con, kpi: str, period_start: dt.date | None, grain: str | None, start, end, where, config, as_of, *,
+                 scope: DataScope):
     if period_start is not None:
         if grain is None:
             raise UserError("period_start needs a grain (day, week, month, quarter or year)")
         start = end = periods.trunc(period_start, grain)
-    p, lo, hi = plan(con, [kpi], None, grain, start, end, where, config, as_of)
+    p, lo, hi = plan(con, [kpi], None, grain, start, end, where, config, as_of, scope=scope)
     # only the requested periods: no previous / last-year widening for record lists
     p.windows = [(periods.to_ts(lo), periods.to_ts(hi))]
     return p
@@ -55,7 +57,7 @@ def _period_plan(con, kpi: str, period_start: dt.date | None, grain: str | None,
 def records(db: DbLike, kpi: str, period_start: dt.date | None = None, grain: str | None = "month",
             start: dt.date | None = None, end: dt.date | None = None, where: dict[str, Any] | None = None,
             config: dict | None = None, as_of: dt.datetime | None = None, limit: int | None = 1000,
-            only: str | None = None, order: str = "oldest") -> pl.DataFrame:
+            only: str | None = None, order: str = "oldest", *, scope: DataScope) -> pl.DataFrame:
     """The records behind a KPI value, with personal data masked.
 
     Give ``period_start`` + ``grain`` (one period, as in a ``query`` row) or ``start``/``end``,
@@ -64,14 +66,15 @@ def records(db: DbLike, kpi: str, period_start: dt.date | None = None, grain: st
     counted), or None for the whole population. Columns: period_start, ticket_id, counted,
     in_numerator, measure, excluded_reason, the base's own columns, then the ticket's.
     ``order``: "oldest" (by period, then ticket number) or "newest" (the reverse), applied
-    before ``limit``.
+    before ``limit``. ``scope``: the data scope (``DataScope()``: the whole company), ANDed with
+    ``where``; no record outside it is returned.
     """
     if order not in ORDERS:
         raise UserError(f"order= must be one of {', '.join(ORDERS)}, not {order!r}")
     k = R.get(kpi)
     conf = config if config is not None else cfg.load_config()
     with connection(db) as con:
-        p = _period_plan(con, kpi, period_start, grain, start, end, where, conf, as_of)
+        p = _period_plan(con, kpi, period_start, grain, start, end, where, conf, as_of, scope=scope)
         rows, params = S.rows_sql(p, k)
         cond = {"numerator": "WHERE x.in_numerator", "excluded": "WHERE x.excluded_reason IS NOT NULL",
                 None: ""}.get(only)
@@ -113,7 +116,8 @@ def _rename_ticket_columns(df: pl.DataFrame) -> pl.DataFrame:
 
 def distribution(db: DbLike, kind: str, grain: str | None = None, start: dt.date | None = None,
                  end: dt.date | None = None, where: dict[str, Any] | None = None, by: list[str] | None = None,
-                 config: dict | None = None, as_of: dt.datetime | None = None) -> pl.DataFrame:
+                 config: dict | None = None, as_of: dt.datetime | None = None, *,
+                 scope: DataScope) -> pl.DataFrame:
     """Counts of records per bucket: MTTR / first-response / refund hours histograms, satisfaction
     (1–5) and NPS (0–10) score distributions, and backlog ageing at each period end.
 
@@ -127,7 +131,7 @@ def distribution(db: DbLike, kind: str, grain: str | None = None, start: dt.date
     conf = config if config is not None else cfg.load_config()
     by = list(by or [])
     with connection(db) as con:
-        p, lo, hi = plan(con, [kpi], by, grain, start, end, where, conf, as_of)
+        p, lo, hi = plan(con, [kpi], by, grain, start, end, where, conf, as_of, scope=scope)
         p.windows = [(periods.to_ts(lo), periods.to_ts(hi))]
         rows, params = S.rows_sql(p, k)
         value = {"satisfaction": "r.satisfaction", "nps_score": "r.nps", "backlog_ageing": "r.age_days"}.get(kind, "r.measure")

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from aftersales import config as cfg
+from aftersales.principal import DataScope
 from metrics import registry as R
 from metrics import sql as S
 from metrics.compute import DbLike, connection, fetch, plan
@@ -55,10 +56,10 @@ def cause_label(code: str, lang: str = "zh") -> str:
 
 def ftf_losses(db: DbLike, by: list[str] | None = None, grain: str | None = "month", start: dt.date | None = None,
                end: dt.date | None = None, where: dict[str, Any] | None = None, config: dict | None = None,
-               as_of: dt.datetime | None = None) -> pl.DataFrame:
+               as_of: dt.datetime | None = None, *, scope: DataScope) -> pl.DataFrame:
     """First-time-fix losses per period × breakdown × cause.
 
-    Arguments as ``metrics.query`` (``by``: outlet, technician, product_model, product_category …).
+    Arguments as ``metrics.query`` (``scope`` included) (``by``: outlet, technician, product_model, product_category …).
     Columns: period_start, <by…>, cause, count, share (of the period × breakdown's losses),
     resolved (the first-time-fix denominator: repair tickets resolved and counted), rate
     (count ÷ resolved). Every cause is listed for every period × breakdown with a loss (count 0
@@ -68,7 +69,7 @@ def ftf_losses(db: DbLike, by: list[str] | None = None, grain: str | None = "mon
     conf = config if config is not None else cfg.load_config()
     by = list(by or [])
     with connection(db) as con:
-        p, lo, hi = plan(con, [FTF], by, grain, start, end, where, conf, as_of, compare=False)
+        p, lo, hi = plan(con, [FTF], by, grain, start, end, where, conf, as_of, compare=False, scope=scope)
         sql, params = losses_sql(p, k)
         df = fetch(con, sql, params)
     df = df.rename({f"d_{d}": d for d in by})

@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics import registry as R
 from metrics import stats
 from metrics.compute import DbLike, run
@@ -31,13 +32,14 @@ METHODS = ("auto", "shrunk", "interval", "value")
 
 def rank(db: DbLike, kpi: str, level: str = "outlet", start: dt.date | None = None, end: dt.date | None = None,
          where: dict[str, Any] | None = None, config: dict | None = None, method: str = "auto",
-         as_of: dt.datetime | None = None) -> pl.DataFrame:
+         as_of: dt.datetime | None = None, *, scope: DataScope) -> pl.DataFrame:
     """Units of ``level`` ranked on ``kpi`` over [start, end] (best first).
 
     Columns: rank, <level>, value, score, rank_method, numerator, denominator, n_records,
     ci_low, ci_high, small_sample, target, status, final_on (set while the range is not final: see
     ``metrics.maturity``). ``score`` is what was ranked on (the shrunk
-    estimate, the interval bound, or the value); units with no value rank last.
+    estimate, the interval bound, or the value); units with no value rank last. ``scope``: the
+    data scope (``DataScope()``: the whole company): only its units, ranked among themselves.
     """
     if method not in METHODS:
         raise UserError(f"unknown ranking method {method!r}; valid: {', '.join(METHODS)}")
@@ -45,7 +47,7 @@ def rank(db: DbLike, kpi: str, level: str = "outlet", start: dt.date | None = No
     if level not in R.DIMENSIONS:
         raise UserError(f"unknown level {level!r}; valid: {', '.join(R.DIMENSIONS)}")
     df, raw = run(db, metrics=[kpi], by=[level], grain=None, start=start, end=end, where=where, config=config,
-                  as_of=as_of)
+                  as_of=as_of, scope=scope)
     return rank_frame(df, raw, k, level, method)
 
 

@@ -23,6 +23,7 @@ import polars as pl
 from aftersales import config as cfg
 from aftersales import model
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics import periods
 from metrics import registry as R
 from metrics.breach import breaching
@@ -88,10 +89,11 @@ def default_period(db: DbLike, grain: str = "month") -> dt.date:
 
 def scorecard(db: DbLike, level: str = "outlet", period: dt.date | None = None, grain: str = "month",
               where: dict[str, Any] | None = None, config: dict | None = None,
-              as_of: dt.datetime | None = None) -> Scorecard:
+              as_of: dt.datetime | None = None, *, scope: DataScope) -> Scorecard:
     """The scorecard of every ``level`` unit (outlet, technician, outlet_type) for the ``grain``
     period holding ``period`` (default: the latest), with 环比 against the period before.
-    ``where``: {dim: values} as ``metrics.query`` (e.g. one outlet's technicians)."""
+    ``where``: {dim: values} as ``metrics.query`` (e.g. one outlet's technicians); ``scope``: the
+    data scope (``DataScope()``: the whole company), units and ranks inside it only."""
     if level not in LEVELS:
         raise UserError(f"unknown scorecard level {level!r}; valid: {', '.join(LEVELS)}")
     grain = periods.check_grain(grain) or "month"
@@ -101,12 +103,12 @@ def scorecard(db: DbLike, level: str = "outlet", period: dt.date | None = None, 
         start = periods.trunc(period, grain) if period is not None else default_period(con, grain)
         end = periods.shift(start, grain, 1)
         df, raw = run(con, metrics=kpis, by=[level], grain=grain, start=start, end=start, where=where, config=conf,
-                      as_of=as_of, compare="last")
+                      as_of=as_of, compare="last", scope=scope)
         unassigned = df.filter((pl.col("kpi") == "ticket_volume") & pl.col(level).is_null())["value"].sum()
         long = _ranked(df, raw, kpis, level)
-        overdue, overdue_at = _overdue(con, level, start, end, where, conf, as_of)
+        overdue, overdue_at = _overdue(con, level, start, end, where, conf, as_of, scope)
         losses = ftf_losses(con, by=[level], grain=grain, start=start, end=start, where=where, config=conf,
-                            as_of=as_of)
+                            as_of=as_of, scope=scope)
         attrs = _attributes(con, level)
     table = _wide(long, kpis, level)
     table = _with_losses(table, losses, level)
@@ -188,7 +190,8 @@ def _overall(table: pl.DataFrame, kpis: list[str]) -> pl.DataFrame:
     return out.with_columns(overall_rank=pl.col("overall_score").rank("min").cast(pl.Int64))
 
 
-def _overdue(con, level: str, start: dt.date, end: dt.date, where, conf, as_of) -> tuple[pl.DataFrame, dt.datetime | None]:
+def _overdue(con, level: str, start: dt.date, end: dt.date, where, conf, as_of,
+             scope: DataScope) -> tuple[pl.DataFrame, dt.datetime | None]:
     """Tickets open past their resolution limit at the period's end (and at the previous one's),
     per unit. The period's end is capped at the data's latest time (a current period)."""
     latest = as_of or data_as_of(con, facts_source(con))
@@ -198,7 +201,8 @@ def _overdue(con, level: str, start: dt.date, end: dt.date, where, conf, as_of) 
     before = min(periods.to_ts(start), latest)
     frames = []
     for name, when in (("overdue", at), ("overdue_prev", before)):
-        b = breaching(con, where=where, config=conf, as_of=when, limit=None, columns=["outlet_id", "technician_id"])
+        b = breaching(con, where=where, config=conf, as_of=when, limit=None, columns=["outlet_id", "technician_id"],
+                      scope=scope)
         b = b.filter(pl.col("stage") == "resolution")
         b = _unit_column(con, b, level)
         frames.append(b.filter(pl.col(level).is_not_null()).group_by(level).agg(pl.len().cast(pl.Int64).alias(name)))

@@ -128,6 +128,9 @@ class _Builder:
         out = []
         for dim in dims:
             values = self.plan.where[dim]
+            if not values:  # a filter wholly outside the data scope (metrics.scope.narrowed): nothing
+                out.append("FALSE")
+                continue
             binds = ", ".join(self.p.add("w", v) for v in values)
             out.append(f"{_dim_expr(dim, base)} IN ({binds})")
         return "".join(f"\n      AND {f}" for f in out)

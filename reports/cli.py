@@ -33,6 +33,10 @@ def register(sub: Any) -> None:
                    help="breakdown(s), comma-separated or repeated (default: region,outlet_type,service_type,channel)")
     p.add_argument("--where", action="append", metavar="DIM=VALUE", default=[],
                    help="filter, repeatable; several values: DIM=A,B (codes, or Chinese labels such as region=华东)")
+    p.add_argument("--scope", action="append", metavar="DIM=VALUE", default=[],
+                   help="a scoped pack, repeatable: region=east, outlet=WD0031, outlet_type=outsourced (several values: "
+                        "region=east,north); only tickets inside the scope are counted and the title names it "
+                        "(default: the whole company)")
     p.add_argument("--format", default="html,xlsx,pdf,csv", help="comma-separated: html,xlsx,pdf,csv (default: all)")
     p.add_argument("--out", required=True, help="output directory (created if missing)")
     p.add_argument("--lang", choices=("zh", "en"), help="report language (default: config `language`, zh)")
@@ -103,6 +107,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise UserError("--top must be at least 1")
     db, config, lang = database_config_lang(args)
+    from metrics import scope as scoping
+
+    scope = scoping.parse(args.scope)
     where = parse_where(args.where)
     by = parse_by(args.by)
     as_of = period.parse_as_of(args.as_of)
@@ -115,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             run_date = as_of
         p = period.parse(args.period, run_date)
-        report = content.build(con, p, where=where, by=by, lang=lang, config=config, top=args.top)
+        report = content.build(con, p, where=where, by=by, lang=lang, config=config, top=args.top, scope=scope)
     finally:
         con.close()
     paths = writer.write(report, formats, Path(args.out))

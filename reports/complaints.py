@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 import metrics
+from aftersales.principal import DataScope
 from metrics import complaints as C
 from metrics import registry as R
 from metrics import text
@@ -26,11 +27,13 @@ def _allowed(kpi: str, dims) -> bool:
     return all(d in R.KPIS[kpi].allowed_dims() for d in dims)
 
 
-def submit(f: Fetcher, period: Period, where: dict[str, list[str]], config: dict) -> dict[str, Any]:
-    """Start the section's metrics calls; ``section()`` collects them."""
+def submit(f: Fetcher, period: Period, where: dict[str, list[str]], config: dict, *,
+           scope: DataScope) -> dict[str, Any]:
+    """Start the section's metrics calls; ``section()`` collects them (``where`` narrowed to
+    ``scope`` as in ``reports.problems.submit``)."""
     if not _allowed("complaint_rate", where):
         return {}
-    span = {"start": period.start, "end": period.end, "where": where, "config": config}
+    span = {"start": period.start, "end": period.end, "where": where, "config": config, "scope": scope}
     out: dict[str, Any] = {
         "matrix": f.submit(C.matrix, "outlet", **span),
         "themes": f.submit(C.themes, **span),

@@ -22,8 +22,10 @@ import polars as pl
 
 import metrics
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics import cost, periods
 from metrics import registry as R
+from metrics import scope as scoping
 from metrics.compute import check_dims, check_where
 from reports import charts, i18n, outlook, problems
 from reports import complaints as complaint_insight
@@ -62,10 +64,12 @@ class Report:
     about: list[tuple[str, str]]
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (the benchmark reads them)
+    scope: DataScope = field(default_factory=DataScope)  # whose pack: the whole company unless --scope
 
     @property
     def title(self) -> str:
-        return f"{i18n.t('title', self.lang)} · {self.period.label(self.lang)}"
+        scoped = "" if self.scope.whole_company else f" · {scoping.describe(self.scope, self.lang)}"
+        return f"{i18n.t('title', self.lang)}{scoped} · {self.period.label(self.lang)}"
 
     @property
     def created(self) -> dt.datetime:
@@ -101,11 +105,11 @@ def refuse_empty(con: duckdb.DuckDBPyConnection, period: Period, fresh: Freshnes
                     f"the data's last day) or --as-of YYYY-MM-DD, or load newer exports (`aftersales load`)")
 
 
-def value_names(con: duckdb.DuckDBPyConnection, dim: str) -> dict[str, str]:
+def value_names(con: duckdb.DuckDBPyConnection, dim: str, *, scope: DataScope) -> dict[str, str]:
     """Display names of a breakdown's values (outlet and technician names), from the metrics layer."""
     if dim not in ("outlet", "technician"):
         return {}
-    df = metrics.dimension_values(con, dim)
+    df = metrics.dimension_values(con, dim, scope=scope)
     return {str(v): str(lb) for v, lb in df.iter_rows() if lb is not None}
 
 
@@ -136,32 +140,33 @@ def trend_grain(period: Period) -> str:
     return "day" if period.days <= 62 else "week" if period.days <= 26 * 7 else "month"
 
 
-def submit_kpis(f: Fetcher, period: Period, where, config) -> tuple[Future, Future | None]:
+def submit_kpis(f: Fetcher, period: Period, where, config, *, scope: DataScope) -> tuple[Future, Future | None]:
     """(the period's row per KPI, the trend rows of the trend KPIs)."""
     grain = trend_grain(period)
     if period.grain is not None:
         current = f.submit(metrics.query, grain=period.grain, start=period.start, end=period.end, where=where,
-                           config=config)
+                           config=config, scope=scope)
         first = periods.shift(period.start, period.grain, -(TREND_PERIODS - 1))
     else:
-        current = f.submit(with_comparisons, period, where, config)
+        current = f.submit(with_comparisons, period, where, config, scope=scope)
         first = period.start
     trend_kpis = [k for k in TREND_KPIS if all(d in R.KPIS[k].allowed_dims() for d in where)]
     if not trend_kpis:  # e.g. filtered by part number: no trend KPI applies
         return current, None
     trend = f.submit(metrics.query, metrics=trend_kpis, grain=grain, start=first, end=period.end, where=where,
-                     config=config)
+                     config=config, scope=scope)
     return current, trend
 
 
-def with_comparisons(con, period: Period, where, config) -> pl.DataFrame:
+def with_comparisons(con, period: Period, where, config, *, scope: DataScope) -> pl.DataFrame:
     """A FROM:TO range is one period with no grain, for which metrics has no previous or
     last-year values: they come from the same query over the previous range (as many days,
     just before) and last year's range, and the changes are derived as metrics derives them."""
-    cur = metrics.query(con, grain=None, start=period.start, end=period.end, where=where, config=config)
+    cur = metrics.query(con, grain=None, start=period.start, end=period.end, where=where, config=config, scope=scope)
     kpis = cur["kpi"].to_list()
     for name, p in (("prev", period.previous()), ("yoy", period.last_year())):
-        other = metrics.query(con, metrics=kpis, grain=None, start=p.start, end=p.end, where=where, config=config)
+        other = metrics.query(con, metrics=kpis, grain=None, start=p.start, end=p.end, where=where, config=config,
+                              scope=scope)
         cur = cur.drop(f"{name}_value").join(other.select("kpi", pl.col("value").alias(f"{name}_value")),
                                              on="kpi", how="left")
         v, o = pl.col("value"), pl.col(f"{name}_value")
@@ -245,14 +250,14 @@ def breakdown_kpis(dim: str, where) -> list[str]:
     return [k for k in BREAKDOWN_KPIS if k in fits] or [k for k in fits if R.KPIS[k].base != "orders"]
 
 
-def submit_breakdown(f: Fetcher, dim: str, period: Period, where, config) -> Future | None:
+def submit_breakdown(f: Fetcher, dim: str, period: Period, where, config, *, scope: DataScope) -> Future | None:
     kpis = breakdown_kpis(dim, where)
     if not kpis:
         return None
     # One window (grain None) for the report period: the same values as the period's row of a
     # month/week query, without also computing the previous and last-year periods a grain adds.
     return f.submit(metrics.query, metrics=kpis, by=[dim], grain=None, start=period.start, end=period.end,
-                    where=where, config=config)
+                    where=where, config=config, scope=scope)
 
 
 def breakdown_table(df: pl.DataFrame, dim: str, period: Period, names: dict[str, str], lang: str) -> Table:
@@ -287,12 +292,12 @@ def breakdown_table(df: pl.DataFrame, dim: str, period: Period, names: dict[str,
 COST_BY = ("region", "service_type", "warranty")
 
 
-def submit_cost(f: Fetcher, period: Period, where, config) -> dict[str, Future]:
+def submit_cost(f: Fetcher, period: Period, where, config, *, scope: DataScope) -> dict[str, Future]:
     kpis = [k for k in cost.ALL if all(d in R.KPIS[k].allowed_dims() for d in where)]
     if not kpis:  # e.g. filtered by part number
         return {}
     return {d: f.submit(metrics.query, metrics=kpis, by=[d], grain=None, start=period.start, end=period.end,
-                        where=where, config=config) for d in COST_BY}
+                        where=where, config=config, scope=scope) for d in COST_BY}
 
 
 def cost_section(futures: dict[str, Future], period: Period, lang: str) -> Section | None:
@@ -348,23 +353,30 @@ def single_threaded_queries(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] | None = None,
           by: list[str] | None = None, lang: str = "zh", config: dict | None = None, top: int = 5,
-          breaches: int = 20, workers: int | None = None) -> Report:
+          breaches: int = 20, workers: int | None = None, *, scope: DataScope) -> Report:
     """Gather the report for ``period`` (filters ``where``, breakdowns ``by``) over one read-only
-    connection. Raises UserError for unknown filters/breakdowns and for a period after the data."""
+    connection. Raises UserError for unknown filters/breakdowns and for a period after the data.
+    ``scope``: the data scope of the pack (``DataScope()``: head office's, the whole company);
+    every number, list and forecast in it is inside the scope, and its title names it."""
     config = config or {}
     t0 = time.perf_counter()
     fresh = freshness(con)
     refuse_empty(con, period, fresh)
     checked = check_where(con, where)
+    inside = scoping.narrowed(scope, checked)  # also what decides which KPIs fit
+    outside = [d for d, v in inside.items() if not v]
+    if outside:
+        raise UserError(f"--where {outside[0]}={','.join(checked[outside[0]])} lies outside the data scope "
+                        f"({scoping.describe(scope, 'en')}): the pack would be empty; drop it or widen --scope")
     by_dims = check_dims(list(by) if by else list(DEFAULT_BY))
-    names = {d: value_names(con, d) for d in ("outlet", "technician")}
+    names = {d: value_names(con, d, scope=scope) for d in ("outlet", "technician")}
     with single_threaded_queries(con), Fetcher(con, workers) as f:
-        current_f, trend_f = submit_kpis(f, period, checked, config)
-        bd_f = {d: submit_breakdown(f, d, period, checked, config) for d in by_dims}
-        cost_f = submit_cost(f, period, checked, config)
-        problem_f = problems.submit(f, period, checked, config)
-        complaint_f = complaint_insight.submit(f, period, checked, config)
-        outlook_f = f.submit(outlook.section, lang)
+        current_f, trend_f = submit_kpis(f, period, inside, config, scope=scope)
+        bd_f = {d: submit_breakdown(f, d, period, inside, config, scope=scope) for d in by_dims}
+        cost_f = submit_cost(f, period, inside, config, scope=scope)
+        problem_f = problems.submit(f, period, inside, config, scope=scope)
+        complaint_f = complaint_insight.submit(f, period, inside, config, scope=scope)
+        outlook_f = f.submit(outlook.section, lang, scope=scope)
         current = current_f.result()
         c0 = charts.elapsed()
         sections = [kpi_section(current, lang)]
@@ -397,10 +409,11 @@ def build(con: duckdb.DuckDBPyConnection, period: Period, where: dict[str, Any] 
                                              if period.grain == "month" else "")),
         (L("comparison"), f"{L('prev')}: {period.previous().label(lang)}; {L('yoy')}: {period.last_year().label(lang)}"),
         (L("filters"), filter_text(checked, lang, names)),
+        (L("data_scope"), scoping.describe(scope, lang)),
         (L("breakdowns"), ", ".join(i18n.dim_label(d, lang) for d in by_dims)),
         (L("data_through"), f"{fresh.data_through:%Y-%m-%d %H:%M}"),
         (L("last_load"), f"{fresh.last_load:%Y-%m-%d %H:%M}" if fresh.last_load else L("never")),
         (L("forecast"), run_text),
         (L("language"), "中文" if lang == "zh" else "English"),
     ]
-    return Report(lang, period, checked, by_dims, fresh, current, sections, about, warnings, timings)
+    return Report(lang, period, checked, by_dims, fresh, current, sections, about, warnings, timings, scope)

@@ -133,7 +133,8 @@ def render(report: Report) -> str:
     lang = report.lang
     L = lambda k: i18n.t(k, lang)  # noqa: E731
     n_charts = sum(1 for t in report.tables() if t.chart is not None and t.html_limit != 0)
-    body = [f'<header><h1>{e(L("title"))}</h1><div class="subtitle">{e(report.period.label(lang))}</div>',
+    heading = report.title.rsplit(" · ", 1)[0]  # the title without its period: names a scoped pack's scope
+    body = [f'<header><h1>{e(heading)}</h1><div class="subtitle">{e(report.period.label(lang))}</div>',
             '<dl class="meta">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in report.about) + "</dl>"]
     body += [f'<div class="warning">{e(w)}</div>' for w in report.warnings]
     body.append("</header>")

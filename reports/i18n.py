@@ -20,6 +20,7 @@ _T: dict[str, tuple[str, str]] = {
     "comparison": ("对比期", "Compared with"),
     "prev": ("环比", "vs prev."),
     "filters": ("筛选条件", "Filters"),
+    "data_scope": ("数据范围", "Data scope"),
     "no_filters": ("无(全部数据)", "none (all data)"),
     "breakdowns": ("拆分维度", "Breakdowns"),
     "data_through": ("数据截至", "Data through"),

@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from aftersales.principal import DataScope
 from reports import charts, i18n
 from reports.table import Col, Section, Table
 
@@ -22,7 +23,7 @@ def _db_path(con) -> str | None:
     return row[0][0] if row and row[0][0] else None
 
 
-def _latest(con) -> tuple[dict[str, Any], pl.DataFrame | None, pl.DataFrame | None] | None:
+def _latest(con, scope: DataScope) -> tuple[dict[str, Any], pl.DataFrame | None, pl.DataFrame | None] | None:
     """(latest run per kind, its staffing plan, its parts reorder table), or None without a run."""
     path = _db_path(con)
     if path is None:
@@ -32,8 +33,8 @@ def _latest(con) -> tuple[dict[str, Any], pl.DataFrame | None, pl.DataFrame | No
     runs = {kind: run for kind in ("workload", "parts") if (run := store.latest_run(path, kind)) is not None}
     if not runs:
         return None
-    staffing = store.read_staffing(path, runs["workload"]["run_id"]) if "workload" in runs else None
-    reorder = store.read_reorder(path, runs["parts"]["run_id"]) if "parts" in runs else None
+    staffing = store.read_staffing(path, runs["workload"]["run_id"], scope=scope) if "workload" in runs else None
+    reorder = store.read_reorder(path, runs["parts"]["run_id"], scope=scope) if "parts" in runs else None
     return runs, staffing, reorder
 
 
@@ -101,10 +102,11 @@ def reorder_table(df: pl.DataFrame, lang: str) -> Table:
                  html_limit=REORDER_HTML_ROWS)
 
 
-def section(con, lang: str) -> tuple[Section, str]:
-    """The outlook section and a one-line description of the run it shows."""
+def section(con, lang: str, *, scope: DataScope) -> tuple[Section, str]:
+    """The outlook section and a one-line description of the run it shows: the forecasts inside
+    ``scope`` (``forecasts.store``: a region's staffing; spare parts for the whole company only)."""
     s = Section("outlook", i18n.t("sec_outlook", lang))
-    latest = _latest(con)
+    latest = _latest(con, scope)
     if latest is None:
         s.notes.append(i18n.t("outlook_none", lang))
         return s, i18n.t("no_run", lang)

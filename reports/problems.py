@@ -11,6 +11,7 @@ import polars as pl
 
 import metrics
 from aftersales import model
+from aftersales.principal import DataScope
 from metrics import registry as R
 from reports import charts, i18n
 from reports.fetch import Fetcher
@@ -37,13 +38,15 @@ def rank_level(where: dict[str, list[str]]) -> str:
     return "technician" if "outlet" in where else "outlet"
 
 
-def submit(f: Fetcher, period: Period, where, config) -> dict[str, Any]:
-    """Start every metrics call this section needs; ``section()`` collects them."""
+def submit(f: Fetcher, period: Period, where, config, *, scope: DataScope) -> dict[str, Any]:
+    """Start every metrics call this section needs; ``section()`` collects them. ``where``: the
+    filters already narrowed to ``scope`` (``metrics.scope.narrowed``), so that the KPIs chosen
+    fit the scope's breakdowns too."""
     level = rank_level(where)
-    span = {"start": period.start, "end": period.end, "where": where, "config": config}
+    span = {"start": period.start, "end": period.end, "where": where, "config": config, "scope": scope}
     out: dict[str, Any] = {"ranks": {k: f.submit(metrics.rank, k, level=level, **span)
                                      for k in RANK_KPIS if _allowed(k, [level, *where])}}
-    rec = {"where": where, "config": config, "limit": None, **_period_args(period)}
+    rec = {"where": where, "config": config, "limit": None, "scope": scope, **_period_args(period)}
     if _allowed("sla_compliance", where):
         out["sla"] = f.submit(metrics.records, "sla_compliance", **rec)
     if _allowed("complaint_rate", where):

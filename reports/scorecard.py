@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from aftersales import i18n as shared
+from aftersales.principal import DataScope
 from metrics import periods
 from metrics import registry as R
 from metrics.compute import DbLike, connection
@@ -141,16 +142,19 @@ class OutletPage:
 
 
 def build(db: DbLike, outlet: str, period: dt.date | None = None, grain: str = "month", lang: str = "zh",
-          config: dict | None = None) -> OutletPage:
-    """The outlet's one-page scorecard (UserError when the outlet has no records in the period)."""
+          config: dict | None = None, *, scope: DataScope) -> OutletPage:
+    """The outlet's one-page scorecard (UserError when the outlet has no records in the period).
+    ``scope``: the reader's data scope (``DataScope()``: the whole company); ranks and the outlet
+    types compared against are computed inside it."""
     with connection(db) as con:
-        cards = scorecard(con, "outlet", period=period, grain=grain, config=config)
+        cards = scorecard(con, "outlet", period=period, grain=grain, config=config, scope=scope)
         row = cards.row(outlet)
-        types = scorecard(con, "outlet_type", period=cards.period_start, grain=grain, config=config)
+        types = scorecard(con, "outlet_type", period=cards.period_start, grain=grain, config=config, scope=scope)
         techs = scorecard(con, "technician", period=cards.period_start, grain=grain, where={"outlet": outlet},
-                          config=config)
+                          config=config, scope=scope)
         by_product = ftf_losses(con, by=["product_category"], grain=grain, start=cards.period_start,
-                                end=cards.period_start, where={"outlet": outlet}, config=config)
+                                end=cards.period_start, where={"outlet": outlet}, config=config,
+                                scope=scope)
     label = _period_label(cards.period_start, grain, lang)
     title = f"{w('title', lang)} · {row.get('outlet_name') or outlet} · {label}"
     body = [_head(row, cards, label, lang), _cards(row, cards, lang), _versus(row, types, lang),

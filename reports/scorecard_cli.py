@@ -60,6 +60,7 @@ def file_stem(outlet: str, start: dt.date, grain: str, lang: str) -> str:
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
     from aftersales.db import connect_readonly
+    from aftersales.principal import DataScope
     from reports import scorecard
     from reports.cli import database_config_lang
     from reports.writer import atomic_write
@@ -72,7 +73,9 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
     db, config, lang = database_config_lang(args)
     con = connect_readonly(db)
     try:
-        page = scorecard.build(con, args.outlet, parse_period(args.period), args.grain, lang, config)
+        # head office's printout: the outlet ranked among every outlet of the company
+        page = scorecard.build(con, args.outlet, parse_period(args.period), args.grain, lang, config,
+                               scope=DataScope())
     finally:
         con.close()
     rendered = {"html": page.html.encode("utf-8")}

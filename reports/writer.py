@@ -40,6 +40,8 @@ def _slug(text: str) -> str:
 def file_stem(report: Report) -> str:
     parts = ["aftersales_kpi", report.period.slug]
     parts += [f"{_slug(d)}-{'+'.join(_slug(v) for v in vs)}" for d, vs in report.where.items()]
+    # a scoped pack never overwrites head office's (nor one of another scope) in the same folder
+    parts += [f"scope-{_slug(d)}-{'+'.join(_slug(v) for v in vs)}" for d, vs in report.scope.where()]
     if tuple(report.by) != DEFAULT_BY:
         parts.append("by-" + "+".join(report.by))
     if report.lang != "zh":

@@ -18,6 +18,7 @@ import metrics
 from aftersales import model, privacy
 from aftersales.db import create_schema, writer
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics import complaints as C
 from metrics import text
 from pipelines import derive
@@ -113,7 +114,7 @@ def test_themes_agree_with_what_the_generator_wrote(sample):
 
 def test_themes_per_outlet_count_every_text_once(sample):
     db, d = sample
-    by_outlet = C.themes(str(db), by=("outlet",)).to_pandas()
+    by_outlet = C.themes(str(db), by=("outlet",), scope=DataScope()).to_pandas()
     t = complaints_raw(d).dropna(subset=["complaint_text"])
     want = t.groupby(t["outlet_id"].fillna("∅")).size().sort_index()
     got = by_outlet.groupby(by_outlet["outlet"].fillna("∅"))["complaints"].sum().sort_index()
@@ -123,7 +124,7 @@ def test_themes_per_outlet_count_every_text_once(sample):
 
 def test_themes_per_month_follow_the_written_topics(sample):
     db, d = sample
-    got = pandas(C.themes(str(db), grain="month"))
+    got = pandas(C.themes(str(db), grain="month", scope=DataScope()))
     truth = pd.read_parquet(d / "truth" / "complaint_topics.parquet")
     t = raw(d, "tickets")[["ticket_id", "created_at"]].merge(truth, on="ticket_id")
     t["period_start"] = t["created_at"].dt.to_period("M").dt.start_time.dt.date
@@ -136,7 +137,7 @@ def test_themes_per_month_follow_the_written_topics(sample):
 
 def test_keywords_are_words_of_the_texts_without_stop_words(sample):
     db, d = sample
-    kw = C.keywords(str(db), top=20).to_pandas()
+    kw = C.keywords(str(db), top=20, scope=DataScope()).to_pandas()
     assert len(kw) == 20
     texts = complaints_raw(d)["complaint_text"].dropna()
     stops = text.stop_words()
@@ -185,7 +186,7 @@ def test_reason_matrix_equals_pandas(sample, by, column):
     want = want.merge(tickets.reset_index(), on=column)
     want["rate"] = want["complaints"] / want["tickets"]
     want = want.rename(columns={column: by}).sort_values([by, "complaint_reason"]).reset_index(drop=True)
-    got = C.matrix(str(db), by).to_pandas().fillna({by: "∅", "complaint_reason": "∅"})
+    got = C.matrix(str(db), by, scope=DataScope()).to_pandas().fillna({by: "∅", "complaint_reason": "∅"})
     got = got.sort_values([by, "complaint_reason"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(got[[by, "complaint_reason", "complaints", "tickets", "rate"]], want,
                                   check_dtype=False)
@@ -199,7 +200,7 @@ def test_reason_trend_equals_pandas(sample):
     tickets = t.groupby("period_start").size().rename("tickets")
     c = t[t["is_complaint"].fillna(False)]
     counts = c.groupby(["period_start", "complaint_reason"]).size().rename("complaints")
-    got = pandas(C.reason_trend(str(db), "month")).set_index(["period_start", "complaint_reason"])
+    got = pandas(C.reason_trend(str(db), "month", scope=DataScope())).set_index(["period_start", "complaint_reason"])
     assert (got["complaints"].groupby(level=0).sum().reindex(tickets.index, fill_value=0)
             == c.groupby("period_start").size().reindex(tickets.index, fill_value=0)).all()
     joined = got.join(counts, rsuffix="_want").fillna({"complaints_want": 0})
@@ -216,7 +217,7 @@ def test_handling_time_equals_pandas(sample):
     c["period_start"] = c["closed_at"].dt.to_period("Q").dt.start_time.dt.date
     want = c.groupby("period_start")["hours"].agg(["mean", "median", "size"])
     got = pandas(metrics.query(str(db), metrics=["complaint_handling_hours", "complaint_handling_median"],
-                               grain="quarter", compare=False))
+                               grain="quarter", compare=False, scope=DataScope()))
     mean = got[got["kpi"] == "complaint_handling_hours"].set_index("period_start")
     median = got[got["kpi"] == "complaint_handling_median"].set_index("period_start")
     want = want.reindex(mean.index)
@@ -233,7 +234,7 @@ def test_repeat_complainants_equal_pandas_and_are_masked(sample):
     t = t[(t["created_at"] >= pd.Timestamp(start)) & (t["created_at"] < pd.Timestamp(end) + pd.Timedelta(days=1))]
     counts = t.groupby("customer_id").size()
     want = counts[counts >= 2].sort_index()
-    got = C.repeat_complainants(str(db), start, end).to_pandas()
+    got = C.repeat_complainants(str(db), start, end, scope=DataScope()).to_pandas()
     assert len(want) > 0
     pd.testing.assert_series_equal(got.set_index("customer_id")["complaints"].sort_index(), want,
                                    check_names=False, check_dtype=False)
@@ -241,13 +242,13 @@ def test_repeat_complainants_equal_pandas_and_are_masked(sample):
     for cid, name, phone in zip(got["customer_id"], got["customer_name"], got["customer_phone"], strict=True):
         assert name == names[cid][0] + "**" and "****" in phone
     assert got["complaints"].is_monotonic_decreasing
-    three = C.repeat_complainants(str(db), start, end, min_complaints=3)
+    three = C.repeat_complainants(str(db), start, end, min_complaints=3, scope=DataScope())
     assert set(three["customer_id"]) == set(counts[counts >= 3].index)
 
 
 def test_complaint_records_mask_phone_numbers_in_the_text(sample):
     db, d = sample
-    rec = C.complaint_records(str(db))
+    rec = C.complaint_records(str(db), scope=DataScope())
     texts = rec["complaint_text"].drop_nulls()
     assert texts.str.contains("****", literal=True).any(), "some texts quote a call-back number"
     assert not texts.str.contains(r"\d{7}").any(), "a phone number left unmasked"
@@ -270,8 +271,8 @@ def test_an_old_database_gains_the_complaint_text(tmp_path):
         con.execute(f"ALTER TABLE {table} DROP COLUMN complaint_text")
     con.close()
     # a reader before any writer upgraded it: the texts read as empty, themes are empty
-    assert C.themes(str(db)).is_empty()
-    assert C.matrix(str(db), "outlet")["complaints"].to_list() == [1]
+    assert C.themes(str(db), scope=DataScope()).is_empty()
+    assert C.matrix(str(db), "outlet", scope=DataScope())["complaints"].to_list() == [1]
     with writer(db) as c:
         create_schema(c)
         cols = {r[0] for r in c.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'tickets'")
@@ -282,4 +283,4 @@ def test_an_old_database_gains_the_complaint_text(tmp_path):
 def test_a_matrix_by_an_unknown_breakdown_is_a_clear_error(sample):
     db, _ = sample
     with pytest.raises(UserError, match="complaint matrix"):
-        C.matrix(str(db), "part_no")
+        C.matrix(str(db), "part_no", scope=DataScope())

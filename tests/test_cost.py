@@ -18,6 +18,7 @@ import pytest
 import metrics
 from aftersales.config import DEFAULTS
 from aftersales.db import create_schema, writer
+from aftersales.principal import DataScope
 from pipelines import derive
 from pipelines.generate import generate
 from pipelines.load import load_paths
@@ -74,7 +75,7 @@ def test_cost_kpis_equal_pandas_on_the_raw_files(sample):
     db, raw = sample
     t = ticket_costs(raw)
     got = metrics.query(str(db), metrics=[*SUMS, "cost_per_ticket", "cost_per_repair", "warranty_share"],
-                        grain="month", start=START, end=END, config=DEFAULTS)
+                        grain="month", start=START, end=END, config=DEFAULTS, scope=DataScope())
     by = {(r["kpi"], r["period_start"]): r for r in got.to_dicts()}
     months = sorted(t["month"].unique())
     assert len(months) >= 12
@@ -91,7 +92,7 @@ def test_cost_kpis_equal_pandas_on_the_raw_files(sample):
             assert by[("warranty_share", m)]["value"] == pytest.approx(known["in_warranty"].astype(bool).mean())
     # the total is the sum of its parts, to the fen
     whole = metrics.query(str(db), metrics=["cost_total", "cost_parts", "cost_labour", "cost_travel", "cost_refunds"],
-                          grain=None, start=START, end=END, config=DEFAULTS)
+                          grain=None, start=START, end=END, config=DEFAULTS, scope=DataScope())
     v = dict(zip(whole["kpi"], whole["value"], strict=True))
     assert v["cost_total"] == pytest.approx(v["cost_parts"] + v["cost_labour"] + v["cost_travel"] + v["cost_refunds"])
     assert min(v.values()) > 0
@@ -102,7 +103,7 @@ def test_cost_by_warranty_and_region_equal_pandas(sample):
     t = ticket_costs(raw).merge(raw["outlets"][["outlet_id", "region"]], on="outlet_id", how="left")
     for dim in ("warranty", "region"):
         got = metrics.query(str(db), metrics=["cost_total"], by=[dim], grain=None, start=START, end=END,
-                            config=DEFAULTS)
+                            config=DEFAULTS, scope=DataScope())
         want = t.groupby(t[dim].fillna("(none)"))["cost_total"].sum().to_dict()
         have = {("(none)" if r[dim] is None else r[dim]): r["value"] for r in got.to_dicts()}
         assert have.keys() == want.keys(), dim
@@ -114,9 +115,9 @@ def test_the_labour_rate_in_the_config_changes_the_labour_cost(sample):
     db, raw = sample
     conf = {**DEFAULTS, "cost": {**RATES, "labour_rate_per_hour": {**RATES["labour_rate_per_hour"], "repair": 200.0}}}
     base = metrics.query(str(db), metrics=["cost_labour"], by=["service_type"], grain=None, start=START, end=END,
-                         config=DEFAULTS)
+                         config=DEFAULTS, scope=DataScope())
     dear = metrics.query(str(db), metrics=["cost_labour"], by=["service_type"], grain=None, start=START, end=END,
-                         config=conf)
+                         config=conf, scope=DataScope())
     a = dict(zip(base["service_type"], base["value"], strict=True))
     b = dict(zip(dear["service_type"], dear["value"], strict=True))
     assert b["repair"] == pytest.approx(a["repair"] * 200 / RATES["labour_rate_per_hour"]["repair"], rel=1e-4)
@@ -168,7 +169,8 @@ def test_an_older_database_without_the_warranty_columns(tmp_path, masters):
     con.close()
     june = dict(grain="month", start=dt.date(2024, 6, 1), end=dt.date(2024, 6, 30), config=DEFAULTS)
     with duckdb.connect(str(db), read_only=True) as c:  # a reader, before any writer upgraded it
-        r = {x["kpi"]: x for x in metrics.query(c, metrics=["cost_total", "warranty_share"], **june).to_dicts()}
+        r = {x["kpi"]: x for x in metrics.query(c, metrics=["cost_total", "warranty_share"], **june,
+                                                scope=DataScope()).to_dicts()}
     assert r["cost_total"]["value"] == 99.5
     assert r["warranty_share"]["status"] == "no_data"  # no warranty recorded is not 0% in warranty
     with writer(db) as c:
@@ -182,7 +184,7 @@ def test_the_tickets_behind_a_cost_are_listed_with_their_costs(sample):
     month = sorted(t["month"].unique())[6]
     want = t[(t["month"] == month) & (t["in_warranty"] == False)].set_index("ticket_id")  # noqa: E712
     rec = metrics.records(str(db), "cost_total", period_start=month, grain="month", where={"warranty": "out"},
-                          config=DEFAULTS, limit=None)
+                          config=DEFAULTS, limit=None, scope=DataScope())
     assert sorted(rec["ticket_id"].to_list()) == sorted(want.index) and len(want) > 3
     for r in rec.to_dicts():
         w = want.loc[r["ticket_id"]]

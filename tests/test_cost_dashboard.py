@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import metrics
+from aftersales.principal import DataScope
 from dashboard import i18n as T
 from metrics import cost
 from metrics import registry as R
@@ -18,7 +19,8 @@ from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
 def expected(db, where: dict, lang: str) -> dict[str, tuple[str, str]]:
     """KPI id -> (card value, caption: exact value and tickets), straight from the metrics API."""
     start, end = default_range(db)
-    df = metrics.query(str(db), metrics=list(cost.HEADLINE), grain=None, start=start, end=end, where=where)
+    df = metrics.query(str(db), metrics=list(cost.HEADLINE), grain=None, start=start, end=end, where=where,
+                       scope=DataScope())
     out = {}
     for r in df.to_dicts():
         k = R.KPIS[r["kpi"]]
@@ -69,7 +71,8 @@ def test_the_breakdown_table_shows_yuan_with_separators(dash_db, use_db, dim):  
     total = R.KPIS["cost_total"].label("zh")
     assert R.DIMENSIONS[dim].zh in table.columns and total in table.columns
     start, end = default_range(dash_db)
-    df = metrics.query(str(dash_db), metrics=["cost_total"], by=[dim], grain=None, start=start, end=end)
+    df = metrics.query(str(dash_db), metrics=["cost_total"], by=[dim], grain=None, start=start, end=end,
+                       scope=DataScope())
     biggest = df.sort("value", descending=True).row(0, named=True)
     assert table[total].iloc[0] == T.kpi_value(R.KPIS["cost_total"], biggest["value"], "zh")
     assert table[total].iloc[0].endswith("元")

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 
 import metrics
+from aftersales.principal import DataScope
 from metrics import cost
 from metrics import registry as R
 from reports import i18n
@@ -16,7 +17,8 @@ from tests.test_report_data import close, made, month_of, sample_db
 
 def expected(dim: str) -> pl.DataFrame:
     p = month_of("2026-09")
-    return metrics.query(sample_db(), metrics=list(cost.ALL), by=[dim], grain=None, start=p.start, end=p.end)
+    return metrics.query(sample_db(), metrics=list(cost.ALL), by=[dim], grain=None, start=p.start, end=p.end,
+                         scope=DataScope())
 
 
 @pytest.mark.parametrize("dim", ["region", "service_type", "warranty"])

@@ -22,6 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import metrics
+from aftersales.principal import DataScope
 from dashboard import i18n as T
 from dashboard.views import PAGES
 from metrics import periods
@@ -76,10 +77,10 @@ def expected_cards(db: Path, kpis: list[str], where: dict, lang: str, last_perio
     out = {k: "—" for k in kpis if any(d not in R.KPIS[k].allowed_dims() for d in where)}  # not filterable so
     kpis = [k for k in kpis if k not in out]
     if last_period:
-        df = metrics.query(str(db), metrics=kpis, grain="month", start=start, end=end, where=where)
+        df = metrics.query(str(db), metrics=kpis, grain="month", start=start, end=end, where=where, scope=DataScope())
         df = df.filter(pl.col("period_start") == df["period_start"].max())
     else:
-        df = metrics.query(str(db), metrics=kpis, grain=None, start=start, end=end, where=where)
+        df = metrics.query(str(db), metrics=kpis, grain=None, start=start, end=end, where=where, scope=DataScope())
     out.update({r["kpi"]: T.kpi_value(R.KPIS[r["kpi"]], r["value"], lang, compact=True) for r in df.to_dicts()})
     # no record at all in the last period for a narrow filter (no survey, no open ticket): no row,
     # and the card says so with a dash
@@ -163,7 +164,7 @@ def test_a_link_reproduces_the_view(dash_db, use_db):  # noqa: F811
     narrow = app("overview", "en", params={"dates": [str(end - dt.timedelta(days=40)), str(end)], "grain": "Week"})
     assert narrow.date_input(key="dates").value == (end - dt.timedelta(days=40), end)
     assert cards(narrow)["ticket_volume"] == T.kpi_value(R.KPIS["ticket_volume"], metrics.query(
-        str(dash_db), ["ticket_volume"], grain="week", start=end, end=end)["value"][0], "en", compact=True)
+        str(dash_db), ["ticket_volume"], grain="week", start=end, end=end, scope=DataScope())["value"][0], "en", compact=True)
 
 
 def test_language_switch_formats_numbers_and_labels(dash_db, use_db):  # noqa: F811
@@ -183,7 +184,7 @@ def test_staffing_region_filter(dash_db, use_db):  # noqa: F811
     # shortfalls carry a red "yes" label: exactly the region-weeks the stored plan marks short
     from forecasts import store
 
-    plan = store.read_staffing(dash_db, store.latest_run(dash_db, "workload")["run_id"])
+    plan = store.read_staffing(dash_db, store.latest_run(dash_db, "workload")["run_id"], scope=DataScope())
     short = plan.sort(["short", "gap"], descending=[True, False])["short"].to_list()
     flags = [list(f) for f in table[T.column_label("short", "en")]]
     assert flags == [["yes"] if s else [] for s in short] and ["yes"] in flags and [] in flags
@@ -209,7 +210,7 @@ def test_parts_consumption_follows_filter(dash_db, use_db):  # noqa: F811
     spec = _chart(at, T.t("consumption", "en"))
     shown = dict(zip(spec["data"][0]["y"], spec["data"][0]["x"], strict=True))
     want = metrics.query(str(dash_db), metrics=["parts_consumption"], by=["part_no"], grain=None, start=start, end=end,
-                         where={"product_category": ["air_conditioner"]})
+                         where={"product_category": ["air_conditioner"]}, scope=DataScope())
     want = dict(zip(want["part_no"], want["value"], strict=True))
     assert shown and all(want[p] == v for p, v in shown.items())
 
@@ -220,7 +221,8 @@ def test_data_page_completeness_follows_filter(dash_db, use_db):  # noqa: F811
     at = app("data", "en", params={"tab": T.t("completeness_per_kpi", "en")})
     at.multiselect(key="service_type").set_value(["repair"]).run()
     table = at.dataframe[-1].value
-    want = metrics.query(str(dash_db), grain=None, start=start, end=end, where={"service_type": ["repair"]})
+    want = metrics.query(str(dash_db), grain=None, start=start, end=end, where={"service_type": ["repair"]},
+                         scope=DataScope())
     shown = dict(zip(table["KPI"], table["Records"], strict=True))
     for r in want.to_dicts():
         assert shown[R.KPIS[r["kpi"]].en] == T.number(r["n_records"], "en")
@@ -235,7 +237,8 @@ def test_complaint_list_is_the_records_behind_the_rate(dash_db, use_db):  # noqa
     at = app("complaints", "en", params={"tab": T.t("complaint_list", "en")})
     listed = at.dataframe[-1].value
     last = periods.trunc(end, "month")
-    want = metrics.records(str(dash_db), "complaint_rate", period_start=last, grain="month", only="numerator")
+    want = metrics.records(str(dash_db), "complaint_rate", period_start=last, grain="month", only="numerator",
+                           scope=DataScope())
     assert sorted(listed["Ticket id"]) == sorted(want["ticket_id"].to_list())
     assert all("**" in n for n in listed["Customer name"].dropna())  # personal data masked
 
@@ -322,12 +325,12 @@ def test_reads_while_a_load_runs(dash_db, use_db, tmp_path):  # noqa: F811
     def read() -> None:
         while not stop.is_set():
             try:
-                df = data.kpis(data.version(), ("ticket_volume",), None, end, end, ())
+                df = data.kpis(data.version(), DataScope(), ("ticket_volume",), None, end, end, ())
                 seen.add(int(df["value"][0]))
             except Exception as exc:  # noqa: BLE001 - any error is the failure we look for
                 errors.append(repr(exc))
 
-    base = int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end)["value"][0])
+    base = int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end, scope=DataScope())["value"][0])
     reader = threading.Thread(target=read)
     reader.start()
     try:
@@ -338,7 +341,8 @@ def test_reads_while_a_load_runs(dash_db, use_db, tmp_path):  # noqa: F811
         reader.join()
     assert not errors, errors[:3]
     assert len(seen) >= 2 and seen <= {base + 5000 * k for k in range(4)}
-    assert int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end)["value"][0]) == base + 15000
+    assert int(metrics.query(str(db), ["ticket_volume"], grain=None, start=end, end=end,
+                             scope=DataScope())["value"][0]) == base + 15000
 
 
 # -- built right ----------------------------------------------------------------------------------
@@ -436,7 +440,7 @@ def test_results_survive_a_restart_on_the_same_data_only(dash_db, use_db, monkey
 
     def read(ver: str) -> pl.DataFrame:
         data._kpis.clear()  # a new server process: nothing in memory
-        return data.kpis(ver, ("csat", "backlog"), "month", start, end, ())
+        return data.kpis(ver, DataScope(), ("csat", "backlog"), "month", start, end, ())
 
     ver = data.version()
     first = read(ver)
@@ -466,11 +470,13 @@ def test_one_value_filters_from_the_breakdown_equal_the_filtered_query(dash_db, 
     use_db(dash_db)
     start, end = default_range(dash_db)
     kpis = ("ticket_volume", "complaint_rate", "mttr", "mttr_p90", "nps", "backlog", "sla_compliance")
-    want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=end, where=where)
-    want_dist = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where)
+    want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=end, where=where,
+                         scope=DataScope())
+    want_dist = metrics.distribution(str(dash_db), "mttr_hours", start=start, end=end, where=where, scope=DataScope())
     with data.computing_breakdowns():  # as the warmer: from the breakdown whenever one value is picked
-        assert_frame_equal(data.kpis(data.version(), kpis, "month", start, end, data.where_tuple(where)), want)
-        got = data.distribution(data.version(), "mttr_hours", start, end, data.where_tuple(where))
+        assert_frame_equal(data.kpis(data.version(), DataScope(), kpis, "month", start, end,
+                                     data.where_tuple(where)), want)
+        got = data.distribution(data.version(), DataScope(), "mttr_hours", start, end, data.where_tuple(where))
         assert_frame_equal(got, want_dist)
 
 
@@ -487,8 +493,9 @@ def test_cards_show_the_full_query_values(dash_db, use_db):  # noqa: F811
     compared = ["prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change", "yoy_change_pct"]
     kpis = ("ticket_volume", "complaint_rate")  # by created time: nothing after the data's last day
     for last_day in (end, end + dt.timedelta(days=62)):
-        got = data.card_kpis(data.version(), kpis, "month", start, last_day, ())
-        want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=last_day)
+        got = data.card_kpis(data.version(), DataScope(), kpis, "month", start, last_day, ())
+        want = metrics.query(str(dash_db), metrics=list(kpis), grain="month", start=start, end=last_day,
+                             scope=DataScope())
         last = want["period_start"].max()
         assert_frame_equal(got.filter(pl.col("period_start") == last), want.filter(pl.col("period_start") == last))
         assert want.filter(pl.col("period_start") == last)["yoy_value"].is_not_null().any()
@@ -513,8 +520,8 @@ def test_a_one_value_filter_uses_the_breakdown_only_once_computed(dash_db, use_d
 
     def read(region: str) -> None:
         where = (("region", (region,)),)
-        data.kpis(ver, ("ticket_volume", "backlog"), "month", start, end, where)
-        data.distribution(ver, "mttr_hours", start, end, where)
+        data.kpis(ver, DataScope(), ("ticket_volume", "backlog"), "month", start, end, where)
+        data.distribution(ver, DataScope(), "mttr_hours", start, end, where)
 
     read("east")
     assert calls == [("query", [], {"region": ["east"]}), ("distribution", [], {"region": ["east"]})]
@@ -543,27 +550,30 @@ def test_open_tickets_from_one_list_equal_the_filtered_records(dash_db, use_db, 
     use_db(dash_db)
     ver = data.version()
     day = data.data_range(ver)[2].date()
-    every = data.open_tickets(ver, ())
+    every = data.open_tickets(ver, DataScope(), ())
 
     def busiest(dim: str) -> list[str]:  # the two values with most open tickets: never an empty filter
-        q = metrics.query(str(dash_db), metrics=["backlog"], by=[dim], grain=None, start=day, end=day)
+        q = metrics.query(str(dash_db), metrics=["backlog"], by=[dim], grain=None, start=day, end=day,
+                          scope=DataScope())
         return q.sort("n_records", descending=True)[dim].drop_nulls().to_list()[:2]
 
     where = {dim: busiest(dim) if values == "busiest" else values for dim, values in where.items()}
-    got = data.open_tickets(ver, data.where_tuple(where))
-    want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=where, limit=None)
-    assert want.height > 0 and (not where or want.height < data.open_tickets(ver, ()).height)
+    got = data.open_tickets(ver, DataScope(), data.where_tuple(where))
+    want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=where, limit=None,
+                           scope=DataScope())
+    assert want.height > 0 and (not where or want.height < data.open_tickets(ver, DataScope(), ()).height)
     assert_frame_equal(got, want)
     # outlets and cities (values from the data, not coded): the busiest ones among the open tickets
     for dim, col in (("outlet", "outlet_id"), ("city", None)):
         if col is None:
-            values = data.dimension_values(ver, dim)["value"].to_list()[:3]
+            values = data.dimension_values(ver, DataScope(), dim)["value"].to_list()[:3]
         else:
             values = every[col].drop_nulls().value_counts(sort=True)[col].to_list()[:2]
         one = {dim: values, "service_type": ["install", "repair"]}
-        want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=one, limit=None)
+        want = metrics.records(str(dash_db), "backlog", grain=None, start=day, end=day, where=one, limit=None,
+                               scope=DataScope())
         assert want.height > 0, one
-        assert_frame_equal(data.open_tickets(ver, data.where_tuple(one)), want)
+        assert_frame_equal(data.open_tickets(ver, DataScope(), data.where_tuple(one)), want)
 
 
 def test_a_filtered_breakdown_equals_the_filtered_query(dash_db, use_db):  # noqa: F811
@@ -573,9 +583,10 @@ def test_a_filtered_breakdown_equals_the_filtered_query(dash_db, use_db):  # noq
 
     use_db(dash_db)
     start, end = default_range(dash_db)
-    got = data.kpis(data.version(), ("complaint_rate",), "month", start, end, (("region", ("east",)),), ("region",))
+    got = data.kpis(data.version(), DataScope(), ("complaint_rate",), "month", start, end, (("region", ("east",)),),
+                    ("region",))
     want = metrics.query(str(dash_db), metrics=["complaint_rate"], by=["region"], grain="month", start=start, end=end,
-                         where={"region": ["east"]})
+                         where={"region": ["east"]}, scope=DataScope())
     assert_frame_equal(got, want)
 
 
@@ -586,18 +597,18 @@ def test_the_breaching_list_is_the_metrics_one(dash_db, use_db):  # noqa: F811
 
     use_db(dash_db)
     ver = data.version()
-    every = data.breaching(ver, ())
+    every = data.breaching(ver, DataScope(), ())
     assert every.height > 0 and set(every["stage"]) <= {"first_response", "onsite", "resolution"}
     busiest = every["service_type"].mode().sort()[0]
     # ticket columns and master data (filtered in memory) and an outlet list (asked of metrics)
     outlets = every["outlet_id"].drop_nulls().unique().sort().to_list()[:2]
     for where in ({}, {"service_type": [busiest]}, {"outlet_type": ["outsourced"], "service_type": [busiest]},
                   {"region": ["east", "north"]}, {"outlet": outlets}):
-        got = data.breaching(ver, data.where_tuple(where))
+        got = data.breaching(ver, DataScope(), data.where_tuple(where))
         want = metrics.breaching(str(dash_db), where=where, config=data.settings().config, limit=None,
-                                 columns=data.BREACHING_COLUMNS)
+                                 columns=data.BREACHING_COLUMNS, scope=DataScope())
         assert_frame_equal(got, want)
-    assert 0 < data.breaching(ver, data.where_tuple({"service_type": [busiest]})).height < every.height
+    assert 0 < data.breaching(ver, DataScope(), data.where_tuple({"service_type": [busiest]})).height < every.height
 
 
 def test_every_page_can_be_warmed():

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import metrics
+from aftersales.principal import DataScope
 from dashboard import i18n as T
 from dashboard.views.complaints import TABS
 from metrics import complaints as C
@@ -57,7 +58,7 @@ def test_the_matrix_table_is_what_metrics_gives(dash_db, use_db):  # noqa: F811
     use_db(dash_db)
     start, end = default_range(dash_db)
     at = app("complaints", "en", params={"tab": T.t("tab_matrix", "en")})
-    want = C.matrix(str(dash_db), "outlet", start, end)
+    want = C.matrix(str(dash_db), "outlet", start, end, scope=DataScope())
     table = next(d.value for d in at.dataframe if "Complaint reason" in d.value.columns and "Rate" in d.value.columns)
     assert table["Complaints"].str.replace(",", "").astype(int).sum() == want["complaints"].sum()
     assert table["Rate"].str.endswith("%").all()  # shown as a percentage, downloaded as the value
@@ -78,7 +79,7 @@ def test_the_complaint_list_shows_the_reason_in_words_and_the_text(dash_db, use_
 def test_repeat_complainants_are_masked_and_match_metrics(dash_db, use_db):  # noqa: F811
     use_db(dash_db)
     start, end = default_range(dash_db)
-    want = C.repeat_complainants(str(dash_db), start, end)
+    want = C.repeat_complainants(str(dash_db), start, end, scope=DataScope())
     at = app("complaints", "en", params={"tab": T.t("tab_repeat", "en")})
     if want.is_empty():
         assert any(T.t("no_repeat", "en") in i.value for i in at.info)
@@ -100,12 +101,13 @@ def test_themes_show_the_theme_names(dash_db, use_db):  # noqa: F811
 def test_a_matrix_cell_lists_the_complaints_it_rests_on(dash_db, use_db):  # noqa: F811
     use_db(dash_db)
     start, end = default_range(dash_db)
-    cells = C.matrix(str(dash_db), "outlet", start, end).drop_nulls("outlet").sort("complaints", descending=True)
+    cells = C.matrix(str(dash_db), "outlet", start, end, scope=DataScope()).drop_nulls("outlet").sort("complaints",
+                                                                                                      descending=True)
     top = cells.row(0, named=True)  # the cell listed by default: the one with most complaints
     at = app("complaints", "en", params={"tab": T.t("tab_matrix", "en")})
     listed = at.dataframe[-1].value
     where = {"outlet": top["outlet"], "complaint_reason": top["complaint_reason"]}
     want = metrics.records(str(dash_db), "complaint_rate", start=start, end=end, grain=None, where=where,
-                           only="numerator")
+                           only="numerator", scope=DataScope())
     assert len(want) == top["complaints"]
     assert sorted(listed["Ticket id"]) == sorted(want["ticket_id"].to_list())

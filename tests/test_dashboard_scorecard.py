@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from aftersales.principal import DataScope
 from dashboard import i18n as T
 from metrics import periods
 from metrics import registry as R
@@ -65,7 +66,7 @@ def test_every_section_renders(db, lang, tab):
 def test_outlet_cells_are_the_scorecard_api(db):
     at = page("en", "sc_outlets")
     shown = at.dataframe[0].value
-    card = scorecard(str(db), "outlet", period=last_month(db))
+    card = scorecard(str(db), "outlet", period=last_month(db), scope=DataScope())
     assert len(shown) == card.table.height
     first = card.table.to_dicts()[0]  # the page keeps the overall-rank order
     row = shown.iloc[0]
@@ -97,7 +98,7 @@ def test_technician_and_types_sections_show_several_technicians_and_both_types(d
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_one_outlet_cards_losses_and_printable_page(db, lang):
     at = page(lang, "sc_outlets")
-    card = scorecard(str(db), "outlet", period=last_month(db))
+    card = scorecard(str(db), "outlet", period=last_month(db), scope=DataScope())
     outlet = card.table["outlet"][0]
     at.selectbox(key="sc_detail_outlet").set_value(outlet).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -111,7 +112,7 @@ def test_one_outlet_cards_losses_and_printable_page(db, lang):
     assert at.get("download_button")  # the printable page (made when clicked) ...
     from dashboard import data as D
 
-    html = D.scorecard_page(D.version(), outlet, "month", last_month(db), lang).decode("utf-8")
+    html = D.scorecard_page(D.version(), DataScope(), outlet, "month", last_month(db), lang).decode("utf-8")
     assert f'data-kpi="overdue" data-raw="{row["overdue"]}"' in html  # ... is the outlet's scorecard
     assert at.get("plotly_chart") or any(T.t("sc_no_losses", lang) == c.value for c in at.caption)
 
@@ -123,7 +124,7 @@ def test_the_scorecard_download_is_formatted_like_the_report(db, lang):
     from dashboard import downloads
     from dashboard.views import scorecard as view
 
-    card = scorecard(str(db), "outlet", period=last_month(db))
+    card = scorecard(str(db), "outlet", period=last_month(db), scope=DataScope())
     scope = type("Scope", (), {"lang": lang, "label": lambda self, dim, v: str(v)})()
     formats = downloads.column_formats(view.download_frame(card, scope), lang)
     ftf, cost = R.KPIS["first_time_fix_rate"].label(lang), R.KPIS["cost_per_ticket"].label(lang)

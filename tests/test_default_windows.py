@@ -11,6 +11,7 @@ import pytest
 import metrics
 from aftersales.cli import main
 from aftersales.config import DEFAULTS
+from aftersales.principal import DataScope
 from pipelines.load import load_paths
 from tests.conftest import write
 from tests.metrics_fixtures import fixture_con
@@ -35,13 +36,13 @@ def test_mttr_without_dates_counts_tickets_resolved_after_the_last_creation():
         repair(2, dt.datetime(2024, 5, 1), dt.datetime(2024, 5, 3)),            # 48 h
         repair(3, dt.datetime(2024, 5, 2), dt.datetime(2024, 6, 11)),           # 960 h
         repair(4, dt.datetime(2024, 6, 1), None)])
-    r = metrics.query(con, metrics=["mttr"], grain=None, config=DEFAULTS, compare=False).to_dicts()
+    r = metrics.query(con, metrics=["mttr"], grain=None, config=DEFAULTS, compare=False, scope=DataScope()).to_dicts()
     assert len(r) == 1
     assert r[0]["n_records"] == 3 and r[0]["n_excluded"] == 0
     assert r[0]["value"] == pytest.approx((24 + 48 + 960) / 3)
     assert r[0]["period_start"] == dt.date(2023, 1, 10) and r[0]["period_end"] == dt.date(2024, 6, 12)
     # with a grain, the last period is the one holding the latest resolution
-    months = metrics.query(con, metrics=["mttr"], grain="month", config=DEFAULTS, compare=False)
+    months = metrics.query(con, metrics=["mttr"], grain="month", config=DEFAULTS, compare=False, scope=DataScope())
     assert months["period_start"].max() == dt.date(2024, 6, 1)
     assert months["n_records"].sum() == 3
 
@@ -51,7 +52,8 @@ def test_each_kpi_reaches_its_own_latest_date():
     insert(con, "tickets", [repair(1, dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 2))])
     insert(con, "surveys", [dict(survey_id="S1", ticket_id="T1", responded_at=dt.datetime(2024, 8, 20),
                                  satisfaction=5)])
-    both = metrics.query(con, metrics=["ticket_volume", "csat"], grain="month", config=DEFAULTS, compare=False)
+    both = metrics.query(con, metrics=["ticket_volume", "csat"], grain="month", config=DEFAULTS, compare=False,
+                         scope=DataScope())
     assert both["period_start"].min() == dt.date(2024, 3, 1)
     assert both["period_start"].max() == dt.date(2024, 8, 1)  # the survey's month, after the last ticket
     csat = both.filter(both["kpi"] == "csat")
@@ -71,4 +73,4 @@ def test_csat_on_a_database_holding_only_surveys(db_path, tmp_path, capsys):
 def test_a_database_with_nothing_the_kpi_counts_says_so(tmp_path):
     con = fixture_con()
     with pytest.raises(Exception, match="nothing loaded yet that csat"):
-        metrics.query(con, metrics=["csat"], config=DEFAULTS)
+        metrics.query(con, metrics=["csat"], config=DEFAULTS, scope=DataScope())

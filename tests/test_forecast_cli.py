@@ -16,6 +16,7 @@ import pytest
 
 from aftersales import model
 from aftersales.cli import main
+from aftersales.principal import DataScope
 from forecasts import store, synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,17 +46,17 @@ def test_parts_forecast_and_backtest_on_the_database(small_db, capsys):
     out = capsys.readouterr().out
     assert "parts run parts-" in out and "run out within their lead time" in out
     run = store.latest_run(small_db, "parts")
-    reorder = store.read_reorder(small_db, run["run_id"])
+    reorder = store.read_reorder(small_db, run["run_id"], scope=DataScope())
     assert reorder.height > 0 and set(reorder["lead_time_source"]) <= {"master", "default"}
-    assert not store.read_forecast(small_db, run["run_id"]).is_empty()
+    assert not store.read_forecast(small_db, run["run_id"], scope=DataScope()).is_empty()
 
     assert main(["--db", str(small_db), "backtest", "parts", "--workers", "1", "--origins", "2"]) == 0
     out = capsys.readouterr().out
     assert "simulated fill rate" in out and "MASE of the forecasts used (outer windows)" in out
     bt = store.latest_run(small_db, "backtest_parts")
-    scores = store.read_backtest(small_db, bt["run_id"])
+    scores = store.read_backtest(small_db, bt["run_id"], scope=DataScope())
     assert {"rmsse", "bias", "mase", "mase_rel_zero", "fill_rate", "mean_stock_units"} <= set(scores["metric"])
-    assert set(store.read_inventory_sim(small_db, bt["run_id"])["policy"]) == {"count", "baseline"}
+    assert set(store.read_inventory_sim(small_db, bt["run_id"], scope=DataScope())["policy"]) == {"count", "baseline"}
 
 
 def test_workload_from_a_planners_file(tmp_path, small_db, capsys):
@@ -79,11 +80,12 @@ def test_workload_from_a_planners_file(tmp_path, small_db, capsys):
     assert run["source_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert {n["unique_id"] for n in run["params"]["not_forecast"]} == {"gappy", "short"}
     assert run["summary"]["not_forecast"] == 2 and run["params"]["source"]["rows"] > 0
-    assert store.read_history(small_db, run["run_id"])["unique_id"].n_unique() == 2
-    fc = store.read_forecast(small_db, run["run_id"])
+    assert store.read_history(small_db, run["run_id"], scope=DataScope())["unique_id"].n_unique() == 2
+    fc = store.read_forecast(small_db, run["run_id"], scope=DataScope())
     assert fc.height == 2 * 28 and fc["ds"].min() == dt.date(2025, 7, 1)
     assert (fc["yhat_lower_80"] <= fc["yhat"]).all() and (fc["yhat"] <= fc["yhat_upper_95"]).all()
-    assert store.read_staffing(small_db, run["run_id"]).is_empty()  # no staffing for a planner's file
+    assert store.read_staffing(small_db, run["run_id"],
+                               scope=DataScope()).is_empty()  # no staffing for a planner's file
 
 
 def test_bad_files_are_named_with_row_and_column(tmp_path, small_db, capsys):
@@ -154,9 +156,10 @@ def test_freq_and_calendar_options_are_checked(tmp_path):
 def test_forecast_all_and_workload_backtest_on_the_database(small_db, capsys):
     assert main(["--db", str(small_db), "forecast", "all", "--workers", "2", "--origins", "2"]) == 0
     run = store.latest_run(small_db, "workload")
-    assert run["source"] == "database" and not store.read_forecast(small_db, run["run_id"]).is_empty()
+    assert run["source"] == "database" and not store.read_forecast(small_db, run["run_id"],
+                                                                   scope=DataScope()).is_empty()
     assert main(["--db", str(small_db), "backtest", "workload", "--workers", "2", "--origins", "2"]) == 0
     out = capsys.readouterr().out
     assert "80% interval coverage" in out
     bt = store.latest_run(small_db, "backtest_workload")
-    assert not store.read_backtest_forecasts(small_db, bt["run_id"]).is_empty()
+    assert not store.read_backtest_forecasts(small_db, bt["run_id"], scope=DataScope()).is_empty()

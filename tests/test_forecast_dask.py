@@ -21,6 +21,7 @@ from polars.testing import assert_frame_equal
 
 from aftersales import model
 from aftersales.cli import main
+from aftersales.principal import DataScope
 from forecasts import dask_backend, run_workload, store, synthetic
 from forecasts.executor import map_series
 
@@ -62,7 +63,7 @@ def _chunks_run(cluster) -> int:
 
 
 def _stored(db: Path, run_id: str) -> pl.DataFrame:
-    return store.read_forecast(db, run_id).drop("run_id", strict=False).sort(pl.all())
+    return store.read_forecast(db, run_id, scope=DataScope()).drop("run_id", strict=False).sort(pl.all())
 
 
 def test_workload_and_parts_on_dask_store_what_the_local_executor_stores(cluster, db, tmp_path, capsys):
@@ -98,8 +99,10 @@ def test_workload_and_parts_on_dask_store_what_the_local_executor_stores(cluster
     assert _chunks_run(cluster) - before >= 2
     assert _stored(db, on_dask["run_id"]).height > 0
     assert_frame_equal(_stored(db, on_dask["run_id"]), _stored(db, local["run_id"]))
-    assert_frame_equal(store.read_reorder(db, on_dask["run_id"]).drop("run_id", strict=False).sort("part_no"),
-                       store.read_reorder(db, local["run_id"]).drop("run_id", strict=False).sort("part_no"))
+    assert_frame_equal(store.read_reorder(db, on_dask["run_id"], scope=DataScope()).drop("run_id",
+                                                                                         strict=False).sort("part_no"),
+                       store.read_reorder(db, local["run_id"], scope=DataScope()).drop("run_id",
+                                                                                       strict=False).sort("part_no"))
 
 
 def _free_port() -> int:

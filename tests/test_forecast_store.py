@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from aftersales import model
+from aftersales.principal import DataScope
 from forecasts import store
 
 
@@ -39,16 +40,16 @@ def _run(kind="workload", **kw):
 
 def test_round_trip(empty_db):
     assert store.latest_run(empty_db, "workload") is None
-    assert store.read_forecast(empty_db, "nope").is_empty()
+    assert store.read_forecast(empty_db, "nope", scope=DataScope()).is_empty()
     run_id = store.save_run(empty_db, _run())
     latest = store.latest_run(empty_db, "workload")
     assert latest["run_id"] == run_id and latest["params"] == {"horizon": 84, "nan": None}
     assert latest["data_cutoff"] == dt.date(2026, 10, 31) and latest["summary"] == {"mase": 0.5}
-    fc = store.read_forecast(empty_db, run_id)
+    fc = store.read_forecast(empty_db, run_id, scope=DataScope())
     assert fc.height == 2 and fc["yhat"].to_list() == [10.0, None]  # NaN stored as NULL
-    assert store.read_series(empty_db, run_id)["reason"].to_list() == ["best"]
-    assert store.read_staffing(empty_db, run_id, short_only=True)["gap"].to_list() == [-0.6]
-    assert store.read_reorder(empty_db, run_id).is_empty()
+    assert store.read_series(empty_db, run_id, scope=DataScope())["reason"].to_list() == ["best"]
+    assert store.read_staffing(empty_db, run_id, short_only=True, scope=DataScope())["gap"].to_list() == [-0.6]
+    assert store.read_reorder(empty_db, run_id, scope=DataScope()).is_empty()
 
 
 def test_latest_run_is_the_newest_of_its_kind(empty_db):
@@ -83,9 +84,9 @@ def test_a_table_stored_before_a_schema_change_is_migrated(empty_db):
                 "VALUES ('old', 'east', DATE '2026-01-05', 1, 1, 1, 1, 1, 0, false, 7)")
     con.close()
     run_id = store.save_run(empty_db, _run())
-    new = store.read_staffing(empty_db, run_id)
+    new = store.read_staffing(empty_db, run_id, scope=DataScope())
     assert new["plan_quantile"].to_list() == [0.8] and new["technicians_available"].dtype == pl.Int32
-    old = store.read_staffing(empty_db, "old")
+    old = store.read_staffing(empty_db, "old", scope=DataScope())
     assert old["plan_quantile"].to_list() == [None] and old["retired_col"].to_list() == [7]
 
 
@@ -102,8 +103,8 @@ def test_a_file_run_is_stored_with_its_source_and_kept_apart(empty_db):
     assert newest["run_id"] == "workload-file" and newest["freq"] == "W" and newest["source_sha256"] == "ab" * 32
     assert store.get_run(empty_db, "workload-file")["source"] == "/data/calls.csv"
     assert store.get_run(empty_db, "nope") is None
-    assert store.read_history(empty_db, "workload-file", "x")["y"].to_list() == [3.0, 4.0]
-    assert store.read_history(empty_db, db_run).is_empty()
+    assert store.read_history(empty_db, "workload-file", "x", scope=DataScope())["y"].to_list() == [3.0, 4.0]
+    assert store.read_history(empty_db, db_run, scope=DataScope()).is_empty()
 
 
 def test_runs_stored_before_source_columns_still_list(empty_db):
@@ -117,6 +118,6 @@ def test_runs_stored_before_source_columns_still_list(empty_db):
     con.close()
     old = store.latest_run(empty_db, "workload")
     assert old["run_id"] == "workload-old" and old["freq"] is None
-    assert store.read_history(empty_db, "workload-old").is_empty()
+    assert store.read_history(empty_db, "workload-old", scope=DataScope()).is_empty()
     store.save_run(empty_db, _run(run_id="workload-new", freq="D"))  # migrates: the new columns are added
     assert store.list_runs(empty_db, "workload")["freq"].to_list() == ["D", None]

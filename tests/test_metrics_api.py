@@ -17,6 +17,7 @@ import metrics
 from aftersales.cli import main as cli_main
 from aftersales.config import DEFAULTS
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics import registry as R
 from metrics import sql as S
 from tests.metrics_fixtures import fixture_con, shared_sample_db, synth
@@ -77,13 +78,14 @@ def test_target_override_from_config():
 ])
 def test_clear_errors(db, kwargs, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(")):
-        metrics.query(db, **kwargs)
+        metrics.query(db, **kwargs, scope=DataScope())
 
 
 def test_chinese_labels_accepted_in_filters(db):
-    a = metrics.query(db, metrics=["ticket_volume"], where={"region": "华东"}, grain="month", start=JUNE, end=JUNE_END)
+    a = metrics.query(db, metrics=["ticket_volume"], where={"region": "华东"}, grain="month", start=JUNE, end=JUNE_END,
+                      scope=DataScope())
     b = metrics.query(db, metrics=["ticket_volume"], where={"region": ["east"]}, grain="month", start=JUNE,
-                      end=JUNE_END)
+                      end=JUNE_END, scope=DataScope())
     assert a["value"].to_list() == b["value"].to_list() and a["value"][0] > 0
 
 
@@ -91,10 +93,12 @@ def test_filter_value_in_records_but_not_in_master_data():
     con = fixture_con()
     con.execute("INSERT INTO tickets (ticket_id, channel, service_type, status, outlet_id, created_at) "
                 "VALUES ('T1', 'jd', 'repair', 'open', 'OX', '2024-06-03')")
-    df = metrics.query(con, metrics=["ticket_volume"], where={"outlet": "OX"}, start=JUNE, end=JUNE_END)
+    df = metrics.query(con, metrics=["ticket_volume"], where={"outlet": "OX"}, start=JUNE, end=JUNE_END,
+                       scope=DataScope())
     assert df["value"].to_list() == [1.0]
     with pytest.raises(UserError, match="unknown outlet 'OY'; valid values: OX"):
-        metrics.query(con, metrics=["ticket_volume"], where={"outlet": "OY"}, start=JUNE, end=JUNE_END)
+        metrics.query(con, metrics=["ticket_volume"], where={"outlet": "OY"}, start=JUNE, end=JUNE_END,
+                      scope=DataScope())
 
 
 def test_values_are_bound_never_inlined(db):
@@ -107,11 +111,11 @@ def test_values_are_bound_never_inlined(db):
     assert "2024-01-01" not in sql
     # and a hostile value is refused before any SQL runs
     with pytest.raises(UserError, match="unknown region"):
-        metrics.query(db, where={"region": hostile})
+        metrics.query(db, where={"region": hostile}, scope=DataScope())
 
 
 def test_result_columns(db):
-    df = metrics.query(db, by=["region"], grain="month", start=JUNE, end=JUNE_END)
+    df = metrics.query(db, by=["region"], grain="month", start=JUNE, end=JUNE_END, scope=DataScope())
     expected = [c for c in metrics.RESULT_COLUMNS if c != "<dims>"]
     expected.insert(3, "region")
     assert df.columns == expected
@@ -120,13 +124,13 @@ def test_result_columns(db):
 
 def test_weeks_start_monday_and_previous_periods(db):
     df = metrics.query(db, metrics=["ticket_volume"], grain="week", start=dt.date(2024, 6, 5),
-                       end=dt.date(2024, 6, 19))
+                       end=dt.date(2024, 6, 19), scope=DataScope())
     assert [d.weekday() for d in df["period_start"]] == [0, 0, 0]  # 3 whole ISO weeks
     rows = df.to_dicts()
     assert rows[1]["prev_value"] == rows[0]["value"]  # 环比 = the week before
     assert rows[1]["prev_change"] == rows[1]["value"] - rows[0]["value"]
     full = metrics.query(db, metrics=["ticket_volume"], grain="week", start=dt.date(2023, 6, 1),
-                         end=dt.date(2024, 6, 19))
+                         end=dt.date(2024, 6, 19), scope=DataScope())
     week = full.filter(pl.col("period_start") == rows[1]["period_start"]).to_dicts()[0]
     ly = full.filter(pl.col("period_start") == rows[1]["period_start"] - dt.timedelta(weeks=52)).to_dicts()[0]
     assert week["yoy_value"] == ly["value"] == rows[1]["yoy_value"]  # 同比 = 52 weeks earlier
@@ -134,8 +138,8 @@ def test_weeks_start_monday_and_previous_periods(db):
 
 def test_without_comparisons_same_values(db):
     kw = dict(by=["region"], grain="month", start=dt.date(2024, 5, 1), end=JUNE_END, where={"outlet": ["O0001"]})
-    full = metrics.query(db, **kw)
-    lean = metrics.query(db, compare=False, **kw)
+    full = metrics.query(db, **kw, scope=DataScope())
+    lean = metrics.query(db, compare=False, **kw, scope=DataScope())
     # the same numbers (up to the order a parallel sum adds them in)
     for a, b in zip(full["value"].to_list(), lean["value"].to_list(), strict=True):
         assert (a is None and b is None) or a == pytest.approx(b, rel=1e-12)
@@ -156,8 +160,8 @@ def test_comparisons_of_the_last_period_only(db, grain, start, end):
 
     kw = dict(metrics=["ticket_volume", "mttr", "nps", "sla_compliance", "sla_onsite", "backlog", "backlog_aged_7d"],
               by=["region"], grain=grain, start=start, end=end)
-    full = metrics.query(db, **kw)
-    lean = metrics.query(db, compare="last", **kw)
+    full = metrics.query(db, **kw, scope=DataScope())
+    lean = metrics.query(db, compare="last", **kw, scope=DataScope())
     assert_frame_equal(lean.select(pl.exclude(COMPARED)), full.select(pl.exclude(COMPARED)))
     last = full["period_start"].max()
     assert_frame_equal(lean.filter(pl.col("period_start") == last), full.filter(pl.col("period_start") == last))
@@ -165,7 +169,7 @@ def test_comparisons_of_the_last_period_only(db, grain, start, end):
     first = lean.filter(pl.col("period_start") == lean["period_start"].min())
     assert first["prev_value"].is_null().all() and first["yoy_value"].is_null().all()  # not scanned
     with pytest.raises(UserError, match="compare"):
-        metrics.query(db, compare="first", **kw)
+        metrics.query(db, compare="first", **kw, scope=DataScope())
 
 
 COMPARED = ["prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_change", "yoy_change_pct"]
@@ -174,7 +178,7 @@ COMPARED = ["prev_value", "prev_change", "prev_change_pct", "yoy_value", "yoy_ch
 def test_status_and_small_sample(db):
     cfg = {**DEFAULTS, "targets": {"csat": 0.0, "complaint_rate": 0.0}}
     df = metrics.query(db, metrics=["csat", "complaint_rate", "ticket_volume"], by=["technician"], grain="month",
-                       start=JUNE, end=JUNE_END, config=cfg)
+                       start=JUNE, end=JUNE_END, config=cfg, scope=DataScope())
     for r in df.to_dicts():
         if r["value"] is None:
             assert r["status"] == "no_data"
@@ -205,24 +209,24 @@ def test_rank_does_not_let_a_tiny_outlet_top_a_big_one():
               UNION ALL SELECT 20000 + i, 'MID', i < 240 FROM range(300) r(i))""")
     for method in ("shrunk", "interval"):
         r = metrics.rank(con, "repair_success_rate", level="outlet", start=JUNE, end=JUNE_END, method=method,
-                         config=DEFAULTS)
+                         config=DEFAULTS, scope=DataScope())
         assert r["outlet"].to_list()[0] == "BIG", (method, r)
         assert set(r["rank_method"]) == {method}
         tiny = r.filter(pl.col("outlet") == "TINY").to_dicts()[0]
         assert tiny["value"] == 1.0 and tiny["score"] < 0.97 and tiny["small_sample"]
     # the raw value would have put TINY first
     raw = metrics.rank(con, "repair_success_rate", level="outlet", start=JUNE, end=JUNE_END, method="value",
-                       config=DEFAULTS)
+                       config=DEFAULTS, scope=DataScope())
     assert raw["outlet"][0] == "TINY"
 
 
 def test_rank_lower_is_better_and_medians(db):
-    r = metrics.rank(db, "mttr_median", level="outlet", start=JUNE, end=JUNE_END)
+    r = metrics.rank(db, "mttr_median", level="outlet", start=JUNE, end=JUNE_END, scope=DataScope())
     assert set(r["rank_method"]) == {"interval"}
     scores = [s for s in r["score"].to_list() if s is not None]
     assert scores == sorted(scores)  # lower MTTR ranks first, by the upper end of its interval
     with pytest.raises(UserError, match="cannot be shrunk"):
-        metrics.rank(db, "mttr_median", level="outlet", method="shrunk")
+        metrics.rank(db, "mttr_median", level="outlet", method="shrunk", scope=DataScope())
 
 
 # -- drill-down and distributions ------------------------------------------------------------------
@@ -230,13 +234,13 @@ def test_rank_lower_is_better_and_medians(db):
 
 def test_records_behind_a_value_are_masked(db):
     row = metrics.query(db, metrics=["complaint_rate"], by=["region"], grain="month", start=JUNE,
-                        end=JUNE_END).filter(pl.col("region") == "east").to_dicts()[0]
+                        end=JUNE_END, scope=DataScope()).filter(pl.col("region") == "east").to_dicts()[0]
     rec = metrics.records(db, "complaint_rate", period_start=JUNE, grain="month", where={"region": "east"},
-                          limit=None)
+                          limit=None, scope=DataScope())
     assert len(rec) == row["denominator"] + row["n_excluded"]
     assert rec["in_numerator"].sum() == row["numerator"]
     num = metrics.records(db, "complaint_rate", period_start=JUNE, grain="month", where={"region": "east"},
-                          only="numerator", limit=None)
+                          only="numerator", limit=None, scope=DataScope())
     assert len(num) == row["numerator"] and num["is_complaint"].all()
     assert all(n.endswith("**") and len(n) == 3 for n in rec["customer_name"].drop_nulls())
     assert all(p[3:7] == "****" and len(p) == 11 for p in rec["customer_phone"].drop_nulls())
@@ -245,26 +249,29 @@ def test_records_behind_a_value_are_masked(db):
 
 @pytest.mark.parametrize("kpi", ["sla_compliance", "csat", "parts_consumption", "backlog", "repair_success_rate"])
 def test_records_for_other_bases(db, kpi):
-    row = metrics.query(db, metrics=[kpi], grain="month", start=JUNE, end=JUNE_END).to_dicts()[0]
-    rec = metrics.records(db, kpi, period_start=JUNE, grain="month", limit=None)
+    row = metrics.query(db, metrics=[kpi], grain="month", start=JUNE, end=JUNE_END, scope=DataScope()).to_dicts()[0]
+    rec = metrics.records(db, kpi, period_start=JUNE, grain="month", limit=None, scope=DataScope())
     assert rec["counted"].sum() == row["n_records"]
 
 
 def test_distributions(db):
-    sat = metrics.distribution(db, "satisfaction", grain="month", start=JUNE, end=JUNE_END)
-    csat = metrics.query(db, metrics=["csat_mean"], grain="month", start=JUNE, end=JUNE_END).to_dicts()[0]
+    sat = metrics.distribution(db, "satisfaction", grain="month", start=JUNE, end=JUNE_END, scope=DataScope())
+    csat = metrics.query(db, metrics=["csat_mean"], grain="month", start=JUNE, end=JUNE_END,
+                         scope=DataScope()).to_dicts()[0]
     assert sat["count"].sum() == csat["n_records"] and set(sat["bucket"]) <= {"1", "2", "3", "4", "5"}
     assert sat["share"].sum() == pytest.approx(1.0)
-    hist = metrics.distribution(db, "mttr_hours", grain="month", start=JUNE, end=JUNE_END, by=["region"])
-    mttr = metrics.query(db, metrics=["mttr"], grain="month", start=JUNE, end=JUNE_END).to_dicts()[0]
+    hist = metrics.distribution(db, "mttr_hours", grain="month", start=JUNE, end=JUNE_END, by=["region"],
+                                scope=DataScope())
+    mttr = metrics.query(db, metrics=["mttr"], grain="month", start=JUNE, end=JUNE_END, scope=DataScope()).to_dicts()[0]
     assert hist["count"].sum() == mttr["n_records"]
     with pytest.raises(UserError, match="unknown distribution"):
-        metrics.distribution(db, "nope")
+        metrics.distribution(db, "nope", scope=DataScope())
 
 
 def test_dimension_values(db):
-    assert metrics.dimension_values(db, "region")["value"].to_list() == list(R.DIMENSIONS["region"].labels)
-    outlets = metrics.dimension_values(db, "outlet")
+    assert metrics.dimension_values(db, "region",
+                                    scope=DataScope())["value"].to_list() == list(R.DIMENSIONS["region"].labels)
+    outlets = metrics.dimension_values(db, "outlet", scope=DataScope())
     assert outlets["value"][0] == "O0000" and outlets["label"][0] == "网点0"
 
 

@@ -15,6 +15,7 @@ import metrics
 from aftersales import model
 from aftersales.config import DEFAULTS
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from pipelines import derive
 from pipelines.load import load_paths
 from tests.conftest import TICKET_HEADER, file_digest, table_rows, ticket_row, write
@@ -91,11 +92,11 @@ def test_kpis_are_the_same_from_the_tables_and_from_the_joins(tmp_path):
     copy.write_bytes(path.read_bytes())
     kw = dict(by=["region"], grain="month", config=DEFAULTS)
     with duckdb.connect(str(copy)) as con:
-        stored = metrics.query(con, **kw).sort("kpi", "period_start", "region")
+        stored = metrics.query(con, **kw, scope=DataScope()).sort("kpi", "period_start", "region")
         for name in derive.TABLES:
             con.execute(f"DROP TABLE {name}")
         assert metrics.compute.facts_source(con)["ticket_facts"].startswith("(")
-        joined = metrics.query(con, **kw).sort("kpi", "period_start", "region")
+        joined = metrics.query(con, **kw, scope=DataScope()).sort("kpi", "period_start", "region")
     assert len(stored) > 100
     assert stored.equals(joined)
 
@@ -201,7 +202,7 @@ def test_a_failed_rebuild_after_a_load_keeps_the_data_and_exact_metrics(loaded, 
     assert table_rows(loaded, "SELECT * FROM ticket_facts ORDER BY ticket_id") == before  # stale, not emptied
     with duckdb.connect(str(loaded), read_only=True) as con:
         assert derive.current(con) == set()
-        inline = metrics.query(con, ["ticket_volume"], grain=None, start=dt.date(2024, 1, 1), end=dt.date(2024, 1, 31))
+        inline = metrics.query(con, ["ticket_volume"], grain=None, start=dt.date(2024, 1, 1), end=dt.date(2024, 1, 31), scope=DataScope())
     assert inline["value"].to_list() == [4]  # A4 counted, from the inline rows
     monkeypatch.setattr(derive, "_rebuild", real_rebuild)
     survey = write(tmp_path / "d" / "surveys.csv", SURVEY_HEADER + "\nS2,A4,2024-01-22 10:00:00,4,8,,sms\n")
@@ -238,7 +239,7 @@ def test_breaching_lists_open_tickets_past_each_sla_stage():
     path, _ = shared_sample_db()
     with duckdb.connect(str(path), read_only=True) as con:
         now = con.execute("SELECT max(created_at) FROM tickets").fetchall()[0][0]
-        got = metrics.breaching(con, config=DEFAULTS, limit=None)
+        got = metrics.breaching(con, config=DEFAULTS, limit=None, scope=DataScope())
         expected = _breaching_by_hand(con, now)
         assert len(got) == len(expected) > 0
         assert {"onsite", "resolution"} <= set(got["stage"])  # the sample answers every ticket in time
@@ -249,21 +250,23 @@ def test_breaching_lists_open_tickets_past_each_sla_stage():
         assert got.columns[:4] == ["ticket_id", "stage", "due_at", "overdue_hours"]
         assert all(n is None or n.endswith("**") for n in got["customer_name"].to_list())
         # an earlier as-of: fewer tickets were due, and the limit keeps the most overdue
-        earlier = metrics.breaching(con, config=DEFAULTS, as_of=now - dt.timedelta(days=20), limit=None)
+        earlier = metrics.breaching(con, config=DEFAULTS, as_of=now - dt.timedelta(days=20), limit=None,
+                                    scope=DataScope())
         assert len(earlier) > 0 and earlier["due_at"].max() <= now - dt.timedelta(days=20)
-        top = metrics.breaching(con, config=DEFAULTS, limit=5)
+        top = metrics.breaching(con, config=DEFAULTS, limit=5, scope=DataScope())
         assert top["overdue_hours"].to_list() == hours[:5]
-        east = metrics.breaching(con, where={"region": "east"}, config=DEFAULTS, limit=None)
+        east = metrics.breaching(con, where={"region": "east"}, config=DEFAULTS, limit=None, scope=DataScope())
         ids = {r[0] for r in con.execute("SELECT ticket_id FROM ticket_facts WHERE region = 'east'").fetchall()}
         assert 0 < len(east) < len(got) and set(east["ticket_id"]) <= ids
         with pytest.raises(UserError, match="part_no"):
-            metrics.breaching(con, where={"part_no": "P001"}, config=DEFAULTS)
+            metrics.breaching(con, where={"part_no": "P001"}, config=DEFAULTS, scope=DataScope())
         # some ticket columns only: the same rows, those columns (masked as before)
-        few = metrics.breaching(con, config=DEFAULTS, limit=None, columns=["customer_name", "channel"])
+        few = metrics.breaching(con, config=DEFAULTS, limit=None, columns=["customer_name", "channel"],
+                                scope=DataScope())
         assert few.columns == ["ticket_id", "stage", "due_at", "overdue_hours", "channel", "customer_name"]
         assert few.equals(got.select(few.columns))
         with pytest.raises(UserError, match="customer_secret"):
-            metrics.breaching(con, config=DEFAULTS, columns=["channel", "customer_secret"])
+            metrics.breaching(con, config=DEFAULTS, columns=["channel", "customer_secret"], scope=DataScope())
 
 
 def test_records_newest_first():
@@ -271,15 +274,15 @@ def test_records_newest_first():
     with duckdb.connect(str(path), read_only=True) as con:
         end = con.execute("SELECT max(created_at)::DATE FROM tickets").fetchall()[0][0]
         kw = dict(grain=None, start=end - dt.timedelta(days=60), end=end, config=DEFAULTS)
-        oldest = metrics.records(con, "complaint_rate", limit=None, **kw)
-        newest = metrics.records(con, "complaint_rate", limit=None, order="newest", **kw)
+        oldest = metrics.records(con, "complaint_rate", limit=None, **kw, scope=DataScope())
+        newest = metrics.records(con, "complaint_rate", limit=None, order="newest", **kw, scope=DataScope())
         assert len(oldest) > 20
         assert newest["ticket_id"].to_list() == oldest["ticket_id"].to_list()[::-1]
-        page = metrics.records(con, "complaint_rate", limit=10, order="newest", **kw)
+        page = metrics.records(con, "complaint_rate", limit=10, order="newest", **kw, scope=DataScope())
         assert page["ticket_id"].to_list() == newest["ticket_id"].to_list()[:10]
         assert page["customer_name"].to_list() == newest["customer_name"].to_list()[:10]
         with pytest.raises(UserError, match="order"):
-            metrics.records(con, "complaint_rate", order="latest", **kw)
+            metrics.records(con, "complaint_rate", order="latest", **kw, scope=DataScope())
 
 
 def test_whole_lists_read_the_ticket_columns_of_their_own_rows():
@@ -290,12 +293,12 @@ def test_whole_lists_read_the_ticket_columns_of_their_own_rows():
         end = con.execute("SELECT max(created_at)::DATE FROM tickets").fetchall()[0][0]
         for kpi, start in (("complaint_rate", end - dt.timedelta(days=60)), ("backlog", end)):
             kw = dict(grain=None, start=start, end=end, config=DEFAULTS)
-            whole = metrics.records(con, kpi, limit=None, **kw)
+            whole = metrics.records(con, kpi, limit=None, **kw, scope=DataScope())
             assert len(whole) > 20, kpi
-            assert whole.equals(metrics.records(con, kpi, limit=10**9, **kw)), kpi
+            assert whole.equals(metrics.records(con, kpi, limit=10**9, **kw, scope=DataScope())), kpi
         cols = ["channel", "outlet_id", "created_at", "resolution", "status"]
         facts = con.sql(f"SELECT ticket_id, {', '.join(cols)} FROM ticket_facts").pl()
-        listed = metrics.breaching(con, config=DEFAULTS, limit=None)
+        listed = metrics.breaching(con, config=DEFAULTS, limit=None, scope=DataScope())
         check = listed.select("ticket_id", *cols).join(facts, on="ticket_id", suffix="_facts")
         assert check.height == listed.height > 0
         for c in cols:

@@ -15,6 +15,7 @@ import pytest
 import metrics
 from aftersales.config import DEFAULTS
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics import periods
 from metrics import registry as R
 from tests.metrics_fixtures import fixture_con
@@ -62,7 +63,7 @@ def one(con, kpi: str, **kw) -> dict:
     kw.setdefault("grain", "month")
     kw.setdefault("start", JUNE)
     kw.setdefault("end", dt.date(2024, 6, 30))
-    df = metrics.query(con, metrics=[kpi], **kw)
+    df = metrics.query(con, metrics=[kpi], **kw, scope=DataScope())
     rows = df.filter(df["period_start"] == kw["start"]).to_dicts() if kw["grain"] else df.to_dicts()
     assert len(rows) == 1, rows
     return rows[0]
@@ -100,19 +101,20 @@ def test_complaints_per_1k_orders(con):
     # 3 complaints / 3,000 orders × 1,000 = 1.0
     assert r["value"] == pytest.approx(1.0) and (r["numerator"], r["denominator"]) == (3, 3000)
     df = metrics.query(con, metrics=["complaints_per_1k_orders"], by=["channel"], grain="month", start=JUNE,
-                       end=dt.date(2024, 6, 30))
+                       end=dt.date(2024, 6, 30), scope=DataScope())
     by = {d["channel"]: d["value"] for d in df.to_dicts()}
     assert by == pytest.approx({"jd": 2 / 2000 * 1000, "tmall": 1 / 1000 * 1000})  # 1.0 and 1.0
     with pytest.raises(metrics.compute.UserError, match="channel, product_category"):
-        metrics.query(con, metrics=["complaints_per_1k_orders"], by=["region"])
+        metrics.query(con, metrics=["complaints_per_1k_orders"], by=["region"], scope=DataScope())
 
 
 def test_complaints_per_1k_orders_needs_orders(con):
     insert(con, "tickets", [ticket(is_complaint=True)])
     with pytest.raises(metrics.compute.UserError, match="orders_daily"):
-        metrics.query(con, metrics=["complaints_per_1k_orders"], start=JUNE, end=JUNE)
+        metrics.query(con, metrics=["complaints_per_1k_orders"], start=JUNE, end=JUNE, scope=DataScope())
     # asked for everything: left out, not an error
-    assert "complaints_per_1k_orders" not in metrics.query(con, start=JUNE, end=JUNE)["kpi"].to_list()
+    assert "complaints_per_1k_orders" not in metrics.query(con, start=JUNE, end=JUNE,
+                                                           scope=DataScope())["kpi"].to_list()
 
 
 def test_first_response_time(con):
@@ -346,7 +348,7 @@ def test_backlog_and_ageing(con):
     r = one(con, "backlog_aged_7d", as_of=ts(10, month=7))
     assert (r["numerator"], r["denominator"]) == (3, 4)  # ages 30, 2.5, 11, 61 days: 3 over 7
     dist = metrics.distribution(con, "backlog_ageing", grain="month", start=JUNE, end=dt.date(2024, 6, 30),
-                                as_of=ts(10, month=7))
+                                as_of=ts(10, month=7), scope=DataScope())
     assert dict(zip(dist["bucket"], dist["count"], strict=True)) == {"1–3d": 1, "7–30d": 1, ">30d": 2}
     may = one(con, "backlog", as_of=ts(10, month=7), start=dt.date(2024, 5, 1), end=dt.date(2024, 5, 31))
     assert may["value"] == 1  # only the May ticket was open on 1 June
@@ -386,7 +388,7 @@ def test_parts_consumption(con):
     r = one(con, "parts_consumption")
     assert r["value"] == 6  # 2 + 1 + 3 in June
     df = metrics.query(con, metrics=["parts_consumption"], by=["part_no", "technician"], grain="month", start=JUNE,
-                       end=dt.date(2024, 6, 30))
+                       end=dt.date(2024, 6, 30), scope=DataScope())
     got = {(d["part_no"], d["technician"]): d["value"] for d in df.to_dicts()}
     assert got == {("A", "W9"): 2, ("B", "W9"): 1, ("A", "W1"): 3}  # the visit's technician first
 
@@ -455,7 +457,7 @@ def test_cost_of_service(con):
         assert r["excluded_reason"] == "visit_end_missing: 1", kpi  # D: its labour is unknown
     r = one(con, "warranty_share")
     assert r["value"] == 0.5 and r["n_records"] == 2  # A in, D out (its flag is known)
-    df = metrics.query(con, metrics=["cost_total"], by=["warranty"], grain="month", start=JUNE, end=dt.date(2024, 6, 30))
+    df = metrics.query(con, metrics=["cost_total"], by=["warranty"], grain="month", start=JUNE, end=dt.date(2024, 6, 30), scope=DataScope())
     got = {d["warranty"]: d["value"] for d in df.filter(pl.col("period_start") == JUNE).to_dicts()}
     assert got == {"in": 410.0, "out": 90.0, None: 200.0}  # A; B; C carries no flag
 

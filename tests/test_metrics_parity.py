@@ -16,6 +16,7 @@ import pytest
 
 import metrics
 from aftersales.config import DEFAULTS
+from aftersales.principal import DataScope
 from metrics import registry as R
 from tests.metrics_fixtures import shared_sample_db
 
@@ -217,9 +218,9 @@ def sample():
 def generated(sample):
     con, lo, hi = sample
     by_region = metrics.query(con, metrics=[k for k in R.KPIS if k != "complaints_per_1k_orders"], by=["region"],
-                              grain="month", start=lo, end=hi, config=DEFAULTS)
+                              grain="month", start=lo, end=hi, config=DEFAULTS, scope=DataScope())
     by_channel = metrics.query(con, metrics=["complaints_per_1k_orders"], by=["channel"], grain="month", start=lo,
-                               end=hi, config=DEFAULTS).rename({"channel": "region"})
+                               end=hi, config=DEFAULTS, scope=DataScope()).rename({"channel": "region"})
     return pl.concat([by_region, by_channel])
 
 
@@ -272,8 +273,9 @@ def test_drill_down_matches_breakdown(sample):
                          "LIMIT 1").fetchall()[0][0]
     kpis = [k for k in R.KPIS if k != "complaints_per_1k_orders"]
     narrow = metrics.query(con, metrics=kpis, grain="month", start=month, end=month, where={"outlet": outlet},
-                           config=DEFAULTS)
-    broad = metrics.query(con, metrics=kpis, by=["outlet"], grain="month", start=month, end=month, config=DEFAULTS)
+                           config=DEFAULTS, scope=DataScope())
+    broad = metrics.query(con, metrics=kpis, by=["outlet"], grain="month", start=month, end=month, config=DEFAULTS,
+                          scope=DataScope())
     broad = broad.filter(pl.col("outlet") == outlet).drop("outlet")
     cols = ["kpi", "value", "numerator", "denominator", "n_records", "prev_value", "yoy_value", "n_excluded"]
     a = narrow.select(cols).sort("kpi")

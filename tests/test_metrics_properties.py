@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import metrics
 from aftersales.config import DEFAULTS
+from aftersales.principal import DataScope
 from metrics import registry as R
 from tests.metrics_fixtures import fixture_con, synth
 
@@ -42,7 +43,8 @@ def _key(df: pl.DataFrame, dims: list[str]) -> dict:
 @given(n=st.integers(20, 600), seed=st.integers(0, 10_000), by=st.sampled_from([[], ["region"], ["service_type"]]))
 def test_values_in_range(n, seed, by):
     con = _db(n, seed)
-    df = metrics.query(con, by=by, grain="week", start=START, end=dt.date(2024, 7, 29), config=DEFAULTS, as_of=AS_OF)
+    df = metrics.query(con, by=by, grain="week", start=START, end=dt.date(2024, 7, 29), config=DEFAULTS, as_of=AS_OF,
+                       scope=DataScope())
     for r in df.to_dicts():
         k = R.KPIS[r["kpi"]]
         v, lo, hi = r["value"], r["ci_low"], r["ci_high"]
@@ -67,8 +69,8 @@ def test_values_in_range(n, seed, by):
 def test_month_equals_its_days(n, seed):
     con = _db(n, seed)
     kw = dict(start=JUNE, end=JUNE_END, config=DEFAULTS, as_of=AS_OF)
-    month = _key(metrics.query(con, grain="month", **kw), [])
-    days = metrics.query(con, grain="day", **kw)
+    month = _key(metrics.query(con, grain="month", **kw, scope=DataScope()), [])
+    days = metrics.query(con, grain="day", **kw, scope=DataScope())
     for k in FLOW:
         d = days.filter(pl.col("kpi") == k.id)
         m = month.get((k.id,))
@@ -98,8 +100,8 @@ def test_month_equals_its_days(n, seed):
 def test_breakdown_sums_to_total(n, seed, dim):
     con = _db(n, seed)
     kw = dict(grain="month", start=JUNE, end=JUNE_END, config=DEFAULTS, as_of=AS_OF)
-    total = _key(metrics.query(con, **kw), [])
-    parts = metrics.query(con, by=[dim], **kw)
+    total = _key(metrics.query(con, **kw, scope=DataScope()), [])
+    parts = metrics.query(con, by=[dim], **kw, scope=DataScope())
     for k in R.KPIS.values():
         if k.kind == "quantile" or dim not in k.allowed_dims() or (k.id,) not in total:
             continue
@@ -117,7 +119,7 @@ def test_empty_denominator_is_empty_not_zero():
     con.execute("INSERT INTO tickets (ticket_id, channel, service_type, status, created_at) "
                 "VALUES ('T1', 'jd', 'consult', 'open', '2024-06-03 10:00')")
     df = metrics.query(con, metrics=["repair_success_rate", "complaint_rate", "mttr"], grain="month", start=JUNE,
-                       end=JUNE_END, config=DEFAULTS)
+                       end=JUNE_END, config=DEFAULTS, scope=DataScope())
     # no repair resolved in June: the repair KPIs have no row (nothing to count), and the
     # complaint flag is missing, so the rate is empty with the reason given
     r = df.filter(pl.col("kpi") == "complaint_rate").to_dicts()[0]

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import metrics
+from aftersales.principal import DataScope
 from metrics import maturity
 from metrics import registry as R
 from tests.metrics_fixtures import _load_generated, create_schema, derive
@@ -66,7 +67,8 @@ def test_horizon_is_the_end_of_the_last_day_loaded(sample):
 
 def test_october_repair_success_is_provisional_until_its_recheck_closes(sample):
     db, gen = sample
-    df = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=dt.date(2026, 9, 1), end=OCT)
+    df = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=dt.date(2026, 9, 1), end=OCT,
+                       scope=DataScope())
     october = _row(df, "repair_success_rate", OCT)
     recheck = R.KPIS["repair_success_rate"].maturity.days
     assert recheck == R.REPEAT_REPAIR_DAYS == 30
@@ -90,7 +92,7 @@ def test_october_repair_success_is_provisional_until_its_recheck_closes(sample):
 
 def test_provisional_is_never_met_or_missed(sample):
     db, _ = sample
-    df = metrics.query(db, grain="month", start=dt.date(2026, 7, 1), end=OCT)
+    df = metrics.query(db, grain="month", start=dt.date(2026, 7, 1), end=OCT, scope=DataScope())
     pending = df.filter(df["final_on"].is_not_null())
     assert pending.height >= 8  # recheck and survey KPIs in October at least
     for r in df.iter_rows(named=True):
@@ -113,7 +115,8 @@ def test_surveys_wait_for_the_survey_lag_measured_from_the_data(sample):
           & (j["created_at"] >= pd.Timestamp(since - dt.timedelta(days=R.LAG_CAP_DAYS)))]
     lag = math.ceil(((j["responded_at"] - j["resolved_at"]).dt.total_seconds() / 86400).quantile(0.95))
     assert 0 < lag < R.LAG_CAP_DAYS
-    df = metrics.query(db, metrics=["csat", "nps", "survey_response_rate"], grain="month", start=OCT, end=OCT)
+    df = metrics.query(db, metrics=["csat", "nps", "survey_response_rate"], grain="month", start=OCT, end=OCT,
+                       scope=DataScope())
     for kpi in ("csat", "nps", "survey_response_rate"):
         r = _row(df, kpi, OCT)
         assert r["status"] == "provisional" and r["final_on"] == NOV + dt.timedelta(days=lag), (kpi, r)
@@ -122,10 +125,10 @@ def test_surveys_wait_for_the_survey_lag_measured_from_the_data(sample):
 def test_an_explicit_as_of_moves_the_horizon(sample):
     db, _ = sample
     late = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=OCT, end=OCT,
-                         as_of=dt.datetime(2026, 12, 1))
+                         as_of=dt.datetime(2026, 12, 1), scope=DataScope())
     assert _row(late, "repair_success_rate", OCT)["status"] in ("met", "missed")
     almost = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=OCT, end=OCT,
-                           as_of=dt.datetime(2026, 11, 30, 23))
+                           as_of=dt.datetime(2026, 11, 30, 23), scope=DataScope())
     assert _row(almost, "repair_success_rate", OCT)["status"] == "provisional"
     # a date means the data through that day
     assert maturity.as_horizon(dt.date(2026, 11, 30)) == dt.datetime(2026, 12, 1)
@@ -134,7 +137,8 @@ def test_an_explicit_as_of_moves_the_horizon(sample):
 def test_the_current_period_is_provisional_and_as_complete_as_it_is_old(sample):
     db, _ = sample
     as_of = dt.datetime(2026, 10, 16)  # 15 of October's 31 days observed
-    df = metrics.query(db, metrics=["ticket_volume", "mttr"], grain="month", start=OCT, end=OCT, as_of=as_of)
+    df = metrics.query(db, metrics=["ticket_volume", "mttr"], grain="month", start=OCT, end=OCT, as_of=as_of,
+                       scope=DataScope())
     for kpi in ("ticket_volume", "mttr"):
         r = _row(df, kpi, OCT)
         assert r["status"] == "provisional" and r["final_on"] == NOV
@@ -156,7 +160,7 @@ def test_completeness_counts_the_records_whose_window_has_closed():
                     [f"T{i}", f"C{i}", dt.datetime(2024, 10, day), dt.datetime(2024, 10, day, 12),
                      dt.datetime(2024, 10, day, 13)])
     r = _row(metrics.query(con, metrics=["repair_success_rate"], grain="month", start=dt.date(2024, 10, 1),
-                           end=dt.date(2024, 10, 31), as_of=dt.datetime(2024, 11, 10)),
+                           end=dt.date(2024, 10, 31), as_of=dt.datetime(2024, 11, 10), scope=DataScope()),
              "repair_success_rate", dt.date(2024, 10, 1))
     assert r["status"] == "provisional" and r["final_on"] == dt.date(2024, 12, 1)
     assert r["value"] == 1.0 and r["completeness"] == 0.5
@@ -175,7 +179,7 @@ def october_report(sample, tmp_path_factory):
     con = connect_readonly(db)
     try:
         report = content.build(con, period.parse("2026-10", dt.date(2026, 11, 5)), lang="zh",
-                               config=load_config(None, db))
+                               config=load_config(None, db), scope=DataScope())
     finally:
         con.close()
     paths = writer.write(report, ["html", "csv", "xlsx"], tmp_path_factory.mktemp("report"))
@@ -206,7 +210,8 @@ def test_the_dashboard_says_provisional_with_the_date(sample):
     from dashboard import charts, ui
 
     db, _ = sample
-    df = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=dt.date(2026, 8, 1), end=OCT)
+    df = metrics.query(db, metrics=["repair_success_rate"], grain="month", start=dt.date(2026, 8, 1), end=OCT,
+                       scope=DataScope())
     assert ui.status_badge("provisional", "zh", dt.date(2026, 12, 1)) == ":orange-badge[暂定,2026年12月1日定稿]"
     shown = ui.format_values(df, "zh")
     assert shown["status"].to_list()[-1] == "暂定,2026年12月1日定稿"

@@ -16,6 +16,7 @@ from aftersales import model
 from aftersales.cli import main
 from aftersales.config import DEFAULTS
 from aftersales.db import create_schema, writer
+from aftersales.principal import DataScope
 from metrics import registry as R
 from pipelines import derive, status
 from pipelines.cli import summary_lines
@@ -53,7 +54,7 @@ def con():
 
 
 def one(con, kpi: str) -> dict:
-    df = metrics.query(con, metrics=[kpi], grain="month", start=JUNE, end=JUNE_END, config=DEFAULTS)
+    df = metrics.query(con, metrics=[kpi], grain="month", start=JUNE, end=JUNE_END, config=DEFAULTS, scope=DataScope())
     rows = df.filter(df["period_start"] == JUNE).to_dicts()
     assert len(rows) == 1, rows
     return rows[0]
@@ -155,7 +156,8 @@ def test_an_older_database_keeps_working(tmp_path, masters):
     _old_database(db)
     # a reader, before any writer upgraded it: the new columns read as empty
     with duckdb.connect(str(db), read_only=True) as c:
-        r = metrics.query(c, metrics=["reopen_rate"], grain="month", start=JUNE, end=JUNE_END, config=DEFAULTS)
+        r = metrics.query(c, metrics=["reopen_rate"], grain="month", start=JUNE, end=JUNE_END, config=DEFAULTS,
+                          scope=DataScope())
         assert r["value"].to_list() == [1.0]
     # a writer adds the columns, and the derived tables are rebuilt with them
     with writer(db) as c:
@@ -184,7 +186,8 @@ def test_summary_counts_open_tickets_as_the_backlog_does(db_path, masters, tmp_p
     load_paths(db_path, [*masters, f], show_progress=False)
     assert status.open_tickets(db_path) == 2
     assert any(line.endswith("; 2 open") for line in summary_lines(db_path))
-    backlog = metrics.query(db_path, metrics=["backlog"], grain=None, start=JUNE, end=JUNE_END, config=DEFAULTS)
+    backlog = metrics.query(db_path, metrics=["backlog"], grain=None, start=JUNE, end=JUNE_END, config=DEFAULTS,
+                            scope=DataScope())
     assert backlog["value"].to_list() == [2]
 
 
@@ -229,11 +232,12 @@ def test_the_config_may_judge_every_ticket_by_the_limits(con):
         ticket(2, created_at=ts(2), resolved_at=ts(3)),
         ticket(3, created_at=ts(20), resolved_at=None, status="open")])
     conf = {**DEFAULTS, "sla_verdict": "limits"}
-    df = metrics.query(con, metrics=["sla_compliance"], grain="month", start=JUNE, end=JUNE_END, config=conf)
+    df = metrics.query(con, metrics=["sla_compliance"], grain="month", start=JUNE, end=JUNE_END, config=conf,
+                       scope=DataScope())
     r = df.filter(df["period_start"] == JUNE).to_dicts()[0]
     assert (r["numerator"], r["denominator"], r["basis"]) == (2, 3, "sla_hours: 3")
     with pytest.raises(Exception, match="sla_verdict"):
-        metrics.query(con, metrics=["sla_compliance"], config={**DEFAULTS, "sla_verdict": "maybe"})
+        metrics.query(con, metrics=["sla_compliance"], config={**DEFAULTS, "sla_verdict": "maybe"}, scope=DataScope())
 
 
 def test_the_basis_in_words_for_cards_and_tables():

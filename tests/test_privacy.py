@@ -20,6 +20,7 @@ import pytest
 
 from aftersales import privacy
 from aftersales.cli import main
+from aftersales.principal import DataScope
 
 ROOT = Path(__file__).resolve().parents[1]
 MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -147,10 +148,10 @@ def test_dashboard_lists_and_their_downloads(sample, monkeypatch) -> None:
     lo, hi, _ = data.data_range(ver)
     frames = {
         "quarantine": data.quarantine(ver)[0],
-        "complaints": data.records(ver, "complaint_rate", lo, hi, (), None, None, "numerator", None),
-        "csat": data.records(ver, "csat", lo, hi, (), None, None, None, None),
-        "open tickets": data.open_tickets(ver, ()),
-        "breaching": data.breaching(ver, ()),
+        "complaints": data.records(ver, DataScope(), "complaint_rate", lo, hi, (), None, None, "numerator", None),
+        "csat": data.records(ver, DataScope(), "csat", lo, hi, (), None, None, None, None),
+        "open tickets": data.open_tickets(ver, DataScope(), ()),
+        "breaching": data.breaching(ver, DataScope(), ()),
     }
     assert frames["breaching"]["customer_phone"].drop_nulls().len() > 0  # the lists do carry the column
     for name, df in frames.items():

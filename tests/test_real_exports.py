@@ -14,6 +14,7 @@ import yaml
 
 import metrics
 from aftersales import model
+from aftersales.principal import DataScope
 from pipelines.load import load_paths
 from tests.conftest import table_rows
 
@@ -44,7 +45,7 @@ def _hours(delta: pd.Series) -> pd.Series:
 
 def _kpis(db: Path, names: list[str], by: list[str] | None = None) -> pd.DataFrame:
     with duckdb.connect(str(db), read_only=True) as con:
-        return metrics.query(con, metrics=names, by=by, compare=False, **WIDE).to_pandas()
+        return metrics.query(con, metrics=names, by=by, compare=False, **WIDE, scope=DataScope()).to_pandas()
 
 
 def _helpdesk_truth() -> pd.DataFrame:

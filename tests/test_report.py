@@ -11,6 +11,7 @@ import pytest
 
 import metrics
 from aftersales import model
+from aftersales.principal import DataScope
 from metrics import registry as R
 from reports import i18n, problems
 from reports.table import change_fmt, display
@@ -38,7 +39,7 @@ FIELDS = ["value", "numerator", "denominator", "n_records", "ci_low", "ci_high",
 def expected(period_text: str = PERIOD, where: dict | None = None, by: list[str] | None = None) -> pl.DataFrame:
     """What the dashboard shows for the period: a metrics.query at the period's grain, its row."""
     p = month_of(period_text)
-    df = metrics.query(sample_db(), grain=p.grain, start=p.start, end=p.end, where=where, by=by)
+    df = metrics.query(sample_db(), grain=p.grain, start=p.start, end=p.end, where=where, by=by, scope=DataScope())
     return df.filter(pl.col("period_start") == p.start)
 
 
@@ -77,9 +78,10 @@ def test_a_date_range_compares_with_the_ranges_before_and_a_year_earlier() -> No
     _, paths = made("2026-09-01:2026-09-15", formats="csv")
     rows = {r["kpi"]: r for r in read_csv(paths["csv"])}
     db = sample_db()
-    cur = by_kpi(metrics.query(db, grain=None, start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 15)))
-    prev = by_kpi(metrics.query(db, grain=None, start=dt.date(2026, 8, 17), end=dt.date(2026, 8, 31)))
-    yoy = by_kpi(metrics.query(db, grain=None, start=dt.date(2025, 9, 1), end=dt.date(2025, 9, 15)))
+    cur = by_kpi(metrics.query(db, grain=None, start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 15), scope=DataScope()))
+    prev = by_kpi(metrics.query(db, grain=None, start=dt.date(2026, 8, 17), end=dt.date(2026, 8, 31),
+                                scope=DataScope()))
+    yoy = by_kpi(metrics.query(db, grain=None, start=dt.date(2025, 9, 1), end=dt.date(2025, 9, 15), scope=DataScope()))
     assert set(rows) == set(cur)
     for k, r in rows.items():
         assert close(num(r["value"]), cur[k]["value"]) and close(num(r["prev_value"]), prev[k]["value"])
@@ -170,7 +172,7 @@ def test_html_breakdowns_and_trend_equal_metrics_query() -> None:
             assert close(num(cell[0]), rec["value"]), (dim, rec[dim], rec["kpi"])
     p = month_of(PERIOD)
     trend = metrics.query(sample_db(), metrics=["ticket_volume", "nps"], grain="month",
-                          start=dt.date(2025, 9, 1), end=p.end)
+                          start=dt.date(2025, 9, 1), end=p.end, scope=DataScope())
     rows = {r["_key"]: r for r in doc.tables["trends"]}
     assert len(rows) == 13
     for rec in trend.iter_rows(named=True):
@@ -184,7 +186,7 @@ def test_html_problems_equal_the_metrics_behind_them() -> None:
     p = month_of(PERIOD)
     # the worst outlets are the tail of metrics.rank
     for kpi in ("repair_success_rate", "complaint_rate"):
-        ranked = metrics.rank(sample_db(), kpi, level="outlet", start=p.start, end=p.end).filter(
+        ranked = metrics.rank(sample_db(), kpi, level="outlet", start=p.start, end=p.end, scope=DataScope()).filter(
             pl.col("rank").is_not_null())
         want = ranked.tail(5).reverse()
         got = [r for r in doc.tables["worst"] if r["_key"].startswith(kpi + ":")]
@@ -311,7 +313,7 @@ def test_rerun_gives_the_same_bytes(tmp_path) -> None:
     first, paths = made()
     con = connect_readonly(sample_db())
     try:
-        again = content.build(con, month_of(PERIOD), config=load_config(None, sample_db()))
+        again = content.build(con, month_of(PERIOD), config=load_config(None, sample_db()), scope=DataScope())
     finally:
         con.close()
     second = writer.write(again, list(paths), tmp_path)
@@ -427,7 +429,7 @@ def test_breakdown_by_part_number_uses_the_kpis_that_allow_it() -> None:
     rows = {r["_key"]: r for r in doc.tables["by_part_no"]}
     p = month_of(PERIOD)
     exp = metrics.query(sample_db(), metrics=["parts_consumption"], by=["part_no"], grain="month", start=p.start,
-                        end=p.end)
+                        end=p.end, scope=DataScope())
     want = {r["part_no"]: r["value"] for r in exp.iter_rows(named=True)}
     assert len(rows) == min(40, len(want)) > 0  # the 40 most used in HTML, all in the workbook
     for part, row in rows.items():

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import metrics
+from aftersales.principal import DataScope
 from metrics import complaints as C
 from tests.test_report_data import _ROOT, PERIOD, made, month_of, sample_db, xlsx_text
 
@@ -42,7 +43,7 @@ def test_the_section_has_every_table(lang):
 def test_the_matrix_is_the_periods_complaints_by_outlet_and_reason():
     report, _ = made(PERIOD, FORMATS)
     p = month_of(PERIOD)
-    want = C.matrix(sample_db(), "outlet", p.start, p.end)
+    want = C.matrix(sample_db(), "outlet", p.start, p.end, scope=DataScope())
     rows = table(report, "complaint_matrix").rows
     assert sum(r["complaints"] for r in rows) == want["complaints"].sum() == len(period_complaints())
     got = {(r["code"], r["reason_code"]): (r["complaints"], r["tickets"], r["rate"]) for r in rows}
@@ -68,7 +69,7 @@ def test_handling_time_is_the_registrys():
     report, _ = made(PERIOD, FORMATS)
     p = month_of(PERIOD)
     want = metrics.query(sample_db(), ["complaint_handling_hours"], grain=None, start=p.start, end=p.end,
-                         compare=False).row(0, named=True)
+                         compare=False, scope=DataScope()).row(0, named=True)
     first = table(report, "complaint_handling").rows[0]
     assert first["mean"] == want["value"] and first["n_records"] == want["n_records"]
 

@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from aftersales.principal import DataScope
 from reports import content, period, writer
 
 TICKETS = 12_000
@@ -66,7 +67,7 @@ def made(period_text: str = PERIOD, formats: str = "html,xlsx,csv,pdf", where: t
     try:
         p = period.parse(period_text, dt.date(2026, 11, 5))
         report = content.build(con, p, where=dict(where) or None, by=list(by) or None, lang=lang,
-                               config=load_config(None, db))
+                               config=load_config(None, db), scope=DataScope())
     finally:
         con.close()
     out = Path(tempfile.mkdtemp(prefix="out_", dir=_ROOT))

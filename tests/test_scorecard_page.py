@@ -11,6 +11,7 @@ import pytest
 
 from aftersales.cli import main
 from aftersales.config import DEFAULTS
+from aftersales.principal import DataScope
 from metrics.scorecard import scorecard
 from reports import pdf
 from reports import scorecard as page
@@ -24,12 +25,13 @@ def db():
 
 @pytest.fixture(scope="module")
 def outlet(db):
-    return scorecard(db, "outlet", config=DEFAULTS).table.sort("ticket_volume", descending=True)["outlet"][0]
+    return scorecard(db, "outlet", config=DEFAULTS, scope=DataScope()).table.sort("ticket_volume",
+                                                                                  descending=True)["outlet"][0]
 
 
 def test_page_numbers_are_the_scorecards(db, outlet):
-    card = scorecard(db, "outlet", config=DEFAULTS).row(outlet)
-    html = page.build(db, outlet, config=DEFAULTS).html
+    card = scorecard(db, "outlet", config=DEFAULTS, scope=DataScope()).row(outlet)
+    html = page.build(db, outlet, config=DEFAULTS, scope=DataScope()).html
     raw = dict(re.findall(r'data-kpi="(\w+)" data-raw="([^"]*)"', html))
     for kpi in ("ticket_volume", "first_time_fix_rate", "repair_success_rate", "mttr", "csat", "complaint_rate",
                 "repeat_repair_rate"):
@@ -41,22 +43,22 @@ def test_page_numbers_are_the_scorecards(db, outlet):
 
 def test_provisional_numbers_say_so_with_the_date(db, outlet):
     # the shared sample ends on the last day of its latest month: its repairs are inside the recheck
-    card = scorecard(db, "outlet", config=DEFAULTS)
+    card = scorecard(db, "outlet", config=DEFAULTS, scope=DataScope())
     pending = card.provisional()
     assert "repair_success_rate" in pending and "repeat_repair_rate" in pending and "ticket_volume" not in pending
-    html = page.build(db, outlet, lang="zh", config=DEFAULTS).html
+    html = page.build(db, outlet, lang="zh", config=DEFAULTS, scope=DataScope()).html
     final = pending["repair_success_rate"]
     card_html = re.search(r'<div class="sc-card pending" data-kpi="repair_success_rate".*?</div></div>', html).group(0)
     assert f"暂定,{final.year}年{final.month}月{final.day}日定稿" in card_html
     assert 'class="sc-card" data-kpi="ticket_volume"' in html  # final numbers stay plain
     note = unescape(re.search(r'<p class="note pending">(.*?)</p>', html).group(1))
     assert f"维修成功率({final.year}年{final.month}月{final.day}日定稿)" in note
-    en = page.build(db, outlet, lang="en", config=DEFAULTS).html
+    en = page.build(db, outlet, lang="en", config=DEFAULTS, scope=DataScope()).html
     assert f"provisional, final on {final.isoformat()}" in en
 
 
 def test_chinese_page_has_no_english_words(db, outlet):
-    html = page.build(db, outlet, lang="zh", config=DEFAULTS).html
+    html = page.build(db, outlet, lang="zh", config=DEFAULTS, scope=DataScope()).html
     text = unescape(re.sub(r"<style>.*?</style>|<[^>]+>", " ", html, flags=re.S))
     words = set(re.findall(r"[A-Za-z]{2,}", text)) - {"aftersales", "scorecard", "P90"}
     # outlet and technician codes (WD…, JS…) are codes, not words

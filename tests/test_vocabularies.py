@@ -12,6 +12,7 @@ import metrics
 from aftersales import config, i18n, model
 from aftersales.cli import main
 from aftersales.errors import UserError
+from aftersales.principal import DataScope
 from metrics.compute import check_where
 from pipelines.load import load_paths
 from pipelines.mapping import parse_mapping
@@ -57,11 +58,12 @@ def test_config_codes_are_accepted_listed_and_labelled(tmp_path, db_path):
     assert i18n.code_label("channel", "email", "en") == "Email"
     assert i18n.code_label("region", "loc204", "en") == "Location 204"
     assert model.extended(model.PRODUCT_CATEGORIES)["laptop"] == "笔记本"
-    values = metrics.dimension_values(db_path, "channel")
+    values = metrics.dimension_values(db_path, "channel", scope=DataScope())
     assert ("email", "邮件") in list(values.iter_rows())
     with duckdb.connect(str(db_path), read_only=True) as con:
         assert check_where(con, {"channel": ["邮件", "web"]}) == {"channel": ["email", "web"]}
-    df = metrics.query(db_path, metrics=["ticket_volume"], by=["channel"], grain=None, config=config.load_config(cfg))
+    df = metrics.query(db_path, metrics=["ticket_volume"], by=["channel"], grain=None,
+                       config=config.load_config(cfg), scope=DataScope())
     assert dict(zip(df["channel"].to_list(), df["value"].to_list(), strict=True)) == {"email": 1, "web": 1, "jd": 1}
     # the built-in lists themselves never change
     assert "email" not in model.CHANNELS

@@ -18,7 +18,8 @@ TABS = ["tab_breakdown", *insight.SECTIONS, "complaint_list"]
 
 
 def cards(scope: state.Scope) -> None:
-    whole = data.kpis(scope.ver, (KPI, "complaints_per_1k_orders", "ticket_volume"), None, scope.start, scope.end,
+    whole = data.kpis(scope.ver, scope.data_scope, (KPI, "complaints_per_1k_orders", "ticket_volume"), None,
+                      scope.start, scope.end,
                       scope.where)
     cols = st.columns(3)
     for col, kpi_id in zip(cols, (KPI, "complaints_per_1k_orders", "ticket_volume"), strict=True):
@@ -27,7 +28,7 @@ def cards(scope: state.Scope) -> None:
             if kpi_id == "complaints_per_1k_orders" and not row:
                 with st.container(border=True):
                     st.metric(R.KPIS[kpi_id].label(scope.lang), "—")
-                    bad = data.unsupported_dims(kpi_id, scope.where)
+                    bad = data.unsupported_dims(kpi_id, scope.where, (), scope.data_scope)
                     if bad:
                         ui.unsupported(kpi_id, scope)
                     elif not data.has_orders(scope.ver):
@@ -37,7 +38,7 @@ def cards(scope: state.Scope) -> None:
 
 
 def by_dim(scope: state.Scope, dim: str, title_key: str) -> list | None:
-    df = data.kpis(scope.ver, (KPI,), None, scope.start, scope.end, scope.where, (dim,))
+    df = data.kpis(scope.ver, scope.data_scope, (KPI,), None, scope.start, scope.end, scope.where, (dim,))
     if df.is_empty():
         ui.empty("empty_filter", scope)
         return None
@@ -47,7 +48,7 @@ def by_dim(scope: state.Scope, dim: str, title_key: str) -> list | None:
 
 def by_reason(scope: state.Scope) -> list | None:
     lang = scope.lang
-    df = data.complaint_reasons(scope.ver, scope.start, scope.end, scope.where)
+    df = data.complaint_reasons(scope.ver, scope.data_scope, scope.start, scope.end, scope.where)
     if df.is_empty():
         ui.empty("empty_filter", scope)
         return None
@@ -63,14 +64,17 @@ def by_reason(scope: state.Scope) -> list | None:
 def reads(scope: state.Scope, breakdown_tab: bool, list_tab: bool) -> list[tuple]:
     """The reads of the cards, the trend and the open tab, independent of one another (the
     complaint list is of the range's last period: see ``overview.first_reads`` on guessing it)."""
-    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, (KPI, "complaints_per_1k_orders", "ticket_volume"), None, a, b, w),
-                          (data.kpis, v, (KPI,), scope.grain, a, b, w, (), False)]
+    v, s, a, b, w = scope.ver, scope.data_scope, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, s, (KPI, "complaints_per_1k_orders", "ticket_volume"), None,
+                           a, b, w),
+                          (data.kpis, v, s, (KPI,), scope.grain, a, b, w, (), False)]
     if breakdown_tab:
-        calls += [(data.kpis, v, (KPI,), None, a, b, w, (dim,)) for dim in ("channel", "product_category")]
-        calls.append((data.complaint_reasons, v, a, b, w))
+        calls += [(data.kpis, v, s, (KPI,), None, a, b, w, (dim,)) for dim in ("channel",
+                                                                                              "product_category")]
+        calls.append((data.complaint_reasons, v, s, a, b, w))
     if list_tab:
-        calls.append((data.records, v, KPI, a, b, w, periods.trunc(b, scope.grain), scope.grain, "numerator",
+        calls.append((data.records, v, s, KPI, a, b, w, periods.trunc(b, scope.grain), scope.grain,
+                      "numerator",
                       ui.RECORD_LIMIT))
     return calls
 
@@ -80,9 +84,11 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     the cards, the trend and the breakdown tab the page opens on, "rest" the complaint list,
     "aggregates" the KPI values one-value filters are answered from."""
     if stage == "rest":
-        trend = data.kpis(scope.ver, (KPI,), scope.grain, scope.start, scope.end, scope.where, (), False)
+        trend = data.kpis(scope.ver, scope.data_scope, (KPI,), scope.grain, scope.start, scope.end, scope.where, (),
+                          False)
         if not trend.is_empty():
-            data.records(scope.ver, KPI, scope.start, scope.end, scope.where, trend["period_start"].max(),
+            data.records(scope.ver, scope.data_scope, KPI, scope.start, scope.end, scope.where,
+                         trend["period_start"].max(),
                          scope.grain, "numerator", ui.RECORD_LIMIT)
         return
     data.together(*reads(scope, True, False))
@@ -134,7 +140,8 @@ def complaint_list(scope: state.Scope, trend: pl.DataFrame, picked: list | None)
     else:
         st.caption(T.t("list_period", lang, p=T.period(last, scope.grain, lang)))
         # the records behind the rate, the reason (in words) and the complaint text first
-        rec = data.records(scope.ver, KPI, scope.start, scope.end, scope.where, last, scope.grain, "numerator",
+        rec = data.records(scope.ver, scope.data_scope, KPI, scope.start, scope.end, scope.where, last, scope.grain,
+                           "numerator",
                            ui.RECORD_LIMIT)
         insight.complaint_list(rec, scope, key="cp_list", name=f"complaints_{last.isoformat()}")
 

@@ -31,7 +31,7 @@ def _row(df: pl.DataFrame, kpi_id: str) -> dict | None:
 def summary(scope: state.Scope) -> pl.DataFrame:
     """The cards, each with its exact amount and the number of tickets it rests on."""
     lang = scope.lang
-    whole = data.kpis(scope.ver, CARDS, None, scope.start, scope.end, scope.where)
+    whole = data.kpis(scope.ver, scope.data_scope, CARDS, None, scope.start, scope.end, scope.where)
     for col, kpi_id in zip(st.columns(len(CARDS)), CARDS, strict=True):
         row = _row(whole, kpi_id)
         with col:
@@ -45,7 +45,8 @@ def summary(scope: state.Scope) -> pl.DataFrame:
 def components(scope: state.Scope) -> None:
     """Parts, labour, travel and refunds per period, stacked; cost per ticket and per repair."""
     lang = scope.lang
-    df = data.kpis(scope.ver, (*COMPONENTS, *PER_UNIT), scope.grain, scope.start, scope.end, scope.where, (), False)
+    df = data.kpis(scope.ver, scope.data_scope, (*COMPONENTS, *PER_UNIT), scope.grain, scope.start, scope.end,
+                   scope.where, (), False)
     if df.is_empty() or df["value"].is_null().all():
         ui.empty("empty_filter", scope)
         return
@@ -94,7 +95,7 @@ def breakdown(scope: state.Scope) -> None:
     lang = scope.lang
     dim = st.selectbox(T.t("dimension", lang), BREAKDOWNS, key="cost_dim", bind=state.BIND,
                        format_func=lambda d: R.DIMENSIONS[d].zh if lang == "zh" else R.DIMENSIONS[d].en)
-    df = data.kpis(scope.ver, TABLE_KPIS, None, scope.start, scope.end, scope.where, (dim,), False)
+    df = data.kpis(scope.ver, scope.data_scope, TABLE_KPIS, None, scope.start, scope.end, scope.where, (dim,), False)
     if df.is_empty() or df["value"].is_null().all():
         ui.empty("empty_filter", scope)
         return
@@ -119,8 +120,10 @@ def warranty(scope: state.Scope) -> None:
     """In warranty against paid by the customer: cost, per repair, what customers paid; the trend."""
     lang = scope.lang
     kpis = ("cost_total", "cost_per_repair", "customer_charges")
-    whole = data.kpis(scope.ver, kpis, None, scope.start, scope.end, scope.where, ("warranty",), False)
-    trend = data.kpis(scope.ver, ("warranty_share",), scope.grain, scope.start, scope.end, scope.where, (), False)
+    whole = data.kpis(scope.ver, scope.data_scope, kpis, None, scope.start, scope.end, scope.where, ("warranty",),
+                      False)
+    trend = data.kpis(scope.ver, scope.data_scope, ("warranty_share",), scope.grain, scope.start, scope.end,
+                      scope.where, (), False)
     if whole.is_empty() or whole["value"].is_null().all():
         ui.empty("empty_filter", scope)
         return
@@ -142,15 +145,16 @@ def warranty(scope: state.Scope) -> None:
 def reads(scope: state.Scope, tabs: tuple[bool, bool, bool]) -> list[tuple]:
     """The reads of the cards and of the open tabs, independent of one another."""
     trends_tab, by_tab, warranty_tab = tabs
-    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, CARDS, None, a, b, w)]
+    v, s, a, b, w = scope.ver, scope.data_scope, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, s, CARDS, None, a, b, w)]
     if trends_tab:
-        calls.append((data.kpis, v, (*COMPONENTS, *PER_UNIT), scope.grain, a, b, w, (), False))
+        calls.append((data.kpis, v, s, (*COMPONENTS, *PER_UNIT), scope.grain, a, b, w, (), False))
     if by_tab:
-        calls.append((data.kpis, v, TABLE_KPIS, None, a, b, w, (state.widget_value("cost_dim", BREAKDOWNS),), False))
+        calls.append((data.kpis, v, s, TABLE_KPIS, None, a, b, w, (state.widget_value("cost_dim", BREAKDOWNS),), False))
     if warranty_tab:
-        calls += [(data.kpis, v, ("cost_total", "cost_per_repair", "customer_charges"), None, a, b, w, ("warranty",),
-                   False), (data.kpis, v, ("warranty_share",), scope.grain, a, b, w, (), False)]
+        calls += [(data.kpis, v, s, ("cost_total", "cost_per_repair", "customer_charges"), None, a, b,
+                   w, ("warranty",),
+                   False), (data.kpis, v, s, ("warranty_share",), scope.grain, a, b, w, (), False)]
     return calls
 
 

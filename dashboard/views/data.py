@@ -37,7 +37,7 @@ def freshness(scope: state.Scope) -> None:
 def completeness(scope: state.Scope) -> None:
     """Per KPI over the selected range: records counted, records that could not be, and why."""
     lang = scope.lang
-    df = data.kpis(scope.ver, tuple(R.KPIS), None, scope.start, scope.end, scope.where)
+    df = data.kpis(scope.ver, scope.data_scope, tuple(R.KPIS), None, scope.start, scope.end, scope.where)
     if df.is_empty():
         ui.empty("empty_filter", scope)
         return
@@ -96,7 +96,7 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     if stage == "rest":
         return
     aggregates_only = stage == "aggregates"
-    data.kpis(scope.ver, tuple(R.KPIS), None, scope.start, scope.end, scope.where)
+    data.kpis(scope.ver, scope.data_scope, tuple(R.KPIS), None, scope.start, scope.end, scope.where)
     if not aggregates_only:
         data.freshness(scope.ver)
         data.ledger(scope.ver)

@@ -36,7 +36,8 @@ def cards(df: pl.DataFrame, scope: state.Scope) -> None:
 
 
 def mover_reads(scope: state.Scope, kpi_id: str, last: dt.date) -> list[tuple]:
-    return [(data.kpis, scope.ver, (kpi_id,), scope.grain, last, last, scope.where, (dim,)) for dim in MOVER_DIMS]
+    return [(data.kpis, scope.ver, scope.data_scope, (kpi_id,), scope.grain, last, last, scope.where,
+             (dim,)) for dim in MOVER_DIMS]
 
 
 def movers(df: pl.DataFrame, scope: state.Scope) -> None:
@@ -50,7 +51,7 @@ def movers(df: pl.DataFrame, scope: state.Scope) -> None:
     last = df["period_start"].max()
     frames = []
     for dim in MOVER_DIMS:
-        m = data.kpis(scope.ver, (kpi_id,), scope.grain, last, last, scope.where, (dim,))
+        m = data.kpis(scope.ver, scope.data_scope, (kpi_id,), scope.grain, last, last, scope.where, (dim,))
         if m.is_empty():
             continue
         # units with enough records first, by the size of the change; small ones only to fill up
@@ -101,7 +102,7 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     one-value filter is answered from."""
     if stage == "rest":
         return
-    df = data.card_kpis(scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where)
+    df = data.card_kpis(scope.ver, scope.data_scope, HEADLINE, scope.grain, scope.start, scope.end, scope.where)
     if not df.is_empty():
         data.together(*mover_reads(scope, "complaint_rate", df["period_start"].max()))
 
@@ -113,7 +114,7 @@ def first_reads(scope: state.Scope) -> list:
     read the page then does not use)."""
     kpi_id = state.widget_value("mover", ("complaint_rate", *HEADLINE))
     guess = periods.trunc(scope.end, scope.grain)
-    return [(data.card_kpis, scope.ver, HEADLINE, scope.grain, scope.start, scope.end, scope.where),
+    return [(data.card_kpis, scope.ver, scope.data_scope, HEADLINE, scope.grain, scope.start, scope.end, scope.where),
             *mover_reads(scope, kpi_id, guess)]
 
 

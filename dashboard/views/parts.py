@@ -55,7 +55,8 @@ def consumption(scope: state.Scope) -> None:
     lang = scope.lang
     if ui.unsupported("parts_consumption", scope):
         return
-    df = data.kpis(scope.ver, ("parts_consumption",), None, scope.start, scope.end, scope.where, ("part_no",))
+    df = data.kpis(scope.ver, scope.data_scope, ("parts_consumption",), None, scope.start, scope.end, scope.where,
+                   ("part_no",))
     if df.is_empty() or df["value"].is_null().all():
         ui.empty("empty_filter", scope)
         return
@@ -67,7 +68,7 @@ def consumption(scope: state.Scope) -> None:
 
 def reorder(scope: state.Scope, run: dict) -> pl.DataFrame:
     lang = scope.lang
-    table = data.store_read(scope.ver, "read_reorder", run["run_id"])
+    table = data.store_read(scope.ver, scope.data_scope, "read_reorder", run["run_id"])
     if table.is_empty():
         ui.empty("empty_forecast", scope)
         return table
@@ -91,7 +92,7 @@ def reorder(scope: state.Scope, run: dict) -> pl.DataFrame:
 
 def classes(scope: state.Scope, run: dict) -> None:
     lang = scope.lang
-    series = data.store_read(scope.ver, "read_series", run["run_id"])
+    series = data.store_read(scope.ver, scope.data_scope, "read_series", run["run_id"])
     if series.is_empty() or "series_class" not in series.columns:
         ui.empty("empty_forecast", scope)
         return
@@ -118,17 +119,17 @@ def part_order(table: pl.DataFrame) -> list[str]:
 def part_data(scope: state.Scope, run: dict, part: str) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """A part's stored forecast and its use before it: weekly from the tickets (firm-wide, as it
     is forecast) for the pipeline's run, the stored history for a run from a file."""
-    fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=part)
+    fc = data.store_read(scope.ver, scope.data_scope, "read_forecast", run["run_id"], unique_id=part)
     if fc.is_empty():
         return fc, None
     fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
     if runs.is_file_run(run):
-        hist = data.store_read(scope.ver, "read_history", run["run_id"], unique_id=part)
+        hist = data.store_read(scope.ver, scope.data_scope, "read_history", run["run_id"], unique_id=part)
         return fc, (hist.select("ds", "y").tail(HISTORY_POINTS.get(run.get("freq") or "W", HISTORY_WEEKS))
                     if not hist.is_empty() else None)
     first = fc["ds"].min()
     since = first - dt.timedelta(weeks=HISTORY_WEEKS)
-    hist = data.kpis(scope.ver, ("parts_consumption",), "week", since, first - dt.timedelta(days=1),
+    hist = data.kpis(scope.ver, scope.data_scope, ("parts_consumption",), "week", since, first - dt.timedelta(days=1),
                      data.where_tuple({"part_no": [part]}))
     # weeks without any use have no records: a count of zero, shown as such
     weeks = pl.DataFrame({"ds": pl.date_range(since, first - dt.timedelta(weeks=1), "1w", eager=True)})
@@ -165,11 +166,12 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     if stage == "rest":
         return
     aggregates_only = stage == "aggregates"
-    data.kpis(scope.ver, ("parts_consumption",), None, scope.start, scope.end, scope.where, ("part_no",))
+    data.kpis(scope.ver, scope.data_scope, ("parts_consumption",), None, scope.start, scope.end, scope.where,
+              ("part_no",))
     run = None if aggregates_only else data.latest_run(scope.ver, "parts")
     if run is not None:
-        table = data.store_read(scope.ver, "read_reorder", run["run_id"])
-        data.store_read(scope.ver, "read_series", run["run_id"])
+        table = data.store_read(scope.ver, scope.data_scope, "read_reorder", run["run_id"])
+        data.store_read(scope.ver, scope.data_scope, "read_series", run["run_id"])
         if not table.is_empty():
             part_data(scope, run, part_order(table)[0])
 

@@ -18,7 +18,7 @@ TOP = 30
 
 
 def summary(scope: state.Scope) -> pl.DataFrame:
-    whole = data.kpis(scope.ver, CARDS, None, scope.start, scope.end, scope.where)
+    whole = data.kpis(scope.ver, scope.data_scope, CARDS, None, scope.start, scope.end, scope.where)
     cols = st.columns(len(CARDS))
     for col, kpi_id in zip(cols, CARDS, strict=True):
         row = whole.filter(pl.col("kpi") == kpi_id).to_dicts() if not whole.is_empty() else []
@@ -28,14 +28,14 @@ def summary(scope: state.Scope) -> pl.DataFrame:
 
 
 def trends(scope: state.Scope) -> None:
-    df = data.kpis(scope.ver, RANKED, scope.grain, scope.start, scope.end, scope.where, (), False)
+    df = data.kpis(scope.ver, scope.data_scope, RANKED, scope.grain, scope.start, scope.end, scope.where, (), False)
     point = ui.chart(charts.small_multiples(df, RANKED, scope.lang, scope.grain, cols=3), key="rq_trend")
     ui.drill_from(point, scope, key="rq_trend_drill")
 
 
 def mttr_distribution(scope: state.Scope, whole: pl.DataFrame) -> None:
     lang = scope.lang
-    dist = data.distribution(scope.ver, "mttr_hours", scope.start, scope.end, scope.where)
+    dist = data.distribution(scope.ver, scope.data_scope, "mttr_hours", scope.start, scope.end, scope.where)
     if dist.is_empty():
         ui.empty("empty_filter", scope)
         return
@@ -53,7 +53,7 @@ def by_unit(scope: state.Scope, level: str, key: str) -> None:
     kpi_id = st.selectbox(T.t("kpi", lang), RANKED, format_func=lambda k: R.KPIS[k].label(lang), key=f"{key}_kpi")
     if ui.unsupported(kpi_id, scope):
         return
-    ranked = data.rank(scope.ver, kpi_id, level, scope.start, scope.end, scope.where)
+    ranked = data.rank(scope.ver, scope.data_scope, kpi_id, level, scope.start, scope.end, scope.where)
     if ranked.is_empty() or ranked["rank"].is_null().all():
         ui.empty("empty_filter", scope)
         return
@@ -79,8 +79,9 @@ def own_vs_outsourced(scope: state.Scope) -> None:
     lang = scope.lang
     if ui.unsupported("first_time_fix_rate", scope):
         return
-    df = data.kpis(scope.ver, RANKED, scope.grain, scope.start, scope.end, scope.where, ("outlet_type",))
-    whole = data.kpis(scope.ver, RANKED, None, scope.start, scope.end, scope.where, ("outlet_type",))
+    df = data.kpis(scope.ver, scope.data_scope, RANKED, scope.grain, scope.start, scope.end, scope.where,
+                   ("outlet_type",))
+    whole = data.kpis(scope.ver, scope.data_scope, RANKED, None, scope.start, scope.end, scope.where, ("outlet_type",))
     if df.is_empty():
         ui.empty("empty_filter", scope)
         return
@@ -101,16 +102,16 @@ def reads(scope: state.Scope, tabs: tuple[bool, bool, bool, bool]) -> list[tuple
     """The reads of the cards and of the open tabs (trends, by outlet, by technician, own vs
     outsourced), independent of one another."""
     trends_tab, outlet_tab, tech_tab, ovo_tab = tabs
-    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, CARDS, None, a, b, w)]
+    v, s, a, b, w = scope.ver, scope.data_scope, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, s, CARDS, None, a, b, w)]
     if trends_tab:
-        calls += [(data.kpis, v, RANKED, scope.grain, a, b, w, (), False), (data.distribution, v, "mttr_hours", a, b, w)]
+        calls += [(data.kpis, v, s, RANKED, scope.grain, a, b, w, (), False), (data.distribution, v, s, "mttr_hours", a, b, w)]
     for on, level, key in ((outlet_tab, "outlet", "rq_outlet"), (tech_tab, "technician", "rq_tech")):
         if on:
-            calls.append((data.rank, v, state.widget_value(f"{key}_kpi", RANKED), level, a, b, w))
+            calls.append((data.rank, v, s, state.widget_value(f"{key}_kpi", RANKED), level, a, b, w))
     if ovo_tab:
-        calls += [(data.kpis, v, RANKED, scope.grain, a, b, w, ("outlet_type",)),
-                  (data.kpis, v, RANKED, None, a, b, w, ("outlet_type",))]
+        calls += [(data.kpis, v, s, RANKED, scope.grain, a, b, w, ("outlet_type",)),
+                  (data.kpis, v, s, RANKED, None, a, b, w, ("outlet_type",))]
     return calls
 
 

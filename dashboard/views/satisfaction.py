@@ -17,7 +17,7 @@ NPS_COLOURS = ["#d62728"] * 7 + ["#bcbd22"] * 2 + ["#2ca02c"] * 2
 
 
 def cards(scope: state.Scope) -> None:
-    whole = data.kpis(scope.ver, CARDS, None, scope.start, scope.end, scope.where)
+    whole = data.kpis(scope.ver, scope.data_scope, CARDS, None, scope.start, scope.end, scope.where)
     for col, kpi_id in zip(st.columns(len(CARDS)), CARDS, strict=True):
         row = whole.filter(pl.col("kpi") == kpi_id).to_dicts() if not whole.is_empty() else []
         with col:
@@ -27,8 +27,8 @@ def cards(scope: state.Scope) -> None:
 def distributions(scope: state.Scope) -> None:
     lang = scope.lang
     c1, c2 = st.columns(2)
-    sat = data.distribution(scope.ver, "satisfaction", scope.start, scope.end, scope.where)
-    nps = data.distribution(scope.ver, "nps_score", scope.start, scope.end, scope.where)
+    sat = data.distribution(scope.ver, scope.data_scope, "satisfaction", scope.start, scope.end, scope.where)
+    nps = data.distribution(scope.ver, scope.data_scope, "nps_score", scope.start, scope.end, scope.where)
     with c1:
         if sat.is_empty():
             ui.empty("empty_filter", scope)
@@ -54,7 +54,8 @@ def comments(scope: state.Scope, period, point) -> None:
         period = dt.date.fromisoformat(point[1])
     st.caption(T.t("list_period", lang, p=T.period(period, scope.grain, lang)))
     q = st.text_input(T.t("search_comments", lang), key="q", bind=state.BIND)
-    rec = data.records(scope.ver, "csat", scope.start, scope.end, scope.where, period, scope.grain, None,
+    rec = data.records(scope.ver, scope.data_scope, "csat", scope.start, scope.end, scope.where, period, scope.grain,
+                       None,
                        COMMENTS_LIMIT)
     if rec.is_empty():
         ui.empty("no_records", scope)
@@ -75,12 +76,13 @@ def comments(scope: state.Scope, period, point) -> None:
 def reads(scope: state.Scope, distribution_tab: bool, comments_tab: bool) -> list[tuple]:
     """The reads of the cards, the trends and the open tab, independent of one another (the
     comments are of the range's last period: see ``overview.first_reads`` on guessing it)."""
-    v, a, b, w = scope.ver, scope.start, scope.end, scope.where
-    calls: list[tuple] = [(data.kpis, v, CARDS, None, a, b, w), (data.kpis, v, CARDS, scope.grain, a, b, w, (), False)]
+    v, s, a, b, w = scope.ver, scope.data_scope, scope.start, scope.end, scope.where
+    calls: list[tuple] = [(data.kpis, v, s, CARDS, None, a, b, w), (data.kpis, v, s, CARDS, scope.grain, a, b, w, (), False)]
     if distribution_tab:
-        calls += [(data.distribution, v, kind, a, b, w) for kind in ("satisfaction", "nps_score")]
+        calls += [(data.distribution, v, s, kind, a, b, w) for kind in ("satisfaction", "nps_score")]
     if comments_tab:
-        calls.append((data.records, v, "csat", a, b, w, periods.trunc(b, scope.grain), scope.grain, None,
+        calls.append((data.records, v, s, "csat", a, b, w, periods.trunc(b, scope.grain), scope.grain,
+                      None,
                       COMMENTS_LIMIT))
     return calls
 
@@ -90,9 +92,10 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     the cards, the trends and the distributions tab the page opens on, "rest" the comments,
     "aggregates" the KPI values and distributions one-value filters are answered from."""
     if stage == "rest":
-        df = data.kpis(scope.ver, CARDS, scope.grain, scope.start, scope.end, scope.where, (), False)
+        df = data.kpis(scope.ver, scope.data_scope, CARDS, scope.grain, scope.start, scope.end, scope.where, (), False)
         if not df.is_empty():
-            data.records(scope.ver, "csat", scope.start, scope.end, scope.where, df["period_start"].max(),
+            data.records(scope.ver, scope.data_scope, "csat", scope.start, scope.end, scope.where,
+                         df["period_start"].max(),
                          scope.grain, None, COMMENTS_LIMIT)
         return
     data.together(*reads(scope, True, False))

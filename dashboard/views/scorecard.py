@@ -153,12 +153,13 @@ def units_tab(scope: state.Scope, period: dt.date, level: str, key: str) -> None
     lang = scope.lang
     where = scope.where
     if level == "technician":
-        outlets = data.scorecard(scope.ver, "outlet", scope.grain, period, where).table["outlet"].to_list()
+        outlets = data.scorecard(scope.ver, scope.data_scope, "outlet", scope.grain, period,
+                                 where).table["outlet"].to_list()
         pick = st.selectbox(T.t("sc_outlet", lang), ["", *outlets], key=f"{key}_outlet",
                             format_func=lambda o: T.t("sc_all_outlets", lang) if o == "" else scope.label("outlet", o))
         if pick:
             where = data.where_tuple({**data.dict_where(where), "outlet": [pick]})
-    sc = data.scorecard(scope.ver, level, scope.grain, period, where)
+    sc = data.scorecard(scope.ver, scope.data_scope, level, scope.grain, period, where)
     if sc.table.is_empty():
         ui.empty("empty_filter", scope)
         return
@@ -209,7 +210,7 @@ def outlet_detail(scope: state.Scope, period: dt.date, sc, picked: int | None) -
                            + ("" if r is None else f"  \n{T.t('rank', lang)}: {r}"))
     losses_chart(scope, {c: row.get(f"loss_{c}", 0) for c in CAUSES}, f"sc_loss_{outlet}")
     st.download_button(T.t("sc_print", lang), key="sc_print",
-                       data=lambda: data.scorecard_page(scope.ver, outlet, scope.grain, period, lang),
+                       data=lambda: data.scorecard_page(scope.ver, scope.data_scope, outlet, scope.grain, period, lang),
                        file_name=f"scorecard_{outlet}_{period}.html", mime="text/html", on_click="ignore",
                        icon=":material/print:")
 
@@ -233,7 +234,7 @@ def losses_chart(scope: state.Scope, counts: dict[str, int], key: str) -> None:
 def types_tab(scope: state.Scope, period: dt.date) -> None:
     """Own and outsourced outlets side by side: one row per KPI."""
     lang = scope.lang
-    sc = data.scorecard(scope.ver, "outlet_type", scope.grain, period, scope.where)
+    sc = data.scorecard(scope.ver, scope.data_scope, "outlet_type", scope.grain, period, scope.where)
     if sc.table.is_empty():
         ui.empty("empty_filter", scope)
         return
@@ -275,7 +276,7 @@ def losses_tab(scope: state.Scope, period: dt.date) -> None:
     by = st.segmented_control(T.t("sc_loss_by", lang), LOSS_BY, default=LOSS_BY[0], key="sc_loss_by",
                               format_func=lambda d: R.DIMENSIONS[d].zh if lang == "zh" else R.DIMENSIONS[d].en) \
         or LOSS_BY[0]
-    df = data.ftf_losses(scope.ver, (by,), scope.grain, period, scope.where)
+    df = data.ftf_losses(scope.ver, scope.data_scope, (by,), scope.grain, period, scope.where)
     if df.is_empty():
         ui.empty("empty_filter", scope)
         return
@@ -307,12 +308,12 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
     (a scorecard is one statement per level, not re-aggregated from breakdowns)."""
     options = period_options(scope)
     period = options[default_period(options, scope)]
-    v, g, w = scope.ver, scope.grain, scope.where
+    v, s, g, w = scope.ver, scope.data_scope, scope.grain, scope.where
     if stage == "first":
-        data.scorecard(v, "outlet", g, period, w)
+        data.scorecard(v, s, "outlet", g, period, w)
     elif stage == "rest":
-        data.together((data.scorecard, v, "technician", g, period, w), (data.scorecard, v, "outlet_type", g, period, w),
-                      (data.ftf_losses, v, (LOSS_BY[0],), g, period, w))
+        data.together((data.scorecard, v, s, "technician", g, period, w), (data.scorecard, v, s, "outlet_type", g, period, w),
+                      (data.ftf_losses, v, s, (LOSS_BY[0],), g, period, w))
 
 
 def render() -> None:

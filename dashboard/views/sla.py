@@ -18,7 +18,7 @@ def breaching(scope: state.Scope) -> None:
     """Open tickets whose first response, on-site visit or resolution is past due, as of the data's latest time."""
     lang = scope.lang
     st.caption(T.t("breaching_help", lang, t=T.date(scope.data_end, lang)))
-    live = data.breaching(scope.ver, scope.where)
+    live = data.breaching(scope.ver, scope.data_scope, scope.where)
     if live.is_empty():
         ui.empty("no_records", scope)
         return
@@ -39,7 +39,7 @@ def breaching(scope: state.Scope) -> None:
 def backlog(scope: state.Scope, df: pl.DataFrame) -> None:
     lang = scope.lang
     end = scope.data_end.date()
-    dist = data.distribution(scope.ver, "backlog_ageing", end, end, scope.where)
+    dist = data.distribution(scope.ver, scope.data_scope, "backlog_ageing", end, end, scope.where)
     c1, c2 = st.columns(2)
     with c1:
         if dist.is_empty():
@@ -53,7 +53,7 @@ def backlog(scope: state.Scope, df: pl.DataFrame) -> None:
     if point:
         ui.drill_from(point, scope, key="sla_backlog_drill")
     st.subheader(T.t("open_list", lang))
-    rec = data.open_tickets(scope.ver, scope.where)
+    rec = data.open_tickets(scope.ver, scope.data_scope, scope.where)
     if rec.is_empty():
         ui.empty("no_records", scope)
         return
@@ -70,12 +70,13 @@ def backlog(scope: state.Scope, df: pl.DataFrame) -> None:
 def reads(scope: state.Scope, breaching_tab: bool, backlog_tab: bool) -> list[tuple]:
     """The reads of the cards and of the open tabs, independent of one another."""
     end = scope.data_end.date()
-    calls: list[tuple] = [(data.card_kpis, scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)]
+    calls: list[tuple] = [(data.card_kpis, scope.ver, scope.data_scope, SLA + BACKLOG, scope.grain, scope.start,
+                           scope.end, scope.where)]
     if breaching_tab:
-        calls.append((data.breaching, scope.ver, scope.where))
+        calls.append((data.breaching, scope.ver, scope.data_scope, scope.where))
     if backlog_tab:
-        calls += [(data.distribution, scope.ver, "backlog_ageing", end, end, scope.where),
-                  (data.open_tickets, scope.ver, scope.where)]
+        calls += [(data.distribution, scope.ver, scope.data_scope, "backlog_ageing", end, end, scope.where),
+                  (data.open_tickets, scope.ver, scope.data_scope, scope.where)]
     return calls
 
 
@@ -90,9 +91,9 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
         data.together(*reads(scope, False, True)[1:])
     else:
         end = scope.data_end.date()
-        data.card_kpis(scope.ver, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)
-        data.distribution(scope.ver, "backlog_ageing", end, end, scope.where)
-        data.breaching(scope.ver, scope.where)
+        data.card_kpis(scope.ver, scope.data_scope, SLA + BACKLOG, scope.grain, scope.start, scope.end, scope.where)
+        data.distribution(scope.ver, scope.data_scope, "backlog_ageing", end, end, scope.where)
+        data.breaching(scope.ver, scope.data_scope, scope.where)
 
 
 def render() -> None:

@@ -37,7 +37,7 @@ def actuals(scope: state.Scope, uid: str, since: dt.date, until: dt.date) -> pl.
         where["region"] = [region]
     if service not in ("", "all"):
         where["service_type"] = [service]
-    df = data.kpis(scope.ver, ("ticket_volume",), "day", since, until, data.where_tuple(where))
+    df = data.kpis(scope.ver, scope.data_scope, ("ticket_volume",), "day", since, until, data.where_tuple(where))
     if df.is_empty():
         return None
     return df.select(ds=pl.col("period_start"), y=pl.col("value"))
@@ -61,13 +61,13 @@ def series_data(scope: state.Scope, run: dict, uid: str) -> tuple[pl.DataFrame, 
                                                                    pl.DataFrame | None]:
     """The stored forecast of one series, the actuals before it (a file run's from its stored
     history, the pipeline's from the tickets), and the calendar events (China's days only)."""
-    fc = data.store_read(scope.ver, "read_forecast", run["run_id"], unique_id=uid)
+    fc = data.store_read(scope.ver, scope.data_scope, "read_forecast", run["run_id"], unique_id=uid)
     if fc.is_empty():
         return fc, None, None
     fc = fc.rename({"yhat_lower_80": "yhat_lower", "yhat_upper_80": "yhat_upper"})
     first = fc["ds"].min()
     if runs.is_file_run(run):
-        hist = data.store_read(scope.ver, "read_history", run["run_id"], unique_id=uid)
+        hist = data.store_read(scope.ver, scope.data_scope, "read_history", run["run_id"], unique_id=uid)
         hist = hist.select("ds", "y").tail(HISTORY_POINTS.get(run.get("freq") or "D", HISTORY_DAYS)) \
             if not hist.is_empty() else None
     else:
@@ -79,7 +79,7 @@ def series_data(scope: state.Scope, run: dict, uid: str) -> tuple[pl.DataFrame, 
 
 def workload(scope: state.Scope, run: dict) -> None:
     lang = scope.lang
-    series = data.store_read(scope.ver, "read_series", run["run_id"])
+    series = data.store_read(scope.ver, scope.data_scope, "read_series", run["run_id"])
     ids = series["unique_id"].to_list() if not series.is_empty() else []
     if not ids:
         ui.empty("empty_forecast", scope)
@@ -119,7 +119,7 @@ def staffing(scope: state.Scope, run: dict) -> None:
     if runs.is_file_run(run):
         st.info(T.t("staffing_file_run", lang))
         return
-    plan = data.store_read(scope.ver, "read_staffing", run["run_id"])
+    plan = data.store_read(scope.ver, scope.data_scope, "read_staffing", run["run_id"])
     if plan.is_empty():
         ui.empty("empty_forecast", scope)
         return
@@ -170,10 +170,10 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
         return
     run = data.latest_run(scope.ver, "workload")
     if run is not None:
-        series = data.store_read(scope.ver, "read_series", run["run_id"])
+        series = data.store_read(scope.ver, scope.data_scope, "read_series", run["run_id"])
         if not series.is_empty():
             series_data(scope, run, default_series(series["unique_id"].to_list(), scope))
-        data.store_read(scope.ver, "read_staffing", run["run_id"])
+        data.store_read(scope.ver, scope.data_scope, "read_staffing", run["run_id"])
 
 
 def render() -> None:

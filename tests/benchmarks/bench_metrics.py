@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 import metrics  # noqa: E402
 from aftersales import model  # noqa: E402
 from aftersales.config import DEFAULTS  # noqa: E402
+from aftersales.principal import DataScope  # noqa: E402
 from metrics import registry as R  # noqa: E402
 from tests.metrics_fixtures import synth  # noqa: E402
 
@@ -357,7 +358,7 @@ def main() -> None:
         wall, cpu, outs = interleaved({
             compare: (lambda compare=compare, month=month: metrics.query(
                 con, grain="month", start=month, end=month, where={"outlet": outlet}, config=DEFAULTS,
-                compare=compare)) for compare in (True, False)}, max(args.repeat, 5))
+                compare=compare, scope=DataScope())) for compare in (True, False)}, max(args.repeat, 5))
         for compare in (True, False):
             print(f"drill-down: outlet {outlet}, {month:%Y-%m}, {outs[compare]['kpi'].n_unique()} KPIs "
                   f"{'with 环比/同比   ' if compare else 'no comparisons'}: wall {wall[compare] * 1000:7.1f} ms, "
@@ -380,11 +381,11 @@ def main() -> None:
 
 
 def run_panel(con, kpis, start, end, repeat) -> tuple[float, float]:
-    p, lo, hi = metrics.compute.plan(con, kpis, ["region"], "month", start, end, None, DEFAULTS)
+    p, lo, hi = metrics.compute.plan(con, kpis, ["region"], "month", start, end, None, DEFAULTS, scope=DataScope())
     sql, params = metrics.sql.build(p)
     wall, cpu, outs = interleaved({
         "query": lambda: metrics.query(con, metrics=kpis, by=["region"], grain="month", start=start, end=end,
-                                       config=DEFAULTS),
+                                       config=DEFAULTS, scope=DataScope()),
         "sql": lambda: con.sql(sql, params=params).pl(),
         "hand": lambda: con.sql(HAND).pl(),
     }, repeat)

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from aftersales.principal import DataScope
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_S = 30.0
 REFERENCE_SQL = """
@@ -74,7 +76,7 @@ def one_run(db: Path, period_text: str, formats: list[str], out: Path, workers: 
     con = connect_readonly(db)
     config = load_config(None, db)
     p = period.parse(period_text, dt.date.today())
-    report = content.build(con, p, config=config, workers=workers)
+    report = content.build(con, p, config=config, workers=workers, scope=DataScope())
     con.close()
     paths = writer.write(report, formats, out)
     total = time.perf_counter() - t0

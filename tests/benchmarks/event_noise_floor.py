@@ -33,6 +33,7 @@ import polars as pl  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from aftersales.db import connect_readonly  # noqa: E402
+from aftersales.principal import DataScope  # noqa: E402
 from forecasts import backtest as bt  # noqa: E402
 from forecasts import series, store  # noqa: E402
 from pipelines.generate.calendar import SERVICES, build_calendar  # noqa: E402
@@ -69,7 +70,7 @@ def scales(long: pl.DataFrame, cutoffs: list[dt.date]) -> pl.DataFrame:
 
 def chosen_models(db: Path, run_id: str, keep_within: float = 0.05) -> pl.DataFrame:
     """The model used per series, by the backtest's rule, from its per-series rolling MASE."""
-    s = store.read_backtest(db, run_id, summary_only=False).filter(
+    s = store.read_backtest(db, run_id, summary_only=False, scope=DataScope()).filter(
         (pl.col("scope") == bt.ROLLING) & (pl.col("unique_id") != "*") & (pl.col("metric") == "mase"))
     wide = s.pivot(on="model", index="unique_id", values="value")
     challenger = next(c for c in wide.columns if c not in ("unique_id", "prophet", "snaive7", "naive364"))
@@ -90,7 +91,8 @@ def main() -> None:
     con = connect_readonly(args.db)
     long = series.workload_series(con, ["region_service", "region", "total"])
     con.close()
-    ev = store.read_backtest_forecasts(args.db, run["run_id"]).filter(pl.col("window_label").str.starts_with("event:"))
+    ev = store.read_backtest_forecasts(args.db, run["run_id"],
+                                       scope=DataScope()).filter(pl.col("window_label").str.starts_with("event:"))
     choice = chosen_models(args.db, run["run_id"])
     used = ev.join(choice, on=["unique_id", "model"]).select("window_label", "unique_id", "ds", pl.col("yhat").alias("used"))
     naive = ev.filter(pl.col("model") == "naive364").select("window_label", "unique_id", "cutoff", "ds", "y",
