@@ -7,8 +7,9 @@ new database never drops an audit row written meanwhile.
 
 Kinds recorded here: ``sign_in``, ``sign_in_failed`` (its reason: bad_credentials, disabled,
 locked), ``locked_out`` (the failure that locked the account), ``sign_out``, ``session_ended``
-(expired, idle, revoked). Downloads and report sends (issue 17's second half) are meant to be
-recorded here too, as ``download`` and ``report_send`` with what and how many rows in ``detail``.
+(expired, idle, revoked), ``download`` (``record_download``: what, format, rows, the data scope
+and filters, in ``detail``) and ``report_send`` (``record_report_send``: which pack, to which
+target, how many recipients, ``reason`` ok or failed).
 
 Times are UTC (``at_utc``); ``read`` gives them back as they were stored.
 """
@@ -71,10 +72,47 @@ def record(db_path: Path, kind: str, username: str | None = None, *, role: str |
              "detail": json.dumps(detail, ensure_ascii=False) if detail else None}).fetchall()[0][0]
 
 
+def record_download(db_path: Path, principal: Any, what: str, fmt: str, rows: int,
+                    filters: dict[str, list[str]] | None = None, client: str | None = None) -> int:
+    """One download: who (the principal's account, role, sign-in method), what (the table's
+    name), its format (csv, xlsx, html), how many rows, the principal's data scope and the filters
+    the table was read with. Raises when it cannot be stored: the caller hands out no file then."""
+    detail = {"what": what, "format": fmt, "rows": int(rows), "scope": principal.scope.as_dict(),
+              "filters": {k: list(v) for k, v in (filters or {}).items()}}
+    return record(db_path, "download", principal.username, role=principal.role, method=principal.method,
+                  client=client, detail=detail)
+
+
+def record_report_send(db_path: Path, pack: str, target: str, kind: str, recipients: int | None, ok: bool,
+                       error: str | None = None, where: dict[str, list[str]] | None = None,
+                       sender: str | None = None) -> int:
+    """One report pack sent to one target (``aftersales report --send``, by hand or from cron):
+    which pack (its file stem), the target and its kind, how many recipients (a mail's
+    addresses; a group robot counts as one), ``reason`` ok or failed (with the error), the pack's
+    filters. ``sender``: the account that ran it (the operating system's user from cron)."""
+    detail = {"pack": pack, "target": target, "target_kind": kind, "recipients": recipients,
+              "filters": {k: list(v) for k, v in (where or {}).items()}}
+    if error:
+        detail["error"] = clip(error, 300)
+    return record(db_path, "report_send", sender, method="cli", reason="ok" if ok else "failed", detail=detail)
+
+
+def os_user() -> str:
+    """The operating system's user running a command (cron's sends are recorded under it)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no name for this uid (a container): its number
+        return f"uid {os.getuid()}"
+
+
 def read(db_path: Path, since: dt.datetime | None = None, until: dt.datetime | None = None,
-         kinds: tuple[str, ...] = (), username: str | None = None) -> pl.DataFrame:
-    """Audit events, oldest first, filtered by time (UTC, ``since`` inclusive, ``until``
-    exclusive), kinds and user; an empty frame of the same columns when none were stored yet."""
+         kinds: tuple[str, ...] = (), username: str | None = None, newest_first: bool = False,
+         limit: int | None = None) -> pl.DataFrame:
+    """Audit events, oldest first (``newest_first``: the other way), filtered by time (UTC,
+    ``since`` inclusive, ``until`` exclusive), kinds and user, at most ``limit``; an empty frame
+    of the same columns when none were stored yet."""
     bad = [k for k in kinds if k not in KINDS]
     if bad:
         raise UserError(f"unknown audit kind {clip(bad[0])!r}; valid: {', '.join(KINDS)}")
@@ -92,7 +130,10 @@ def read(db_path: Path, since: dt.datetime | None = None, until: dt.datetime | N
     if username is not None:
         sql.append("AND username = $user")
         params["user"] = username
-    sql.append("ORDER BY event_id")
+    sql.append("ORDER BY event_id DESC" if newest_first else "ORDER BY event_id")
+    if limit is not None:
+        sql.append("LIMIT $limit")
+        params["limit"] = int(limit)
     empty = pl.DataFrame(schema={"event_id": pl.Int64, "at_utc": pl.Datetime("us"), **{
         c: pl.String for c in COLUMNS[2:]}})
     path = audit_path(db_path)

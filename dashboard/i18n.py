@@ -564,3 +564,14 @@ def raw_row(text: str | None, lang: str) -> str | None:
         return text
     empty = "(空)" if lang == "zh" else "(empty)"
     return "; ".join(f"{k}={empty if v is None else v}" for k, v in values.items())
+# issue 17 (wt-perm): the audit trail on the Data page, the unmask toggle
+WORDS.update({
+    "tab_audit": ("审计记录", "Audit trail"),
+    "audit_kind": ("类型", "Kind"), "audit_user": ("用户", "User"), "audit_dates": ("日期(北京时间)", "Dates (local time)"),
+    "audit_count": ("共 {n} 条记录(最新在前)", "{n} events (newest first)"),
+    "audit_none": ("所选范围内没有审计记录。", "No audit events in this selection."),
+    "audit_more": ("仅显示最新 {n} 条;请缩小日期范围或导出。", "Showing the newest {n}; narrow the dates or export."),
+    "unmask_toggle": ("显示未遮蔽的个人信息", "Show personal data unmasked"),
+    "unmask_on": ("正在显示未遮蔽的个人信息(姓名、电话),请勿外传。",
+                  "Personal data (names, phones) is shown unmasked: do not pass it on."),
+})
