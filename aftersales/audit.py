@@ -170,3 +170,50 @@ def export(df: pl.DataFrame, out: Path) -> int:
     else:
         raise UserError(f"{clip(out)}: write the audit to a .csv or .xlsx file")
     return safe.height
+
+
+# -- in words (the Data page, `aftersales audit`) ------------------------------------------------
+
+KIND_WORDS = {
+    "sign_in": ("登录", "Sign-in"), "sign_in_failed": ("登录失败", "Failed sign-in"),
+    "locked_out": ("账号锁定", "Locked out"), "sign_out": ("退出登录", "Sign-out"),
+    "session_ended": ("会话结束", "Session ended"), "download": ("下载", "Download"),
+    "report_send": ("报表发送", "Report sent"),
+}
+REASON_WORDS = {
+    "bad_credentials": ("用户名或密码错误", "wrong user name or password"), "disabled": ("账号已停用", "disabled"),
+    "locked": ("账号已锁定", "locked"), "expired": ("登录过期", "expired"), "idle": ("长时间未操作", "idle"),
+    "revoked": ("账号已变更", "account changed"), "no_role": ("未分配角色", "no role"),
+    "ok": ("成功", "ok"), "failed": ("失败", "failed"),
+}
+METHOD_WORDS = {"password": ("密码", "password"), "oidc": ("企业账号", "company account"),
+                "none": ("未登录(本机)", "none (this machine)"), "cli": ("命令行", "command line")}
+
+
+def describe(kind: str, raw: str | None, lang: str) -> tuple[str, int | None, int | None]:
+    """(what happened, in words; rows downloaded; recipients of a send) for an event's ``detail``."""
+    if not raw:
+        return "", None, None
+    try:
+        d = json.loads(raw)
+    except ValueError:
+        return raw, None, None
+    zh = lang == "zh"
+    if kind == "download":
+        scope = {k: v for k, v in (d.get("scope") or {}).items() if v}
+        filters = {k: v for k, v in (d.get("filters") or {}).items() if v}
+        text = f"{d.get('what', '')} · {str(d.get('format', '')).upper()}"
+        text += " · " + (("范围 " if zh else "scope ") + _pairs(scope) if scope else ("全公司" if zh else "whole company"))
+        if filters:
+            text += " · " + ("筛选 " if zh else "filters ") + _pairs(filters)
+        return text, d.get("rows"), None
+    if kind == "report_send":
+        text = f"{d.get('pack', '')} → {d.get('target', '')} ({d.get('target_kind', '')})"
+        if d.get("error"):
+            text += " · " + str(d["error"])
+        return text, None, d.get("recipients")
+    return "; ".join(f"{k}={v}" for k, v in d.items()), None, None
+
+
+def _pairs(parts: dict[str, list[str]]) -> str:
+    return " ".join(f"{k}={','.join(map(str, v))}" for k, v in parts.items())

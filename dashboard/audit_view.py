@@ -6,7 +6,6 @@ downloadable like every table (formula-safe, the download itself audited). Head 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import zoneinfo
 from typing import Any
 
@@ -19,22 +18,7 @@ from dashboard import data, ui
 from dashboard import i18n as T
 
 LIMIT = 2000  # the newest this many of a selection are shown; the export (aftersales audit --out) has all
-
-KIND_WORDS = {
-    "sign_in": ("登录", "Sign-in"), "sign_in_failed": ("登录失败", "Failed sign-in"),
-    "locked_out": ("账号锁定", "Locked out"), "sign_out": ("退出登录", "Sign-out"),
-    "session_ended": ("会话结束", "Session ended"), "download": ("下载", "Download"),
-    "report_send": ("报表发送", "Report sent"),
-}
-REASON_WORDS = {
-    "bad_credentials": ("用户名或密码错误", "wrong user name or password"), "disabled": ("账号已停用", "disabled"),
-    "locked": ("账号已锁定", "locked"), "expired": ("登录过期", "expired"), "idle": ("长时间未操作", "idle"),
-    "revoked": ("账号已变更", "account changed"), "no_role": ("未分配角色", "no role"),
-    "ok": ("成功", "ok"), "failed": ("失败", "failed"),
-}
-METHOD_WORDS = {"password": ("密码", "password"), "oidc": ("企业账号", "company account"),
-                "none": ("未登录(本机)", "none (this machine)"), "cli": ("命令行", "command line")}
-COLUMNS = {"at": ("时间(北京时间)", "Time (local)"), "kind": ("类型", "Kind"), "username": ("用户", "User"),
+COLUMNS = {"at": ("时间", "Time"), "kind": ("类型", "Kind"), "username": ("用户", "User"),
            "role": ("角色", "Role"), "method": ("方式", "Method"), "reason": ("结果/原因", "Result / reason"),
            "client": ("来源地址", "Client"), "detail": ("详情", "Detail"), "rows": ("行数", "Rows"),
            "recipients": ("收件人数", "Recipients")}
@@ -52,42 +36,13 @@ def frame(principal: Principal, db: Any, kinds: tuple[str, ...] = (), username: 
     return audit.read(db, since, until, kinds, username or None, newest_first=True, limit=limit)
 
 
-def _detail(kind: str, raw: str | None, lang: str) -> tuple[str, int | None, int | None]:
-    """(what happened, in words; rows downloaded; recipients of a send)."""
-    if not raw:
-        return "", None, None
-    try:
-        d = json.loads(raw)
-    except ValueError:
-        return raw, None, None
-    zh = lang == "zh"
-    if kind == "download":
-        scope = {k: v for k, v in (d.get("scope") or {}).items() if v}
-        filters = {k: v for k, v in (d.get("filters") or {}).items() if v}
-        text = f"{d.get('what', '')} · {str(d.get('format', '')).upper()}"
-        text += " · " + (("范围 " if zh else "scope ") + _pairs(scope) if scope else ("全公司" if zh else "whole company"))
-        if filters:
-            text += " · " + ("筛选 " if zh else "filters ") + _pairs(filters)
-        return text, d.get("rows"), None
-    if kind == "report_send":
-        text = f"{d.get('pack', '')} → {d.get('target', '')} ({d.get('target_kind', '')})"
-        if d.get("error"):
-            text += " · " + str(d["error"])
-        return text, None, d.get("recipients")
-    return "; ".join(f"{k}={v}" for k, v in d.items()), None, None
-
-
-def _pairs(parts: dict[str, list[str]]) -> str:
-    return " ".join(f"{k}={','.join(map(str, v))}" for k, v in parts.items())
-
-
 def shown(df: pl.DataFrame, lang: str, tz: str) -> pl.DataFrame:
     """The events for reading: local times, kinds, reasons and methods in words, the detail
     summarised (rows downloaded and recipients as numbers of their own)."""
     zone = zoneinfo.ZoneInfo(tz)
     at = [None if t is None else t.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
           for t in df["at_utc"].to_list()]
-    details = [_detail(k, r, lang) for k, r in zip(df["kind"].to_list(), df["detail"].to_list(), strict=True)]
+    details = [audit.describe(k, r, lang) for k, r in zip(df["kind"].to_list(), df["detail"].to_list(), strict=True)]
 
     def words(col: str, table: dict[str, tuple[str, str]]) -> list[str | None]:
         return [None if v is None else _pick(table[v], lang) if v in table else v for v in df[col].to_list()]
@@ -96,9 +51,9 @@ def shown(df: pl.DataFrame, lang: str, tz: str) -> pl.DataFrame:
 
     roles = {k: (r.zh, r.en) for k, r in ROLES.items()}
     out = pl.DataFrame({
-        "at": pl.Series(at, dtype=pl.Datetime("us")), "kind": words("kind", KIND_WORDS),
-        "username": df["username"], "role": words("role", roles), "method": words("method", METHOD_WORDS),
-        "reason": words("reason", REASON_WORDS), "detail": [d[0] for d in details],
+        "at": pl.Series(at, dtype=pl.Datetime("us")), "kind": words("kind", audit.KIND_WORDS),
+        "username": df["username"], "role": words("role", roles), "method": words("method", audit.METHOD_WORDS),
+        "reason": words("reason", audit.REASON_WORDS), "detail": [d[0] for d in details],
         "rows": pl.Series([d[1] for d in details], dtype=pl.Int64),
         "recipients": pl.Series([d[2] for d in details], dtype=pl.Int64), "client": df["client"]},
         schema_overrides={"kind": pl.String, "role": pl.String, "method": pl.String, "reason": pl.String,
@@ -116,7 +71,7 @@ def render(principal: Principal, lang: str) -> None:
     zone = zoneinfo.ZoneInfo(tz)
     today = dt.datetime.now(zone).date()
     c1, c2, c3 = st.columns([2, 1, 2])
-    kinds = c1.multiselect(T.t("audit_kind", lang), list(audit.KINDS), format_func=lambda k: _pick(KIND_WORDS[k], lang),
+    kinds = c1.multiselect(T.t("audit_kind", lang), list(audit.KINDS), format_func=lambda k: _pick(audit.KIND_WORDS[k], lang),
                            placeholder=T.t("all", lang), key="audit_kinds")
     user = c2.text_input(T.t("audit_user", lang), key="audit_user").strip()
     picked = c3.date_input(T.t("audit_dates", lang), value=(today - dt.timedelta(days=29), today), format="YYYY-MM-DD",

@@ -567,7 +567,7 @@ def raw_row(text: str | None, lang: str) -> str | None:
 # issue 17 (wt-perm): the audit trail on the Data page, the unmask toggle
 WORDS.update({
     "tab_audit": ("审计记录", "Audit trail"),
-    "audit_kind": ("类型", "Kind"), "audit_user": ("用户", "User"), "audit_dates": ("日期(北京时间)", "Dates (local time)"),
+    "audit_kind": ("类型", "Kind"), "audit_user": ("用户", "User"), "audit_dates": ("日期", "Dates"),
     "audit_count": ("共 {n} 条记录(最新在前)", "{n} events (newest first)"),
     "audit_none": ("所选范围内没有审计记录。", "No audit events in this selection."),
     "audit_more": ("仅显示最新 {n} 条;请缩小日期范围或导出。", "Showing the newest {n}; narrow the dates or export."),
