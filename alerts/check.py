@@ -73,8 +73,13 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
     finally:
         con.close()
 
+    muted: set[tuple[str, str]] = set()
+
     def route(rule: settings.Rule, ob: evaluate.Observation | None, key: tuple[str, str]) -> tuple[str, ...]:
-        """The targets one alert goes to (per region, alerts.routing)."""
+        """The targets one alert goes to (per region, alerts.routing); none while it is muted
+        (a resolve is always sent)."""
+        if key in muted and (ob is None or ob.firing):
+            return ()
         region = routing.region_of(rule, key[1], ob.filters if ob is not None else {}, regions_of)
         return tuple(routing.targets_for(rule, region, targets))
 
@@ -85,6 +90,8 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
 
     if dry_run:
         prev = _read_prev(db_path)
+        muted |= {(r, k) for r, k in S.read(db_path, "SELECT rule_id, key FROM alert_mutes WHERE muted_until > $now",
+                                            {"now": now})}
         pending = []
         for ob in obs:
             kind = S.decide(prev.get((ob.rule_id, ob.key)), ob, by_id[ob.rule_id], now)
@@ -106,6 +113,7 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
     with writer(S.state_path(db_path)) as scon:
         scon.execute(S.DDL)
         prev = S.load_prev(scon)
+        muted |= S.load_mutes(scon, now)
         seen = set()
         pending: list[tuple[settings.Rule, evaluate.Observation | None, tuple[str, str], str]] = []
         for ob in obs:
