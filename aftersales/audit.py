@@ -190,8 +190,28 @@ METHOD_WORDS = {"password": ("密码", "password"), "oidc": ("企业账号", "co
                 "none": ("未登录(本机)", "none (this machine)"), "cli": ("命令行", "command line")}
 
 
+TARGET_WORDS = {"mail": ("邮件", "mail"), "wecom": ("企业微信", "WeCom"), "dingtalk": ("钉钉", "DingTalk"),
+                "feishu": ("飞书", "Feishu"), "apprise": ("Apprise", "Apprise")}
+_SCOPE_WORDS = {"regions": ("区域", "regions"), "outlets": ("网点", "outlets"), "outlet_types": ("网点类型", "outlet types")}
+
+
+def _dim_word(dim: str, lang: str) -> str:
+    """A filter's breakdown in words (大区, 渠道), from the model's column names."""
+    if lang != "zh":
+        return dim
+    from aftersales import model
+
+    for table in ("tickets", "outlets", "products"):
+        for c in model.TABLES[table].columns:
+            if c.name in (dim, f"{dim}_id") and c.zh:
+                return c.zh
+    return dim
+
+
 def describe(kind: str, raw: str | None, lang: str) -> tuple[str, int | None, int | None]:
-    """(what happened, in words; rows downloaded; recipients of a send) for an event's ``detail``."""
+    """(what happened, in words; rows downloaded; recipients of a send) for an event's ``detail``:
+    a download as the file it was (load_ledger.csv) with the scope and filters it was read with,
+    a send as the pack and where it went. Codes (regions, outlets, target names) stay codes."""
     if not raw:
         return "", None, None
     try:
@@ -200,15 +220,17 @@ def describe(kind: str, raw: str | None, lang: str) -> tuple[str, int | None, in
         return raw, None, None
     zh = lang == "zh"
     if kind == "download":
-        scope = {k: v for k, v in (d.get("scope") or {}).items() if v}
-        filters = {k: v for k, v in (d.get("filters") or {}).items() if v}
-        text = f"{d.get('what', '')} · {str(d.get('format', '')).upper()}"
+        scope = {_SCOPE_WORDS.get(k, (k, k))[0 if zh else 1]: v for k, v in (d.get("scope") or {}).items() if v}
+        filters = {_dim_word(k, lang): v for k, v in (d.get("filters") or {}).items() if v}
+        text = f"{d.get('what', '')}.{d.get('format', '')}"
         text += " · " + (("范围 " if zh else "scope ") + _pairs(scope) if scope else ("全公司" if zh else "whole company"))
         if filters:
             text += " · " + ("筛选 " if zh else "filters ") + _pairs(filters)
         return text, d.get("rows"), None
     if kind == "report_send":
-        text = f"{d.get('pack', '')} → {d.get('target', '')} ({d.get('target_kind', '')})"
+        via = TARGET_WORDS.get(str(d.get("target_kind")), (d.get("target_kind"), d.get("target_kind")))[0 if zh else 1]
+        text = f"{d.get('pack', '')} → {d.get('target', '')}({via})" if zh else \
+            f"{d.get('pack', '')} → {d.get('target', '')} ({via})"
         if d.get("error"):
             text += " · " + str(d["error"])
         return text, None, d.get("recipients")

@@ -52,11 +52,14 @@ def register(sub: Any) -> None:
     _lang_flag(ls)
     ls.set_defaults(func=cmd_list)
 
-    au = sub.add_parser("audit", help="sign-ins, failed sign-ins, lock-outs and ended sessions (newest last)",
+    au = sub.add_parser("audit", help="sign-ins, failed sign-ins, lock-outs, ended sessions, downloads and report sends "
+                                      "(newest last)",
                         description="The audit trail kept beside the database (docs/ACCESS.md).")
     au.add_argument("--since", metavar="YYYY-MM-DD[THH:MM]", help="from this time (UTC)")
     au.add_argument("--until", metavar="YYYY-MM-DD[THH:MM]", help="up to this time (UTC, exclusive)")
-    au.add_argument("--kind", action="append", default=[], help="only these kinds (sign_in, sign_in_failed, ...)")
+    au.add_argument("--kind", action="append", default=[],
+                    help="only these kinds (sign_in, sign_in_failed, locked_out, sign_out, session_ended, download, "
+                         "report_send)")
     au.add_argument("--user", help="only this user name")
     au.add_argument("--out", metavar="FILE", help="write the events to a .csv or .xlsx file instead of printing them")
     _lang_flag(au)
