@@ -220,8 +220,10 @@ def describe(kind: str, raw: str | None, lang: str) -> tuple[str, int | None, in
         return raw, None, None
     zh = lang == "zh"
     if kind == "download":
-        scope = {_SCOPE_WORDS.get(k, (k, k))[0 if zh else 1]: v for k, v in (d.get("scope") or {}).items() if v}
-        filters = {_dim_word(k, lang): v for k, v in (d.get("filters") or {}).items() if v}
+        dims = {"regions": "region", "outlets": "outlet", "outlet_types": "outlet_type"}
+        scope = {_SCOPE_WORDS.get(k, (k, k))[0 if zh else 1]: _labels(dims.get(k, k), v, lang)
+                 for k, v in (d.get("scope") or {}).items() if v}
+        filters = {_dim_word(k, lang): _labels(k, v, lang) for k, v in (d.get("filters") or {}).items() if v}
         text = f"{d.get('what', '')}.{d.get('format', '')}"
         text += " · " + (("范围 " if zh else "scope ") + _pairs(scope) if scope else ("全公司" if zh else "whole company"))
         if filters:
@@ -235,6 +237,13 @@ def describe(kind: str, raw: str | None, lang: str) -> tuple[str, int | None, in
             text += " · " + str(d["error"])
         return text, None, d.get("recipients")
     return "; ".join(f"{k}={v}" for k, v in d.items()), None, None
+
+
+def _labels(dim: str, codes: list[str], lang: str) -> list[str]:
+    """Codes as a reader knows them (east → 华东); a code without a label (an outlet) as it is."""
+    from aftersales.i18n import code_label
+
+    return [code_label(dim, c, lang) or c for c in codes]
 
 
 def _pairs(parts: dict[str, list[str]]) -> str:

@@ -105,7 +105,8 @@ def test_without_forecasts_the_forecast_pages_are_hidden_and_refused(site):
 def test_the_audit_trail_is_shown_to_head_office_and_not_to_an_outlet_manager(site):
     db, users = site
     audit.record(db, "download", "someone", role="analyst", method="password",
-                 detail={"what": "load_ledger", "format": "xlsx", "rows": 12, "scope": {}, "filters": {}})
+                 detail={"what": "load_ledger", "format": "xlsx", "rows": 12, "scope": {"regions": ["east"]},
+                         "filters": {"channel": ["jd"]}})
     hq = signed_in(users, "zhang", "head_office", "data")
     tabs = [t.label for t in hq.tabs]
     assert "审计记录" in tabs
@@ -117,6 +118,11 @@ def test_the_audit_trail_is_shown_to_head_office_and_not_to_an_outlet_manager(si
     table = [d.value for d in hq.dataframe if "类型" in d.value.columns]
     assert table and table[0]["类型"].to_list() == ["登录", "下载"]
     assert table[0]["行数"].to_list()[1] == 12
+    from tests.zh_text import leaks
+
+    cells = table[0].drop(columns=["用户"]).to_numpy().ravel().tolist()
+    words = [c for c in cells if isinstance(c, str)] + list(table[0].columns)
+    assert {w: leaks(w) for w in words if leaks(w)} == {}  # Chinese, apart from user names and codes
     om = signed_in(users, "wd9", "outlet_manager", "data", outlets=["WD0001"])
     assert "审计记录" not in [t.label for t in om.tabs]
     with pytest.raises(permits.Refused):
