@@ -37,16 +37,20 @@ def register(sub: Any) -> None:
     a.add_argument("--revoke", action="append", default=[], choices=list(PERMISSIONS),
                    help="a permission of the role the account does not get")
     _password_flag(a)
+    _lang_flag(a)
     a.set_defaults(func=cmd_add)
     pw = s.add_parser("passwd", help="set an account's password (ends its sessions, lifts a lock-out)")
     pw.add_argument("username")
     _password_flag(pw)
+    _lang_flag(pw)
     pw.set_defaults(func=cmd_passwd)
     d = s.add_parser("disable", help="stop an account signing in (its open sessions end)")
     d.add_argument("username")
+    _lang_flag(d)
     d.set_defaults(func=cmd_disable)
     e = s.add_parser("enable", help="let a disabled or locked account sign in again")
     e.add_argument("username")
+    _lang_flag(e)
     e.set_defaults(func=cmd_enable)
     ls = s.add_parser("list", help="the accounts: role, scope, permissions, state")
     _lang_flag(ls)
@@ -92,6 +96,13 @@ WORDS = {
     "whole_company": ("全公司", "whole company"),
     "no_events": ("{path} 中没有审计记录", "no audit events in {path}"),
     "written": ("已写出 {n} 条审计记录到 {out}", "{n} audit events written to {out}"),
+    "added": ("已添加 {name}({role};{scope};权限 {perms})到 {path}", "added {name} ({role}; {scope}; {perms}) to {path}"),
+    "passwd": ("{name} 的密码已更改;其已打开的会话在下次操作时结束",
+               "password of {name} changed; its open sessions end at their next use"),
+    "disabled_now": ("{name} 已停用:不能登录,已打开的会话在下次操作时结束",
+                     "{name} disabled: it cannot sign in, and its open sessions end at their next use"),
+    "enabled_now": ("{name} 已启用(并解除锁定)", "{name} enabled (and unlocked)"),
+    "prompt": ("密码: ", "password: "), "again": ("再次输入: ", "again: "),
 }
 
 
@@ -127,8 +138,9 @@ def read_password(args: argparse.Namespace) -> str:
         return line.rstrip("\r\n")
     if not sys.stdin.isatty():
         raise UserError("no terminal to ask the password on: pipe it in with --password-stdin")
-    first = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != first:
+    lang = _lang(args)
+    first = getpass.getpass(_w("prompt", lang))
+    if getpass.getpass(_w("again", lang)) != first:
         raise UserError("the two passwords differ; nothing was changed")
     return first
 
@@ -144,8 +156,12 @@ def cmd_add(args: argparse.Namespace) -> int:
     password = read_password(args)
     u = auth.add_user(path, args.username, password, args.role, scope, display_name=args.name, grant=args.grant,
                       revoke=args.revoke)
-    print(f"added {args.username} ({args.role}; {_scope_text(u['scope'])}; {', '.join(u['permissions']) or '-'}) "
-          f"to {path}")
+    from aftersales.principal import ROLES
+
+    lang = _lang(args)
+    role = ROLES[args.role].zh if lang == "zh" else args.role
+    print(_w("added", lang, name=args.username, role=role, scope=_scope_text(u["scope"], lang),
+             perms=", ".join(u["permissions"]) or "-", path=path))
     return 0
 
 
@@ -168,7 +184,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
     _check_exists(path, args.username, want=True)
     password = read_password(args)
     auth.set_password(path, args.username, password)
-    print(f"password of {args.username} changed; its open sessions end at their next use")
+    print(_w("passwd", _lang(args), name=args.username))
     return 0
 
 
@@ -177,7 +193,7 @@ def cmd_disable(args: argparse.Namespace) -> int:
 
     _, path = _setup(args)
     auth.set_disabled(path, args.username, True)
-    print(f"{args.username} disabled: it cannot sign in, and its open sessions end at their next use")
+    print(_w("disabled_now", _lang(args), name=args.username))
     return 0
 
 
@@ -186,7 +202,7 @@ def cmd_enable(args: argparse.Namespace) -> int:
 
     _, path = _setup(args)
     auth.set_disabled(path, args.username, False)
-    print(f"{args.username} enabled (and unlocked)")
+    print(_w("enabled_now", _lang(args), name=args.username))
     return 0
 
 

@@ -316,11 +316,11 @@ def test_users_add_asks_for_the_password_on_a_terminal_without_echo(users, tmp_p
             assert chunk, seen
             seen += chunk
 
-    until(b"password: ")
+    until("密码: ".encode())  # the config's language: zh
     os.write(fd, b"typed on a tty 1\n")
-    until(b"again: ")
+    until("再次输入: ".encode())
     os.write(fd, b"typed on a tty 1\n")
-    until(b"added zhang")
+    until("已添加 zhang".encode())
     assert os.waitpid(pid, 0)[1] == 0
     os.close(fd)
     assert b"typed on a tty" not in seen  # not echoed
