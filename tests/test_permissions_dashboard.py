@@ -102,6 +102,15 @@ def test_without_forecasts_the_forecast_pages_are_hidden_and_refused(site):
     assert not at2.error and at2.header[0].value == "人力排班"
 
 
+def test_a_forecast_page_that_forgot_its_gate_still_shows_no_forecast(site, monkeypatch):
+    """Below the page: the run picker every forecast page reads through refuses too."""
+    _, users = site
+    monkeypatch.setattr(gates, "page_or_refusal", lambda *a: True)  # the page's own gate gone
+    at = signed_in(users, "wang", "regional_manager", "staffing", revoke=["forecasts"], regions=["east"])
+    assert any(permits.REFUSALS["forecasts"][0] in w.value for w in at.warning)
+    assert not at.dataframe and not at.get("plotly_chart") and "run_workload" not in [s.key for s in at.selectbox]
+
+
 def test_the_audit_trail_is_shown_to_head_office_and_not_to_an_outlet_manager(site):
     db, users = site
     audit.record(db, "download", "someone", role="analyst", method="password",
