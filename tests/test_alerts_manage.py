@@ -8,17 +8,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from aftersales import auth, permits
+from aftersales import permits
 from aftersales.config import load_config
 from aftersales.principal import ROLES, DataScope, Principal
 from alerts import check, manage
 from alerts import state as S
 from tests.test_alerts import _config, loaded, smtp  # noqa: F401  (fixtures)
-from tests.test_permissions_dashboard import signed_in, site  # noqa: F401  (fixtures)
 from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
 from tests.test_dashboard_signin import run
+from tests.test_permissions_dashboard import signed_in, site  # noqa: F401  (fixtures)
 
 HQ = Principal("zhang", "zhang", "head_office", DataScope(), ROLES["head_office"].permissions)
 RM = Principal("wang", "wang", "regional_manager", DataScope(regions=("east",)), ROLES["regional_manager"].permissions)
