@@ -136,6 +136,21 @@ def apprise_url(target: Target) -> str:
     return str(target.secret("url"))  # mail: mailtos://user:pass@smtp.example.com?to=...; any Apprise URL
 
 
+def recipients(target: Target) -> int | None:
+    """How many people a target reaches, as far as its address says: a mail's addresses (its
+    ``to``, else the sender itself), 1 for a group robot or any other channel; None when the
+    address cannot be read (a missing secret). For the audit of report sends."""
+    if target.kind in ("wecom", "dingtalk", "feishu"):
+        return 1
+    try:
+        plugin = apprise.Apprise.instantiate(apprise_url(target))
+    except UserError:
+        return None
+    if plugin is None:
+        return None
+    return max(len(getattr(plugin, "targets", None) or []), 1)
+
+
 @dataclass
 class Delivery:
     target: str

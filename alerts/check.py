@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aftersales.db import connect_readonly, writer
-from alerts import channels, evaluate, messages, settings
+from alerts import channels, evaluate, messages, routing, settings
 from alerts import state as S
 
 
@@ -28,6 +28,7 @@ class Event:
     title: str
     body: str
     sends: list[channels.Delivery] = field(default_factory=list)
+    to: list[str] = field(default_factory=list)  # the targets it goes (or, dry run, would go) to
 
 
 @dataclass
@@ -68,8 +69,19 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
     try:
         obs = evaluate.evaluate(con, db_path, rules, config, now)
         names = messages.outlet_names(con)
+        regions_of = routing.outlet_regions(con)
     finally:
         con.close()
+
+    muted: set[tuple[str, str]] = set()
+
+    def route(rule: settings.Rule, ob: evaluate.Observation | None, key: tuple[str, str]) -> tuple[str, ...]:
+        """The targets one alert goes to (per region, alerts.routing); none while it is muted
+        (a resolve is always sent)."""
+        if key in muted and (ob is None or ob.firing):
+            return ()
+        region = routing.region_of(rule, key[1], ob.filters if ob is not None else {}, regions_of)
+        return tuple(routing.targets_for(rule, region, targets))
 
     def compose(rule: settings.Rule, ob: evaluate.Observation, kind: str, lg: str) -> tuple[str, str]:
         dim_names = names.get("outlet", {}) if (rule.by == "outlet" or rule.kind == "tickets_due") else {}
@@ -78,26 +90,30 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
 
     if dry_run:
         prev = _read_prev(db_path)
+        muted |= {(r, k) for r, k in S.read(db_path, "SELECT rule_id, key FROM alert_mutes WHERE muted_until > $now",
+                                            {"now": now})}
         pending = []
         for ob in obs:
             kind = S.decide(prev.get((ob.rule_id, ob.key)), ob, by_id[ob.rule_id], now)
             if kind:
                 pending.append((by_id[ob.rule_id], ob, (ob.rule_id, ob.key), kind))
         events = []
-        for rule, items, kind in _batches(pending, int(sec["digest_after"])):
+        for rule, items, kind, to in _batches(pending, int(sec["digest_after"]), route):
             if len(items) == 1:
-                events.append(Event(rule.id, items[0][1][1], kind, *compose(rule, items[0][0], kind, lang)))
+                ev = Event(rule.id, items[0][1][1], kind, *compose(rule, items[0][0], kind, lang))
             else:
                 url = messages.link(sec["dashboard_url"], evaluate.page_of(rule), {}, lang)
                 every = {k: v for d in names.values() for k, v in d.items()}
-                events.append(Event(rule.id, "*", kind, *messages.digest(rule, [o for o, _ in items], kind, lang, url,
-                                                                         every)))
+                ev = Event(rule.id, "*", kind, *messages.digest(rule, [o for o, _ in items], kind, lang, url, every))
+            ev.to = list(to)
+            events.append(ev)
         return CheckResult(obs, events, now)
 
     events = []
     with writer(S.state_path(db_path)) as scon:
         scon.execute(S.DDL)
         prev = S.load_prev(scon)
+        muted |= S.load_mutes(scon, now)
         seen = set()
         pending: list[tuple[settings.Rule, evaluate.Observation | None, tuple[str, str], str]] = []
         for ob in obs:
@@ -113,7 +129,7 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
             ob = evaluate.Observation(key[0], key[1], None, judged=True, firing=False, page=evaluate.page_of(rule),
                                       note="gone")
             pending.append((rule, ob, key, "resolve"))
-        for rule, items, kind in _batches(pending, int(sec["digest_after"])):
+        for rule, items, kind, to in _batches(pending, int(sec["digest_after"]), route):
             if len(items) == 1:
                 ob, key = items[0]
 
@@ -127,9 +143,9 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
                     every = {k: v for d in names.values() for k, v in d.items()}
                     return messages.digest(rule, [o for o, _ in items], kind, lg, url, every)
             title, body = say(lang)
-            ev = Event(key[0], key[1], kind, title, body)
+            ev = Event(key[0], key[1], kind, title, body, to=list(to))
             event_id = S.add_event(scon, ob, key, kind, now, title, body)
-            for tid in (rule.targets if rule.targets is not None else tuple(targets)):
+            for tid in ev.to:
                 t = targets[tid]
                 t_title, t_body = (title, body) if t.lang == lang else say(t.lang)
                 d = channels.send(t, t_title, t_body, retries=int(sec["retries"]),
@@ -140,20 +156,22 @@ def run(db_path: Path, config: dict, now: dt.datetime | None = None, dry_run: bo
     return CheckResult(obs, events, now)
 
 
-def _batches(pending: list, digest_after: int) -> list[tuple[settings.Rule, list, str]]:
-    """Events grouped per rule and kind; a group larger than ``digest_after`` goes as one message."""
-    groups: dict[tuple[str, str], list] = {}
+def _batches(pending: list, digest_after: int, route: Any) -> list[tuple[settings.Rule, list, str, tuple]]:
+    """Events grouped per rule, kind and the targets they go to (``route(rule, ob, key)``: a
+    digest never mixes two regions whose targets differ); a group larger than ``digest_after``
+    goes as one message."""
+    groups: dict[tuple[str, str, tuple], list] = {}
     rules = {}
     for rule, ob, key, kind in pending:
-        groups.setdefault((rule.id, kind), []).append((ob, key))
+        groups.setdefault((rule.id, kind, route(rule, ob, key)), []).append((ob, key))
         rules[rule.id] = rule
     out = []
-    for (rid, kind), items in groups.items():
+    for (rid, kind, to), items in groups.items():
         limit = int(rules[rid].params.get("digest_after", digest_after))
         if len(items) > limit:
-            out.append((rules[rid], items, kind))
+            out.append((rules[rid], items, kind, to))
         else:
-            out += [(rules[rid], [item], kind) for item in items]
+            out += [(rules[rid], [item], kind, to) for item in items]
     return out
 
 

@@ -34,8 +34,12 @@ def summary(report: Any, lang: str, limit: int = 8) -> list[str]:
     return lines
 
 
-def send(report: Any, paths: list[Path], target_ids: list[str], config: dict) -> list[channels.Delivery]:
-    """Deliver to each target; failures come back (the caller reports them), never raise."""
+def send(report: Any, paths: list[Path], target_ids: list[str], config: dict,
+         db: Path | None = None) -> list[channels.Delivery]:
+    """Deliver to each target; failures come back (the caller reports them), never raise. With
+    ``db``, each send (ok or failed) is recorded in the audit trail beside it (issue 17): which
+    pack, to which target, how many recipients; ``AuditFailed`` after every send when one could
+    not be recorded."""
     targets = settings.targets(config)
     unknown = [t for t in target_ids if t not in targets]
     if unknown:
@@ -55,4 +59,31 @@ def send(report: Any, paths: list[Path], target_ids: list[str], config: dict) ->
             attach = pdfs or [str(p) for p in paths]
         out.append(channels.send(t, title, body, attach=attach, retries=int(sec["retries"]),
                                  backoff=float(sec["backoff_seconds"])))
+    if db is not None:
+        record(db, report, paths, out, targets)
     return out
+
+
+class AuditFailed(UserError):
+    """The pack was delivered but its send could not be recorded in the audit trail."""
+
+
+def record(db: Path, report: Any, paths: list[Path], deliveries: list[channels.Delivery],
+           targets: dict[str, settings.Target]) -> None:
+    """One ``report_send`` audit event per delivery, under the operating system's user that ran
+    the command (cron's, for a scheduled pack)."""
+    from aftersales import audit
+
+    pack = paths[0].stem if paths else str(report.title)
+    sender = audit.os_user()
+    failed = []
+    for d in deliveries:
+        t = targets[d.target]
+        try:
+            audit.record_report_send(db, pack, d.target, t.kind, channels.recipients(t), d.status == "sent",
+                                     error=d.error, where=dict(report.where), sender=sender)
+        except Exception as exc:  # noqa: BLE001 - every send is tried; the failure is said once, after
+            failed.append(f"{d.target}: {type(exc).__name__}")
+    if failed:
+        raise AuditFailed(f"the report was sent but {len(failed)} send(s) could not be recorded in the audit trail "
+                          f"{audit.audit_path(db)} ({'; '.join(failed[:3])}); check that file is writable")

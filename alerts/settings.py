@@ -23,11 +23,13 @@ false`` switches a shipped rule off).
     period = "week"                     # day | week | month: the last complete one is judged
     min_sample = 50                     # fewer records: silent (default: the KPI's own minimum)
     targets = ["ops"]                   # default: every target
+    route_by = "region"                 # a region's alert to that region's targets only (alerts.routing)
 
     [alerts.targets.ops]                # where messages go; secrets never in this file
     kind = "wecom"                      # wecom | dingtalk | feishu | mail | apprise
     webhook_env = "AFTERSALES_WECOM_OPS"     # env var holding the robot's webhook address
     lang = "zh"
+    regions = ["east"]                  # optional: only alerts on these regions (alerts.routing)
 
 Secrets (webhook addresses carry the robot's key; the DingTalk signing secret; SMTP passwords)
 come from an environment variable (``*_env``) or a file outside the repository (``*_file``),
@@ -104,6 +106,7 @@ class Rule:
     cooldown_hours: float = 24.0
     worsen_by: float = 0.5
     params: dict[str, Any] = field(default_factory=dict)  # the other kinds' own settings (weeks, days ...)
+    route_by: str | None = None   # "region": a region's alert to that region's targets only (alerts.routing)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,11 @@ class Target:
     kind: str
     lang: str
     options: dict[str, Any]
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The regions this target serves (``regions = [...]``); empty: head office's target."""
+        return tuple(self.options.get("regions") or ())
 
     def secret(self, name: str, required: bool = True) -> str | None:
         """``name`` (webhook, secret, url ...) from ``<name>_env`` or ``<name>_file``."""
@@ -185,13 +193,18 @@ def rules(config: dict | None) -> list[Rule]:
         targets = raw.get("targets")
         if targets is not None and (not isinstance(targets, list) or not all(isinstance(t, str) for t in targets)):
             raise UserError(f"alerts.rules.{rid}.targets must be a list of target names")
+        route = raw.get("route_by", sec.get("route_by"))
+        if route not in (None, "", "region"):
+            raise UserError(f"alerts.rules.{rid}.route_by {clip(repr(route))} is not valid; write route_by = \"region\" "
+                            "(or leave it out)")
         common = {"id": rid, "kind": kind, "targets": tuple(targets) if targets is not None else None,
+                  "route_by": route or None,
                   "cooldown_hours": float(raw.get("cooldown_hours", sec["cooldown_hours"])),
                   "worsen_by": float(raw.get("worsen_by", sec["worsen_by"])),
                   "min_sample": int(raw["min_sample"]) if raw.get("min_sample") is not None else None,
                   "by": raw.get("by")}
         if kind != "kpi":
-            known = {"kind", "targets", "cooldown_hours", "worsen_by", "min_sample", "by", "enabled"}
+            known = {"kind", "targets", "cooldown_hours", "worsen_by", "min_sample", "by", "enabled", "route_by"}
             out.append(Rule(**common, params={k: v for k, v in raw.items() if k not in known}))
             continue
         kpi = raw.get("kpi")
@@ -250,5 +263,14 @@ def targets(config: dict | None) -> dict[str, Target]:
         lang = raw.get("lang", (config or {}).get("language", "zh"))
         if lang not in ("zh", "en"):
             raise UserError(f"alerts.targets.{tid}: lang must be zh or en")
+        regions = raw.get("regions")
+        if regions is not None:
+            from aftersales import model
+
+            known = model.extended(model.REGIONS) or {}
+            if (not isinstance(regions, list) or not regions
+                    or not all(isinstance(r, str) and r in known for r in regions)):
+                raise UserError(f"alerts.targets.{tid}.regions must be a list of region codes, e.g. regions = "
+                                f"[\"east\"]; valid: {', '.join(known)}")
         out[tid] = Target(tid, kind, lang, {k: v for k, v in raw.items() if k not in ("kind", "lang")})
     return out

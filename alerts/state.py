@@ -63,6 +63,16 @@ CREATE TABLE IF NOT EXISTS alert_events (
     title      VARCHAR NOT NULL,
     body       VARCHAR NOT NULL
 );
+-- Alerts muted from the dashboard by someone allowed to manage alerts (alerts.manage): their
+-- events are still judged and stored, not sent, until muted_until.
+CREATE TABLE IF NOT EXISTS alert_mutes (
+    rule_id     VARCHAR NOT NULL,
+    key         VARCHAR NOT NULL,
+    muted_until TIMESTAMP NOT NULL,
+    muted_by    VARCHAR NOT NULL,
+    muted_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (rule_id, key)
+);
 -- Every send of an event to a target: sent | failed, after how many attempts, and why not.
 CREATE TABLE IF NOT EXISTS alert_sends (
     event_id   BIGINT NOT NULL,
@@ -92,6 +102,12 @@ class Prev:
 def load_prev(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Prev]:
     rows = con.execute("SELECT rule_id, key, firing, started_at, last_sent_at, sent_excess FROM alert_state").fetchall()
     return {(r, k): Prev(f, s, ls, se) for r, k, f, s, ls, se in rows}
+
+
+def load_mutes(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> set[tuple[str, str]]:
+    """The (rule, key) pairs muted at ``now``."""
+    return {(r, k) for r, k in con.execute("SELECT rule_id, key FROM alert_mutes WHERE muted_until > $now",
+                                           {"now": now}).fetchall()}
 
 
 def decide(prev: Prev | None, ob: Observation, rule: Rule, now: dt.datetime) -> str | None:

@@ -10,8 +10,9 @@ import sys
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from aftersales.principal import Principal
+from dashboard import gates, signin, state, warm
 from dashboard import i18n as T
-from dashboard import signin, state, warm
 from dashboard.views import PAGES
 
 
@@ -20,10 +21,13 @@ def data_warming() -> bool:
     return "--warm" in sys.argv[1:]
 
 
-def navigation(lang: str, position: str = "sidebar") -> StreamlitPage:
-    """The pages, for the navigation (``hidden``: declared, not shown)."""
-    pages = [st.Page(f"views/{name}.py", title=T.t(key, lang), icon=icon, url_path=name,
-                     default=(i == 0)) for i, (name, key, icon) in enumerate(PAGES)]
+def navigation(lang: str, position: str = "sidebar", principal: Principal | None = None) -> StreamlitPage:
+    """The pages, for the navigation (``hidden``: declared, not shown). A page the principal may
+    not see (``views.NEEDS``) is hidden: its URL still reaches it, and the page shows its refusal
+    (``dashboard.gates``) instead of its content."""
+    pages = [st.Page(f"views/{name}.py", title=T.t(key, lang), icon=icon, url_path=name, default=(i == 0),
+                     visibility="visible" if principal is None or gates.page_allowed(name, principal) else "hidden")
+             for i, (name, key, icon) in enumerate(PAGES)]
     # The home page is served at "/"; its own name (/overview, in links and bookmarks) reaches
     # the same page through a hidden twin instead of Streamlit's "Page not found".
     home, key, icon = PAGES[0]
@@ -43,7 +47,7 @@ def main() -> None:
     scope = state.sidebar()
     if data_warming():
         warm.start()
-    nav = navigation(scope.lang)
+    nav = navigation(scope.lang, principal=principal)
     st.set_page_config(page_title=f"{nav.title} · {T.t('app_title', scope.lang)}")
     nav.run()
 

@@ -3,6 +3,11 @@ line) and as an Excel workbook formatted the way the report's workbook is (rates
 days, 元 and the other units in the number format, 是/否 for booleans, dates as dates), the cells
 still numbers a manager can sum. Every text cell is formula-safe.
 
+Every download goes through ``export``: it takes the principal, refuses one without the
+``download`` permission (``aftersales.permits.Refused``), and records the download in the audit
+trail (what, format, rows, scope and filters, who) before handing the bytes out; a download that
+cannot be recorded is not handed out.
+
 No streamlit here: the frames arrive with their headers already in the reader's language, and the
 format of each column is found from its header (``dashboard.i18n.column_label`` backwards) and,
 for KPI values, from the KPI of its row (the table's KPI column, or the one KPI of the table).
@@ -18,6 +23,7 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
+from aftersales import audit, permits
 from aftersales.safe_export import neutralise, neutralise_frame
 from dashboard import i18n as T
 from metrics import registry as R
@@ -41,6 +47,33 @@ DAYS_COLS = ("age_days", "lead_time_days")
 ROUNDED_UP = ("technicians_needed",)  # people are whole
 _UNIT_WORDS = {"hours": ("小时", "h"), "points": ("分", "pt"), "units": ("件", "units"), "yuan": ("元", "yuan"),
                "tickets": ("单", "tickets"), "per_1000_orders": ("‰", "per 1,000 orders"), "score": ("分", "pt")}
+
+
+FORMATS = ("csv", "xlsx")
+
+
+def export(principal: Any, df: pl.DataFrame, fmt: str, *, what: str, db: Any, lang: str = "zh",
+           kpi_id: str | None = None, filters: dict[str, list[str]] | None = None,
+           client: str | None = None) -> bytes:
+    """The bytes of one download (``fmt`` csv or xlsx) for ``principal``: refused without the
+    ``download`` permission, recorded in the audit trail beside ``db`` (one ``download`` event
+    with the row count) before it is returned."""
+    permits.require(principal, "download", lang)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown download format {fmt!r}")
+    body = csv_bytes(df, lang) if fmt == "csv" else xlsx_bytes(df, lang, kpi_id)
+    audit.record_download(db, principal, what, fmt, df.height, filters, client)
+    return body
+
+
+def export_file(principal: Any, body: Any, *, what: str, fmt: str, rows: int, db: Any, lang: str = "zh",
+                filters: dict[str, list[str]] | None = None, client: str | None = None) -> bytes:
+    """A download made elsewhere (a printable scorecard page: ``body()`` makes its bytes), under
+    the same rule as ``export``: refused without ``download``, recorded with its ``rows``."""
+    permits.require(principal, "download", lang)
+    data = body()
+    audit.record_download(db, principal, what, fmt, rows, filters, client)
+    return data
 
 
 def csv_bytes(df: pl.DataFrame, lang: str = "zh") -> bytes:

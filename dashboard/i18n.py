@@ -570,3 +570,26 @@ def raw_row(text: str | None, lang: str) -> str | None:
         return text
     empty = "(空)" if lang == "zh" else "(empty)"
     return "; ".join(f"{k}={empty if v is None else v}" for k, v in values.items())
+# issue 17 (wt-perm): the audit trail on the Data page, the unmask toggle
+WORDS.update({
+    "tab_audit": ("审计记录", "Audit trail"),
+    "audit_kind": ("类型", "Kind"), "audit_user": ("用户", "User"), "audit_dates": ("日期", "Dates"),
+    "audit_count": ("共 {n} 条记录(最新在前)", "{n} events (newest first)"),
+    "audit_none": ("所选范围内没有审计记录。", "No audit events in this selection."),
+    "audit_more": ("仅显示最新 {n} 条;请缩小日期范围或导出。", "Showing the newest {n}; narrow the dates or export."),
+    "unmask_toggle": ("显示未遮蔽的个人信息", "Show personal data unmasked"),
+    "unmask_on": ("正在显示未遮蔽的个人信息(姓名、电话),请勿外传。",
+                  "Personal data (names, phones) is shown unmasked: do not pass it on."),
+    "alerts_read_only": ("本页仅供查看:静音等管理操作需要“管理预警”权限。",
+                         "Read-only: muting alerts needs the manage-alerts permission."),
+    "alerts_manage": ("静音告警", "Mute an alert"),
+    "alerts_pick": ("正在告警的对象", "Firing alert"),
+    "alerts_hours": ("静音时长(小时)", "Mute for (hours)"),
+    "alerts_mute": ("静音", "Mute"),
+    "alerts_muted": ("已静音至 {t}:期间照常判断和记录,不发送。", "Muted until {t}: still judged and stored, not sent."),
+    "alerts_mutes": ("静音中的告警", "Muted alerts"),
+    "alerts_unmute": ("取消静音", "Unmute"),
+    "alerts_unmuted": ("已取消静音。", "Unmuted."),
+    "alert_col_muted_until": ("静音至", "Muted until"), "alert_col_muted_by": ("操作人", "Muted by"),
+    "alert_col_muted_at": ("操作时间", "Muted at"),
+})

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from aftersales import permits
 from dashboard import data, state, ui
 from dashboard import i18n as T
 
@@ -51,8 +52,10 @@ def not_forecast_rows(run: dict[str, Any], lang: str) -> pl.DataFrame:
 
 def pick(scope: state.Scope, kind: str) -> dict[str, Any] | None:
     """The run of ``kind`` ('workload', 'parts') the page shows, after a picker labelled with
-    each run's source and cut-off; None after saying why there is none."""
+    each run's source and cut-off; None after saying why there is none. Refused (issue 17)
+    without the ``forecasts`` permission, whichever page asks."""
     lang = scope.lang
+    permits.require(state.principal(), "forecasts", lang)
     try:
         runs = data.list_runs(scope.ver, kind)
     except data.ForecastMissing as exc:

@@ -227,11 +227,26 @@ def _xlsx_bytes(df: pl.DataFrame, lang: str = "zh", kpi_id: str | None = None) -
 
 
 def downloads(df: pl.DataFrame, name: str, lang: str, key: str, kpi_id: str | None = None) -> None:
-    """CSV and Excel of exactly the table shown (headers in ``lang``), made when clicked."""
+    """CSV and Excel of exactly the table shown (headers in ``lang``), made when clicked; only for
+    a principal with the ``download`` permission, each download recorded in the audit trail
+    (``dashboard.downloads.export``, which refuses and records below this page too)."""
+    from dashboard import signin, state
+
+    principal = state.principal()
+    if not principal.can("download"):
+        return
+    shown = st.session_state.get("_scope")
+    filters = {dim: list(v) for dim, v in shown.where} if shown is not None else {}
+    db, client = data.settings().db, signin._client()
+
+    def made(fmt: str) -> Callable[[], bytes]:
+        return lambda: downloads_.export(principal, df, fmt, what=name, db=db, lang=lang, kpi_id=kpi_id,
+                                         filters=filters, client=client)
+
     row = st.container(horizontal=True)
-    row.download_button(T.t("download_csv", lang), data=lambda: _csv_bytes(df, lang), file_name=f"{name}.csv",
+    row.download_button(T.t("download_csv", lang), data=made("csv"), file_name=f"{name}.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:")
-    row.download_button(T.t("download_xlsx", lang), data=lambda: _xlsx_bytes(df, lang, kpi_id),
+    row.download_button(T.t("download_xlsx", lang), data=made("xlsx"),
                        file_name=f"{name}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", on_click="ignore", icon=":material/download:")

@@ -45,8 +45,12 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     db, cfg = _db_and_config(args)
     mapping_dirs = [Path(d) for d in args.mappings] if args.mappings else None
+    from pipelines import load_words
+
+    lang = args.lang or (cfg.get("language") if cfg.get("language") in ("zh", "en") else "zh")
+    say = load_words.echo(lang)
     results = load_paths(
-        db, args.paths, source=args.source, business_tz=cfg["timezone"], mapping_dirs=mapping_dirs, echo=print,
+        db, args.paths, source=args.source, business_tz=cfg["timezone"], mapping_dirs=mapping_dirs, echo=say,
         max_quarantined_share=float(cfg["load"]["max_quarantined_share"]),
         future_days=int(cfg["load"]["future_days"]),
         memory_budget=memory_budget_bytes(cfg["load"]["memory_budget"]),
@@ -54,12 +58,12 @@ def cmd_load(args: argparse.Namespace) -> int:
     totals = [
         sum(getattr(r, k) for r in results) for k in ("rows_read", "inserted", "updated", "unchanged", "quarantined")
     ]
-    print(
+    say(
         f"{len(results)} file(s) into {db}: {totals[0]:,} rows read = {totals[1]:,} inserted + {totals[2]:,} "
         f"updated + {totals[3]:,} unchanged + {totals[4]:,} quarantined"
     )
     if totals[4]:
-        print("quarantined rows: `aftersales rejects` lists them with the rule and the raw values")
+        say("quarantined rows: `aftersales rejects` lists them with the rule and the raw values")
     return 0
 
 
@@ -211,6 +215,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, or directories of files")
     p.add_argument("--source", help="mapping to use for every file (default: matched by file name)")
     p.add_argument("--mappings", action="append", help="extra directory of mapping files (repeatable)")
+    p.add_argument("--lang", choices=("zh", "en"), help="language of the progress lines (default: config `language`, zh)")
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("loads", help="the load ledger: one line per file loaded")

@@ -133,7 +133,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.send:  # issue 16: delivered after the files are written; a failed target is reported, exit 2
         from alerts import report_send
 
-        failed = [d for d in report_send.send(report, paths, args.send, config) if d.status != "sent"]
+        # every send, ok or failed, goes to the audit trail beside the database (issue 17)
+        failed = [d for d in report_send.send(report, paths, args.send, config, db=db) if d.status != "sent"]
         for d in failed:
             print(f"aftersales report: warning: --send {d.target} failed after {d.attempts} attempts: {d.error}",
                   file=sys.stderr)

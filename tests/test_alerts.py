@@ -263,11 +263,18 @@ def test_commands_for_cron(loaded, tmp_path, robots, monkeypatch, capsys):
     base = ["--db", str(loaded), "--config", str(conf), "alerts"]
     assert main([*base, "check", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "2 events would send" in out and not S.state_path(loaded).exists()  # a dry run stores nothing
+    assert "将发送事件 2 条" in out and not S.state_path(loaded).exists()  # a dry run stores nothing
+    assert "发往 bad" in out  # where each would go
+    assert main([*base, "check", "--dry-run", "--lang", "en"]) == 0
+    assert "2 events would send" in capsys.readouterr().out
     assert main([*base, "check"]) == 2  # both sends failed: said in one line, stored
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "2 send(s) failed after 2 attempts" in err[0] and "Traceback" not in err[0]
     assert main([*base, "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].split("\t")[:3] == ["规则", "对象", "告警中"]  # zh: no English headers
+    assert [line.split("\t")[:3] for line in listed[1:]] == [["due", "O1", "是"], ["due", "O2", "是"]]
+    assert main([*base, "list", "--lang", "en"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[:3] for line in listed[1:]] == [["due", "O1", "yes"], ["due", "O2", "yes"]]
     monkeypatch.delenv("T_BAD")

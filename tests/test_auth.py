@@ -60,7 +60,11 @@ def test_users_cli_add_passwd_disable_list(users, tmp_path, monkeypatch, capsys)
     capsys.readouterr()
     assert cli(tmp_path, monkeypatch, "users", "list") == 0
     listing = capsys.readouterr().out
-    assert "wang" in listing and "disabled" in listing and "regions=east,north" in listing
+    assert "wang" in listing and "已停用" in listing and "区域经理" in listing and "regions=east,north" in listing
+    assert listing.splitlines()[1].split() == ["用户", "角色", "状态", "数据范围", "权限"]  # zh: no English headers
+    assert cli(tmp_path, monkeypatch, "users", "list", "--lang", "en") == 0
+    listing = capsys.readouterr().out
+    assert "disabled" in listing and "regional_manager" in listing and listing.splitlines()[1].split()[0] == "user"
     assert cli(tmp_path, monkeypatch, "users", "enable", "wang") == 0
     assert auth.sign_in(users, "wang", "another pass 2").principal.role == "regional_manager"
 
@@ -223,7 +227,9 @@ def test_audit_cli(tmp_path, monkeypatch, capsys):
     audit.record(db, "sign_in_failed", "li", reason="bad_credentials", now=T0 + dt.timedelta(hours=1))
     assert cli(tmp_path, monkeypatch, "audit", "--kind", "sign_in_failed") == 0
     out = capsys.readouterr().out
-    assert "li" in out and "wang" not in out and "bad_credentials" in out
+    assert "li" in out and "wang" not in out and "登录失败" in out and "结果=用户名或密码错误" in out
+    assert cli(tmp_path, monkeypatch, "audit", "--kind", "sign_in_failed", "--lang", "en") == 0
+    assert "reason=bad_credentials" in capsys.readouterr().out
     assert cli(tmp_path, monkeypatch, "audit", "--out", str(tmp_path / "a.xlsx")) == 0
     assert (tmp_path / "a.xlsx").stat().st_size > 0
     assert cli(tmp_path, monkeypatch, "audit", "--since", "yesterday") == 2
@@ -310,11 +316,11 @@ def test_users_add_asks_for_the_password_on_a_terminal_without_echo(users, tmp_p
             assert chunk, seen
             seen += chunk
 
-    until(b"password: ")
+    until("密码: ".encode())  # the config's language: zh
     os.write(fd, b"typed on a tty 1\n")
-    until(b"again: ")
+    until("再次输入: ".encode())
     os.write(fd, b"typed on a tty 1\n")
-    until(b"added zhang")
+    until("已添加 zhang".encode())
     assert os.waitpid(pid, 0)[1] == 0
     os.close(fd)
     assert b"typed on a tty" not in seen  # not echoed

@@ -73,7 +73,7 @@ def test_the_command_exits_2_and_does_not_announce_a_publication(tmp_path, db_pa
     rc = main(["--db", str(db_path), "load", *map(str, masters), str(f), "--mappings", str(_mappings(tmp_path))])
     out, err = capsys.readouterr()
     assert rc == 2
-    assert "data published" not in out + err and "✓ desk_1.csv" not in out
+    assert "data published" not in out + err and "数据已发布" not in out + err and "✓ desk_1.csv" not in out
     assert "error:" in err and "datetime_formats" in err
     # the threshold from the config file: 0.9 accepts it
     cfg = write(tmp_path / "aftersales.toml", "[load]\nmax_quarantined_share = 0.9\n")

@@ -23,7 +23,7 @@ ALLOWED = frozenset({
     # the forecast models' own names, always beside a Chinese description
     "Prophet", "MSTL", "ADIDA", "TSB", "ETS", "ARIMA", "ADI", "CV",
     # units and calendar
-    "Q",
+    "Q", "MB",
 })
 # Units written in Latin letters in Chinese text too.
 ALLOWED_UNITS = frozenset({"kg", "g", "km", "m", "cm", "mm", "ml", "L", "kW", "W", "V"})

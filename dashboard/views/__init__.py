@@ -20,3 +20,7 @@ PAGES = [
     ("data", "page_data", ":material/database:"),
     ("alerts", "page_alerts", ":material/notifications_active:"),  # issue 16
 ]
+
+# issue 17: pages shown only to a principal with this permission; without it the page is not in
+# the navigation and its URL shows a refusal (``dashboard.gates``).
+NEEDS = {"staffing": "forecasts", "parts": "forecasts"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from aftersales import permits
 from dashboard import data, state, ui
 from dashboard import i18n as T
 
@@ -30,6 +31,42 @@ def _labelled(df: pl.DataFrame, scope: state.Scope) -> pl.DataFrame:
         df = df.with_columns(pl.Series("key", keys, dtype=pl.String))
     df = board.localized(df, config, lang)
     return df.rename({c: T.t(f"alert_col_{c}", lang) for c in df.columns})
+
+
+def manage(scope: state.Scope, firing: pl.DataFrame, principal: object) -> None:
+    """Mute a firing alert for some hours, lift a mute (``alerts.manage``, which refuses anyone
+    without the ``alerts`` permission below this page too)."""
+    from alerts import board, check
+    from alerts import manage as M
+
+    lang, settings = scope.lang, data.settings()
+    now = check.local_now(settings.config)
+    with st.expander(T.t("alerts_manage", lang)):
+        if not firing.is_empty():
+            titles, dims = board.rule_titles(settings.config, lang), board.key_dims(settings.config)
+            pairs = list(zip(firing["rule_id"].to_list(), firing["key"].to_list(), strict=True))
+
+            def label(i: int) -> str:
+                r, k = pairs[i]
+                return f"{titles.get(r, r)} · {scope.label(dims[r], k or None) if r in dims else k or '—'}"
+
+            c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+            picked = c1.selectbox(T.t("alerts_pick", lang), range(len(pairs)), format_func=label, key="alerts_pick")
+            hours = c2.number_input(T.t("alerts_hours", lang), 1, M.MAX_HOURS, 24, key="alerts_hours")
+            if c3.button(T.t("alerts_mute", lang), key="alerts_mute") and picked is not None:
+                until = M.mute(settings.db, principal, *pairs[picked], float(hours), now, lang)
+                st.success(T.t("alerts_muted", lang, t=T.date(until, lang)))
+        mutes = M.mutes(settings.db, now)
+        if not mutes.is_empty():
+            st.caption(T.t("alerts_mutes", lang))
+            st.dataframe(_labelled(mutes, scope), hide_index=True, key="alerts_mutes")
+            keys = list(zip(mutes["rule_id"].to_list(), mutes["key"].to_list(), strict=True))
+            c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+            gone = c1.selectbox(T.t("alerts_pick", lang), range(len(keys)), key="alerts_unpick",
+                                format_func=lambda i: f"{keys[i][0]} · {keys[i][1] or '—'}")
+            if c2.button(T.t("alerts_unmute", lang), key="alerts_unmute") and gone is not None:
+                M.unmute(settings.db, principal, *keys[gone], lang)
+                st.success(T.t("alerts_unmuted", lang))
 
 
 def prefetch(scope: state.Scope, stage: str = "first") -> None:
@@ -57,6 +94,11 @@ def render() -> None:
     else:
         ui.table(_labelled(firing.select(SHOWN["firing"]), scope), key="alerts_firing", lang=lang, name="alerts_firing",
                  selectable=False)
+    principal = state.principal()
+    if permits.allowed(principal, "alerts"):  # issue 17: managing alerts needs the permission
+        manage(scope, firing, principal)
+    else:
+        st.caption(T.t("alerts_read_only", lang))
     st.subheader(T.t("alerts_history", lang))
     hist = data.alerts_frame(aver, "history")
     if not hist.is_empty():

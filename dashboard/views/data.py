@@ -8,8 +8,8 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from aftersales import model
-from dashboard import data, state, ui
+from aftersales import model, permits
+from dashboard import audit_view, data, state, ui
 from dashboard import i18n as T
 from metrics import registry as R
 
@@ -68,7 +68,15 @@ def completeness(scope: state.Scope) -> None:
 
 def quarantine(scope: state.Scope) -> None:
     lang = scope.lang
-    rows, by_rule = data.quarantine(scope.ver)
+    principal = state.principal()
+    unmask = False
+    if principal.can("unmask"):  # issue 17: the toggle only for those allowed to use it
+        unmask = st.toggle(T.t("unmask_toggle", lang), key="q_unmask")
+    if unmask:
+        st.warning(T.t("unmask_on", lang), icon=":material/visibility:")
+        rows, by_rule = _quarantine_unmasked(principal, lang)
+    else:
+        rows, by_rule = data.quarantine(scope.ver)
     if rows.is_empty():
         ui.empty("empty_quarantine", scope)
         return
@@ -87,6 +95,16 @@ def quarantine(scope: state.Scope) -> None:
         ui.table(ui.localize(by_rule, lang), key="q_rules", lang=lang, name="quarantine_by_rule", selectable=False)
     with c2:
         ui.table(ui.localize(rows, lang), key="q_rows", lang=lang, name="quarantine", selectable=False, height=360)
+
+
+def _quarantine_unmasked(principal: object, lang: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Quarantined rows with names and phones as written: refused without ``unmask`` whatever the
+    toggle said, and never cached (unmasked rows stay out of a cache other sessions share)."""
+    from pipelines import status
+
+    permits.require(principal, "unmask", lang)
+    with data.snapshot() as con:
+        return status.quarantine(con, 1000, unmask=True), status.quarantine_counts(con)
 
 
 def prefetch(scope: state.Scope, stage: str = "first") -> None:
@@ -110,7 +128,9 @@ def render() -> None:
         ui.guard(scope)
         return
     ui.header("page_data", scope)
-    (t1, o1), (t2, o2), (t3, o3) = ui.sections(scope, ["tab_loads", "quarantine", "completeness_per_kpi"])
+    show_audit = permits.allowed(state.principal(), "audit")  # issue 17: head office only
+    tabs = ui.sections(scope, ["tab_loads", "quarantine", "completeness_per_kpi"] + (["tab_audit"] if show_audit else []))
+    (t1, o1), (t2, o2), (t3, o3) = tabs[:3]
     if o1:
         with t1:
             st.subheader(T.t("freshness", lang))
@@ -131,6 +151,9 @@ def render() -> None:
                 ui.empty("empty_no_tickets", scope)
             else:
                 completeness(scope)
+    if show_audit and tabs[3][1]:
+        with tabs[3][0]:
+            audit_view.render(state.principal(), lang)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, runs, state, ui
+from dashboard import charts, data, gates, runs, state, ui
 from dashboard import i18n as T
 
 CLASSES = {"smooth": ("平稳", "Smooth"), "erratic": ("波动", "Erratic"), "intermittent": ("间歇", "Intermittent"),
@@ -179,6 +179,8 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
 def render() -> None:
     scope = state.current()
     lang = scope.lang
+    if not gates.page_or_refusal("parts", state.principal(), lang):  # issue 17: forecasts permission
+        return
     if not ui.guard(scope):
         return
     ui.header("page_parts", scope)

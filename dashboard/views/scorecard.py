@@ -209,10 +209,17 @@ def outlet_detail(scope: state.Scope, period: dt.date, sc, picked: int | None) -
                       help=f"{T.t('hover_n', lang)}: {T.number(row.get(f'{kpi}_n'), lang)}"
                            + ("" if r is None else f"  \n{T.t('rank', lang)}: {r}"))
     losses_chart(scope, {c: row.get(f"loss_{c}", 0) for c in CAUSES}, f"sc_loss_{outlet}")
-    st.download_button(T.t("sc_print", lang), key="sc_print",
-                       data=lambda: data.scorecard_page(scope.ver, scope.data_scope, outlet, scope.grain, period, lang),
-                       file_name=f"scorecard_{outlet}_{period}.html", mime="text/html", on_click="ignore",
-                       icon=":material/print:")
+    principal = state.principal()
+    if principal.can("download"):  # issue 17: the printable page is a download too (refused, audited below)
+        from dashboard import downloads
+
+        db, what = data.settings().db, f"scorecard_{outlet}_{period}"
+        st.download_button(T.t("sc_print", lang), key="sc_print",
+                           data=lambda: downloads.export_file(
+                               principal,
+                               lambda: data.scorecard_page(scope.ver, scope.data_scope, outlet, scope.grain, period, lang),
+                               what=what, fmt="html", rows=1, db=db, lang=lang, filters={"outlet": [outlet]}),
+                           file_name=f"{what}.html", mime="text/html", on_click="ignore", icon=":material/print:")
 
 
 def losses_chart(scope: state.Scope, counts: dict[str, int], key: str) -> None:

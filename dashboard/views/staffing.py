@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, runs, state, ui
+from dashboard import charts, data, gates, runs, state, ui
 from dashboard import i18n as T
 from metrics import registry as R
 
@@ -179,6 +179,8 @@ def prefetch(scope: state.Scope, stage: str = "first") -> None:
 def render() -> None:
     scope = state.current()
     lang = scope.lang
+    if not gates.page_or_refusal("staffing", state.principal(), lang):  # issue 17: forecasts permission
+        return
     if not ui.guard(scope):
         return
     ui.header("page_staffing", scope)
