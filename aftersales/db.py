@@ -126,10 +126,8 @@ def writer(db_path: Path, memory_budget: int | None = None) -> Iterator[duckdb.D
             published = True
             shutil.rmtree(spill_dir(work), ignore_errors=True)
         except Exception as exc:
-            if is_disk_full(exc):
-                keep = False  # free the room; the next load copies
-                if not isinstance(exc, UserError):
-                    raise UserError(disk_full_message(db_path, first_line(exc))) from None
+            if is_disk_full(exc) and not isinstance(exc, UserError):
+                raise UserError(disk_full_message(db_path, first_line(exc))) from None
             raise
         finally:
             if not published:
