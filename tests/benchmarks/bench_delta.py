@@ -72,6 +72,12 @@ else:
     def copy(live, work):
         real_copy(live, work); prep.setdefault("copied", []).append(Path(live).stat().st_size)
     adb.prepare_work, sb.sync, sb.copy_whole = prepare, sync, copy
+    import pipelines.load as L
+    real_refresh = L.derive.refresh
+    def refresh(*a, **k):  # the derived tables' patch, inside the load's session
+        s = time.perf_counter(); r = real_refresh(*a, **k)
+        prep.setdefault("patch_s", []).append(time.perf_counter() - s); return r
+    L.derive.refresh = refresh
     res = load_paths(Path(db), [Path(src) / f"{{t}}.parquet" for t in facts], show_progress=False)
     assert all(r.rows_read == r.inserted + r.updated + r.unchanged + r.quarantined for r in res)
     assert all(r.quarantined == 0 for r in res), [r.summary() for r in res]
@@ -168,6 +174,8 @@ def main() -> None:
             how += (", " if how else "") + f"copied {sum(r['copied']) / 2**30:,.2f} GiB"
         if r.get("prepare_s"):
             how += f" in {sum(r['prepare_s']):.2f} s ({len(r['prepare_s'])} session(s))"
+        if r.get("patch_s"):
+            how += f"; derived tables {sum(r['patch_s']):.2f} s"
         return (f"  {name:<28} {r['seconds']:7.2f} s  after imports {r['work']:7.2f} s  cpu {r['cpu']:6.2f} s  "
                 f"load average {r['load']:4.1f}"
                 f"{'  ' + how if how else ''}")
@@ -187,6 +195,9 @@ def main() -> None:
           f"(target <= 5 s: {'met' if s_wall <= 5 else 'missed'}); cpu {s_cpu:.2f} s")
     print(f"  ratio standby / raw insert = {s_wall / r_wall:.2f}x wall, {s_work / r_work:.2f}x after imports, "
           f"{s_cpu / r_cpu:.2f}x cpu (target <= 2.0x: {'met' if s_wall / r_wall <= 2 else 'missed'})")
+    s_rest = statistics.median(x["work"] - sum(x.get("patch_s", [])) for x in standby)
+    print(f"  standby load without the derived tables' patch {s_rest:.2f} s after imports: "
+          f"{s_rest / r_work:.2f}x the raw insert after imports")
     print(f"  ratio standby / copy path  = {s_wall / copy['seconds']:.2f}x wall, "
           f"{s_work / copy['work']:.2f}x after imports, {s_cpu / copy['cpu']:.2f}x cpu")
 
