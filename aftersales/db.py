@@ -189,7 +189,10 @@ def _publish(work: Path, db_path: Path) -> None:
     standby = standby_path(db_path)
     standby.unlink(missing_ok=True)
     if db_path.exists():
-        os.link(db_path, standby)  # killed before the rename: prepare_work drops this name
+        try:
+            os.link(db_path, standby)  # killed before the rename: prepare_work drops this name
+        except OSError:
+            pass  # a file system without hard links: no standby, the next load copies
     os.replace(work, db_path)
     _fsync(db_path.parent)
 
