@@ -176,8 +176,14 @@ def prepare_work(db_path: Path, work: Path) -> bool:
                 return True
             except standby_module.CannotSync:
                 pass
+            except BaseException:  # e.g. a full disk: it stays the standby, synced next time
+                os.close(fd)
+                fd = None
+                _retire(work, db_path)
+                raise
             finally:
-                os.close(fd)  # DuckDB takes its own lock when it opens the file
+                if fd is not None:
+                    os.close(fd)  # DuckDB takes its own lock when it opens the file
     # No standby, a reader still on it, or an unknown layout: a copy of the whole file, on a new
     # inode (a reader keeps the old one).
     standby_module.copy_whole(db_path, work)
