@@ -77,11 +77,12 @@ def try_lock(fd: int) -> bool:
     return True
 
 
-def lock_for_writing(path: Path, wait: float = READER_WAIT_SECONDS) -> int | None:
+def lock_for_writing(path: Path, wait: float | None = None) -> int | None:
     """A descriptor of ``path`` open for writing and locked against readers, or None when a reader
-    still holds it after ``wait`` seconds. Close the descriptor to release the lock."""
+    still holds it after ``wait`` seconds (default READER_WAIT_SECONDS). Close the descriptor to
+    release the lock."""
     fd = os.open(path, os.O_RDWR)
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + (READER_WAIT_SECONDS if wait is None else wait)
     while not try_lock(fd):
         if time.monotonic() >= deadline:
             os.close(fd)
