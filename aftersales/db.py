@@ -1,10 +1,16 @@
 """Opening the database: many readers, one writer, and loads that land all at once.
 
 DuckDB lets one process write a file or several read it, never both. Managers browse while
-loads run, so a writer never touches the live file: it copies it, applies its files to the copy,
-and renames the copy over the live file when done. Readers open the live path read-only and see
+loads run, so a writer never touches the live file: it works on a second file, applies its files
+there, and renames it over the live file when done. Readers open the live path read-only and see
 either the database before the load or after it, never a half-loaded one, and never a lock error.
-A load that crashes or is killed leaves only an orphaned copy, which the next writer removes.
+
+The second file is the version the previous load replaced (the standby, ``.NAME.standby``),
+brought up to date by copying only the blocks that differ from the live file
+(``aftersales.standby``), so a load's cost follows what it loads rather than the database's size;
+without a standby (the first load, or a reader still holding it) the writer copies the live file
+as it always did. A load that crashes or is killed leaves only its work file, which the next
+writer brings up to date again.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from aftersales import model
+from aftersales import standby as standby_module
 from aftersales.errors import UserError, clip, first_line, is_disk_full
 
 SCHEMA_SQL = Path(__file__).with_name("schema.sql")
@@ -80,25 +87,34 @@ def writer(db_path: Path, memory_budget: int | None = None) -> Iterator[duckdb.D
 
     ``memory_budget``: bytes the session may hold (default: the config default's share of the
     machine's memory); DuckDB gets ``DUCKDB_SHARE`` of it and spills the rest to a directory beside
-    the work copy, removed when the session ends.
+    the work file, removed when the session ends.
 
-    Writers queue on a lock file. On an exception nothing is published, the live file is
-    untouched and the work copy is removed (also on a full disk, which is raised as a UserError
-    saying so); the caller decides per file what to commit inside the session.
+    Writers queue on a lock file. On an exception nothing is published and the live file is
+    untouched (also on a full disk, which is raised as a UserError saying so); the caller decides
+    per file what to commit inside the session. The work file is kept as the next session's
+    standby when it was one, removed when this session copied it.
     """
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = db_path.with_name(db_path.name + ".lock")
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        work = db_path.with_name(f".{db_path.name}.work")
-        _remove_work(work)  # left by a killed writer; we hold the lock
+        work = work_path(db_path)
         con = None
         published = False
+        keep = False  # whether the work file is a standby worth keeping if the session fails
         try:
-            if db_path.exists():
-                shutil.copyfile(db_path, work)
-            con = _connect(work, db_path)
+            keep = prepare_work(db_path, work)
+            try:
+                con = _connect(work, db_path)
+            except duckdb.IOException as exc:
+                if not keep or "lock" not in str(exc).lower():
+                    raise
+                # A reader took the standby between our check and DuckDB's open (it had opened
+                # it while it was live): leave it that file and work on a copy.
+                keep = False
+                standby_module.copy_whole(db_path, work)
+                con = _connect(work, db_path)
             con.execute("SET enable_progress_bar = false")  # the loader shows its own progress
             limit_memory(con, memory_budget, spill_dir(work))
             create_schema(con)
@@ -106,8 +122,7 @@ def writer(db_path: Path, memory_budget: int | None = None) -> Iterator[duckdb.D
             con.execute("CHECKPOINT")
             con.close()
             _fsync(work)
-            os.replace(work, db_path)
-            _fsync(db_path.parent)
+            _publish(work, db_path)
             published = True
             shutil.rmtree(spill_dir(work), ignore_errors=True)
         except Exception as exc:
@@ -119,7 +134,81 @@ def writer(db_path: Path, memory_budget: int | None = None) -> Iterator[duckdb.D
                 if con is not None:
                     with contextlib.suppress(Exception):
                         con.close()
-                _remove_work(work)
+                if keep:
+                    _retire(work, db_path)
+                else:
+                    _remove_work(work)
+
+
+def work_path(db_path: Path) -> Path:
+    """The file a writer session applies its changes to before publishing it."""
+    return db_path.with_name(f".{db_path.name}.work")
+
+
+def standby_path(db_path: Path) -> Path:
+    """The previous published version, kept to become the next work file (may be deleted any
+    time no load runs, to give back its disk space: the next load then copies)."""
+    return db_path.with_name(f".{db_path.name}.standby")
+
+
+def prepare_work(db_path: Path, work: Path) -> bool:
+    """Put at ``work`` a file identical to the live database (absent for a new database), for a
+    session holding the writers' lock. Returns whether it came from a standby (kept on failure)."""
+    standby = standby_path(db_path)
+    # A WAL beside the work file is a killed session's: DuckDB would replay it into the file.
+    work.with_name(work.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(spill_dir(work), ignore_errors=True)
+    if not db_path.exists():
+        work.unlink(missing_ok=True)
+        standby.unlink(missing_ok=True)
+        return False
+    live_ino = db_path.stat().st_ino
+    if work.exists():  # a killed session's work file: a standby like any other
+        standby.unlink(missing_ok=True)  # killed while publishing, it may even be the live file
+    elif standby.exists():
+        standby_module.wait_out_grace(standby)
+        os.replace(standby, work)
+    if work.exists() and work.stat().st_ino != live_ino:
+        fd = standby_module.lock_for_writing(work)
+        if fd is not None:
+            try:
+                standby_module.sync(db_path, fd)
+                return True
+            except standby_module.CannotSync:
+                pass
+            except BaseException:  # e.g. a full disk: it stays the standby, synced next time
+                os.close(fd)
+                fd = None
+                _retire(work, db_path)
+                raise
+            finally:
+                if fd is not None:
+                    os.close(fd)  # DuckDB takes its own lock when it opens the file
+    # No standby, a reader still on it, or an unknown layout: a copy of the whole file, on a new
+    # inode (a reader keeps the old one).
+    standby_module.copy_whole(db_path, work)
+    return False
+
+
+def _publish(work: Path, db_path: Path) -> None:
+    """Rename the finished work file over the live one, keeping the live one as the standby."""
+    standby = standby_path(db_path)
+    standby.unlink(missing_ok=True)
+    if db_path.exists():
+        try:
+            os.link(db_path, standby)  # killed before the rename: prepare_work drops this name
+        except OSError:
+            pass  # a file system without hard links: no standby, the next load copies
+    os.replace(work, db_path)
+    _fsync(db_path.parent)
+
+
+def _retire(work: Path, db_path: Path) -> None:
+    """A failed session's work file becomes the standby again (the next session syncs it)."""
+    work.with_name(work.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(spill_dir(work), ignore_errors=True)
+    if work.exists():
+        os.replace(work, standby_path(db_path))
 
 
 def _remove_work(work: Path) -> None:
