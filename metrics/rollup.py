@@ -1,0 +1,336 @@
+"""Rollup tables: every KPI's additive measures pre-aggregated by month × breakdown.
+
+What BI engines call pre-aggregations (Cube) or rollups (Druid): the counts and sums every
+rate, mean, NPS and interval is made of (numerators, denominators, sums of squares, promoters
+and detractors, exclusions by reason, basis counts, evidence, records whose window has closed)
+are stored per base, month and breakdown value, as ``metrics.sql`` computes them from the facts
+(the stored rows *are* the facts query's aggregate at month grain). A query over whole months
+then sums a few thousand rows instead of scanning millions of tickets, and since every stored
+measure is a count or a sum the result is the same number the facts give (parity:
+tests/test_rollup.py). What is not additive stays on the facts: quantiles (MTTR median, p90:
+exact on the filtered facts), the cost KPIs (priced at the config's rates when asked), the
+orders base, and breakdowns or filters no rollup carries (technician, product model, ...).
+
+Three rollups, the smallest that carries a query's breakdowns and filters answers it:
+
+- ``total``: month only (the unfiltered default view: ~36 rows per base),
+- ``coded``: month × region × outlet type × channel × service type × product category (every
+  coded filter of the sidebar and any combination of them),
+- ``outlet``: month × outlet (with its region, city and outlet type: a data scope).
+
+Which months a query may read from them (``choose``): the months wholly inside its windows,
+before the rollup's horizon (the month of the data's latest creation time when it was built:
+months before it are complete), and, where a number depends on "now", whose end has passed
+by the query's as-of (SLA bases: every ticket due in the month has passed its due time or been
+done; backlog, monthly only: the ages at month end) and by each KPI's matured-before time (a
+provisional number's `matured` count is then every record of those months). The rest of a
+window (a partial month, a day or week grain) is read from the facts and summed with it.
+
+Kept current by the pipeline (``refresh``, called by ``pipelines.derive`` after the derived
+tables): a rebuild builds them whole from the facts; a patch recomputes only the months the
+patched tickets touch (their old and new rows' months, from creation to their last date, open
+tickets up to now) and the months between the old and the new horizon. A rollup whose state
+does not match the facts (another load since, other definitions, another SLA configuration) is
+not read: the metrics read the facts, same numbers, slower.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+
+from aftersales import config as cfg
+from metrics import registry as R
+from metrics import sql as S
+
+CODED = ("region", "outlet_type", "channel", "service_type", "product_category")
+# name -> breakdowns, smallest first: ``choose`` takes the first that carries a query's dimensions.
+# "total" is summed from "coded" (same measures, fewer rows), the others from the facts.
+ROLLUPS: dict[str, tuple[str, ...]] = {"total": (), "coded": CODED, "outlet": ("outlet", "region", "outlet_type", "city")}
+FROM_FACTS = ("coded", "outlet")
+BASES = ("created", "resolved", "repair", "closed", "responses", "parts", "backlog",
+         "sla_first_response", "sla_resolution", "sla_onsite")
+KINDS = ("count", "sum", "ratio", "nps", "mean")  # not quantile; mean in yuan is the cost base only
+TIME_BOUND = ("sla_first_response", "sla_resolution", "sla_onsite", "backlog")  # depend on the as-of
+FAR = dt.datetime(9999, 1, 1)  # the matured-before time that counts every record (stored `__mat`)
+EARLY = dt.datetime(1900, 1, 1)
+STATE = {"load": "rollup.load_id", "code": "rollup.code", "sla": "rollup.sla", "horizon": "rollup.horizon"}
+
+
+def table(rollup: str, base: str) -> str:
+    """A rollup table's name (both parts from the fixed lists above)."""
+    assert rollup in ROLLUPS and base in BASES
+    return f"rollup_{rollup}_{base}"
+
+
+def kpis_of(base: str) -> list[R.KpiDef]:
+    """The KPIs of ``base`` a rollup holds."""
+    return [k for k in R.KPIS.values() if k.base == base and k.kind in KINDS]
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """The definitions the stored measures were computed by: the KPI registry and the SQL."""
+    h = hashlib.sha256()
+    for f in ("registry.py", "sql.py", "rollup.py"):
+        h.update((Path(__file__).parent / f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def sla_version(sla_hours: dict, source_verdict: bool) -> str:
+    """The configuration the SLA bases' stored measures depend on."""
+    return json.dumps([sla_hours, source_verdict], sort_keys=True, default=str)
+
+
+def _state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    rows = con.execute("SELECT key, value FROM meta WHERE key IN (SELECT unnest($keys))",
+                       {"keys": list(STATE.values())}).fetchall()
+    by_key = dict(rows)
+    return {name: by_key[key] for name, key in STATE.items() if key in by_key}
+
+
+def _facts_load(con: duckdb.DuckDBPyConnection) -> str | None:
+    from pipelines import derive  # the pipeline imports this module: import it when called
+
+    rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": derive.STATE_KEY}).fetchall()
+    return rows[0][0] if rows else None
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def _next_month(d: dt.datetime) -> dt.datetime:
+    return dt.datetime(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def _months(ranges: list[tuple[dt.datetime, dt.datetime]], before: dt.datetime) -> list[dt.datetime]:
+    """Starts of the months wholly inside ``ranges`` and ending by ``before``."""
+    out = []
+    for lo, hi in ranges:
+        m = lo if (lo.day, lo.hour, lo.minute, lo.second, lo.microsecond) == (1, 0, 0, 0, 0) else _next_month(lo)
+        m = dt.datetime(m.year, m.month, 1)
+        while _next_month(m) <= min(hi, before):
+            out.append(m)
+            m = _next_month(m)
+    return out
+
+
+def _as_ranges(months: list[dt.datetime]) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    out: list[list[dt.datetime]] = []
+    for m in sorted(months):
+        if out and out[-1][1] == m:
+            out[-1][1] = _next_month(m)
+        else:
+            out.append([m, _next_month(m)])
+    return tuple((a, b) for a, b in out)
+
+
+def choose(con: duckdb.DuckDBPyConnection, plan: S.Plan) -> dict[str, S.Rolled]:
+    """Which of ``plan``'s bases read which months from which rollup table (see the module
+    docstring); empty where none can (no rollup, or one that does not match the facts)."""
+    if plan.grain not in (None, "month", "quarter", "year") or not all(_stored(v) for v in plan.facts.values()):
+        return {}
+    needed = set(plan.by) | set(plan.where)
+    name = next((n for n, dims in ROLLUPS.items() if needed <= set(dims)), None)
+    if name is None:
+        return {}
+    try:
+        state = _state(con)
+    except duckdb.CatalogException:  # no meta table: hand-built data
+        return {}
+    if (not state or state.get("code") != code_version() or state.get("load") is None
+            or state.get("load") != _facts_load(con)):
+        return {}
+    horizon = dt.datetime.fromisoformat(state["horizon"])
+    ranges = S._Builder(plan).ranges()
+    out: dict[str, S.Rolled] = {}
+    for base in dict.fromkeys(k.base for k in plan.kpis):
+        if base not in BASES or (base == "backlog" and plan.grain != "month"):
+            continue
+        if base.startswith("sla_") and state.get("sla") != sla_version(plan.sla_hours, plan.source_verdict):
+            continue
+        ids = tuple(k.id for k in plan.kpis if k.base == base and k.kind in KINDS)
+        before = horizon
+        if base in TIME_BOUND:
+            if plan.as_of is None:
+                continue
+            before = min(before, plan.as_of)
+        for kpi_id in ids:
+            if kpi_id in plan.matured_before:
+                before = min(before, plan.matured_before[kpi_id])
+        months = _months(ranges, before)
+        if ids and months:
+            out[base] = S.Rolled(table(name, base), _as_ranges(months), ids)
+    return out
+
+
+def _stored(source: str) -> bool:
+    """A facts source is a stored table (``metrics.compute.is_stored``), not an inline SELECT."""
+    return source.isidentifier()
+
+
+# -- building ------------------------------------------------------------------------------------
+
+
+def _build_plan(base: str, dims: tuple[str, ...], windows: list[tuple[dt.datetime, dt.datetime]],
+                as_of: dt.datetime, conf: dict) -> S.Plan:
+    from metrics.compute import _source_verdict
+
+    kpis = kpis_of(base)
+    return S.Plan(kpis=kpis, by=list(dims), grain="month", windows=windows, sla_hours=conf.get("sla_hours") or {},
+                  as_of=as_of, source_verdict=_source_verdict(conf), matured_before={k.id: FAR for k in kpis})
+
+
+def _aggregate_sql(base: str, dims: tuple[str, ...], windows: list[tuple[dt.datetime, dt.datetime]],
+                   as_of: dt.datetime, conf: dict) -> tuple[str, dict]:
+    """The facts' month × ``dims`` aggregate of ``base``'s rolled-up KPIs over ``windows``."""
+    b = S._Builder(_build_plan(base, dims, windows, as_of, conf))
+    b.add_base(base, kpis_of(base), select=False)
+    return "WITH " + ",\n".join(b.ctes) + f"\nSELECT * FROM a_{base}", b.p.values
+
+
+def _summed_sql(base: str, source: str, dims: tuple[str, ...], months: list[dt.datetime] | None) -> str:
+    b = S._Builder(_build_plan(base, dims, [(EARLY, FAR)], FAR, {}))
+    sums = ", ".join(f"sum({c}) AS {c}" for c in b.measure_names(kpis_of(base)))
+    group = "".join(f", d_{d}" for d in dims)
+    where = "WHERE period_start IN (SELECT unnest($months))" if months is not None else ""
+    return f"SELECT period_start{group}, {sums} FROM {source} {where} GROUP BY ALL"
+
+
+def config_for(con: duckdb.DuckDBPyConnection) -> dict:
+    """The configuration that applies to the database ``con`` has open (as ``aftersales`` resolves it)."""
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    path = Path(rows[0][0]) if rows and rows[0][0] else None
+    return cfg.load_config(None, path)
+
+
+def _as_of(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+    return con.execute("SELECT max(created_at) FROM ticket_facts").fetchall()[0][0]
+
+
+def build(con: duckdb.DuckDBPyConnection, conf: dict | None = None) -> int:
+    """Every rollup table built whole from the derived tables on ``con`` (a writer session, the
+    facts current); returns the rows written."""
+    conf = conf if conf is not None else config_for(con)
+    as_of = _as_of(con)
+    horizon = dt.datetime(as_of.year, as_of.month, 1) if as_of is not None else EARLY
+    rows = 0
+    for base in BASES:
+        for name in FROM_FACTS:
+            sql, params = _aggregate_sql(base, ROLLUPS[name], [(EARLY, horizon)], as_of or FAR, conf)
+            con.execute(f"CREATE OR REPLACE TABLE {table(name, base)} AS {sql} ORDER BY period_start", params)
+        con.execute(f"CREATE OR REPLACE TABLE {table('total', base)} AS "
+                    f"{_summed_sql(base, table('coded', base), (), None)} ORDER BY period_start")
+        rows += sum(con.execute(f"SELECT count(*) FROM {table(n, base)}").fetchall()[0][0] for n in ROLLUPS)
+    _publish(con, conf, horizon)
+    return rows
+
+
+def _publish(con: duckdb.DuckDBPyConnection, conf: dict, horizon: dt.datetime) -> None:
+    from metrics.compute import _source_verdict
+
+    values = {"load": _facts_load(con) or "0", "code": code_version(), "horizon": horizon.isoformat(),
+              "sla": sla_version(conf.get("sla_hours") or {}, _source_verdict(conf))}
+    for name, key in STATE.items():
+        con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ($k, $v)", {"k": key, "v": values[name]})
+
+
+def patch(con: duckdb.DuckDBPyConnection, months: list[dt.datetime], conf: dict | None = None) -> int:
+    """Recompute ``months`` (plus every month the horizon moved past) in every rollup table;
+    returns how many months were recomputed."""
+    conf = conf if conf is not None else config_for(con)
+    state = _state(con)
+    as_of = _as_of(con)
+    if as_of is None:
+        return 0
+    horizon = dt.datetime(as_of.year, as_of.month, 1)
+    old = dt.datetime.fromisoformat(state["horizon"])
+    todo = {m for m in months if m < horizon}
+    m = old
+    while m < horizon:
+        todo.add(m)
+        m = _next_month(m)
+    ordered = sorted(todo)
+    if not ordered:
+        return 0
+    if ordered:
+        windows = list(_as_ranges(ordered))
+        days = [m.date() for m in ordered]
+        for base in BASES:
+            for name in FROM_FACTS:
+                con.execute(f"DELETE FROM {table(name, base)} WHERE period_start IN (SELECT unnest($months))",
+                            {"months": days})
+                sql, params = _aggregate_sql(base, ROLLUPS[name], windows, as_of, conf)
+                con.execute(f"INSERT INTO {table(name, base)} BY NAME {sql}", params)
+            con.execute(f"DELETE FROM {table('total', base)} WHERE period_start IN (SELECT unnest($months))",
+                        {"months": days})
+            con.execute(f"INSERT INTO {table('total', base)} BY NAME "
+                        f"{_summed_sql(base, table('coded', base), (), days)}", {"months": days})
+    _publish(con, conf, horizon)
+    return len(ordered)
+
+
+# -- kept current by the pipeline ---------------------------------------------------------------
+
+TOUCHED = "rollup_touched_months"
+
+
+def note_touched(con: duckdb.DuckDBPyConnection) -> None:
+    """Remember the months the tickets in ``facts_touched`` (``pipelines.derive``'s patch) count in,
+    as their derived rows are now: called before the patch replaces the rows and after."""
+    conf = config_for(con)
+    longest = max((float(h) for stage in (conf.get("sla_hours") or {}).values() for h in stage.values()), default=0.0)
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (month DATE)")
+    # From creation to the ticket's last date (its due times, resolution, closing, first visit;
+    # open tickets count in the backlog up to now), and its surveys' and parts' own dates.
+    con.execute(f"""
+        INSERT INTO {TOUCHED}
+        SELECT DISTINCT CAST(unnest(generate_series(date_trunc('month', lo), date_trunc('month', hi),
+                                                   INTERVAL 1 MONTH)) AS DATE)
+        FROM (
+            SELECT least(t.created_at, t.resolved_at, t.closed_at) AS lo,
+                   greatest(t.created_at + $slack, t.resolved_at, t.closed_at, t.visit1_started_at,
+                            t.first_response_at,
+                            CASE WHEN t.resolved_at IS NULL THEN (SELECT max(created_at) FROM tickets) END) AS hi
+            FROM ticket_facts t WHERE t.ticket_id IN (SELECT ticket_id FROM facts_touched)
+            UNION ALL
+            SELECT responded_at, responded_at FROM survey_facts
+            WHERE ticket_id IN (SELECT ticket_id FROM facts_touched) AND responded_at IS NOT NULL
+            UNION ALL
+            SELECT started_at, started_at FROM part_facts
+            WHERE ticket_id IN (SELECT ticket_id FROM facts_touched) AND started_at IS NOT NULL
+        ) WHERE lo IS NOT NULL""", {"slack": dt.timedelta(hours=longest)})
+
+
+def refresh(con: duckdb.DuckDBPyConnection, rebuilt: bool, since: int | None = None) -> str | None:
+    """Bring the rollups up to date with the derived tables (called by ``pipelines.derive`` once
+    they reflect every load): built whole after a rebuild, when missing or stale, or when they
+    did not reflect the load ``since`` the patch started from; else the noted months patched."""
+    touched: list[dt.datetime] = []
+    try:
+        touched = [dt.datetime.combine(r[0], dt.time()) for r in
+                   con.execute(f"SELECT DISTINCT month FROM {TOUCHED}").fetchall()]
+        con.execute(f"DROP TABLE {TOUCHED}")
+    except duckdb.CatalogException:
+        pass
+    state = _state(con)
+    conf = config_for(con)
+    from metrics.compute import _source_verdict
+
+    stale = (not state or state.get("code") != code_version() or "horizon" not in state
+             or state.get("sla") != sla_version(conf.get("sla_hours") or {}, _source_verdict(conf))
+             or state.get("load") != str(since)
+             or not all(t in _tables(con) for t in (table(n, b) for n in ROLLUPS for b in BASES)))
+    if rebuilt or stale:
+        return f"rollups built ({build(con, conf):,} rows)"
+    n = patch(con, touched, conf)
+    return f"rollups patched ({n} months)" if n else None
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
