@@ -238,6 +238,39 @@ def _publish(con: duckdb.DuckDBPyConnection, conf: dict, horizon: dt.datetime) -
               "sla": sla_version(conf.get("sla_hours") or {}, _source_verdict(conf))}
     for name, key in STATE.items():
         con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ($k, $v)", {"k": key, "v": values[name]})
+    _store_lags(con, values["load"])
+
+
+# The survey and first-response lags (metrics.maturity) are quantiles over the data's last 90 days,
+# measured by every provisional query's plan (a join of surveys and tickets: ~0.3 s CPU at 10M):
+# measured here once per load for the data's own horizon, and read back by maturity.measured_lag.
+LAG_KEY = "rollup.lag."
+
+
+def _store_lags(con: duckdb.DuckDBPyConnection, load: str) -> None:
+    from metrics import maturity
+
+    horizon = maturity.data_horizon(con)
+    if horizon is None:
+        return
+    for lag in R.LAGS:
+        value = json.dumps({"load": load, "horizon": horizon.isoformat(), "days": maturity._measure(con, lag, horizon)})
+        con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ($k, $v)", {"k": LAG_KEY + lag, "v": value})
+
+
+def stored_lag(con: duckdb.DuckDBPyConnection, lag: str, horizon: dt.datetime) -> int | None:
+    """The lag the last load measured, if it was measured for ``horizon`` on the data as they are."""
+    try:
+        rows = con.execute("SELECT value FROM meta WHERE key = $k", {"k": LAG_KEY + lag}).fetchall()
+    except duckdb.CatalogException:
+        return None
+    if not rows:
+        return None
+    got = json.loads(rows[0][0])
+    last = con.execute("SELECT coalesce(max(load_id), 0) FROM loads").fetchall()[0][0]
+    if got.get("horizon") != horizon.isoformat() or got.get("load") != str(last):
+        return None
+    return int(got["days"])
 
 
 def patch(con: duckdb.DuckDBPyConnection, months: list[dt.datetime], conf: dict | None = None) -> int:

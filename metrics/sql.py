@@ -158,10 +158,10 @@ class _Builder:
         return f"CAST(date_trunc('{self.plan.grain}', {ts}) AS DATE)"
 
     def lo_all(self) -> dt.datetime:
-        return min(lo for lo, _ in self.plan.windows)
+        return min(lo for lo, _ in self.only or self.plan.windows)
 
     def hi_all(self) -> dt.datetime:
-        return max(hi for _, hi in self.plan.windows)
+        return max(hi for _, hi in self.only or self.plan.windows)
 
     def as_of_sql(self) -> str:
         if self.plan.as_of is not None:
