@@ -59,7 +59,8 @@ KINDS = ("count", "sum", "ratio", "nps", "mean")  # not quantile; mean in yuan i
 TIME_BOUND = ("sla_first_response", "sla_resolution", "sla_onsite", "backlog")  # depend on the as-of
 FAR = dt.datetime(9999, 1, 1)  # the matured-before time that counts every record (stored `__mat`)
 EARLY = dt.datetime(1900, 1, 1)
-STATE = {"load": "rollup.load_id", "code": "rollup.code", "sla": "rollup.sla", "horizon": "rollup.horizon"}
+STATE = {"load": "rollup.load_id", "code": "rollup.code", "sla": "rollup.sla", "horizon": "rollup.horizon",
+         "days": "rollup.days", "as_of": "rollup.as_of"}
 
 
 def table(rollup: str, base: str) -> str:
@@ -108,31 +109,46 @@ def _next_month(d: dt.datetime) -> dt.datetime:
     return dt.datetime(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
-def _months(ranges: list[tuple[dt.datetime, dt.datetime]], before: dt.datetime) -> list[dt.datetime]:
-    """Starts of the months wholly inside ``ranges`` and ending by ``before``."""
+def _periods(ranges: list[tuple[dt.datetime, dt.datetime]], lo: dt.datetime, hi: dt.datetime, step,
+             usable) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The periods [s, step(s)) (months or days) from ``lo`` to ``hi`` that lie wholly inside
+    ``ranges`` and that ``usable(s, e)`` accepts."""
     out = []
-    for lo, hi in ranges:
-        m = lo if (lo.day, lo.hour, lo.minute, lo.second, lo.microsecond) == (1, 0, 0, 0, 0) else _next_month(lo)
-        m = dt.datetime(m.year, m.month, 1)
-        while _next_month(m) <= min(hi, before):
-            out.append(m)
-            m = _next_month(m)
+    for a, b in ranges:
+        s = _ceil(max(a, lo), step)
+        while step(s) <= min(b, hi):
+            if usable(s, step(s)):
+                out.append((s, step(s)))
+            s = step(s)
     return out
 
 
-def _as_ranges(months: list[dt.datetime]) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+def _ceil(x: dt.datetime, step) -> dt.datetime:
+    floor = dt.datetime(x.year, x.month, 1 if step is _next_month else x.day)
+    return floor if floor == x else step(floor)
+
+
+def _next_day(d: dt.datetime) -> dt.datetime:
+    return d + dt.timedelta(days=1)
+
+
+def _merged(periods: list[tuple[dt.datetime, dt.datetime]]) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
     out: list[list[dt.datetime]] = []
-    for m in sorted(months):
-        if out and out[-1][1] == m:
-            out[-1][1] = _next_month(m)
+    for a, b in sorted(periods):
+        if out and out[-1][1] == a:
+            out[-1][1] = b
         else:
-            out.append([m, _next_month(m)])
+            out.append([a, b])
     return tuple((a, b) for a, b in out)
 
 
+def _as_ranges(months: list[dt.datetime]) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    return _merged([(m, _next_month(m)) for m in months])
+
+
 def choose(con: duckdb.DuckDBPyConnection, plan: S.Plan) -> dict[str, S.Rolled]:
-    """Which of ``plan``'s bases read which months from which rollup table (see the module
-    docstring); empty where none can (no rollup, or one that does not match the facts)."""
+    """Which of ``plan``'s bases read which months and days from which rollup table (see the
+    module docstring); empty where none can (no rollup, or one that does not match the facts)."""
     if plan.grain not in (None, "month", "quarter", "year") or not all(_stored(v) for v in plan.facts.values()):
         return {}
     needed = set(plan.by) | set(plan.where)
@@ -144,9 +160,10 @@ def choose(con: duckdb.DuckDBPyConnection, plan: S.Plan) -> dict[str, S.Rolled]:
     except duckdb.CatalogException:  # no meta table: hand-built data
         return {}
     if (not state or state.get("code") != code_version() or state.get("load") is None
-            or state.get("load") != _facts_load(con)):
+            or state.get("load") != _facts_load(con) or "days" not in state):
         return {}
-    horizon = dt.datetime.fromisoformat(state["horizon"])
+    horizon, days = dt.datetime.fromisoformat(state["horizon"]), dt.datetime.fromisoformat(state["days"])
+    built_as_of = dt.datetime.fromisoformat(state["as_of"]) if state.get("as_of") else None
     ranges = S._Builder(plan).ranges()
     out: dict[str, S.Rolled] = {}
     for base in dict.fromkeys(k.base for k in plan.kpis):
@@ -155,18 +172,26 @@ def choose(con: duckdb.DuckDBPyConnection, plan: S.Plan) -> dict[str, S.Rolled]:
         if base.startswith("sla_") and state.get("sla") != sla_version(plan.sla_hours, plan.source_verdict):
             continue
         ids = tuple(k.id for k in plan.kpis if k.base == base and k.kind in KINDS)
-        before = horizon
-        if base in TIME_BOUND:
-            if plan.as_of is None:
-                continue
-            before = min(before, plan.as_of)
-        for kpi_id in ids:
-            if kpi_id in plan.matured_before:
-                before = min(before, plan.matured_before[kpi_id])
-        months = _months(ranges, before)
-        if ids and months:
-            out[base] = S.Rolled(table(name, base), _as_ranges(months), ids)
+        cuts = [plan.matured_before[i] for i in ids if i in plan.matured_before]
+        as_of = plan.as_of
+
+        def usable(s: dt.datetime, e: dt.datetime, base=base, cuts=cuts, as_of=as_of) -> bool:
+            if base in TIME_BOUND and (as_of is None or e > as_of):
+                return False  # a due time or a period end not yet passed: depends on the as-of
+            return all(e <= c or s >= c for c in cuts)  # its records all matured, or none
+
+        months = _periods(ranges, EARLY, horizon, _next_month, usable)
+        if base == "backlog" and as_of is not None and as_of == built_as_of:
+            # the month of the as-of, its backlog aged at that as-of (stored by the last load)
+            months += _periods(ranges, horizon, _next_month(horizon), _next_month, lambda s, e: True)
+        day_rows = [] if base == "backlog" else _periods(_subtract_ranges(ranges, months), horizon, days, _next_day, usable)
+        if ids and (months or day_rows):
+            out[base] = S.Rolled(table(name, base), _merged(months), _merged(day_rows), ids)
     return out
+
+
+def _subtract_ranges(ranges, minus):
+    return S._subtract(list(ranges), list(minus))
 
 
 def _stored(source: str) -> bool:
@@ -178,28 +203,27 @@ def _stored(source: str) -> bool:
 
 
 def _build_plan(base: str, dims: tuple[str, ...], windows: list[tuple[dt.datetime, dt.datetime]],
-                as_of: dt.datetime, conf: dict) -> S.Plan:
+                as_of: dt.datetime, conf: dict, grain: str = "month") -> S.Plan:
     from metrics.compute import _source_verdict
 
     kpis = kpis_of(base)
-    return S.Plan(kpis=kpis, by=list(dims), grain="month", windows=windows, sla_hours=conf.get("sla_hours") or {},
+    return S.Plan(kpis=kpis, by=list(dims), grain=grain, windows=windows, sla_hours=conf.get("sla_hours") or {},
                   as_of=as_of, source_verdict=_source_verdict(conf), matured_before={k.id: FAR for k in kpis})
 
 
-def _aggregate_sql(base: str, dims: tuple[str, ...], windows: list[tuple[dt.datetime, dt.datetime]],
+def _aggregate_sql(base: str, dims: tuple[str, ...], span: str, windows: list[tuple[dt.datetime, dt.datetime]],
                    as_of: dt.datetime, conf: dict) -> tuple[str, dict]:
-    """The facts' month × ``dims`` aggregate of ``base``'s rolled-up KPIs over ``windows``."""
-    b = S._Builder(_build_plan(base, dims, windows, as_of, conf))
+    """The facts' ``span`` (month or day) × ``dims`` aggregate of ``base``'s rolled-up KPIs over ``windows``."""
+    b = S._Builder(_build_plan(base, dims, windows, as_of, conf, span))
     b.add_base(base, kpis_of(base), select=False)
-    return "WITH " + ",\n".join(b.ctes) + f"\nSELECT * FROM a_{base}", b.p.values
+    return "WITH " + ",\n".join(b.ctes) + f"\nSELECT '{span}' AS span, * FROM a_{base}", b.p.values
 
 
-def _summed_sql(base: str, source: str, dims: tuple[str, ...], months: list[dt.datetime] | None) -> str:
+def _summed_sql(base: str, source: str, dims: tuple[str, ...], where: str) -> str:
     b = S._Builder(_build_plan(base, dims, [(EARLY, FAR)], FAR, {}))
     sums = ", ".join(f"sum({c}) AS {c}" for c in b.measure_names(kpis_of(base)))
     group = "".join(f", d_{d}" for d in dims)
-    where = "WHERE period_start IN (SELECT unnest($months))" if months is not None else ""
-    return f"SELECT period_start{group}, {sums} FROM {source} {where} GROUP BY ALL"
+    return f"SELECT span, period_start{group}, {sums} FROM {source} WHERE {where} GROUP BY ALL"
 
 
 def config_for(con: duckdb.DuckDBPyConnection) -> dict:
@@ -213,28 +237,64 @@ def _as_of(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
     return con.execute("SELECT max(created_at) FROM ticket_facts").fetchall()[0][0]
 
 
+def _horizons(as_of: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    """(the first month not complete, the first day not complete) by ``as_of``."""
+    if as_of is None:
+        return EARLY, EARLY
+    return dt.datetime(as_of.year, as_of.month, 1), dt.datetime(as_of.year, as_of.month, as_of.day)
+
+
+def _pieces(base: str, months: list[tuple[dt.datetime, dt.datetime]], horizon: dt.datetime,
+            days: dt.datetime) -> list[tuple[str, list[tuple[dt.datetime, dt.datetime]]]]:
+    """What to compute for ``base``: the month ranges asked, the complete days of the horizon's
+    month, and for the backlog its month of the as-of (aged at the as-of; see ``choose``)."""
+    out = [("month", months)] if months else []
+    if base == "backlog":
+        out.append(("month", [(horizon, _next_month(horizon))]))
+    elif days > horizon:
+        out.append(("day", [(horizon, days)]))
+    return out
+
+
+def _write(con: duckdb.DuckDBPyConnection, base: str, months: list[tuple[dt.datetime, dt.datetime]],
+           as_of: dt.datetime, conf: dict, create: bool, where: str, params: dict) -> None:
+    horizon, days = _horizons(as_of)
+    for name in FROM_FACTS:
+        t = table(name, base)
+        if not create:
+            con.execute(f"DELETE FROM {t} WHERE {where}", params)
+        for i, (span, windows) in enumerate(_pieces(base, months, horizon, days)):
+            sql, values = _aggregate_sql(base, ROLLUPS[name], span, windows, as_of, conf)
+            head = f"CREATE OR REPLACE TABLE {t} AS" if create and i == 0 else f"INSERT INTO {t} BY NAME"
+            con.execute(f"{head} {sql} ORDER BY period_start", values)  # zone maps by month
+    t = table("total", base)
+    if create:
+        con.execute(f"CREATE OR REPLACE TABLE {t} AS {_summed_sql(base, table('coded', base), (), 'TRUE')}")
+    else:
+        con.execute(f"DELETE FROM {t} WHERE {where}", params)
+        con.execute(f"INSERT INTO {t} BY NAME {_summed_sql(base, table('coded', base), (), where)}", params)
+
+
 def build(con: duckdb.DuckDBPyConnection, conf: dict | None = None) -> int:
     """Every rollup table built whole from the derived tables on ``con`` (a writer session, the
     facts current); returns the rows written."""
     conf = conf if conf is not None else config_for(con)
-    as_of = _as_of(con)
-    horizon = dt.datetime(as_of.year, as_of.month, 1) if as_of is not None else EARLY
+    as_of = _as_of(con) or EARLY
+    horizon, _ = _horizons(as_of)
     rows = 0
     for base in BASES:
-        for name in FROM_FACTS:
-            sql, params = _aggregate_sql(base, ROLLUPS[name], [(EARLY, horizon)], as_of or FAR, conf)
-            con.execute(f"CREATE OR REPLACE TABLE {table(name, base)} AS {sql} ORDER BY period_start", params)
-        con.execute(f"CREATE OR REPLACE TABLE {table('total', base)} AS "
-                    f"{_summed_sql(base, table('coded', base), (), None)} ORDER BY period_start")
+        _write(con, base, [(EARLY, horizon)] if horizon > EARLY else [], as_of, conf, True, "TRUE", {})
         rows += sum(con.execute(f"SELECT count(*) FROM {table(n, base)}").fetchall()[0][0] for n in ROLLUPS)
-    _publish(con, conf, horizon)
+    _publish(con, conf, as_of)
     return rows
 
 
-def _publish(con: duckdb.DuckDBPyConnection, conf: dict, horizon: dt.datetime) -> None:
+def _publish(con: duckdb.DuckDBPyConnection, conf: dict, as_of: dt.datetime) -> None:
     from metrics.compute import _source_verdict
 
+    horizon, days = _horizons(as_of)
     values = {"load": _facts_load(con) or "0", "code": code_version(), "horizon": horizon.isoformat(),
+              "days": days.isoformat(), "as_of": as_of.isoformat(),
               "sla": sla_version(conf.get("sla_hours") or {}, _source_verdict(conf))}
     for name, key in STATE.items():
         con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ($k, $v)", {"k": key, "v": values[name]})
@@ -274,38 +334,34 @@ def stored_lag(con: duckdb.DuckDBPyConnection, lag: str, horizon: dt.datetime) -
 
 
 def patch(con: duckdb.DuckDBPyConnection, months: list[dt.datetime], conf: dict | None = None) -> int:
-    """Recompute ``months`` (plus every month the horizon moved past) in every rollup table;
-    returns how many months were recomputed."""
+    """Recompute the complete ``months`` touched (plus every month the horizon moved past) and, when
+    the as-of moved or a touched month is the current one, the current month's rows, in every
+    rollup table; returns how many months were recomputed (0: nothing to do)."""
     conf = conf if conf is not None else config_for(con)
     state = _state(con)
     as_of = _as_of(con)
     if as_of is None:
         return 0
-    horizon = dt.datetime(as_of.year, as_of.month, 1)
+    horizon, _ = _horizons(as_of)
     old = dt.datetime.fromisoformat(state["horizon"])
     todo = {m for m in months if m < horizon}
     m = old
     while m < horizon:
         todo.add(m)
         m = _next_month(m)
-    ordered = sorted(todo)
-    if not ordered:
+    current = any(m >= horizon for m in months) or state.get("as_of") != as_of.isoformat()
+    if not todo and not current:
         return 0
-    if ordered:
-        windows = list(_as_ranges(ordered))
-        days = [m.date() for m in ordered]
-        for base in BASES:
-            for name in FROM_FACTS:
-                con.execute(f"DELETE FROM {table(name, base)} WHERE period_start IN (SELECT unnest($months))",
-                            {"months": days})
-                sql, params = _aggregate_sql(base, ROLLUPS[name], windows, as_of, conf)
-                con.execute(f"INSERT INTO {table(name, base)} BY NAME {sql}", params)
-            con.execute(f"DELETE FROM {table('total', base)} WHERE period_start IN (SELECT unnest($months))",
-                        {"months": days})
-            con.execute(f"INSERT INTO {table('total', base)} BY NAME "
-                        f"{_summed_sql(base, table('coded', base), (), days)}", {"months": days})
-    _publish(con, conf, horizon)
-    return len(ordered)
+    ordered = sorted(todo)
+    # the touched months, and whatever lies past the horizon (the current month's rows) whenever
+    # anything changed: the day rows and the backlog's month of the as-of
+    params = {"months": [m.date() for m in ordered], "horizon": horizon.date()}
+    where = ("(span = 'month' AND period_start IN (SELECT unnest(CAST($months AS DATE[])))) OR span = 'day'"
+             " OR period_start >= $horizon")
+    for base in BASES:
+        _write(con, base, list(_as_ranges(ordered)), as_of, conf, False, where, params)
+    _publish(con, conf, as_of)
+    return len(ordered) + 1
 
 
 # -- kept current by the pipeline ---------------------------------------------------------------

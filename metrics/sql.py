@@ -80,11 +80,13 @@ class Plan:
 
 @dataclass(frozen=True)
 class Rolled:
-    """A base's months read from a rollup table: ``table`` (a name from metrics.rollup's fixed
-    list), the [lo, hi) month ranges it answers, and the KPIs it holds measures for."""
+    """A base's periods read from a rollup table: ``table`` (a name from metrics.rollup's fixed
+    list), the [lo, hi) ranges of its month rows and of its day rows it answers, and the KPIs it
+    holds measures for."""
 
     table: str
-    ranges: tuple[tuple[dt.datetime, dt.datetime], ...]
+    months: tuple[tuple[dt.datetime, dt.datetime], ...]
+    days: tuple[tuple[dt.datetime, dt.datetime], ...]
     kpis: tuple[str, ...]
 
 
@@ -414,26 +416,41 @@ class _Builder:
         return [m.rsplit(" AS ", 1)[1] for k in kpis for m in scratch.measures(k, lambda e: "f")]
 
     def add_rolled(self, base: str, kpis: list[KpiDef], part: Rolled) -> None:
-        """``kpis`` of ``base`` summed from the rollup table's whole months and, for the rest of the
-        windows (partial months, months not final or not rolled up yet), from the facts. Every
-        measure is a count or a sum, so the sum of the two is the measure over all the records."""
+        """``kpis`` of ``base`` summed from the rollup table's month and day rows and, for the rest
+        of the windows (the data's last day, a week grain, periods a number is not yet final in),
+        from the facts. Every measure is a count or a sum, so the sum of the two is the measure
+        over all the records. A stored row lies wholly before or wholly after each KPI's
+        matured-before time (``metrics.rollup.choose``): its records' windows all closed, or none."""
         cols = self.measure_names(kpis)
-        sums = ", ".join(f"sum({c}) AS {c}" for c in cols)
         group = "".join(f", {c}" for c in self.dim_cols)
-        rest = _subtract(self.ranges(), list(part.ranges))
+        rest = _subtract(self.ranges(), [*part.months, *part.days])
         sources = []
         if rest:
             self.only, self.suffix = rest, "_f"
             self.add_base(base, kpis, name=f"{base}_f", select=False)
             self.only, self.suffix = None, ""
             sources.append(f"SELECT * FROM a_{base}_f")
-        win = " OR ".join(f"(period_start >= {self.p.add('rlo', lo.date())} AND period_start < {self.p.add('rhi', hi.date())})"
-                          for lo, hi in part.ranges)
+
+        def rows(span: str, ranges: tuple[tuple[dt.datetime, dt.datetime], ...]) -> str:
+            within = " OR ".join(f"(period_start >= {self.p.add('rlo', lo.date())} AND period_start < "
+                                 f"{self.p.add('rhi', hi.date())})" for lo, hi in ranges)
+            return f"(span = '{span}' AND ({within}))"
+
+        stored = []
+        for c in cols:
+            kpi_id = c.rsplit("__", 1)[0]
+            if c.endswith("__mat") and kpi_id in self.plan.matured_before:
+                cut = self.p.add("rcut", self.plan.matured_before[kpi_id])
+                stored.append(f"sum(CASE WHEN period_start < {cut} THEN {c} ELSE 0 END) AS {c}")
+            else:
+                stored.append(f"sum({c}) AS {c}")
+        spans = " OR ".join(rows(span, r) for span, r in (("month", part.months), ("day", part.days)) if r)
         filters = "".join(f" AND d_{dim} IN ({', '.join(self.p.add('w', v) for v in values)})"
                           for dim, values in self.plan.where.items())
-        sources.append(f"SELECT {self.period('period_start')} AS period_start{group}, {sums}\n"
-                       f"    FROM {part.table} WHERE ({win}){filters}\n    GROUP BY ALL")
+        sources.append(f"SELECT {self.period('period_start')} AS period_start{group}, {', '.join(stored)}\n"
+                       f"    FROM {part.table} WHERE ({spans}){filters}\n    GROUP BY ALL")
         union = "\n    UNION ALL BY NAME\n    ".join(sources)
+        sums = ", ".join(f"sum({c}) AS {c}" for c in cols)
         self.ctes.append(f"a_{base}_r AS (\n  SELECT period_start{group}, {sums}\n  FROM (\n    {union}\n  )\n  GROUP BY ALL\n)")
         self.selects += [self.long_select(k, f"a_{base}_r") for k in kpis]
 
