@@ -180,11 +180,15 @@ def choose(con: duckdb.DuckDBPyConnection, plan: S.Plan) -> dict[str, S.Rolled]:
                 return False  # a due time or a period end not yet passed: depends on the as-of
             return all(e <= c or s >= c for c in cuts)  # its records all matured, or none
 
-        months = _periods(ranges, EARLY, horizon, _next_month, usable)
+        # Bases whose records count by their own date hold every month and the current month's days
+        # as loaded; the SLA bases and the backlog only what no later as-of can change.
+        top_month, top_day = (horizon, days) if base in TIME_BOUND else (FAR, FAR)
+        months = _periods(ranges, EARLY, top_month, _next_month, usable)
         if base == "backlog" and as_of is not None and as_of == built_as_of:
             # the month of the as-of, its backlog aged at that as-of (stored by the last load)
             months += _periods(ranges, horizon, _next_month(horizon), _next_month, lambda s, e: True)
-        day_rows = [] if base == "backlog" else _periods(_subtract_ranges(ranges, months), horizon, days, _next_day, usable)
+        day_rows = [] if base == "backlog" else _periods(_subtract_ranges(ranges, months), horizon, top_day, _next_day,
+                                                         usable)
         if ids and (months or day_rows):
             out[base] = S.Rolled(table(name, base), _merged(months), _merged(day_rows), ids)
     return out
@@ -251,8 +255,11 @@ def _pieces(base: str, months: list[tuple[dt.datetime, dt.datetime]], horizon: d
     out = [("month", months)] if months else []
     if base == "backlog":
         out.append(("month", [(horizon, _next_month(horizon))]))
-    elif days > horizon:
-        out.append(("day", [(horizon, days)]))
+    elif base in TIME_BOUND:
+        if days > horizon:
+            out.append(("day", [(horizon, days)]))
+    else:  # rows counted by their own date: the current month and its days as loaded so far
+        out += [("month", [(horizon, FAR)]), ("day", [(horizon, FAR)])]
     return out
 
 

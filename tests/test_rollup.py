@@ -109,8 +109,10 @@ def test_the_dashboards_default_view_reads_the_rollups(con):
     p, _, _ = compute.plan(con, config=DEFAULTS, **kw)
     assert {"created", "resolved", "repair", "closed", "responses", "sla_resolution", "backlog"} <= set(p.rollup)
     assert all(r.table.startswith("rollup_total_") for r in p.rollup.values())
-    # the last month is not over: its complete days come from the day rows, its last day from the facts
-    assert p.rollup["created"].days and p.rollup["created"].days[-1][1].date() == last
+    # records counted by their own date: every month as loaded, the current one too
+    assert p.rollup["created"].months[-1][1].date() > last and not p.rollup["created"].days
+    # the SLA: the current month's complete days from the day rows, the as-of's day from the facts
+    assert p.rollup["sla_resolution"].days[-1][1].date() == last
     _same(*_both(con, **kw))
     p, _, _ = compute.plan(con, config=DEFAULTS, by=["region"], where={"channel": ["tmall"]}, **kw)
     assert all(r.table.startswith("rollup_coded_") for r in p.rollup.values())
