@@ -23,7 +23,7 @@ from aftersales import model
 from aftersales.db import connect_readonly
 from aftersales.errors import UserError
 from aftersales.principal import DataScope
-from metrics import cost, maturity, periods, stats
+from metrics import cost, maturity, periods, rollup, stats
 from metrics import registry as R
 from metrics import scope as scoping
 from metrics import sql as S
@@ -313,6 +313,7 @@ def plan(con: duckdb.DuckDBPyConnection | None, metrics=None, by=None, grain: st
         if p.horizon is not None and periods.to_ts(hi) + dt.timedelta(days=reach) > p.horizon:  # else all final
             p.delays = maturity.delays(con, kpis, p.horizon)
             p.matured_before = maturity.matured_before(p.delays, p.horizon, max(b for _, b in p.windows))
+        p.rollup = rollup.choose(con, p)  # whole months from the rollup tables where they hold them
     return p, lo, hi
 
 

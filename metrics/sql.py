@@ -73,6 +73,21 @@ class Plan:
     # Cost rates (config [cost], checked by metrics.cost.rates): labour_rate_per_hour {service
     # type or "default": yuan}, travel_fee_per_visit, travel_rate_per_minute.
     cost: dict[str, Any] = field(default_factory=lambda: cost_rates(None))  # default: the built-in rates
+    # Bases whose KPIs (those named) are read, for some whole months, from a rollup table
+    # (metrics.rollup.choose): the rest of their windows from the facts, summed with it.
+    rollup: dict[str, Rolled] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rolled:
+    """A base's periods read from a rollup table: ``table`` (a name from metrics.rollup's fixed
+    list), the [lo, hi) ranges of its month rows and of its day rows it answers, and the KPIs it
+    holds measures for."""
+
+    table: str
+    months: tuple[tuple[dt.datetime, dt.datetime], ...]
+    days: tuple[tuple[dt.datetime, dt.datetime], ...]
+    kpis: tuple[str, ...]
 
 
 class _Params:
@@ -104,6 +119,8 @@ class _Builder:
         self.ctes: list[str] = []
         self.selects: list[str] = []
         self.facts = plan.facts["ticket_facts"]
+        self.only: list[tuple[dt.datetime, dt.datetime]] | None = None  # ranges() while building a rolled base's rest
+        self.suffix = ""  # CTE names of that rest
 
     # -- pieces -------------------------------------------------------------------------------
     def window(self, col: str) -> str:
@@ -113,6 +130,8 @@ class _Builder:
     def ranges(self) -> list[tuple[dt.datetime, dt.datetime]]:
         """The windows with overlapping or touching ones merged (a year of months with its previous
         periods and last year is one range): fewer OR terms, one zone-map range per scan."""
+        if self.only is not None:
+            return self.only
         out: list[list[dt.datetime]] = []
         for lo, hi in sorted(self.plan.windows):
             if out and lo <= out[-1][1]:
@@ -144,10 +163,10 @@ class _Builder:
         return f"CAST(date_trunc('{self.plan.grain}', {ts}) AS DATE)"
 
     def lo_all(self) -> dt.datetime:
-        return min(lo for lo, _ in self.plan.windows)
+        return min(lo for lo, _ in self.only or self.plan.windows)
 
     def hi_all(self) -> dt.datetime:
-        return max(hi for _, hi in self.plan.windows)
+        return max(hi for _, hi in self.only or self.plan.windows)
 
     def as_of_sql(self) -> str:
         if self.plan.as_of is not None:
@@ -170,7 +189,7 @@ class _Builder:
         """A CTE of the tickets whose ``col`` falls in the windows, plus those marked done without
         ``col`` (placed in their created period, reported as excluded). Two UNION ALL halves keep
         both zone-map prunable (on ticket_facts an OR of the two reads every row). Returns the CTE's name."""
-        name = f"sel_{base}"
+        name = f"sel_{base}{self.suffix}"
         marked = ", ".join(f"'{st}'" for st in statuses)
         missing = f"t.{col} IS NULL AND t.status IN ({marked}) AND {self.window('t.created_at')}"
         head = f"SELECT {dims}{{ts}} AS ts, t.*\n    FROM {self.facts} t\n    WHERE {{w}} AND {cond}"
@@ -373,12 +392,13 @@ class _Builder:
                 f" CAST({i}__n AS BIGINT) AS n_records, {ss} AS sumsq, {aux} AS aux, {q} AS quantiles,"
                 f" {excl} AS excluded, {basis} AS basis, {evidence} AS evidence{matured}\n  FROM {agg}")
 
-    def add_base(self, base: str, kpis: list[KpiDef]) -> None:
+    def add_base(self, base: str, kpis: list[KpiDef], name: str = "", select: bool = True) -> None:
         if base == "orders":
             for k in kpis:
                 self._add_orders(k)
             return
-        rows = f"b_{base}"
+        name = name or base
+        rows = f"b_{name}"
         self.ctes.append(f"{rows} AS (\n    {self.base_rows(base)}\n)")
         flags: dict[str, str] = {}
 
@@ -388,9 +408,55 @@ class _Builder:
         measures = ",\n    ".join(m for k in kpis for m in self.measures(k, flag))
         group = "".join(f", {c}" for c in self.dim_cols)
         cols = ",\n      ".join(f"{expr} AS {name}" for expr, name in flags.items())
-        self.ctes.append(f"a_{base} AS (\n  SELECT {self.period('ts')} AS period_start{group},\n    {measures}\n"
+        self.ctes.append(f"a_{name} AS (\n  SELECT {self.period('ts')} AS period_start{group},\n    {measures}\n"
                          f"  FROM (SELECT ts{group},\n      {cols}\n    FROM {rows})\n  GROUP BY ALL\n)")
-        self.selects += [self.long_select(k, f"a_{base}") for k in kpis]
+        if select:
+            self.selects += [self.long_select(k, f"a_{name}") for k in kpis]
+
+    def measure_names(self, kpis: list[KpiDef]) -> list[str]:
+        """The columns ``measures`` names for ``kpis`` (what a rollup table stores per KPI)."""
+        scratch = _Builder(self.plan)  # its bound values are thrown away with it
+        return [m.rsplit(" AS ", 1)[1] for k in kpis for m in scratch.measures(k, lambda e: "f")]
+
+    def add_rolled(self, base: str, kpis: list[KpiDef], part: Rolled) -> None:
+        """``kpis`` of ``base`` summed from the rollup table's month and day rows and, for the rest
+        of the windows (the data's last day, a week grain, periods a number is not yet final in),
+        from the facts. Every measure is a count or a sum, so the sum of the two is the measure
+        over all the records. A stored row lies wholly before or wholly after each KPI's
+        matured-before time (``metrics.rollup.choose``): its records' windows all closed, or none."""
+        cols = self.measure_names(kpis)
+        group = "".join(f", {c}" for c in self.dim_cols)
+        rest = _subtract(self.ranges(), [*part.months, *part.days])
+        sources = []
+        if rest:
+            self.only, self.suffix = rest, "_f"
+            self.add_base(base, kpis, name=f"{base}_f", select=False)
+            self.only, self.suffix = None, ""
+            sources.append(f"SELECT * FROM a_{base}_f")
+
+        def rows(span: str, ranges: tuple[tuple[dt.datetime, dt.datetime], ...]) -> str:
+            within = " OR ".join(f"(period_start >= {self.p.add('rlo', lo.date())} AND period_start < "
+                                 f"{self.p.add('rhi', hi.date())})" for lo, hi in ranges)
+            return f"(span = '{span}' AND ({within}))"
+
+        stored = []
+        for c in cols:
+            kpi_id = c.rsplit("__", 1)[0]
+            if c.endswith("__mat") and kpi_id in self.plan.matured_before:
+                cut = self.p.add("rcut", self.plan.matured_before[kpi_id])
+                stored.append(f"sum(CASE WHEN period_start < {cut} THEN {c} ELSE 0 END) AS {c}")
+            else:
+                stored.append(f"sum({c}) AS {c}")
+        spans = " OR ".join(rows(span, r) for span, r in (("month", part.months), ("day", part.days)) if r)
+        # an empty list is a filter wholly outside the data scope: nothing, as in _filters
+        filters = "".join(f" AND d_{dim} IN ({', '.join(self.p.add('w', v) for v in values)})" if values
+                          else " AND FALSE" for dim, values in self.plan.where.items())
+        sources.append(f"SELECT {self.period('period_start')} AS period_start{group}, {', '.join(stored)}\n"
+                       f"    FROM {part.table} WHERE ({spans}){filters}\n    GROUP BY ALL")
+        union = "\n    UNION ALL BY NAME\n    ".join(sources)
+        sums = ", ".join(f"sum({c}) AS {c}" for c in cols)
+        self.ctes.append(f"a_{base}_r AS (\n  SELECT period_start{group}, {sums}\n  FROM (\n    {union}\n  )\n  GROUP BY ALL\n)")
+        self.selects += [self.long_select(k, f"a_{base}_r") for k in kpis]
 
     def _add_orders(self, k: KpiDef) -> None:
         dims_t = self.dim_select("created")
@@ -424,9 +490,34 @@ def build(plan: Plan) -> tuple[str, dict[str, Any]]:
     for k in plan.kpis:
         bases.setdefault(k.base, []).append(k)
     for base, kpis in bases.items():
-        b.add_base(base, kpis)
+        part = plan.rollup.get(base)
+        rolled = [k for k in kpis if part is not None and k.id in part.kpis]
+        rest = [k for k in kpis if k not in rolled]
+        if rest:
+            b.add_base(base, rest)
+        if rolled:
+            assert part is not None
+            b.add_rolled(base, rolled, part)
     sql = "WITH " + ",\n".join(b.ctes) + "\n" + "\nUNION ALL BY NAME\n".join(b.selects)
     return sql, b.p.values
+
+
+def _subtract(ranges: list[tuple[dt.datetime, dt.datetime]],
+              minus: list[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The parts of ``ranges`` outside every range of ``minus`` (both [lo, hi))."""
+    out = list(ranges)
+    for mlo, mhi in minus:
+        nxt = []
+        for lo, hi in out:
+            if mhi <= lo or hi <= mlo:
+                nxt.append((lo, hi))
+                continue
+            if lo < mlo:
+                nxt.append((lo, mlo))
+            if mhi < hi:
+                nxt.append((mhi, hi))
+        out = nxt
+    return out
 
 
 def render(sql: str, params: dict[str, Any]) -> str:

@@ -235,7 +235,7 @@ def refresh(con: duckdb.DuckDBPyConnection, full: bool = False, defer_rebuild: b
     since = int(done[0][0]) if done else None
     exists = existing(con) == set(TABLES)
     if not full and exists and since is not None and since >= last:
-        return "unchanged"
+        return _rollups(con, False, since, "unchanged")
     if not full and exists and since is not None:
         full = _one(con, "SELECT (SELECT count(*) FROM outlets WHERE _load_id > $s)"
                          " + (SELECT count(*) FROM products WHERE _load_id > $s)", {"s": since}) > 0
@@ -248,7 +248,15 @@ def refresh(con: duckdb.DuckDBPyConnection, full: bool = False, defer_rebuild: b
         if what == DEFERRED:
             return what
     con.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ($k, $v)", {"k": STATE_KEY, "v": str(last)})
-    return what
+    return _rollups(con, what == "rebuilt", since, what)
+
+
+def _rollups(con: duckdb.DuckDBPyConnection, rebuilt: bool, since: int | None, what: str) -> str:
+    """The metrics' rollup tables follow the derived tables (``metrics.rollup``)."""
+    from metrics import rollup  # metrics imports this module
+
+    done = rollup.refresh(con, rebuilt, since)
+    return what if done is None else f"{what}; {done}"
 
 
 def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show_progress: bool,
@@ -302,6 +310,9 @@ def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show
             CREATE OR REPLACE TEMP TABLE facts_chunks AS
             SELECT f.ticket_id, (row_number() OVER (ORDER BY t.created_at, f.ticket_id) - 1) // $rows AS chunk
             FROM facts_direct f LEFT JOIN tickets t ON t.ticket_id = f.ticket_id""", {"rows": rows})
+    from metrics import rollup
+
+    rollup.note_touched(con)  # the months the touched tickets counted in, before and after
     for name, select in TABLES.items():
         con.execute(f"DELETE FROM {name} WHERE ticket_id IN (SELECT ticket_id FROM facts_direct)")
         if chunks == 1:
@@ -320,6 +331,7 @@ def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show
                                          AND n.created_at > r.resolved_at) x
         WHERE ticket_facts.ticket_id = x.ticket_id
           AND ticket_facts.next_repair_at IS DISTINCT FROM x.next_repair_at""")
+    rollup.note_touched(con)  # and the months they count in now
     con.execute("DROP TABLE facts_direct")
     con.execute("DROP TABLE facts_rep")
     con.execute("DROP TABLE facts_next")

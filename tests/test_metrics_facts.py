@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from polars.testing import assert_frame_equal
 import pytest
 
 import metrics
@@ -98,7 +99,9 @@ def test_kpis_are_the_same_from_the_tables_and_from_the_joins(tmp_path):
         assert metrics.compute.facts_source(con)["ticket_facts"].startswith("(")
         joined = metrics.query(con, **kw, scope=DataScope()).sort("kpi", "period_start", "region")
     assert len(stored) > 100
-    assert stored.equals(joined)
+    # The stored path sums whole months from the rollup tables (metrics.rollup): sums of doubles
+    # (hours, scores) added in another order may differ in the last bits, nothing more.
+    assert_frame_equal(stored, joined, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
 
 
 # -- refreshed by every load -----------------------------------------------------------------------

@@ -26,7 +26,14 @@ model fits), serves it with `aftersales dashboard`, and in headless Chromium mea
 In the same run, the metric queries each page makes (recorded by running the page once through
 Streamlit's AppTest with the metrics functions wrapped) are called directly, uncached, each on a
 fresh read-only connection as the dashboard opens them (no filter, a region, a channel and a
-region), and the ratios browser / direct are printed. Targets: first render of any page within 3 s, a filter change within 1 s.
+region), and the ratios browser / direct are printed: the direct time is the page's query time on the
+server side, so a reader can tell it from the browser's and the shared CPU's. Targets (issue 18): first
+render of any page within 2 s, any filter change within 0.5 s; the verdict checks every column printed.
+The load average (1 min) is printed beside every figure: the machine is shared.
+
+The metrics read whole months from the rollup tables (metrics.rollup) a load builds and patches; a
+database whose rollups are missing or stale (another code version) gets them built first, as any
+load would (`derive.refresh`).
 """
 
 from __future__ import annotations
@@ -83,6 +90,19 @@ def build_db(work: Path, tickets: int) -> Path:
                        cwd=ROOT)
     subprocess.run([*aftersales, "--db", str(db), "load", str(sample)], check=True, cwd=ROOT)
     return db
+
+
+def ensure_rollups(db: Path) -> None:
+    """The rollup tables as a load leaves them (built whole when missing or stale)."""
+    import duckdb
+
+    from pipelines import derive
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("SET enable_progress_bar = false")
+        t0 = time.perf_counter()
+        what = derive.refresh(con)
+    print(f"derived tables and rollups: {what} ({time.perf_counter() - t0:.1f} s)", flush=True)
 
 
 def ensure_forecasts(db: Path) -> None:
@@ -300,6 +320,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     db = Path(args.db) if args.db else build_db(work, args.tickets)
     ensure_forecasts(db)
+    ensure_rollups(db)
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
@@ -362,24 +383,30 @@ def main() -> None:
     def cell(x: float | None, width: int) -> str:
         return f"{'—':>{width}}" if x is None else f"{x:{width}.2f}"
 
-    print(f"\n{'':<13} {'first render':^30} {'filter change':^38} {'direct queries':^24}")
+    first_limit, filter_limit = 2.0, 0.5
+
+    def ok(x: float | None, limit: float) -> str:
+        return "—" if x is None else ("ok" if x <= limit else "MISSED")
+
+    print(f"\n{'':<13} {'first render':^30} {'filter change':^38} {'server-side queries':^24}")
     print(f"{'page':<13} {'cold':>6} {'warmed':>7} {'restart':>7} {'revisit':>7} {'cold':>7} {'region':>7} {'channel':>7} "
           f"{'ch+reg':>7} {'page':>7} {'region':>7} {'ch+reg':>7} {'cold/direct':>12}   "
-          f"targets: first <= 3 s, filter <= 1 s")
+          f"targets: first <= {first_limit:g} s, filter <= {filter_limit:g} s")
+    missed = 0
     for r in rows:
         filters = (r["warmed_filter_s"], r["other_filter_s"], r["unwarmed_filter_s"])
-        def ok(x: float | None, limit: float) -> str:
-            return "—" if x is None else ("ok" if x <= limit else "MISSED")
-
-        verdict = (f"first {ok(r['warmed_first_s'], 3)} (warmed), {ok(r['first_s'], 3)} (cold), "
-                   f"{ok(r.get('restart_first_s'), 3)} (restart), "
-                   f"filter {'ok' if max(filters[:2]) <= 1 else 'MISSED'} (warmed), "
-                   f"{'ok' if filters[2] <= 1 else 'MISSED'} (not warmed)")
+        firsts = {"cold": r["first_s"], "warmed": r["warmed_first_s"], "restart": r.get("restart_first_s"),
+                  "revisit": r["revisit_s"]}
+        changes = {"cold": r["filter_s"], "region": filters[0], "channel": filters[1], "ch+reg": filters[2]}
+        verdicts = ([f"first {name} {ok(x, first_limit)}" for name, x in firsts.items()]
+                    + [f"filter {name} {ok(x, filter_limit)}" for name, x in changes.items()])
+        missed += sum(v.endswith("MISSED") for v in verdicts)
         print(f"{r['page']:<13} {cell(r['first_s'], 6)} {r['warmed_first_s']:7.2f} {cell(r.get('restart_first_s'), 7)} "
               f"{cell(r['revisit_s'], 7)} "
               f"{cell(r['filter_s'], 7)} {filters[0]:7.2f} {filters[1]:7.2f} {filters[2]:7.2f} {r['direct_s']:7.2f} "
               f"{r['direct_filter_s']:7.2f} {r['direct_both_s']:7.2f} {ratio(r['first_s'], r['direct_s']):>12}   "
-              f"{verdict}")
+              f"{', '.join(v for v in verdicts if not v.endswith('—'))}")
+    print(f"verdict: {missed} figure(s) over target" if missed else "verdict: every figure within target")
     print(f"load average {os.getloadavg()[0]:.1f} at the end of the run")
     if args.json:
         Path(args.json).write_text(json.dumps({"tickets": n_tickets, "warmer_s": warmer_s, "rows": rows}, indent=2),
