@@ -273,7 +273,7 @@ def count_policy(rate: float, var: float, lead_days: int, fill_rate: float, cove
     history's own lead-time blocks, :func:`block_pmfs`). Large parts are computed in lots of
     :func:`unit_size` units. A ``_recent`` method plans as its base distribution: a part's own
     fill rate does not depend on how likely it is to be asked for again."""
-    method = method.removesuffix(RECENT)
+    method = block_base(method.removesuffix(RECENT))
     if method == "block" and history is not None and len(history) >= 8:
         rate = float(np.mean(history))  # the blocks carry the history's own level
     if rate <= 0:
@@ -306,7 +306,14 @@ RECENT = "_recent"  # suffix of a distribution weighted by how recently the part
 # Distributions read from the long history (``nb_history_weeks``): a fitted dispersion or resampled
 # periods gain from every period there is; ``block`` reads lead-time blocks of the recent
 # ``policy_history_weeks``.
-LONG_HISTORY = ("nb", "bootstrap")
+LONG_HISTORY = ("nb", "bootstrap", "block_long")
+LONG_BLOCK = "block_long"  # ``block`` read off the long history: the level and lumps of every year seen
+
+
+def block_base(method: str) -> str:
+    """The distribution ``method`` computes with: ``block_long`` is ``block`` on another history
+    (the caller passes the ``nb_history_weeks`` instead of the ``policy_history_weeks``)."""
+    return "block" if method == LONG_BLOCK else method
 
 
 def recent_share(history: np.ndarray, alpha: float = 0.1) -> float:
@@ -345,6 +352,7 @@ def part_curve(rate: float, var: float, lead_days: int, cover_weeks: float, meth
     if method.endswith(RECENT):
         base = part_curve(rate, var, lead_days, cover_weeks, method.removesuffix(RECENT), history, period_days, tol)
         return with_recency(base, recent_share(history) if history is not None and len(history) else 1.0)
+    method = block_base(method)
     if method == "block" and history is not None and len(history) >= 8:
         rate = float(np.mean(history))
     if rate <= 0:

@@ -492,7 +492,7 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     freq = parts.check_freq(freq or str(ps.get("freq", "W")))
     out = _fan_out(long, ps, workers, freq)
     sel = parts_select.choose(out["backtest"], out["info"], int(ps["outer_origins"]), int(ps["combo_size"]),
-                              float(ps["keep_zero_within"]))
+                              float(ps["keep_zero_within"]), float(ps["zero_sign_level"]))
     inner_cuts, outer_cuts = sel["cutoffs"]
     bt = sel["backtest"]
     chosen = out["info"].join(sel["methods"], on="series_class", how="left")

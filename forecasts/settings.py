@@ -46,6 +46,7 @@ policy_shortfall_slack = 0.0  # where no policy reaches the target: the least st
 outer_origins = 2            # nested backtest: the last N origins score, the earlier ones choose
 combo_size = 3               # the median of the best N candidates is a candidate too
 keep_zero_within = 0.05      # the zero forecast is kept unless a candidate's inner MASE is this much lower
+zero_sign_level = 0.1        # ... and beats it on more series than chance (one-sided sign test at this level; 1 = off)
 min_history_weeks = 8
 # Counted in weeks, converted to periods of the series' frequency (weekly or monthly).
 parallel_min_series = 5000   # fewer parts run in one process (a part takes ms, a worker seconds to start)
@@ -109,6 +110,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "outer_origins": 2,
         "combo_size": 3,
         "keep_zero_within": 0.05,
+        "zero_sign_level": 0.1,
         "min_history_weeks": 8,
         "parallel_min_series": 5000,
         "freq": "W",  # W or M: the series' frequency (frequency.py); the CLI sets it from --input's dates
