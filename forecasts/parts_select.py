@@ -58,16 +58,15 @@ def _rank(scores: pl.DataFrame, cls: str) -> list[tuple[str, float]]:
 
 
 def beats_zero(scores: pl.DataFrame, cls: str, model: str, level: float) -> tuple[bool, int, int]:
-    """Whether ``model`` beats the zero forecast on more of the class's series than chance allows:
-    per series (mean MASE over the windows in ``scores``) a win where it is lower than zero's, a
-    loss where higher, ties left out; a one-sided sign test at ``level``. ``(passed, wins, n)``.
-    A class mean can be carried by one series and two windows (MAN's single smooth part went
-    from 0.6× zero's MASE on its inner windows to 1.6× on the outer ones): a skill real enough to
-    plan with shows on most series."""
+    """Whether ``model`` beats the zero forecast on more of the class's scored windows than chance
+    allows: per series and window a win where its MASE is lower than zero's, a loss where higher,
+    ties left out; a one-sided sign test at ``level``. ``(passed, wins, n)``. A class mean can be
+    carried by one series (MAN's single smooth part went from 0.6× zero's MASE on its two inner
+    windows to 1.6× on the outer ones): a skill real enough to use shows on most windows, and one
+    series' two windows (two of two: chance a quarter of the time) are not enough."""
     per = (scores.filter((pl.col("series_class") == cls) & pl.col("model").is_in([model, "zero"])
                          & pl.col("mase").is_not_null() & pl.col("mase").is_finite())
-           .group_by("unique_id", "model").agg(pl.col("mase").mean())
-           .pivot(on="model", index="unique_id", values="mase"))
+           .pivot(on="model", index=["unique_id", "cutoff"], values="mase", aggregate_function="mean"))
     if model not in per.columns or "zero" not in per.columns:
         return False, 0, 0
     per = per.drop_nulls()
@@ -120,7 +119,7 @@ def choose(backtest: pl.DataFrame, info: pl.DataFrame, outer: int, combo_size: i
         elif zero is not None and model != "zero" and zero_sign_level < 1:
             ok, wins, n = beats_zero(inner_scores, cls, model, zero_sign_level)
             if not ok:
-                why = (f"zero kept: {model} ({ranked[0][1]:.3f}) beat it on {wins} of {n} series, no more than "
+                why = (f"zero kept: {model} ({ranked[0][1]:.3f}) beat it on {wins} of {n} series-windows, no more than "
                        f"chance (sign test at {zero_sign_level}) ({top})")
                 model = "zero"
         rows.append({"series_class": cls, "model": model, "members": ",".join(members.get(cls, [])) if model == COMBO

@@ -101,23 +101,23 @@ def _series(errors: list[tuple[float, float]], cuts: list[dt.date]) -> tuple[pl.
 
 def test_a_tie_with_zero_goes_to_zero():
     cuts = [dt.date(2025, 1, 6), dt.date(2025, 2, 3)]
-    # One series clearly better (MASE 0.6 of zero's on the inner windows, as MAN's single smooth part
-    # was): one win of one is what chance gives half the time, so zero is kept.
+    # One series clearly better on both windows (MASE 0.6 of zero's, as MAN's single smooth part
+    # was): two wins of two is what chance gives a quarter of the time, so zero is kept.
     bt, info = _series([(10, 6)], cuts)
     sel = parts_select.choose(bt, info, outer=0)
     assert sel["methods"]["model"][3] == "zero"
-    assert "1 of 1 series" in sel["methods"]["reason"][3]
+    assert "2 of 2 series-windows" in sel["methods"]["reason"][3]
     # Two large wins carry the class mean (mean MASE 7.6 against zero's 10) but three series are
-    # lost: 2 wins of 5 is no skill, so zero.
+    # lost: 4 wins of 10 series-windows is no skill, so zero.
     bt, info = _series([(10, 2), (10, 2), (10, 11), (10, 11), (10, 12)], cuts)
     assert parts_select.choose(bt, info, outer=0)["methods"]["model"][3] == "zero"
-    # Five wins of five: P(>= 5 of 5 by chance) = 1/32 = 0.031 <= 0.1, so tsb.
-    bt, info = _series([(10, 8)] * 5, cuts)
+    # Three series, six wins of six: P(>= 6 of 6 by chance) = 1/64 <= 0.1, so tsb.
+    bt, info = _series([(10, 8)] * 3, cuts)
     assert parts_select.choose(bt, info, outer=0)["methods"]["model"][3] == "tsb"
-    # Four of five: P = 6/32 = 0.19 > 0.1, zero; the same at level 0.2 passes.
-    bt, info = _series([(10, 8)] * 4 + [(10, 11)], cuts)
+    # Three of five series (6 of 10): P = 386/1024 = 0.38 > 0.1, zero; the test switched off, tsb.
+    bt, info = _series([(10, 7)] * 3 + [(10, 11)] * 2, cuts)
     assert parts_select.choose(bt, info, outer=0)["methods"]["model"][3] == "zero"
-    assert parts_select.choose(bt, info, outer=0, zero_sign_level=0.2)["methods"]["model"][3] == "tsb"
+    assert parts_select.choose(bt, info, outer=0, zero_sign_level=1.0)["methods"]["model"][3] == "tsb"
 
 
 def test_block_pmfs_are_the_sums_of_consecutive_periods():
