@@ -26,14 +26,14 @@ from forecasts.settings import section
 SELECTED = "selected"
 
 
-DISTRIBUTIONS = ("nb_long", "nb", "block", "nb_recent")
+DISTRIBUTIONS = ("block", "nb", "block_recent", "nb_recent")
 POLICIES = tuple((d, m) for m in (0, 1, 2, 3, 4, 5, 6) for d in DISTRIBUTIONS)  # (distribution, margin) candidates
 
 
 def candidate_policies(ps: dict[str, Any]) -> tuple[tuple[str, int], ...]:
     """The (distribution, margin) candidates: ``policy_margins`` (default 0..6) ×
-    ``policy_distributions`` (default nb at the long history's level, nb at the forecast's and
-    weighted by demand recency, and the recent lead-time blocks)."""
+    ``policy_distributions`` (default block, nb and both weighted by demand recency; ``nb_long``,
+    nb at the long history's own level, may be added)."""
     margins = ps.get("policy_margins") or (0, 1, 2, 3, 4, 5, 6)
     dists = ps.get("policy_distributions") or DISTRIBUTIONS
     return tuple((str(d), int(m)) for m in margins for d in dists)

@@ -37,7 +37,7 @@ policy_by_class = {}         # class -> "distribution:margin" pins a class; the 
 policy_history_weeks = 104   # history the lead-time blocks are read from (recent pattern)
 nb_history_weeks = 520       # history the negative binomial's dispersion is estimated from (more lumps seen)
 policy_margins = [0, 1, 2, 3, 4, 5, 6]  # backtest candidates: planned fill 1 - (1 - target) / 2**margin
-policy_distributions = ["nb_long", "nb", "block", "nb_recent"]  # candidates; *_long at the long history's own level, *_recent weighs a part by how recently it was asked for
+policy_distributions = ["block", "nb", "block_recent", "nb_recent"]  # candidates; *_recent weighs a part by how recently it was asked for; nb_long (the long history's own level) may be added
 sim_weeks = 52               # inventory simulation: the last N weeks (the N before them choose the policy)
 sim_refit_weeks = 4          # ... with the policy recomputed every N weeks
 policy_choice_parts = 300    # the policy per class is chosen on this many parts (backtest and forecast alike; ~0.05-0.1 s CPU each)
@@ -101,7 +101,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "policy_history_weeks": 104,
         "nb_history_weeks": 520,
         "policy_margins": [0, 1, 2, 3, 4, 5, 6],
-        "policy_distributions": ["nb_long", "nb", "block", "nb_recent"],
+        "policy_distributions": ["block", "nb", "block_recent", "nb_recent"],
         "sim_weeks": 52,
         "sim_refit_weeks": 4,
         "policy_choice_parts": 300,
