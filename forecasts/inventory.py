@@ -110,6 +110,11 @@ def count_pmf(mean: float, v: float, q: float = 1 - 1e-7, cap: int = 20_000) -> 
     if not poisson:
         n = mean ** 2 / (v - mean)
         p = n / (n + mean)
+        poisson = p >= 1.0  # a dispersion so small that n + mean rounds to n: Poisson to float precision
+        if n <= 0 or p <= 0:  # n underflowed: all the mass at 0, on the support scipy's nan pmf gave
+            pmf = np.zeros(int(min(mean + 40 * math.sqrt(v), cap)) + 2)
+            pmf[0] = 1.0
+            return pmf
     top = int(min(mean + 12 * math.sqrt(v) + 20, cap))
     while True:
         k = np.arange(top + 2, dtype=float)

@@ -26,6 +26,16 @@ def test_count_pmf_is_scipys_poisson_or_negative_binomial(mean, var):
     assert float(np.dot(k, pmf)) == pytest.approx(mean, rel=1e-3)
 
 
+def test_count_pmf_survives_extreme_dispersions():
+    # n = mean^2 / (var - mean) underflows to 0 (all the mass at 0) or p rounds to 1 (Poisson):
+    # a small database's first weeks give both; scipy returned nan there, math.log raised.
+    tiny = inventory.count_pmf(1e-170, 1e3)
+    assert tiny[0] == 1.0 and tiny.sum() == 1.0
+    flat = inventory.count_pmf(2.0, 2.0 * (1 + 1e-3) + 1e-17)
+    assert float(np.dot(np.arange(len(flat)), flat)) == pytest.approx(2.0, rel=1e-3)
+    assert inventory.lead_time_pmf(1e-170, 1e3, 3).sum() == pytest.approx(1.0)
+
+
 def _silent_year() -> np.ndarray:
     """Five years of monthly demand: a lump of 6 every 6 months, then a silent last year."""
     y = np.zeros(60)
