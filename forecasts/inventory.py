@@ -96,19 +96,46 @@ def lead_time_pmf(rate: float, var: float, weeks: float, method: str = "nb", his
         pmf = np.bincount(sums).astype(float)
         return pmf / pmf.sum()
     v = max(var, rate) * weeks
-    if v <= mean * 1.0001:
-        top = int(stats.poisson.ppf(1 - 1e-7, mean)) + 2
-        pmf = stats.poisson.pmf(np.arange(top), mean)
-    else:
+    return count_pmf(mean, v)
+
+
+def count_pmf(mean: float, v: float, q: float = 1 - 1e-7, cap: int = 20_000) -> np.ndarray:
+    """Poisson (``v`` not above ``mean``) or negative binomial pmf with that mean and variance on
+    ``0 .. k + 1``, ``k`` the ``q`` quantile, normalised. Computed from log-gamma in numpy: scipy's
+    ``ppf``/``pmf`` were a third of the policy curves' time. A tiny mean with a huge variance
+    (n -> 0) has no finite quantile: the support stops at ``mean + 40 sd`` (at most ``cap``)."""
+    from scipy.special import gammaln
+
+    poisson = v <= mean * 1.0001
+    if not poisson:
         n = mean ** 2 / (v - mean)
         p = n / (n + mean)
-        top = stats.nbinom.ppf(1 - 1e-7, n, p)
-        # A tiny mean with a large variance (n -> 0) has no finite quantile in scipy: a wide cap.
-        top = int(min(top, 20_000)) + 2 if np.isfinite(top) else int(min(mean + 40 * math.sqrt(v), 20_000)) + 2
-        pmf = np.nan_to_num(stats.nbinom.pmf(np.arange(top), n, p))
-        if pmf.sum() <= 0:
-            pmf = np.zeros(top)
+        poisson = p >= 1.0  # a dispersion so small that n + mean rounds to n: Poisson to float precision
+        if n <= 0 or p <= 0:  # n underflowed: all the mass at 0, on the support scipy's nan pmf gave
+            pmf = np.zeros(int(min(mean + 40 * math.sqrt(v), cap)) + 2)
             pmf[0] = 1.0
+            return pmf
+    top = int(min(mean + 12 * math.sqrt(v) + 20, cap))
+    while True:
+        k = np.arange(top + 2, dtype=float)
+        if poisson:
+            logp = k * math.log(mean) - mean - gammaln(k + 1)
+        else:
+            logp = gammaln(k + n) - gammaln(n) - gammaln(k + 1) + n * math.log(p) + k * math.log1p(-p)
+        pmf = np.exp(logp)
+        cdf = np.cumsum(pmf)
+        if cdf[-1] >= q or top >= cap:
+            break
+        top = min(2 * top, cap)
+    hit = np.flatnonzero(cdf >= q)
+    if len(hit):
+        pmf = pmf[: int(hit[0]) + 2]
+    else:  # no finite quantile within the cap
+        pmf = pmf[: int(min(mean + 40 * math.sqrt(v), cap)) + 2]
+    pmf = np.nan_to_num(pmf)
+    if pmf.sum() <= 0:
+        pmf = np.zeros(len(pmf))
+        pmf[0] = 1.0
     return pmf / pmf.sum()
 
 
@@ -274,8 +301,9 @@ def count_policy(rate: float, var: float, lead_days: int, fill_rate: float, cove
     :func:`unit_size` units. A ``_recent`` method plans as its base distribution: a part's own
     fill rate does not depend on how likely it is to be asked for again."""
     method = method.removesuffix(RECENT)
-    if method == "block" and history is not None and len(history) >= 8:
+    if method in OWN_LEVEL and history is not None and len(history) >= 8:
         rate = float(np.mean(history))  # the blocks carry the history's own level
+    method = block_base(method)
     if rate <= 0:
         return Levels(0, 0)
     u = unit_size(rate, lead_days, cover_weeks, period_days)
@@ -306,7 +334,20 @@ RECENT = "_recent"  # suffix of a distribution weighted by how recently the part
 # Distributions read from the long history (``nb_history_weeks``): a fitted dispersion or resampled
 # periods gain from every period there is; ``block`` reads lead-time blocks of the recent
 # ``policy_history_weeks``.
-LONG_HISTORY = ("nb", "bootstrap")
+LONG_HISTORY = ("nb", "bootstrap", "block_long", "bootstrap_long", "nb_long")
+# Read off the long history at that history's own level (not the forecast's): ``block_long`` its
+# lead-time blocks, ``bootstrap_long`` its periods resampled independently (sums of independent
+# periods reach beyond the largest block seen, the tail a lumpy part's next lump may need). A
+# spare part silent for a year is often asked for again (a third of RAF's demand in its last year
+# came from parts silent the year before), so a level method's decayed rate under-plans it.
+OWN_LEVEL = {"block": "block", "block_long": "block", "bootstrap_long": "bootstrap", "nb_long": "nb"}
+LONG_BLOCK = "block_long"
+
+
+def block_base(method: str) -> str:
+    """The distribution ``method`` computes with (``block_long`` is ``block`` on another history,
+    ``bootstrap_long`` and ``nb_long`` are ``bootstrap`` and ``nb`` at the history's own level)."""
+    return OWN_LEVEL.get(method, method)
 
 
 def recent_share(history: np.ndarray, alpha: float = 0.1) -> float:
@@ -345,8 +386,9 @@ def part_curve(rate: float, var: float, lead_days: int, cover_weeks: float, meth
     if method.endswith(RECENT):
         base = part_curve(rate, var, lead_days, cover_weeks, method.removesuffix(RECENT), history, period_days, tol)
         return with_recency(base, recent_share(history) if history is not None and len(history) else 1.0)
-    if method == "block" and history is not None and len(history) >= 8:
+    if method in OWN_LEVEL and history is not None and len(history) >= 8:
         rate = float(np.mean(history))
+    method = block_base(method)
     if rate <= 0:
         return Curve(0, 1, np.array([0.0]), np.array([0.0]), 0.0)
     u = unit_size(rate, lead_days, cover_weeks, period_days)

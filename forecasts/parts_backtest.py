@@ -32,7 +32,8 @@ POLICIES = tuple((d, m) for m in (0, 1, 2, 3, 4, 5, 6) for d in DISTRIBUTIONS)  
 
 def candidate_policies(ps: dict[str, Any]) -> tuple[tuple[str, int], ...]:
     """The (distribution, margin) candidates: ``policy_margins`` (default 0..6) ×
-    ``policy_distributions`` (default block, nb and both weighted by demand recency)."""
+    ``policy_distributions`` (default block, nb and both weighted by demand recency; ``nb_long``,
+    nb at the long history's own level, may be added)."""
     margins = ps.get("policy_margins") or (0, 1, 2, 3, 4, 5, 6)
     dists = ps.get("policy_distributions") or DISTRIBUTIONS
     return tuple((str(d), int(m)) for m in margins for d in dists)
@@ -278,7 +279,9 @@ def _bootstrap_filled(inner: pl.DataFrame, frontier: dict[str, list[dict[str, An
                 .pivot(on="policy", index="part_no", values="filled", aggregate_function="sum").fill_null(0.0))
         demand = (inner.filter((pl.col("series_class") == c) & (pl.col("policy") == names[0]))
                   .group_by("part_no").agg(pl.col("demand").sum()))
-        wide = wide.join(demand, on="part_no", how="left").with_columns(pl.col("demand").fill_null(0.0))
+        # Sorted: the resampled counts are drawn by row, and pivot and join leave rows in no set order
+        # (unsorted, the same data could choose another policy on another run).
+        wide = wide.join(demand, on="part_no", how="left").with_columns(pl.col("demand").fill_null(0.0)).sort("part_no")
         n = wide.height
         counts = rng.multinomial(n, np.full(n, 1.0 / n), size=reps).astype(float)  # reps × parts
         out[c] = ({m: counts @ wide[m].to_numpy() for m in names}, counts @ wide["demand"].to_numpy())
@@ -492,7 +495,7 @@ def backtest(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     freq = parts.check_freq(freq or str(ps.get("freq", "W")))
     out = _fan_out(long, ps, workers, freq)
     sel = parts_select.choose(out["backtest"], out["info"], int(ps["outer_origins"]), int(ps["combo_size"]),
-                              float(ps["keep_zero_within"]))
+                              float(ps["keep_zero_within"]), float(ps["zero_sign_level"]))
     inner_cuts, outer_cuts = sel["cutoffs"]
     bt = sel["backtest"]
     chosen = out["info"].join(sel["methods"], on="series_class", how="left")

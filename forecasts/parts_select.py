@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+from scipy import stats
 
 from forecasts import parts
 
@@ -56,14 +57,35 @@ def _rank(scores: pl.DataFrame, cls: str) -> list[tuple[str, float]]:
     return list(s.iter_rows())
 
 
+def beats_zero(scores: pl.DataFrame, cls: str, model: str, level: float) -> tuple[bool, int, int]:
+    """Whether ``model`` beats the zero forecast on more of the class's scored windows than chance
+    allows: per series and window a win where its MASE is lower than zero's, a loss where higher,
+    ties left out; a one-sided sign test at ``level``. ``(passed, wins, n)``. A class mean can be
+    carried by one series (MAN's single smooth part went from 0.6× zero's MASE on its two inner
+    windows to 1.6× on the outer ones): a skill real enough to use shows on most windows, and one
+    series' two windows (two of two: chance a quarter of the time) are not enough."""
+    per = (scores.filter((pl.col("series_class") == cls) & pl.col("model").is_in([model, "zero"])
+                         & pl.col("mase").is_not_null() & pl.col("mase").is_finite())
+           .pivot(on="model", index=["unique_id", "cutoff"], values="mase", aggregate_function="mean"))
+    if model not in per.columns or "zero" not in per.columns:
+        return False, 0, 0
+    per = per.drop_nulls()
+    wins = int((per[model] < per["zero"]).sum())
+    n = wins + int((per[model] > per["zero"]).sum())
+    p = float(stats.binom.sf(wins - 1, n, 0.5)) if n else 1.0
+    return p <= level, wins, n
+
+
 def choose(backtest: pl.DataFrame, info: pl.DataFrame, outer: int, combo_size: int = 3,
-           keep_zero_within: float = 0.05) -> dict[str, Any]:
+           keep_zero_within: float = 0.05, zero_sign_level: float = 0.1) -> dict[str, Any]:
     """The nested choice. Returns ``methods`` (``series_class, model, members, reason``: the choice
     made on the inner windows), ``backtest`` (the input with the ``combo`` rows added) and
     ``cutoffs`` (inner, outer). ``outer=0``: every window is inner (the production choice).
     The zero forecast, the simplest, is kept unless the best candidate's inner MASE is more than
     ``keep_zero_within`` below it (as Prophet is kept for workload): a few windows of lumpy
-    demand rank models by chance as much as by skill."""
+    demand rank models by chance as much as by skill. It is also kept unless the best beats it on
+    significantly more of the class's series than it loses (:func:`beats_zero` at
+    ``zero_sign_level``; 1 switches the test off): a tie goes to zero."""
     cutoffs = sorted(backtest["cutoff"].unique().to_list())
     outer = min(outer, max(len(cutoffs) - 1, 0))
     inner_cuts, outer_cuts = cutoffs[:len(cutoffs) - outer], cutoffs[len(cutoffs) - outer:]
@@ -89,11 +111,19 @@ def choose(backtest: pl.DataFrame, info: pl.DataFrame, outer: int, combo_size: i
             continue
         model = ranked[0][0]
         zero = dict(ranked).get("zero")
+        top = ", ".join(f"{m} {v:.3f}" for m, v in ranked[:5])
+        why = f"lowest mean MASE among {cls} series on {len(inner_cuts)} window(s) ({top})"
         if zero is not None and model != "zero" and ranked[0][1] > zero * (1 - keep_zero_within):
             model = "zero"
-        top = ", ".join(f"{m} {v:.3f}" for m, v in ranked[:5])
+            why = f"zero kept: no candidate {keep_zero_within:.0%} below it ({top})"
+        elif zero is not None and model != "zero" and zero_sign_level < 1:
+            ok, wins, n = beats_zero(inner_scores, cls, model, zero_sign_level)
+            if not ok:
+                why = (f"zero kept: {model} ({ranked[0][1]:.3f}) beat it on {wins} of {n} series-windows, no more than "
+                       f"chance (sign test at {zero_sign_level}) ({top})")
+                model = "zero"
         rows.append({"series_class": cls, "model": model, "members": ",".join(members.get(cls, [])) if model == COMBO
-                     else "", "reason": f"lowest mean MASE among {cls} series on {len(inner_cuts)} window(s) ({top})"})
+                     else "", "reason": why})
     rows.append({"series_class": parts.NO_DEMAND, "model": "zero", "members": "", "reason": "no demand in the history"})
     return {"methods": pl.DataFrame(rows), "backtest": full, "cutoffs": (inner_cuts, outer_cuts),
             "members": members}

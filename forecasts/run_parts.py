@@ -74,7 +74,7 @@ def policy_for_part(item: PolicyItem) -> tuple[str, int, int, str]:
 
 def _distribution(item: PolicyItem) -> str:
     base = item.method.removesuffix(inventory.RECENT)
-    if base in ("block", "bootstrap") and len(item.history) >= 8 and np.sum(item.history) > 0:
+    if base in ("bootstrap", *inventory.OWN_LEVEL) and len(item.history) >= 8 and np.sum(item.history) > 0:
         return item.method
     name = "nb" if item.var > item.rate else "poisson"
     return name + inventory.RECENT if base != item.method else name
@@ -85,7 +85,8 @@ def curve_for_part(item: PolicyItem) -> inventory.Curve:
                                 item.period_days)
 
 
-LEAD_TIME_DISTRIBUTIONS = ("block", "nb", "bootstrap", "block_recent", "nb_recent", "bootstrap_recent")
+LEAD_TIME_DISTRIBUTIONS = tuple(f"{d}{r}" for r in ("", inventory.RECENT)
+                                for d in ("block", "nb", "bootstrap", "block_long", "bootstrap_long", "nb_long"))
 
 
 def check_pinned_policies(ps: dict[str, Any]) -> None:
@@ -143,12 +144,12 @@ def forecast(long: pl.DataFrame, config: dict[str, Any], workers: int, source: s
     freq = parts.check_freq(freq or str(ps.get("freq", "W")))
     out = _fan_out(long, ps, workers, freq)
     combo = int(ps["combo_size"])
-    keep = float(ps["keep_zero_within"])
-    nested = parts_select.choose(out["backtest"], out["info"], int(ps["outer_origins"]), combo, keep)
+    keep, sign = float(ps["keep_zero_within"]), float(ps["zero_sign_level"])
+    nested = parts_select.choose(out["backtest"], out["info"], int(ps["outer_origins"]), combo, keep, sign)
     inner_cuts, outer_cuts = nested["cutoffs"]
     honest = parts_select.outer_scores(nested["backtest"], out["info"].join(nested["methods"], on="series_class"),
                                        outer_cuts).filter(pl.col("scope") == "all")
-    prod = parts_select.choose(out["backtest"], out["info"], 0, combo, keep)
+    prod = parts_select.choose(out["backtest"], out["info"], 0, combo, keep, sign)
     methods = prod["methods"]
     chosen = _chosen(out["info"], methods)
     rate_methods = parts.choose_methods(out["backtest"], out["info"])
@@ -263,7 +264,7 @@ def reorder_table(chosen: pl.DataFrame, long: pl.DataFrame, ps: dict[str, Any], 
         method, fill = class_policy(ps, r["series_class"])
         base = method.removesuffix(inventory.RECENT)
         h = hist.get(r["part_no"], np.zeros(0))[-(nb_n if base in inventory.LONG_HISTORY else block_n):]
-        var = float(h.var(ddof=1)) if base == "nb" and len(h) > 1 else float(r["var_demand"])
+        var = float(h.var(ddof=1)) if base in ("nb", "nb_long") and len(h) > 1 else float(r["var_demand"])
         items.append(PolicyItem(r["part_no"], float(r["rate"]), var, int(r["lead_time_days"]),
                                 fill, float(ps["order_cover_weeks"]) * 7 / pdays, method, h, pdays))
         classes.append(r["series_class"])

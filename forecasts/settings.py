@@ -37,7 +37,7 @@ policy_by_class = {}         # class -> "distribution:margin" pins a class; the 
 policy_history_weeks = 104   # history the lead-time blocks are read from (recent pattern)
 nb_history_weeks = 520       # history the negative binomial's dispersion is estimated from (more lumps seen)
 policy_margins = [0, 1, 2, 3, 4, 5, 6]  # backtest candidates: planned fill 1 - (1 - target) / 2**margin
-policy_distributions = ["block", "nb", "block_recent", "nb_recent"]  # candidates; *_recent weighs a part by how recently it was asked for
+policy_distributions = ["block", "nb", "block_recent", "nb_recent"]  # candidates; *_recent weighs a part by how recently it was asked for; nb_long (the long history's own level) may be added
 sim_weeks = 52               # inventory simulation: the last N weeks (the N before them choose the policy)
 sim_refit_weeks = 4          # ... with the policy recomputed every N weeks
 policy_choice_parts = 300    # the policy per class is chosen on this many parts (backtest and forecast alike; ~0.05-0.1 s CPU each)
@@ -46,6 +46,7 @@ policy_shortfall_slack = 0.0  # where no policy reaches the target: the least st
 outer_origins = 2            # nested backtest: the last N origins score, the earlier ones choose
 combo_size = 3               # the median of the best N candidates is a candidate too
 keep_zero_within = 0.05      # the zero forecast is kept unless a candidate's inner MASE is this much lower
+zero_sign_level = 0.1        # ... and beats it on more series than chance (one-sided sign test at this level; 1 = off)
 min_history_weeks = 8
 # Counted in weeks, converted to periods of the series' frequency (weekly or monthly).
 parallel_min_series = 5000   # fewer parts run in one process (a part takes ms, a worker seconds to start)
@@ -109,6 +110,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "outer_origins": 2,
         "combo_size": 3,
         "keep_zero_within": 0.05,
+        "zero_sign_level": 0.1,
         "min_history_weeks": 8,
         "parallel_min_series": 5000,
         "freq": "W",  # W or M: the series' frequency (frequency.py); the CLI sets it from --input's dates

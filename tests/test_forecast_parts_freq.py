@@ -47,12 +47,12 @@ def test_seasonal_naive_repeats_the_last_season():
     assert parts.point_forecast("snaive", np.array([2.0, 4.0]), 3, season=12).tolist() == [3.0, 3.0, 3.0]
 
 
-def _frame(scores: dict[str, list[float]], cutoffs: list[dt.date]) -> pl.DataFrame:
+def _frame(scores: dict[str, list[float]], cutoffs: list[dt.date], uid: str = "p") -> pl.DataFrame:
     """One series, one period per window: ``|y - yhat|`` = the given error, scale 1."""
     rows = []
     for model, errs in scores.items():
         for c, e in zip(cutoffs, errs, strict=True):
-            rows.append({"unique_id": "p", "cutoff": c, "ds": c + dt.timedelta(days=7), "y": 10.0,
+            rows.append({"unique_id": uid, "cutoff": c, "ds": c + dt.timedelta(days=7), "y": 10.0,
                          "model": model, "yhat": 10.0 + e, "scale": 1.0, "mae_scale": 1.0})
     return pl.DataFrame(rows)
 
@@ -63,7 +63,8 @@ def test_nested_choice_is_scored_on_windows_it_did_not_see():
     bt = _frame({"ses": [1, 1, 9, 9], "tsb": [3, 3, 1, 1], "zero": [10, 10, 10, 10], "naive": [5, 5, 5, 5],
                  "snaive": [6, 6, 6, 6]}, cuts)
     info = pl.DataFrame({"unique_id": ["p"], "series_class": ["intermittent"]})
-    sel = parts_select.choose(bt, info, outer=2, combo_size=3)
+    # One series: the sign test against zero could never pass (zero_sign_level=1 switches it off).
+    sel = parts_select.choose(bt, info, outer=2, combo_size=3, zero_sign_level=1.0)
     assert sel["cutoffs"] == (cuts[:2], cuts[2:])
     assert sel["methods"].filter(pl.col("series_class") == "intermittent")["model"][0] == "ses"
     chosen = info.join(sel["methods"], on="series_class")
@@ -72,7 +73,7 @@ def test_nested_choice_is_scored_on_windows_it_did_not_see():
     assert mase.filter(pl.col("model") == "selected")["value"][0] == pytest.approx(9.0)  # ses outside, not 1
     assert mase.filter(pl.col("model") == "selected")["value"][0] == mase.filter(pl.col("model") == "ses")["value"][0]
     # The production choice sees every window: tsb (mean 2) over ses (mean 5).
-    assert parts_select.choose(bt, info, outer=0)["methods"]["model"][2] == "tsb"
+    assert parts_select.choose(bt, info, outer=0, zero_sign_level=1.0)["methods"]["model"][2] == "tsb"
     # The combination of the three best on the inner windows (ses, tsb, naive) is their median.
     combo = sel["backtest"].filter(pl.col("model") == parts_select.COMBO).sort("cutoff")
     assert sel["members"]["intermittent"] == ["ses", "tsb", "naive"]
@@ -84,9 +85,39 @@ def test_zero_is_kept_unless_clearly_beaten():
     info = pl.DataFrame({"unique_id": ["p"], "series_class": ["lumpy"]})
     close = _frame({"zero": [10, 10], "tsb": [9.7, 9.7]}, cuts)
     assert parts_select.choose(close, info, outer=0, keep_zero_within=0.05)["methods"]["model"][3] == "zero"
-    assert parts_select.choose(close, info, outer=0, keep_zero_within=0.0)["methods"]["model"][3] == "tsb"
+    assert parts_select.choose(close, info, outer=0, keep_zero_within=0.0,
+                               zero_sign_level=1.0)["methods"]["model"][3] == "tsb"
     clear = _frame({"zero": [10, 10], "tsb": [8, 8]}, cuts)
-    assert parts_select.choose(clear, info, outer=0, keep_zero_within=0.05)["methods"]["model"][3] == "tsb"
+    assert parts_select.choose(clear, info, outer=0, keep_zero_within=0.05,
+                               zero_sign_level=1.0)["methods"]["model"][3] == "tsb"
+
+
+def _series(errors: list[tuple[float, float]], cuts: list[dt.date]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Lumpy series ``s0, s1, ...``; series i has zero's error and tsb's error ``errors[i]`` in every window."""
+    bt = pl.concat([_frame({"zero": [z] * len(cuts), "tsb": [t] * len(cuts)}, cuts, f"s{i}")
+                    for i, (z, t) in enumerate(errors)])
+    return bt, pl.DataFrame({"unique_id": [f"s{i}" for i in range(len(errors))], "series_class": ["lumpy"] * len(errors)})
+
+
+def test_a_tie_with_zero_goes_to_zero():
+    cuts = [dt.date(2025, 1, 6), dt.date(2025, 2, 3)]
+    # One series clearly better on both windows (MASE 0.6 of zero's, as MAN's single smooth part
+    # was): two wins of two is what chance gives a quarter of the time, so zero is kept.
+    bt, info = _series([(10, 6)], cuts)
+    sel = parts_select.choose(bt, info, outer=0)
+    assert sel["methods"]["model"][3] == "zero"
+    assert "2 of 2 series-windows" in sel["methods"]["reason"][3]
+    # Two large wins carry the class mean (mean MASE 7.6 against zero's 10) but three series are
+    # lost: 4 wins of 10 series-windows is no skill, so zero.
+    bt, info = _series([(10, 2), (10, 2), (10, 11), (10, 11), (10, 12)], cuts)
+    assert parts_select.choose(bt, info, outer=0)["methods"]["model"][3] == "zero"
+    # Three series, six wins of six: P(>= 6 of 6 by chance) = 1/64 <= 0.1, so tsb.
+    bt, info = _series([(10, 8)] * 3, cuts)
+    assert parts_select.choose(bt, info, outer=0)["methods"]["model"][3] == "tsb"
+    # Three of five series (6 of 10): P = 386/1024 = 0.38 > 0.1, zero; the test switched off, tsb.
+    bt, info = _series([(10, 7)] * 3 + [(10, 11)] * 2, cuts)
+    assert parts_select.choose(bt, info, outer=0)["methods"]["model"][3] == "zero"
+    assert parts_select.choose(bt, info, outer=0, zero_sign_level=1.0)["methods"]["model"][3] == "tsb"
 
 
 def test_block_pmfs_are_the_sums_of_consecutive_periods():
