@@ -25,6 +25,7 @@ from polars.testing import assert_frame_equal
 import metrics
 from aftersales import model
 from aftersales.config import DEFAULTS
+from aftersales.principal import DataScope
 from metrics import compute, rollup
 from metrics import registry as R
 from pipelines import derive
@@ -50,6 +51,7 @@ def con(sample):
 
 
 def _both(con, **kw) -> tuple[pl.DataFrame, pl.DataFrame]:
+    kw = {"scope": DataScope(), **kw}
     rolled = metrics.query(con, config=DEFAULTS, **kw)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rollup, "choose", lambda con, plan: {})
@@ -87,7 +89,11 @@ def test_rollup_equals_facts_for_any_request(con, data):
     compare = data.draw(st.sampled_from([True, False, "last"])) if grain else False
     as_of = data.draw(st.sampled_from([None, None, dt.datetime.combine(end, dt.time(12))]))
     kpis = data.draw(st.lists(st.sampled_from(KPIS), min_size=1, max_size=6, unique=True))
-    kw = dict(metrics=kpis, by=by, grain=grain, start=a, end=end, where=where or None, compare=compare, as_of=as_of)
+    # a user's data scope narrows the filters: the rollups must carry its breakdowns too
+    scope = data.draw(st.sampled_from([DataScope(), DataScope(regions=tuple(VALUES["region"][:2])),
+                                       DataScope(regions=(VALUES["region"][0],), outlet_types=(VALUES["outlet_type"][0],))]))
+    kw = dict(metrics=kpis, by=by, grain=grain, start=a, end=end, where=where or None, compare=compare, as_of=as_of,
+              scope=scope)
     p, _, _ = compute.plan(con, **{k: v for k, v in kw.items() if k != "as_of"}, config=DEFAULTS, as_of=as_of)
     rolled, facts = _both(con, **kw)
     _same(rolled, facts)
@@ -106,7 +112,7 @@ def test_the_dashboards_default_view_reads_the_rollups(con):
     rollup, and the numbers equal the facts'."""
     _, last = _data_months(con)
     kw = dict(grain="month", start=dt.date(last.year - 1, last.month, 1), end=last, compare="last")
-    p, _, _ = compute.plan(con, config=DEFAULTS, **kw)
+    p, _, _ = compute.plan(con, config=DEFAULTS, scope=DataScope(), **kw)
     assert {"created", "resolved", "repair", "closed", "responses", "sla_resolution", "backlog"} <= set(p.rollup)
     assert all(r.table.startswith("rollup_total_") for r in p.rollup.values())
     # records counted by their own date: every month as loaded, the current one too
@@ -114,7 +120,7 @@ def test_the_dashboards_default_view_reads_the_rollups(con):
     # the SLA: the current month's complete days from the day rows, the as-of's day from the facts
     assert p.rollup["sla_resolution"].days[-1][1].date() == last
     _same(*_both(con, **kw))
-    p, _, _ = compute.plan(con, config=DEFAULTS, by=["region"], where={"channel": ["tmall"]}, **kw)
+    p, _, _ = compute.plan(con, config=DEFAULTS, scope=DataScope(), by=["region"], where={"channel": ["tmall"]}, **kw)
     assert all(r.table.startswith("rollup_coded_") for r in p.rollup.values())
     _same(*_both(con, by=["region"], where={"channel": ["tmall"]}, **kw))
 
@@ -160,7 +166,7 @@ def test_a_load_patches_the_rollups_as_a_rebuild_would(sample, tmp_path, monkeyp
             assert _rows_close(got[name], want[name]), name
         _, last = _data_months(c)
         kw = dict(by=["channel"], grain="month", start=dt.date(last.year - 2, 1, 1), end=last)
-        p, _, _ = compute.plan(c, config=DEFAULTS, **kw)
+        p, _, _ = compute.plan(c, config=DEFAULTS, scope=DataScope(), **kw)
         assert p.rollup
         _same(*_both(c, **kw))
 
@@ -185,9 +191,9 @@ def test_a_rollup_that_does_not_match_is_not_read(sample, tmp_path):
     kw = dict(grain="month", start=dt.date(last.year - 1, 1, 1), end=last)
     other = {**DEFAULTS, "sla_hours": {**DEFAULTS["sla_hours"], "resolution": {"default": 10.0}}}
     with duckdb.connect(str(copy)) as c:
-        p, _, _ = compute.plan(c, config=other, **kw)
+        p, _, _ = compute.plan(c, config=other, scope=DataScope(), **kw)
         assert p.rollup and not any(b.startswith("sla_") for b in p.rollup)  # other limits: SLA from the facts
         # a load the rollups do not reflect (as if its refresh had not run): nothing is read from them
         c.execute("UPDATE meta SET value = '-1' WHERE key = $k", {"k": rollup.STATE["load"]})
-        p, _, _ = compute.plan(c, config=DEFAULTS, **kw)
+        p, _, _ = compute.plan(c, config=DEFAULTS, scope=DataScope(), **kw)
         assert p.rollup == {}
