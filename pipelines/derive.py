@@ -83,16 +83,32 @@ def facts_select(only: str = "", present: dict[str, set[str]] | None = None, pie
     """The SELECT producing ticket_facts rows. ``only``: a query of ``ticket_id`` (fixed text
     from this module) restricting the tickets computed; their repeat-repair lookups still see
     every repair ticket of their customer and model. ``piece``: instead, a condition on tickets
-    ``t`` (fixed text, values bound by the caller) that prunes by the tickets' zone maps."""
+    ``t`` (fixed text, values bound by the caller) that prunes by the tickets' zone maps; the
+    caller also binds the piece's ticket_id range ``$tid_lo``/``$tid_hi`` (``pieces.ticket_range``)
+    and has built ``NEXT_TABLE`` (``build_next``): a piece reads only its own share of the
+    visits, parts, surveys and repeat repairs, not the whole of each (issue 18)."""
     if piece:
-        only = f"SELECT t.ticket_id FROM tickets t WHERE {piece}"
-    cond = f" AND ticket_id IN ({only})" if only else ""
-    pairs = (f" AND (customer_id, product_model) IN (SELECT (customer_id, product_model) FROM tickets"
-             f" WHERE ticket_id IN ({only}))" if only else "")
+        # A piece's tickets are read once (pt); the visits, parts and surveys scans also get the
+        # piece's ticket_id range, which their zone maps prune (ids follow the order rows were
+        # loaded in); the next repairs were computed once for every piece (build_next).
+        only = "SELECT ticket_id FROM pt"
+        tickets = f"pt AS MATERIALIZED (SELECT t.ticket_id FROM tickets t WHERE {piece}),\n    "
+        cond = f" AND ticket_id BETWEEN $tid_lo AND $tid_hi AND ticket_id IN ({only})"
+        parts_cond = f" AND v.ticket_id BETWEEN $tid_lo AND $tid_hi AND v.ticket_id IN ({only})"
+        nx = f"nx AS (SELECT ticket_id, next_repair_at FROM {NEXT_TABLE})"
+        where = f" AND {piece}"
+    else:
+        tickets = ""
+        cond = f" AND ticket_id IN ({only})" if only else ""
+        pairs = (f" AND (customer_id, product_model) IN (SELECT (customer_id, product_model) FROM tickets"
+                 f" WHERE ticket_id IN ({only}))" if only else "")
+        nx = _NEXT_SQL.format(rep=_REP_SQL.format(pairs=pairs), cond=cond)
+        parts_cond = f" AND v.ticket_id IN ({only})" if only else ""
+        where = f" AND t.ticket_id IN ({only})" if only else ""
     # visit_no = 1 is one visit per ticket in the model; min() keeps one row per ticket if a
     # source ever sends two.
     return f"""
-    WITH v1 AS (
+    WITH {tickets}v1 AS (
         SELECT ticket_id, arg_min(outcome, started_at) AS visit1_outcome, min(started_at) AS visit1_started_at
         FROM visits WHERE visit_no = 1{cond} GROUP BY ticket_id),
     sv AS (SELECT DISTINCT ticket_id FROM surveys WHERE TRUE{cond}),
@@ -110,15 +126,8 @@ def facts_select(only: str = "", present: dict[str, set[str]] | None = None, pie
         SELECT v.ticket_id, CAST(sum(pu.quantity * pu.unit_cost) AS DECIMAL(18, 2)) AS visit_parts_cost,
                count(*) FILTER (WHERE pu.unit_cost IS NULL) AS parts_uncosted
         FROM parts_used pu JOIN visits v ON v.visit_id = pu.visit_id
-        WHERE TRUE{f" AND v.ticket_id IN ({only})" if only else ""} GROUP BY v.ticket_id),
-    rep AS (SELECT ticket_id, customer_id, product_model, resolved_at, created_at FROM tickets
-            WHERE service_type = 'repair'{pairs}),
-    -- the next repair ticket of the same customer and model created after this one's resolution
-    nx AS (
-        SELECT r.ticket_id, n.created_at AS next_repair_at
-        FROM (SELECT * FROM rep WHERE resolved_at IS NOT NULL{cond}) r
-        ASOF JOIN rep n ON n.customer_id = r.customer_id AND n.product_model = r.product_model
-                       AND n.created_at > r.resolved_at)
+        WHERE TRUE{parts_cond} GROUP BY v.ticket_id),
+    {nx}
     SELECT {_columns("tickets", "t", (present or {}).get("tickets"))}, o.region, o.city, o.outlet_type, p.product_category,
            v1.visit1_outcome, v1.visit1_started_at, v1.ticket_id IS NOT NULL AS has_visit1,
            nx.next_repair_at, sv.ticket_id IS NOT NULL AS has_survey,
@@ -134,8 +143,36 @@ def facts_select(only: str = "", present: dict[str, set[str]] | None = None, pie
     LEFT JOIN nx ON nx.ticket_id = t.ticket_id
     LEFT JOIN vc ON vc.ticket_id = t.ticket_id
     LEFT JOIN pc ON pc.ticket_id = t.ticket_id
-    WHERE TRUE{f" AND {piece}" if piece else f" AND t.ticket_id IN ({only})" if only else ""}
+    WHERE TRUE{where}
     ORDER BY {TICKET_ORDER}"""
+
+
+# The repair tickets a next-repair lookup searches ({pairs}: restricted to some customers' and
+# models' pairs, fixed text) and the lookup itself ({cond}: the tickets it is for).
+_REP_SQL = """rep AS (SELECT ticket_id, customer_id, product_model, resolved_at, created_at FROM tickets
+            WHERE service_type = 'repair'{pairs}),"""
+_NEXT_SQL = """{rep}
+    -- the next repair ticket of the same customer and model created after this one's resolution
+    nx AS (
+        SELECT r.ticket_id, n.created_at AS next_repair_at
+        FROM (SELECT * FROM rep WHERE resolved_at IS NOT NULL{cond}) r
+        ASOF JOIN rep n ON n.customer_id = r.customer_id AND n.product_model = r.product_model
+                       AND n.created_at > r.resolved_at)"""
+
+# Every repair ticket's next repair, computed once before a rebuild's pieces (it is a lookup over
+# all quarters: a piece doing it would scan every repair ticket again) in ``parts`` passes, each
+# one share of the customer and model pairs (a ticket's next repair has its pair), so that a pass
+# keeps to the memory limit. Only tickets that have a next repair get a row.
+NEXT_TABLE = "facts_next"
+
+
+def build_next(con: duckdb.DuckDBPyConnection, parts: int = 1) -> None:
+    """Fill the temporary ``NEXT_TABLE`` (ticket_id, next_repair_at) for every repair ticket."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {NEXT_TABLE} (ticket_id VARCHAR, next_repair_at TIMESTAMP)")
+    share = " AND hash(customer_id, product_model) % $parts = $part" if parts > 1 else ""
+    for part in range(parts):
+        con.execute(f"INSERT INTO {NEXT_TABLE} WITH {_NEXT_SQL.format(rep=_REP_SQL.format(pairs=share), cond='')}"
+                    " SELECT ticket_id, next_repair_at FROM nx", {"parts": parts, "part": part} if share else {})
 
 
 def surveys_select(only: str = "", present: dict[str, set[str]] | None = None, piece: str = "") -> str:
@@ -215,12 +252,17 @@ def _rebuild(con: duckdb.DuckDBPyConnection, show_progress: bool = False, piece_
     try:
         for name, select in TABLES.items():  # names from the fixed list above
             parts = pieces.PIECES[name](con, rows)
+            if name == "ticket_facts" and len(parts) > 1:
+                build_next(con, pieces.next_passes(con))
             for i, (cond, params) in enumerate(tqdm(parts, desc=name, unit="piece", leave=False,
                                                     disable=not show_progress, file=sys.stderr)):
                 head = f"CREATE OR REPLACE TABLE {name} AS" if i == 0 else f"INSERT INTO {name}"
+                if name == "ticket_facts" and cond:
+                    params = {**params, **pieces.ticket_range(con, cond, params)}
                 con.execute(f"{head} {select(piece=cond)}", params)
     finally:
         con.execute("RESET preserve_insertion_order")
+        con.execute(f"DROP TABLE IF EXISTS {NEXT_TABLE}")
     return "rebuilt"
 
 

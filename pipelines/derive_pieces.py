@@ -26,6 +26,10 @@ import duckdb
 # the output), with room to spare: ~1.5 KB per ticket measured at 1M tickets in pieces of 180k-350k
 # (bench_rebuild.py, the process's baseline included), and the whole rebuild at 10M peaked the same.
 ROW_BYTES = 2560
+# Memory one repair ticket takes in the next-repair lookup run before the pieces (five narrow
+# columns sorted by the ASOF join), with room to spare: ~340 bytes measured at 10M tickets (3.0M
+# repair tickets, one pass, peak RSS 1.1 GB with the process's baseline).
+NEXT_ROW_BYTES = 512
 MIN_PIECE_ROWS = 10_000  # below this the per-statement overhead outweighs any memory saved
 
 Piece = tuple[str, dict]  # (condition, its parameters); ("", {}) is the whole table
@@ -46,6 +50,20 @@ def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
 def piece_rows(con: duckdb.DuckDBPyConnection) -> int:
     """How many rows one piece may have under the session's memory limit."""
     return max(MIN_PIECE_ROWS, memory_limit_bytes(con) // ROW_BYTES)
+
+
+def next_passes(con: duckdb.DuckDBPyConnection) -> int:
+    """How many passes (shares of the customer and model pairs) the next-repair lookup of a
+    rebuild takes, so that each keeps to the session's memory limit."""
+    n = con.execute("SELECT count(*) FROM tickets WHERE service_type = 'repair'").fetchall()[0][0]
+    return max(1, -(-n * NEXT_ROW_BYTES // memory_limit_bytes(con)))
+
+
+def ticket_range(con: duckdb.DuckDBPyConnection, cond: str, params: dict) -> dict:
+    """The smallest and largest ticket_id of a ticket_facts piece (``cond`` on tickets ``t``), as
+    the parameters ``tid_lo``/``tid_hi`` that bound its scans of the visits, parts and surveys."""
+    lo, hi = con.execute(f"SELECT min(t.ticket_id), max(t.ticket_id) FROM tickets t WHERE {cond}", params).fetchall()[0]
+    return {"tid_lo": lo, "tid_hi": hi}
 
 
 def _next_quarter(q: dt.datetime) -> dt.datetime:

@@ -33,9 +33,36 @@ def loaded(tmp_path_factory) -> Path:
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO tickets BY NAME SELECT * REPLACE ('NOOUTLET1' AS ticket_id, NULL AS outlet_id) "
                 "FROM tickets ORDER BY ticket_id LIMIT 1")
+    # Ticket ids out of creation order (a piece's ticket_id range bounds its scans of the visits,
+    # parts and surveys): the id sorting first made in the last quarter, the id sorting last in
+    # the first; each with its source's visits, parts and survey, and the late one a repair after
+    # another repair of its customer and model (it becomes that one's next repair).
+    _copy_ticket(con, "A0LATE", "SELECT ticket_id, created_at FROM tickets WHERE service_type = 'repair' AND ticket_id IN "
+                                "(SELECT ticket_id FROM visits) ORDER BY created_at DESC LIMIT 1")
+    _copy_ticket(con, "ZZEARLY", "SELECT ticket_id, created_at FROM tickets WHERE ticket_id IN (SELECT v.ticket_id FROM "
+                                 "parts_used pu JOIN visits v USING (visit_id)) AND ticket_id IN (SELECT ticket_id FROM "
+                                 "surveys) ORDER BY created_at LIMIT 1")
+    con.execute("UPDATE tickets SET customer_id = e.customer_id, product_model = e.product_model, "
+                "created_at = e.resolved_at + INTERVAL 1 MINUTE FROM (SELECT * FROM tickets WHERE service_type = "
+                "'repair' AND resolved_at IS NOT NULL AND ticket_id NOT IN ('A0LATE', 'ZZEARLY') ORDER BY resolved_at DESC LIMIT 1 "
+                "OFFSET 50) e WHERE tickets.ticket_id = 'A0LATE'")
     derive.refresh(con, full=True)
     con.close()
     return db
+
+
+def _copy_ticket(con: duckdb.DuckDBPyConnection, new_id: str, source: str) -> None:
+    """A copy of the ticket ``source`` picks (``ticket_id, created_at``) under ``new_id``, with
+    copies of its visits, their parts and its surveys."""
+    old = con.execute(source).fetchall()[0][0]
+    p = {"old": old, "new": new_id}
+    con.execute("INSERT INTO tickets BY NAME SELECT * REPLACE ($new AS ticket_id) FROM tickets WHERE ticket_id = $old", p)
+    con.execute("INSERT INTO parts_used BY NAME SELECT * REPLACE ($new || visit_id AS visit_id, $new AS ticket_id) "
+                "FROM parts_used WHERE visit_id IN (SELECT visit_id FROM visits WHERE ticket_id = $old)", p)
+    con.execute("INSERT INTO visits BY NAME SELECT * REPLACE ($new || visit_id AS visit_id, $new AS ticket_id) "
+                "FROM visits WHERE ticket_id = $old", p)
+    con.execute("INSERT INTO surveys BY NAME SELECT * REPLACE ($new || survey_id AS survey_id, $new AS ticket_id) "
+                "FROM surveys WHERE ticket_id = $old", p)
 
 
 def _rebuilt(src: Path, dest: Path, rows: int) -> duckdb.DuckDBPyConnection:
@@ -61,10 +88,20 @@ def test_edge_cases_are_in_the_sample(loaded):
                        ).fetchall()[0][0] > 0
     assert con.execute(f"SELECT count(*) FROM ticket_facts WHERE {q.format('next_repair_at')} "
                        f"> {q.format('created_at')}").fetchall()[0][0] > 0
+    # ids out of creation order: the first id created late (a repair's next repair), the last early
+    late, early = (con.execute(f"SELECT created_at FROM tickets WHERE ticket_id = '{i}'").fetchall()[0][0]
+                   for i in ("A0LATE", "ZZEARLY"))
+    assert late > early and con.execute("SELECT count(*) FROM ticket_facts WHERE next_repair_at = $c",
+                                         {"c": late}).fetchall()[0][0] == 1
+    for table in ("visits", "surveys", "parts_used"):
+        assert con.execute(f"SELECT count(*) FROM {table} WHERE ticket_id = 'ZZEARLY'").fetchall()[0][0] > 0
 
 
-@pytest.mark.parametrize("rows", [150, 450, 1500])  # quarters split at outlets (without one: a piece of its own, or with the last); two quarters a piece
-def test_piecewise_equals_whole(loaded, tmp_path, rows):
+# quarters split at outlets (without one: a piece of its own, or with the last); two quarters a
+# piece; the next repairs looked up in one pass, or in three shares of the customers
+@pytest.mark.parametrize("rows, passes", [(150, 1), (450, 3), (1500, 1)])
+def test_piecewise_equals_whole(loaded, tmp_path, monkeypatch, rows, passes):
+    monkeypatch.setattr(derive_pieces, "next_passes", lambda con: passes)
     whole = _rebuilt(loaded, tmp_path / "whole.duckdb", rows=10**12)
     parts = _rebuilt(loaded, tmp_path / "parts.duckdb", rows=rows)
     n_tickets = whole.execute("SELECT count(*) FROM tickets").fetchall()[0][0]
@@ -89,6 +126,39 @@ def test_piecewise_equals_whole(loaded, tmp_path, rows):
         assert keys == sorted(keys, key=lambda k: tuple((v is None, v) for v in k)), name
     assert parts.execute("SELECT outlet_id IS NULL FROM ticket_facts WHERE ticket_id = 'NOOUTLET1'"
                          ).fetchall() == [(True,)]
+
+
+def test_next_repairs_in_passes_equal_the_whole_lookup(loaded):
+    """The next repairs looked up once before the pieces, in one pass or in shares of the customer
+    and model pairs, are the whole rebuild's next_repair_at, ticket for ticket."""
+    con = duckdb.connect(str(loaded), read_only=True)
+    whole = sorted(con.execute("SELECT ticket_id, next_repair_at FROM ticket_facts WHERE next_repair_at IS NOT NULL"
+                               ).fetchall())
+    assert len(whole) > 10
+    for passes in (1, 4):
+        derive.build_next(con, passes)
+        assert sorted(con.execute(f"FROM {derive.NEXT_TABLE}").fetchall()) == whole, passes
+
+
+def test_next_passes_follow_the_memory_limit(loaded, monkeypatch):
+    con = duckdb.connect(str(loaded), read_only=True)
+    repairs = con.execute("SELECT count(*) FROM tickets WHERE service_type = 'repair'").fetchall()[0][0]
+    con.execute("SET memory_limit = '64MiB'")
+    assert derive_pieces.next_passes(con) == 1
+    monkeypatch.setattr(derive_pieces, "NEXT_ROW_BYTES", 2**20)
+    assert derive_pieces.next_passes(con) == -(-repairs // 64)
+
+
+def test_a_piece_bounds_its_scans_by_its_ticket_ids(loaded):
+    """The range bounds every id of the piece (ids out of creation order included), and the
+    piece's SELECT applies it to the visits, parts and surveys it reads."""
+    con = duckdb.connect(str(loaded), read_only=True)
+    for cond, params in derive_pieces.ticket_pieces(con, 450):
+        r = derive_pieces.ticket_range(con, cond, params)
+        ids = [i for (i,) in con.execute(f"SELECT ticket_id FROM tickets t WHERE {cond}", params).fetchall()]
+        assert (r["tid_lo"], r["tid_hi"]) == (min(ids), max(ids))
+    sql = derive.facts_select(piece="t.created_at >= $lo")
+    assert sql.count("BETWEEN $tid_lo AND $tid_hi") == 4 and f"FROM {derive.NEXT_TABLE}" in sql
 
 
 def test_pieces_respect_the_row_bound(loaded):
