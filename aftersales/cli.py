@@ -67,6 +67,11 @@ def _say(command: str, message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # --config holds for everything the command does, including the steps that look the
+    # configuration up again for the database they write (the rollups after a load).
+    saved_config_env = os.environ.get("AFTERSALES_CONFIG")
+    if args.config:
+        os.environ["AFTERSALES_CONFIG"] = args.config
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
@@ -85,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _say(args.command, unexpected_message(exc))
         return 2
+    finally:
+        if saved_config_env is None:
+            os.environ.pop("AFTERSALES_CONFIG", None)
+        else:
+            os.environ["AFTERSALES_CONFIG"] = saved_config_env
 
 
 if __name__ == "__main__":

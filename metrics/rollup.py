@@ -277,7 +277,10 @@ def _write(con: duckdb.DuckDBPyConnection, base: str, months: list[tuple[dt.date
         t = table(name, base)
         if not create:
             con.execute(f"DELETE FROM {t} WHERE {where}", params)
-        for i, (span, windows) in enumerate(_pieces(base, months, horizon, days)):
+        pieces = list(_pieces(base, months, horizon, days))
+        if create and not pieces:  # no data yet: the table still exists, empty, for later patches and reads
+            pieces = [("month", [(EARLY, EARLY)])]
+        for i, (span, windows) in enumerate(pieces):
             sql, values = _aggregate_sql(base, ROLLUPS[name], span, windows, as_of, conf)
             head = f"CREATE OR REPLACE TABLE {t} AS" if create and i == 0 else f"INSERT INTO {t} BY NAME"
             con.execute(f"{head} {sql} ORDER BY period_start", values)  # zone maps by month

@@ -321,7 +321,7 @@ def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show
                 {"s": since})
     # A new or changed repair ticket changes the next repair of its customer's earlier repairs of
     # the model, under its new and its previous customer and model. Those earlier tickets change
-    # in nothing else: their next repair is updated in place (facts_next), and only the tickets
+    # in nothing else: their next repair is updated in place (facts_earlier), and only the tickets
     # touched themselves are recomputed whole. Those are mostly a delta's new tickets, stored
     # together at the tables' end, so their lookups prune by zone maps; recomputing the earlier
     # tickets too, spread over every quarter, read the whole visits, surveys and parts (most of a
@@ -336,9 +336,9 @@ def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show
           ON p.customer_id = t.customer_id AND p.product_model = t.product_model
         WHERE t.service_type = 'repair'""")
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE facts_next AS
+        CREATE OR REPLACE TEMP TABLE facts_earlier AS
         SELECT ticket_id FROM facts_rep WHERE resolved_at IS NOT NULL EXCEPT SELECT ticket_id FROM facts_direct""")
-    con.execute("INSERT INTO facts_touched SELECT ticket_id FROM facts_next")
+    con.execute("INSERT INTO facts_touched SELECT ticket_id FROM facts_earlier")
     n = _one(con, "SELECT count(*) FROM facts_touched")
     if n > FULL_REBUILD_SHARE * known:
         con.execute("DROP TABLE facts_touched")
@@ -368,7 +368,7 @@ def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show
     con.execute("""
         UPDATE ticket_facts SET next_repair_at = x.next_repair_at
         FROM (SELECT r.ticket_id, n.created_at AS next_repair_at
-              FROM (SELECT * FROM facts_rep WHERE ticket_id IN (SELECT ticket_id FROM facts_next)) r
+              FROM (SELECT * FROM facts_rep WHERE ticket_id IN (SELECT ticket_id FROM facts_earlier)) r
               ASOF LEFT JOIN facts_rep n ON n.customer_id = r.customer_id AND n.product_model = r.product_model
                                          AND n.created_at > r.resolved_at) x
         WHERE ticket_facts.ticket_id = x.ticket_id
@@ -376,7 +376,7 @@ def _patch(con: duckdb.DuckDBPyConnection, since: int, defer_rebuild: bool, show
     rollup.note_touched(con)  # and the months they count in now
     con.execute("DROP TABLE facts_direct")
     con.execute("DROP TABLE facts_rep")
-    con.execute("DROP TABLE facts_next")
+    con.execute("DROP TABLE facts_earlier")
     con.execute("DROP TABLE facts_touched")
     con.execute("DROP TABLE IF EXISTS facts_chunks")
     return f"patched {n} tickets"

@@ -19,7 +19,8 @@ _SUMMARY = re.compile(rf"^([✓=]) (.+) → (\w+) \[(.+)\]: {_N} read = {_N} ins
                       rf"\+ {_N} quarantined \(([\d.]+) s\)(?: — (.*))?$")
 _TOTALS = re.compile(rf"^(\d+) file\(s\) into (.+): {_N} rows read = {_N} inserted \+ {_N} updated \+ {_N} unchanged "
                      rf"\+ {_N} quarantined$")
-_DERIVED = re.compile(r"^derived tables (rebuilt|unchanged|patched (\d[\d,]*) tickets) in ([\d.]+) s$")
+_DERIVED = re.compile(r"^derived tables (rebuilt|unchanged|patched (\d[\d,]*) tickets)"
+                      r"(?:; rollups (?:built \(([\d,]+) rows\)|patched \((\d+) months\)))? in ([\d.]+) s$")
 _PEAK = re.compile(r"^peak memory ([\d,]+) MB \(budget ([\d,]+) MB, \[load\] memory_budget\)$")
 _BEFORE = re.compile(r"^(\d+) file\(s\) before the failure were loaded; .*$")
 _NOT_REBUILT = re.compile(r"^derived tables not rebuilt \((.*)\); the data are loaded and .*$")
@@ -56,9 +57,11 @@ def zh(line: str) -> str:
         return f"{n} 个文件导入 {db}:读取 {read} 行 = 新增 {ins} + 更新 {upd} + 未变 {same} + 隔离 {quar}"
     m = _DERIVED.match(line)
     if m:
-        what, patched, secs = m.groups()
+        what, patched, rolled_rows, rolled_months, secs = m.groups()
         done = "已重建" if what == "rebuilt" else "无需更新" if what == "unchanged" else f"已增量更新 {patched} 张工单"
-        return f"派生表{done},用时 {secs} 秒"
+        rolled = (f";汇总表已重建({rolled_rows} 行)" if rolled_rows else
+                  f";汇总表已更新 {rolled_months} 个月" if rolled_months else "")
+        return f"派生表{done}{rolled},用时 {secs} 秒"
     m = _PEAK.match(line)
     if m:
         return f"内存峰值 {m.group(1)} MB(预算 {m.group(2)} MB,`[load] memory_budget`)"
