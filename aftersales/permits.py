@@ -23,6 +23,10 @@ REFUSALS = {
     "alerts": ("当前账号无权管理预警，本页仅供查看。",
                "Your account may not manage alerts; this page is read-only for you."),
     "audit": ("审计记录仅总部可见。", "The audit trail is for head office only."),
+    # alerts and quarantined rows are judged and kept for the whole company, not per region
+    "whole_company": ("本页内容覆盖全公司，仅对数据范围为全公司的账号开放；本区域的告警会发送到本区域的接收方。",
+                      "This page covers the whole company and is open only to accounts whose data scope is the "
+                      "whole company; your region's alerts are sent to your region's target."),
 }
 
 
@@ -47,4 +51,6 @@ def allowed(principal: Any, permission: str) -> bool:
         return False
     if permission == "audit":
         return principal.role == "head_office" and principal.scope.whole_company
+    if permission == "whole_company":
+        return principal.scope.whole_company
     return bool(principal.can(permission))

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from aftersales import audit, auth, permits
 from aftersales.principal import ROLES, DataScope, Principal, make_scope
 from dashboard import audit_view, downloads, gates
+from dashboard import i18n as T
 from dashboard.views import PAGES
 from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
 from tests.test_dashboard_signin import APP, PW, run, sign_in
@@ -96,7 +97,10 @@ def test_without_forecasts_the_forecast_pages_are_hidden_and_refused(site):
     assert [e.value for e in at.error] == [permits.REFUSALS["forecasts"][0]]
     # what the navigation lists (the browser test sees the sidebar itself)
     no = principal("regional_manager", frozenset({"forecasts"}), regions=("east",))
-    assert [n for n, *_ in PAGES if not gates.page_allowed(n, no)] == ["staffing", "parts"]
+    # (and the Alerts page, judged for the whole company, is not for a regional scope either)
+    assert [n for n, *_ in PAGES if not gates.page_allowed(n, no)] == ["staffing", "parts", "alerts"]
+    whole = principal("planner", frozenset({"forecasts"}))
+    assert [n for n, *_ in PAGES if not gates.page_allowed(n, whole)] == ["staffing", "parts"]
     # with the permission the page shows its forecast
     at2 = signed_in(users, "li", "regional_manager", "staffing", regions=["east"])
     assert not at2.error and at2.header[0].value == "人力排班"
@@ -158,3 +162,22 @@ def test_the_unmask_toggle_only_for_those_allowed_and_the_read_refuses_others(si
 
     with pytest.raises(permits.Refused, match="个人信息"):
         view._quarantine_unmasked(principal("analyst"), "zh")
+
+
+def test_whole_company_pages_are_not_shown_to_a_restricted_scope(site):
+    """Quarantined rows (raw records of any outlet) and the alerts (judged for the whole company)
+    would show rows outside a restricted scope: an outlet manager gets neither, head office both."""
+    _, users = site
+    quarantine_tab = T.t("quarantine", "zh")
+    hq = signed_in(users, "zhao", "head_office", "data")
+    assert quarantine_tab in [t.label for t in hq.tabs]
+    om = signed_in(users, "wd7", "outlet_manager", "data", outlets=["WD0001"])
+    assert quarantine_tab not in [t.label for t in om.tabs] and om.tabs
+    refusal = permits.REFUSALS["whole_company"][0]
+    om.switch_page("views/alerts.py")
+    run(om)
+    assert refusal in [e.value for e in om.error]
+    assert not gates.page_allowed("alerts", principal("outlet_manager", outlets=("WD0001",)))
+    hq.switch_page("views/alerts.py")
+    run(hq)
+    assert refusal not in [e.value for e in hq.error] and hq.subheader

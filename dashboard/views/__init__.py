@@ -23,4 +23,5 @@ PAGES = [
 
 # issue 17: pages shown only to a principal with this permission; without it the page is not in
 # the navigation and its URL shows a refusal (``dashboard.gates``).
-NEEDS = {"staffing": "forecasts", "parts": "forecasts"}
+# "whole_company": the alerts are judged for the whole company; a restricted scope would see rows outside it
+NEEDS = {"staffing": "forecasts", "parts": "forecasts", "alerts": "whole_company"}

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from aftersales import permits
-from dashboard import data, state, ui
+from dashboard import data, gates, state, ui
 from dashboard import i18n as T
 
 SHOWN = {"firing": ["rule_id", "key", "value", "compared_kind", "compared", "sample", "period", "started_at",
@@ -81,6 +81,8 @@ def render() -> None:
     scope = state.current()
     lang = scope.lang
     ui.header("page_alerts", scope)
+    if not gates.page_or_refusal("alerts", state.principal(), lang):  # issue 17: whole-company data
+        return
     aver = data.alerts_version()
     if aver == "none":
         st.info(T.t("alerts_no_check", lang))

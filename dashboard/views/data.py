@@ -128,33 +128,37 @@ def render() -> None:
         ui.guard(scope)
         return
     ui.header("page_data", scope)
-    show_audit = permits.allowed(state.principal(), "audit")  # issue 17: head office only
-    tabs = ui.sections(scope, ["tab_loads", "quarantine", "completeness_per_kpi"] + (["tab_audit"] if show_audit else []))
-    (t1, o1), (t2, o2), (t3, o3) = tabs[:3]
-    if o1:
-        with t1:
-            st.subheader(T.t("freshness", lang))
-            freshness(scope)
-            st.subheader(T.t("ledger", lang))
-            ledger = data.ledger(scope.ver)
-            if ledger.is_empty():
-                ui.empty("empty_ledger", scope)
-            else:
-                ui.table(ui.localize(ledger, lang), key="ledger", lang=lang, name="load_ledger", selectable=False,
-                         height=300)
-    if o2:
-        with t2:
-            quarantine(scope)
-    if o3:
-        with t3:
-            if scope.data_end is None:
-                ui.empty("empty_no_tickets", scope)
-            else:
-                completeness(scope)
-    if show_audit and tabs[3][1]:
-        with tabs[3][0]:
-            audit_view.render(state.principal(), lang)
+    principal = state.principal()
+    sections = {"tab_loads": lambda: loads(scope), "completeness_per_kpi": lambda: completeness_tab(scope)}
+    # quarantined rows are raw records of any outlet: only for a whole-company data scope (issue 17)
+    if permits.allowed(principal, "whole_company"):
+        sections = {"tab_loads": sections["tab_loads"], "quarantine": lambda: quarantine(scope),
+                    "completeness_per_kpi": sections["completeness_per_kpi"]}
+    if permits.allowed(principal, "audit"):  # issue 17: head office only
+        sections["tab_audit"] = lambda: audit_view.render(principal, lang)
+    for (tab, is_open), show in zip(ui.sections(scope, list(sections)), sections.values(), strict=True):
+        if is_open:  # only the open tab computes
+            with tab:
+                show()
 
+
+def loads(scope: state.Scope) -> None:
+    lang = scope.lang
+    st.subheader(T.t("freshness", lang))
+    freshness(scope)
+    st.subheader(T.t("ledger", lang))
+    ledger = data.ledger(scope.ver)
+    if ledger.is_empty():
+        ui.empty("empty_ledger", scope)
+    else:
+        ui.table(ui.localize(ledger, lang), key="ledger", lang=lang, name="load_ledger", selectable=False, height=300)
+
+
+def completeness_tab(scope: state.Scope) -> None:
+    if scope.data_end is None:
+        ui.empty("empty_no_tickets", scope)
+    else:
+        completeness(scope)
 
 if __name__ == "__main__":
     ui.handle(render, state.current())
