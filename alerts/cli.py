@@ -35,6 +35,7 @@ WORDS = {
                "{verb}"),
     "sent": ("已发送", "sent"), "would_send": ("将发送", "would send"),
     "to": ("发往", "to"), "muted": ("已静音,不发送", "muted, not sent"),
+    "no_target": ("未配置发送对象,不发送", "no delivery target configured, not sent"),
     "nothing_firing": ("当前没有告警", "nothing firing"),
     "no_check": ("尚未运行告警检查:运行 `aftersales alerts check`", "no check has run yet: run `aftersales alerts check`"),
     "list_header": (("规则", "对象", "告警中", "已判断", "数值", "对比值", "样本", "周期", "开始", "最近发送", "检查时间", "备注"),
@@ -81,7 +82,7 @@ def _setup(args: argparse.Namespace) -> tuple[Any, dict]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from alerts import check
+    from alerts import check, settings
 
     db, config = _setup(args)
     now = None
@@ -96,10 +97,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     firing = sum(o.firing for o in result.observations)
     print(_w("judged", lang, n=len(result.observations), judged=judged, silent=len(result.observations) - judged,
              firing=firing, events=len(result.events), verb=_w("would_send" if args.dry_run else "sent", lang)))
+    has_targets = bool(settings.targets(config))
     for e in result.events:
         sends = ", ".join(f"{d.target}: {d.status}" for d in e.sends)
         if args.dry_run:  # where it would go (per region: alerts.routing)
-            sends = f"{_w('to', lang)} {', '.join(e.to)}" if e.to else _w("muted", lang)
+            # no target at all (the sample's shipped config) is not the same as muted
+            sends = (f"{_w('to', lang)} {', '.join(e.to)}" if e.to else
+                     _w("muted", lang) if has_targets else _w("no_target", lang))
         print(f"- {_pick(EVENT_WORDS, e.kind, lang):7} {e.title}" + (f"  [{sends}]" if sends else ""))
     failed = result.failed
     if failed:

@@ -265,6 +265,11 @@ def test_commands_for_cron(loaded, tmp_path, robots, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "将发送事件 2 条" in out and not S.state_path(loaded).exists()  # a dry run stores nothing
     assert "发往 bad" in out  # where each would go
+    # without any delivery target (the shipped config) a dry run says so, not that the alert is muted
+    no_targets = write(tmp_path / "none.toml", conf.read_text(encoding="utf-8").split("[alerts.targets.bad]")[0])
+    assert main(["--db", str(loaded), "--config", str(no_targets), "alerts", "check", "--dry-run"]) == 0
+    out_none = capsys.readouterr().out
+    assert "未配置发送对象" in out_none and "已静音" not in out_none
     assert main([*base, "check", "--dry-run", "--lang", "en"]) == 0
     assert "2 events would send" in capsys.readouterr().out
     assert main([*base, "check"]) == 2  # both sends failed: said in one line, stored
