@@ -73,13 +73,14 @@ def sample_db(workdir: Path, tickets: int, seed: int) -> Path:
 
     generate(workdir / "pq", tickets=tickets, seed=seed, end="2026-10-31", progress=False)
     db = workdir / "sample.duckdb"
+    db.unlink(missing_ok=True)  # a reused workdir's database has an older model's tables
     con = duckdb.connect(str(db))
     con.execute(model.ddl())
     for t in model.TABLES.values():
         f = workdir / "pq" / f"{t.name}.parquet"
         if f.exists():
             cols = ", ".join(t.column_names)
-            con.execute(f"INSERT INTO {t.name} ({cols}) SELECT {cols} FROM read_parquet('{f}')")
+            con.execute(f"INSERT INTO {t.name} ({cols}) SELECT {cols} FROM read_parquet($f)", {"f": str(f)})
     con.close()
     return db
 
