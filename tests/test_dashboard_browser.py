@@ -31,8 +31,10 @@ FINISHED_JS = """() => { const a = document.querySelector('[data-testid="stApp"]
   return a !== null && a.getAttribute('data-test-script-state') === 'notRunning'
     && document.querySelectorAll('[data-testid="stSkeleton"]').length === 0; }"""
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
-                                "/usr/bin/chromium (scripts/setup.sh installs it with apt)")
+# every browser test file carries this mark (imported from here)
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
+                                    "/usr/bin/chromium (scripts/setup.sh installs it with apt)")
+pytestmark = needs_chromium
 
 
 def free_port() -> int:

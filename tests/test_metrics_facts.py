@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from polars.testing import assert_frame_equal
 import pytest
+from polars.testing import assert_frame_equal
 
 import metrics
 from aftersales import model

@@ -21,7 +21,7 @@ import pytest
 from aftersales import audit, auth, permits
 from aftersales.principal import make_scope
 from dashboard import i18n as T
-from tests.test_dashboard_browser import CHROMIUM, browser, served, settle  # noqa: F401  (fixture)
+from tests.test_dashboard_browser import CHROMIUM, browser, needs_chromium, served, settle  # noqa: F401  (fixture)
 from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
 from tests.test_signin_browser import fill_and_submit
 
@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PW = "outlet pass 42"
 
 # In the default run (issue 17 asks for these in CI): a real server and browser: about 40 s.
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
-                                 "/usr/bin/chromium (scripts/setup.sh installs it with apt)")]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

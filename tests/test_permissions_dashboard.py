@@ -13,8 +13,6 @@ sign-in (argon2 users file, audit DuckDB beside a copy of the shared test databa
 
 from __future__ import annotations
 
-import shutil
-
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -25,18 +23,7 @@ from dashboard import audit_view, downloads, gates
 from dashboard import i18n as T
 from dashboard.views import PAGES
 from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
-from tests.test_dashboard_signin import APP, PW, run, sign_in
-
-
-@pytest.fixture
-def site(dash_db, tmp_path, monkeypatch):  # noqa: F811
-    db = tmp_path / "aftersales.duckdb"
-    shutil.copyfile(dash_db, db)
-    users = tmp_path / "accounts" / "users.json"
-    monkeypatch.setenv("AFTERSALES_DB", str(db))
-    monkeypatch.setenv(auth.USERS_ENV, str(users))
-    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
-    return db, users
+from tests.test_dashboard_signin import APP, PW, run, sign_in, site  # noqa: F401  (fixture)
 
 
 def signed_in(users, name: str, role: str, page: str | None = None, *, revoke=(), grant=(), **scope) -> AppTest:
@@ -52,7 +39,7 @@ def principal(role: str, revoke: frozenset = frozenset(), **scope) -> Principal:
     return Principal("u1", "u1", role, DataScope(**scope), ROLES[role].permissions - revoke)
 
 
-def test_without_download_no_button_and_the_export_refuses(site):
+def test_without_download_no_button_and_the_export_refuses(site):  # noqa: F811
     db, users = site
     at = signed_in(users, "wd1", "outlet_manager", "data", revoke=["download"], outlets=["WD0001"])
     assert at.dataframe, "the Data page shows its tables"
@@ -70,7 +57,7 @@ def test_without_download_no_button_and_the_export_refuses(site):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_a_download_writes_one_audit_row_with_its_row_count(site, fmt):
+def test_a_download_writes_one_audit_row_with_its_row_count(site, fmt):  # noqa: F811
     db, _ = site
     df = pl.DataFrame({"ticket_id": [f"T{i}" for i in range(37)], "v": list(range(37))})
     p = principal("regional_manager", regions=("east",))
@@ -87,7 +74,7 @@ def test_a_download_writes_one_audit_row_with_its_row_count(site, fmt):
                  "scope": {"regions": ["east"], "outlets": [], "outlet_types": []}, "filters": {"channel": ["jd"]}}
 
 
-def test_without_forecasts_the_forecast_pages_are_hidden_and_refused(site):
+def test_without_forecasts_the_forecast_pages_are_hidden_and_refused(site):  # noqa: F811
     _, users = site
     at = signed_in(users, "wang", "regional_manager", "staffing", revoke=["forecasts"], regions=["east"])
     assert [e.value for e in at.error] == [permits.REFUSALS["forecasts"][0]]
@@ -106,7 +93,7 @@ def test_without_forecasts_the_forecast_pages_are_hidden_and_refused(site):
     assert not at2.error and at2.header[0].value == "人力排班"
 
 
-def test_a_forecast_page_that_forgot_its_gate_still_shows_no_forecast(site, monkeypatch):
+def test_a_forecast_page_that_forgot_its_gate_still_shows_no_forecast(site, monkeypatch):  # noqa: F811
     """Below the page: the run picker every forecast page reads through refuses too."""
     _, users = site
     monkeypatch.setattr(gates, "page_or_refusal", lambda *a: True)  # the page's own gate gone
@@ -115,7 +102,7 @@ def test_a_forecast_page_that_forgot_its_gate_still_shows_no_forecast(site, monk
     assert not at.dataframe and not at.get("plotly_chart") and "run_workload" not in [s.key for s in at.selectbox]
 
 
-def test_the_audit_trail_is_shown_to_head_office_and_not_to_an_outlet_manager(site):
+def test_the_audit_trail_is_shown_to_head_office_and_not_to_an_outlet_manager(site):  # noqa: F811
     db, users = site
     audit.record(db, "download", "someone", role="analyst", method="password",
                  detail={"what": "load_ledger", "format": "xlsx", "rows": 12, "scope": {"regions": ["east"]},
@@ -147,7 +134,7 @@ def open_tab(at: AppTest, label: str) -> AppTest:
     return run(at)
 
 
-def test_the_unmask_toggle_only_for_those_allowed_and_the_read_refuses_others(site):
+def test_the_unmask_toggle_only_for_those_allowed_and_the_read_refuses_others(site):  # noqa: F811
     _, users = site
     hq = open_tab(signed_in(users, "zhang", "head_office", "data"), "隔离行")
     assert [t.key for t in hq.toggle] == ["q_unmask"]
@@ -164,7 +151,7 @@ def test_the_unmask_toggle_only_for_those_allowed_and_the_read_refuses_others(si
         view._quarantine_unmasked(principal("analyst"), "zh")
 
 
-def test_whole_company_pages_are_not_shown_to_a_restricted_scope(site):
+def test_whole_company_pages_are_not_shown_to_a_restricted_scope(site):  # noqa: F811
     """Quarantined rows (raw records of any outlet) and the alerts (judged for the whole company)
     would show rows outside a restricted scope: an outlet manager gets neither, head office both."""
     _, users = site

@@ -15,14 +15,13 @@ import pytest
 from aftersales import audit
 from dashboard import i18n as T
 from dashboard.signin import WORDS
-from tests.test_dashboard_browser import CHROMIUM, browser, free_port, served, settle  # noqa: F401  (fixture)
+from tests.test_dashboard_browser import CHROMIUM, browser, free_port, needs_chromium, served, settle  # noqa: F401  (fixture)
 from tests.test_dashboard_fixtures import dash_db  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # In the default run (issue 17 asks for these in CI): a provider, a real server and a browser: about 30 s.
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
-                                 "/usr/bin/chromium (scripts/setup.sh installs it with apt)")]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

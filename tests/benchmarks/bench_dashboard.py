@@ -239,7 +239,6 @@ def record_queries(db: Path, page: str, params: dict[str, str]) -> list[tuple[st
 def time_direct(db: Path, calls: list[tuple[str, dict]]) -> float:
     import duckdb
 
-    import metrics
     from aftersales.config import load_config
 
     conf = load_config(None, db)
@@ -247,13 +246,20 @@ def time_direct(db: Path, calls: list[tuple[str, dict]]) -> float:
     for name, call in calls:
         con = duckdb.connect(str(db), read_only=True)
         try:
-            kwargs = dict(call["kwargs"])
-            if name != "dimension_values":
-                kwargs["config"] = conf
-            getattr(metrics, name)(con, *call["args"], **kwargs)
+            replay(con, name, call, conf)
         finally:
             con.close()
     return time.perf_counter() - t0
+
+
+def replay(con, name: str, call: dict, conf: dict) -> None:
+    """One recorded metrics call, made again on ``con`` with the database's configuration."""
+    import metrics
+
+    kwargs = dict(call["kwargs"])
+    if name != "dimension_values":
+        kwargs["config"] = conf
+    getattr(metrics, name)(con, *call["args"], **kwargs)
 
 
 def page_url(url: str, name: str) -> str:

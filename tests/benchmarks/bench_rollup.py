@@ -27,19 +27,15 @@ FILTERS = ({}, {"region": "华东"}, {"region": "华东", "channel": "天猫"})
 
 
 def timed(db: Path, calls: list, conf: dict) -> tuple[float, float]:
+    import bench_dashboard as B
     import duckdb
-
-    import metrics
 
     cpu = wall = 0.0
     for name, call in calls:
         con = duckdb.connect(str(db), read_only=True)
         try:
-            kwargs = dict(call["kwargs"])
-            if name != "dimension_values":
-                kwargs["config"] = conf
             c0, t0 = time.process_time(), time.perf_counter()
-            getattr(metrics, name)(con, *call["args"], **kwargs)
+            B.replay(con, name, call, conf)
             cpu += time.process_time() - c0
             wall += time.perf_counter() - t0
         finally:
